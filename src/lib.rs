@@ -1,0 +1,3 @@
+//! astrow-pac: keeps PAC Access Central and Astrow in step.
+
+pub mod model;
