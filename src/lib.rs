@@ -1,3 +1,5 @@
 //! astrow-pac: keeps PAC Access Central and Astrow in step.
 
+pub mod astrow;
 pub mod model;
+pub mod sim;

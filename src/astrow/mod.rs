@@ -1,0 +1,3 @@
+//! The Astrow Web API: wire types, session and client.
+
+pub mod wire;
