@@ -1,3 +1,5 @@
 //! astrow-pac: keeps PAC Access Central and Astrow in step.
 
+pub mod http;
 pub mod model;
+pub mod sim;
