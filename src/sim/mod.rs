@@ -1,5 +1,8 @@
-//! Simulators of PAC Access Central and Astrow, for demos and tests.
+//! Simulators of PAC Access Central's OEM interface and the Astrow Web API,
+//! for demos, tests and fault injection. Never part of a real deployment.
 
 pub mod astrow;
+pub mod faults;
 pub mod seed;
 pub mod seed_astrow;
+pub mod server;
