@@ -17,6 +17,7 @@ use super::request::{ApiErr, json_body};
 use super::state::{Counts, LastHeartbeat};
 use super::{DEFAULT_USERNAME, Shared};
 use crate::astrow::wire::Licenses;
+use crate::sim::faults::RequestStats;
 
 type Sim = Ext<Arc<Shared>>;
 type Body = Result<Bytes, BytesRejection>;
@@ -101,6 +102,8 @@ pub struct Stats {
     #[serde(flatten)]
     pub counts: Counts,
     pub last_heartbeat: Option<LastHeartbeat>,
+    /// The shared server's request counters, when the simulator has them.
+    pub requests: Option<RequestStats>,
 }
 
 pub(super) fn stats(sim: &Shared) -> Stats {
@@ -112,6 +115,7 @@ pub(super) fn stats(sim: &Shared) -> Stats {
         licences: s.licences,
         counts: s.counts.clone(),
         last_heartbeat: s.heartbeat.clone(),
+        requests: sim.faults.as_ref().map(|f| f.stats()),
     }
 }
 

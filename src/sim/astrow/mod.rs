@@ -22,6 +22,7 @@ pub use request::ApiErr;
 pub use state::{Counts, LastHeartbeat, SimUser};
 
 use crate::astrow::wire::{self, Employee, Licenses};
+use crate::sim::faults::Faults;
 use crate::sim::seed_astrow::AstrowSite;
 use state::State;
 
@@ -45,6 +46,9 @@ pub struct AstrowSimOptions {
     pub licences: Licenses,
     /// Bookings on or before this date are rejected: a closed pay period.
     pub closed_until: Option<NaiveDate>,
+    /// The shared fault settings the server applies: the simulator honours
+    /// their `expire_tokens` and shows their request counters in its stats.
+    pub faults: Option<Arc<Faults>>,
 }
 
 impl AstrowSimOptions {
@@ -71,6 +75,7 @@ impl AstrowSimOptions {
                 employees_import: true,
             },
             closed_until: None,
+            faults: None,
         }
     }
 }
@@ -85,12 +90,17 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The newest notification seq.
     changes: watch::Sender<u64>,
+    faults: Option<Arc<Faults>>,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A handler that panicked left plain data behind: keep serving.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if self.faults.as_ref().is_some_and(|f| f.take_expire_tokens()) {
+            state.expire_tokens();
+        }
+        state
     }
 
     /// Run a write; wake long polls when it added notifications.
@@ -124,6 +134,7 @@ impl AstrowSim {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
                 changes,
+                faults: opts.faults,
             }),
         }
     }
