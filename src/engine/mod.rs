@@ -1,5 +1,7 @@
 //! The sync engine: jobs as tokio tasks, publishing snapshots and taking commands.
 
+pub mod bookings;
 pub mod command;
 pub mod handle;
+pub mod people;
 pub mod snapshot;
