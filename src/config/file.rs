@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::DocumentMut;
 
 use super::settings::Settings;
-use super::{ConfigError, Loaded, read, validate, write};
+use super::{ConfigError, Loaded, read, schema, validate, write};
 
 /// The commented example; a new file starts from it so it carries the comments.
 pub(crate) const EXAMPLE: &str = include_str!("../../config/astrow-pac.toml");
@@ -35,6 +35,7 @@ pub fn load_with(path: &Path, check_files: bool) -> Result<Loaded, ConfigError> 
     };
     let (settings, mut problems) = read::parse(&text).map_err(|p| invalid(vec![p], vec![]))?;
     problems.extend(validate::validate(&settings, check_files));
+    problems.sort_by_key(|p| schema::order(&p.setting));
     let warnings = validate::warnings(&settings);
     if problems.is_empty() {
         Ok(Loaded { settings, warnings })

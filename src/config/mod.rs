@@ -81,7 +81,7 @@ pub enum ConfigError {
     #[error("{}", invalid_text(.path, .problems))]
     Invalid {
         path: PathBuf,
-        /// Every error, in file order.
+        /// Every error, in the order of the settings reference.
         problems: Vec<Problem>,
         /// Warnings found alongside.
         warnings: Vec<Problem>,

@@ -246,6 +246,21 @@ pub fn generic_key(key: &str) -> String {
     }
 }
 
+/// Where `key` sorts: its section's place in the reference, then its own
+/// (unknown keys last in their section, unknown sections last).
+pub fn order(key: &str) -> (usize, usize) {
+    let generic = generic_key(key);
+    let section = generic.split('.').next().unwrap_or("");
+    let end = SETTINGS.len();
+    let in_section = |d: &&SettingDoc| d.key.split('.').next() == Some(section);
+    let section_at = SETTINGS.iter().position(|d| in_section(&d)).unwrap_or(end);
+    let at = SETTINGS
+        .iter()
+        .position(|d| d.key == generic)
+        .unwrap_or(end);
+    (section_at, at)
+}
+
 /// The settings reference as a Markdown table (the README embeds it).
 pub fn reference_markdown() -> String {
     let mut out = String::from("| setting | accepts | default | meaning |\n|---|---|---|---|\n");

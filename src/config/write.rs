@@ -155,8 +155,9 @@ impl Writer<'_> {
             .map(|(k, _)| k.to_string())
             .filter(|k| !s.readers.contains_key(k))
             .collect();
+        let mut orphans = String::new();
         for serial in gone {
-            remove_keeping_comments(readers, &serial, self.moved);
+            remove_keeping_comments(readers, &serial, &mut orphans);
         }
         for (serial, r) in &s.readers {
             let item = readers
@@ -174,6 +175,22 @@ impl Writer<'_> {
             ];
             for (field, value) in fields {
                 set_in(t, field, value, self.moved);
+            }
+        }
+        // Comments above a removed reader go above the first reader left.
+        if !orphans.is_empty() {
+            let first = readers.iter_mut().find_map(|(_, item)| item.as_table_mut());
+            match first {
+                Some(t) => {
+                    let old = t.decor().prefix().and_then(|r| r.as_str()).unwrap_or("");
+                    let text = if old.is_empty() {
+                        format!("\n{orphans}")
+                    } else {
+                        format!("{orphans}{old}")
+                    };
+                    t.decor_mut().set_prefix(text);
+                }
+                None => self.moved.push_str(&orphans),
             }
         }
         Ok(())
