@@ -227,6 +227,28 @@ fn save_is_owner_only_and_leaves_no_temp_file() {
     assert!(text.contains("# Port of PAC's OEM interface"), "{text}");
 }
 
+#[cfg(unix)]
+#[test]
+fn save_through_a_symlink_replaces_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = write(dir.path(), "real.toml", EXAMPLE);
+    let link = dir.path().join("link.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let mut s = config::load_with(&link, false).unwrap().settings;
+    s.pac.port = 1234;
+    config::save(&link, &s).unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        config::load_with(&real, false).unwrap().settings.pac.port,
+        1234
+    );
+}
+
 #[test]
 fn save_changes_only_what_changed() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,6 +260,32 @@ fn save_changes_only_what_changed() {
     config::save(&p, &s).unwrap();
     let text = std::fs::read_to_string(&p).unwrap();
     assert_eq!(text, EXAMPLE.replace("port = 8443", "port = 9443"));
+}
+
+#[test]
+fn comments_survive_changes_removals_and_additions() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "# top\n[pac]\n# the port\nport = 8443 # usual\n\n[astrow]\n# pw\npassword = \"x\"\n# after\nusername = \"u\"\n";
+    let p = write(dir.path(), "s.toml", text);
+    let mut s = config::load_with(&p, false).unwrap_err();
+    assert!(!s.problems().is_empty());
+    let mut settings = Settings::default();
+    settings.pac.port = 9000;
+    settings.astrow.username = "u".into();
+    settings.astrow.password = None;
+    config::save(&p, &settings).unwrap();
+    let saved = std::fs::read_to_string(&p).unwrap();
+    for c in ["# top", "# the port", "# usual", "# pw", "# after"] {
+        assert!(saved.contains(c), "{c} lost:\n{saved}");
+    }
+    assert!(saved.contains("port = 9000 # usual"), "{saved}");
+    assert!(!saved.contains("password"), "{saved}");
+    s = config::load_with(&p, false).unwrap_err();
+    // Only the settings that were never filled in remain to complain about.
+    assert!(
+        s.problems().iter().all(|p| p.message.contains("not set")),
+        "{s}"
+    );
 }
 
 #[test]

@@ -80,7 +80,9 @@ pub fn save(path: &Path, settings: &Settings) -> Result<(), SaveError> {
         path: path.to_path_buf(),
     })?;
     write::write_settings(&mut doc, settings)?;
-    write_atomic(path, doc.to_string().as_bytes()).map_err(|source| SaveError::Io {
+    // Through a symlink, replace the file it points at, not the link.
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    write_atomic(&target, doc.to_string().as_bytes()).map_err(|source| SaveError::Io {
         path: path.to_path_buf(),
         source,
     })

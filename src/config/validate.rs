@@ -310,8 +310,7 @@ fn readers(s: &Settings, p: &mut Vec<Problem>) {
 fn local(s: &Settings, check_files: bool, p: &mut Vec<Problem>) {
     empty_option("store.dir", s.store.dir.as_deref(), p);
     empty_option("log.file", s.log.file.as_deref(), p);
-    let level = s.log.level.trim();
-    if level.is_empty() || tracing_subscriber::EnvFilter::try_new(level).is_err() {
+    if !log_level_ok(&s.log.level) {
         p.push(must("log.level", &s.log.level));
     }
     if check_files {
@@ -330,6 +329,19 @@ fn local(s: &Settings, check_files: bool, p: &mut Vec<Problem>) {
             ));
         }
     }
+}
+
+const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// A level, or a tracing filter whose every part names a level
+/// (`warn,astrow_pac=debug`); a bare word like `verbose` is refused.
+fn log_level_ok(level: &str) -> bool {
+    let is_level = |l: &str| LEVELS.iter().any(|x| x.eq_ignore_ascii_case(l.trim()));
+    let parts_ok = level.split(',').all(|part| match part.rsplit_once('=') {
+        Some((target, l)) => !target.trim().is_empty() && is_level(l),
+        None => is_level(part),
+    });
+    !level.trim().is_empty() && parts_ok && tracing_subscriber::EnvFilter::try_new(level).is_ok()
 }
 
 #[cfg(test)]
@@ -427,7 +439,7 @@ mod tests {
     #[test]
     fn sync_and_booking_ranges() {
         type Set = fn(&mut Settings);
-        let cases: [(&str, Set); 10] = [
+        let cases: [(&str, Set); 12] = [
             ("sync.employee_interval_s", |s| {
                 s.sync.employee_interval_s = 4
             }),
@@ -450,6 +462,8 @@ mod tests {
                 s.bookings.heartbeat_interval_s = 120
             }),
             ("log.level", |s| s.log.level = "loud[".into()),
+            ("log.level", |s| s.log.level = "verbose".into()),
+            ("log.level", |s| s.log.level = "info,astrow_pac=loud".into()),
         ];
         for (key, set) in cases {
             let mut s = good();
@@ -484,6 +498,22 @@ mod tests {
         let mut s = good();
         s.log.file = Some("".into());
         only(&s, "log.file");
+    }
+
+    #[test]
+    fn log_levels_and_filters() {
+        for ok in [
+            "info",
+            "DEBUG",
+            "off",
+            "warn,astrow_pac=debug",
+            "astrow_pac::pac=trace",
+        ] {
+            assert!(log_level_ok(ok), "{ok}");
+        }
+        for bad in ["", " ", "verbose", "info,", "=debug"] {
+            assert!(!log_level_ok(bad), "{bad}");
+        }
     }
 
     #[test]
