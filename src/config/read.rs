@@ -429,6 +429,20 @@ mod tests {
     }
 
     #[test]
+    fn misspelt_and_malformed_sections_are_named() {
+        let p = problems("[sinc]\nmaster = \"pac\"\n");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].setting, "sinc");
+        assert!(p[0].message.contains("`sync`"), "{p:?}");
+        let p = problems("pac = 5\n");
+        assert_eq!(p[0].setting, "pac");
+        assert!(p[0].message.contains("must be a table"), "{p:?}");
+        let p = problems("[pac.port]\n");
+        assert_eq!(p[0].setting, "pac.port");
+        assert_eq!(p[0].value.as_deref(), Some("(a table)"));
+    }
+
+    #[test]
     fn misplaced_key_suggests_its_section() {
         let p = problems("port = 8443\n");
         assert_eq!(p.len(), 1);
