@@ -70,13 +70,18 @@ fn check_passes_on_the_example_with_real_files() {
 fn check_passes_with_warnings_and_shows_them() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("sync_inactive_employees = false", "sync_inactive_employees = true");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "sync_inactive_employees = false",
+        "sync_inactive_employees = true",
+    );
     std::fs::write(&cfg, text).unwrap();
     let o = run(&["check", "--config", cfg.to_str().unwrap()], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert!(stdout(&o).contains("warning: sync.sync_inactive_employees"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("warning: sync.sync_inactive_employees"),
+        "{}",
+        stdout(&o)
+    );
     assert!(stdout(&o).contains("with 1 warning"), "{}", stdout(&o));
 }
 
