@@ -501,6 +501,34 @@ mod tests {
     }
 
     #[test]
+    fn file_checks_name_each_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "not a certificate").unwrap();
+        let mut s = good();
+        s.pac.oem_key_path = dir.path().join("missing.key");
+        s.pac.certificate_path = file.clone();
+        s.astrow.password_file = Some(dir.path().join("missing-pw"));
+        s.astrow.ca_path = Some(file.clone());
+        s.store.dir = Some(file);
+        s.log.file = Some(dir.path().to_path_buf());
+        let keys: Vec<_> = validate(&s, true).into_iter().map(|p| p.setting).collect();
+        assert_eq!(
+            keys,
+            [
+                "pac.oem_key_path",
+                "pac.certificate_path",
+                "astrow.password_file",
+                "astrow.ca_path",
+                "store.dir",
+                "log.file"
+            ]
+        );
+        // Without file checks the same settings are fine as typed.
+        assert_eq!(validate(&s, false), vec![]);
+    }
+
+    #[test]
     fn log_levels_and_filters() {
         for ok in [
             "info",
