@@ -2,6 +2,8 @@
 
 pub mod bookings;
 pub mod command;
+pub mod core;
 pub mod handle;
+pub mod jobs;
 pub mod people;
 pub mod snapshot;
