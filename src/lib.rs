@@ -1,3 +1,4 @@
 //! astrow-pac: keeps PAC Access Central and Astrow in step.
 
 pub mod model;
+pub mod sim;

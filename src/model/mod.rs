@@ -259,7 +259,10 @@ mod tests {
 
     #[test]
     fn badge_hex_is_normalised_or_refused() {
-        assert_eq!(normalise_badge_hex(" 00a1b2c3 ").as_deref(), Some("00A1B2C3"));
+        assert_eq!(
+            normalise_badge_hex(" 00a1b2c3 ").as_deref(),
+            Some("00A1B2C3")
+        );
         assert_eq!(normalise_badge_hex(""), None);
         assert_eq!(normalise_badge_hex("12G4"), None);
     }

@@ -1,0 +1,4 @@
+//! Simulators of PAC Access Central's OEM interface and the Astrow Web API,
+//! for demos, tests and fault injection. Never part of a real deployment.
+
+pub mod seed;
