@@ -1,4 +1,5 @@
 //! astrow-pac: keeps PAC Access Central and Astrow in step.
 
 pub mod model;
+pub mod pac;
 pub mod sim;
