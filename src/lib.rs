@@ -1,5 +1,8 @@
 //! astrow-pac: keeps PAC Access Central and Astrow in step.
 
+pub mod engine;
+pub mod http;
 pub mod model;
 pub mod pac;
 pub mod sim;
+pub mod store;

@@ -1,0 +1,48 @@
+//! What readers may ask of the engine, and the bounded stream of things it
+//! tells them.
+
+use chrono::{DateTime, Utc};
+
+use super::snapshot::JobKind;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Run a job now instead of waiting for its interval.
+    RunNow(JobKind),
+    /// Approve these plan items (ids from the snapshot's plan).
+    Approve(Vec<String>),
+    /// Reject these plan items: they stay suppressed until their source changes.
+    Reject(Vec<String>),
+    /// Apply the approved items of this plan.
+    Apply {
+        plan_id: String,
+        allow_held: bool,
+    },
+    Pause,
+    Resume,
+    /// Read the settings file again (after the console saved it).
+    ReloadSettings,
+    /// Open a door for 5 seconds.
+    OpenDoor {
+        reader_id: u32,
+    },
+    StartRollCall,
+    StopRollCall,
+    /// Stop cleanly: finish or safely abandon the item in flight.
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EventLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A notice for the console's status line and log ("apply finished: 40 applied, 2 stale").
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineEvent {
+    pub time: DateTime<Utc>,
+    pub level: EventLevel,
+    pub message: String,
+}

@@ -1,0 +1,339 @@
+//! The immutable picture of the engine that readers (the console, `status`)
+//! get through a `watch` channel. Large parts sit behind `Arc` so that a new
+//! snapshot shares what did not change and cloning one is cheap.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::model::{
+    AccessGroup, AstrowEmployee, BookingStatus, Direction, EventType, PacEmployee, Reader, Seq,
+    System,
+};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    /// Grows by one with every snapshot published: readers redraw on change.
+    pub version: u64,
+    pub generated_at: Option<DateTime<Utc>>,
+    pub settings: SettingsSummary,
+    pub health: Health,
+    pub jobs: Vec<JobStatus>,
+    pub paused: bool,
+    /// Both sides' employees aligned by link.
+    pub employees: Arc<Vec<EmployeeRow>>,
+    /// The pending employee plan, if any.
+    pub plan: Option<Arc<PlanView>>,
+    /// The last or running apply.
+    pub apply: Option<Arc<ApplyProgress>>,
+    pub definitions: Arc<DefinitionsView>,
+    pub bookings: Arc<BookingsView>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyModeView {
+    #[default]
+    Manual,
+    Auto,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SettingsSummary {
+    pub master: Option<System>,
+    pub apply_mode: ApplyModeView,
+    pub delete_employees_on_sync: bool,
+    pub read_only: bool,
+    pub demo: bool,
+    pub config_path: String,
+    pub pac_address: String,
+    pub astrow_url: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Health {
+    pub pac: SystemHealth,
+    pub astrow: SystemHealth,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    #[default]
+    Unknown,
+    Up,
+    Degraded,
+    Down,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SystemHealth {
+    pub state: HealthState,
+    pub latency_ms: Option<u64>,
+    pub last_contact: Option<DateTime<Utc>>,
+    /// Why it is degraded or down, in words.
+    pub detail: Option<String>,
+    /// Astrow only: `(file_terminal, employees_import)`.
+    pub licences: Option<Licences>,
+    pub server_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Licences {
+    pub file_terminal: bool,
+    pub employees_import: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Employees,
+    Definitions,
+    Bookings,
+    Heartbeat,
+}
+
+impl JobKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            JobKind::Employees => "Employee sync",
+            JobKind::Definitions => "Definitions sync",
+            JobKind::Bookings => "Booking import",
+            JobKind::Heartbeat => "Heartbeat",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    #[default]
+    Idle,
+    Running,
+    Paused,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    pub kind: JobKind,
+    pub state: JobState,
+    pub last_run: Option<JobRun>,
+    pub next_run: Option<DateTime<Utc>>,
+    /// Recent runs, newest last (bounded).
+    pub history: Vec<JobRun>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRun {
+    pub started: DateTime<Utc>,
+    pub finished: Option<DateTime<Utc>>,
+    pub ok: bool,
+    /// "12 changes planned", "held by the deletion guard", or the error.
+    pub summary: String,
+}
+
+/// How a row of the Employees pane came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    /// Linked and managed.
+    Linked,
+    /// On the master only: the next plan creates or matches it.
+    MasterOnly,
+    /// On the slave only and never linked: shown, never touched.
+    Unmanaged,
+    /// Ambiguous match or a record that cannot be mapped.
+    Conflict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmployeeRow {
+    pub kind: RowKind,
+    pub pac: Option<PacEmployee>,
+    pub astrow: Option<AstrowEmployee>,
+    /// Owned fields that differ between the two sides (`first_name`, `badge`, ...).
+    pub differences: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Create,
+    Update,
+    Delete,
+    RemoveBadges,
+    Link,
+    Conflict,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 6] = [
+        ActionKind::Create,
+        ActionKind::Update,
+        ActionKind::Delete,
+        ActionKind::RemoveBadges,
+        ActionKind::Link,
+        ActionKind::Conflict,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Create => "create",
+            ActionKind::Update => "update",
+            ActionKind::Delete => "delete",
+            ActionKind::RemoveBadges => "remove_badges",
+            ActionKind::Link => "link",
+            ActionKind::Conflict => "conflict",
+        }
+    }
+    pub fn is_destructive(self) -> bool {
+        matches!(self, ActionKind::Delete | ActionKind::RemoveBadges)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    Pending,
+    Approved,
+    Rejected,
+    Applied,
+    Failed,
+    Stale,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanItemView {
+    pub id: String,
+    pub action: ActionKind,
+    pub target: System,
+    pub master_id: Option<String>,
+    pub slave_id: Option<String>,
+    /// The person's name, for lists.
+    pub label: String,
+    pub changes: Vec<FieldChange>,
+    pub reason: String,
+    pub state: ItemState,
+    /// Why it failed or went stale.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView {
+    pub plan_id: String,
+    pub master: System,
+    pub created_at: DateTime<Utc>,
+    /// Held by the deletion guard, with the reason.
+    pub held: Option<String>,
+    pub items: Vec<PlanItemView>,
+    /// Notes on the plan as a whole ("PAC listed no employee: nothing is deleted").
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyProgress {
+    pub plan_id: String,
+    pub running: bool,
+    pub total: usize,
+    pub applied: usize,
+    pub stale: usize,
+    pub failed: usize,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DefinitionsView {
+    pub pac_groups: Vec<AccessGroup>,
+    pub astrow_groups: Vec<AccessGroup>,
+    pub pac_readers: Vec<Reader>,
+    pub astrow_readers: Vec<Reader>,
+    /// Per-reader booking settings in force, by serial.
+    pub reader_settings: Vec<ReaderBookingView>,
+    /// What the next definitions sync would change, in words.
+    pub pending: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReaderBookingView {
+    pub serial: String,
+    pub booking: bool,
+    pub direction: Direction,
+    pub roll_call: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedEntry {
+    pub seq: Seq,
+    pub time: DateTime<chrono::FixedOffset>,
+    pub event_type: EventType,
+    pub badge_number: Option<String>,
+    pub employee: Option<String>,
+    pub reader: String,
+    pub direction: Option<Direction>,
+    pub delivery: Delivery,
+}
+
+/// Where a ledger entry stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Delivery {
+    /// Not a booking (denied, door, reader, or a reader that does not book).
+    FeedOnly,
+    /// A roll-call confirmation, not a T&A booking.
+    RollCall,
+    Pending,
+    Answered {
+        status: BookingStatus,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    pub from_seq: Seq,
+    pub to_seq: Seq,
+    pub detected_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BookingsView {
+    /// Newest last, bounded.
+    pub feed: Vec<FeedEntry>,
+    pub cursor: Option<Seq>,
+    pub pending: u64,
+    pub delivered: u64,
+    pub queued: u64,
+    pub rejected: u64,
+    pub per_minute: f64,
+    pub lag_p50_ms: Option<u64>,
+    pub lag_p99_ms: Option<u64>,
+    pub gaps: Vec<Gap>,
+    pub last_error: Option<String>,
+    /// Astrow marked down after repeated failures (circuit open).
+    pub astrow_down: bool,
+    pub reading_paused: bool,
+    pub roll_call: Option<RollCallView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollCallView {
+    pub started: DateTime<Utc>,
+    /// Who is on site (last direction in), with whether they confirmed.
+    pub on_site: Vec<RollCallPerson>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollCallPerson {
+    pub name: String,
+    pub badge_number: String,
+    pub last_seen: DateTime<chrono::FixedOffset>,
+    pub confirmed: bool,
+}

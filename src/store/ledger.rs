@@ -1,0 +1,607 @@
+//! The booking ledger: every PAC event read, written together with the
+//! advanced cursor in one transaction before anything is sent; Astrow's
+//! answer per booking; recorded gaps in PAC's event history.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::model::{BookingStatus, Direction, Event, EventType, PacId, Seq};
+
+/// Schema of the ledger (a migration of the store).
+pub const MIGRATION: &str = "
+CREATE TABLE ledger (
+    seq           INTEGER PRIMARY KEY,
+    time          TEXT NOT NULL,
+    event_type    TEXT NOT NULL,
+    reader_id     INTEGER,
+    reader_serial TEXT,
+    badge_number  TEXT,
+    employee_id   INTEGER,
+    kind          TEXT NOT NULL CHECK (kind IN ('booking', 'feed', 'roll_call')),
+    direction     TEXT,
+    state         TEXT NOT NULL CHECK (state IN ('pending', 'processed', 'queued', 'duplicate', 'rejected', 'none')),
+    badge_no      TEXT,
+    booking_id    INTEGER,
+    reason        TEXT,
+    read_at       TEXT NOT NULL,
+    answered_at   TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX ledger_pending ON ledger(seq) WHERE state = 'pending';
+CREATE TABLE event_cursor (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    last_seq INTEGER NOT NULL
+);
+CREATE TABLE event_gaps (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    from_seq    INTEGER NOT NULL,
+    to_seq      INTEGER NOT NULL,
+    detected_at TEXT NOT NULL
+);
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("booking ledger: {context}: {source}")]
+    Sql {
+        context: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("booking ledger: the cursor would go back from {current} to {proposed}; refused")]
+    CursorBackwards { current: u64, proposed: u64 },
+    #[error("booking ledger: entry {seq} holds a value that cannot be read back: {detail}")]
+    Corrupt { seq: u64, detail: String },
+}
+
+fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LedgerError {
+    move |source| LedgerError::Sql { context, source }
+}
+
+/// What an event becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A T&A booking to send to Astrow.
+    Booking { direction: Option<Direction> },
+    /// Shown in the feed only.
+    Feed,
+    /// A roll-call confirmation.
+    RollCall,
+}
+
+/// One event read from PAC, classified, ready for the ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEntry {
+    pub event: Event,
+    pub reader_serial: Option<String>,
+    pub kind: EntryKind,
+}
+
+/// A ledger row as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub seq: Seq,
+    pub time: DateTime<FixedOffset>,
+    pub event_type: EventType,
+    pub reader_id: Option<u32>,
+    pub reader_serial: Option<String>,
+    pub badge_number: Option<String>,
+    pub employee_id: Option<PacId>,
+    pub kind: EntryKind,
+    /// `None` while pending or when not a booking.
+    pub status: Option<BookingStatus>,
+    pub badge_no: Option<String>,
+    pub read_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub attempts: u32,
+}
+
+/// The cursor: the highest seq whose event is in the ledger (0 = none yet).
+pub fn cursor(conn: &Connection) -> Result<Seq, LedgerError> {
+    let v: Option<u64> = conn
+        .query_row("SELECT last_seq FROM event_cursor WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(sql("read the cursor"))?;
+    Ok(Seq(v.unwrap_or(0)))
+}
+
+fn set_cursor(conn: &Connection, seq: Seq) -> Result<(), LedgerError> {
+    let current = cursor(conn)?;
+    if seq < current {
+        return Err(LedgerError::CursorBackwards {
+            current: current.0,
+            proposed: seq.0,
+        });
+    }
+    conn.execute(
+        "INSERT INTO event_cursor (id, last_seq) VALUES (1, ?1)
+         ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq",
+        params![seq.0],
+    )
+    .map_err(sql("advance the cursor"))?;
+    Ok(())
+}
+
+/// Write a page of events and advance the cursor to the highest seq among
+/// them, in one transaction. Events already in the ledger (PAC sent them
+/// twice) are ignored. Returns how many were new.
+pub fn append_page(
+    conn: &mut Connection,
+    entries: &[NewEntry],
+    read_at: DateTime<Utc>,
+) -> Result<usize, LedgerError> {
+    let tx = conn.transaction().map_err(sql("begin a page"))?;
+    let mut added = 0;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO ledger
+                 (seq, time, event_type, reader_id, reader_serial, badge_number, employee_id,
+                  kind, direction, state, read_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .map_err(sql("prepare the page insert"))?;
+        for e in entries {
+            let (kind, direction, state) = match e.kind {
+                EntryKind::Booking { direction } => {
+                    ("booking", direction.map(|d| d.as_str()), "pending")
+                }
+                EntryKind::Feed => ("feed", None, "none"),
+                EntryKind::RollCall => ("roll_call", None, "none"),
+            };
+            added += stmt
+                .execute(params![
+                    e.event.seq.0,
+                    e.event.time.to_rfc3339(),
+                    e.event.event_type.as_str(),
+                    e.event.reader_id,
+                    e.reader_serial,
+                    e.event.badge_number,
+                    e.event.employee_id.map(|p| p.0),
+                    kind,
+                    direction,
+                    state,
+                    read_at.to_rfc3339(),
+                ])
+                .map_err(sql("insert an event"))?;
+        }
+    }
+    if let Some(max) = entries.iter().map(|e| e.event.seq).max() {
+        let current = cursor(&tx)?;
+        if max > current {
+            set_cursor(&tx, max)?;
+        }
+    }
+    tx.commit().map_err(sql("commit a page"))?;
+    Ok(added)
+}
+
+/// PAC no longer holds events after the cursor (410): record the gap
+/// `cursor+1 ..= oldest_seq-1` and move the cursor to `oldest_seq - 1`, so
+/// reading resumes from the oldest event PAC still has. One transaction.
+pub fn record_gap(
+    conn: &mut Connection,
+    oldest_seq: Seq,
+    at: DateTime<Utc>,
+) -> Result<Option<(Seq, Seq)>, LedgerError> {
+    let tx = conn.transaction().map_err(sql("begin a gap"))?;
+    let current = cursor(&tx)?;
+    let from = current.0 + 1;
+    let to = oldest_seq.0.saturating_sub(1);
+    let gap = if to >= from {
+        tx.execute(
+            "INSERT INTO event_gaps (from_seq, to_seq, detected_at) VALUES (?1, ?2, ?3)",
+            params![from, to, at.to_rfc3339()],
+        )
+        .map_err(sql("record a gap"))?;
+        set_cursor(&tx, Seq(to))?;
+        Some((Seq(from), Seq(to)))
+    } else {
+        None
+    };
+    tx.commit().map_err(sql("commit a gap"))?;
+    Ok(gap)
+}
+
+/// Every recorded gap, oldest first: `(from, to, detected_at)`.
+pub fn gaps(conn: &Connection) -> Result<Vec<(Seq, Seq, DateTime<Utc>)>, LedgerError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT from_seq, to_seq, detected_at FROM event_gaps ORDER BY id")
+        .map_err(sql("list gaps"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, u64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(sql("list gaps"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (f, t, at) = row.map_err(sql("read a gap"))?;
+        let at = DateTime::parse_from_rfc3339(&at)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|e| LedgerError::Corrupt {
+                seq: f,
+                detail: e.to_string(),
+            })?;
+        out.push((Seq(f), Seq(t), at));
+    }
+    Ok(out)
+}
+
+/// The oldest pending bookings, in seq order, at most `limit`.
+pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Entry>, LedgerError> {
+    query_entries(
+        conn,
+        "WHERE state = 'pending' ORDER BY seq LIMIT ?1",
+        params![limit as i64],
+    )
+}
+
+/// The newest `limit` entries of any kind, newest last.
+pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<Entry>, LedgerError> {
+    let mut v = query_entries(conn, "ORDER BY seq DESC LIMIT ?1", params![limit as i64])?;
+    v.reverse();
+    Ok(v)
+}
+
+/// One entry by seq.
+pub fn get(conn: &Connection, seq: Seq) -> Result<Option<Entry>, LedgerError> {
+    Ok(query_entries(conn, "WHERE seq = ?1", params![seq.0])?
+        .into_iter()
+        .next())
+}
+
+const COLUMNS: &str = "seq, time, event_type, reader_id, reader_serial, badge_number, employee_id,
+    kind, direction, state, badge_no, booking_id, reason, read_at, answered_at, attempts";
+
+type RawRow = (
+    u64,
+    String,
+    String,
+    Option<u32>,
+    Option<String>,
+    Option<String>,
+    Option<u64>,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<u64>,
+    Option<String>,
+    String,
+    Option<String>,
+    u32,
+);
+
+fn query_entries(
+    conn: &Connection,
+    tail: &str,
+    p: impl rusqlite::Params,
+) -> Result<Vec<Entry>, LedgerError> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM ledger {tail}"))
+        .map_err(sql("query entries"))?;
+    let rows = stmt
+        .query_map(p, |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+                r.get(12)?,
+                r.get(13)?,
+                r.get(14)?,
+                r.get(15)?,
+            ))
+        })
+        .map_err(sql("query entries"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(decode(row.map_err(sql("read an entry"))?)?);
+    }
+    Ok(out)
+}
+
+fn decode(r: RawRow) -> Result<Entry, LedgerError> {
+    let (
+        seq,
+        time,
+        event_type,
+        reader_id,
+        reader_serial,
+        badge_number,
+        employee_id,
+        kind,
+        direction,
+        state,
+        badge_no,
+        booking_id,
+        reason,
+        read_at,
+        answered_at,
+        attempts,
+    ) = r;
+    let corrupt = |detail: String| LedgerError::Corrupt { seq, detail };
+    let time = DateTime::parse_from_rfc3339(&time).map_err(|e| corrupt(e.to_string()))?;
+    let event_type = EventType::ALL
+        .into_iter()
+        .find(|t| t.as_str() == event_type)
+        .ok_or_else(|| corrupt(format!("event type {event_type}")))?;
+    let direction = match direction.as_deref() {
+        None => None,
+        Some("in") => Some(Direction::In),
+        Some("out") => Some(Direction::Out),
+        Some("none") => Some(Direction::None),
+        Some(other) => return Err(corrupt(format!("direction {other}"))),
+    };
+    let kind = match kind.as_str() {
+        "booking" => EntryKind::Booking { direction },
+        "feed" => EntryKind::Feed,
+        "roll_call" => EntryKind::RollCall,
+        other => return Err(corrupt(format!("kind {other}"))),
+    };
+    let id = booking_id.unwrap_or(0);
+    let status = match state.as_str() {
+        "pending" | "none" => None,
+        "processed" => Some(BookingStatus::Processed { booking_id: id }),
+        "queued" => Some(BookingStatus::Queued { booking_id: id }),
+        "duplicate" => Some(BookingStatus::Duplicate { booking_id: id }),
+        "rejected" => Some(BookingStatus::Rejected {
+            reason: reason.unwrap_or_default(),
+        }),
+        other => return Err(corrupt(format!("state {other}"))),
+    };
+    let parse_utc = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|e| corrupt(e.to_string()))
+    };
+    Ok(Entry {
+        seq: Seq(seq),
+        time,
+        event_type,
+        reader_id,
+        reader_serial,
+        badge_number,
+        employee_id: employee_id.map(PacId),
+        kind,
+        status,
+        badge_no,
+        read_at: parse_utc(&read_at)?,
+        answered_at: answered_at.as_deref().map(parse_utc).transpose()?,
+        attempts,
+    })
+}
+
+/// Before a send: remember the badge number the booking goes out with and
+/// count the attempt (one transaction for the batch).
+pub fn mark_sending(conn: &mut Connection, batch: &[(Seq, String)]) -> Result<(), LedgerError> {
+    let tx = conn.transaction().map_err(sql("begin a send"))?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "UPDATE ledger SET badge_no = ?2, attempts = attempts + 1
+                 WHERE seq = ?1 AND state = 'pending'",
+            )
+            .map_err(sql("prepare a send"))?;
+        for (seq, badge) in batch {
+            stmt.execute(params![seq.0, badge])
+                .map_err(sql("mark a send"))?;
+        }
+    }
+    tx.commit().map_err(sql("commit a send"))
+}
+
+/// Store Astrow's answers, one transaction for the batch.
+pub fn record_answers(
+    conn: &mut Connection,
+    answers: &[(Seq, BookingStatus)],
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let tx = conn.transaction().map_err(sql("begin answers"))?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "UPDATE ledger SET state = ?2, booking_id = ?3, reason = ?4, answered_at = ?5
+                 WHERE seq = ?1 AND kind = 'booking'",
+            )
+            .map_err(sql("prepare answers"))?;
+        for (seq, status) in answers {
+            let (state, id, reason) = match status {
+                BookingStatus::Processed { booking_id } => ("processed", Some(*booking_id), None),
+                BookingStatus::Queued { booking_id } => ("queued", Some(*booking_id), None),
+                BookingStatus::Duplicate { booking_id } => ("duplicate", Some(*booking_id), None),
+                BookingStatus::Rejected { reason } => ("rejected", None, Some(reason.as_str())),
+            };
+            stmt.execute(params![seq.0, state, id, reason, at.to_rfc3339()])
+                .map_err(sql("record an answer"))?;
+        }
+    }
+    tx.commit().map_err(sql("commit answers"))
+}
+
+/// Counts by state, for the snapshot and `status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub events: u64,
+    pub pending: u64,
+    pub processed: u64,
+    pub queued: u64,
+    pub duplicate: u64,
+    pub rejected: u64,
+}
+
+pub fn counts(conn: &Connection) -> Result<Counts, LedgerError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT state, COUNT(*) FROM ledger GROUP BY state")
+        .map_err(sql("count entries"))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+        .map_err(sql("count entries"))?;
+    let mut c = Counts::default();
+    for row in rows {
+        let (state, n) = row.map_err(sql("count entries"))?;
+        c.events += n;
+        match state.as_str() {
+            "pending" => c.pending = n,
+            "processed" => c.processed = n,
+            "queued" => c.queued = n,
+            "duplicate" => c.duplicate = n,
+            "rejected" => c.rejected = n,
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+/// How many bookings wait to be sent (back-pressure on reading).
+pub fn pending_count(conn: &Connection) -> Result<u64, LedgerError> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM ledger WHERE state = 'pending'",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(sql("count pending"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATION).unwrap();
+        c
+    }
+
+    fn ev(seq: u64, t: EventType) -> NewEntry {
+        NewEntry {
+            event: Event {
+                seq: Seq(seq),
+                time: FixedOffset::east_opt(3600)
+                    .unwrap()
+                    .with_ymd_and_hms(2026, 11, 28, 8, 0, 0)
+                    .unwrap(),
+                event_type: t,
+                reader_id: Some(12),
+                badge_number: Some("00A1".into()),
+                employee_id: Some(PacId(7)),
+            },
+            reader_serial: Some("R-0012".into()),
+            kind: if t == EventType::AccessGranted {
+                EntryKind::Booking {
+                    direction: Some(Direction::In),
+                }
+            } else {
+                EntryKind::Feed
+            },
+        }
+    }
+
+    #[test]
+    fn a_page_and_its_cursor_land_together_and_duplicates_are_ignored() {
+        let mut c = db();
+        assert_eq!(cursor(&c).unwrap(), Seq(0));
+        let page = vec![
+            ev(1, EventType::AccessGranted),
+            ev(2, EventType::AccessDeniedTime),
+        ];
+        assert_eq!(append_page(&mut c, &page, Utc::now()).unwrap(), 2);
+        assert_eq!(cursor(&c).unwrap(), Seq(2));
+        assert_eq!(append_page(&mut c, &page, Utc::now()).unwrap(), 0);
+        let p = pending(&c, 10).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].seq, Seq(1));
+        assert_eq!(
+            p[0].kind,
+            EntryKind::Booking {
+                direction: Some(Direction::In)
+            }
+        );
+        assert_eq!(counts(&c).unwrap().events, 2);
+    }
+
+    #[test]
+    fn the_cursor_never_goes_back() {
+        let mut c = db();
+        append_page(&mut c, &[ev(5, EventType::AccessGranted)], Utc::now()).unwrap();
+        // An older event arriving late is stored, the cursor stays.
+        append_page(&mut c, &[ev(3, EventType::AccessGranted)], Utc::now()).unwrap();
+        assert_eq!(cursor(&c).unwrap(), Seq(5));
+        assert!(matches!(
+            set_cursor(&c, Seq(4)),
+            Err(LedgerError::CursorBackwards { .. })
+        ));
+    }
+
+    #[test]
+    fn answers_are_recorded_and_rejected_ones_keep_their_reason() {
+        let mut c = db();
+        let page: Vec<_> = (1..=3).map(|s| ev(s, EventType::AccessGranted)).collect();
+        append_page(&mut c, &page, Utc::now()).unwrap();
+        mark_sending(&mut c, &[(Seq(1), "10231".into()), (Seq(2), "X".into())]).unwrap();
+        record_answers(
+            &mut c,
+            &[
+                (Seq(1), BookingStatus::Processed { booking_id: 9 }),
+                (
+                    Seq(2),
+                    BookingStatus::Rejected {
+                        reason: "closed pay period".into(),
+                    },
+                ),
+            ],
+            Utc::now(),
+        )
+        .unwrap();
+        let e1 = get(&c, Seq(1)).unwrap().unwrap();
+        assert_eq!(e1.status, Some(BookingStatus::Processed { booking_id: 9 }));
+        assert_eq!(e1.badge_no.as_deref(), Some("10231"));
+        assert_eq!(e1.attempts, 1);
+        let e2 = get(&c, Seq(2)).unwrap().unwrap();
+        assert_eq!(
+            e2.status,
+            Some(BookingStatus::Rejected {
+                reason: "closed pay period".into()
+            })
+        );
+        assert_eq!(pending_count(&c).unwrap(), 1);
+        let n = counts(&c).unwrap();
+        assert_eq!((n.processed, n.rejected, n.pending), (1, 1, 1));
+    }
+
+    #[test]
+    fn a_gap_is_recorded_and_the_cursor_moves_to_the_oldest_kept_event() {
+        let mut c = db();
+        append_page(&mut c, &[ev(10, EventType::AccessGranted)], Utc::now()).unwrap();
+        let g = record_gap(&mut c, Seq(50), Utc::now()).unwrap();
+        assert_eq!(g, Some((Seq(11), Seq(49))));
+        assert_eq!(cursor(&c).unwrap(), Seq(49));
+        assert_eq!(gaps(&c).unwrap().len(), 1);
+        // Nothing missing: no gap.
+        assert_eq!(record_gap(&mut c, Seq(50), Utc::now()).unwrap(), None);
+    }
+
+    #[test]
+    fn recent_lists_newest_last() {
+        let mut c = db();
+        let page: Vec<_> = (1..=5).map(|s| ev(s, EventType::AccessGranted)).collect();
+        append_page(&mut c, &page, Utc::now()).unwrap();
+        let r = recent(&c, 2).unwrap();
+        assert_eq!(r.iter().map(|e| e.seq.0).collect::<Vec<_>>(), vec![4, 5]);
+    }
+}

@@ -1,0 +1,3 @@
+//! The durable store (SQLite).
+
+pub mod ledger;
