@@ -6,6 +6,7 @@
 //! let app = sim.router();            // OEM interface + /_sim/ controls
 //! let tls = sim.tls_server_config(); // its self-signed certificate
 //! let _swipes = sim.spawn_swipes();  // when swipes_per_min > 0
+//! let server = RunningServer::start(addr, Some(tls), app, sim.faults()).await?;
 //! ```
 
 mod check;
@@ -25,6 +26,7 @@ use tokio::sync::{Mutex, watch};
 pub use control::Stats;
 pub use files::{CERTIFICATE_FILE, OEM_KEY_FILE, OemKeyFile, PRIVATE_KEY_FILE, SimFileError};
 
+use crate::sim::faults::Faults;
 use crate::sim::seed;
 
 /// How to start a simulated PAC.
@@ -61,6 +63,7 @@ pub(crate) struct Shared {
     pub client_id: String,
     pub key: String,
     pub organization_name: String,
+    pub faults: Arc<Faults>,
 }
 
 impl Shared {
@@ -79,6 +82,7 @@ impl Shared {
             last_seq: st.last_seq,
             revoked: st.revoked,
             doors_opened: st.doors_opened,
+            requests: self.faults.stats(),
         }
     }
 }
@@ -121,6 +125,7 @@ impl PacSim {
             client_id: key.client_id.clone(),
             key: key.key.clone(),
             organization_name: "Simulated site".into(),
+            faults: Arc::new(Faults::new()),
         });
         Ok(PacSim {
             shared,
@@ -137,6 +142,11 @@ impl PacSim {
         oem::router(self.shared.clone())
             .merge(control::router(self.shared.clone()))
             .fallback(not_found)
+    }
+
+    /// The fault settings and request counters to hand to `sim::server::serve`.
+    pub fn faults(&self) -> Arc<Faults> {
+        self.shared.faults.clone()
     }
 
     pub fn tls_server_config(&self) -> Arc<rustls::ServerConfig> {

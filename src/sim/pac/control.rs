@@ -91,7 +91,7 @@ async fn revoke(State(shared): Shd, headers: HeaderMap, body: Body) -> Reply {
 }
 
 /// Counts of the simulated installation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Stats {
     pub employees: usize,
     pub events: usize,
@@ -99,6 +99,8 @@ pub struct Stats {
     pub last_seq: u64,
     pub revoked: bool,
     pub doors_opened: u64,
+    /// The shared request counters (as `/_sim/requests`).
+    pub requests: crate::sim::faults::RequestStats,
 }
 
 async fn stats(State(shared): Shd) -> Reply {
