@@ -5,5 +5,6 @@ pub mod config;
 pub mod engine;
 pub mod http;
 pub mod model;
+pub mod pac;
 pub mod sim;
 pub mod store;

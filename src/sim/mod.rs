@@ -2,4 +2,7 @@
 //! for demos, tests and fault injection. Never part of a real deployment.
 
 pub mod faults;
+pub mod pac;
+pub mod seed;
 pub mod server;
+pub mod swipes;
