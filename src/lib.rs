@@ -1,5 +1,6 @@
 //! astrow-pac: keeps PAC Access Central and Astrow in step.
 
+pub mod astrow;
 pub mod cli;
 pub mod config;
 pub mod engine;
