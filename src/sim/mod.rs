@@ -3,6 +3,8 @@
 
 pub mod astrow;
 pub mod faults;
+pub mod pac;
 pub mod seed;
 pub mod seed_astrow;
 pub mod server;
+pub mod swipes;

@@ -1,0 +1,9 @@
+//! The PAC connector: PAC Access Central's OEM interface over HTTPS.
+
+pub mod client;
+pub mod error;
+pub mod tls;
+pub mod wire;
+
+pub use client::{EventBatch, PacClient, PacClientConfig, new_idempotency_key};
+pub use error::PacError;
