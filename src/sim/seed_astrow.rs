@@ -127,6 +127,33 @@ pub fn astrow_site(seed: u64, pac: &PacSite) -> AstrowSite {
     site
 }
 
+/// Write the back half of the links into the PAC site: each PAC keyholder
+/// that an Astrow employee links (`external_ref` "pac:<id>") gets
+/// "astrow:<pers_no>", except every seventh, left one-sided (a link only
+/// Astrow remembers, as after an integrator cleared PAC's field). Answers how
+/// many PAC keyholders were linked back.
+pub fn link_pac_side(pac: &mut PacSite, astrow: &AstrowSite) -> usize {
+    let mut linked = 0;
+    for (i, e) in astrow.employees.iter().enumerate() {
+        let Some(id) = e
+            .external_ref
+            .as_deref()
+            .and_then(|r| r.strip_prefix("pac:"))
+            .and_then(|r| r.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if i % 7 == 6 {
+            continue;
+        }
+        if let Some(p) = pac.employees.iter_mut().find(|p| p.id.0 == id) {
+            p.external_ref = Some(format!("astrow:{}", e.pers_no.0));
+            linked += 1;
+        }
+    }
+    linked
+}
+
 /// `n` when the PAC keyholder's `external_ref` is "astrow:<n>".
 fn astrow_ref(p: &PacEmployee) -> Option<u64> {
     p.external_ref
@@ -216,5 +243,26 @@ mod tests {
         badges.sort();
         badges.dedup();
         assert_eq!(badges.len(), a.employees.len(), "badges are unique");
+    }
+
+    #[test]
+    fn links_back_to_pac_and_keeps_them_on_a_second_build() {
+        let mut pac = pac_site(3, 120);
+        let a = astrow_site(3, &pac);
+        let n = link_pac_side(&mut pac, &a);
+        assert!(n > 30, "linked back {n}");
+        // Built again from the linked PAC site, pers_nos follow PAC's refs.
+        let b = astrow_site(3, &pac);
+        for p in pac.employees.iter().filter(|p| p.external_ref.is_some()) {
+            let want = p
+                .external_ref
+                .as_deref()
+                .and_then(|r| r.strip_prefix("astrow:"));
+            let e = b
+                .employees
+                .iter()
+                .find(|e| Some(e.pers_no.0.to_string().as_str()) == want);
+            assert!(e.is_some(), "pers_no {want:?} kept");
+        }
     }
 }

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use astrow_pac::astrow::{HeartbeatStatus, NotificationOp};
-use astrow_pac::model::{self, PersNo};
+use astrow_pac::model;
 use astrow_pac::sim::astrow::AstrowSimOptions;
 use reqwest::Method;
 use serde_json::json;
@@ -78,7 +78,6 @@ async fn every_employee_change_is_notified_api_and_sim_edits_alike() {
         .filter(|e| e.version > 1)
         .collect();
     assert!(!edited.is_empty());
-    let _ = PersNo(0);
 }
 
 #[tokio::test]
@@ -133,10 +132,15 @@ async fn the_heartbeat_is_remembered_with_its_time() {
     let env = start(options()).await;
     let client = env.client();
     assert!(env.sim.stats().last_heartbeat.is_none());
+    assert!(
+        env.sim.stats().service_red,
+        "red before the first heartbeat"
+    );
     client
         .heartbeat(HeartbeatStatus::Degraded, Some("PAC unreachable".into()))
         .await
         .expect("heartbeat");
+    assert!(!env.sim.stats().service_red);
     let hb = env.sim.stats().last_heartbeat.expect("remembered");
     assert_eq!(hb.heartbeat.status, HeartbeatStatus::Degraded);
     assert_eq!(hb.heartbeat.service, "astrow-pac");

@@ -102,6 +102,8 @@ pub struct Stats {
     #[serde(flatten)]
     pub counts: Counts,
     pub last_heartbeat: Option<LastHeartbeat>,
+    /// Astrow shows the service red: no heartbeat for 2 minutes.
+    pub service_red: bool,
     /// The shared server's request counters, when the simulator has them.
     pub requests: Option<RequestStats>,
 }
@@ -115,6 +117,10 @@ pub(super) fn stats(sim: &Shared) -> Stats {
         licences: s.licences,
         counts: s.counts.clone(),
         last_heartbeat: s.heartbeat.clone(),
+        service_red: s
+            .heartbeat
+            .as_ref()
+            .is_none_or(|h| super::state::now() - h.received_at > chrono::TimeDelta::minutes(2)),
         requests: sim.faults.as_ref().map(|f| f.stats()),
     }
 }

@@ -310,10 +310,12 @@ pub async fn notifications(Ext(sim): Sim, headers: HeaderMap, uri: Uri) -> Answe
         }
     }
     let state = sim.lock();
-    let items: Vec<_> = state
-        .notifications
+    // Seqs run 1, 2, 3, ...: the one after `after` sits at index `after`.
+    let start = usize::try_from(after).map_or(state.notifications.len(), |a| {
+        a.min(state.notifications.len())
+    });
+    let items: Vec<_> = state.notifications[start..]
         .iter()
-        .filter(|n| n.seq > after)
         .take(limit)
         .cloned()
         .collect();
