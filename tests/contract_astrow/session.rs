@@ -306,3 +306,30 @@ async fn every_error_has_the_error_body_unknown_paths_and_methods_included() {
         .expect("send");
     expect_error(r, 400, "unknown_field", Some("verbose")).await;
 }
+
+#[tokio::test]
+async fn the_simulator_starts_itself_with_its_own_faults() {
+    let sim = astrow_pac::sim::astrow::AstrowSim::new(options());
+    let server = sim
+        .start("127.0.0.1:0".parse().expect("addr"), None)
+        .await
+        .expect("starts");
+    let client =
+        astrow_pac::astrow::AstrowClient::new(astrow_pac::astrow::AstrowClientConfig::new(
+            &format!("http://{}", server.addr),
+            "astrow-io",
+            PASSWORD,
+        ))
+        .expect("client");
+    client.licences().await.expect("licences");
+    assert_eq!(sim.stats().requests.total, 2, "login and licences counted");
+    let raw = reqwest::Client::new();
+    let r = raw
+        .post(format!("http://{}/_sim/edit", server.addr))
+        .json(&json!({"count": 1_000_000}))
+        .send()
+        .await
+        .expect("send");
+    expect_error(r, 400, "invalid_field", Some("count")).await;
+    server.stop().await;
+}

@@ -81,15 +81,15 @@ pub async fn start_with(
     router: impl FnOnce(&AstrowSim) -> axum::Router,
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Env {
-    let faults = Arc::new(Faults::new());
-    opts.faults = Some(faults.clone());
+    opts.faults = None;
     let sim = AstrowSim::new(opts);
+    let faults: Arc<Faults> = sim.faults();
     let scheme = if tls.is_some() { "https" } else { "http" };
     let server = RunningServer::start(
         "127.0.0.1:0".parse().expect("address"),
         tls,
         router(&sim),
-        faults.clone(),
+        sim.faults(),
     )
     .await
     .expect("simulator starts");

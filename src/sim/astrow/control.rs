@@ -31,6 +31,9 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/_sim/stats", get(get_stats))
 }
 
+/// Most edits one `/_sim/edit` makes (the state lock is held meanwhile).
+const MAX_EDITS: usize = 10_000;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EditRequest {
@@ -39,6 +42,13 @@ struct EditRequest {
 
 async fn edit(Ext(sim): Sim, headers: HeaderMap, body: Body) -> Result<Response, ApiErr> {
     let req: EditRequest = json_body(&headers, body)?;
+    if req.count > MAX_EDITS {
+        return Err(ApiErr::bad(
+            "invalid_field",
+            "count",
+            format!("count must be at most {MAX_EDITS}"),
+        ));
+    }
     let edited = sim.write(|s| Ok(s.edit_random(req.count)))?;
     let last_seq = sim.lock().last_seq();
     Ok(Json(serde_json::json!({"edited": edited, "last_seq": last_seq})).into_response())
@@ -104,8 +114,8 @@ pub struct Stats {
     pub last_heartbeat: Option<LastHeartbeat>,
     /// Astrow shows the service red: no heartbeat for 2 minutes.
     pub service_red: bool,
-    /// The shared server's request counters, when the simulator has them.
-    pub requests: Option<RequestStats>,
+    /// The shared server's request counters.
+    pub requests: RequestStats,
 }
 
 pub(super) fn stats(sim: &Shared) -> Stats {
@@ -121,7 +131,7 @@ pub(super) fn stats(sim: &Shared) -> Stats {
             .heartbeat
             .as_ref()
             .is_none_or(|h| super::state::now() - h.received_at > chrono::TimeDelta::minutes(2)),
-        requests: sim.faults.as_ref().map(|f| f.stats()),
+        requests: sim.faults.stats(),
     }
 }
 

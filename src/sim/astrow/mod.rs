@@ -9,6 +9,7 @@ mod request;
 mod routes;
 mod state;
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ pub use state::{Counts, LastHeartbeat, SimUser};
 use crate::astrow::wire::{self, Employee, Licenses};
 use crate::sim::faults::Faults;
 use crate::sim::seed_astrow::AstrowSite;
+use crate::sim::server::RunningServer;
 use state::State;
 
 /// The user the simulator accepts by default.
@@ -48,6 +50,7 @@ pub struct AstrowSimOptions {
     pub closed_until: Option<NaiveDate>,
     /// The shared fault settings the server applies: the simulator honours
     /// their `expire_tokens` and shows their request counters in its stats.
+    /// `None`: the simulator makes its own (see [`AstrowSim::faults`]).
     pub faults: Option<Arc<Faults>>,
 }
 
@@ -90,14 +93,14 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The newest notification seq.
     changes: watch::Sender<u64>,
-    faults: Option<Arc<Faults>>,
+    faults: Arc<Faults>,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A handler that panicked left plain data behind: keep serving.
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if self.faults.as_ref().is_some_and(|f| f.take_expire_tokens()) {
+        if self.faults.take_expire_tokens() {
             state.expire_tokens();
         }
         state
@@ -134,7 +137,7 @@ impl AstrowSim {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
                 changes,
-                faults: opts.faults,
+                faults: opts.faults.unwrap_or_default(),
             }),
         }
     }
@@ -175,6 +178,21 @@ impl AstrowSim {
             .method_not_allowed_fallback(routes::method_not_allowed)
             .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
             .with_state(self.shared.clone())
+    }
+
+    /// The fault settings and request counters to hand to the server.
+    pub fn faults(&self) -> Arc<Faults> {
+        self.shared.faults.clone()
+    }
+
+    /// Serve on `addr` (port 0 picks one), over TLS when `tls` is given,
+    /// with the shared faults, in a task of its own.
+    pub async fn start(
+        &self,
+        addr: SocketAddr,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<RunningServer> {
+        RunningServer::start(addr, tls, self.router(), self.faults()).await
     }
 
     /// What `/_sim/stats` answers.

@@ -143,8 +143,9 @@ impl State {
         if !user.allow_api {
             return Err(permission_missing(username));
         }
+        // Tokens from the OS-seeded generator: unguessable whatever the seed.
         let mut raw = [0u8; 24];
-        self.rng.fill_bytes(&mut raw);
+        rand::rng().fill_bytes(&mut raw);
         let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         self.tokens.insert(
             token.clone(),
