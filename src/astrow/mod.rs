@@ -1,10 +1,13 @@
 //! The Astrow Web API: wire types, session and client.
 
+mod calls;
 mod client;
+mod employees;
 mod error;
 mod session;
 pub mod wire;
 
-pub use client::{AstrowBooking, AstrowClient, AstrowClientConfig};
+pub use calls::AstrowBooking;
+pub use client::{AstrowClient, AstrowClientConfig};
 pub use error::AstrowError;
 pub use wire::{HeartbeatStatus, Licenses, Notification, NotificationOp, Notifications};

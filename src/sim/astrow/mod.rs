@@ -4,6 +4,7 @@
 //! await; a watch channel carries the newest notification seq so that
 //! long polls wake on change.
 
+mod bookings;
 mod control;
 mod request;
 mod routes;

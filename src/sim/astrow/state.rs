@@ -12,9 +12,8 @@ use tokio::time::Instant;
 
 use super::request::ApiErr;
 use crate::astrow::wire::{
-    AccessGroup, Booking, BookingResult, CodeName, Employee, EmployeeIn, Heartbeat, Licenses,
-    Notification, NotificationOp, PacTab, Reader, ResultStatus, StoredBooking, StoredStatus,
-    clean_badge,
+    AccessGroup, CodeName, Employee, EmployeeIn, Heartbeat, Licenses, Notification, NotificationOp,
+    PacTab, Reader, StoredBooking, clean_badge,
 };
 use crate::model::PersNo;
 
@@ -72,8 +71,8 @@ pub struct State {
     pub groups: Vec<AccessGroup>,
     pub readers: Vec<Reader>,
     pub bookings: BTreeMap<u64, StoredBooking>,
-    by_source: HashMap<String, u64>,
-    next_booking_id: u64,
+    pub(super) by_source: HashMap<String, u64>,
+    pub(super) next_booking_id: u64,
     /// Bookings at or before this date fall in a closed pay period.
     pub closed_until: Option<NaiveDate>,
     pub notifications: Vec<Notification>,
@@ -401,85 +400,6 @@ impl State {
                 return b;
             }
         }
-    }
-
-    // ------------------------------------------------------------ bookings
-
-    /// `POST /bookings/batch` (already well-formed): one result per booking.
-    pub fn book(&mut self, bookings: Vec<Booking>) -> Vec<BookingResult> {
-        bookings.into_iter().map(|b| self.book_one(b)).collect()
-    }
-
-    fn book_one(&mut self, b: Booking) -> BookingResult {
-        let result = |status, booking_id, reason| BookingResult {
-            source_id: b.source_id.clone(),
-            status,
-            booking_id,
-            reason,
-        };
-        if let Some(&id) = self.by_source.get(&b.source_id) {
-            self.counts.duplicates += 1;
-            return result(ResultStatus::Duplicate, Some(id), None);
-        }
-        if let Some(reason) = self.rejection(&b) {
-            self.counts.rejected += 1;
-            return result(ResultStatus::Rejected, None, Some(reason));
-        }
-        let owner = self
-            .employees
-            .values()
-            .find(|e| e.badge_no.as_deref() == Some(b.badge_no.trim()))
-            .map(|e| e.pers_no);
-        let (status, stored) = match owner {
-            Some(_) => {
-                self.counts.processed += 1;
-                (ResultStatus::Processed, StoredStatus::Processed)
-            }
-            None => {
-                self.counts.queued += 1;
-                (ResultStatus::Queued, StoredStatus::Queued)
-            }
-        };
-        let id = self.next_booking_id;
-        self.next_booking_id += 1;
-        self.by_source.insert(b.source_id.clone(), id);
-        let r = result(status, Some(id), None);
-        self.bookings.insert(
-            id,
-            StoredBooking {
-                booking_id: id,
-                source_id: b.source_id,
-                badge_no: b.badge_no,
-                time: b.time,
-                terminal_serial: b.terminal_serial,
-                direction: b.direction,
-                mc_code: b.mc_code,
-                cc_code: b.cc_code,
-                status: stored,
-                pers_no: owner,
-            },
-        );
-        r
-    }
-
-    fn rejection(&self, b: &Booking) -> Option<String> {
-        if b.badge_no.trim().is_empty() {
-            return Some("the badge number is empty".to_string());
-        }
-        if !self.readers.iter().any(|r| r.serial == b.terminal_serial) {
-            return Some(format!(
-                "terminal serial {:?} is not in the readers mirror",
-                b.terminal_serial
-            ));
-        }
-        if let Some(closed) = self.closed_until
-            && b.time.date_naive() <= closed
-        {
-            return Some(format!(
-                "the time is in a closed pay period (closed up to {closed})"
-            ));
-        }
-        None
     }
 }
 
