@@ -58,6 +58,20 @@ impl AstrowClientConfig {
     }
 }
 
+impl AstrowClientConfig {
+    /// Trust exactly the CA in the PEM file `path` (`astrow.ca_path`).
+    pub fn with_ca_file(mut self, path: &std::path::Path) -> Result<Self, AstrowError> {
+        let pem = std::fs::read(path).map_err(|e| {
+            AstrowError::Config(format!(
+                "astrow.ca_path {}: cannot read it: {e}",
+                path.display()
+            ))
+        })?;
+        self.ca_pem = Some(pem);
+        Ok(self)
+    }
+}
+
 impl std::fmt::Debug for AstrowClientConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AstrowClientConfig")

@@ -512,6 +512,18 @@ async fn the_pac_mirror_is_replaced_whole() {
         .await
         .expect("send");
     expect_error(r, 400, "missing_field", Some("items[0].is_default")).await;
+    let err = client
+        .put_readers(&[reader(1, "R-1"), reader(2, "R-1")])
+        .await
+        .expect_err("serial twice");
+    assert_eq!(err.api_code(), Some("validation_failed"));
+    assert_eq!(
+        err.http()
+            .and_then(|h| h.api())
+            .and_then(|a| a.field.as_deref()),
+        Some("items[1].serial")
+    );
+    assert_eq!(client.readers().await.expect("get"), readers, "unchanged");
 }
 
 pub fn reader(id: u32, serial: &str) -> model::Reader {

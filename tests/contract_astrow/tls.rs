@@ -46,6 +46,20 @@ async fn https_with_the_private_ca_works_and_without_it_fails() {
     assert!(env.url.starts_with("https://localhost:"));
     let trusted = env.client_with(|c| c.ca_pem = Some(p.ca_pem.clone().into_bytes()));
     trusted.licences().await.expect("trusted CA");
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("astrow-ca.pem");
+    std::fs::write(&path, &p.ca_pem).expect("write");
+    let from_file = env.config().with_ca_file(&path).expect("read CA");
+    let from_file = astrow_pac::astrow::AstrowClient::new(from_file).expect("client");
+    from_file
+        .licences()
+        .await
+        .expect("trusted CA from the file");
+    let e = env
+        .config()
+        .with_ca_file(&dir.path().join("absent.pem"))
+        .expect_err("no file");
+    assert!(e.to_string().contains("astrow.ca_path"), "{e}");
 
     let other = pki();
     let stranger = env.client_with(|c| {

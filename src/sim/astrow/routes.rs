@@ -209,6 +209,7 @@ pub async fn put_groups(Ext(sim): Sim, headers: HeaderMap, uri: Uri, body: Body)
     auth(&sim, &headers)?;
     no_query(&uri)?;
     let ItemsIn { items } = json_body::<ItemsIn<AccessGroupIn>>(&headers, body)?;
+    unique(items.iter().map(|g| g.id.to_string()), "id")?;
     let items: Vec<AccessGroup> = items.into_iter().map(AccessGroup::from).collect();
     sim.lock().groups = items.clone();
     Ok(Json(Items { items }).into_response())
@@ -225,9 +226,26 @@ pub async fn put_readers(Ext(sim): Sim, headers: HeaderMap, uri: Uri, body: Body
     auth(&sim, &headers)?;
     no_query(&uri)?;
     let ItemsIn { items } = json_body::<ItemsIn<ReaderIn>>(&headers, body)?;
+    unique(items.iter().map(|r| r.id.to_string()), "id")?;
+    unique(items.iter().map(|r| r.serial.clone()), "serial")?;
     let items: Vec<Reader> = items.into_iter().map(Reader::from).collect();
     sim.lock().readers = items.clone();
     Ok(Json(Items { items }).into_response())
+}
+
+/// A mirror names each group or reader once (422 naming the repeat).
+fn unique(keys: impl Iterator<Item = String>, key: &str) -> Result<(), ApiErr> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, k) in keys.enumerate() {
+        if !seen.insert(k.clone()) {
+            return Err(ApiErr::unprocessable(
+                "validation_failed",
+                &format!("items[{i}].{key}"),
+                format!("{key} {k:?} appears twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn book(Ext(sim): Sim, headers: HeaderMap, uri: Uri, body: Body) -> Answer {
