@@ -29,7 +29,7 @@ impl AstrowClient {
         let call = Call::get(format!("/employees/{pers_no}"));
         match self.fetch::<Employee>(call, MAX_RECORD_BYTES).await {
             Ok(e) => Ok(Some(e.into())),
-            Err(e) if e.http().and_then(HttpError::status) == Some(404) => Ok(None),
+            Err(e) if e.api_code() == Some("not_found") => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -85,7 +85,7 @@ impl AstrowClient {
         call.if_match = Some(version);
         // A repeat after a lost answer finds the employee gone: done.
         let settle = |err: &HttpError, attempt: u32| {
-            (attempt > 1 && err.status() == Some(404)).then_some(())
+            (attempt > 1 && err.api_code() == Some("not_found")).then_some(())
         };
         self.run(&call, settle, |_| async { Ok(()) }).await
     }

@@ -1,4 +1,17 @@
-//! The simulated Astrow Web API (`protocol.md`), with its `/_sim/` controls.
+//! The simulated Astrow Web API (`protocol.md`), with its `/_sim/` controls:
+//!
+//! - `POST /_sim/edit {"count": N}`: N employees changed as a person in
+//!   Astrow would (names, badge, active), versions bumped, notifications sent;
+//! - `POST /_sim/expire_tokens`: every session token expires now (the shared
+//!   `PUT /_sim/faults {"expire_tokens": true}` does the same);
+//! - `PUT /_sim/licences {"file_terminal", "employees_import"}`;
+//! - `PUT /_sim/permission {"username"?, "allow_api"}` ("astrow-io" when no
+//!   user is named);
+//! - `GET /_sim/stats`: employees, bookings stored, processed, queued,
+//!   duplicates, rejected, logins, edits, the last heartbeat, whether Astrow
+//!   would show the service red, and the shared request counters.
+//!
+//! `/_sim/faults` and `/_sim/requests` are the shared server's.
 //!
 //! State lives in memory behind one mutex that no handler holds across an
 //! await; a watch channel carries the newest notification seq so that
