@@ -86,7 +86,7 @@ async fn creates_lost_on_the_way_back_are_not_doubled() {
     );
     assert_eq!(
         env.sim.stats().await.employees,
-        25,
+        35,
         "each create exactly once"
     );
 }
