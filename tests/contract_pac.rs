@@ -527,8 +527,8 @@ async fn delete_with_the_current_version_is_204() {
     let e2 = c.list_employees().await.unwrap().remove(0);
     c.delete_employee(e2.id, e2.version).await.unwrap();
     assert_eq!(env.sim.stats().await.employees, 2);
-    let err = c.delete_employee(e2.id, e2.version).await.unwrap_err();
-    assert_eq!(err.api_code(), Some("not_found"));
+    // Already gone counts as deleted (a repeat after a lost answer).
+    c.delete_employee(e2.id, e2.version).await.unwrap();
 }
 
 // ---- GET /access-groups, GET /readers, POST /readers/{id}/open ----

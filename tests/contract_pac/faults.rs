@@ -111,6 +111,38 @@ async fn updates_lost_on_the_way_back_are_retried_with_the_same_if_match() {
 }
 
 #[tokio::test]
+async fn updates_and_deletes_whose_answer_was_lost_still_succeed() {
+    let env = env(40).await;
+    let mut cfg = env.config();
+    cfg.retry.max_attempts = 25;
+    let c = PacClient::new(cfg).unwrap();
+    let all = c.list_employees().await.unwrap();
+    env.faults(FaultUpdate {
+        drop_rate: Some(0.5),
+        ..update()
+    });
+    for (i, e) in all.iter().take(20).enumerate() {
+        let mut want = e.clone();
+        want.last_name = format!("Lăzărescu-{i}");
+        let done = c.update_employee(&want).await.unwrap();
+        assert_eq!(
+            (done.version, &done.last_name),
+            (e.version + 1, &want.last_name)
+        );
+    }
+    for e in all.iter().skip(20).take(10) {
+        c.delete_employee(e.id, e.version).await.unwrap();
+    }
+    let stats = env.sim.faults().stats();
+    env.sim.faults().clear();
+    assert!(
+        stats.faults.get("drop_after").copied().unwrap_or(0) > 0,
+        "{stats:?}"
+    );
+    assert_eq!(env.sim.stats().await.employees, 30);
+}
+
+#[tokio::test]
 async fn rate_limits_are_waited_out_honouring_retry_after() {
     let env = env(5).await;
     env.faults(FaultUpdate {
