@@ -1,5 +1,8 @@
 //! astrow-pac: keeps PAC Access Central and Astrow in step.
 
+pub mod astrow;
+pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod http;
 pub mod model;

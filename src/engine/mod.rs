@@ -1,5 +1,9 @@
 //! The sync engine: jobs as tokio tasks, publishing snapshots and taking commands.
 
+pub mod bookings;
 pub mod command;
+pub mod core;
 pub mod handle;
+pub mod jobs;
+pub mod people;
 pub mod snapshot;

@@ -270,7 +270,7 @@ pub struct ReaderBookingView {
     pub roll_call: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FeedEntry {
     pub seq: Seq,
     pub time: DateTime<chrono::FixedOffset>,
@@ -296,14 +296,14 @@ pub enum Delivery {
     },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Gap {
     pub from_seq: Seq,
     pub to_seq: Seq,
     pub detected_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BookingsView {
     /// Newest last, bounded.
     pub feed: Vec<FeedEntry>,
@@ -323,14 +323,14 @@ pub struct BookingsView {
     pub roll_call: Option<RollCallView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RollCallView {
     pub started: DateTime<Utc>,
     /// Who is on site (last direction in), with whether they confirmed.
     pub on_site: Vec<RollCallPerson>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RollCallPerson {
     pub name: String,
     pub badge_number: String,

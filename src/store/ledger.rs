@@ -2,7 +2,7 @@
 //! advanced cursor in one transaction before anything is sent; Astrow's
 //! answer per booking; recorded gaps in PAC's event history.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::model::{BookingStatus, Direction, Event, EventType, PacId, Seq};
@@ -32,6 +32,10 @@ CREATE TABLE event_cursor (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
     last_seq INTEGER NOT NULL
 );
+CREATE TABLE roll_call (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    started_at TEXT NOT NULL
+);
 CREATE TABLE event_gaps (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     from_seq    INTEGER NOT NULL,
@@ -52,6 +56,13 @@ pub enum LedgerError {
     CursorBackwards { current: u64, proposed: u64 },
     #[error("booking ledger: entry {seq} holds a value that cannot be read back: {detail}")]
     Corrupt { seq: u64, detail: String },
+    #[error(transparent)]
+    Db(#[from] super::db::DbError),
+}
+
+/// UTC stamps in one fixed width, so that text order is time order.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LedgerError {
@@ -163,7 +174,7 @@ pub fn append_page(
                     kind,
                     direction,
                     state,
-                    read_at.to_rfc3339(),
+                    ts(read_at),
                 ])
                 .map_err(sql("insert an event"))?;
         }
@@ -193,7 +204,7 @@ pub fn record_gap(
     let gap = if to >= from {
         tx.execute(
             "INSERT INTO event_gaps (from_seq, to_seq, detected_at) VALUES (?1, ?2, ?3)",
-            params![from, to, at.to_rfc3339()],
+            params![from, to, ts(at)],
         )
         .map_err(sql("record a gap"))?;
         set_cursor(&tx, Seq(to))?;
@@ -426,7 +437,7 @@ pub fn record_answers(
                 BookingStatus::Duplicate { booking_id } => ("duplicate", Some(*booking_id), None),
                 BookingStatus::Rejected { reason } => ("rejected", None, Some(reason.as_str())),
             };
-            stmt.execute(params![seq.0, state, id, reason, at.to_rfc3339()])
+            stmt.execute(params![seq.0, state, id, reason, ts(at)])
                 .map_err(sql("record an answer"))?;
         }
     }
@@ -475,6 +486,92 @@ pub fn pending_count(conn: &Connection) -> Result<u64, LedgerError> {
         |r| r.get(0),
     )
     .map_err(sql("count pending"))
+}
+
+/// Lag in milliseconds (event time to Astrow's answer) of the newest `n`
+/// answered bookings; negative lags (controller clocks ahead) count as 0.
+pub fn recent_lags_ms(conn: &Connection, n: usize) -> Result<Vec<u64>, LedgerError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, time, answered_at FROM ledger
+             WHERE answered_at IS NOT NULL ORDER BY seq DESC LIMIT ?1",
+        )
+        .map_err(sql("read lags"))?;
+    let rows = stmt
+        .query_map(params![n as i64], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(sql("read lags"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, time, answered) = row.map_err(sql("read lags"))?;
+        let corrupt = |e: chrono::ParseError| LedgerError::Corrupt {
+            seq,
+            detail: e.to_string(),
+        };
+        let t = DateTime::parse_from_rfc3339(&time).map_err(corrupt)?;
+        let a = DateTime::parse_from_rfc3339(&answered).map_err(corrupt)?;
+        out.push((a - t).num_milliseconds().max(0) as u64);
+    }
+    Ok(out)
+}
+
+/// Events read since `since` (for the rate).
+pub fn read_since(conn: &Connection, since: DateTime<Utc>) -> Result<u64, LedgerError> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM ledger WHERE read_at >= ?1",
+        params![ts(since)],
+        |r| r.get(0),
+    )
+    .map_err(sql("count recent events"))
+}
+
+/// Granted swipes since `since`, oldest first (for the roll call).
+pub fn granted_since(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<Entry>, LedgerError> {
+    query_entries(
+        conn,
+        "WHERE event_type = 'access_granted' AND read_at >= ?1 ORDER BY seq",
+        params![ts(since)],
+    )
+}
+
+/// The running roll call's start, if one runs.
+pub fn roll_call(conn: &Connection) -> Result<Option<DateTime<Utc>>, LedgerError> {
+    let v: Option<String> = conn
+        .query_row("SELECT started_at FROM roll_call WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(sql("read the roll call"))?;
+    v.map(|s| {
+        DateTime::parse_from_rfc3339(&s)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|e| LedgerError::Corrupt {
+                seq: 0,
+                detail: format!("roll call start: {e}"),
+            })
+    })
+    .transpose()
+}
+
+/// Start a roll call (keeps the start of one already running).
+pub fn start_roll_call(conn: &Connection, at: DateTime<Utc>) -> Result<DateTime<Utc>, LedgerError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO roll_call (id, started_at) VALUES (1, ?1)",
+        params![ts(at)],
+    )
+    .map_err(sql("start the roll call"))?;
+    Ok(roll_call(conn)?.unwrap_or(at))
+}
+
+pub fn stop_roll_call(conn: &Connection) -> Result<(), LedgerError> {
+    conn.execute("DELETE FROM roll_call", [])
+        .map_err(sql("stop the roll call"))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
 //! The durable store (SQLite).
 
+pub mod db;
 pub mod ledger;

@@ -1,0 +1,165 @@
+//! Builds the Bookings part of the snapshot from the ledger and the reader's
+//! and sender's status; publishes only when something changed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::reader::ReaderStatus;
+use super::rollcall::roll_call;
+use super::sender::SenderStatus;
+use crate::engine::people::People;
+use crate::engine::snapshot::{BookingsView, Delivery, FeedEntry, Gap, RollCallView};
+use crate::store::db::Db;
+use crate::store::ledger::{self, Entry, EntryKind, LedgerError};
+
+/// Entries kept in the snapshot's feed.
+pub const FEED_LEN: usize = 500;
+
+pub struct BookingMonitor {
+    pub db: Db,
+    pub reader: watch::Receiver<ReaderStatus>,
+    pub sender: watch::Receiver<SenderStatus>,
+    pub people: watch::Receiver<Option<Arc<People>>>,
+    pub out: watch::Sender<Arc<BookingsView>>,
+    pub cancel: CancellationToken,
+    pub every: Duration,
+}
+
+impl BookingMonitor {
+    pub async fn run(mut self) {
+        loop {
+            match self.build().await {
+                Ok(view) => {
+                    self.out.send_if_modified(|cur| {
+                        if **cur == view {
+                            false
+                        } else {
+                            *cur = Arc::new(view);
+                            true
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the booking ledger"),
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.every) => {}
+                _ = self.reader.changed() => {}
+                _ = self.sender.changed() => {}
+            }
+        }
+    }
+
+    async fn build(&self) -> Result<BookingsView, LedgerError> {
+        let people = self.people.borrow().clone().unwrap_or_default();
+        let reader = self.reader.borrow().clone();
+        let sender = self.sender.borrow().clone();
+        let facts = self
+            .db
+            .call(|c| -> Result<_, LedgerError> {
+                let now = Utc::now();
+                let started = ledger::roll_call(c)?;
+                let granted = match started {
+                    Some(s) => ledger::granted_since(c, s - chrono::Duration::hours(24))?,
+                    None => Vec::new(),
+                };
+                Ok((
+                    ledger::recent(c, FEED_LEN)?,
+                    ledger::counts(c)?,
+                    ledger::gaps(c)?,
+                    ledger::recent_lags_ms(c, 1000)?,
+                    ledger::read_since(c, now - chrono::Duration::seconds(60))?,
+                    ledger::cursor(c)?,
+                    started,
+                    granted,
+                ))
+            })
+            .await?;
+        let (recent, counts, gaps, mut lags, last_minute, cursor, started, granted) = facts;
+        lags.sort_unstable();
+        let last_error = sender
+            .last_error
+            .clone()
+            .or_else(|| reader.last_error.clone())
+            .or_else(|| {
+                sender.waiting_for_people.then(|| {
+                    "waiting for the first employee sync to know linked badges".to_string()
+                })
+            });
+        Ok(BookingsView {
+            feed: recent.iter().map(|e| feed_entry(e, &people)).collect(),
+            cursor: Some(cursor),
+            pending: counts.pending,
+            delivered: counts.processed + counts.duplicate,
+            queued: counts.queued,
+            rejected: counts.rejected,
+            per_minute: last_minute as f64,
+            lag_p50_ms: percentile(&lags, 50),
+            lag_p99_ms: percentile(&lags, 99),
+            gaps: gaps
+                .into_iter()
+                .map(|(from_seq, to_seq, detected_at)| Gap {
+                    from_seq,
+                    to_seq,
+                    detected_at,
+                })
+                .collect(),
+            last_error,
+            astrow_down: sender.astrow_down,
+            reading_paused: reader.paused_for_backlog,
+            roll_call: started.map(|s| RollCallView {
+                started: s,
+                on_site: roll_call(&granted, s, &people),
+            }),
+        })
+    }
+}
+
+/// The `p`th percentile of sorted values (nearest rank).
+pub fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+fn feed_entry(e: &Entry, people: &People) -> FeedEntry {
+    let delivery = match (&e.kind, &e.status) {
+        (EntryKind::Feed, _) => Delivery::FeedOnly,
+        (EntryKind::RollCall, _) => Delivery::RollCall,
+        (EntryKind::Booking { .. }, None) => Delivery::Pending,
+        (EntryKind::Booking { .. }, Some(s)) => Delivery::Answered { status: s.clone() },
+    };
+    FeedEntry {
+        seq: e.seq,
+        time: e.time,
+        event_type: e.event_type,
+        badge_number: e.badge_number.clone(),
+        employee: e.employee_id.and_then(|id| people.names.get(&id).cloned()),
+        reader: e.reader_serial.clone().unwrap_or_default(),
+        direction: match e.kind {
+            EntryKind::Booking { direction } => direction,
+            _ => None,
+        },
+        delivery,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), Some(50));
+        assert_eq!(percentile(&v, 99), Some(99));
+        assert_eq!(percentile(&[7], 99), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+    }
+}

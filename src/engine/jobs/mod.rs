@@ -1,0 +1,3 @@
+//! The engine's jobs, each a tokio task on its own schedule.
+
+pub mod scheduler;

@@ -1,0 +1,97 @@
+//! Runs one job on its interval, on demand ("run now"), paused or not, and
+//! reports each run to the engine core.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::core::Internal;
+use crate::engine::snapshot::{JobKind, JobRun};
+
+/// What a scheduled job listens to.
+#[derive(Clone)]
+pub struct JobControl {
+    pub kind: JobKind,
+    /// "Run now".
+    pub trigger: std::sync::Arc<Notify>,
+    pub paused: watch::Receiver<bool>,
+    pub interval: watch::Receiver<Duration>,
+    pub cancel: CancellationToken,
+    pub report: mpsc::Sender<Internal>,
+}
+
+/// Loop: wait for the interval (the first run is at once) or a trigger; skip
+/// scheduled runs while paused (a "run now" still runs); run; report.
+/// The job returns a one-line summary, or the error in words.
+pub async fn run_scheduled<F, Fut>(ctl: JobControl, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<String, String>>,
+{
+    let mut paused = ctl.paused.clone();
+    let mut first = true;
+    loop {
+        let wait = if first {
+            Duration::ZERO
+        } else {
+            *ctl.interval.borrow()
+        };
+        first = false;
+        let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+        let _ = ctl
+            .report
+            .send(Internal::NextRun {
+                kind: ctl.kind,
+                at: Some(next),
+            })
+            .await;
+        let triggered = tokio::select! {
+            _ = ctl.cancel.cancelled() => return,
+            _ = tokio::time::sleep(wait) => false,
+            _ = ctl.trigger.notified() => true,
+        };
+        if *paused.borrow_and_update() && !triggered {
+            let _ = ctl
+                .report
+                .send(Internal::NextRun {
+                    kind: ctl.kind,
+                    at: None,
+                })
+                .await;
+            // Wait for resume or an explicit run.
+            tokio::select! {
+                _ = ctl.cancel.cancelled() => return,
+                _ = paused.wait_for(|p| !*p) => {}
+                _ = ctl.trigger.notified() => {}
+            }
+        }
+        let started = Utc::now();
+        let _ = ctl.report.send(Internal::JobStarted(ctl.kind)).await;
+        let result = tokio::select! {
+            _ = ctl.cancel.cancelled() => return,
+            r = job() => r,
+        };
+        let (ok, summary) = match result {
+            Ok(s) => (true, s),
+            Err(e) => (false, e),
+        };
+        if !ok {
+            tracing::warn!(job = ctl.kind.title(), error = %summary, "job failed");
+        }
+        let _ = ctl
+            .report
+            .send(Internal::JobFinished {
+                kind: ctl.kind,
+                run: JobRun {
+                    started,
+                    finished: Some(Utc::now()),
+                    ok,
+                    summary,
+                },
+            })
+            .await;
+    }
+}

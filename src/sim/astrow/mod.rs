@@ -1,0 +1,201 @@
+//! The simulated Astrow Web API (`protocol.md`), with its `/_sim/` controls.
+//!
+//! State lives in memory behind one mutex that no handler holds across an
+//! await; a watch channel carries the newest notification seq so that
+//! long polls wake on change.
+
+mod control;
+mod request;
+mod routes;
+mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use tokio::sync::watch;
+
+pub use request::ApiErr;
+pub use state::{Counts, LastHeartbeat, SimUser};
+
+use crate::astrow::wire::{self, Employee, Licenses};
+use crate::sim::faults::Faults;
+use crate::sim::seed_astrow::AstrowSite;
+use state::State;
+
+/// The user the simulator accepts by default.
+pub const DEFAULT_USERNAME: &str = "astrow-io";
+/// A second user, without the permission "Allow API to connect to Astrow".
+pub const NO_API_USERNAME: &str = "astrow-no-api";
+
+/// How to build a simulated Astrow.
+#[derive(Debug, Clone)]
+pub struct AstrowSimOptions {
+    /// Seeds tokens and `/_sim/edit`.
+    pub seed: u64,
+    /// Cycles, pay groups and employees to start with; `None`: the default
+    /// cycles and pay groups and no employee.
+    pub site: Option<AstrowSite>,
+    /// Who may log in. [`AstrowSimOptions::with_password`] gives
+    /// `astrow-io` (allowed) and `astrow-no-api` (not allowed).
+    pub users: Vec<SimUser>,
+    pub token_ttl: Duration,
+    pub licences: Licenses,
+    /// Bookings on or before this date are rejected: a closed pay period.
+    pub closed_until: Option<NaiveDate>,
+    /// The shared fault settings the server applies: the simulator honours
+    /// their `expire_tokens` and shows their request counters in its stats.
+    pub faults: Option<Arc<Faults>>,
+}
+
+impl AstrowSimOptions {
+    /// Both default users with `password`, a one-hour token, both licences.
+    pub fn with_password(password: &str) -> Self {
+        AstrowSimOptions {
+            seed: 1,
+            site: None,
+            users: vec![
+                SimUser {
+                    username: DEFAULT_USERNAME.to_string(),
+                    password: password.to_string(),
+                    allow_api: true,
+                },
+                SimUser {
+                    username: NO_API_USERNAME.to_string(),
+                    password: password.to_string(),
+                    allow_api: false,
+                },
+            ],
+            token_ttl: Duration::from_secs(3600),
+            licences: Licenses {
+                file_terminal: true,
+                employees_import: true,
+            },
+            closed_until: None,
+            faults: None,
+        }
+    }
+}
+
+/// A running simulated Astrow's state; cheap to clone.
+#[derive(Clone)]
+pub struct AstrowSim {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// The newest notification seq.
+    changes: watch::Sender<u64>,
+    faults: Option<Arc<Faults>>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A handler that panicked left plain data behind: keep serving.
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if self.faults.as_ref().is_some_and(|f| f.take_expire_tokens()) {
+            state.expire_tokens();
+        }
+        state
+    }
+
+    /// Run a write; wake long polls when it added notifications.
+    fn write<T>(&self, f: impl FnOnce(&mut State) -> Result<T, ApiErr>) -> Result<T, ApiErr> {
+        let (out, seq) = {
+            let mut s = self.lock();
+            let out = f(&mut s);
+            (out, s.last_seq())
+        };
+        self.changes.send_if_modified(|old| {
+            let changed = *old != seq;
+            *old = seq;
+            changed
+        });
+        out
+    }
+}
+
+impl AstrowSim {
+    pub fn new(opts: AstrowSimOptions) -> Self {
+        let mut state = State::new(opts.seed, opts.users, opts.token_ttl, opts.licences);
+        state.closed_until = opts.closed_until;
+        let site = opts.site.unwrap_or_else(AstrowSite::empty);
+        state.cycles = site.cycles.iter().map(wire::CodeName::from).collect();
+        state.paygroups = site.paygroups.iter().map(wire::CodeName::from).collect();
+        for e in &site.employees {
+            state.seed_employee(Employee::from(e));
+        }
+        let (changes, _) = watch::channel(state.last_seq());
+        AstrowSim {
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                changes,
+                faults: opts.faults,
+            }),
+        }
+    }
+
+    /// The Web API under `/api/v1` and the controls under `/_sim/`.
+    pub fn router(&self) -> Router {
+        let api = Router::new()
+            .route("/session", post(routes::login))
+            .route("/licenses", get(routes::licenses))
+            .route(
+                "/employees",
+                get(routes::list_employees).post(routes::create_employee),
+            )
+            .route(
+                "/employees/{pers_no}",
+                get(routes::get_employee)
+                    .put(routes::update_employee)
+                    .delete(routes::delete_employee),
+            )
+            .route("/cycles", get(routes::cycles))
+            .route("/paygroups", get(routes::paygroups))
+            .route(
+                "/pac/access-groups",
+                get(routes::get_groups).put(routes::put_groups),
+            )
+            .route(
+                "/pac/readers",
+                get(routes::get_readers).put(routes::put_readers),
+            )
+            .route("/bookings/batch", post(routes::book))
+            .route("/bookings", get(routes::list_bookings))
+            .route("/notifications", get(routes::notifications))
+            .route("/heartbeat", post(routes::heartbeat));
+        Router::new()
+            .nest(wire::BASE_PATH, api)
+            .merge(control::router())
+            .fallback(routes::not_found)
+            .method_not_allowed_fallback(routes::method_not_allowed)
+            .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+            .with_state(self.shared.clone())
+    }
+
+    /// What `/_sim/stats` answers.
+    pub fn stats(&self) -> control::Stats {
+        control::stats(&self.shared)
+    }
+
+    /// Change `count` employees as a person in Astrow would.
+    pub fn edit(&self, count: usize) -> usize {
+        self.shared.write(|s| Ok(s.edit_random(count))).unwrap_or(0)
+    }
+
+    /// Every session token expires now.
+    pub fn expire_tokens(&self) -> usize {
+        self.shared.lock().expire_tokens()
+    }
+
+    /// The employees Astrow holds now, in `pers_no` order.
+    pub fn employees(&self) -> Vec<Employee> {
+        self.shared.lock().employees.values().cloned().collect()
+    }
+}
+
+pub use control::Stats;
