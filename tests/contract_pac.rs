@@ -675,6 +675,10 @@ async fn the_simulator_reuses_its_certificate_and_key_file() {
     let key: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.sim.oem_key_path()).unwrap()).unwrap();
     assert_eq!(key["format"], "pac-oem-key/1");
+    // The integration's own key-file reader takes the simulator's file.
+    let read = astrow_pac::config::keyfile::OemKey::load(&env.sim.oem_key_path()).unwrap();
+    assert_eq!(read.client_id, env.sim.oem_key().client_id);
+    assert_eq!(read.key.expose(), env.sim.oem_key().key);
     assert!(
         std::fs::read_to_string(env.sim.certificate_path())
             .unwrap()
