@@ -254,8 +254,9 @@ async fn nothing_listening_is_a_connect_error() {
     );
 }
 
-/// A fake PAC with the simulator's certificate, answering `body` everywhere.
-async fn fake(env: &crate::support::Env, routes: Router) -> PacClient {
+/// A fake PAC with the simulator's certificate serving `routes`, and the
+/// connector pointed at it (keep the server while the test runs).
+async fn fake(env: &crate::support::Env, routes: Router) -> (PacClient, RunningServer) {
     let server = RunningServer::start(
         "127.0.0.1:0".parse().unwrap(),
         Some(env.sim.tls_server_config()),
@@ -267,8 +268,7 @@ async fn fake(env: &crate::support::Env, routes: Router) -> PacClient {
     let mut cfg = env.config();
     cfg.base_url = format!("https://127.0.0.1:{}", server.addr.port());
     cfg.retry.max_attempts = 1;
-    std::mem::forget(server); // lives for the test
-    PacClient::new(cfg).unwrap()
+    (PacClient::new(cfg).unwrap(), server)
 }
 
 #[tokio::test]
@@ -301,7 +301,7 @@ async fn answers_that_break_the_protocol_are_errors_naming_the_endpoint() {
                 r#"{"items": [{"seq": 3, "time": "2026-11-28T08:00:00+01:00", "type": "access_granted"}], "last_seq": 2, "oldest_seq": 1}"#
             }),
         );
-    let c = fake(&env, routes).await;
+    let (c, _server) = fake(&env, routes).await;
     let e = c.status().await.unwrap_err();
     assert!(
         matches!(e, PacError::Http(HttpError::Malformed { .. })),
@@ -325,7 +325,43 @@ async fn a_cursor_that_comes_back_is_an_error_not_an_endless_listing() {
         &format!("{BASE}/employees"),
         get(|| async { r#"{"items": [], "next_cursor": "same"}"# }),
     );
-    let c = fake(&env, routes).await;
+    let (c, _server) = fake(&env, routes).await;
     let e = c.list_employees().await.unwrap_err();
     assert!(e.to_string().contains("cursor came back"), "{e}");
+}
+
+#[tokio::test]
+async fn unknown_keys_in_answers_are_ignored() {
+    let env = env(1).await;
+    let routes = Router::new()
+        .route(
+            &format!("{BASE}/status"),
+            get(|| async {
+                r#"{"server_version": "6.0", "server_time": "2026-11-28T08:00:00+01:00", "licence": "x",
+                    "organization": {"id": 1, "name": "Site", "timezone": "Europe/Bucharest"}}"#
+            }),
+        )
+        .route(
+            &format!("{BASE}/employees"),
+            get(|| async {
+                r#"{"items": [{"id": 4, "first_name": "Ana", "last_name": "Pop", "employee_number": "", "active": true,
+                    "valid_from": null, "valid_until": null, "access_group_ids": [1], "photo_url": "/p/4",
+                    "badges": [{"number": "00A1", "type": "oneprox", "active": true, "issued": "2026-01-01"}],
+                    "external_ref": null, "version": 1, "updated_at": "2026-11-28T08:00:00+01:00"}],
+                    "next_cursor": null, "total": 1}"#
+            }),
+        )
+        .route(
+            &format!("{BASE}/events"),
+            get(|| async {
+                r#"{"items": [{"seq": 1, "time": "2026-11-28T08:00:00+01:00", "type": "access_granted", "reader_id": 2,
+                    "badge_number": "00A1", "employee_id": 4, "door_state": "closed"}], "last_seq": 1, "oldest_seq": 1, "server": "x"}"#
+            }),
+        );
+    let (c, _server) = fake(&env, routes).await;
+    assert_eq!(c.status().await.unwrap().organization.name, "Site");
+    let all = c.list_employees().await.unwrap();
+    assert_eq!(all[0].badges[0].number, "00A1");
+    let b = c.events(Seq(0), 10, Duration::ZERO).await.unwrap();
+    assert_eq!(b.events[0].employee_id, Some(PacId(4)));
 }
