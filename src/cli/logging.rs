@@ -95,6 +95,18 @@ pub fn init_stdout_logging(level: &str) -> Result<(), LoggingError> {
     tracing_subscriber::fmt()
         .with_env_filter(filter(level))
         .with_writer(std::io::stdout)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .try_init()
+        .map_err(|_| LoggingError::AlreadyInstalled)
+}
+
+/// Logs to standard error, for commands whose standard output is data
+/// (`sim` prints its ready line there).
+pub fn init_stderr_logging(level: &str) -> Result<(), LoggingError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(filter(level))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init()
         .map_err(|_| LoggingError::AlreadyInstalled)
 }

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod console;
 pub mod logging;
+pub mod sim;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Check the settings file and print every problem (exit 0 when clean, 1 otherwise)
     #[command(long_about = check::LONG_ABOUT)]
     Check(check::CheckArgs),
+    /// Run simulators of PAC and Astrow in the foreground (for trying the product and for tests)
+    #[command(long_about = sim::LONG_ABOUT)]
+    Sim(sim::SimArgs),
 }
 
 /// Parse the command line and run it.
@@ -80,6 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let code = match &cli.command {
         None => console::run(&cli.global),
         Some(Command::Check(args)) => check::run(&cli.global, args),
+        Some(Command::Sim(args)) => sim::run(&cli.global, args),
     };
     ExitCode::from(code)
 }

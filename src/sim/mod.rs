@@ -7,4 +7,5 @@ pub mod pac;
 pub mod seed;
 pub mod seed_astrow;
 pub mod server;
+pub mod site;
 pub mod swipes;
