@@ -15,6 +15,7 @@ pub enum BadgeType {
     /// PAC Proximity Reader
     PacProximity,
     /// Wiegand 2601 format
+    #[serde(rename = "wiegand_2601")]
     Wiegand2601,
     /// OneProx smart card
     Oneprox,
@@ -265,6 +266,13 @@ mod tests {
         );
         assert_eq!(normalise_badge_hex(""), None);
         assert_eq!(normalise_badge_hex("12G4"), None);
+    }
+
+    #[test]
+    fn badge_types_serialise_as_their_protocol_names() {
+        for t in BadgeType::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
     }
 
     #[test]

@@ -212,6 +212,23 @@ mod tests {
         }
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn the_generator_keeps_the_rate() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let made = Arc::new(AtomicUsize::new(0));
+        let counter = made.clone();
+        let task = tokio::spawn(run(120.0, move |n| {
+            counter.fetch_add(n, Ordering::SeqCst);
+            async {}
+        }));
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        task.abort();
+        // 60 in 30 s, four times that at a shift change.
+        let n = made.load(Ordering::SeqCst);
+        assert!((55..=245).contains(&n), "{n}");
+    }
+
     #[test]
     fn shift_changes_burst() {
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();

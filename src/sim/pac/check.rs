@@ -218,7 +218,8 @@ fn badge(i: usize, b: &Value) -> Result<(), Fail> {
             return Err(Fail::missing_field(at(k)));
         }
     }
-    let number_ok = obj["number"].as_str().is_some_and(|n| {
+    let value = |k: &str| obj.get(k).cloned().unwrap_or(Value::Null);
+    let number_ok = value("number").as_str().is_some_and(|n| {
         !n.is_empty()
             && n.len() <= 32
             && n.chars()
@@ -230,13 +231,13 @@ fn badge(i: usize, b: &Value) -> Result<(), Fail> {
             "must be hex in upper case",
         ));
     }
-    if serde_json::from_value::<wire::BadgeType>(obj["type"].clone()).is_err() {
+    if serde_json::from_value::<wire::BadgeType>(value("type")).is_err() {
         return Err(Fail::invalid_field(
             at("type"),
             "must be pac_proximity, wiegand_2601 or oneprox",
         ));
     }
-    if !obj["active"].is_boolean() {
+    if !value("active").is_boolean() {
         return Err(Fail::invalid_field(at("active"), "must be true or false"));
     }
     Ok(())
