@@ -639,6 +639,21 @@ mod tests {
     }
 
     #[test]
+    fn badge_types_travel_as_the_protocol_names_them() {
+        for t in BadgeType::ALL {
+            let tab = PacTabIn {
+                access_group_ids: vec![],
+                badge_type: Some(t),
+            };
+            let v = serde_json::to_value(&tab).expect("serialises");
+            assert_eq!(v["badge_type"], t.as_str());
+        }
+        let tab: PacTab =
+            serde_json::from_str(r#"{"badge_type": "wiegand_2601"}"#).expect("parses");
+        assert_eq!(tab.badge_type, Some(BadgeType::Wiegand2601));
+    }
+
+    #[test]
     fn request_bodies_refuse_unknown_keys() {
         let r = serde_json::from_str::<EmployeeIn>(r#"{"first_name": "A", "pers_no": 3}"#);
         assert!(r.is_err());
