@@ -20,5 +20,8 @@ mod feed;
 #[path = "contract_astrow/faults.rs"]
 mod faults;
 
+#[path = "contract_astrow/answers.rs"]
+mod answers;
+
 #[path = "contract_astrow/tls.rs"]
 mod tls;
