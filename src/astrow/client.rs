@@ -318,11 +318,10 @@ impl AstrowClient {
             })?),
             ..call
         };
-        let answer: LoginResponse = http::retry(&self.inner.retry, |_| async {
-            let r = self.send(&call, None).await?;
-            http::read_json(r, &endpoint, MAX_RECORD_BYTES).await
-        })
-        .await?;
+        // No retries of its own: the request that needed the login is
+        // retried whole, so the policy bounds all tries together.
+        let r = self.send(&call, None).await?;
+        let answer: LoginResponse = http::read_json(r, &endpoint, MAX_RECORD_BYTES).await?;
         if answer.token.is_empty() {
             return Err(HttpError::Malformed {
                 endpoint,
@@ -381,6 +380,13 @@ fn base_url(raw: &str) -> Result<Url, AstrowError> {
             "astrow.url {raw:?} must start with http:// or https://"
         )));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(AstrowError::Config(
+            "astrow.url must not carry a user name or password: \
+             set astrow.username and astrow.password instead"
+                .to_string(),
+        ));
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(AstrowError::Config(format!(
             "astrow.url {raw:?} must not carry a query or fragment"
@@ -416,6 +422,8 @@ mod tests {
         );
         assert!(u("ftp://h").is_err());
         assert!(u("h:80").is_err());
+        let e = base_url("http://me:secret@h").expect_err("userinfo");
+        assert!(!e.to_string().contains("secret"), "{e}");
     }
 
     #[test]
