@@ -125,10 +125,17 @@ impl Core {
                     self.notice(level, line);
                 }
             }
-            Internal::Health { system, health } => match system {
-                System::Pac => s.health.pac = health,
-                System::Astrow => s.health.astrow = health,
-            },
+            Internal::Health { system, mut health } => {
+                let slot = match system {
+                    System::Pac => &mut s.health.pac,
+                    System::Astrow => &mut s.health.astrow,
+                };
+                // A failed probe keeps the time of the last good contact.
+                if health.last_contact.is_none() {
+                    health.last_contact = slot.last_contact;
+                }
+                *slot = health;
+            }
             Internal::Employees(rows) => s.employees = rows,
             Internal::Plan(plan) => s.plan = plan,
             Internal::Apply(progress) => s.apply = Some(progress),

@@ -2,6 +2,7 @@
 
 pub mod bookings;
 pub mod command;
+pub mod connect;
 pub mod core;
 pub mod handle;
 pub mod jobs;

@@ -1,8 +1,136 @@
 //! Booking import: PAC events -> ledger -> Astrow bookings, exactly once.
+//!
+//! Three tasks, each with its own store connection: the reader (PAC ->
+//! ledger), the sender (ledger -> Astrow) and the monitor (ledger -> the
+//! snapshot's Bookings view).
 
+pub mod adapters;
 pub mod classify;
 pub mod monitor;
 pub mod ports;
 pub mod reader;
 pub mod rollcall;
 pub mod sender;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::people::People;
+use crate::engine::snapshot::BookingsView;
+use crate::store::db::{Db, DbError};
+use classify::BookingRules;
+use monitor::BookingMonitor;
+use ports::{BookingSink, EventSource};
+use reader::{EventReader, ReadLimits, ReaderStatus};
+use sender::{BookingSender, SenderStatus};
+
+#[derive(Debug, Clone)]
+pub struct ImportConfig {
+    pub organization_id: u32,
+    pub batch_size: usize,
+    pub limits: ReadLimits,
+    /// How often the monitor looks at the ledger when nothing wakes it.
+    pub monitor_every: Duration,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        ImportConfig {
+            organization_id: 1,
+            batch_size: 500,
+            limits: ReadLimits::default(),
+            monitor_every: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The running import.
+pub struct BookingImport {
+    pub view: watch::Receiver<Arc<BookingsView>>,
+    pub rules: watch::Sender<Arc<BookingRules>>,
+    pub reader_status: watch::Receiver<ReaderStatus>,
+    pub sender_status: watch::Receiver<SenderStatus>,
+    tasks: Vec<JoinHandle<()>>,
+    cancel: CancellationToken,
+}
+
+impl BookingImport {
+    /// Start reader, sender and monitor on the store database at `db_path`
+    /// (whose schema must hold the ledger). The sender waits until `people`
+    /// is `Some`: the engine publishes it once it knows the linked badges and
+    /// Astrow knows our readers.
+    pub fn start<S: EventSource, K: BookingSink>(
+        source: Arc<S>,
+        sink: Arc<K>,
+        db_path: &Path,
+        cfg: ImportConfig,
+        rules: BookingRules,
+        people: watch::Receiver<Option<Arc<People>>>,
+        cancel: CancellationToken,
+    ) -> Result<BookingImport, DbError> {
+        let (rules_tx, rules_rx) = watch::channel(Arc::new(rules));
+        let (reader_tx, reader_rx) = watch::channel(ReaderStatus::default());
+        let (sender_tx, sender_rx) = watch::channel(SenderStatus::default());
+        let (view_tx, view_rx) = watch::channel(Arc::new(BookingsView::default()));
+        let wake = Arc::new(Notify::new());
+        let drained = Arc::new(Notify::new());
+        let reader = EventReader {
+            source,
+            db: Db::open(db_path)?,
+            rules: rules_rx,
+            limits: cfg.limits,
+            wake_sender: wake.clone(),
+            drained: drained.clone(),
+            status: reader_tx,
+            cancel: cancel.clone(),
+        };
+        let sender = BookingSender {
+            sink,
+            db: Db::open(db_path)?,
+            organization_id: cfg.organization_id,
+            batch_size: cfg.batch_size,
+            people: people.clone(),
+            wake,
+            drained,
+            status: sender_tx,
+            cancel: cancel.clone(),
+        };
+        let monitor = BookingMonitor {
+            db: Db::open(db_path)?,
+            reader: reader_rx.clone(),
+            sender: sender_rx.clone(),
+            people,
+            out: view_tx,
+            cancel: cancel.clone(),
+            every: cfg.monitor_every,
+        };
+        let tasks = vec![
+            tokio::spawn(reader.run()),
+            tokio::spawn(sender.run()),
+            tokio::spawn(monitor.run()),
+        ];
+        Ok(BookingImport {
+            view: view_rx,
+            rules: rules_tx,
+            reader_status: reader_rx,
+            sender_status: sender_rx,
+            tasks,
+            cancel,
+        })
+    }
+
+    /// Stop the three tasks and wait for them: a batch in flight is either
+    /// answered and recorded, or left pending to be sent again (Astrow
+    /// answers `duplicate` if it had stored it).
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Health of both systems (reachable, latency, licences) and the heartbeat
+//! that tells Astrow the service is alive, `degraded` with a reason while
+//! something is wrong.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+
+use crate::astrow::{AstrowClient, HeartbeatStatus};
+use crate::engine::core::Internal;
+use crate::engine::snapshot::{HealthState, Licences, Snapshot, SystemHealth};
+use crate::model::System;
+use crate::pac::PacClient;
+
+/// Probe both systems, report their health, send the heartbeat.
+pub async fn run_once(
+    pac: &PacClient,
+    astrow: &AstrowClient,
+    snapshots: &watch::Receiver<Arc<Snapshot>>,
+    report: &mpsc::Sender<Internal>,
+) -> Result<String, String> {
+    let pac_health = probe_pac(pac).await;
+    let astrow_health = probe_astrow(astrow).await;
+    let pac_ok = pac_health.state == HealthState::Up;
+    let astrow_reachable = astrow_health.state != HealthState::Down;
+    let _ = report
+        .send(Internal::Health {
+            system: System::Pac,
+            health: pac_health.clone(),
+        })
+        .await;
+    let _ = report
+        .send(Internal::Health {
+            system: System::Astrow,
+            health: astrow_health.clone(),
+        })
+        .await;
+    let problems = problems(&snapshots.borrow(), &pac_health, &astrow_health);
+    if !astrow_reachable {
+        return Err(format!(
+            "no heartbeat: Astrow unreachable ({})",
+            astrow_health.detail.unwrap_or_default()
+        ));
+    }
+    let (status, detail) = if problems.is_empty() {
+        (HeartbeatStatus::Ok, None)
+    } else {
+        (HeartbeatStatus::Degraded, Some(problems.join("; ")))
+    };
+    astrow
+        .heartbeat(status, detail.clone())
+        .await
+        .map_err(|e| format!("heartbeat: {e}"))?;
+    Ok(match detail {
+        None if pac_ok => "both systems up; heartbeat ok".to_string(),
+        None => "heartbeat ok".to_string(),
+        Some(d) => format!("heartbeat degraded: {d}"),
+    })
+}
+
+/// What is wrong, in words, for the heartbeat's `detail` (pure).
+pub fn problems(snap: &Snapshot, pac: &SystemHealth, astrow: &SystemHealth) -> Vec<String> {
+    let mut out = Vec::new();
+    if pac.state != HealthState::Up {
+        out.push(format!(
+            "PAC unreachable: {}",
+            pac.detail.clone().unwrap_or_default()
+        ));
+    }
+    if let Some(l) = astrow.licences {
+        if !l.file_terminal {
+            out.push("Astrow has no File terminal licence: bookings wait".into());
+        }
+        if !l.employees_import {
+            out.push("Astrow has no Employees import licence: employee sync stops".into());
+        }
+    }
+    let b = &snap.bookings;
+    if let Some(g) = b.gaps.last() {
+        out.push(format!(
+            "PAC events {}..={} were lost (history expired)",
+            g.from_seq, g.to_seq
+        ));
+    }
+    if b.astrow_down {
+        out.push(format!("{} bookings wait: Astrow keeps failing", b.pending));
+    }
+    if b.reading_paused {
+        out.push("reading PAC events paused: too many bookings wait".into());
+    }
+    if snap.plan.as_ref().is_some_and(|p| p.held.is_some()) {
+        out.push("an employee plan is held by the deletion guard".into());
+    }
+    out
+}
+
+async fn probe_pac(pac: &PacClient) -> SystemHealth {
+    let t = Instant::now();
+    match pac.status().await {
+        Ok(s) => SystemHealth {
+            state: HealthState::Up,
+            latency_ms: Some(t.elapsed().as_millis() as u64),
+            last_contact: Some(Utc::now()),
+            detail: None,
+            licences: None,
+            server_version: Some(crate::http::sanitize(&s.server_version)),
+        },
+        Err(e) => SystemHealth {
+            state: HealthState::Down,
+            latency_ms: None,
+            last_contact: None,
+            detail: Some(e.to_string()),
+            licences: None,
+            server_version: None,
+        },
+    }
+}
+
+async fn probe_astrow(astrow: &AstrowClient) -> SystemHealth {
+    let t = Instant::now();
+    match astrow.licences().await {
+        Ok(l) => {
+            let licences = Licences {
+                file_terminal: l.file_terminal,
+                employees_import: l.employees_import,
+            };
+            let full = l.file_terminal && l.employees_import;
+            SystemHealth {
+                state: if full {
+                    HealthState::Up
+                } else {
+                    HealthState::Degraded
+                },
+                latency_ms: Some(t.elapsed().as_millis() as u64),
+                last_contact: Some(Utc::now()),
+                detail: (!full).then(|| "a licence is missing".to_string()),
+                licences: Some(licences),
+                server_version: None,
+            }
+        }
+        Err(e) => SystemHealth {
+            state: HealthState::Down,
+            latency_ms: None,
+            last_contact: None,
+            detail: Some(e.to_string()),
+            licences: None,
+            server_version: None,
+        },
+    }
+}

@@ -1,0 +1,286 @@
+//! Booking import against both simulators over real HTTP(S) on loopback:
+//! every granted swipe on a booking reader becomes exactly one Astrow
+//! booking, with and without faults.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use astrow_pac::astrow::AstrowClient;
+use astrow_pac::cli::sim::settings_for;
+use astrow_pac::engine::bookings::classify::BookingRules;
+use astrow_pac::engine::bookings::reader::ReadLimits;
+use astrow_pac::engine::bookings::{BookingImport, ImportConfig};
+use astrow_pac::engine::connect::{astrow_client, pac_client};
+use astrow_pac::engine::people::People;
+use astrow_pac::model::{EventType, Seq, booking_source_id};
+use astrow_pac::pac::PacClient;
+use astrow_pac::sim::faults::FaultUpdate;
+use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
+use astrow_pac::store::db::open_connection;
+use astrow_pac::store::ledger;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+struct Rig {
+    site: RunningSite,
+    pac: PacClient,
+    astrow: AstrowClient,
+    db_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = SiteOptions::new(dir.path().join("sim"));
+    opts.employees = 40;
+    let site = RunningSite::start(Which::Both, &opts).await.unwrap();
+    let settings = settings_for(&site, dir.path());
+    let pac = pac_client(&settings).unwrap();
+    let astrow = astrow_client(&settings).unwrap();
+    // Astrow must know PAC's readers before it accepts their bookings
+    // (the definitions job's work in the engine).
+    let readers = pac.readers().await.unwrap();
+    astrow.put_readers(&readers).await.unwrap();
+    let db_path = dir.path().join("store.sqlite");
+    let conn = open_connection(&db_path).unwrap();
+    conn.execute_batch(ledger::MIGRATION).unwrap();
+    Rig {
+        site,
+        pac,
+        astrow,
+        db_path,
+        _dir: dir,
+    }
+}
+
+fn start(rig: &Rig, cancel: CancellationToken) -> BookingImport {
+    let (_tx, people) = watch::channel(Some(Arc::new(People::default())));
+    // Keep the sender's people channel open for the whole test.
+    std::mem::forget(_tx);
+    let cfg = ImportConfig {
+        limits: ReadLimits {
+            page: 1000,
+            wait_s: 1,
+            max_pending: 100_000,
+        },
+        monitor_every: Duration::from_millis(100),
+        ..ImportConfig::default()
+    };
+    BookingImport::start(
+        Arc::new(rig.pac.clone()),
+        Arc::new(rig.astrow.clone()),
+        &rig.db_path,
+        cfg,
+        BookingRules {
+            enabled: true,
+            ..Default::default()
+        },
+        people,
+        cancel,
+    )
+    .unwrap()
+}
+
+fn pac_sim(rig: &Rig) -> &astrow_pac::sim::pac::PacSim {
+    &rig.site.pac.as_ref().unwrap().0
+}
+
+/// Wait until the ledger holds every PAC event and nothing is pending.
+async fn quiescent(rig: &Rig, last_seq: u64, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let conn = open_connection(&rig.db_path).unwrap();
+        let cursor = ledger::cursor(&conn).unwrap();
+        let pending = ledger::pending_count(&conn).unwrap();
+        if cursor.0 >= last_seq && pending == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not quiescent: cursor {} of {last_seq}, {pending} pending",
+            cursor.0
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Astrow's stored bookings must be the granted events, one to one by source_id.
+async fn assert_exactly_once(rig: &Rig) {
+    let mut granted = HashSet::new();
+    let mut after = Seq(0);
+    loop {
+        let page = rig.pac.events(after, 1000, Duration::ZERO).await.unwrap();
+        if page.events.is_empty() {
+            break;
+        }
+        for e in &page.events {
+            if e.event_type == EventType::AccessGranted {
+                granted.insert(booking_source_id(1, e.seq));
+            }
+            after = e.seq;
+        }
+    }
+    let stored = rig.astrow.list_bookings(None).await.unwrap();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for b in &stored {
+        *counts.entry(b.booking.source_id.clone()).or_default() += 1;
+    }
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "booked twice: {twice:?}");
+    let stored_ids: HashSet<String> = counts.into_keys().collect();
+    let missing: Vec<_> = granted.difference(&stored_ids).collect();
+    let extra: Vec<_> = stored_ids.difference(&granted).collect();
+    assert!(missing.is_empty(), "granted swipes not booked: {missing:?}");
+    assert!(
+        extra.is_empty(),
+        "bookings without a granted swipe: {extra:?}"
+    );
+    assert!(!granted.is_empty());
+    // And the ledger agrees: nothing rejected, nothing pending.
+    let conn = open_connection(&rig.db_path).unwrap();
+    let c = ledger::counts(&conn).unwrap();
+    assert_eq!(c.pending, 0);
+    assert_eq!(c.rejected, 0, "{c:?}");
+    assert_eq!(
+        (c.processed + c.queued + c.duplicate) as usize,
+        granted.len(),
+        "{c:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_granted_swipe_is_booked_exactly_once() {
+    let rig = rig().await;
+    let cancel = CancellationToken::new();
+    let import = start(&rig, cancel.clone());
+    let last = pac_sim(&rig).swipe(700).await;
+    quiescent(&rig, last, Duration::from_secs(30)).await;
+    let view = import.view.borrow().clone();
+    import.stop().await;
+    assert_exactly_once(&rig).await;
+    assert!(!view.feed.is_empty());
+}
+
+async fn under_faults(astrow_faults: FaultUpdate, pac_faults: FaultUpdate) {
+    let rig = rig().await;
+    let cancel = CancellationToken::new();
+    let import = start(&rig, cancel.clone());
+    rig.site
+        .astrow
+        .as_ref()
+        .unwrap()
+        .2
+        .update(astrow_faults)
+        .unwrap();
+    pac_sim(&rig).faults().update(pac_faults).unwrap();
+    let mut last = 0;
+    for _ in 0..5 {
+        last = pac_sim(&rig).swipe(150).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Faults stay on while the work drains; they must not lose or double anything.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    rig.site.astrow.as_ref().unwrap().2.clear();
+    pac_sim(&rig).faults().clear();
+    quiescent(&rig, last, Duration::from_secs(60)).await;
+    import.stop().await;
+    assert_exactly_once(&rig).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_under_twenty_percent_errors() {
+    under_faults(
+        FaultUpdate {
+            error_rate: Some(0.2),
+            ..Default::default()
+        },
+        FaultUpdate {
+            error_rate: Some(0.2),
+            ..Default::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_with_dropped_connections_and_lost_answers() {
+    under_faults(
+        FaultUpdate {
+            drop_rate: Some(0.3),
+            ..Default::default()
+        },
+        FaultUpdate {
+            drop_rate: Some(0.2),
+            ..Default::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_with_truncated_answers() {
+    under_faults(
+        FaultUpdate {
+            truncate_rate: Some(0.3),
+            ..Default::default()
+        },
+        FaultUpdate {
+            truncate_rate: Some(0.3),
+            ..Default::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_through_429_bursts_and_expired_tokens() {
+    under_faults(
+        FaultUpdate {
+            rate_limit: Some(0.4),
+            retry_after_s: Some(0),
+            expire_tokens: Some(true),
+            ..Default::default()
+        },
+        FaultUpdate {
+            rate_limit: Some(0.3),
+            retry_after_s: Some(0),
+            ..Default::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn astrow_down_for_a_while_then_back_loses_nothing() {
+    let rig = rig().await;
+    let cancel = CancellationToken::new();
+    let import = start(&rig, cancel.clone());
+    let faults = rig.site.astrow.as_ref().unwrap().2.clone();
+    faults
+        .update(FaultUpdate {
+            error_rate: Some(1.0),
+            ..Default::default()
+        })
+        .unwrap();
+    let last = pac_sim(&rig).swipe(300).await;
+    // Reading goes on into the ledger while Astrow is down.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let down = import.sender_status.borrow().astrow_down;
+        let cursor = ledger::cursor(&open_connection(&rig.db_path).unwrap()).unwrap();
+        if down && cursor.0 >= last {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Astrow was not marked down (or reading stopped)"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    faults.clear();
+    quiescent(&rig, last, Duration::from_secs(60)).await;
+    assert!(!import.sender_status.borrow().astrow_down);
+    import.stop().await;
+    assert_exactly_once(&rig).await;
+}
