@@ -2,8 +2,10 @@
 //! Nothing here does I/O or knows a wire format.
 
 mod ids;
+mod link;
 
 pub use ids::{PacId, PersNo, Seq};
+pub use link::*;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -259,7 +261,10 @@ mod tests {
 
     #[test]
     fn badge_hex_is_normalised_or_refused() {
-        assert_eq!(normalise_badge_hex(" 00a1b2c3 ").as_deref(), Some("00A1B2C3"));
+        assert_eq!(
+            normalise_badge_hex(" 00a1b2c3 ").as_deref(),
+            Some("00A1B2C3")
+        );
         assert_eq!(normalise_badge_hex(""), None);
         assert_eq!(normalise_badge_hex("12G4"), None);
     }

@@ -1,0 +1,3 @@
+//! The sync engine. For now: the pure plan computation.
+
+pub mod plan;
