@@ -5,9 +5,7 @@
 use std::borrow::Cow;
 
 use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
-use super::fingerprint::{
-    Fingerprint, astrow_fingerprint, astrow_source_fingerprint, pac_fingerprint,
-};
+use super::fingerprint::{astrow_fingerprint, astrow_source_fingerprint, pac_fingerprint};
 use super::id_map::{FastMap, map_with_capacity};
 use super::pairing::{Ambiguity, DirectedLink, PairedBy, Pairing, pair};
 use super::text::{self, Changes, sorted_ids};
@@ -39,7 +37,7 @@ pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
     for &s in &pairing.untouched_slaves {
         keep_badges(pac, s, &mut kept);
     }
-    plan_leavers(ctx, &pairing, &eligible, &mut kept, draft);
+    plan_leavers(ctx, &pairing, &mut kept, draft);
 
     let mut targets = targets(ctx, &pairing, &eligible);
     block_badge_collisions(ctx, &mut targets, &mut kept);
@@ -85,40 +83,30 @@ fn keep_badges(pac: &[PacEmployee], s: usize, kept: &mut FastMap<String, usize>)
 fn plan_leavers(
     ctx: &Ctx,
     pairing: &Pairing,
-    eligible: &dyn Fn(&AstrowEmployee) -> bool,
     kept: &mut FastMap<String, usize>,
     draft: &mut Draft,
 ) {
     let pac = &ctx.input.pac.items;
     let astrow = &ctx.input.astrow.items;
-    let mut leavers: Vec<(usize, u64, LinkOrigin, String, Fingerprint)> = pairing
-        .leavers
-        .iter()
-        .map(|l| {
-            (
-                l.slave,
-                l.master_id,
-                l.origin,
-                format!("Astrow employee {} is gone", l.master_id),
-                gone_fingerprint(MASTER, l.master_id),
-            )
-        })
-        .collect();
-    for p in &pairing.pairs {
-        let a = &astrow[p.master];
-        if !eligible(a) {
-            leavers.push((
-                p.slave,
-                a.pers_no.0,
-                p.by.stored_origin().unwrap_or(LinkOrigin::Matched),
-                format!(
-                    "{} is inactive and sync inactive employees is off",
-                    describe(a)
-                ),
-                astrow_source_fingerprint(a),
-            ));
-        }
-    }
+    let leavers = pairing.leavers.iter().map(|l| match l.master {
+        Some(m) => (
+            l.slave,
+            l.master_id,
+            l.origin,
+            format!(
+                "{} is inactive and sync inactive employees is off",
+                describe(&astrow[m])
+            ),
+            astrow_source_fingerprint(&astrow[m]),
+        ),
+        None => (
+            l.slave,
+            l.master_id,
+            l.origin,
+            format!("Astrow employee {} is gone", l.master_id),
+            gone_fingerprint(MASTER, l.master_id),
+        ),
+    });
     for (s, master_id, origin, why, source_fingerprint) in leavers {
         let p = &pac[s];
         if ctx.master_empty {

@@ -86,12 +86,15 @@ pub(crate) struct Pair {
     pub by: PairedBy,
 }
 
-/// A linked slave employee whose master is gone.
+/// A linked slave employee whose master is gone, or is there but not
+/// eligible (master Astrow: inactive and not synced).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Leaver {
     pub slave: usize,
     pub master_id: u64,
     pub origin: LinkOrigin,
+    /// The ineligible master, when it still exists.
+    pub master: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +174,16 @@ pub(crate) fn pair<M: Side, S: Side>(
             continue;
         }
         match master_at.get(&mid) {
+            Some(&m) if !eligible(&masters[m]) => {
+                master_taken[m] = true;
+                state[s] = SlaveState::Leaver;
+                out.leavers.push(Leaver {
+                    slave: s,
+                    master_id: mid,
+                    origin,
+                    master: Some(m),
+                });
+            }
             Some(&m) if !master_taken[m] => {
                 master_taken[m] = true;
                 state[s] = SlaveState::Paired;
@@ -187,6 +200,7 @@ pub(crate) fn pair<M: Side, S: Side>(
                     slave: s,
                     master_id: mid,
                     origin,
+                    master: None,
                 });
             }
         }
@@ -211,6 +225,17 @@ pub(crate) fn pair<M: Side, S: Side>(
             continue;
         };
         match master_at.get(&mid) {
+            // Its master is there but not synced: it must not open doors,
+            // whoever else is linked to that master.
+            Some(&m) if !eligible(&masters[m]) => {
+                state[s] = SlaveState::Leaver;
+                out.leavers.push(Leaver {
+                    slave: s,
+                    master_id: mid,
+                    origin: LinkOrigin::Matched,
+                    master: Some(m),
+                });
+            }
             Some(&m) if !master_taken[m] => add(m, s),
             Some(&m) => {
                 state[s] = SlaveState::InConflict;
@@ -225,12 +250,15 @@ pub(crate) fn pair<M: Side, S: Side>(
                     slave: s,
                     master_id: mid,
                     origin: LinkOrigin::Matched,
+                    master: None,
                 });
             }
         }
     }
+    // A master's own ref pairs only an eligible master: a slave whose only
+    // tie is the master's word is not linked enough to be stripped.
     for (m, master) in masters.iter().enumerate() {
-        if master_taken[m] {
+        if master_taken[m] || !eligible(master) {
             continue;
         }
         if let Some(&s) = master.other_ref().and_then(|sid| slave_at.get(&sid))
