@@ -1,4 +1,5 @@
-//! The sync engine: jobs as tokio tasks, publishing snapshots and taking commands.
+//! The sync engine: jobs as tokio tasks, publishing snapshots and taking
+//! commands; plan computation as pure functions.
 
 pub mod bookings;
 pub mod command;
@@ -7,4 +8,5 @@ pub mod core;
 pub mod handle;
 pub mod jobs;
 pub mod people;
+pub mod plan;
 pub mod snapshot;

@@ -2,8 +2,10 @@
 //! Nothing here does I/O or knows a wire format.
 
 mod ids;
+mod link;
 
 pub use ids::{PacId, PersNo, Seq};
+pub use link::*;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,142 @@
+//! Plan computation for 100,000 employees on each side with 1 % changed
+//! (600 renamed, 200 new on the master, 200 gone from it), both master modes.
+
+use std::hint::black_box;
+
+use astrow_pac::engine::plan::{Listing, MatchKey, PlanInput, PlanSettings, plan_employees};
+use astrow_pac::model::{
+    AstrowEmployee, Badge, BadgeType, Link, LinkOrigin, PacEmployee, PacId, PersNo, System,
+};
+use chrono::{DateTime, NaiveDate};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const EMPLOYEES: u64 = 100_000;
+
+/// A site where PAC and Astrow are in step for either master, then 1 % drift.
+fn site(master: System) -> PlanInput {
+    let start = NaiveDate::from_ymd_opt(2024, 3, 1);
+    let at = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+    let mut pac = Vec::with_capacity(EMPLOYEES as usize);
+    let mut astrow = Vec::with_capacity(EMPLOYEES as usize);
+    let mut links = Vec::with_capacity(EMPLOYEES as usize);
+    for i in 0..EMPLOYEES {
+        let (id, pers_no) = (PacId(100_000 + i), PersNo(1 + i));
+        let badge = format!("{:08X}", 0x00A0_0000 + i);
+        let groups = vec![1 + (i % 7) as u32];
+        let badge_type = BadgeType::ALL[(i % 3) as usize];
+        pac.push(PacEmployee {
+            id,
+            first_name: format!("First{i}"),
+            last_name: format!("Last{i}"),
+            employee_number: format!("E-{i:06}"),
+            active: true,
+            valid_from: start,
+            valid_until: None,
+            access_group_ids: groups.clone(),
+            badges: vec![Badge {
+                number: badge.clone(),
+                badge_type,
+                active: true,
+            }],
+            external_ref: Some(format!("astrow:{}", pers_no.0)),
+            version: 3,
+        });
+        astrow.push(AstrowEmployee {
+            pers_no,
+            employee_no: format!("E-{i:06}"),
+            first_name: format!("First{i}"),
+            middle_name: String::new(),
+            last_name: format!("Last{i}"),
+            badge_no: Some(badge),
+            active: true,
+            contract_start: start,
+            contract_end: None,
+            cycle_code: "STD".into(),
+            paygroup_code: "MONTHLY".into(),
+            pac_access_group_ids: groups,
+            pac_badge_type: Some(badge_type),
+            external_ref: Some(format!("pac:{}", id.0)),
+            version: 5,
+        });
+        links.push(Link {
+            pac_id: id,
+            pers_no,
+            origin: LinkOrigin::Created,
+            at,
+        });
+    }
+    // 1 % drift on the master's side.
+    let step = 100;
+    match master {
+        System::Pac => {
+            for e in pac.iter_mut().step_by(step).take(600) {
+                e.last_name.push_str("-Renamed");
+            }
+            pac.truncate(pac.len() - 200);
+            for i in 0..200u64 {
+                let mut e = pac[0].clone();
+                e.id = PacId(900_000 + i);
+                e.employee_number = format!("N-{i}");
+                e.badges[0].number = format!("{:08X}", 0x0F00_0000 + i);
+                e.external_ref = None;
+                pac.push(e);
+            }
+        }
+        System::Astrow => {
+            for e in astrow.iter_mut().step_by(step).take(600) {
+                e.last_name.push_str("-Renamed");
+            }
+            astrow.truncate(astrow.len() - 200);
+            for i in 0..200u64 {
+                let mut e = astrow[0].clone();
+                e.pers_no = PersNo(900_000 + i);
+                e.employee_no = format!("N-{i}");
+                e.badge_no = Some(format!("{:08X}", 0x0F00_0000 + i));
+                e.external_ref = None;
+                astrow.push(e);
+            }
+        }
+    }
+    PlanInput {
+        pac: Listing::complete(pac),
+        astrow: Listing::complete(astrow),
+        links,
+        suppressions: Vec::new(),
+        today: NaiveDate::from_ymd_opt(2026, 11, 28).unwrap_or_default(),
+        settings: PlanSettings {
+            master,
+            delete_employees_on_sync: false,
+            sync_inactive_employees: false,
+            match_key: MatchKey::EmployeeNumber,
+            default_cycle_code: "STD".into(),
+            default_paygroup_code: "MONTHLY".into(),
+            pac_default_access_group_id: Some(1),
+            guard_count: 10,
+            guard_percent: 5,
+        },
+    }
+}
+
+fn bench_plan(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan_employees_100k_1pct_changed");
+    group.sample_size(20);
+    for master in [System::Pac, System::Astrow] {
+        let input = site(master);
+        // What the plan holds, so a broken fixture shows up as such.
+        if let Ok(plan) = plan_employees(&input) {
+            eprintln!(
+                "master {master}: {} items, {} destructive, held: {}",
+                plan.items.len(),
+                plan.destructive_count(),
+                plan.held.is_some()
+            );
+        }
+        group.bench_function(format!("master_{}", master.as_str()), |b| {
+            b.iter(|| plan_employees(black_box(&input)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_plan);
+criterion_main!(benches);

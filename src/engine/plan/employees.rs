@@ -1,0 +1,124 @@
+//! `plan_employees`: the entry point. Refuses incomplete listings, hands the
+//! work to the planner of the configured master, then drops suppressed items,
+//! orders the rest for apply and asks the deletion guard.
+
+use super::fingerprint::Fnv;
+use super::guard::guard;
+use super::id_map::FastSet;
+use super::{
+    Fingerprint, Plan, PlanInput, PlanItem, PlanRefused, PlanSettings, UnmanagedEmployee,
+    master_astrow, master_pac,
+};
+use crate::model::System;
+
+/// Compute the employee plan. Pure: the same input gives the same plan.
+pub fn plan_employees(input: &PlanInput) -> Result<Plan, PlanRefused> {
+    let master = input.settings.master;
+    for system in [master, master.other()] {
+        let complete = match system {
+            System::Pac => input.pac.complete,
+            System::Astrow => input.astrow.complete,
+        };
+        if !complete {
+            return Err(PlanRefused::IncompleteListing { system });
+        }
+    }
+    let ctx = Ctx::new(input);
+    let mut draft = Draft::default();
+    match master {
+        System::Pac => master_pac::plan(&ctx, &mut draft),
+        System::Astrow => master_astrow::plan(&ctx, &mut draft),
+    }
+    draft
+        .items
+        .retain(|i| !ctx.is_suppressed(&i.id, i.source_fingerprint));
+    draft
+        .items
+        .sort_by(|a, b| (a.action, &a.id).cmp(&(b.action, &b.id)));
+    if ctx.master_empty {
+        draft.notes.push(format!(
+            "the {master} listing is empty: no employee is deleted, deactivated or stripped of badges"
+        ));
+    }
+    let held = guard(&draft.items, draft.managed, &input.settings);
+    Ok(Plan {
+        plan_id: plan_id(master, &draft.items),
+        master,
+        held,
+        items: draft.items,
+        unmanaged: draft.unmanaged,
+        notes: draft.notes,
+        managed_slave_employees: draft.managed,
+    })
+}
+
+/// A hash of what the plan would do: the same items give the same id.
+fn plan_id(master: System, items: &[PlanItem]) -> String {
+    let mut h = Fnv::default();
+    h.str(master.as_str());
+    for i in items {
+        h.str(&i.id)
+            .u64(i.target_fingerprint.map_or(0, |f| f.0))
+            .u64(i.source_fingerprint.0);
+        for c in &i.changes {
+            h.str(&c.field).str(&c.after);
+        }
+    }
+    h.finish().to_string()
+}
+
+/// What every direction's planner reads.
+pub(crate) struct Ctx<'a> {
+    pub input: &'a PlanInput,
+    pub settings: &'a PlanSettings,
+    /// The master listing came back empty: nothing destructive is planned.
+    pub master_empty: bool,
+    suppressed: FastSet<(&'a str, u64)>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(input: &'a PlanInput) -> Self {
+        let master_empty = match input.settings.master {
+            System::Pac => input.pac.items.is_empty(),
+            System::Astrow => input.astrow.items.is_empty(),
+        };
+        Ctx {
+            input,
+            settings: &input.settings,
+            master_empty,
+            suppressed: input
+                .suppressions
+                .iter()
+                .map(|s| (s.item_key.as_str(), s.source_fingerprint.0))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn is_suppressed(&self, key: &str, source: Fingerprint) -> bool {
+        !self.suppressed.is_empty() && self.suppressed.contains(&(key, source.0))
+    }
+}
+
+/// A plan being built.
+#[derive(Debug, Default)]
+pub(crate) struct Draft {
+    pub items: Vec<PlanItem>,
+    pub notes: Vec<String>,
+    pub unmanaged: Vec<UnmanagedEmployee>,
+    pub managed: usize,
+}
+
+/// Item keys: action, target system, and the record it is about.
+pub(crate) fn item_key(action: &str, system: System, id: u64) -> String {
+    format!("{action}:{}:{id}", system.as_str())
+}
+
+/// The source fingerprint of a leaver: its master is gone, so the key is the
+/// master id (a rejected delete stays rejected until the master comes back).
+pub(crate) fn gone_fingerprint(master: System, master_id: u64) -> Fingerprint {
+    Fnv::default()
+        .str("gone")
+        .str(master.as_str())
+        .u64(master_id)
+        .finish()
+}

@@ -1,0 +1,436 @@
+//! Master PAC: every PAC employee reaches Astrow.
+
+use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
+use super::fingerprint::{astrow_fingerprint, pac_fingerprint, pac_source_fingerprint};
+use super::id_map::{FastMap, FastSet};
+use super::pairing::{Ambiguity, DirectedLink, Pair, PairedBy, Pairing, pair};
+use super::text::{self, Changes, sorted_ids};
+use super::{Action, DesiredRecord, PlanItem, UnmanagedEmployee};
+use crate::model::{
+    AstrowEmployee, BadgeType, PacEmployee, PersNo, System, astrow_ref, pac_ref, parse_astrow_ref,
+    parse_pac_ref,
+};
+
+const MASTER: System = System::Pac;
+const SLAVE: System = System::Astrow;
+
+pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
+    let pac = &ctx.input.pac.items;
+    let astrow = &ctx.input.astrow.items;
+    let links: Vec<DirectedLink> = ctx
+        .input
+        .links
+        .iter()
+        .map(|l| (l.pac_id.0, l.pers_no.0, l.origin))
+        .collect();
+    let pairing = pair(pac, astrow, &links, &|_| true, ctx.settings.match_key);
+    draft.managed = pairing.pairs.len() + pairing.leavers.len();
+
+    let stripped = plan_leavers(ctx, &pairing, draft);
+    for p in &pairing.pairs {
+        plan_pair(ctx, p, draft);
+    }
+    plan_conflicts(ctx, &pairing, draft);
+    plan_creates(ctx, &pairing, &stripped, draft);
+    draft.unmanaged = pairing
+        .unmanaged
+        .iter()
+        .map(|&s| UnmanagedEmployee {
+            system: SLAVE,
+            id: astrow[s].pers_no.0,
+            name: text::person(&astrow[s].first_name, &astrow[s].last_name),
+        })
+        .collect();
+}
+
+fn describe(a: &AstrowEmployee) -> String {
+    format!(
+        "Astrow employee {} ({})",
+        a.pers_no,
+        text::person(&a.first_name, &a.last_name)
+    )
+}
+
+fn describe_pac(p: &PacEmployee) -> String {
+    format!(
+        "PAC employee {} ({})",
+        p.id,
+        text::person(&p.first_name, &p.last_name)
+    )
+}
+
+/// The badge type Astrow's PAC tab shows: the first active badge's, else the first badge's.
+fn badge_type(p: &PacEmployee) -> Option<BadgeType> {
+    p.badges
+        .iter()
+        .find(|b| b.active)
+        .or_else(|| p.badges.first())
+        .map(|b| b.badge_type)
+}
+
+fn has_name(first: &str, last: &str) -> bool {
+    !first.trim().is_empty() || !last.trim().is_empty()
+}
+
+/// Leavers: linked Astrow employees whose PAC employee is gone. Returns the
+/// Astrow employees whose badge number is freed by this plan.
+fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usize> {
+    let mut freed = FastSet::default();
+    if ctx.master_empty {
+        return freed;
+    }
+    for l in &pairing.leavers {
+        let a = &ctx.input.astrow.items[l.slave];
+        let source_fingerprint = gone_fingerprint(MASTER, l.master_id);
+        let gone = format!("PAC employee {} is gone", l.master_id);
+        let item = if ctx.settings.delete_employees_on_sync {
+            PlanItem {
+                id: item_key("delete", SLAVE, a.pers_no.0),
+                action: Action::Delete,
+                target: SLAVE,
+                master_id: Some(l.master_id),
+                slave_id: Some(a.pers_no.0),
+                changes: Vec::new(),
+                reason: format!(
+                    "{gone} and delete employees on sync is on: delete {}",
+                    describe(a)
+                ),
+                destructive: true,
+                target_fingerprint: Some(astrow_fingerprint(a)),
+                source_fingerprint,
+                desired: None,
+            }
+        } else {
+            let Some(badge) = a.badge_no.as_deref().filter(|b| !b.trim().is_empty()) else {
+                continue;
+            };
+            let mut desired = a.clone();
+            desired.badge_no = None;
+            let mut changes = Changes::default();
+            changes.opt_text("badge_no", Some(badge), None);
+            PlanItem {
+                id: item_key("remove_badges", SLAVE, a.pers_no.0),
+                action: Action::RemoveBadges,
+                target: SLAVE,
+                master_id: Some(l.master_id),
+                slave_id: Some(a.pers_no.0),
+                changes: changes.0,
+                reason: format!(
+                    "{gone} and delete employees on sync is off: remove badge {badge} of {}, keep active",
+                    describe(a)
+                ),
+                destructive: true,
+                target_fingerprint: Some(astrow_fingerprint(a)),
+                source_fingerprint,
+                desired: Some(DesiredRecord::Astrow(desired)),
+            }
+        };
+        if !ctx.is_suppressed(&item.id, item.source_fingerprint) {
+            freed.insert(l.slave);
+        }
+        draft.items.push(item);
+    }
+    freed
+}
+
+/// The owned fields of the Astrow twin of `p`, compared with `a`.
+fn owned_changes(p: &PacEmployee, a: &AstrowEmployee) -> Changes {
+    let mut c = Changes::default();
+    c.text("first_name", &a.first_name, &p.first_name);
+    c.text("last_name", &a.last_name, &p.last_name);
+    c.text("employee_no", &a.employee_no, &p.employee_number);
+    c.flag("active", a.active, p.active);
+    c.ids(
+        "pac.access_group_ids",
+        &a.pac_access_group_ids,
+        &p.access_group_ids,
+    );
+    c.opt_text(
+        "pac.badge_type",
+        a.pac_badge_type.map(BadgeType::as_str),
+        badge_type(p).map(BadgeType::as_str),
+    );
+    if parse_pac_ref(a.external_ref.as_deref()) != Some(p.id) {
+        c.opt_text(
+            "external_ref",
+            a.external_ref.as_deref(),
+            Some(&pac_ref(p.id)),
+        );
+    }
+    c
+}
+
+/// `a` with its owned fields taken from `p`; untouched fields stay.
+fn desired_astrow(p: &PacEmployee, a: &AstrowEmployee) -> AstrowEmployee {
+    let mut d = a.clone();
+    d.first_name.clone_from(&p.first_name);
+    d.last_name.clone_from(&p.last_name);
+    d.employee_no.clone_from(&p.employee_number);
+    d.active = p.active;
+    if !text::same_ids(&a.pac_access_group_ids, &p.access_group_ids) {
+        d.pac_access_group_ids = sorted_ids(&p.access_group_ids);
+    }
+    d.pac_badge_type = badge_type(p);
+    if parse_pac_ref(a.external_ref.as_deref()) != Some(p.id) {
+        d.external_ref = Some(pac_ref(p.id));
+    }
+    d
+}
+
+fn plan_pair(ctx: &Ctx, pair: &Pair, draft: &mut Draft) {
+    let p = &ctx.input.pac.items[pair.master];
+    let a = &ctx.input.astrow.items[pair.slave];
+    let changes = owned_changes(p, a);
+    let linked = pair.by.stored_origin().is_some();
+    if changes.is_empty() && linked {
+        plan_master_ref(p, a, draft);
+        return;
+    }
+    if !has_name(&p.first_name, &p.last_name) {
+        draft.items.push(conflict(
+            p,
+            Some(a.pers_no),
+            format!(
+                "{} has no first or last name: Astrow needs one, so {} is not updated",
+                describe_pac(p),
+                describe(a)
+            ),
+        ));
+        return;
+    }
+    let (action, key, reason) = if linked {
+        (
+            Action::Update,
+            item_key("update", SLAVE, a.pers_no.0),
+            format!("changed in PAC: {}", changes.field_names()),
+        )
+    } else {
+        let how = match pair.by {
+            PairedBy::EmployeeNumber => {
+                format!("matched by employee number {}", p.employee_number.trim())
+            }
+            PairedBy::BadgeNumber => "matched by badge number".to_string(),
+            _ => "linked by external_ref (the store had no link)".to_string(),
+        };
+        let tail = if changes.is_empty() {
+            String::new()
+        } else {
+            format!("; update {}", changes.field_names())
+        };
+        (
+            Action::Link,
+            format!("link:pac:{}:astrow:{}", p.id, a.pers_no),
+            format!("{} {how} with {}: link{tail}", describe_pac(p), describe(a)),
+        )
+    };
+    let destructive = changes.deactivates();
+    draft.items.push(PlanItem {
+        id: key,
+        action,
+        target: SLAVE,
+        master_id: Some(p.id.0),
+        slave_id: Some(a.pers_no.0),
+        changes: changes.0,
+        reason,
+        destructive,
+        target_fingerprint: Some(astrow_fingerprint(a)),
+        source_fingerprint: pac_source_fingerprint(p),
+        desired: Some(DesiredRecord::Astrow(desired_astrow(p, a))),
+    });
+    plan_master_ref(p, a, draft);
+}
+
+/// PAC carries `astrow:<pers_no>` so the link survives a lost store.
+fn plan_master_ref(p: &PacEmployee, a: &AstrowEmployee, draft: &mut Draft) {
+    if parse_astrow_ref(p.external_ref.as_deref()) == Some(a.pers_no) {
+        return;
+    }
+    let after = astrow_ref(a.pers_no);
+    let mut changes = Changes::default();
+    changes.opt_text("external_ref", p.external_ref.as_deref(), Some(&after));
+    let mut desired = p.clone();
+    desired.external_ref = Some(after);
+    draft.items.push(PlanItem {
+        id: item_key("update", MASTER, p.id.0),
+        action: Action::Update,
+        target: MASTER,
+        master_id: Some(p.id.0),
+        slave_id: Some(a.pers_no.0),
+        changes: changes.0,
+        reason: format!(
+            "record the link to Astrow employee {} in PAC's external_ref, so it survives a lost store",
+            a.pers_no
+        ),
+        destructive: false,
+        target_fingerprint: Some(pac_fingerprint(p)),
+        source_fingerprint: pac_source_fingerprint(p),
+        desired: Some(DesiredRecord::Pac(desired)),
+    });
+}
+
+fn conflict(p: &PacEmployee, slave: Option<PersNo>, reason: String) -> PlanItem {
+    PlanItem {
+        id: item_key("conflict", MASTER, p.id.0),
+        action: Action::Conflict,
+        target: SLAVE,
+        master_id: Some(p.id.0),
+        slave_id: slave.map(|s| s.0),
+        changes: Vec::new(),
+        reason,
+        destructive: false,
+        target_fingerprint: None,
+        source_fingerprint: pac_source_fingerprint(p),
+        desired: None,
+    }
+}
+
+fn plan_conflicts(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) {
+    let pac = &ctx.input.pac.items;
+    let astrow = &ctx.input.astrow.items;
+    for c in &pairing.master_conflicts {
+        let p = &pac[c.master];
+        let ids = text::id_list(c.candidates.iter().map(|&s| astrow[s].pers_no.0));
+        let reason = match &c.ambiguity {
+            Ambiguity::Refs => format!(
+                "external_ref ties {} to more than one Astrow employee ({ids}): link one by hand",
+                describe_pac(p)
+            ),
+            Ambiguity::EmployeeNumber(n) => format!(
+                "{} matches by employee number {n} Astrow employees that other PAC employees match too, or several ({ids}): link one by hand",
+                describe_pac(p)
+            ),
+            Ambiguity::BadgeNumber => format!(
+                "{} matches by badge number Astrow employees that other PAC employees match too, or several ({ids}): link one by hand",
+                describe_pac(p)
+            ),
+        };
+        draft.items.push(conflict(p, None, reason));
+    }
+    for c in &pairing.slave_conflicts {
+        let a = &astrow[c.slave];
+        let p = &pac[c.named_master];
+        draft.items.push(PlanItem {
+            id: item_key("conflict", SLAVE, a.pers_no.0),
+            action: Action::Conflict,
+            target: SLAVE,
+            master_id: Some(p.id.0),
+            slave_id: Some(a.pers_no.0),
+            changes: Vec::new(),
+            reason: format!(
+                "{} names {} in external_ref, but that one is linked to another Astrow employee: left as it is",
+                describe(a),
+                describe_pac(p)
+            ),
+            destructive: false,
+            target_fingerprint: None,
+            source_fingerprint: astrow_fingerprint(a),
+            desired: None,
+        });
+    }
+}
+
+/// New PAC employees: created in Astrow with contract start today, badge
+/// number = PAC id, the default cycle and pay group, and the PAC tab.
+fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mut Draft) {
+    if pairing.creates.is_empty() {
+        return;
+    }
+    let astrow = &ctx.input.astrow.items;
+    let mut badge_owner: FastMap<&str, PersNo> = FastMap::default();
+    for (s, a) in astrow.iter().enumerate() {
+        if let Some(b) = a
+            .badge_no
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            && !freed.contains(&s)
+        {
+            badge_owner.insert(b, a.pers_no);
+        }
+    }
+    let s = ctx.settings;
+    for &m in &pairing.creates {
+        let p = &ctx.input.pac.items[m];
+        let badge = p.id.0.to_string();
+        let problem = if !has_name(&p.first_name, &p.last_name) {
+            Some(format!(
+                "{} has no first or last name: Astrow needs one",
+                describe_pac(p)
+            ))
+        } else if s.default_cycle_code.trim().is_empty() {
+            Some(
+                "astrow.default_cycle_code is not set: Astrow needs a cycle to create an employee"
+                    .to_string(),
+            )
+        } else if s.default_paygroup_code.trim().is_empty() {
+            Some("astrow.default_paygroup_code is not set: Astrow needs a pay group to create an employee".to_string())
+        } else {
+            badge_owner.get(badge.as_str()).map(|owner| {
+                format!(
+                    "{} would get badge number {badge}, which Astrow employee {owner} already has",
+                    describe_pac(p)
+                )
+            })
+        };
+        if let Some(reason) = problem {
+            draft.items.push(conflict(p, None, reason));
+            continue;
+        }
+        let desired = AstrowEmployee {
+            pers_no: PersNo(0),
+            employee_no: p.employee_number.clone(),
+            first_name: p.first_name.clone(),
+            middle_name: String::new(),
+            last_name: p.last_name.clone(),
+            badge_no: Some(badge.clone()),
+            active: p.active,
+            contract_start: Some(ctx.input.today),
+            contract_end: None,
+            cycle_code: s.default_cycle_code.clone(),
+            paygroup_code: s.default_paygroup_code.clone(),
+            pac_access_group_ids: sorted_ids(&p.access_group_ids),
+            pac_badge_type: badge_type(p),
+            external_ref: Some(pac_ref(p.id)),
+            version: 0,
+        };
+        draft.items.push(PlanItem {
+            id: format!("create:astrow:pac:{}", p.id),
+            action: Action::Create,
+            target: SLAVE,
+            master_id: Some(p.id.0),
+            slave_id: None,
+            changes: creation_changes(&desired),
+            reason: format!(
+                "new in PAC: create {} in Astrow with contract start {}, badge number {badge}, cycle {}, pay group {}",
+                describe_pac(p),
+                ctx.input.today,
+                desired.cycle_code,
+                desired.paygroup_code
+            ),
+            destructive: false,
+            target_fingerprint: None,
+            source_fingerprint: pac_source_fingerprint(p),
+            desired: Some(DesiredRecord::Astrow(desired)),
+        });
+    }
+}
+
+fn creation_changes(d: &AstrowEmployee) -> Vec<super::FieldChange> {
+    let mut c = Changes::default();
+    c.text("employee_no", "", &d.employee_no);
+    c.text("first_name", "", &d.first_name);
+    c.text("last_name", "", &d.last_name);
+    c.opt_text("badge_no", None, d.badge_no.as_deref());
+    c.push("active", String::new(), text::flag(d.active));
+    c.date("contract_start", None, d.contract_start);
+    c.text("cycle_code", "", &d.cycle_code);
+    c.text("paygroup_code", "", &d.paygroup_code);
+    c.ids("pac.access_group_ids", &[], &d.pac_access_group_ids);
+    c.opt_text(
+        "pac.badge_type",
+        None,
+        d.pac_badge_type.map(BadgeType::as_str),
+    );
+    c.opt_text("external_ref", None, d.external_ref.as_deref());
+    c.0
+}

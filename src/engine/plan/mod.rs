@@ -1,0 +1,214 @@
+//! Plan computation: listings + links + settings -> a [`Plan`] of items.
+//!
+//! Pure: no I/O, no clock ("today" is an argument), no settings file. The
+//! engine maps its settings onto [`PlanSettings`].
+
+mod apply;
+mod definitions;
+mod employees;
+mod fingerprint;
+mod guard;
+mod id_map;
+mod master_astrow;
+mod master_pac;
+mod pairing;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+pub use apply::{Model, apply_to_model};
+pub use definitions::{DefinitionsPlan, MirrorDiff, plan_definitions};
+pub use employees::plan_employees;
+pub use fingerprint::{
+    Fingerprint, astrow_fingerprint, astrow_source_fingerprint, pac_fingerprint,
+    pac_source_fingerprint, record_fingerprint,
+};
+pub use guard::{destructive_limit, guard};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AstrowEmployee, Link, PacEmployee, System};
+
+/// What a connector read from one system: `complete` is false when a page
+/// failed, and then the listing must not be planned on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub complete: bool,
+}
+
+impl<T> Listing<T> {
+    pub fn complete(items: Vec<T>) -> Self {
+        Listing {
+            items,
+            complete: true,
+        }
+    }
+
+    pub fn incomplete(items: Vec<T>) -> Self {
+        Listing {
+            items,
+            complete: false,
+        }
+    }
+}
+
+/// How an unlinked master employee is matched to an existing slave employee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKey {
+    /// Employee number first; badge number when it finds nobody.
+    EmployeeNumber,
+    /// Badge number only.
+    BadgeNumber,
+}
+
+/// The settings plan computation depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSettings {
+    pub master: System,
+    pub delete_employees_on_sync: bool,
+    /// Only when the master is Astrow: inactive Astrow employees reach PAC too.
+    pub sync_inactive_employees: bool,
+    pub match_key: MatchKey,
+    pub default_cycle_code: String,
+    pub default_paygroup_code: String,
+    /// PAC's default access group, given when Astrow names none.
+    pub pac_default_access_group_id: Option<u32>,
+    pub guard_count: u32,
+    pub guard_percent: u8,
+}
+
+/// A rejected item: left out of later plans while its source is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub item_key: String,
+    pub source_fingerprint: Fingerprint,
+}
+
+/// Everything a plan is computed from.
+#[derive(Debug, Clone)]
+pub struct PlanInput {
+    pub pac: Listing<PacEmployee>,
+    pub astrow: Listing<AstrowEmployee>,
+    pub links: Vec<Link>,
+    pub suppressions: Vec<Suppression>,
+    pub today: NaiveDate,
+    pub settings: PlanSettings,
+}
+
+/// Why no plan was made at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanRefused {
+    #[error("the {system} employee listing is incomplete (a page failed): no plan is made")]
+    IncompleteListing { system: System },
+}
+
+/// What an item does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Delete,
+    RemoveBadges,
+    Update,
+    Link,
+    Create,
+    Conflict,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Delete => "delete",
+            Action::RemoveBadges => "remove_badges",
+            Action::Update => "update",
+            Action::Link => "link",
+            Action::Create => "create",
+            Action::Conflict => "conflict",
+        }
+    }
+}
+
+/// One field of a record, before and after, as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// The record an item wants its target to hold after apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "system", content = "record", rename_all = "snake_case")]
+pub enum DesiredRecord {
+    Pac(PacEmployee),
+    Astrow(AstrowEmployee),
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanItem {
+    /// Stable item key: the same change to the same record has the same key
+    /// in every plan (suppressions and approvals refer to it).
+    pub id: String,
+    pub action: Action,
+    pub target: System,
+    pub master_id: Option<u64>,
+    pub slave_id: Option<u64>,
+    pub changes: Vec<FieldChange>,
+    pub reason: String,
+    /// Deletes, badge removals and deactivations: what the deletion guard counts.
+    pub destructive: bool,
+    /// The target record as read; `None` when it does not exist yet.
+    pub target_fingerprint: Option<Fingerprint>,
+    /// The source record (for suppressions).
+    pub source_fingerprint: Fingerprint,
+    /// What the target must hold afterwards; `None` for delete and conflict.
+    pub desired: Option<DesiredRecord>,
+}
+
+/// Why a plan waits for a person even in auto mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub reason: String,
+}
+
+/// A slave employee that was never linked: shown, never touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanagedEmployee {
+    pub system: System,
+    pub id: u64,
+    pub name: String,
+}
+
+/// A computed plan: plain data, serialised as `astrow-pac plan --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub plan_id: String,
+    pub master: System,
+    pub held: Option<Hold>,
+    pub items: Vec<PlanItem>,
+    pub unmanaged: Vec<UnmanagedEmployee>,
+    /// Facts about the plan as a whole ("the PAC listing is empty: ...").
+    pub notes: Vec<String>,
+    /// Slave employees that are linked: what the guard's percentage is of.
+    pub managed_slave_employees: usize,
+}
+
+impl Plan {
+    /// Items that would write something (all but conflicts).
+    pub fn actionable(&self) -> impl Iterator<Item = &PlanItem> {
+        self.items.iter().filter(|i| i.action != Action::Conflict)
+    }
+
+    pub fn destructive_count(&self) -> usize {
+        self.items.iter().filter(|i| i.destructive).count()
+    }
+
+    /// True when applying would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.actionable().next().is_none()
+    }
+}

@@ -1,0 +1,56 @@
+//! One engine per store: an exclusive lock on `astrow-pac.lock`, which
+//! holds the PID of the process that has it.
+//!
+//! `File::try_lock` is `flock` on Unix and `LockFileEx` on Windows: the lock
+//! belongs to the open file, so a second open fails even in one process, and
+//! the operating system drops it when the process dies (no stale locks).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use super::{LOCK_FILE, StoreError};
+
+pub(crate) fn acquire(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let io_error = |source| StoreError::LockFile {
+        path: path.clone(),
+        source,
+    };
+    // Never truncate on open: the holder's PID is in there.
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_error)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(StoreError::Locked {
+                dir: dir.to_path_buf(),
+                holder: holder(&mut file),
+            });
+        }
+        Err(std::fs::TryLockError::Error(source)) => return Err(io_error(source)),
+    }
+    file.set_len(0).map_err(io_error)?;
+    file.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    writeln!(file, "{}", std::process::id()).map_err(io_error)?;
+    file.sync_all().map_err(io_error)?;
+    Ok(file)
+}
+
+/// The PID written by the holder, or words saying it is unknown.
+fn holder(file: &mut File) -> String {
+    let mut text = String::new();
+    // On Windows the locked range cannot be read; then the PID stays unknown.
+    let read = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text));
+    match (read, text.trim().parse::<u32>()) {
+        (Ok(_), Ok(pid)) => pid.to_string(),
+        _ => "(unknown PID)".to_string(),
+    }
+}
