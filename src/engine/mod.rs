@@ -10,3 +10,5 @@ pub mod jobs;
 pub mod people;
 pub mod plan;
 pub mod snapshot;
+pub mod storage;
+pub mod views;

@@ -1,0 +1,294 @@
+//! What the snapshot shows of plans and employees, built from plain data.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::people::People;
+use super::plan::{Action, Plan, PlanItem};
+use super::snapshot::{
+    ActionKind, EmployeeRow, FieldChange, ItemState, PlanItemView, PlanView, RowKind,
+};
+use crate::model::{
+    AstrowEmployee, Link, PacEmployee, PacId, PersNo, System, parse_astrow_ref, parse_pac_ref,
+};
+use crate::store::{PlanState, StoredPlan};
+
+pub fn action_kind(a: Action) -> ActionKind {
+    match a {
+        Action::Create => ActionKind::Create,
+        Action::Update => ActionKind::Update,
+        Action::Delete => ActionKind::Delete,
+        Action::RemoveBadges => ActionKind::RemoveBadges,
+        Action::Link => ActionKind::Link,
+        Action::Conflict => ActionKind::Conflict,
+    }
+}
+
+pub fn item_state(s: PlanState) -> ItemState {
+    match s {
+        PlanState::Pending => ItemState::Pending,
+        PlanState::Approved => ItemState::Approved,
+        PlanState::Rejected => ItemState::Rejected,
+        PlanState::Applied => ItemState::Applied,
+        PlanState::Failed => ItemState::Failed,
+        PlanState::Stale => ItemState::Stale,
+    }
+}
+
+pub fn pac_name(e: &PacEmployee) -> String {
+    join_name(&[&e.first_name, &e.last_name])
+}
+
+pub fn astrow_name(e: &AstrowEmployee) -> String {
+    join_name(&[&e.first_name, &e.middle_name, &e.last_name])
+}
+
+fn join_name(parts: &[&str]) -> String {
+    let s = parts
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if s.is_empty() { "(no name)".into() } else { s }
+}
+
+/// Names by id on both sides, for labels.
+#[derive(Debug, Default)]
+pub struct Names {
+    pub pac: HashMap<u64, String>,
+    pub astrow: HashMap<u64, String>,
+}
+
+impl Names {
+    pub fn new(pac: &[PacEmployee], astrow: &[AstrowEmployee]) -> Names {
+        Names {
+            pac: pac.iter().map(|e| (e.id.0, pac_name(e))).collect(),
+            astrow: astrow.iter().map(|e| (e.pers_no.0, astrow_name(e))).collect(),
+        }
+    }
+
+    fn label(&self, item: &PlanItem, master: System) -> String {
+        let (master_names, slave_names) = match master {
+            System::Pac => (&self.pac, &self.astrow),
+            System::Astrow => (&self.astrow, &self.pac),
+        };
+        item.master_id
+            .and_then(|id| master_names.get(&id))
+            .or_else(|| item.slave_id.and_then(|id| slave_names.get(&id)))
+            .cloned()
+            .or_else(|| {
+                item.desired.as_ref().map(|d| match d {
+                    super::plan::DesiredRecord::Pac(e) => pac_name(e),
+                    super::plan::DesiredRecord::Astrow(e) => astrow_name(e),
+                })
+            })
+            .unwrap_or_else(|| "(unknown)".into())
+    }
+}
+
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// The snapshot's view of a stored plan (items decoded from their JSON).
+pub fn plan_view(stored: &StoredPlan, names: &Names) -> Result<PlanView, String> {
+    let plan: Plan = serde_json::from_str(&stored.body_json)
+        .map_err(|e| format!("stored plan {} cannot be read: {e}", stored.plan_id))?;
+    let mut items = Vec::with_capacity(stored.items.len());
+    for si in &stored.items {
+        let item: PlanItem = serde_json::from_str(&si.body_json).map_err(|e| {
+            format!(
+                "item {} of plan {} cannot be read: {e}",
+                si.item_id, stored.plan_id
+            )
+        })?;
+        items.push(PlanItemView {
+            label: names.label(&item, stored.master),
+            id: item.id,
+            action: action_kind(item.action),
+            target: item.target,
+            master_id: item.master_id.map(|i| i.to_string()),
+            slave_id: item.slave_id.map(|i| i.to_string()),
+            changes: item
+                .changes
+                .iter()
+                .map(|c| FieldChange {
+                    field: c.field.clone(),
+                    before: opt(&c.before),
+                    after: opt(&c.after),
+                })
+                .collect(),
+            reason: item.reason,
+            state: item_state(si.state),
+            message: si.detail.clone(),
+        });
+    }
+    Ok(PlanView {
+        plan_id: stored.plan_id.clone(),
+        master: stored.master,
+        created_at: stored.created_at,
+        held: stored.held_reason.clone(),
+        items,
+        notes: plan.notes,
+    })
+}
+
+/// Both sides aligned: linked pairs (by store link or `external_ref`), then
+/// master-only, then unmanaged slave-only rows; conflicts marked; the owned
+/// fields a pending update would change listed as differences.
+pub fn employee_rows(
+    pac: &[PacEmployee],
+    astrow: &[AstrowEmployee],
+    links: &[Link],
+    plan: Option<&Plan>,
+    master: System,
+) -> Vec<EmployeeRow> {
+    let pairs = pairs(pac, astrow, links);
+    let by_pac: HashMap<PacId, &PacEmployee> = pac.iter().map(|e| (e.id, e)).collect();
+    let by_pers: HashMap<PersNo, &AstrowEmployee> = astrow.iter().map(|e| (e.pers_no, e)).collect();
+    let mut differences: HashMap<(Option<u64>, Option<u64>), Vec<String>> = HashMap::new();
+    let mut conflicted_pac = BTreeSet::new();
+    let mut conflicted_astrow = BTreeSet::new();
+    if let Some(plan) = plan {
+        for item in &plan.items {
+            let (pac_id, pers_no) = match master {
+                System::Pac => (item.master_id, item.slave_id),
+                System::Astrow => (item.slave_id, item.master_id),
+            };
+            if item.action == Action::Conflict {
+                conflicted_pac.extend(pac_id);
+                conflicted_astrow.extend(pers_no);
+            } else if !item.changes.is_empty() {
+                differences
+                    .entry((pac_id, pers_no))
+                    .or_default()
+                    .extend(item.changes.iter().map(|c| c.field.clone()));
+            }
+        }
+    }
+    let mut rows = Vec::with_capacity(pac.len().max(astrow.len()));
+    let mut seen_pac = BTreeSet::new();
+    let mut seen_astrow = BTreeSet::new();
+    for (pac_id, pers_no) in &pairs {
+        let (Some(p), Some(a)) = (by_pac.get(pac_id), by_pers.get(pers_no)) else {
+            continue;
+        };
+        seen_pac.insert(*pac_id);
+        seen_astrow.insert(*pers_no);
+        let conflict =
+            conflicted_pac.contains(&pac_id.0) || conflicted_astrow.contains(&pers_no.0);
+        rows.push(EmployeeRow {
+            kind: if conflict {
+                RowKind::Conflict
+            } else {
+                RowKind::Linked
+            },
+            pac: Some((*p).clone()),
+            astrow: Some((*a).clone()),
+            differences: differences
+                .get(&(Some(pac_id.0), Some(pers_no.0)))
+                .cloned()
+                .unwrap_or_default(),
+        });
+    }
+    for p in pac.iter().filter(|p| !seen_pac.contains(&p.id)) {
+        let kind = if conflicted_pac.contains(&p.id.0) {
+            RowKind::Conflict
+        } else if master == System::Pac {
+            RowKind::MasterOnly
+        } else {
+            RowKind::Unmanaged
+        };
+        rows.push(EmployeeRow {
+            kind,
+            pac: Some(p.clone()),
+            astrow: None,
+            differences: Vec::new(),
+        });
+    }
+    for a in astrow.iter().filter(|a| !seen_astrow.contains(&a.pers_no)) {
+        let kind = if conflicted_astrow.contains(&a.pers_no.0) {
+            RowKind::Conflict
+        } else if master == System::Astrow {
+            RowKind::MasterOnly
+        } else {
+            RowKind::Unmanaged
+        };
+        rows.push(EmployeeRow {
+            kind,
+            pac: None,
+            astrow: Some(a.clone()),
+            differences: Vec::new(),
+        });
+    }
+    rows.sort_by_cached_key(|r| {
+        let name = r
+            .pac
+            .as_ref()
+            .map(|p| (p.last_name.to_lowercase(), p.first_name.to_lowercase()))
+            .or_else(|| {
+                r.astrow
+                    .as_ref()
+                    .map(|a| (a.last_name.to_lowercase(), a.first_name.to_lowercase()))
+            })
+            .unwrap_or_default();
+        name
+    });
+    rows
+}
+
+/// Linked pairs: the store's links, then pairs both of whose records name
+/// each other in `external_ref` (links survive a lost store).
+fn pairs(pac: &[PacEmployee], astrow: &[AstrowEmployee], links: &[Link]) -> Vec<(PacId, PersNo)> {
+    let mut out: Vec<(PacId, PersNo)> = links.iter().map(|l| (l.pac_id, l.pers_no)).collect();
+    let mut used_pac: BTreeSet<PacId> = out.iter().map(|p| p.0).collect();
+    let mut used_pers: BTreeSet<PersNo> = out.iter().map(|p| p.1).collect();
+    let astrow_by_pers: HashMap<PersNo, &AstrowEmployee> =
+        astrow.iter().map(|a| (a.pers_no, a)).collect();
+    let pac_ids: std::collections::HashSet<PacId> = pac.iter().map(|p| p.id).collect();
+    for p in pac {
+        if used_pac.contains(&p.id) {
+            continue;
+        }
+        if let Some(pers) = parse_astrow_ref(p.external_ref.as_deref())
+            && !used_pers.contains(&pers)
+            && astrow_by_pers.get(&pers).is_some_and(|a| {
+                parse_pac_ref(a.external_ref.as_deref()).is_none_or(|id| id == p.id)
+            })
+        {
+            used_pac.insert(p.id);
+            used_pers.insert(pers);
+            out.push((p.id, pers));
+        }
+    }
+    for a in astrow {
+        if used_pers.contains(&a.pers_no) {
+            continue;
+        }
+        if let Some(id) = parse_pac_ref(a.external_ref.as_deref())
+            && !used_pac.contains(&id)
+            && pac_ids.contains(&id)
+        {
+            used_pac.insert(id);
+            used_pers.insert(a.pers_no);
+            out.push((id, a.pers_no));
+        }
+    }
+    out
+}
+
+/// Names and linked badges for the booking import.
+pub fn people(pac: &[PacEmployee], astrow: &[AstrowEmployee], links: &[Link]) -> People {
+    let by_pers: HashMap<PersNo, &AstrowEmployee> = astrow.iter().map(|a| (a.pers_no, a)).collect();
+    let linked_badges = pairs(pac, astrow, links)
+        .into_iter()
+        .filter_map(|(id, pers)| {
+            let badge = by_pers.get(&pers)?.badge_no.clone()?;
+            (!badge.trim().is_empty()).then_some((id, badge))
+        })
+        .collect();
+    People {
+        names: pac.iter().map(|e| (e.id, pac_name(e))).collect(),
+        linked_badges,
+    }
+}
