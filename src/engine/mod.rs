@@ -1,6 +1,7 @@
 //! The sync engine: jobs as tokio tasks, publishing snapshots and taking
 //! commands; plan computation as pure functions.
 
+pub mod apply;
 pub mod bookings;
 pub mod command;
 pub mod connect;
@@ -9,6 +10,7 @@ pub mod handle;
 pub mod jobs;
 pub mod people;
 pub mod plan;
+pub mod runtime;
 pub mod snapshot;
 pub mod storage;
 pub mod views;

@@ -63,7 +63,10 @@ impl Names {
     pub fn new(pac: &[PacEmployee], astrow: &[AstrowEmployee]) -> Names {
         Names {
             pac: pac.iter().map(|e| (e.id.0, pac_name(e))).collect(),
-            astrow: astrow.iter().map(|e| (e.pers_no.0, astrow_name(e))).collect(),
+            astrow: astrow
+                .iter()
+                .map(|e| (e.pers_no.0, astrow_name(e)))
+                .collect(),
         }
     }
 
@@ -175,8 +178,7 @@ pub fn employee_rows(
         };
         seen_pac.insert(*pac_id);
         seen_astrow.insert(*pers_no);
-        let conflict =
-            conflicted_pac.contains(&pac_id.0) || conflicted_astrow.contains(&pers_no.0);
+        let conflict = conflicted_pac.contains(&pac_id.0) || conflicted_astrow.contains(&pers_no.0);
         rows.push(EmployeeRow {
             kind: if conflict {
                 RowKind::Conflict

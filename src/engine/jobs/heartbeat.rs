@@ -20,6 +20,7 @@ pub async fn run_once(
     astrow: &AstrowClient,
     snapshots: &watch::Receiver<Arc<Snapshot>>,
     report: &mpsc::Sender<Internal>,
+    send: bool,
 ) -> Result<String, String> {
     let pac_health = probe_pac(pac).await;
     let astrow_health = probe_astrow(astrow).await;
@@ -43,6 +44,9 @@ pub async fn run_once(
             "no heartbeat: Astrow unreachable ({})",
             astrow_health.detail.unwrap_or_default()
         ));
+    }
+    if !send {
+        return Ok("read-only: health probed, no heartbeat sent".into());
     }
     let (status, detail) = if problems.is_empty() {
         (HeartbeatStatus::Ok, None)

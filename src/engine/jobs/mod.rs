@@ -1,4 +1,6 @@
 //! The engine's jobs, each a tokio task on its own schedule.
 
-pub mod scheduler;
+pub mod definitions;
+pub mod employees;
 pub mod heartbeat;
+pub mod scheduler;

@@ -1,0 +1,638 @@
+//! Runs the approved items of a plan: each re-reads its target, is skipped
+//! as stale when the record changed since planning, writes with `If-Match`
+//! or an `Idempotency-Key`, and is recorded (started, done, audit) so that a
+//! crash mid-apply resumes without repeating an item.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::record_fingerprint;
+use super::plan::{Action, DesiredRecord, PlanItem};
+use super::snapshot::ApplyProgress;
+use super::storage::StoreHandle;
+use crate::astrow::{AstrowClient, AstrowError};
+use crate::model::{
+    AstrowEmployee, Link, LinkOrigin, PacEmployee, PacId, PersNo, System, astrow_ref, pac_ref,
+};
+use crate::pac::{PacClient, PacError};
+use crate::store::{AuditRecord, ItemProgress, PlanState, StoredItem};
+
+/// What apply needs.
+#[derive(Clone)]
+pub struct ApplyCtx {
+    pub pac: PacClient,
+    pub astrow: AstrowClient,
+    pub store: StoreHandle,
+    /// Items of one kind written at the same time.
+    pub concurrency: usize,
+}
+
+/// How one item ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemOutcome {
+    Applied(Option<String>),
+    Stale(String),
+    Failed(String),
+}
+
+impl ItemOutcome {
+    fn state(&self) -> PlanState {
+        match self {
+            ItemOutcome::Applied(_) => PlanState::Applied,
+            ItemOutcome::Stale(_) => PlanState::Stale,
+            ItemOutcome::Failed(_) => PlanState::Failed,
+        }
+    }
+    fn detail(&self) -> Option<String> {
+        match self {
+            ItemOutcome::Applied(d) => d.clone(),
+            ItemOutcome::Stale(d) | ItemOutcome::Failed(d) => Some(d.clone()),
+        }
+    }
+}
+
+/// A write refused because the record changed (412), or failed.
+enum WriteError {
+    Stale(String),
+    Failed(String),
+}
+
+impl From<PacError> for WriteError {
+    fn from(e: PacError) -> Self {
+        match e {
+            PacError::VersionMismatch { .. } => {
+                WriteError::Stale("changed in PAC since it was read (412)".into())
+            }
+            other => WriteError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<AstrowError> for WriteError {
+    fn from(e: AstrowError) -> Self {
+        if e.api_code() == Some("version_mismatch") {
+            WriteError::Stale("changed in Astrow since it was read (412)".into())
+        } else {
+            WriteError::Failed(e.to_string())
+        }
+    }
+}
+
+impl From<WriteError> for ItemOutcome {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Stale(m) => ItemOutcome::Stale(m),
+            WriteError::Failed(m) => ItemOutcome::Failed(m),
+        }
+    }
+}
+
+/// Apply the approved items of `plan_id` that are not done yet. Items of one
+/// action run `concurrency` at a time; actions run in plan order (deletes and
+/// badge removals free badges before creates take them). `progress` is
+/// called after every item. Between items `cancel` stops the apply; the
+/// items in flight finish first.
+pub async fn apply_plan(
+    ctx: &ApplyCtx,
+    plan_id: &str,
+    progress: &(dyn Fn(ApplyProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<ApplyProgress, String> {
+    let id = plan_id.to_string();
+    let stored = ctx
+        .store
+        .call("load the plan", move |s| s.load_plan(&id))
+        .await?;
+    match stored.state {
+        PlanState::Stale => {
+            return Err(format!(
+                "plan {plan_id} is stale ({}): compute a new plan",
+                stored.note.as_deref().unwrap_or("superseded")
+            ));
+        }
+        PlanState::Rejected => return Err(format!("plan {plan_id} was rejected")),
+        _ => {}
+    }
+    let todo: Vec<(StoredItem, PlanItem)> = stored
+        .items
+        .iter()
+        .filter(|i| i.state == PlanState::Approved && i.progress() != ItemProgress::Done)
+        .map(|i| {
+            serde_json::from_str::<PlanItem>(&i.body_json)
+                .map(|p| (i.clone(), p))
+                .map_err(|e| format!("item {} cannot be read: {e}", i.item_id))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut state = ApplyProgress {
+        plan_id: plan_id.to_string(),
+        running: true,
+        total: todo.len(),
+        started: Some(Utc::now()),
+        ..ApplyProgress::default()
+    };
+    progress(state.clone());
+    let id = plan_id.to_string();
+    ctx.store
+        .call("mark the plan as applying", move |s| {
+            s.set_plan_state(&id, PlanState::Approved)
+        })
+        .await?;
+    let mut start = 0;
+    while start < todo.len() && !cancel.is_cancelled() {
+        let action = todo[start].1.action;
+        let end = todo[start..]
+            .iter()
+            .position(|(_, p)| p.action != action)
+            .map_or(todo.len(), |n| start + n);
+        let group: Vec<PlanItem> = todo[start..end].iter().map(|(_, p)| p.clone()).collect();
+        let futures: Vec<_> = group
+            .into_iter()
+            .map(|item| {
+                let ctx = ctx.clone();
+                let plan_id = plan_id.to_string();
+                async move { run_item(&ctx, &plan_id, item).await }
+            })
+            .collect();
+        let mut results = futures::stream::iter(futures).buffer_unordered(ctx.concurrency.max(1));
+        while let Some(outcome) = results.next().await {
+            match outcome {
+                Ok(ItemOutcome::Applied(_)) => state.applied += 1,
+                Ok(ItemOutcome::Stale(_)) => state.stale += 1,
+                Ok(ItemOutcome::Failed(_)) => state.failed += 1,
+                Err(e) => {
+                    // The store failed: stop; what is recorded stays true.
+                    state.running = false;
+                    state.finished = Some(Utc::now());
+                    progress(state.clone());
+                    return Err(e);
+                }
+            }
+            progress(state.clone());
+        }
+        start = end;
+    }
+    let finished_all = state.applied + state.stale + state.failed == state.total;
+    if finished_all {
+        let id = plan_id.to_string();
+        ctx.store
+            .call("finish the plan", move |s| {
+                let plan = s.load_plan(&id)?;
+                let open = plan
+                    .items
+                    .iter()
+                    .any(|i| matches!(i.state, PlanState::Pending | PlanState::Approved));
+                if !open {
+                    s.set_plan_state(&id, PlanState::Applied)?;
+                } else {
+                    s.set_plan_state(&id, PlanState::Pending)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    state.running = false;
+    state.finished = Some(Utc::now());
+    progress(state.clone());
+    Ok(state)
+}
+
+/// One item: started, the write, done and audited.
+async fn run_item(ctx: &ApplyCtx, plan_id: &str, item: PlanItem) -> Result<ItemOutcome, String> {
+    let (p, i) = (plan_id.to_string(), item.id.clone());
+    ctx.store
+        .call("mark an item started", move |s| s.mark_item_started(&p, &i))
+        .await?;
+    let (outcome, audit) = execute(ctx, plan_id, &item).await;
+    let (p, i, state, detail) = (
+        plan_id.to_string(),
+        item.id.clone(),
+        outcome.state(),
+        outcome.detail(),
+    );
+    ctx.store
+        .call("record an item", move |s| {
+            s.mark_item_done(&p, &i, state, detail.as_deref())?;
+            for record in &audit {
+                s.append_audit(record)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(outcome)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Option<String> {
+    serde_json::to_string(v).ok()
+}
+
+fn record_json(r: &DesiredRecord) -> Option<String> {
+    match r {
+        DesiredRecord::Pac(e) => json(e),
+        DesiredRecord::Astrow(e) => json(e),
+    }
+}
+
+fn record_id(r: &DesiredRecord) -> (System, u64) {
+    match r {
+        DesiredRecord::Pac(e) => (System::Pac, e.id.0),
+        DesiredRecord::Astrow(e) => (System::Astrow, e.pers_no.0),
+    }
+}
+
+fn audit(
+    action: &str,
+    system: System,
+    id: u64,
+    before: Option<String>,
+    after: Option<String>,
+    outcome: &ItemOutcome,
+) -> AuditRecord {
+    AuditRecord {
+        system,
+        action: action.to_string(),
+        record: format!("employee {id}"),
+        before,
+        after,
+        result: match outcome {
+            ItemOutcome::Applied(None) => "ok".into(),
+            ItemOutcome::Applied(Some(d)) => format!("ok: {d}"),
+            ItemOutcome::Stale(d) => format!("stale: {d}"),
+            ItemOutcome::Failed(d) => format!("failed: {d}"),
+        },
+    }
+}
+
+/// Do the item; say how it ended and what to audit.
+async fn execute(
+    ctx: &ApplyCtx,
+    plan_id: &str,
+    item: &PlanItem,
+) -> (ItemOutcome, Vec<AuditRecord>) {
+    match item.action {
+        Action::Conflict => (
+            ItemOutcome::Failed("a conflict is resolved by a person, not applied".into()),
+            vec![],
+        ),
+        Action::Update | Action::RemoveBadges => match &item.desired {
+            Some(d) => update_item(ctx, item, d).await,
+            None => (
+                ItemOutcome::Failed("the item carries no record".into()),
+                vec![],
+            ),
+        },
+        Action::Link => link_item(ctx, item).await,
+        Action::Delete => delete_item(ctx, item).await,
+        Action::Create => create_item(ctx, plan_id, item).await,
+    }
+}
+
+async fn read(
+    ctx: &ApplyCtx,
+    system: System,
+    id: u64,
+) -> Result<Option<DesiredRecord>, WriteError> {
+    Ok(match system {
+        System::Pac => ctx
+            .pac
+            .get_employee(PacId(id))
+            .await?
+            .map(DesiredRecord::Pac),
+        System::Astrow => ctx
+            .astrow
+            .get_employee(PersNo(id))
+            .await?
+            .map(DesiredRecord::Astrow),
+    })
+}
+
+async fn write(ctx: &ApplyCtx, record: &DesiredRecord) -> Result<DesiredRecord, WriteError> {
+    Ok(match record {
+        DesiredRecord::Pac(e) => DesiredRecord::Pac(ctx.pac.update_employee(e).await?),
+        DesiredRecord::Astrow(e) => DesiredRecord::Astrow(ctx.astrow.update_employee(e).await?),
+    })
+}
+
+fn with_version(record: &DesiredRecord, version: u64) -> DesiredRecord {
+    let mut r = record.clone();
+    match &mut r {
+        DesiredRecord::Pac(e) => e.version = version,
+        DesiredRecord::Astrow(e) => e.version = version,
+    }
+    r
+}
+
+fn version(record: &DesiredRecord) -> u64 {
+    match record {
+        DesiredRecord::Pac(e) => e.version,
+        DesiredRecord::Astrow(e) => e.version,
+    }
+}
+
+/// Re-read, compare, write `desired` with `If-Match`.
+async fn update_item(
+    ctx: &ApplyCtx,
+    item: &PlanItem,
+    desired: &DesiredRecord,
+) -> (ItemOutcome, Vec<AuditRecord>) {
+    let (system, id) = record_id(desired);
+    let action = item.action.as_str();
+    let current = match read(ctx, system, id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return (
+                ItemOutcome::Stale(format!("{system} employee {id} is gone")),
+                vec![],
+            );
+        }
+        Err(e) => return (e.into(), vec![]),
+    };
+    if record_fingerprint(&current) == record_fingerprint(desired) {
+        // Written before a crash, or someone made the same change.
+        return (ItemOutcome::Applied(Some("already so".into())), vec![]);
+    }
+    if Some(record_fingerprint(&current)) != item.target_fingerprint {
+        return (
+            ItemOutcome::Stale(format!(
+                "{system} employee {id} changed since planning: planned again next run"
+            )),
+            vec![],
+        );
+    }
+    let to_write = with_version(desired, version(&current));
+    let outcome = match write(ctx, &to_write).await {
+        Ok(_) => ItemOutcome::Applied(None),
+        Err(e) => e.into(),
+    };
+    let a = audit(
+        action,
+        system,
+        id,
+        record_json(&current),
+        record_json(&to_write),
+        &outcome,
+    );
+    (outcome, vec![a])
+}
+
+fn pair(item: &PlanItem, master: u64, slave: u64) -> (PacId, PersNo) {
+    // The target is the slave, unless the item only writes the master's
+    // external_ref; either way one id is PAC's and the other Astrow's.
+    match item.target {
+        System::Astrow => (PacId(master), PersNo(slave)),
+        System::Pac => (PacId(slave), PersNo(master)),
+    }
+}
+
+async fn store_link(
+    ctx: &ApplyCtx,
+    pac_id: PacId,
+    pers_no: PersNo,
+    origin: LinkOrigin,
+) -> Result<(), String> {
+    let link = Link {
+        pac_id,
+        pers_no,
+        origin,
+        at: Utc::now(),
+    };
+    ctx.store
+        .call("store a link", move |s| s.upsert_link(&link))
+        .await
+}
+
+async fn link_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<AuditRecord>) {
+    let (Some(master), Some(slave)) = (item.master_id, item.slave_id) else {
+        return (ItemOutcome::Failed("a link needs both ids".into()), vec![]);
+    };
+    let mut audits = vec![];
+    if !item.changes.is_empty()
+        && let Some(d) = &item.desired
+    {
+        let (outcome, a) = update_item(ctx, item, d).await;
+        audits = a;
+        if !matches!(outcome, ItemOutcome::Applied(_)) {
+            return (outcome, audits);
+        }
+    }
+    let (pac_id, pers_no) = pair(item, master, slave);
+    match store_link(ctx, pac_id, pers_no, LinkOrigin::Matched).await {
+        Ok(()) => (ItemOutcome::Applied(None), audits),
+        Err(e) => (ItemOutcome::Failed(e), audits),
+    }
+}
+
+async fn delete_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<AuditRecord>) {
+    let Some(id) = item.slave_id else {
+        return (
+            ItemOutcome::Failed("a delete needs the record's id".into()),
+            vec![],
+        );
+    };
+    let system = item.target;
+    let current = match read(ctx, system, id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            forget_link(ctx, system, id).await;
+            return (ItemOutcome::Applied(Some("already gone".into())), vec![]);
+        }
+        Err(e) => return (e.into(), vec![]),
+    };
+    if Some(record_fingerprint(&current)) != item.target_fingerprint {
+        return (
+            ItemOutcome::Stale(format!(
+                "{system} employee {id} changed since planning: planned again next run"
+            )),
+            vec![],
+        );
+    }
+    let result = match &current {
+        DesiredRecord::Pac(e) => ctx
+            .pac
+            .delete_employee(e.id, e.version)
+            .await
+            .map_err(WriteError::from),
+        DesiredRecord::Astrow(e) => ctx
+            .astrow
+            .delete_employee(e.pers_no, e.version)
+            .await
+            .map_err(WriteError::from),
+    };
+    let outcome = match result {
+        Ok(()) => {
+            forget_link(ctx, system, id).await;
+            ItemOutcome::Applied(None)
+        }
+        Err(e) => e.into(),
+    };
+    let a = audit("delete", system, id, record_json(&current), None, &outcome);
+    (outcome, vec![a])
+}
+
+async fn forget_link(ctx: &ApplyCtx, system: System, id: u64) {
+    let r = ctx
+        .store
+        .call("forget a link", move |s| match system {
+            System::Pac => s.delete_link_by_pac_id(PacId(id)),
+            System::Astrow => s.delete_link_by_pers_no(PersNo(id)),
+        })
+        .await;
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "cannot forget the link of a deleted employee");
+    }
+}
+
+/// The idempotency key of a create: the same for every try of this item.
+pub fn idempotency_key(plan_id: &str, item_id: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    };
+    format!("astrow-pac-{}-{}", clean(plan_id), clean(item_id))
+}
+
+async fn create_item(
+    ctx: &ApplyCtx,
+    plan_id: &str,
+    item: &PlanItem,
+) -> (ItemOutcome, Vec<AuditRecord>) {
+    let Some(desired) = &item.desired else {
+        return (
+            ItemOutcome::Failed("the item carries no record".into()),
+            vec![],
+        );
+    };
+    let key = idempotency_key(plan_id, &item.id);
+    let created = match desired {
+        DesiredRecord::Pac(e) => ctx
+            .pac
+            .create_employee(e, &key)
+            .await
+            .map(DesiredRecord::Pac)
+            .map_err(WriteError::from),
+        DesiredRecord::Astrow(e) => ctx
+            .astrow
+            .create_employee(e, &key)
+            .await
+            .map(DesiredRecord::Astrow)
+            .map_err(WriteError::from),
+    };
+    let (system, _) = record_id(desired);
+    let created = match created {
+        Ok(c) => c,
+        Err(e) => {
+            let outcome: ItemOutcome = e.into();
+            let a = audit("create", system, 0, None, record_json(desired), &outcome);
+            return (outcome, vec![a]);
+        }
+    };
+    let (_, new_id) = record_id(&created);
+    let mut audits = vec![audit(
+        "create",
+        system,
+        new_id,
+        None,
+        record_json(&created),
+        &ItemOutcome::Applied(None),
+    )];
+    let Some(master_id) = item.master_id else {
+        return (
+            ItemOutcome::Applied(Some("created; no master id to link".into())),
+            audits,
+        );
+    };
+    let (pac_id, pers_no) = match system {
+        System::Astrow => (PacId(master_id), PersNo(new_id)),
+        System::Pac => (PacId(new_id), PersNo(master_id)),
+    };
+    if let Err(e) = store_link(ctx, pac_id, pers_no, LinkOrigin::Created).await {
+        return (ItemOutcome::Failed(e), audits);
+    }
+    // Tell the master the new id, so the link survives a lost store.
+    let note = match remember_in_master(ctx, system.other(), pac_id, pers_no).await {
+        Ok(Some(a)) => {
+            audits.push(a);
+            None
+        }
+        Ok(None) => None,
+        Err(e) => Some(format!(
+            "created and linked; the master's external_ref was not updated: {e}"
+        )),
+    };
+    (ItemOutcome::Applied(note), audits)
+}
+
+async fn remember_in_master(
+    ctx: &ApplyCtx,
+    master: System,
+    pac_id: PacId,
+    pers_no: PersNo,
+) -> Result<Option<AuditRecord>, String> {
+    let fail = |e: WriteError| match e {
+        WriteError::Stale(m) | WriteError::Failed(m) => m,
+    };
+    match master {
+        System::Pac => {
+            let Some(current): Option<PacEmployee> = ctx
+                .pac
+                .get_employee(pac_id)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
+            let wanted = astrow_ref(pers_no);
+            if current.external_ref.as_deref() == Some(wanted.as_str()) {
+                return Ok(None);
+            }
+            let mut next = current.clone();
+            next.external_ref = Some(wanted);
+            ctx.pac
+                .update_employee(&next)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            Ok(Some(audit(
+                "update",
+                System::Pac,
+                pac_id.0,
+                json(&current),
+                json(&next),
+                &ItemOutcome::Applied(Some("external_ref".into())),
+            )))
+        }
+        System::Astrow => {
+            let Some(current): Option<AstrowEmployee> = ctx
+                .astrow
+                .get_employee(pers_no)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
+            let wanted = pac_ref(pac_id);
+            if current.external_ref.as_deref() == Some(wanted.as_str()) {
+                return Ok(None);
+            }
+            let mut next = current.clone();
+            next.external_ref = Some(wanted);
+            ctx.astrow
+                .update_employee(&next)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            Ok(Some(audit(
+                "update",
+                System::Astrow,
+                pers_no.0,
+                json(&current),
+                json(&next),
+                &ItemOutcome::Applied(Some("external_ref".into())),
+            )))
+        }
+    }
+}
+
+/// Shared so the progress callback can publish from the apply task.
+pub type ProgressFn = Arc<dyn Fn(ApplyProgress) + Send + Sync>;

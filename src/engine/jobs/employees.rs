@@ -1,0 +1,201 @@
+//! The employee sync: list both sides, plan (pure), store the plan, publish
+//! rows and the plan; the people map for the booking import.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::astrow::AstrowClient;
+use crate::config::{self, Settings};
+use crate::engine::core::Internal;
+use crate::engine::people::People;
+use crate::engine::plan::Fingerprint;
+use crate::engine::plan::{
+    Listing, MatchKey, Plan, PlanInput, PlanSettings, Suppression, plan_employees,
+};
+use crate::engine::storage::StoreHandle;
+use crate::engine::views::{Names, employee_rows, people, plan_view};
+use crate::model::System;
+use crate::pac::PacClient;
+use crate::store::{NewPlan, NewPlanItem};
+
+/// The plan settings of the settings file.
+pub fn plan_settings(s: &Settings, pac_default_group: Option<u32>) -> PlanSettings {
+    PlanSettings {
+        master: master(s),
+        delete_employees_on_sync: s.sync.delete_employees_on_sync,
+        sync_inactive_employees: s.sync.sync_inactive_employees,
+        match_key: match s.sync.match_key {
+            config::MatchKey::EmployeeNumber => MatchKey::EmployeeNumber,
+            config::MatchKey::BadgeNumber => MatchKey::BadgeNumber,
+        },
+        default_cycle_code: s.astrow.default_cycle_code.clone(),
+        default_paygroup_code: s.astrow.default_paygroup_code.clone(),
+        pac_default_access_group_id: pac_default_group,
+        guard_count: s.sync.deletion_guard.count,
+        guard_percent: s.sync.deletion_guard.percent,
+    }
+}
+
+pub fn master(s: &Settings) -> System {
+    match s.sync.master {
+        config::Master::Pac => System::Pac,
+        config::Master::Astrow => System::Astrow,
+    }
+}
+
+/// A plan as the store keeps it.
+pub fn new_plan(plan: &Plan) -> NewPlan {
+    let body = Plan {
+        items: Vec::new(),
+        ..plan.clone()
+    };
+    NewPlan {
+        plan_id: plan.plan_id.clone(),
+        master: plan.master,
+        held_reason: plan.held.as_ref().map(|h| h.reason.clone()),
+        body_json: serde_json::to_string(&body).unwrap_or_default(),
+        items: plan
+            .items
+            .iter()
+            .map(|i| NewPlanItem {
+                item_id: i.id.clone(),
+                action: i.action.as_str().to_string(),
+                target: i.target,
+                source_fingerprint: i.source_fingerprint.0,
+                body_json: serde_json::to_string(i).unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+/// What one sync found.
+#[derive(Debug, Clone)]
+pub struct SyncResult {
+    pub summary: String,
+    /// The stored pending plan, when there is something to do.
+    pub plan_id: Option<String>,
+    pub held: bool,
+    pub actionable: usize,
+}
+
+#[derive(Clone)]
+pub struct EmployeeJob {
+    pub pac: PacClient,
+    pub astrow: AstrowClient,
+    pub store: StoreHandle,
+    pub settings: watch::Receiver<Arc<Settings>>,
+    pub report: mpsc::Sender<Internal>,
+    pub people: watch::Sender<Option<Arc<People>>>,
+}
+
+/// Compute the plan from fresh listings (no write to either system).
+pub async fn compute_plan(
+    pac: &PacClient,
+    astrow: &AstrowClient,
+    store: &StoreHandle,
+    settings: &Settings,
+) -> Result<
+    (
+        Plan,
+        Vec<crate::model::PacEmployee>,
+        Vec<crate::model::AstrowEmployee>,
+        Vec<crate::model::Link>,
+    ),
+    String,
+> {
+    let (pac_list, astrow_list, groups) = tokio::join!(
+        pac.list_employees(),
+        astrow.list_employees(true),
+        pac.access_groups()
+    );
+    let pac_list =
+        pac_list.map_err(|e| format!("no plan: the PAC employee listing failed: {e}"))?;
+    let astrow_list =
+        astrow_list.map_err(|e| format!("no plan: the Astrow employee listing failed: {e}"))?;
+    let groups = groups.map_err(|e| format!("no plan: PAC's access groups: {e}"))?;
+    let default_group = groups.iter().find(|g| g.is_default).map(|g| g.id);
+    let (links, suppressions) = store
+        .call("read links and suppressions", |s| {
+            Ok((s.links()?, s.suppressions()?))
+        })
+        .await?;
+    let input = PlanInput {
+        pac: Listing::complete(pac_list),
+        astrow: Listing::complete(astrow_list),
+        links,
+        suppressions: suppressions
+            .into_iter()
+            .map(|s| Suppression {
+                item_key: s.item_key,
+                source_fingerprint: Fingerprint(s.source_fingerprint),
+            })
+            .collect(),
+        today: chrono::Local::now().date_naive(),
+        settings: plan_settings(settings, default_group),
+    };
+    let plan = plan_employees(&input).map_err(|e| e.to_string())?;
+    Ok((plan, input.pac.items, input.astrow.items, input.links))
+}
+
+impl EmployeeJob {
+    pub async fn run(&self) -> Result<SyncResult, String> {
+        let settings = self.settings.borrow().clone();
+        let (plan, pac, astrow, links) =
+            compute_plan(&self.pac, &self.astrow, &self.store, &settings).await?;
+        let master = plan.master;
+        let rows = employee_rows(&pac, &astrow, &links, Some(&plan), master);
+        let _ = self.report.send(Internal::Employees(Arc::new(rows))).await;
+        self.people
+            .send_replace(Some(Arc::new(people(&pac, &astrow, &links))));
+        let actionable = plan.actionable().count();
+        let conflicts = plan.items.len() - actionable;
+        if plan.items.is_empty() {
+            self.store
+                .call("retire pending plans", |s| {
+                    s.invalidate_pending_plans("superseded: both systems are in step")
+                })
+                .await?;
+            let _ = self.report.send(Internal::Plan(None)).await;
+            return Ok(SyncResult {
+                summary: format!(
+                    "in step: {} PAC and {} Astrow employees, nothing to change",
+                    pac.len(),
+                    astrow.len()
+                ),
+                plan_id: None,
+                held: false,
+                actionable: 0,
+            });
+        }
+        let held = plan.held.clone();
+        let destructive = plan.destructive_count();
+        let new = new_plan(&plan);
+        let stored = self
+            .store
+            .call("store the plan", move |s| {
+                let saved = s.save_plan(&new)?;
+                s.load_plan(&saved.plan_id)
+            })
+            .await?;
+        let names = Names::new(&pac, &astrow);
+        let view = plan_view(&stored, &names)?;
+        let _ = self.report.send(Internal::Plan(Some(Arc::new(view)))).await;
+        let mut summary = format!("{actionable} changes planned for {}", master.other());
+        if destructive > 0 {
+            summary.push_str(&format!(", {destructive} destructive"));
+        }
+        if conflicts > 0 {
+            summary.push_str(&format!(", {conflicts} conflicts to resolve"));
+        }
+        if let Some(h) = &held {
+            summary.push_str(&format!("; held: {}", h.reason));
+        }
+        Ok(SyncResult {
+            summary,
+            plan_id: Some(stored.plan_id),
+            held: held.is_some(),
+            actionable,
+        })
+    }
+}

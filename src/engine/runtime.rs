@@ -1,0 +1,769 @@
+//! The engine as tokio tasks: a scheduler per job, the booking import, the
+//! Astrow notification watcher, and one loop that takes commands and job
+//! reports and publishes snapshots.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::apply::{ApplyCtx, apply_plan};
+use super::bookings::classify::{BookingRules, ReaderRule};
+use super::bookings::reader::ReadLimits;
+use super::bookings::{BookingImport, ImportConfig};
+use super::command::{Command, EventLevel};
+use super::connect::{ConnectError, astrow_client, pac_client};
+use super::core::{Core, Internal};
+use super::handle::{EngineChannels, EngineHandle, channels};
+use super::jobs::employees::{EmployeeJob, master};
+use super::jobs::scheduler::{JobControl, run_scheduled};
+use super::jobs::{definitions, heartbeat};
+use super::people::People;
+use super::snapshot::{ActionKind, ApplyModeView, ItemState, JobKind, SettingsSummary};
+use super::storage::StoreHandle;
+use crate::astrow::AstrowClient;
+use crate::config::{self, ApplyMode, Settings};
+use crate::model::System;
+use crate::pac::PacClient;
+use crate::store::{AuditRecord, PlanState, Selection, Store, StoreError, ledger};
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub settings: Settings,
+    /// Read again on `ReloadSettings`.
+    pub config_path: PathBuf,
+    /// No write to either system: plans are shown, never applied.
+    pub read_only: bool,
+    pub demo: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("the booking ledger: {0}")]
+    Ledger(String),
+}
+
+/// A running engine: wait for it with [`RunningEngine::join`].
+pub struct RunningEngine {
+    pub cancel: CancellationToken,
+    main: JoinHandle<()>,
+}
+
+impl RunningEngine {
+    /// Wait until the engine has stopped (after `Command::Shutdown` or cancel).
+    pub async fn join(self) {
+        let _ = self.main.await;
+    }
+}
+
+/// The store directory the settings name, else the platform's.
+pub fn store_dir(settings: &Settings) -> PathBuf {
+    settings
+        .store
+        .dir
+        .clone()
+        .unwrap_or_else(|| config::default_data_dir().join("store"))
+}
+
+pub fn settings_summary(s: &Settings, opts: &EngineOptions) -> SettingsSummary {
+    SettingsSummary {
+        master: Some(master(s)),
+        apply_mode: match s.sync.apply {
+            ApplyMode::Manual => ApplyModeView::Manual,
+            ApplyMode::Auto => ApplyModeView::Auto,
+        },
+        delete_employees_on_sync: s.sync.delete_employees_on_sync,
+        read_only: opts.read_only,
+        demo: opts.demo,
+        config_path: opts.config_path.display().to_string(),
+        pac_address: format!("{}:{}", s.pac.address, s.pac.port),
+        astrow_url: s.astrow.url.clone(),
+    }
+}
+
+pub fn booking_rules(s: &Settings, roll_call_active: bool) -> BookingRules {
+    BookingRules {
+        enabled: s.bookings.enabled,
+        roll_call_active: roll_call_active || s.bookings.roll_call_active,
+        readers: s
+            .readers
+            .iter()
+            .map(|(serial, r)| {
+                (
+                    serial.clone(),
+                    ReaderRule {
+                        booking: r.booking,
+                        direction: r.direction,
+                        roll_call: r.roll_call,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s.max(1))
+}
+
+/// Everything the command loop works with.
+struct Engine {
+    opts: EngineOptions,
+    settings: watch::Sender<Arc<Settings>>,
+    pac: PacClient,
+    astrow: AstrowClient,
+    store: StoreHandle,
+    core: Core,
+    report: mpsc::Sender<Internal>,
+    triggers: HashMap<JobKind, Arc<Notify>>,
+    intervals: HashMap<JobKind, watch::Sender<Duration>>,
+    paused: watch::Sender<bool>,
+    bookings: Option<BookingImport>,
+    apply_running: Option<JoinHandle<()>>,
+    cancel: CancellationToken,
+}
+
+/// Open the store (refused when another engine holds it), make the
+/// connectors, start every job, and return the handle readers use.
+pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine), EngineError> {
+    let settings = opts.settings.clone();
+    let store = Store::open(&store_dir(&settings))?;
+    let store = StoreHandle::new(store);
+    let pac = pac_client(&settings)?;
+    let astrow = astrow_client(&settings)?;
+    let (handle, ch) = channels();
+    let EngineChannels {
+        commands,
+        snapshots,
+        events,
+    } = ch;
+    let own_snapshots = snapshots.subscribe();
+    let core = Core::new(settings_summary(&settings, &opts), snapshots, events);
+    let cancel = CancellationToken::new();
+    let (report, internal) = mpsc::channel::<Internal>(1024);
+    let (settings_tx, settings_rx) = watch::channel(Arc::new(settings.clone()));
+    let (paused_tx, paused_rx) = watch::channel(false);
+    let (people_tx, people_rx) = watch::channel::<Option<Arc<People>>>(None);
+    let (mirror_tx, mirror_rx) = watch::channel(false);
+    let (booking_people_tx, booking_people_rx) = watch::channel::<Option<Arc<People>>>(None);
+    let (apply_tx, apply_rx) = mpsc::channel::<String>(8);
+
+    let mut triggers = HashMap::new();
+    let mut intervals = HashMap::new();
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let job_control =
+        |kind: JobKind,
+         every: Duration,
+         triggers: &mut HashMap<JobKind, Arc<Notify>>,
+         intervals: &mut HashMap<JobKind, watch::Sender<Duration>>| {
+            let trigger = Arc::new(Notify::new());
+            let (itx, irx) = watch::channel(every);
+            triggers.insert(kind, trigger.clone());
+            intervals.insert(kind, itx);
+            JobControl {
+                kind,
+                trigger,
+                paused: paused_rx.clone(),
+                interval: irx,
+                cancel: cancel.clone(),
+                report: report.clone(),
+            }
+        };
+
+    // Employee sync.
+    let ctl = job_control(
+        JobKind::Employees,
+        secs(settings.sync.employee_interval_s),
+        &mut triggers,
+        &mut intervals,
+    );
+    let job = EmployeeJob {
+        pac: pac.clone(),
+        astrow: astrow.clone(),
+        store: store.clone(),
+        settings: settings_rx.clone(),
+        report: report.clone(),
+        people: people_tx,
+    };
+    let auto = settings_rx.clone();
+    let read_only = opts.read_only;
+    tasks.push(tokio::spawn(run_scheduled(ctl, move || {
+        let job = job.clone();
+        let auto = auto.clone();
+        let apply_tx = apply_tx.clone();
+        async move {
+            let r = job.run().await?;
+            let auto_apply = auto.borrow().sync.apply == ApplyMode::Auto;
+            if auto_apply
+                && !read_only
+                && !r.held
+                && r.actionable > 0
+                && let Some(id) = &r.plan_id
+            {
+                let _ = apply_tx.send(id.clone()).await;
+            }
+            Ok(r.summary)
+        }
+    })));
+
+    // Definitions mirror.
+    let ctl = job_control(
+        JobKind::Definitions,
+        secs(settings.sync.definitions_interval_s),
+        &mut triggers,
+        &mut intervals,
+    );
+    let (p, a, s, r) = (
+        pac.clone(),
+        astrow.clone(),
+        settings_rx.clone(),
+        report.clone(),
+    );
+    tasks.push(tokio::spawn(run_scheduled(ctl, move || {
+        let (p, a, s, r, mirror) = (
+            p.clone(),
+            a.clone(),
+            s.clone(),
+            r.clone(),
+            mirror_tx.clone(),
+        );
+        async move {
+            let settings = s.borrow().clone();
+            let (summary, view) = definitions::sync(&p, &a, &settings, !read_only).await?;
+            let _ = r.send(Internal::Definitions(view)).await;
+            mirror.send_replace(true);
+            Ok(summary)
+        }
+    })));
+
+    // Health and heartbeat.
+    let ctl = job_control(
+        JobKind::Heartbeat,
+        secs(settings.bookings.heartbeat_interval_s),
+        &mut triggers,
+        &mut intervals,
+    );
+    let (p, a, r) = (pac.clone(), astrow.clone(), report.clone());
+    tasks.push(tokio::spawn(run_scheduled(ctl, move || {
+        let (p, a, r, snaps) = (p.clone(), a.clone(), r.clone(), own_snapshots.clone());
+        async move { heartbeat::run_once(&p, &a, &snaps, &r, !read_only).await }
+    })));
+
+    // The booking import sends only once the linked badges are known and
+    // Astrow's reader mirror holds PAC's readers.
+    tasks.push(tokio::spawn(gate_people(
+        people_rx,
+        mirror_rx,
+        booking_people_tx,
+        cancel.clone(),
+    )));
+    let bookings = if opts.read_only {
+        None
+    } else {
+        let roll_call = {
+            let path = store.database_path();
+            let conn = crate::store::db::open_connection(&path)
+                .map_err(|e| EngineError::Ledger(e.to_string()))?;
+            ledger::roll_call(&conn)
+                .map_err(|e| EngineError::Ledger(e.to_string()))?
+                .is_some()
+        };
+        Some(
+            BookingImport::start(
+                Arc::new(pac.clone()),
+                Arc::new(astrow.clone()),
+                &store.database_path(),
+                ImportConfig {
+                    organization_id: settings.pac.organization_id,
+                    batch_size: settings.bookings.batch_size as usize,
+                    limits: ReadLimits {
+                        max_pending: u64::from(settings.bookings.max_pending),
+                        ..ReadLimits::default()
+                    },
+                    monitor_every: Duration::from_millis(500),
+                },
+                booking_rules(&settings, roll_call),
+                booking_people_rx,
+                cancel.clone(),
+            )
+            .map_err(|e| EngineError::Ledger(e.to_string()))?,
+        )
+    };
+
+    // Master Astrow: a change in Astrow reaches PAC within seconds.
+    if master(&settings) == System::Astrow
+        && let Some(t) = triggers.get(&JobKind::Employees)
+    {
+        tasks.push(tokio::spawn(watch_notifications(
+            astrow.clone(),
+            t.clone(),
+            settings_rx.clone(),
+            cancel.clone(),
+        )));
+    }
+
+    let engine = Engine {
+        opts,
+        settings: settings_tx,
+        pac,
+        astrow,
+        store,
+        core,
+        report,
+        triggers,
+        intervals,
+        paused: paused_tx,
+        bookings,
+        apply_running: None,
+        cancel: cancel.clone(),
+    };
+    let main = tokio::spawn(engine.run(commands, internal, apply_rx, tasks));
+    Ok((handle, RunningEngine { cancel, main }))
+}
+
+/// Publish the people map to the booking sender once the mirror is ready.
+async fn gate_people(
+    mut people: watch::Receiver<Option<Arc<People>>>,
+    mut mirror: watch::Receiver<bool>,
+    out: watch::Sender<Option<Arc<People>>>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let ready = *mirror.borrow_and_update();
+        let p = people.borrow_and_update().clone();
+        if ready && p.is_some() {
+            out.send_replace(p);
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = people.changed() => if r.is_err() { return },
+            r = mirror.changed() => if r.is_err() { return },
+        }
+    }
+}
+
+/// Long-poll Astrow's notifications; any employee change triggers the
+/// employee sync (debounced one second so a burst makes one plan).
+async fn watch_notifications(
+    astrow: AstrowClient,
+    trigger: Arc<Notify>,
+    settings: watch::Receiver<Arc<Settings>>,
+    cancel: CancellationToken,
+) {
+    let mut after: Option<u64> = None;
+    let mut failures = 0u32;
+    while !cancel.is_cancelled() {
+        if master(&settings.borrow()) != System::Astrow {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
+            }
+        }
+        let from = after.unwrap_or(u64::MAX);
+        let answer = tokio::select! {
+            _ = cancel.cancelled() => return,
+            a = astrow.notifications(if from == u64::MAX { 0 } else { from }, 1000, Duration::from_secs(20)) => a,
+        };
+        match answer {
+            Ok(n) => {
+                failures = 0;
+                let first_look = after.is_none();
+                after = Some(n.last_seq);
+                // The first answer only finds where the feed stands now.
+                if !first_look && !n.items.is_empty() {
+                    tracing::info!(changes = n.items.len(), "Astrow employee changes: planning");
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                    trigger.notify_one();
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(error = %e, "Astrow notifications");
+                let wait = crate::http::backoff_delay(
+                    &crate::http::RetryPolicy {
+                        max_attempts: u32::MAX,
+                        base_delay: Duration::from_millis(500),
+                        max_delay: Duration::from_secs(30),
+                    },
+                    failures,
+                    None,
+                );
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+}
+
+impl Engine {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut internal: mpsc::Receiver<Internal>,
+        mut apply_requests: mpsc::Receiver<String>,
+        tasks: Vec<JoinHandle<()>>,
+    ) {
+        let mut bookings_view = self.bookings.as_ref().map(|b| b.view.clone());
+        self.core.apply(Internal::JobStarted(JobKind::Bookings));
+        self.core.publish();
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Shutdown) | None => break,
+                    Some(cmd) => self.command(cmd).await,
+                },
+                Some(msg) = internal.recv() => {
+                    self.core.apply(msg);
+                    // Take every report that is already waiting: one snapshot for all.
+                    while let Ok(more) = internal.try_recv() {
+                        self.core.apply(more);
+                    }
+                }
+                Some(plan_id) = apply_requests.recv() => self.start_apply(plan_id, true).await,
+                Ok(()) = changed(&mut bookings_view) => {
+                    if let Some(v) = &mut bookings_view {
+                        let view = v.borrow_and_update().clone();
+                        self.core.set_bookings(view);
+                    }
+                }
+            }
+            self.core.publish();
+        }
+        tracing::info!("engine stopping");
+        self.cancel.cancel();
+        if let Some(a) = self.apply_running.take() {
+            // The item in flight finishes; the rest waits for the next start.
+            let _ = a.await;
+        }
+        if let Some(b) = self.bookings.take() {
+            b.stop().await;
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        tracing::info!("engine stopped");
+    }
+
+    fn notice(&self, level: EventLevel, message: impl Into<String>) {
+        let message = message.into();
+        match level {
+            EventLevel::Error => tracing::error!("{message}"),
+            EventLevel::Warning => tracing::warn!("{message}"),
+            EventLevel::Info => tracing::info!("{message}"),
+        }
+        self.core.notice(level, message);
+    }
+
+    fn refuse_read_only(&self, what: &str) -> bool {
+        if self.opts.read_only {
+            self.notice(
+                EventLevel::Warning,
+                format!("read-only: {what} refused (started with --read-only)"),
+            );
+        }
+        self.opts.read_only
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::RunNow(kind) => {
+                if let Some(t) = self.triggers.get(&kind) {
+                    t.notify_one();
+                }
+            }
+            Command::Approve(ids) => self.set_states(ids, PlanState::Approved).await,
+            Command::Reject(ids) => self.set_states(ids, PlanState::Rejected).await,
+            Command::Apply {
+                plan_id,
+                allow_held,
+            } => {
+                let held = self
+                    .core
+                    .snapshot()
+                    .plan
+                    .as_ref()
+                    .filter(|p| p.plan_id == plan_id)
+                    .and_then(|p| p.held.clone());
+                match held {
+                    Some(reason) if !allow_held => self.notice(
+                        EventLevel::Warning,
+                        format!("plan {plan_id} is held by the deletion guard ({reason}): confirm the held plan to apply it"),
+                    ),
+                    _ => self.start_apply(plan_id, false).await,
+                }
+            }
+            Command::Pause => {
+                self.paused.send_replace(true);
+                self.core.apply(Internal::Paused(true));
+                self.notice(EventLevel::Info, "scheduled syncs paused");
+            }
+            Command::Resume => {
+                self.paused.send_replace(false);
+                self.core.apply(Internal::Paused(false));
+                self.notice(EventLevel::Info, "scheduled syncs resumed");
+            }
+            Command::ReloadSettings => self.reload().await,
+            Command::OpenDoor { reader_id } => self.open_door(reader_id),
+            Command::StartRollCall => self.roll_call(true).await,
+            Command::StopRollCall => self.roll_call(false).await,
+            Command::Shutdown => self.cancel.cancel(),
+        }
+    }
+
+    async fn set_states(&mut self, ids: Vec<String>, state: PlanState) {
+        if self.refuse_read_only("approving or rejecting changes") {
+            return;
+        }
+        let Some(plan) = self.core.snapshot().plan.clone() else {
+            return;
+        };
+        let plan_id = plan.plan_id.clone();
+        let ids2 = ids.clone();
+        let r = self
+            .store
+            .call("set item states", move |s| {
+                s.set_item_states(&plan_id, Selection::Items(&ids2), state)
+            })
+            .await;
+        match r {
+            Ok(_) => {
+                let mut view = (*plan).clone();
+                let to = super::views::item_state(state);
+                for item in &mut view.items {
+                    if ids.contains(&item.id)
+                        && matches!(
+                            item.state,
+                            ItemState::Pending | ItemState::Approved | ItemState::Rejected
+                        )
+                    {
+                        item.state = to;
+                    }
+                }
+                self.core.apply(Internal::Plan(Some(Arc::new(view))));
+            }
+            Err(e) => self.notice(EventLevel::Error, e),
+        }
+    }
+
+    async fn start_apply(&mut self, plan_id: String, auto: bool) {
+        if self.refuse_read_only("applying a plan") {
+            return;
+        }
+        if self
+            .apply_running
+            .as_ref()
+            .is_some_and(|h| !h.is_finished())
+        {
+            self.notice(EventLevel::Warning, "an apply is already running");
+            return;
+        }
+        if auto {
+            // Auto mode approves every item but conflicts (a person resolves those).
+            let ids: Vec<String> = self
+                .core
+                .snapshot()
+                .plan
+                .as_ref()
+                .filter(|p| p.plan_id == plan_id)
+                .map(|p| {
+                    p.items
+                        .iter()
+                        .filter(|i| {
+                            i.action != ActionKind::Conflict && i.state == ItemState::Pending
+                        })
+                        .map(|i| i.id.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.set_states(ids, PlanState::Approved).await;
+        }
+        let ctx = ApplyCtx {
+            pac: self.pac.clone(),
+            astrow: self.astrow.clone(),
+            store: self.store.clone(),
+            concurrency: 4,
+        };
+        let report = self.report.clone();
+        let cancel = self.cancel.clone();
+        let rerun = self.triggers.get(&JobKind::Employees).cloned();
+        self.notice(EventLevel::Info, format!("applying plan {plan_id}"));
+        self.apply_running = Some(tokio::spawn(async move {
+            let r2 = report.clone();
+            let progress = move |p: super::snapshot::ApplyProgress| {
+                let _ = r2.try_send(Internal::Apply(Arc::new(p)));
+            };
+            let result = apply_plan(&ctx, &plan_id, &progress, &cancel).await;
+            let (level, message) = match result {
+                Ok(p) => (
+                    if p.failed > 0 {
+                        EventLevel::Warning
+                    } else {
+                        EventLevel::Info
+                    },
+                    format!(
+                        "apply of plan {plan_id} finished: {} applied, {} stale, {} failed",
+                        p.applied, p.stale, p.failed
+                    ),
+                ),
+                Err(e) => (EventLevel::Error, format!("apply of plan {plan_id}: {e}")),
+            };
+            let _ = report.send(Internal::Notice(level, message)).await;
+            // Plan again: stale items are re-planned, applied ones vanish.
+            if let Some(t) = rerun {
+                t.notify_one();
+            }
+        }));
+    }
+
+    async fn reload(&mut self) {
+        let loaded = match config::load(&self.opts.config_path) {
+            Ok(l) => l,
+            Err(e) => {
+                self.notice(EventLevel::Error, format!("settings not reloaded: {e}"));
+                return;
+            }
+        };
+        let new = loaded.settings;
+        let old = self.settings.borrow().clone();
+        if new.sync.master != old.sync.master
+            || new.sync.delete_employees_on_sync != old.sync.delete_employees_on_sync
+        {
+            let r = self
+                .store
+                .call("invalidate pending plans", |s| {
+                    s.invalidate_pending_plans("the master or the delete setting changed")
+                })
+                .await;
+            if let Err(e) = r {
+                self.notice(EventLevel::Error, e);
+            }
+            self.core.apply(Internal::Plan(None));
+            self.notice(
+                EventLevel::Warning,
+                "the master or the delete setting changed: pending plans are void, planning again",
+            );
+            if let Some(t) = self.triggers.get(&JobKind::Employees) {
+                t.notify_one();
+            }
+        }
+        for (kind, every) in [
+            (JobKind::Employees, new.sync.employee_interval_s),
+            (JobKind::Definitions, new.sync.definitions_interval_s),
+            (JobKind::Heartbeat, new.bookings.heartbeat_interval_s),
+        ] {
+            if let Some(tx) = self.intervals.get(&kind) {
+                tx.send_replace(secs(every));
+            }
+        }
+        if let Some(b) = &self.bookings {
+            let active = b.rules.borrow().roll_call_active;
+            b.rules.send_replace(Arc::new(booking_rules(&new, active)));
+        }
+        if new.pac != old.pac || new.astrow != old.astrow {
+            self.notice(
+                EventLevel::Warning,
+                "connection settings changed: restart astrow-pac to connect with them",
+            );
+        }
+        self.core
+            .apply(Internal::Settings(settings_summary(&new, &self.opts)));
+        self.settings.send_replace(Arc::new(new));
+        self.notice(EventLevel::Info, "settings reloaded");
+    }
+
+    fn open_door(&mut self, reader_id: u32) {
+        if self.refuse_read_only("opening a door") {
+            return;
+        }
+        let pac = self.pac.clone();
+        let store = self.store.clone();
+        let report = self.report.clone();
+        tokio::spawn(async move {
+            let result = pac.open_door(reader_id).await;
+            let text = match &result {
+                Ok(()) => "ok".to_string(),
+                Err(e) => format!("failed: {e}"),
+            };
+            let record = AuditRecord {
+                system: System::Pac,
+                action: "open_door".into(),
+                record: format!("reader {reader_id}"),
+                before: None,
+                after: None,
+                result: text.clone(),
+            };
+            let _ = store
+                .call("audit a door opening", move |s| s.append_audit(&record))
+                .await;
+            let (level, message) = match result {
+                Ok(()) => (
+                    EventLevel::Info,
+                    format!("door of reader {reader_id} opened for 5 seconds"),
+                ),
+                Err(e) => (
+                    EventLevel::Error,
+                    format!("door of reader {reader_id} not opened: {e}"),
+                ),
+            };
+            let _ = report.send(Internal::Notice(level, message)).await;
+        });
+    }
+
+    async fn roll_call(&mut self, start: bool) {
+        if self.refuse_read_only("a roll call") {
+            return;
+        }
+        let path = self.store.database_path();
+        let r = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let conn = crate::store::db::open_connection(&path).map_err(|e| e.to_string())?;
+            if start {
+                ledger::start_roll_call(&conn, chrono::Utc::now()).map_err(|e| e.to_string())?;
+            } else {
+                ledger::stop_roll_call(&conn).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        match r {
+            Ok(()) => {
+                if let Some(b) = &self.bookings {
+                    let settings = self.settings.borrow().clone();
+                    b.rules
+                        .send_replace(Arc::new(booking_rules(&settings, start)));
+                }
+                self.notice(
+                    EventLevel::Warning,
+                    if start {
+                        "roll call started: swipes on roll-call readers confirm people as safe"
+                    } else {
+                        "roll call stopped"
+                    },
+                );
+            }
+            Err(e) => self.notice(EventLevel::Error, format!("roll call: {e}")),
+        }
+    }
+}
+
+async fn changed<T>(rx: &mut Option<watch::Receiver<T>>) -> Result<(), watch::error::RecvError> {
+    match rx {
+        Some(r) => r.changed().await,
+        None => std::future::pending().await,
+    }
+}
