@@ -224,8 +224,7 @@ pub fn employee_rows(
         });
     }
     rows.sort_by_cached_key(|r| {
-        let name = r
-            .pac
+        r.pac
             .as_ref()
             .map(|p| (p.last_name.to_lowercase(), p.first_name.to_lowercase()))
             .or_else(|| {
@@ -233,8 +232,7 @@ pub fn employee_rows(
                     .as_ref()
                     .map(|a| (a.last_name.to_lowercase(), a.first_name.to_lowercase()))
             })
-            .unwrap_or_default();
-        name
+            .unwrap_or_default()
     });
     rows
 }
