@@ -1,9 +1,14 @@
 //! The command line: global options and one file per subcommand.
 
+pub mod apply;
 pub mod check;
+pub mod common;
 pub mod console;
 pub mod logging;
+pub mod plan;
+pub mod run;
 pub mod sim;
+pub mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +74,18 @@ pub enum Command {
     /// Check the settings file and print every problem (exit 0 when clean, 1 otherwise)
     #[command(long_about = check::LONG_ABOUT)]
     Check(check::CheckArgs),
+    /// Show what an employee sync would change (exit 0 nothing, 2 something, 1 error)
+    #[command(long_about = plan::LONG_ABOUT)]
+    Plan(plan::PlanArgs),
+    /// Apply the employee sync plan after a confirmation
+    #[command(long_about = apply::LONG_ABOUT)]
+    Apply(apply::ApplyArgs),
+    /// Run the engine without the console (for systemd or a Windows service)
+    #[command(long_about = run::LONG_ABOUT)]
+    Run(run::RunArgs),
+    /// Show links, the pending plan, job runs and the booking import from the store
+    #[command(long_about = status::LONG_ABOUT)]
+    Status(status::StatusArgs),
     /// Run simulators of PAC and Astrow in the foreground (for trying the product and for tests)
     #[command(long_about = sim::LONG_ABOUT)]
     Sim(sim::SimArgs),
@@ -85,6 +102,10 @@ pub fn run(cli: Cli) -> ExitCode {
         None => console::run(&cli.global),
         Some(Command::Check(args)) => check::run(&cli.global, args),
         Some(Command::Sim(args)) => sim::run(&cli.global, args),
+        Some(Command::Plan(args)) => plan::run(&cli.global, args),
+        Some(Command::Apply(args)) => apply::run(&cli.global, args),
+        Some(Command::Run(args)) => run::run(&cli.global, args),
+        Some(Command::Status(args)) => status::run(&cli.global, args),
     };
     ExitCode::from(code)
 }

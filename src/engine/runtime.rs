@@ -54,6 +54,8 @@ pub enum EngineError {
 /// A running engine: wait for it with [`RunningEngine::join`].
 pub struct RunningEngine {
     pub cancel: CancellationToken,
+    /// Another sender of commands (the handle has one too).
+    pub commands: mpsc::Sender<Command>,
     main: JoinHandle<()>,
 }
 
@@ -326,7 +328,15 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         cancel: cancel.clone(),
     };
     let main = tokio::spawn(engine.run(commands, internal, apply_rx, tasks));
-    Ok((handle, RunningEngine { cancel, main }))
+    let commands = handle.commands.clone();
+    Ok((
+        handle,
+        RunningEngine {
+            cancel,
+            commands,
+            main,
+        },
+    ))
 }
 
 /// Publish the people map to the booking sender once the mirror is ready.
@@ -427,10 +437,10 @@ impl Engine {
                     Some(cmd) => self.command(cmd).await,
                 },
                 Some(msg) = internal.recv() => {
-                    self.core.apply(msg);
+                    self.report_in(msg);
                     // Take every report that is already waiting: one snapshot for all.
                     while let Ok(more) = internal.try_recv() {
-                        self.core.apply(more);
+                        self.report_in(more);
                     }
                 }
                 Some(plan_id) = apply_requests.recv() => self.start_apply(plan_id, true).await,
@@ -456,6 +466,35 @@ impl Engine {
             let _ = t.await;
         }
         tracing::info!("engine stopped");
+    }
+
+    /// A job's report: into the picture, and finished runs into the store.
+    fn report_in(&mut self, msg: Internal) {
+        if let Internal::JobFinished { kind, run } = &msg
+            && *kind != JobKind::Heartbeat
+        {
+            let (job, result) = (
+                format!("{kind:?}").to_lowercase(),
+                if run.ok {
+                    format!("ok: {}", run.summary)
+                } else {
+                    format!("failed: {}", run.summary)
+                },
+            );
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let r = store
+                    .call("record a job run", move |s| {
+                        let id = s.job_started(&job)?;
+                        s.job_finished(id, &result, &Default::default())
+                    })
+                    .await;
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "job run not recorded");
+                }
+            });
+        }
+        self.core.apply(msg);
     }
 
     fn notice(&self, level: EventLevel, message: impl Into<String>) {

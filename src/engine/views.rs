@@ -70,7 +70,7 @@ impl Names {
         }
     }
 
-    fn label(&self, item: &PlanItem, master: System) -> String {
+    pub fn label(&self, item: &PlanItem, master: System) -> String {
         let (master_names, slave_names) = match master {
             System::Pac => (&self.pac, &self.astrow),
             System::Astrow => (&self.astrow, &self.pac),

@@ -42,6 +42,20 @@ pub(crate) fn acquire(dir: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
+/// Who holds the lock in `dir` now (`None`: nobody, or no store there).
+pub(crate) fn holder_of(dir: &Path) -> Option<String> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new().read(true).write(true).open(&path).ok()?;
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            None
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Some(holder(&mut file)),
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
+}
+
 /// The PID written by the holder, or words saying it is unknown.
 fn holder(file: &mut File) -> String {
     let mut text = String::new();

@@ -96,7 +96,8 @@ impl<T> SqlContext<T> for rusqlite::Result<T> {
 pub struct Store {
     conn: Connection,
     dir: PathBuf,
-    _lock: File,
+    /// `None` for a read-only look (`status`), which takes no lock.
+    _lock: Option<File>,
 }
 
 impl std::fmt::Debug for Store {
@@ -128,8 +129,42 @@ impl Store {
         Ok(Store {
             conn,
             dir: dir.to_path_buf(),
-            _lock: lock,
+            _lock: Some(lock),
         })
+    }
+
+    /// Open an existing store only to read it, beside a running engine that
+    /// may hold it (for `status`): no lock, no migration, no write.
+    pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join(DATABASE_FILE);
+        let conn = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Store {
+            conn,
+            dir: dir.to_path_buf(),
+            _lock: None,
+        })
+    }
+
+    /// The PID of the engine that holds the store in `dir`, if one does.
+    pub fn holder(dir: &Path) -> Option<String> {
+        lock::holder_of(dir)
+    }
+
+    /// The connection, for the booking ledger's functions.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     pub fn dir(&self) -> &Path {

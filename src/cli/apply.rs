@@ -1,0 +1,200 @@
+//! `astrow-pac apply`: carry out a plan, after a confirmation.
+
+use std::io::{BufRead, Write};
+
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use super::common::{load_settings, runtime};
+use super::sim::wait_for_stop;
+use super::{GlobalArgs, exit, logging};
+use crate::engine::apply::{ApplyCtx, apply_plan};
+use crate::engine::connect::{astrow_client, pac_client};
+use crate::engine::jobs::employees::{compute_plan, new_plan};
+use crate::engine::plan::{Action, PlanItem};
+use crate::engine::runtime::store_dir;
+use crate::engine::snapshot::ApplyProgress;
+use crate::engine::storage::StoreHandle;
+use crate::store::{PlanState, Selection, Store, StoredPlan};
+
+pub const LONG_ABOUT: &str = "Apply the employee sync plan: compute it now (or take the plan \
+`astrow-pac plan` showed, with --plan ID), show how many changes go to which system, ask for \
+confirmation (default No), then write each change. A record that changed since the plan was \
+made is skipped as stale and planned again next time. A plan held by the deletion guard is \
+refused unless --allow-held is given.
+
+Exit codes: 0 applied (or nothing to do), 1 refused, declined or something failed.";
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Apply this stored plan (the id `astrow-pac plan` printed) instead of computing one
+    #[arg(long, value_name = "ID")]
+    pub plan: Option<String>,
+    /// Apply even a plan the deletion guard holds
+    #[arg(long)]
+    pub allow_held: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> u8 {
+    let Some((_, settings)) = load_settings(global, true) else {
+        return exit::PROBLEMS;
+    };
+    let file = logging::log_file_path(global.log_file.as_deref(), settings.log.file.as_deref());
+    let _guard = logging::init_file_logging(&settings.log.level, &file).ok();
+    let Some(rt) = runtime() else {
+        return exit::PROBLEMS;
+    };
+    rt.block_on(async {
+        match apply(&settings, args).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("astrow-pac apply: {e}");
+                exit::PROBLEMS
+            }
+        }
+    })
+}
+
+async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u8, String> {
+    let store = StoreHandle::new(Store::open(&store_dir(settings)).map_err(|e| e.to_string())?);
+    let pac = pac_client(settings).map_err(|e| e.to_string())?;
+    let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
+    let plan_id = match &args.plan {
+        Some(id) => id.clone(),
+        None => {
+            let (plan, ..) = compute_plan(&pac, &astrow, &store, settings).await?;
+            if plan.is_empty() {
+                println!("Nothing to apply: both systems are in step.");
+                return Ok(exit::OK);
+            }
+            let new = new_plan(&plan);
+            store
+                .call("store the plan", move |s| s.save_plan(&new))
+                .await?
+                .plan_id
+        }
+    };
+    let id = plan_id.clone();
+    let stored = store
+        .call("load the plan", move |s| s.load_plan(&id))
+        .await?;
+    if stored.state != PlanState::Pending {
+        return Err(format!(
+            "plan {plan_id} is {} ({}): run `astrow-pac plan` for a current one",
+            stored.state.as_str(),
+            stored.note.as_deref().unwrap_or("not pending")
+        ));
+    }
+    if let Some(reason) = &stored.held_reason
+        && !args.allow_held
+    {
+        eprintln!(
+            "Plan {plan_id} is held by the deletion guard: {reason}\n\
+             Nothing applied. Review it (`astrow-pac plan`), then apply with --allow-held if it is right."
+        );
+        return Ok(exit::PROBLEMS);
+    }
+    let ids = actionable_ids(&stored)?;
+    if ids.is_empty() {
+        println!("Plan {plan_id} has nothing left to apply.");
+        return Ok(exit::OK);
+    }
+    let target = stored.master.other();
+    if !args.yes
+        && !confirm(&format!(
+            "Apply {} change(s) to {target}? [y/N] ",
+            ids.len()
+        ))
+    {
+        println!("Nothing applied.");
+        return Ok(exit::PROBLEMS);
+    }
+    let (pid, ids2) = (plan_id.clone(), ids.clone());
+    store
+        .call("approve the items", move |s| {
+            s.set_item_states(&pid, Selection::Items(&ids2), PlanState::Approved)
+        })
+        .await?;
+    let cancel = CancellationToken::new();
+    let stopper = cancel.clone();
+    tokio::spawn(async move {
+        wait_for_stop().await;
+        eprintln!("stopping after the changes in flight...");
+        stopper.cancel();
+    });
+    let ctx = ApplyCtx {
+        pac,
+        astrow,
+        store: store.clone(),
+        concurrency: 4,
+    };
+    let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = move |p: ApplyProgress| {
+        if !live {
+            return;
+        }
+        let done = p.applied + p.stale + p.failed;
+        eprint!(
+            "\r{done}/{} applied {} stale {} failed {}",
+            p.total, p.applied, p.stale, p.failed
+        );
+        let _ = std::io::stderr().flush();
+    };
+    let result = apply_plan(&ctx, &plan_id, &progress, &cancel).await?;
+    if live {
+        eprintln!();
+    }
+    let id = plan_id.clone();
+    let after = store
+        .call("read the results", move |s| s.load_plan(&id))
+        .await?;
+    for item in &after.items {
+        if matches!(item.state, PlanState::Stale | PlanState::Failed) {
+            println!(
+                "  {} {}: {}",
+                item.state.as_str(),
+                item.item_id,
+                item.detail.as_deref().unwrap_or("")
+            );
+        }
+    }
+    println!(
+        "Plan {plan_id}: {} applied, {} stale (planned again next run), {} failed.",
+        result.applied, result.stale, result.failed
+    );
+    Ok(if result.failed == 0 && !cancel.is_cancelled() {
+        exit::OK
+    } else {
+        exit::PROBLEMS
+    })
+}
+
+/// Pending or approved items that write something (conflicts are a person's).
+fn actionable_ids(stored: &StoredPlan) -> Result<Vec<String>, String> {
+    let mut ids = Vec::new();
+    for i in &stored.items {
+        if !matches!(i.state, PlanState::Pending | PlanState::Approved) {
+            continue;
+        }
+        let item: PlanItem = serde_json::from_str(&i.body_json)
+            .map_err(|e| format!("item {} cannot be read: {e}", i.item_id))?;
+        if item.action != Action::Conflict {
+            ids.push(i.item_id.clone());
+        }
+    }
+    Ok(ids)
+}
+
+/// Ask on the terminal; anything but y/yes is No.
+fn confirm(question: &str) -> bool {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(_) => matches!(line.trim().to_lowercase().as_str(), "y" | "yes"),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,45 @@
+//! What the one-shot commands (plan, apply, status, run) share: loading
+//! the settings with every problem printed, and a runtime.
+
+use std::path::PathBuf;
+
+use super::GlobalArgs;
+use crate::config::{self, Settings};
+
+/// Load and validate the settings file; on failure print every problem to
+/// stderr and return `None`.
+pub fn load_settings(global: &GlobalArgs, check_files: bool) -> Option<(PathBuf, Settings)> {
+    let path = config::resolve_config_path(global.config.clone());
+    match config::load_with(&path, check_files) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("warning: {}: {}", w.setting, w.message);
+            }
+            Some((path, loaded.settings))
+        }
+        Err(e) => {
+            eprintln!("astrow-pac: {e}");
+            for p in e.problems() {
+                match &p.value {
+                    Some(v) => eprintln!("  {} = {v}: {}", p.setting, p.message),
+                    None => eprintln!("  {}: {}", p.setting, p.message),
+                }
+            }
+            eprintln!(
+                "Run `astrow-pac check --config {}` for details.",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+pub fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("astrow-pac: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}

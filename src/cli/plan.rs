@@ -1,0 +1,185 @@
+//! `astrow-pac plan`: what a sync would change, without changing anything.
+
+use std::collections::BTreeMap;
+
+use clap::Args;
+use serde_json::json;
+
+use super::common::{load_settings, runtime};
+use super::{GlobalArgs, exit, logging};
+use crate::engine::connect::{astrow_client, pac_client};
+use crate::engine::jobs::employees::{compute_plan, new_plan};
+use crate::engine::plan::{Action, Plan};
+use crate::engine::runtime::store_dir;
+use crate::engine::storage::StoreHandle;
+use crate::engine::views::Names;
+use crate::http::sanitize;
+use crate::store::Store;
+
+pub const LONG_ABOUT: &str = "Compute the employee sync plan from both systems' current \
+employees and print it grouped by action, each item with its reason and its field changes. \
+Nothing is written to PAC or Astrow; the plan is kept in the store so that \
+`astrow-pac apply --plan ID` can carry out exactly what was shown.
+
+Exit codes: 0 nothing would change, 2 something would, 1 error.";
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print the plan as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: &PlanArgs) -> u8 {
+    let Some((_, settings)) = load_settings(global, true) else {
+        return exit::PROBLEMS;
+    };
+    let file = logging::log_file_path(global.log_file.as_deref(), settings.log.file.as_deref());
+    let _guard = logging::init_file_logging(&settings.log.level, &file).ok();
+    let Some(rt) = runtime() else {
+        return exit::PROBLEMS;
+    };
+    rt.block_on(async {
+        match compute(&settings).await {
+            Ok((plan, names)) => {
+                if args.json {
+                    println!("{}", plan_json(&plan));
+                } else {
+                    print!("{}", plan_text(&plan, &names));
+                }
+                if plan.is_empty() {
+                    exit::OK
+                } else {
+                    exit::USAGE
+                }
+            }
+            Err(e) => {
+                eprintln!("astrow-pac plan: {e}");
+                exit::PROBLEMS
+            }
+        }
+    })
+}
+
+/// Compute the plan and keep it in the store (as the pending plan).
+pub async fn compute(settings: &crate::config::Settings) -> Result<(Plan, Names), String> {
+    let store = Store::open(&store_dir(settings)).map_err(|e| e.to_string())?;
+    let store = StoreHandle::new(store);
+    let pac = pac_client(settings).map_err(|e| e.to_string())?;
+    let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
+    let (mut plan, pac_list, astrow_list, _) =
+        compute_plan(&pac, &astrow, &store, settings).await?;
+    if !plan.items.is_empty() {
+        let new = new_plan(&plan);
+        let saved = store
+            .call("store the plan", move |s| s.save_plan(&new))
+            .await?;
+        plan.plan_id = saved.plan_id;
+    }
+    Ok((plan, Names::new(&pac_list, &astrow_list)))
+}
+
+/// The JSON `plan --json` prints.
+pub fn plan_json(plan: &Plan) -> serde_json::Value {
+    json!({
+        "plan_id": plan.plan_id,
+        "master": plan.master.as_str(),
+        "held": plan.held.as_ref().map(|h| json!({"reason": h.reason})),
+        "items": plan.items.iter().map(|i| json!({
+            "id": i.id,
+            "action": i.action.as_str(),
+            "target": i.target.as_str(),
+            "master_id": i.master_id,
+            "slave_id": i.slave_id,
+            "changes": i.changes.iter().map(|c| json!({
+                "field": c.field, "before": c.before, "after": c.after,
+            })).collect::<Vec<_>>(),
+            "reason": i.reason,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn symbol(a: Action) -> &'static str {
+    match a {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Link => "=",
+        Action::Delete => "-",
+        Action::RemoveBadges => "-",
+        Action::Conflict => "!",
+    }
+}
+
+/// The plan for a person: grouped by action, Terraform-like.
+pub fn plan_text(plan: &Plan, names: &Names) -> String {
+    let mut out = String::new();
+    let slave = plan.master.other();
+    let actionable = plan.actionable().count();
+    if plan.items.is_empty() {
+        out.push_str(&format!(
+            "{} and {slave} are in step: nothing to change.\n",
+            plan.master
+        ));
+    } else {
+        out.push_str(&format!(
+            "Plan {} (master {} -> {slave}): {actionable} change(s)\n",
+            plan.plan_id, plan.master
+        ));
+    }
+    let mut groups: BTreeMap<Action, Vec<_>> = BTreeMap::new();
+    for item in &plan.items {
+        groups.entry(item.action).or_default().push(item);
+    }
+    for (action, items) in groups {
+        out.push_str(&format!(
+            "\n{} {} ({})\n",
+            symbol(action),
+            action.as_str(),
+            items.len()
+        ));
+        for i in items {
+            let ids = match (i.master_id, i.slave_id) {
+                (Some(m), Some(s)) => format!("{} {m} / {slave} {s}", plan.master),
+                (Some(m), None) => format!("{} {m}", plan.master),
+                (None, Some(s)) => format!("{slave} {s}"),
+                (None, None) => String::new(),
+            };
+            out.push_str(&format!(
+                "    {} {} ({ids}) in {}: {}\n",
+                symbol(action),
+                sanitize(&names.label(i, plan.master)),
+                i.target,
+                sanitize(&i.reason)
+            ));
+            for c in &i.changes {
+                out.push_str(&format!(
+                    "        {}: {:?} -> {:?}\n",
+                    c.field,
+                    sanitize(&c.before),
+                    sanitize(&c.after)
+                ));
+            }
+        }
+    }
+    if !plan.unmanaged.is_empty() {
+        out.push_str(&format!(
+            "\n{} {slave} employee(s) were never linked: shown in the console, never touched.\n",
+            plan.unmanaged.len()
+        ));
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("\nNote: {}\n", sanitize(note)));
+    }
+    if let Some(h) = &plan.held {
+        out.push_str(&format!(
+            "\nHELD by the deletion guard: {}\nApply it only deliberately: astrow-pac apply --plan {} --allow-held\n",
+            h.reason, plan.plan_id
+        ));
+    } else if actionable > 0 {
+        out.push_str(&format!(
+            "\nApply exactly this plan with: astrow-pac apply --plan {}\n",
+            plan.plan_id
+        ));
+    }
+    out
+}

@@ -1,0 +1,205 @@
+//! `astrow-pac status`: what the store says, readable beside a running engine.
+
+use clap::Args;
+use serde_json::json;
+
+use super::common::load_settings;
+use super::{GlobalArgs, exit};
+use crate::engine::bookings::rollcall::roll_call;
+use crate::engine::people::People;
+use crate::engine::runtime::store_dir;
+use crate::store::{PlanState, Store, ledger};
+
+pub const LONG_ABOUT: &str = "Show the state kept in the store: whether an engine runs on it \
+(and its PID), links, the pending plan, each job's last run, and the booking import (events \
+read, pending, delivered, queued, rejected, the cursor, any gap in PAC's event history, the \
+roll call). It reads the store without locking it, so it works beside a running engine.
+
+Exit codes: 0 fine, 1 no store or unreadable, 2 attention needed (a gap, or a held plan).";
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: &StatusArgs) -> u8 {
+    let Some((_, settings)) = load_settings(global, false) else {
+        return exit::PROBLEMS;
+    };
+    let dir = store_dir(&settings);
+    if !dir.join(crate::store::DATABASE_FILE).exists() {
+        eprintln!(
+            "astrow-pac status: no store in {}: the engine has not run with these settings yet",
+            dir.display()
+        );
+        return exit::PROBLEMS;
+    }
+    match gather(&dir) {
+        Ok(v) => {
+            let attention = !v["bookings"]["gaps"]
+                .as_array()
+                .is_none_or(|g| g.is_empty())
+                || !v["plan"]["held"].is_null();
+            if args.json {
+                println!("{v}");
+            } else {
+                print!("{}", text(&v));
+            }
+            if attention { exit::USAGE } else { exit::OK }
+        }
+        Err(e) => {
+            eprintln!("astrow-pac status: {e}");
+            exit::PROBLEMS
+        }
+    }
+}
+
+fn gather(dir: &std::path::Path) -> Result<serde_json::Value, String> {
+    let holder = Store::holder(dir);
+    let mut store = Store::open_read_only(dir).map_err(|e| e.to_string())?;
+    let links = store.links().map_err(|e| e.to_string())?;
+    let plan = store.pending_plan().map_err(|e| e.to_string())?;
+    let runs = store.last_job_runs().map_err(|e| e.to_string())?;
+    let conn = store.connection();
+    let err = |e: ledger::LedgerError| e.to_string();
+    let counts = ledger::counts(conn).map_err(err)?;
+    let cursor = ledger::cursor(conn).map_err(err)?;
+    let gaps = ledger::gaps(conn).map_err(err)?;
+    let mut lags = ledger::recent_lags_ms(conn, 1000).map_err(err)?;
+    lags.sort_unstable();
+    let roll = ledger::roll_call(conn).map_err(err)?;
+    let on_site = match roll {
+        Some(started) => {
+            let granted =
+                ledger::granted_since(conn, started - chrono::Duration::hours(24)).map_err(err)?;
+            roll_call(&granted, started, &People::default())
+        }
+        None => Vec::new(),
+    };
+    let plan_json = plan.map(|p| {
+        let count = |s: PlanState| p.items.iter().filter(|i| i.state == s).count();
+        let mut by_action = std::collections::BTreeMap::<String, usize>::new();
+        for i in &p.items {
+            *by_action.entry(i.action.clone()).or_default() += 1;
+        }
+        json!({
+            "plan_id": p.plan_id,
+            "master": p.master.as_str(),
+            "created_at": p.created_at,
+            "held": p.held_reason,
+            "items": p.items.len(),
+            "by_action": by_action,
+            "pending": count(PlanState::Pending),
+            "approved": count(PlanState::Approved),
+            "rejected": count(PlanState::Rejected),
+        })
+    });
+    use crate::engine::bookings::monitor::percentile;
+    Ok(json!({
+        "store": dir.display().to_string(),
+        "engine_pid": holder,
+        "links": links.len(),
+        "plan": plan_json,
+        "jobs": runs.iter().map(|r| json!({
+            "job": r.job,
+            "finished_at": r.finished_at,
+            "result": r.result,
+        })).collect::<Vec<_>>(),
+        "bookings": {
+            "events": counts.events,
+            "cursor": cursor.0,
+            "pending": counts.pending,
+            "delivered": counts.processed + counts.duplicate,
+            "processed": counts.processed,
+            "duplicate": counts.duplicate,
+            "queued": counts.queued,
+            "rejected": counts.rejected,
+            "lag_p50_ms": percentile(&lags, 50),
+            "lag_p99_ms": percentile(&lags, 99),
+            "gaps": gaps.iter().map(|(f, t, at)| json!({
+                "from_seq": f.0, "to_seq": t.0, "detected_at": at,
+            })).collect::<Vec<_>>(),
+            "roll_call": roll.map(|started| json!({
+                "started": started,
+                "on_site": on_site.iter().map(|p| json!({
+                    "name": p.name, "badge_number": p.badge_number,
+                    "last_seen": p.last_seen, "confirmed": p.confirmed,
+                })).collect::<Vec<_>>(),
+            })),
+        },
+    }))
+}
+
+fn text(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let engine = match v["engine_pid"].as_str() {
+        Some(pid) => format!("running (PID {pid})"),
+        None => "not running".into(),
+    };
+    out.push_str(&format!(
+        "Store   {}\nEngine  {engine}\nLinks   {}\n",
+        v["store"].as_str().unwrap_or(""),
+        v["links"]
+    ));
+    match v["plan"].as_object() {
+        Some(p) => {
+            out.push_str(&format!(
+                "Plan    {} ({} items: {} pending, {} approved, {} rejected) {}\n",
+                p["plan_id"].as_str().unwrap_or(""),
+                p["items"],
+                p["pending"],
+                p["approved"],
+                p["rejected"],
+                p["by_action"]
+            ));
+            if let Some(h) = p["held"].as_str() {
+                out.push_str(&format!("        HELD by the deletion guard: {h}\n"));
+            }
+        }
+        None => out.push_str("Plan    none pending\n"),
+    }
+    for j in v["jobs"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "Job     {:<12} {}  {}\n",
+            j["job"].as_str().unwrap_or(""),
+            j["finished_at"].as_str().unwrap_or("-"),
+            crate::http::sanitize(j["result"].as_str().unwrap_or("-"))
+        ));
+    }
+    let b = &v["bookings"];
+    out.push_str(&format!(
+        "Bookings {} events read (cursor {}), {} pending, {} delivered, {} queued, {} rejected; lag p50 {} ms, p99 {} ms\n",
+        b["events"], b["cursor"], b["pending"], b["delivered"], b["queued"], b["rejected"],
+        b["lag_p50_ms"], b["lag_p99_ms"]
+    ));
+    for g in b["gaps"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "GAP     PAC events {}..={} were lost before they were read (detected {})\n",
+            g["from_seq"],
+            g["to_seq"],
+            g["detected_at"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(rc) = b["roll_call"].as_object() {
+        out.push_str(&format!(
+            "Roll call since {}\n",
+            rc["started"].as_str().unwrap_or("")
+        ));
+        for p in rc["on_site"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "  {} {} (badge {}, last seen {})\n",
+                if p["confirmed"].as_bool() == Some(true) {
+                    "SAFE   "
+                } else {
+                    "MISSING"
+                },
+                crate::http::sanitize(p["name"].as_str().unwrap_or("")),
+                p["badge_number"].as_str().unwrap_or(""),
+                p["last_seen"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    out
+}
