@@ -51,7 +51,10 @@ fn stdout(o: &Output) -> String {
 fn check_passes_on_the_example_with_real_files() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
-    let o = run(&["check", "--config", cfg.to_str().unwrap()], dir.path());
+    let o = run(
+        &["check", "--offline", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -75,7 +78,10 @@ fn check_passes_with_warnings_and_shows_them() {
         "sync_inactive_employees = true",
     );
     std::fs::write(&cfg, text).unwrap();
-    let o = run(&["check", "--config", cfg.to_str().unwrap()], dir.path());
+    let o = run(
+        &["check", "--offline", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(
         stdout(&o).contains("warning: sync.sync_inactive_employees"),
@@ -95,7 +101,10 @@ fn check_reports_every_problem_and_exits_1() {
         .replace("employee_interval_s = 300", "employee_intervall_s = 300");
     std::fs::write(&cfg, text).unwrap();
     std::fs::write(dir.path().join("pac-oem.key"), "").unwrap();
-    let o = run(&["check", "--config", cfg.to_str().unwrap()], dir.path());
+    let o = run(
+        &["check", "--offline", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(
@@ -118,7 +127,7 @@ fn check_without_a_password_says_where_to_put_one() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
     let o = Command::new(BIN)
-        .args(["check", "--config", cfg.to_str().unwrap()])
+        .args(["check", "--offline", "--config", cfg.to_str().unwrap()])
         .env_remove("ASTROW_PAC_ASTROW_PASSWORD")
         .output()
         .unwrap();
@@ -135,7 +144,7 @@ fn check_finds_the_file_through_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
     let o = Command::new(BIN)
-        .arg("check")
+        .args(["check", "--offline"])
         .env("ASTROW_PAC_CONFIG", &cfg)
         .env("ASTROW_PAC_ASTROW_PASSWORD", "pw")
         .output()
@@ -211,4 +220,54 @@ fn help_explains_each_command() {
     assert!(stdout(&o).contains("every problem"), "{}", stdout(&o));
     let o = run(&["no-such-command"], dir.path());
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn check_online_against_the_simulators_passes_every_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["sim", "both", "--employees", "20", "--dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    {
+        use std::io::BufRead;
+        let out = child.stdout.as_mut().unwrap();
+        std::io::BufReader::new(out).read_line(&mut line).unwrap();
+    }
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let cfg = ready["config_path"].as_str().unwrap().to_string();
+    let o = Command::new(BIN)
+        .args(["check", "--config", &cfg])
+        .output()
+        .unwrap();
+    let text = stdout(&o);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("Every online check passed"), "{text}");
+    assert!(text.contains("PAC connection"), "{text}");
+    assert!(text.contains("astrow.default_cycle_code"), "{text}");
+}
+
+#[test]
+fn check_online_explains_an_unreachable_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let o = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .env("ASTROW_PAC_ASTROW_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("online check"), "{text}");
+    assert!(
+        text.contains("error PAC connection") || text.contains("error Astrow connection"),
+        "{text}"
+    );
 }

@@ -12,19 +12,55 @@ pub(crate) const LONG_ABOUT: &str = "Check the settings file and print every pro
 Each problem names the setting (e.g. sync.employee_interval_s), the value found and what \
 is allowed. Also checked: that the OEM key file and the certificates can be read and are \
 in the right format, and that an Astrow password is given (inline, password_file, or the \
-environment variable ASTROW_PAC_ASTROW_PASSWORD). Connections to PAC and Astrow are not \
-tested yet.
+environment variable ASTROW_PAC_ASTROW_PASSWORD).
+
+Then, unless --offline, online: PAC answers and accepts the certificate and the OEM key; \
+Astrow answers, the user holds 'Allow API to connect to Astrow', both licences are present, \
+and the default cycle and pay group exist.
 
 Exit code 0 when the settings are clean (warnings allowed), 1 when there is a problem.";
 
 /// Options of `check`.
 #[derive(Debug, Clone, Default, Args)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// Check the file only; do not connect to PAC or Astrow
+    #[arg(long)]
+    pub offline: bool,
+}
 
-pub fn run(global: &GlobalArgs, _args: &CheckArgs) -> u8 {
+pub fn run(global: &GlobalArgs, args: &CheckArgs) -> u8 {
     let path = config::resolve_config_path(global.config.clone());
+    let loaded = config::load(&path);
+    let settings = loaded.as_ref().ok().map(|l| l.settings.clone());
     let mut out = std::io::stdout().lock();
-    let code = report(&path, config::load(&path), &mut out);
+    let mut code = report(&path, loaded, &mut out);
+    if let (Some(settings), false) = (settings, args.offline) {
+        let _ = writeln!(out, "Connecting to PAC and Astrow...");
+        let _ = out.flush();
+        let outcomes = match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(crate::engine::online::online_checks(&settings)),
+            Err(e) => {
+                let _ = writeln!(out, "error: cannot start the async runtime: {e}");
+                return exit::PROBLEMS;
+            }
+        };
+        let failed = outcomes.iter().filter(|o| !o.ok).count();
+        for o in &outcomes {
+            let _ = writeln!(
+                out,
+                "{} {}: {}",
+                if o.ok { "ok   " } else { "error" },
+                o.name,
+                o.detail
+            );
+        }
+        if failed > 0 {
+            let _ = writeln!(out, "{failed} online check{} failed.", plural(failed));
+            code = exit::PROBLEMS;
+        } else {
+            let _ = writeln!(out, "Every online check passed.");
+        }
+    }
     let _ = out.flush();
     code
 }
@@ -41,7 +77,7 @@ pub fn report(
             print_all(out, "warning", &l.warnings);
             let _ = writeln!(
                 out,
-                "The settings are valid{}. (Connections to PAC and Astrow are not tested yet.)",
+                "The settings are valid{}.",
                 match l.warnings.len() {
                     0 => String::new(),
                     n => format!(", with {n} warning{}", plural(n)),

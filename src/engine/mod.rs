@@ -8,6 +8,7 @@ pub mod connect;
 pub mod core;
 pub mod handle;
 pub mod jobs;
+pub mod online;
 pub mod people;
 pub mod plan;
 pub mod runtime;
