@@ -488,12 +488,13 @@ pub fn pending_count(conn: &Connection) -> Result<u64, LedgerError> {
     .map_err(sql("count pending"))
 }
 
-/// Lag in milliseconds (event time to Astrow's answer) of the newest `n`
-/// answered bookings; negative lags (controller clocks ahead) count as 0.
+/// Lag in milliseconds of the newest `n` answered bookings: from the moment
+/// the event was read off PAC to Astrow's answer. (The event's own time is
+/// the controller's clock, which may be minutes off, so it is not used.)
 pub fn recent_lags_ms(conn: &Connection, n: usize) -> Result<Vec<u64>, LedgerError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT seq, time, answered_at FROM ledger
+            "SELECT seq, read_at, answered_at FROM ledger
              WHERE answered_at IS NOT NULL ORDER BY seq DESC LIMIT ?1",
         )
         .map_err(sql("read lags"))?;
