@@ -4,3 +4,4 @@ pub mod engine;
 pub mod http;
 pub mod model;
 pub mod sim;
+pub mod tui;
