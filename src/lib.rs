@@ -1,5 +1,7 @@
 //! astrow-pac: keeps PAC Access Central and Astrow in step.
 
+pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod http;
 pub mod model;

@@ -1,4 +1,3 @@
-fn main() {
-    eprintln!("astrow-pac: the command line is being built");
-    std::process::exit(2);
+fn main() -> std::process::ExitCode {
+    astrow_pac::cli::main()
 }

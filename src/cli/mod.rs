@@ -1,0 +1,100 @@
+//! The command line: global options and one file per subcommand.
+
+pub mod check;
+pub mod console;
+pub mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit codes shared by every subcommand.
+pub mod exit {
+    /// Done, nothing wrong.
+    pub const OK: u8 = 0;
+    /// Problems found (e.g. `check` found errors in the settings).
+    pub const PROBLEMS: u8 = 1;
+    /// Wrong use, or not available (yet).
+    pub const USAGE: u8 = 2;
+}
+
+const ABOUT: &str = "Keeps PAC Access Central and Astrow in step: employees, access groups, \
+readers, and badge swipes as T&A bookings";
+
+const LONG_ABOUT: &str = "Keeps PAC Access Central (access control) and Astrow (time and \
+attendance) in step: employees, access groups and readers, and badge swipes on PAC readers \
+as Astrow bookings.
+
+Without a subcommand it opens the console, a full-screen terminal view of both systems \
+where you review and approve changes, watch bookings arrive and edit the settings.
+
+First steps on a new installation:
+  1. Copy config/astrow-pac.toml to the settings location (see --config) and fill it in.
+  2. Run `astrow-pac check` until it reports no problem.
+  3. Run `astrow-pac` to open the console.";
+
+const AFTER_HELP: &str = "Settings file: --config PATH, else the environment variable \
+ASTROW_PAC_CONFIG, else the platform config directory (~/.config/astrow-pac/astrow-pac.toml \
+on Linux).
+Log: a daily-rolling file in the platform data directory (~/.local/share/astrow-pac/logs on \
+Linux), or log.file, or --log-file; RUST_LOG overrides log.level.
+Exit codes: 0 done, 1 problems found, 2 wrong use or not available yet.";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(name = "astrow-pac", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// The settings file (TOML) [default: $ASTROW_PAC_CONFIG, else the platform config directory]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Write the log to this file, rolled daily as PATH.YYYY-MM-DD [default: log.file, else the platform data directory]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// The subcommands; each lives in its own file in `src/cli/`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the settings file and print every problem (exit 0 when clean, 1 otherwise)
+    #[command(long_about = check::LONG_ABOUT)]
+    Check(check::CheckArgs),
+}
+
+/// Parse the command line and run it.
+pub fn main() -> ExitCode {
+    run(Cli::parse())
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let code = match &cli.command {
+        None => console::run(&cli.global),
+        Some(Command::Check(args)) => check::run(&cli.global, args),
+    };
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["astrow-pac", "check", "--config", "/x.toml"]).unwrap();
+        assert_eq!(cli.global.config, Some(PathBuf::from("/x.toml")));
+        assert!(matches!(cli.command, Some(Command::Check(_))));
+        assert!(Cli::try_parse_from(["astrow-pac", "frobnicate"]).is_err());
+    }
+}
