@@ -96,7 +96,14 @@ pub fn initial_state(handle: &EngineHandle, opts: &ConsoleOptions) -> state::App
     let snap = handle.snapshots.borrow().clone();
     let mut s = state::AppState::new(snap, flags, theme::Theme::new(colour), keymap);
     s.tz = chrono::Local::now().offset().fix();
-    settings_form::load_into(&mut s.settings, &opts.config_path);
+    let serials: Vec<String> = s
+        .snap
+        .definitions
+        .pac_readers
+        .iter()
+        .map(|r| r.serial.clone())
+        .collect();
+    settings_form::load_into(&mut s.settings, &opts.config_path, &serials);
     if s.settings.first_run {
         s.pane = state::Pane::Settings;
         s.info("no settings file yet: fill in the form and save with ctrl-s (or quit and run `astrow-pac demo`)");

@@ -470,7 +470,14 @@ fn settings_typing(s: &mut AppState, a: Action) -> Vec<Effect> {
         Action::Enter => {
             let sel = s.settings.list.selected;
             if let Some(f) = s.settings.fields.get_mut(sel) {
-                f.value = input.value().trim().to_string();
+                let secret = f.kind == super::settings_form::FieldKind::Secret;
+                if !(secret && input.value().is_empty()) {
+                    f.value = if secret {
+                        input.value().to_string()
+                    } else {
+                        input.value().trim().to_string()
+                    };
+                }
             }
             revalidate(s);
         }

@@ -13,7 +13,13 @@ use super::super::widgets::vtable::VTable;
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let st = &s.settings;
-    let guide_h = if st.first_run { 6 } else { 0 };
+    let guide_h = if st.first_run {
+        6
+    } else if st.load_error.is_some() {
+        2
+    } else {
+        0
+    };
     let [guide, form, help] = Layout::vertical([
         Constraint::Length(guide_h),
         Constraint::Min(5),
@@ -45,6 +51,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             ),
             guide,
         );
+    } else if let Some(e) = &st.load_error {
+        let text = format!(
+            " ✖ {} Fix the file by hand; the form shows defaults and will not save.",
+            super::super::widgets::ext(e)
+        );
+        f.render_widget(
+            Paragraph::new(Span::styled(text, t.bad)).wrap(Wrap { trim: false }),
+            guide,
+        );
     }
     let dirty = st.fields.iter().filter(|f| f.changed()).count();
     let problems = st.problems();
@@ -58,8 +73,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     if problems > 0 {
         title.push(Span::styled(format!(" ✗ {problems} to fix "), t.bad));
     }
-    if let Some(e) = &st.load_error {
-        title.push(Span::styled(format!(" {e} "), t.bad));
+    if st.load_error.is_some() {
+        title.push(Span::styled(" file unreadable: not saved ", t.bad));
     }
     let editing = st.editing.as_ref();
     let sel = st.list.selected;
@@ -113,6 +128,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         ])
     });
     let mut lines = Vec::new();
+    for p in st.general.iter().chain(&st.file_problems).take(1) {
+        lines.push(Line::from(Span::styled(format!(" ✗ {p}"), t.bad)));
+    }
     if let Some(field) = st.fields.get(sel) {
         if let Some(p) = &field.problem {
             lines.push(Line::from(Span::styled(format!(" ✗ {p}"), t.bad)));
