@@ -19,6 +19,8 @@ pub mod testkit;
 pub mod theme;
 pub mod update;
 mod update_panes;
+#[cfg(test)]
+mod update_tests;
 pub mod view;
 pub mod widgets;
 
