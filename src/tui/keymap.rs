@@ -228,15 +228,12 @@ impl Keymap {
     }
 
     /// Bindings of `ctx` grouped by action, in table order: `(keys, desc, bar)`.
-    pub fn grouped(&self, ctx: Context) -> Vec<(String, &'static str, bool)> {
-        let mut out: Vec<(Action, String, &'static str, bool)> = Vec::new();
+    pub fn grouped(&self, ctx: Context) -> Vec<(Vec<Key>, &'static str, bool)> {
+        let mut out: Vec<(Action, Vec<Key>, &'static str, bool)> = Vec::new();
         for b in self.bindings.iter().filter(|b| b.context == ctx) {
             match out.iter_mut().find(|(a, ..)| a == &b.action) {
-                Some((_, keys, _, _)) => {
-                    keys.push('/');
-                    keys.push_str(&b.key.to_string());
-                }
-                None => out.push((b.action.clone(), b.key.to_string(), b.desc, b.bar)),
+                Some((_, keys, _, _)) => keys.push(b.key),
+                None => out.push((b.action.clone(), vec![b.key], b.desc, b.bar)),
             }
         }
         out.into_iter().map(|(_, k, d, bar)| (k, d, bar)).collect()
@@ -331,7 +328,7 @@ fn default_bindings() -> Vec<Binding> {
         false,
     );
     add(Global, &[c('?')], Action::Help, "help", true);
-    add(Global, &[c(':')], Action::Palette, "command", true);
+    add(Global, &[c(':')], Action::Palette, "command", false);
     add(Global, &[k(K::Tab)], Action::NextPane, "next pane", false);
     add(
         Global,
@@ -420,9 +417,9 @@ fn default_bindings() -> Vec<Binding> {
     add(ch, &[c('r')], Action::Reject, "reject", true);
     add(ch, &[c('v')], Action::Visual, "select", true);
     add(ch, &[c('A')], Action::ApproveAll, "approve all", true);
-    add(ch, &[c('R')], Action::RejectAll, "reject all", true);
+    add(ch, &[c('R')], Action::RejectAll, "reject all", false);
     add(ch, &[c('x')], Action::Apply, "apply", true);
-    add(ch, &[c('s')], Action::SyncEmployees, "plan again", true);
+    add(ch, &[c('s')], Action::SyncEmployees, "plan again", false);
 
     let def = Pane(super::state::Pane::Definitions);
     add(
@@ -447,10 +444,10 @@ fn default_bindings() -> Vec<Binding> {
         st,
         &[c('t')],
         Action::TestConnection,
-        "test connection",
+        "test connections",
         true,
     );
-    add(st, &[c('u')], Action::Discard, "discard edits", true);
+    add(st, &[c('u')], Action::Discard, "discard", true);
 
     let lg = Pane(super::state::Pane::Log);
     add(lg, &[c('l')], Action::LogLevel, "level", true);
@@ -461,14 +458,14 @@ fn default_bindings() -> Vec<Binding> {
         Dialog,
         &[k(K::Left), c('h'), k(K::Right), c('l'), k(K::Tab)],
         Action::ToggleChoice,
-        "move between No and Yes",
+        "No / Yes",
         true,
     );
     add(
         Dialog,
         &[k(K::Enter)],
         Action::Enter,
-        "answer the highlighted choice",
+        "answer the highlighted one",
         true,
     );
     add(Dialog, &[c('y')], Action::Yes, "yes", true);

@@ -127,8 +127,10 @@ fn split_reader_key(key: &str) -> Option<(String, &str)> {
 fn help_for(key: &str, kind: FieldKind) -> String {
     let mut h = match schema::find(key) {
         Some(d) => format!(
-            "{}. Accepts {}; default {}.",
-            d.meaning, d.allowed, d.default
+            "{}. Accepts {}. Default: {}.",
+            capital(d.meaning),
+            d.allowed,
+            d.default
         ),
         None => String::new(),
     };
@@ -140,6 +142,14 @@ fn help_for(key: &str, kind: FieldKind) -> String {
         _ => h.push_str(" Enter edits; Enter again keeps, Esc cancels."),
     }
     h
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 fn opt_path(p: &Option<PathBuf>) -> String {

@@ -35,11 +35,12 @@ pub fn draw_status(f: &mut Frame, area: Rect, s: &AppState) {
 pub fn draw_keys(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let ctx = s.context();
-    let spans = |rows: Vec<(String, &'static str, bool)>| {
+    // The bar shows each action's first key; help shows them all.
+    let spans = |rows: Vec<(Vec<super::super::keymap::Key>, &'static str, bool)>| {
         let mut v = Vec::new();
-        for (k, d, bar) in rows.into_iter().filter(|r| r.2) {
-            let _ = bar;
-            v.push(Span::styled(k, t.key));
+        for (k, d, _) in rows.into_iter().filter(|r| r.2) {
+            let Some(first) = k.first() else { continue };
+            v.push(Span::styled(first.to_string(), t.key));
             v.push(Span::raw(" "));
             v.push(Span::styled(d, t.dim));
             v.push(Span::raw("  "));
@@ -63,6 +64,10 @@ pub fn draw_keys(f: &mut Frame, area: Rect, s: &AppState) {
         ratatui::layout::Constraint::Length(right_w),
     ])
     .areas(area);
+    let l = Rect {
+        width: l.width.saturating_sub(1),
+        ..l
+    };
     f.render_widget(Paragraph::new(Line::from(left)), l);
     f.render_widget(Paragraph::new(Line::from(right)), r);
 }

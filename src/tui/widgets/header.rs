@@ -163,14 +163,16 @@ pub fn fmt_ms(ms: u64) -> String {
 
 fn tabs(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
+    let sep = if area.width >= 90 { "  " } else { " " };
     let mut spans = vec![Span::raw(" ")];
     for p in Pane::ALL {
         let label = format!("{} {}", p.digit(), p.title());
         if p == s.pane {
-            spans.push(Span::styled(format!("▸{label} "), t.tab_active));
+            spans.push(Span::styled(format!("▸{label}"), t.tab_active));
         } else {
-            spans.push(Span::styled(format!(" {label} "), t.tab));
+            spans.push(Span::styled(label, t.tab));
         }
+        spans.push(Span::raw(sep));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

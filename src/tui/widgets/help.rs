@@ -18,8 +18,13 @@ pub fn lines(s: &AppState) -> Vec<Line<'static>> {
         }
         out.push(Line::from(Span::styled(ctx.title().to_string(), t.title)));
         for (k, d, _) in rows {
+            let keys = k
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(" ");
             out.push(Line::from(vec![
-                Span::styled(format!("  {k:<22}"), t.key),
+                Span::styled(format!("  {keys:<22}"), t.key),
                 Span::raw(d),
             ]));
         }
