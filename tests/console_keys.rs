@@ -602,3 +602,62 @@ async fn next(rx: &mut tokio::sync::mpsc::Receiver<Command>) -> Option<Command> 
         .ok()
         .flatten()
 }
+
+#[test]
+fn apply_progress_and_results_stay_on_screen() {
+    use astrow_pac::engine::snapshot::ApplyProgress;
+    let mut snap = snapshot();
+    let mut plan = (*snap
+        .plan
+        .clone()
+        .unwrap_or_else(|| Arc::new(astrow_pac::tui::testkit::plan(false))))
+    .clone();
+    plan.items[0].state = ItemState::Applied;
+    plan.items[1].state = ItemState::Failed;
+    plan.items[1].message = Some("Astrow answered 409: employee number in use".into());
+    plan.items[2].state = ItemState::Stale;
+    plan.items[2].message = Some("changed in Astrow since planning: planned again".into());
+    snap.plan = Some(Arc::new(plan));
+    snap.apply = Some(Arc::new(ApplyProgress {
+        plan_id: "plan-42".into(),
+        running: true,
+        total: 5,
+        applied: 1,
+        stale: 1,
+        failed: 1,
+        ..Default::default()
+    }));
+    let mut h = Harness::new(snap.clone(), 120, 40);
+    h.press("3");
+    let screen = h.text();
+    assert!(
+        screen.contains("applying 3/5: 1 applied, 1 stale, 1 failed"),
+        "{screen}"
+    );
+    assert!(h.state.snap.apply.as_ref().is_some_and(|a| a.running));
+    assert!(h.press("q").is_empty(), "q asks while an apply runs");
+    assert!(has(&mut h, "Quit while applying?"));
+    h.press("<esc>");
+    // The engine finishes and drops the plan: what failed stays on screen.
+    let mut done = snapshot();
+    done.plan = None;
+    done.apply = Some(Arc::new(ApplyProgress {
+        plan_id: "plan-42".into(),
+        running: false,
+        total: 5,
+        applied: 3,
+        stale: 1,
+        failed: 1,
+        ..Default::default()
+    }));
+    h.set_snapshot(done);
+    let screen = h.text();
+    assert!(
+        screen.contains("Last apply: 3 applied, 1 stale, 1 failed"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("employee number in use") && screen.contains("planned again"),
+        "{screen}"
+    );
+}

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::engine::snapshot::{ActionKind, Delivery, EmployeeRow, FeedEntry, PlanView, Snapshot};
+use crate::engine::snapshot::{
+    ActionKind, Delivery, EmployeeRow, FeedEntry, ItemState, PlanView, Snapshot,
+};
 use crate::model::BookingStatus;
 
 use super::list::ListState;
@@ -40,6 +42,28 @@ pub fn set_snapshot(s: &mut AppState, new: Arc<Snapshot>) {
         (None, None) => false,
         _ => true,
     };
+    if plan_changed
+        && let Some(old_plan) = old.plan.as_deref()
+        && s.snap
+            .plan
+            .as_ref()
+            .is_none_or(|p| p.plan_id != old_plan.plan_id)
+    {
+        let done: Vec<_> = old_plan
+            .items
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.state,
+                    ItemState::Applied | ItemState::Stale | ItemState::Failed
+                )
+            })
+            .cloned()
+            .collect();
+        if !done.is_empty() {
+            s.changes.results = done;
+        }
+    }
     if plan_changed || s.changes.rows.is_empty() {
         let sel_id = selected_item_id(
             old.plan.as_deref(),

@@ -126,6 +126,9 @@ pub struct ChangesState {
     pub rows: Vec<ChangeRow>,
     /// Row where a visual selection started.
     pub anchor: Option<usize>,
+    /// Items of the last plan that ended applied, stale or failed: kept on
+    /// screen after the engine drops or replaces that plan.
+    pub results: Vec<crate::engine::snapshot::PlanItemView>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -43,6 +43,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
                 a.applied, a.stale, a.failed
             )));
         }
+        lines.extend(results_lines(s));
         let b = Block::default()
             .borders(Borders::ALL)
             .border_style(t.border)
@@ -182,6 +183,41 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         _ => None,
     };
     detail(f, detail_area, s, item);
+}
+
+/// What the last apply left that needs a look: stale and failed items with why.
+fn results_lines(s: &AppState) -> Vec<Line<'static>> {
+    let t = &s.theme;
+    let mut out = Vec::new();
+    let needs_look: Vec<_> = s
+        .changes
+        .results
+        .iter()
+        .filter(|i| i.state != ItemState::Applied)
+        .collect();
+    if needs_look.is_empty() {
+        return out;
+    }
+    out.push(Line::from(""));
+    out.push(Line::from(Span::styled(" Not applied last time:", t.title)));
+    for it in needs_look {
+        let (m, word, st) = state_mark(it.state, t);
+        let why = it
+            .message
+            .as_deref()
+            .map(|m| ext(m).into_owned())
+            .unwrap_or_default();
+        out.push(Line::from(vec![
+            Span::styled(format!("  {m} {word:<7} "), st),
+            Span::raw(format!(
+                "{} {}",
+                it.action.as_str().replace('_', " "),
+                ext(&it.label)
+            )),
+            Span::styled(format!("  {why}"), st),
+        ]));
+    }
+    out
 }
 
 fn detail(f: &mut Frame, area: Rect, s: &AppState, item: Option<&PlanItemView>) {
