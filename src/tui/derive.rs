@@ -95,6 +95,16 @@ pub fn set_snapshot(s: &mut AppState, new: Arc<Snapshot>) {
     if !Arc::ptr_eq(&old.bookings, &s.snap.bookings) || s.bookings.visible.is_empty() {
         refresh_bookings(s, Some(&old));
     }
+    if !Arc::ptr_eq(&old.definitions, &s.snap.definitions) {
+        let serials: Vec<String> = s
+            .snap
+            .definitions
+            .pac_readers
+            .iter()
+            .map(|r| r.serial.clone())
+            .collect();
+        super::settings_form::add_readers(&mut s.settings, &serials);
+    }
     let d = &s.snap.definitions;
     let (g, r) = (d.pac_groups.len(), d.pac_readers.len());
     s.definitions.groups.clamp(g, h);

@@ -242,6 +242,14 @@ fn path_opt(v: &str) -> Option<PathBuf> {
 /// Put the text `v` of `key` into `s`.
 pub fn set(s: &mut Settings, key: &str, v: &str) -> Result<(), String> {
     if let Some((serial, field)) = split_reader_key(key) {
+        // A reader left at its defaults gets no table in the file.
+        let default = match field {
+            "booking" | "direction" => v.trim().is_empty(),
+            _ => v.trim() == "false",
+        };
+        if default && !s.readers.contains_key(&serial) {
+            return Ok(());
+        }
         let r = s.readers.entry(serial).or_default();
         match field {
             "booking" => {
@@ -340,6 +348,32 @@ pub fn fields_for(s: &Settings, serials: &[String]) -> Vec<Field> {
         }
     }
     out
+}
+
+/// Add the reader fields of serials PAC reported that the form lacks (a
+/// form that was not read, e.g. behind a broken file, stays as it is).
+pub fn add_readers(state: &mut SettingsState, serials: &[String]) {
+    if state.fields.is_empty() {
+        return;
+    }
+    let missing: Vec<String> = serials
+        .iter()
+        .filter(|s| {
+            !state
+                .fields
+                .iter()
+                .any(|f| f.key == reader_key(s, "booking"))
+        })
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let extra = fields_for(&Settings::default(), &missing);
+    state
+        .fields
+        .extend(extra.into_iter().filter(|f| f.key.starts_with("readers.")));
+    validate(state, None);
 }
 
 /// Check every field (the field being typed at `draft`'s text): first that
@@ -503,5 +537,32 @@ mod tests {
         load_into(&mut st, &dir.path().join("none.toml"), &[]);
         assert!(st.first_run);
         assert_eq!(st.fields.len(), FIXED.len());
+    }
+}
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+
+    #[test]
+    fn readers_reported_later_get_their_fields() {
+        let mut st = SettingsState {
+            fields: fields_for(&Settings::default(), &["R-1".into()]),
+            ..SettingsState::default()
+        };
+        let n = st.fields.len();
+        add_readers(&mut st, &["R-1".into(), "R-2".into()]);
+        assert_eq!(st.fields.len(), n + 3);
+        assert!(
+            st.fields
+                .iter()
+                .any(|f| f.key == "readers.\"R-2\".roll_call")
+        );
+        assert!(!st.dirty(), "new fields are not edits");
+        let s = st.to_settings().unwrap_or_default();
+        assert!(
+            s.readers.is_empty(),
+            "readers at their defaults write nothing"
+        );
     }
 }
