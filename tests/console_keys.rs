@@ -661,3 +661,20 @@ fn apply_progress_and_results_stay_on_screen() {
         "{screen}"
     );
 }
+
+#[test]
+fn employee_details_open_on_enter() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("2jjj<enter>");
+    let screen = h.text();
+    assert!(
+        screen.contains("Details") && screen.contains("differs in last_name"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("contract 2024-01-01 – open") && screen.contains("cycle STD"),
+        "{screen}"
+    );
+    h.press("<esc>");
+    assert!(!has(&mut h, "Details"));
+}

@@ -410,6 +410,7 @@ fn default_bindings() -> Vec<Binding> {
 
     let emp = Pane(super::state::Pane::Employees);
     add(emp, &[c('/')], Action::Filter, "filter", true);
+    add(emp, &[k(K::Enter)], Action::Enter, "details", true);
     add(emp, &[c('s')], Action::SyncEmployees, "sync now", true);
 
     let ch = Pane(super::state::Pane::Changes);

@@ -108,6 +108,8 @@ pub struct EmployeesState {
     pub filter: Filter,
     /// Indices into the snapshot's rows that pass the filter, in order.
     pub visible: Vec<u32>,
+    /// The selected row's every field is shown below the list.
+    pub detail: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,7 +31,8 @@ pub fn clamp_all(s: &mut AppState) {
 
 /// Employee rows that fit: one line each when wide, two when stacked.
 pub fn employee_rows(s: &AppState) -> usize {
-    let h = s.body_rows().saturating_sub(3);
+    let detail = if s.employees.detail { 7 } else { 0 };
+    let h = s.body_rows().saturating_sub(3 + detail);
     if s.size.0 >= 120 { h } else { h / 2 }
 }
 
@@ -129,6 +130,10 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
             back(s);
             Vec::new()
         }
+        (Pane::Employees, Action::Enter) => {
+            s.employees.detail = !s.employees.detail;
+            Vec::new()
+        }
         (Pane::Employees | Pane::Bookings | Pane::Log, Action::Filter) => {
             if let Some(f) = filter_of(s) {
                 f.editing = true;
@@ -179,6 +184,7 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
 fn back(s: &mut AppState) {
     match s.pane {
         Pane::Changes if s.changes.anchor.is_some() => s.changes.anchor = None,
+        Pane::Employees if s.employees.detail => s.employees.detail = false,
         Pane::Employees | Pane::Bookings | Pane::Log => {
             if let Some(f) = filter_of(s)
                 && f.active()

@@ -146,7 +146,20 @@ fn diff_cols(r: &EmployeeRow) -> Vec<Col> {
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let st = &s.employees;
-    let [filter, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+    let detail_h = if st.detail { 7 } else { 0 };
+    let [filter, table, detail_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(detail_h),
+    ])
+    .areas(area);
+    if st.detail {
+        let row = st
+            .visible
+            .get(st.list.selected)
+            .and_then(|&i| s.snap.employees.get(i as usize));
+        detail(f, detail_area, s, row);
+    }
     let total = s.snap.employees.len();
     super::filter_line(f, filter, &st.filter, st.visible.len(), total, t);
     let wide = area.width >= 120;
@@ -275,4 +288,119 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             Row::new(cells)
         });
     }
+}
+
+fn date_range(a: Option<chrono::NaiveDate>, b: Option<chrono::NaiveDate>) -> String {
+    let d = |x: Option<chrono::NaiveDate>| x.map_or("open".to_string(), |d| d.to_string());
+    format!("{} – {}", d(a), d(b))
+}
+
+/// Every field of the selected row, both sides, and what the row means.
+fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
+    use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+    let t = &s.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Span::styled(" Details (esc closes) ", t.title));
+    let Some(r) = row else {
+        f.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let (m, ms) = kind_mark(r, t);
+    let meaning = match r.kind {
+        RowKind::Linked if r.differences.is_empty() => {
+            "linked and managed; both sides agree".to_string()
+        }
+        RowKind::Linked => format!(
+            "linked and managed; differs in {}",
+            r.differences
+                .iter()
+                .map(|d| ext(d).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        RowKind::MasterOnly => {
+            "on the master only: the next plan creates or matches it".to_string()
+        }
+        RowKind::Unmanaged => "never linked: shown, never deleted or stripped".to_string(),
+        RowKind::Conflict => "conflict: a person resolves it on the Changes pane".to_string(),
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{m} "), ms),
+        Span::styled(meaning, ms),
+    ])];
+    match &r.pac {
+        Some(p) => {
+            let badges = p
+                .badges
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} ({}{})",
+                        ext(&b.number),
+                        b.badge_type,
+                        if b.active { "" } else { ", inactive" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            lines.push(Line::from(vec![
+                Span::styled("PAC    ", t.title),
+                Span::raw(format!(
+                    "{} {} {} · no {} · {} · valid {} · groups {} · badges {} · ref {}",
+                    p.id,
+                    ext(&p.first_name),
+                    ext(&p.last_name),
+                    ext(&p.employee_number),
+                    if p.active { "active" } else { "inactive" },
+                    date_range(p.valid_from, p.valid_until),
+                    groups(&p.access_group_ids),
+                    if badges.is_empty() {
+                        "none".into()
+                    } else {
+                        badges
+                    },
+                    p.external_ref
+                        .as_deref()
+                        .map_or("–".into(), |r| ext(r).into_owned()),
+                )),
+            ]));
+        }
+        None => lines.push(Line::from(vec![
+            Span::styled("PAC    ", t.title),
+            Span::styled("not in PAC", t.dim),
+        ])),
+    }
+    match &r.astrow {
+        Some(a) => {
+            lines.push(Line::from(vec![
+                Span::styled("Astrow ", t.title),
+                Span::raw(format!(
+                    "{} {} · no {} · {} · contract {} · cycle {} · pay group {} · PAC groups {} · badge {}{} · ref {}",
+                    a.pers_no,
+                    astrow_cells(a).name,
+                    ext(&a.employee_no),
+                    if a.active { "active" } else { "inactive" },
+                    date_range(a.contract_start, a.contract_end),
+                    ext(&a.cycle_code),
+                    ext(&a.paygroup_code),
+                    groups(&a.pac_access_group_ids),
+                    a.badge_no.as_deref().map_or("none".into(), |b| ext(b).into_owned()),
+                    a.pac_badge_type.map_or(String::new(), |b| format!(" ({b})")),
+                    a.external_ref.as_deref().map_or("–".into(), |r| ext(r).into_owned()),
+                )),
+            ]));
+        }
+        None => lines.push(Line::from(vec![
+            Span::styled("Astrow ", t.title),
+            Span::styled("not in Astrow", t.dim),
+        ])),
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
 }

@@ -118,7 +118,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
                 }
                 FieldKind::Secret => Line::from("••••••••"),
                 _ if field.value.is_empty() => Line::from(Span::styled("(not set)", t.dim)),
-                _ => Line::from(field.value.clone()),
+                _ => Line::from(super::super::widgets::ext(&field.value).into_owned()),
             },
         };
         Row::new(vec![

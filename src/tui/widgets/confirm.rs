@@ -24,7 +24,11 @@ pub fn draw(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
         .border_style(t.border_focus)
         .title(Span::styled(format!(" {} ", c.title), t.title))
         .style(t.dialog);
-    let mut lines: Vec<Line> = c.lines.iter().map(|l| Line::from(l.as_str())).collect();
+    let mut lines: Vec<Line> = c
+        .lines
+        .iter()
+        .map(|l| Line::from(super::ext(l).into_owned()))
+        .collect();
     lines.push(Line::from(""));
     let (no, yes) = if c.yes {
         (t.button, t.button_active)
