@@ -678,3 +678,110 @@ fn employee_details_open_on_enter() {
     h.press("<esc>");
     assert!(!has(&mut h, "Details"));
 }
+
+/// A TestBackend that counts frames (one synchronized update per frame).
+struct Counting {
+    inner: TestBackend,
+    frames: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ratatui::backend::Backend for Counting {
+    type Error = std::convert::Infallible;
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<ratatui::layout::Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        p: P,
+    ) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(p)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, t: ratatui::backend::ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(t)
+    }
+    fn size(&self) -> Result<ratatui::layout::Size, Self::Error> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> Result<ratatui::backend::WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.inner.flush()
+    }
+}
+
+impl astrow_pac::tui::app::SyncUpdates for Counting {
+    fn begin_sync(&mut self) -> std::io::Result<()> {
+        self.frames
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_drawn_while_idle_and_bursts_are_batched() {
+    use std::sync::atomic::Ordering;
+    let (handle, eng) = channels();
+    let st = state(snapshot(), 120, 40, true);
+    let frames = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backend = Counting {
+        inner: TestBackend::new(120, 40),
+        frames: frames.clone(),
+    };
+    let (keys_tx, keys_rx) = futures::channel::mpsc::unbounded::<std::io::Result<Event>>();
+    let task = tokio::spawn(async move {
+        let mut term = match Terminal::new(backend) {
+            Ok(t) => t,
+            Err(e) => match e {},
+        };
+        run_loop(&mut term, keys_rx, handle, st, LoopIo::default())
+            .await
+            .map(|_| ())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        frames.load(Ordering::SeqCst),
+        1,
+        "one first frame, then nothing while idle"
+    );
+    for k in keys(&"j".repeat(200)) {
+        let _ = keys_tx.unbounded_send(Ok(Event::Key(k)));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_burst = frames.load(Ordering::SeqCst);
+    assert!(
+        (2..=15).contains(&after_burst),
+        "200 keys drew {after_burst} frames"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        frames.load(Ordering::SeqCst),
+        after_burst,
+        "idle again: no frames"
+    );
+    let _ = eng.snapshots.send(Arc::new(snapshot()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        frames.load(Ordering::SeqCst),
+        after_burst + 1,
+        "a new snapshot draws once"
+    );
+    let _ = keys_tx.unbounded_send(Ok(Event::Key(keys("q")[0])));
+    let done = tokio::time::timeout(Duration::from_secs(5), task).await;
+    assert!(matches!(done, Ok(Ok(Ok(())))));
+}
