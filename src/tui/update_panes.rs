@@ -36,12 +36,22 @@ pub fn employee_rows(s: &AppState) -> usize {
     if s.size.0 >= 120 { h } else { h / 2 }
 }
 
+/// Plan rows that fit: the list has the full height beside the detail when
+/// wide, a little over half of it above the detail when narrow.
+pub fn changes_rows(s: &AppState) -> usize {
+    let h = s.body_rows().saturating_sub(4);
+    if s.size.0 >= 120 { h } else { h * 55 / 100 }
+}
+
 fn list_of(s: &mut AppState) -> Option<(&mut ListState, usize, usize)> {
     let h = s.body_rows().saturating_sub(3);
     let emp_h = employee_rows(s);
     match s.pane {
         Pane::Employees => Some((&mut s.employees.list, s.employees.visible.len(), emp_h)),
-        Pane::Changes => Some((&mut s.changes.list, s.changes.rows.len(), h / 2)),
+        Pane::Changes => {
+            let ch = changes_rows(s);
+            Some((&mut s.changes.list, s.changes.rows.len(), ch))
+        }
         Pane::Definitions => match s.definitions.section {
             DefSection::Groups => {
                 let n = s.snap.definitions.pac_groups.len();
@@ -104,7 +114,7 @@ fn movement(s: &mut AppState, a: &Action) -> bool {
     };
     match pane {
         Pane::Changes => {
-            let h = s.body_rows().saturating_sub(3) / 2;
+            let h = changes_rows(s);
             derive::settle_on_item(&s.changes.rows, &mut s.changes.list, dir, h);
         }
         Pane::Bookings
@@ -277,7 +287,7 @@ pub fn changes(s: &mut AppState, a: Action) -> Vec<Effect> {
     ));
     // Step past a single item so a run of `a` walks down the list.
     if n == 1 && matches!(a, Action::Approve | Action::Reject) {
-        let h = s.body_rows().saturating_sub(3) / 2;
+        let h = changes_rows(s);
         let len = s.changes.rows.len();
         s.changes.list.move_by(1, len, h);
         derive::settle_on_item(&s.changes.rows, &mut s.changes.list, 1, h);
