@@ -785,3 +785,74 @@ async fn nothing_is_drawn_while_idle_and_bursts_are_batched() {
     let done = tokio::time::timeout(Duration::from_secs(5), task).await;
     assert!(matches!(done, Ok(Ok(Ok(())))));
 }
+
+fn valid_settings() -> astrow_pac::config::Settings {
+    let mut s = astrow_pac::config::Settings::default();
+    s.pac.address = "pac.site.local".into();
+    s.pac.oem_key_path = "/etc/astrow-pac/oem.key".into();
+    s.pac.certificate_path = "/etc/astrow-pac/pac.pem".into();
+    s.astrow.url = "https://astrow.site.local/api".into();
+    s.astrow.username = "sync".into();
+    s.astrow.password = Some(astrow_pac::config::Secret::new("pw"));
+    s.astrow.default_cycle_code = "STD".into();
+    s.astrow.default_paygroup_code = "MONTH".into();
+    s
+}
+
+#[tokio::test]
+async fn the_loop_saves_settings_reloads_the_engine_and_tests_connections() {
+    let (handle, mut eng) = channels();
+    let mut st = state(snapshot(), 120, 40, true);
+    st.settings.base = valid_settings();
+    st.settings.fields = fields_for(&valid_settings(), &[]);
+    let saved = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let saved_in = saved.clone();
+    let io = LoopIo {
+        log: None,
+        save: Some(Box::new(move |form| {
+            let s = form.to_settings().map_err(|(k, m)| format!("{k}: {m}"))?;
+            if let Ok(mut v) = saved_in.lock() {
+                v.push(s.pac.address.clone());
+            }
+            Ok("saved".to_string())
+        })),
+        test: Some(Arc::new(|s: astrow_pac::config::Settings| {
+            Box::pin(async move {
+                (
+                    true,
+                    format!("PAC {} answered in 12ms; Astrow logged in", s.pac.address),
+                )
+            })
+        })),
+    };
+    let (keys_tx, keys_rx) = futures::channel::mpsc::unbounded::<std::io::Result<Event>>();
+    let task = tokio::spawn(async move {
+        let mut term = match Terminal::new(TestBackend::new(120, 40)) {
+            Ok(t) => t,
+            Err(e) => match e {},
+        };
+        run_loop(&mut term, keys_rx, handle, st, io)
+            .await
+            .map(|s| (term, s))
+    });
+    for k in keys("6<enter><c-u>pac.other.local<enter><c-s>t") {
+        let _ = keys_tx.unbounded_send(Ok(Event::Key(k)));
+    }
+    assert_eq!(next(&mut eng.commands).await, Some(Command::ReloadSettings));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = keys_tx.unbounded_send(Ok(Event::Key(keys("q")[0])));
+    let (term, st) = match tokio::time::timeout(Duration::from_secs(5), task).await {
+        Ok(Ok(Ok(v))) => v,
+        _ => panic!("the loop did not end cleanly"),
+    };
+    assert_eq!(
+        saved.lock().map(|v| v.clone()).unwrap_or_default(),
+        vec!["pac.other.local".to_string()]
+    );
+    assert!(!st.settings.dirty(), "saved: the form is clean");
+    let screen = astrow_pac::tui::testkit::lines(term.backend().buffer()).join("\n");
+    assert!(
+        screen.contains("✓ PAC pac.other.local answered in 12ms"),
+        "{screen}"
+    );
+}

@@ -203,14 +203,20 @@ where
                     None => state.warn("saving settings is not available here"),
                 },
                 Effect::TestConnection => match &io.test {
-                    Some(test) => {
-                        let fut = test(&state.settings);
-                        let tx = test_tx.clone();
-                        tokio::spawn(async move {
-                            let r = fut.await;
-                            let _ = tx.send(r).await;
-                        });
-                    }
+                    Some(test) => match state.settings.to_settings() {
+                        Ok(settings) => {
+                            let fut = test(settings);
+                            let tx = test_tx.clone();
+                            tokio::spawn(async move {
+                                let r = fut.await;
+                                let _ = tx.send(r).await;
+                            });
+                        }
+                        Err((key, msg)) => {
+                            state.settings.test_result =
+                                Some((false, format!("not tested: {key}: {msg}")));
+                        }
+                    },
                     None => state.warn("the connection test is not available here"),
                 },
             }

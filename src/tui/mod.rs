@@ -40,9 +40,13 @@ use settings_form::SettingsState;
 /// Writes the settings form to the file; `Ok` carries what to tell the user.
 pub type SettingsSaver = Box<dyn FnMut(&SettingsState) -> Result<String, String> + Send>;
 
-/// Tries both connections with the settings in the form; `(ok, what happened)`.
+/// Tries both connections with the settings in the form (not yet saved);
+/// resolves to `(ok, what happened in words)`. It runs on its own task: the
+/// console never waits for it.
 pub type ConnectionTest = Arc<
-    dyn Fn(&SettingsState) -> Pin<Box<dyn Future<Output = (bool, String)> + Send>> + Send + Sync,
+    dyn Fn(crate::config::Settings) -> Pin<Box<dyn Future<Output = (bool, String)> + Send>>
+        + Send
+        + Sync,
 >;
 
 /// How the console was asked to start.
