@@ -19,6 +19,7 @@ const PANES: [(&str, &str); 7] = [
 fn harness(snap: Snapshot, w: u16, h: u16, colour: bool) -> Harness {
     let mut st = state(snap, w, h, colour);
     st.settings.fields = fields_for(&astrow_pac::config::Settings::default(), &["R-0011".into()]);
+    astrow_pac::tui::settings_form::validate(&mut st.settings, None);
     Harness::with_state(st, w, h)
 }
 
@@ -106,6 +107,7 @@ fn special_states() {
 
     let mut st = state(snapshot(), 80, 24, true);
     st.settings.fields = fields_for(&astrow_pac::config::Settings::default(), &[]);
+    astrow_pac::tui::settings_form::validate(&mut st.settings, None);
     st.settings.first_run = true;
     st.pane = astrow_pac::tui::state::Pane::Settings;
     let mut h = Harness::with_state(st, 80, 24);

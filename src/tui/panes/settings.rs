@@ -78,14 +78,28 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     }
     let editing = st.editing.as_ref();
     let sel = st.list.selected;
+    let wide = area.width >= 120;
     VTable {
         title: Line::from(title),
-        header: Some(Row::new(vec!["", "setting", "value"])),
-        widths: vec![
-            Constraint::Length(1),
-            Constraint::Length(34),
-            Constraint::Fill(1),
-        ],
+        header: Some(Row::new(if wide {
+            vec!["", "setting", "value", "check"]
+        } else {
+            vec!["", "setting", "value"]
+        })),
+        widths: if wide {
+            vec![
+                Constraint::Length(1),
+                Constraint::Length(34),
+                Constraint::Fill(2),
+                Constraint::Fill(3),
+            ]
+        } else {
+            vec![
+                Constraint::Length(1),
+                Constraint::Length(34),
+                Constraint::Fill(1),
+            ]
+        },
         len: st.fields.len(),
         list: st.list,
         focused: true,
@@ -121,11 +135,19 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
                 _ => Line::from(super::super::widgets::ext(&field.value).into_owned()),
             },
         };
-        Row::new(vec![
+        let mut cells = vec![
             Cell::from(Span::styled(m, ms)),
             Cell::from(field.key.clone()),
             Cell::from(value),
-        ])
+        ];
+        if wide {
+            cells.push(match &field.problem {
+                Some(p) => Cell::from(Span::styled(format!("✗ {p}"), t.bad)),
+                None if field.changed() => Cell::from(Span::styled("* edited, not saved", t.warn)),
+                None => Cell::from(""),
+            });
+        }
+        Row::new(cells)
     });
     let mut lines = Vec::new();
     for p in st.general.iter().chain(&st.file_problems).take(1) {
