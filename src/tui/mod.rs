@@ -2,6 +2,20 @@
 //! commands. State, update and view are separate: keys become actions
 //! (`keymap`), `update` turns an action into state changes and effects, and
 //! `view` draws from state only.
+//!
+//! Wiring it (what `cli` does for the console and `demo`):
+//!
+//! ```ignore
+//! let log = tui::LogBuffer::default();
+//! tracing_subscriber::registry().with(file_layer).with(log.layer()).init();
+//! let handle = engine.handle();
+//! tui::run(handle, tui::ConsoleOptions {
+//!     read_only, no_color, demo, config_path,
+//!     keys: settings.keys.clone(),          // `[keys]` of the settings file, by action name
+//!     log: Some(log),
+//!     connection_test: Some(tester),        // tries PAC and Astrow with unsaved settings
+//! }).await?;
+//! ```
 
 pub mod action;
 pub mod app;
