@@ -25,6 +25,7 @@ pub fn set_snapshot(s: &mut AppState, new: Arc<Snapshot>) {
             s.employees.list.selected,
         );
         refilter_employees(s);
+        s.employees.counts = count_employees(&s.snap.employees);
         let new_pos = key.and_then(|k| {
             s.employees
                 .visible
@@ -166,6 +167,23 @@ pub fn employee_matches(r: &EmployeeRow, needle: &str) -> bool {
         }
     }
     false
+}
+
+pub fn count_employees(rows: &[EmployeeRow]) -> super::state::EmployeeCounts {
+    use crate::engine::snapshot::RowKind;
+    let mut c = super::state::EmployeeCounts::default();
+    for r in rows {
+        match r.kind {
+            RowKind::Linked => {
+                c.linked += 1;
+                c.differ += usize::from(!r.differences.is_empty());
+            }
+            RowKind::MasterOnly => c.master_only += 1,
+            RowKind::Unmanaged => c.unmanaged += 1,
+            RowKind::Conflict => c.conflict += 1,
+        }
+    }
+    c
 }
 
 pub fn refilter_employees(s: &mut AppState) {

@@ -110,6 +110,17 @@ pub struct EmployeesState {
     pub visible: Vec<u32>,
     /// The selected row's every field is shown below the list.
     pub detail: bool,
+    /// Rows by kind, counted when the rows change (not per frame).
+    pub counts: EmployeeCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmployeeCounts {
+    pub linked: usize,
+    pub differ: usize,
+    pub master_only: usize,
+    pub unmanaged: usize,
+    pub conflict: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

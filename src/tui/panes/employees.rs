@@ -162,6 +162,37 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     }
     let total = s.snap.employees.len();
     super::filter_line(f, filter, &st.filter, st.visible.len(), total, t);
+    if !st.filter.editing {
+        let c = st.counts;
+        let counts = Line::from(vec![
+            Span::styled(format!("{} linked", c.linked), t.dim),
+            Span::styled(
+                format!(" ({} differ)", c.differ),
+                if c.differ > 0 { t.diff } else { t.dim },
+            ),
+            Span::styled(format!(" · {} new", c.master_only), t.dim),
+            Span::styled(format!(" · {} unmanaged", c.unmanaged), t.dim),
+            Span::styled(
+                format!(" · {} conflict ", c.conflict),
+                if c.conflict > 0 { t.bad } else { t.dim },
+            ),
+        ])
+        .right_aligned();
+        let w = counts.width() as u16;
+        let used = if st.filter.active() {
+            24 + st.filter.text().chars().count() as u16
+        } else {
+            14
+        };
+        if filter.width >= w + used {
+            let r = Rect {
+                x: filter.x + filter.width - w,
+                width: w,
+                ..filter
+            };
+            f.render_widget(ratatui::widgets::Paragraph::new(counts), r);
+        }
+    }
     let wide = area.width >= 120;
     let legend = " ≠ differs  + new  ? unmanaged (never touched)  ! conflict ";
     let title = Line::from(vec![
