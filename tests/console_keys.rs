@@ -809,13 +809,15 @@ async fn the_loop_saves_settings_reloads_the_engine_and_tests_connections() {
     let saved_in = saved.clone();
     let io = LoopIo {
         log: None,
-        save: Some(Box::new(move |form| {
-            let s = form.to_settings().map_err(|(k, m)| format!("{k}: {m}"))?;
-            if let Ok(mut v) = saved_in.lock() {
-                v.push(s.pac.address.clone());
-            }
-            Ok("saved".to_string())
-        })),
+        save: Some(Arc::new(
+            move |form: &astrow_pac::tui::settings_form::SettingsState| {
+                let s = form.to_settings().map_err(|(k, m)| format!("{k}: {m}"))?;
+                if let Ok(mut v) = saved_in.lock() {
+                    v.push(s.pac.address.clone());
+                }
+                Ok("saved".to_string())
+            },
+        )),
         test: Some(Arc::new(|s: astrow_pac::config::Settings| {
             Box::pin(async move {
                 (

@@ -23,6 +23,7 @@ use super::action::{Action, Effect};
 use super::derive;
 use super::keymap::{Context, Key};
 use super::logbuf::{LogBuffer, LogLevel, LogLine};
+use super::settings_form::SettingsState;
 use super::state::AppState;
 use super::update::update;
 use super::view;
@@ -119,7 +120,8 @@ where
     let mut events_open = true;
     let mut input_open = true;
     let log = io.log.clone();
-    let mut save = io.save;
+    let save = io.save;
+    let (save_tx, mut save_rx) = mpsc::channel::<(Box<SettingsState>, Result<String, String>)>(2);
     loop {
         if state.quit {
             break;
@@ -177,6 +179,17 @@ where
                     dirty |= state.pane == super::state::Pane::Log;
                 }
             },
+            Some((saved, result)) = save_rx.recv() => {
+                match result {
+                    Ok(text) => {
+                        super::settings_form::mark_saved(&mut state.settings, &saved);
+                        state.info(text);
+                        send(&handle, &mut state, Command::ReloadSettings);
+                    }
+                    Err(text) => state.status = Some(super::state::Status { level: EventLevel::Error, text }),
+                }
+                dirty = true;
+            },
             Some((ok, text)) = test_rx.recv() => {
                 state.settings.test_result = Some((ok, text));
                 dirty = true;
@@ -186,20 +199,17 @@ where
             match e {
                 Effect::Quit => state.quit = true,
                 Effect::Engine(cmd) => send(&handle, &mut state, cmd),
-                Effect::SaveSettings => match save.as_mut() {
-                    Some(saver) => match saver(&state.settings) {
-                        Ok(text) => {
-                            super::settings_form::mark_saved(&mut state.settings);
-                            state.info(text);
-                            send(&handle, &mut state, Command::ReloadSettings);
-                        }
-                        Err(text) => {
-                            state.status = Some(super::state::Status {
-                                level: EventLevel::Error,
-                                text,
-                            })
-                        }
-                    },
+                Effect::SaveSettings => match &save {
+                    Some(saver) => {
+                        let saver = saver.clone();
+                        let form = Box::new(state.settings.clone());
+                        let tx = save_tx.clone();
+                        state.info("saving the settings file...");
+                        tokio::task::spawn_blocking(move || {
+                            let result = saver(&form);
+                            let _ = tx.blocking_send((form, result));
+                        });
+                    }
                     None => state.warn("saving settings is not available here"),
                 },
                 Effect::TestConnection => match &io.test {

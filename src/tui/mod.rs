@@ -52,7 +52,8 @@ pub use logbuf::LogBuffer;
 use settings_form::SettingsState;
 
 /// Writes the settings form to the file; `Ok` carries what to tell the user.
-pub type SettingsSaver = Box<dyn FnMut(&SettingsState) -> Result<String, String> + Send>;
+/// Runs on a blocking thread (a file write and fsync), never on the loop.
+pub type SettingsSaver = Arc<dyn Fn(&SettingsState) -> Result<String, String> + Send + Sync>;
 
 /// Tries both connections with the settings in the form (not yet saved);
 /// resolves to `(ok, what happened in words)`. It runs on its own task: the

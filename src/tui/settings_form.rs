@@ -398,12 +398,17 @@ pub fn validate(state: &mut SettingsState, draft: Option<(usize, String)>) {
 }
 
 /// The file has been written: what is in the form is now the original.
-pub fn mark_saved(state: &mut SettingsState) {
-    if let Ok(s) = state.to_settings() {
+///
+/// `saved` is the form as it was written: edits typed while the file was
+/// being written stay edits.
+pub fn mark_saved(state: &mut SettingsState, saved: &SettingsState) {
+    if let Ok(s) = saved.to_settings() {
         state.base = s;
     }
     for f in &mut state.fields {
-        f.original = f.value.clone();
+        if let Some(w) = saved.fields.iter().find(|w| w.key == f.key) {
+            f.original = w.value.clone();
+        }
     }
     state.first_run = false;
     state.file_problems.clear();
@@ -440,7 +445,7 @@ pub fn load_into(state: &mut SettingsState, path: &Path, serials: &[String]) {
 
 /// Saves the form to `path` with `config::save`.
 pub fn file_saver(path: PathBuf) -> super::SettingsSaver {
-    Box::new(move |state: &SettingsState| {
+    std::sync::Arc::new(move |state: &SettingsState| {
         if let Some(e) = &state.load_error {
             return Err(format!("not saved: {e}"));
         }
@@ -521,7 +526,7 @@ mod tests {
             .unwrap_or_else(|| panic!("field"));
         assert_eq!(f.value, "old");
         f.value = "pac.site.local".into();
-        let mut save = file_saver(path.clone());
+        let save = file_saver(path.clone());
         save(&st).unwrap_or_else(|e| panic!("{e}"));
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
