@@ -12,12 +12,21 @@ use super::super::widgets::header::{fmt_ms, health_mark};
 use super::super::widgets::{ext, fit};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
-    let [top, jobs] = Layout::vertical([Constraint::Length(9), Constraint::Min(4)]).areas(area);
+    let top_h = if area.height >= 30 { 11 } else { 9 };
+    let [top, jobs] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(4)]).areas(area);
     let [sys, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
     systems(f, sys, s);
     plan_and_bookings(f, right, s);
-    jobs_table(f, jobs, s);
+    let table_h = (s.snap.jobs.len() as u16 + 3).max(4);
+    if jobs.height >= table_h + 4 {
+        let [j, recent] =
+            Layout::vertical([Constraint::Length(table_h), Constraint::Min(3)]).areas(jobs);
+        jobs_table(f, j, s);
+        recent_runs(f, recent, s);
+    } else {
+        jobs_table(f, jobs, s);
+    }
 }
 
 fn block<'a>(title: &'a str, s: &AppState) -> Block<'a> {
@@ -92,9 +101,20 @@ fn system_lines<'a>(name: &'a str, h: &'a SystemHealth, s: &AppState, w: usize) 
 
 fn systems(f: &mut Frame, area: Rect, s: &AppState) {
     let w = area.width as usize;
+    let t = &s.theme;
+    let at = |addr: &str| {
+        (!addr.is_empty() && w > 60).then(|| {
+            Line::from(Span::styled(
+                format!("       at {}", fit(&ext(addr), w.saturating_sub(12))),
+                t.dim,
+            ))
+        })
+    };
     let mut lines = system_lines("PAC", &s.snap.health.pac, s, w);
+    lines.extend(at(&s.snap.settings.pac_address));
     lines.push(Line::from(""));
     lines.extend(system_lines("Astrow", &s.snap.health.astrow, s, w));
+    lines.extend(at(&s.snap.settings.astrow_url));
     f.render_widget(Paragraph::new(lines).block(block("Systems", s)), area);
 }
 
@@ -268,4 +288,44 @@ fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
     } else {
         f.render_widget(table, area);
     }
+}
+
+/// Every job's recent runs, newest first.
+fn recent_runs(f: &mut Frame, area: Rect, s: &AppState) {
+    let t = &s.theme;
+    let mut runs: Vec<(&str, &crate::engine::snapshot::JobRun)> = s
+        .snap
+        .jobs
+        .iter()
+        .flat_map(|j| j.history.iter().map(move |r| (j.kind.title(), r)))
+        .collect();
+    runs.sort_by_key(|r| std::cmp::Reverse(r.1.started));
+    let rows: Vec<Row> = runs
+        .iter()
+        .take(area.height.saturating_sub(2) as usize)
+        .map(|(name, r)| {
+            let took = r.finished.map_or("running".to_string(), |e| {
+                crate::tui::state::human_duration(e - r.started, "")
+            });
+            let st = if r.ok { t.base } else { t.bad };
+            Row::new(vec![
+                ratatui::widgets::Cell::from(Span::styled(s.clock(r.started), t.dim)),
+                ratatui::widgets::Cell::from(*name),
+                ratatui::widgets::Cell::from(Span::styled(if r.ok { "✓" } else { "✖" }, st)),
+                ratatui::widgets::Cell::from(Span::styled(took, t.dim)),
+                ratatui::widgets::Cell::from(Span::styled(ext(&r.summary).into_owned(), st)),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(17),
+        Constraint::Length(1),
+        Constraint::Length(8),
+        Constraint::Min(10),
+    ];
+    f.render_widget(
+        Table::new(rows, widths).block(block("Recent runs", s)),
+        area,
+    );
 }
