@@ -858,3 +858,52 @@ async fn the_loop_saves_settings_reloads_the_engine_and_tests_connections() {
         "{screen}"
     );
 }
+
+#[test]
+fn keys_are_read_from_the_settings_file_and_kept_on_save() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("astrow-pac.toml");
+    let text = format!(
+        "{}\n[keys]\n# mine\napprove = \"y\"\napply = 3\n",
+        include_str!("../config/astrow-pac.toml")
+    );
+    std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let err = match astrow_pac::config::load_with(&path, false) {
+        Err(e) => e,
+        Ok(_) => panic!("apply = 3 is not a key"),
+    };
+    assert!(
+        err.problems().iter().any(|p| p.setting == "keys.apply"),
+        "{err}"
+    );
+    assert!(
+        !err.problems()
+            .iter()
+            .any(|p| p.setting.starts_with("keys.approve")),
+        "{err}"
+    );
+
+    std::fs::write(&path, text.replace("apply = 3\n", "")).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = match astrow_pac::config::load_with(&path, false) {
+        Err(e) => panic!("{e}"),
+        Ok(l) => l.settings,
+    };
+    assert_eq!(s.keys.get("approve").map(String::as_str), Some("y"));
+    s.keys.insert("apply".into(), "ctrl-a".into());
+    astrow_pac::config::save(&path, &s).unwrap_or_else(|e| panic!("{e}"));
+    let saved = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        saved.contains("# mine")
+            && saved.contains("approve = \"y\"")
+            && saved.contains("apply = \"ctrl-a\""),
+        "{saved}"
+    );
+
+    let (km, problems) = astrow_pac::tui::keymap::Keymap::default().with_overrides(&s.keys);
+    assert!(problems.is_empty(), "{problems:?}");
+    let ch = astrow_pac::tui::keymap::Context::Pane(astrow_pac::tui::state::Pane::Changes);
+    assert_eq!(
+        km.resolve(ch, astrow_pac::tui::keymap::Key::ctrl('a')),
+        Some(astrow_pac::tui::action::Action::Apply)
+    );
+}
