@@ -26,11 +26,19 @@ pub fn set_snapshot(s: &mut AppState, new: Arc<Snapshot>) {
         );
         refilter_employees(s);
         s.employees.counts = count_employees(&s.snap.employees);
+        // The same pair, or else the same person on either side (a row that
+        // just got linked, or lost its other side).
         let new_pos = key.and_then(|k| {
-            s.employees
-                .visible
-                .iter()
-                .position(|&i| s.snap.employees.get(i as usize).map(employee_key) == Some(k))
+            let rows = &s.snap.employees;
+            let find = |same: &dyn Fn(EmpKey) -> bool| {
+                s.employees
+                    .visible
+                    .iter()
+                    .position(|&i| rows.get(i as usize).is_some_and(|r| same(employee_key(r))))
+            };
+            find(&|r| r == k)
+                .or_else(|| k.0.and_then(|p| find(&|r| r.0 == Some(p))))
+                .or_else(|| k.1.and_then(|a| find(&|r| r.1 == Some(a))))
         });
         let len = s.employees.visible.len();
         match new_pos {

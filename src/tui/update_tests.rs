@@ -583,3 +583,24 @@ fn selection_stays_on_the_same_employee_when_rows_arrive_above() {
         id
     );
 }
+
+#[test]
+fn selection_follows_a_person_whose_row_gets_linked() {
+    let mut s = on(Pane::Employees);
+    for _ in 0..5 {
+        update(&mut s, Action::Down);
+    }
+    assert!(s.snap.employees[5].astrow.is_none(), "row 5 is PAC only");
+    let mut snap = snapshot();
+    let mut rows = (*snap.employees).clone();
+    let linked = rows[5].clone();
+    rows.remove(5);
+    let mut linked = linked;
+    linked.kind = crate::engine::snapshot::RowKind::Linked;
+    linked.astrow = Some(super::testkit::astrow_employee(5));
+    rows.insert(0, linked);
+    snap.employees = Arc::new(rows);
+    derive::set_snapshot(&mut s, Arc::new(snap));
+    assert_eq!(s.employees.list.selected, 0);
+    assert_eq!(s.snap.employees[0].pac.as_ref().map(|p| p.id.0), Some(1005));
+}
