@@ -19,8 +19,8 @@ pub fn clamp_all(s: &mut AppState) {
     let emp_h = employee_rows(s);
     let n = s.employees.visible.len();
     s.employees.list.clamp(n, emp_h);
-    let n = s.changes.rows.len();
-    s.changes.list.clamp(n, h);
+    let (n, ch) = (s.changes.rows.len(), changes_rows(s));
+    s.changes.list.clamp(n, ch);
     let n = s.bookings.visible.len();
     s.bookings.list.clamp(n, h);
     let n = s.log.visible.len();
@@ -195,6 +195,7 @@ fn back(s: &mut AppState) {
     match s.pane {
         Pane::Changes if s.changes.anchor.is_some() => s.changes.anchor = None,
         Pane::Employees if s.employees.detail => s.employees.detail = false,
+        Pane::Bookings if s.bookings.roll_call => s.bookings.roll_call = false,
         Pane::Employees | Pane::Bookings | Pane::Log => {
             if let Some(f) = filter_of(s)
                 && f.active()

@@ -374,6 +374,9 @@ fn roll_call_view_and_commands() {
     let mut s = on(Pane::Bookings);
     update(&mut s, Action::RollCallView);
     assert!(s.bookings.roll_call);
+    update(&mut s, Action::Back);
+    assert!(!s.bookings.roll_call, "Esc goes back to the feed");
+    update(&mut s, Action::RollCallView);
     assert_eq!(
         engine(&update(&mut s, Action::StartRollCall)),
         vec![Command::StartRollCall]
