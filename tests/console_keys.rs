@@ -753,7 +753,7 @@ async fn nothing_is_drawn_while_idle_and_bursts_are_batched() {
             .await
             .map(|_| ())
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         frames.load(Ordering::SeqCst),
         1,
@@ -775,7 +775,7 @@ async fn nothing_is_drawn_while_idle_and_bursts_are_batched() {
         "idle again: no frames"
     );
     let _ = eng.snapshots.send(Arc::new(snapshot()));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         frames.load(Ordering::SeqCst),
         after_burst + 1,
@@ -841,7 +841,7 @@ async fn the_loop_saves_settings_reloads_the_engine_and_tests_connections() {
         let _ = keys_tx.unbounded_send(Ok(Event::Key(k)));
     }
     assert_eq!(next(&mut eng.commands).await, Some(Command::ReloadSettings));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = keys_tx.unbounded_send(Ok(Event::Key(keys("q")[0])));
     let (term, st) = match tokio::time::timeout(Duration::from_secs(5), task).await {
         Ok(Ok(Ok(v))) => v,
