@@ -194,15 +194,42 @@ pub fn count_employees(rows: &[EmployeeRow]) -> super::state::EmployeeCounts {
     c
 }
 
+/// A row kind asked for with `is:` in the filter.
+fn kind_matches(r: &EmployeeRow, kind: &str) -> bool {
+    use crate::engine::snapshot::RowKind;
+    match kind {
+        "diff" | "differs" => r.kind == RowKind::Linked && !r.differences.is_empty(),
+        "linked" => r.kind == RowKind::Linked,
+        "new" => r.kind == RowKind::MasterOnly,
+        "unmanaged" => r.kind == RowKind::Unmanaged,
+        "conflict" => r.kind == RowKind::Conflict,
+        _ => false,
+    }
+}
+
+/// Filter text: words to find in name, number or badge, and `is:diff`,
+/// `is:new`, `is:unmanaged`, `is:conflict`, `is:linked` for a kind of row.
 pub fn refilter_employees(s: &mut AppState) {
-    let needle = s.employees.filter.text().trim().to_lowercase();
+    let text = s.employees.filter.text().trim().to_lowercase();
+    let kinds: Vec<&str> = text
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("is:"))
+        .collect();
+    let needle = text
+        .split_whitespace()
+        .filter(|w| !w.starts_with("is:"))
+        .collect::<Vec<_>>()
+        .join(" ");
     let rows = &s.snap.employees;
-    s.employees.visible = if needle.is_empty() {
+    s.employees.visible = if text.is_empty() {
         (0..rows.len() as u32).collect()
     } else {
         rows.iter()
             .enumerate()
-            .filter(|(_, r)| employee_matches(r, &needle))
+            .filter(|(_, r)| {
+                kinds.iter().all(|k| kind_matches(r, k))
+                    && (needle.is_empty() || employee_matches(r, &needle))
+            })
             .map(|(i, _)| i as u32)
             .collect()
     };

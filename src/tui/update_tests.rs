@@ -607,3 +607,23 @@ fn selection_follows_a_person_whose_row_gets_linked() {
     assert_eq!(s.employees.list.selected, 0);
     assert_eq!(s.snap.employees[0].pac.as_ref().map(|p| p.id.0), Some(1005));
 }
+
+#[test]
+fn employee_filter_knows_row_kinds() {
+    let mut s = on(Pane::Employees);
+    update(&mut s, Action::Filter);
+    for c in "is:diff".chars() {
+        update(&mut s, key(c));
+    }
+    assert_eq!(s.employees.visible.len(), s.employees.counts.differ);
+    for c in " joris".chars() {
+        update(&mut s, key(c));
+    }
+    assert_eq!(s.employees.visible.len(), 1, "kind and text together");
+    update(&mut s, Action::Back);
+    update(&mut s, Action::Filter);
+    for c in "is:unmanaged".chars() {
+        update(&mut s, key(c));
+    }
+    assert_eq!(s.employees.visible.len(), s.employees.counts.unmanaged);
+}

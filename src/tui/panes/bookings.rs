@@ -85,6 +85,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         s.bookings.visible.len(),
         feed_len(s),
         t,
+        "",
     );
     if s.bookings.roll_call {
         roll_call(f, table.union(detail), s);

@@ -161,7 +161,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         detail(f, detail_area, s, row);
     }
     let total = s.snap.employees.len();
-    super::filter_line(f, filter, &st.filter, st.visible.len(), total, t);
+    super::filter_line(
+        f,
+        filter,
+        &st.filter,
+        st.visible.len(),
+        total,
+        t,
+        "is:diff is:new is:unmanaged is:conflict",
+    );
     if !st.filter.editing {
         let c = st.counts;
         let counts = Line::from(vec![

@@ -14,7 +14,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let st = &s.log;
     let [filter, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    super::filter_line(f, filter, &st.filter, st.visible.len(), st.lines.len(), t);
+    super::filter_line(
+        f,
+        filter,
+        &st.filter,
+        st.visible.len(),
+        st.lines.len(),
+        t,
+        "",
+    );
     let title = Line::from(vec![
         Span::styled(" Log ", t.title),
         Span::styled(format!("{} and more severe ", st.level.as_str()), t.dim),

@@ -24,6 +24,7 @@ pub fn filter_line(
     shown: usize,
     total: usize,
     t: &Theme,
+    hint: &str,
 ) {
     let line = if filter.editing {
         Line::from(vec![
@@ -32,6 +33,14 @@ pub fn filter_line(
             Span::styled("█", t.key),
             Span::styled(
                 format!("   {shown} of {total} match · enter keep · esc clear"),
+                t.dim,
+            ),
+            Span::styled(
+                if hint.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {hint}")
+                },
                 t.dim,
             ),
         ])
