@@ -123,6 +123,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         } else {
             "no swipes yet"
         },
+        position: None,
     }
     .draw(f, table, t, |i| {
         let Some(e) = st.visible.get(i).and_then(|&ix| feed.get(ix as usize)) else {
@@ -229,6 +230,7 @@ fn roll_call(f: &mut Frame, area: Rect, s: &AppState) {
         focused: true,
         row_height: 1,
         empty: "nobody on site",
+        position: None,
     }
     .draw(f, area, t, |i| {
         let Some(p) = rc.on_site.get(i) else {

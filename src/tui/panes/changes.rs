@@ -146,6 +146,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         focused: true,
         row_height: 1,
         empty: "the plan is empty: both systems agree",
+        position: Some(item_position(&st.rows, st.list.selected)),
     }
     .draw(f, list_area, t, |i| match st.rows.get(i) {
         Some(ChangeRow::Header { action, count }) => Row::new(vec![
@@ -218,6 +219,20 @@ fn results_lines(s: &AppState) -> Vec<Line<'static>> {
         ]));
     }
     out
+}
+
+/// "item 3 of 6": the list's group headers are not counted.
+fn item_position(rows: &[ChangeRow], selected: usize) -> String {
+    let items = rows
+        .iter()
+        .filter(|r| matches!(r, ChangeRow::Item(_)))
+        .count();
+    let at = rows
+        .iter()
+        .take(selected + 1)
+        .filter(|r| matches!(r, ChangeRow::Item(_)))
+        .count();
+    format!("item {} of {}", at.max(1), items)
 }
 
 fn detail(f: &mut Frame, area: Rect, s: &AppState, item: Option<&PlanItemView>) {

@@ -50,6 +50,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         focused: s.definitions.section == DefSection::Groups,
         row_height: 1,
         empty: "no access groups read from PAC yet",
+        position: None,
     }
     .draw(f, ga, t, |i| {
         let Some(g) = d.pac_groups.get(i) else {
@@ -108,6 +109,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         focused: s.definitions.section == DefSection::Readers,
         row_height: 1,
         empty: "no readers read from PAC yet",
+        position: None,
     }
     .draw(f, ra, t, |i| {
         let Some(r) = d.pac_readers.get(i) else {

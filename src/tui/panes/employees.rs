@@ -255,6 +255,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             focused: true,
             row_height: 1,
             empty,
+            position: None,
         }
         .draw(f, table, t, |i| {
             let Some(r) = st.visible.get(i).and_then(|&ix| rows.get(ix as usize)) else {
@@ -299,6 +300,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             focused: true,
             row_height: 2,
             empty,
+            position: None,
         }
         .draw(f, table, t, |i| {
             let Some(r) = st.visible.get(i).and_then(|&ix| rows.get(ix as usize)) else {

@@ -46,6 +46,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         focused: true,
         row_height: 1,
         empty: "nothing logged at this level yet",
+        position: None,
     }
     .draw(f, table, t, |i| {
         let Some(l) = st.visible.get(i).and_then(|&ix| st.lines.get(ix as usize)) else {

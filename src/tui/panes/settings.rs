@@ -105,6 +105,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         focused: true,
         row_height: 1,
         empty: "the settings form is not available",
+        position: None,
     }
     .draw(f, form, t, |i| {
         let Some(field) = st.fields.get(i) else {

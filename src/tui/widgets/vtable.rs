@@ -18,6 +18,8 @@ pub struct VTable<'a> {
     /// Lines per row (2 for stacked employees).
     pub row_height: u16,
     pub empty: &'a str,
+    /// Replaces "row x of N" (e.g. a list with group headers counts items).
+    pub position: Option<String>,
 }
 
 impl<'a> VTable<'a> {
@@ -32,8 +34,13 @@ impl<'a> VTable<'a> {
             })
             .title(self.title)
             .title_bottom(
-                Line::from(format!(" {} ", position_text(self.list.selected, self.len)))
-                    .right_aligned(),
+                Line::from(format!(
+                    " {} ",
+                    self.position
+                        .clone()
+                        .unwrap_or_else(|| position_text(self.list.selected, self.len))
+                ))
+                .right_aligned(),
             );
         let inner = block.inner(area);
         f.render_widget(block, area);
