@@ -308,3 +308,27 @@ fn install_panic_hook() {
         }));
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::prelude::*;
+
+    #[test]
+    fn a_panic_restores_the_terminal_and_is_written_to_the_log() {
+        let log = LogBuffer::new(10);
+        let subscriber = tracing_subscriber::registry().with(log.layer());
+        install_panic_hook();
+        tracing::subscriber::with_default(subscriber, || {
+            let r = std::panic::catch_unwind(|| panic!("boom in a pane"));
+            assert!(r.is_err());
+        });
+        let lines = log.since(0);
+        assert!(
+            lines.iter().any(|l| l.level == LogLevel::Error
+                && l.message.contains("the console panicked")
+                && l.message.contains("boom in a pane")),
+            "{lines:?}"
+        );
+    }
+}
