@@ -497,13 +497,26 @@ fn default_bindings() -> Vec<Binding> {
     );
 
     add(Text, &[k(K::Enter)], Action::Enter, "accept", true);
+    add(
+        Text,
+        &[Key::ctrl('s')],
+        Action::Save,
+        "keep and save (settings)",
+        false,
+    );
     add(Text, &[k(K::Esc)], Action::Back, "cancel", true);
-    add(Text, &[k(K::Up)], Action::Up, "previous suggestion", false);
+    add(
+        Text,
+        &[k(K::Up), k(K::BackTab)],
+        Action::Up,
+        "previous suggestion or field",
+        false,
+    );
     add(
         Text,
         &[k(K::Down), k(K::Tab)],
         Action::Down,
-        "next suggestion",
+        "next suggestion or field",
         false,
     );
     v

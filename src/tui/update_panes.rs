@@ -10,6 +10,7 @@ use crate::engine::snapshot::ItemState;
 use super::action::{Action, Effect};
 use super::derive;
 use super::list::ListState;
+use super::settings_form::FieldKind;
 use super::state::{AppState, Confirm, ConfirmKind, DefSection, Filter, Modal, Pane};
 use super::update::{definitions_toggle, item_ids, refilter, refuse_write};
 
@@ -484,19 +485,32 @@ fn settings_typing(s: &mut AppState, a: Action) -> Vec<Effect> {
         return Vec::new();
     };
     match a {
-        Action::Enter => {
+        Action::Enter => commit_field(s, &input),
+        // Tab and the arrows keep what was typed and go on to the next field.
+        Action::Down | Action::Up => {
+            commit_field(s, &input);
+            let (len, h) = (s.settings.fields.len(), s.body_rows());
+            s.settings
+                .list
+                .move_by(if a == Action::Down { 1 } else { -1 }, len, h);
             let sel = s.settings.list.selected;
-            if let Some(f) = s.settings.fields.get_mut(sel) {
-                let secret = f.kind == super::settings_form::FieldKind::Secret;
-                if !(secret && input.value().is_empty()) {
-                    f.value = if secret {
-                        input.value().to_string()
-                    } else {
-                        input.value().trim().to_string()
-                    };
-                }
+            if let Some(f) = s.settings.fields.get(sel)
+                && matches!(
+                    f.kind,
+                    FieldKind::Text | FieldKind::Number | FieldKind::Path | FieldKind::Secret
+                )
+            {
+                let start = if f.kind == FieldKind::Secret {
+                    String::new()
+                } else {
+                    f.value.clone()
+                };
+                s.settings.editing = Some(Input::new(start));
             }
-            revalidate(s);
+        }
+        Action::Save => {
+            commit_field(s, &input);
+            return settings(s, Action::Save);
         }
         Action::Back => {}
         Action::Input(k) => {
@@ -509,6 +523,22 @@ fn settings_typing(s: &mut AppState, a: Action) -> Vec<Effect> {
         _ => s.settings.editing = Some(input),
     }
     Vec::new()
+}
+
+/// Keep what was typed in the selected field (an empty secret keeps the old one).
+fn commit_field(s: &mut AppState, input: &Input) {
+    let sel = s.settings.list.selected;
+    if let Some(f) = s.settings.fields.get_mut(sel) {
+        let secret = f.kind == FieldKind::Secret;
+        if !(secret && input.value().is_empty()) {
+            f.value = if secret {
+                input.value().to_string()
+            } else {
+                input.value().trim().to_string()
+            };
+        }
+    }
+    revalidate(s);
 }
 
 /// Validate the form as it stands.

@@ -627,3 +627,25 @@ fn employee_filter_knows_row_kinds() {
     }
     assert_eq!(s.employees.visible.len(), s.employees.counts.unmanaged);
 }
+
+#[test]
+fn settings_tab_moves_to_the_next_field_and_ctrl_s_keeps_and_saves() {
+    let mut s = settings_state();
+    update(&mut s, Action::Enter);
+    for c in "pac.local".chars() {
+        update(&mut s, key(c));
+    }
+    update(&mut s, Action::Down);
+    assert_eq!(
+        s.settings.fields[0].value, "pac.local",
+        "Tab keeps what was typed"
+    );
+    assert_eq!(s.settings.list.selected, 1);
+    assert!(s.typing(), "and edits the next field");
+    update(&mut s, Action::Up);
+    assert_eq!(s.settings.list.selected, 0);
+    let fx = update(&mut s, Action::Save);
+    assert!(!s.typing(), "ctrl-s keeps the field and leaves it");
+    assert!(fx.is_empty(), "the required fields are still empty");
+    assert!(s.status.as_ref().is_some_and(|m| m.text.contains("to fix")));
+}
