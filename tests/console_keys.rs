@@ -186,6 +186,7 @@ fn definitions_keys_and_open_door() {
         "{screen}"
     );
     assert!(screen.contains("create reader R-0013"));
+    assert!(screen.contains("-Old contractors"), "{screen}");
     h.press("ljo");
     assert!(has(&mut h, "Open the door of reader \"Warehouse gate\""));
     assert!(h.press("n").is_empty());

@@ -115,7 +115,7 @@ pub fn set_snapshot(s: &mut AppState, new: Arc<Snapshot>) {
         super::settings_form::add_readers(&mut s.settings, &serials);
     }
     let d = &s.snap.definitions;
-    let (g, r) = (d.pac_groups.len(), d.pac_readers.len());
+    let (g, r) = (group_rows(d), d.pac_readers.len());
     s.definitions.groups.clamp(g, h);
     s.definitions.readers.clamp(r, h);
 }
@@ -405,4 +405,19 @@ pub fn push_log(s: &mut AppState, lines: Vec<super::logbuf::LogLine>) {
         s.log.list.offset = s.log.list.offset.saturating_sub(excess);
     }
     refilter_log(s);
+}
+
+/// Mirrored access groups PAC no longer has (the next definitions sync removes them).
+pub fn astrow_only_groups(
+    d: &crate::engine::snapshot::DefinitionsView,
+) -> Vec<&crate::model::AccessGroup> {
+    d.astrow_groups
+        .iter()
+        .filter(|a| !d.pac_groups.iter().any(|g| g.id == a.id))
+        .collect()
+}
+
+/// Rows of the access group list: PAC's groups, then the mirror's leftovers.
+pub fn group_rows(d: &crate::engine::snapshot::DefinitionsView) -> usize {
+    d.pac_groups.len() + astrow_only_groups(d).len()
 }

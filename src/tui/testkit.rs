@@ -308,6 +308,7 @@ pub fn definitions() -> DefinitionsView {
             g(1, "All staff", true),
             g(2, "Warehouse", false),
             g(3, "Offices", false),
+            g(9, "Old contractors", false),
         ],
         pac_readers: vec![
             r(11, "Main entrance", "R-0011", true),

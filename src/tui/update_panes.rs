@@ -55,7 +55,7 @@ fn list_of(s: &mut AppState) -> Option<(&mut ListState, usize, usize)> {
         }
         Pane::Definitions => match s.definitions.section {
             DefSection::Groups => {
-                let n = s.snap.definitions.pac_groups.len();
+                let n = derive::group_rows(&s.snap.definitions);
                 Some((&mut s.definitions.groups, n, h / 2))
             }
             DefSection::Readers => {

@@ -32,6 +32,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         (g, r)
     };
 
+    let leftovers = super::super::derive::astrow_only_groups(d);
     let groups_title = Line::from(vec![
         Span::styled(" Access groups ", t.title),
         Span::styled("PAC → Astrow ", t.dim),
@@ -45,7 +46,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             Constraint::Fill(1),
             Constraint::Fill(1),
         ],
-        len: d.pac_groups.len(),
+        len: d.pac_groups.len() + leftovers.len(),
         list: s.definitions.groups,
         focused: s.definitions.section == DefSection::Groups,
         row_height: 1,
@@ -54,7 +55,19 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     }
     .draw(f, ga, t, |i| {
         let Some(g) = d.pac_groups.get(i) else {
-            return Row::new(Vec::<Cell>::new());
+            // The mirror's leftovers: PAC no longer has them.
+            let Some(a) = leftovers.get(i - d.pac_groups.len()) else {
+                return Row::new(Vec::<Cell>::new());
+            };
+            return Row::new(vec![
+                Cell::from(Span::styled("-", t.warn)),
+                Cell::from(Span::styled(a.id.to_string(), t.dim)),
+                Cell::from(Span::styled("not in PAC", t.dim)),
+                Cell::from(Span::styled(
+                    format!("-{} (to be removed)", ext(&a.name)),
+                    t.warn,
+                )),
+            ]);
         };
         let mirror = d.astrow_groups.iter().find(|a| a.id == g.id);
         let (m, ms, text) = match mirror {
