@@ -9,3 +9,4 @@ pub mod model;
 pub mod pac;
 pub mod sim;
 pub mod store;
+pub mod tui;

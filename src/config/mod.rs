@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 pub use file::{SaveError, load, load_with, save};
 pub use keyfile::{KeyFileError, OemKey};
+/// Settings from TOML text with every per-key problem (the console's form reads its file with it).
+pub(crate) use read::parse;
 pub use settings::{
     ASTROW_PASSWORD_ENV, ApplyMode, AstrowSettings, BookingSettings, DeletionGuard, LogSettings,
     Master, MatchKey, PacSettings, PasswordError, ReaderSettings, Secret, SettingEnum, Settings,

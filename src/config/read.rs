@@ -97,6 +97,7 @@ pub(crate) fn read_document(doc: &DocumentMut) -> (Settings, Vec<Problem>) {
             roll_call_active: r.bool("bookings.roll_call_active", d.bookings.roll_call_active),
         },
         readers: r.readers(),
+        keys: r.keys(),
         store: StoreSettings {
             dir: r.path("store.dir"),
         },
@@ -202,6 +203,35 @@ impl Reader<'_> {
             .unwrap_or(default)
     }
 
+    /// `[keys]`: action name -> key text (several keys separated by spaces).
+    fn keys(&mut self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let Some(item) = self.root.get("keys") else {
+            return out;
+        };
+        let Some(table) = item.as_table_like() else {
+            self.problems.push(Problem::new(
+                "keys",
+                Some(shown(item)),
+                "must be a table of console keys by action name: [keys] with e.g. approve = \"y\"",
+            ));
+            return out;
+        };
+        for (name, item) in table.iter() {
+            match item.as_str() {
+                Some(k) => {
+                    out.insert(name.to_string(), k.to_string());
+                }
+                None => self.problems.push(Problem::new(
+                    format!("keys.{name}"),
+                    Some(shown(item)),
+                    "must be a key as text, e.g. \"y\", \"ctrl-s\" or \"f5\"",
+                )),
+            }
+        }
+        out
+    }
+
     fn readers(&mut self) -> BTreeMap<String, ReaderSettings> {
         let mut out = BTreeMap::new();
         let Some(item) = self.root.get("readers") else {
@@ -302,6 +332,10 @@ fn walk(table: &dyn TableLike, prefix: &str, found: &mut Vec<String>) {
         } else {
             format!("{prefix}.{name}")
         };
+        // Console keys: any action name; the console checks them.
+        if path == "keys" {
+            continue;
+        }
         if path == "readers" {
             if let Some(readers) = item.as_table_like() {
                 for (serial, r) in readers.iter() {

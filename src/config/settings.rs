@@ -64,6 +64,9 @@ pub struct Settings {
     pub readers: BTreeMap<String, ReaderSettings>,
     pub store: StoreSettings,
     pub log: LogSettings,
+    /// Console key overrides by action name (`[keys]`, e.g. `approve = "y"`);
+    /// the console checks the names and keys and says what it could not use.
+    pub keys: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -75,6 +75,7 @@ pub(crate) fn write_settings(doc: &mut DocumentMut, s: &Settings) -> Result<(), 
         w.bool("bookings.roll_call_active", Some(b.roll_call_active));
 
         w.readers(s)?;
+        w.keys(s);
 
         w.path("store.dir", s.store.dir.as_deref())?;
         w.str("log.level", Some(&s.log.level));
@@ -101,6 +102,30 @@ impl Writer<'_> {
         };
         if let Some(table) = container(self.root, parents, value.is_some()) {
             set_in(table, last, value, self.moved);
+        }
+    }
+
+    /// `[keys]`: written by action name; names that are not plain words are
+    /// left as the file has them.
+    fn keys(&mut self, s: &Settings) {
+        let plain =
+            |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let gone: Vec<String> = self
+            .root
+            .get("keys")
+            .and_then(Item::as_table_like)
+            .map(|t| {
+                t.iter()
+                    .map(|(k, _)| k.to_string())
+                    .filter(|k| !s.keys.contains_key(k))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for name in gone.iter().filter(|n| plain(n)) {
+            self.str(&format!("keys.{name}"), None);
+        }
+        for (name, key) in s.keys.iter().filter(|(n, _)| plain(n)) {
+            self.str(&format!("keys.{name}"), Some(key));
         }
     }
 

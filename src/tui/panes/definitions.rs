@@ -1,0 +1,169 @@
+//! Definitions: access groups and readers in PAC beside Astrow's mirror,
+//! each reader's booking settings; open a door (asks first).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row};
+
+use crate::model::Direction;
+
+use super::super::state::{AppState, DefSection};
+use super::super::widgets::ext;
+use super::super::widgets::vtable::VTable;
+
+pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
+    let t = &s.theme;
+    let d = &s.snap.definitions;
+    let pending_h = if d.pending.is_empty() {
+        1
+    } else {
+        (d.pending.len() as u16 + 1).min(4)
+    };
+    let [main, pending] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length(pending_h)]).areas(area);
+    let (ga, ra) = if area.width >= 120 {
+        let [g, r] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+            .areas(main);
+        (g, r)
+    } else {
+        let [g, r] =
+            Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(main);
+        (g, r)
+    };
+
+    let leftovers = super::super::derive::astrow_only_groups(d);
+    let groups_title = Line::from(vec![
+        Span::styled(" Access groups ", t.title),
+        Span::styled("PAC → Astrow ", t.dim),
+    ]);
+    VTable {
+        title: groups_title,
+        header: Some(Row::new(vec!["", "id", "PAC", "Astrow mirror"])),
+        widths: vec![
+            Constraint::Length(1),
+            Constraint::Length(5),
+            Constraint::Fill(1),
+            Constraint::Fill(1),
+        ],
+        len: d.pac_groups.len() + leftovers.len(),
+        list: s.definitions.groups,
+        focused: s.definitions.section == DefSection::Groups,
+        row_height: 1,
+        empty: "no access groups read from PAC yet",
+        position: None,
+    }
+    .draw(f, ga, t, |i| {
+        let Some(g) = d.pac_groups.get(i) else {
+            // The mirror's leftovers: PAC no longer has them.
+            let Some(a) = leftovers.get(i - d.pac_groups.len()) else {
+                return Row::new(Vec::<Cell>::new());
+            };
+            return Row::new(vec![
+                Cell::from(Span::styled("-", t.warn)),
+                Cell::from(Span::styled(a.id.to_string(), t.dim)),
+                Cell::from(Span::styled("not in PAC", t.dim)),
+                Cell::from(Span::styled(
+                    format!("-{} (to be removed)", ext(&a.name)),
+                    t.warn,
+                )),
+            ]);
+        };
+        let mirror = d.astrow_groups.iter().find(|a| a.id == g.id);
+        let (m, ms, text) = match mirror {
+            Some(a) if a.name == g.name => ("✓", t.ok, ext(&a.name).into_owned()),
+            Some(a) => ("≠", t.diff, format!("≠{}", ext(&a.name))),
+            None => ("+", t.warn, "not mirrored yet".to_string()),
+        };
+        let name = if g.is_default {
+            format!("{} (default)", ext(&g.name))
+        } else {
+            ext(&g.name).into_owned()
+        };
+        Row::new(vec![
+            Cell::from(Span::styled(m, ms)),
+            Cell::from(Span::styled(g.id.to_string(), t.dim)),
+            Cell::from(name),
+            Cell::from(Span::styled(
+                text,
+                if mirror.is_some() { t.base } else { t.dim },
+            )),
+        ])
+    });
+
+    let readers_title = Line::from(vec![
+        Span::styled(" Readers ", t.title),
+        Span::styled("booking settings in force ", t.dim),
+    ]);
+    VTable {
+        title: readers_title,
+        header: Some(Row::new(vec![
+            "",
+            "name",
+            "serial",
+            "online",
+            "books",
+            "dir",
+            "roll call",
+            "Astrow",
+        ])),
+        widths: vec![
+            Constraint::Length(1),
+            Constraint::Fill(2),
+            Constraint::Fill(1),
+            Constraint::Length(7),
+            Constraint::Length(5),
+            Constraint::Length(4),
+            Constraint::Length(9),
+            Constraint::Length(7),
+        ],
+        len: d.pac_readers.len(),
+        list: s.definitions.readers,
+        focused: s.definitions.section == DefSection::Readers,
+        row_height: 1,
+        empty: "no readers read from PAC yet",
+        position: None,
+    }
+    .draw(f, ra, t, |i| {
+        let Some(r) = d.pac_readers.get(i) else {
+            return Row::new(Vec::<Cell>::new());
+        };
+        let mirrored = d.astrow_readers.iter().any(|a| a.serial == r.serial);
+        let cfg = d.reader_settings.iter().find(|c| c.serial == r.serial);
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        let dir = |d: Direction| d.as_str();
+        Row::new(vec![
+            Cell::from(Span::styled(if r.online { " " } else { "!" }, t.bad)),
+            Cell::from(ext(&r.name).into_owned()),
+            Cell::from(Span::styled(ext(&r.serial).into_owned(), t.dim)),
+            Cell::from(Span::styled(
+                if r.online { "online" } else { "OFFLINE" },
+                if r.online { t.ok } else { t.bad },
+            )),
+            Cell::from(cfg.map_or("–", |c| yes(c.booking))),
+            Cell::from(cfg.map_or(dir(r.direction), |c| dir(c.direction))),
+            Cell::from(cfg.map_or("–", |c| yes(c.roll_call))),
+            Cell::from(Span::styled(
+                if mirrored { "✓" } else { "+ new" },
+                if mirrored { t.ok } else { t.warn },
+            )),
+        ])
+    });
+
+    let mut lines = Vec::new();
+    if d.pending.is_empty() {
+        lines.push(Line::from(Span::styled(
+            " The mirror in Astrow matches PAC.",
+            t.dim,
+        )));
+    } else {
+        lines.push(Line::from(Span::styled(
+            " The next definitions sync will:",
+            t.title,
+        )));
+        for p in d.pending.iter().take(3) {
+            lines.push(Line::from(format!("  · {}", ext(p))));
+        }
+    }
+    f.render_widget(Paragraph::new(lines), pending);
+}

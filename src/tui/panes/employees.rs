@@ -1,0 +1,447 @@
+//! Employees: PAC and Astrow side by side, aligned by link (stacked below
+//! 120 columns); differing fields marked `≠`, unmanaged `?`, conflicts `!`,
+//! master-only `+`.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Cell, Row};
+
+use crate::engine::snapshot::{EmployeeRow, RowKind};
+use crate::model::{AstrowEmployee, PacEmployee};
+
+use super::super::state::AppState;
+use super::super::theme::Theme;
+use super::super::widgets::ext;
+use super::super::widgets::vtable::VTable;
+
+/// The column a difference name belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Name,
+    Number,
+    Badge,
+    Active,
+    Groups,
+}
+
+fn col_of(field: &str) -> Option<Col> {
+    let f = field.to_ascii_lowercase();
+    if f.contains("name") {
+        Some(Col::Name)
+    } else if f.contains("number") || f == "employee_no" {
+        Some(Col::Number)
+    } else if f.contains("badge") {
+        Some(Col::Badge)
+    } else if f.contains("active") {
+        Some(Col::Active)
+    } else if f.contains("group") {
+        Some(Col::Groups)
+    } else {
+        None
+    }
+}
+
+pub fn kind_mark(r: &EmployeeRow, t: &Theme) -> (&'static str, Style) {
+    match r.kind {
+        RowKind::Linked if r.differences.is_empty() => (" ", t.base),
+        RowKind::Linked => ("≠", t.diff),
+        RowKind::MasterOnly => ("+", t.ok),
+        RowKind::Unmanaged => ("?", t.dim),
+        RowKind::Conflict => ("!", t.bad),
+    }
+}
+
+struct SideCells {
+    id: String,
+    name: String,
+    number: String,
+    badge: String,
+    active: &'static str,
+    groups: String,
+}
+
+fn groups(ids: &[u32]) -> String {
+    ids.iter()
+        .map(|g| g.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn pac_cells(p: &PacEmployee) -> SideCells {
+    SideCells {
+        id: p.id.to_string(),
+        name: format!("{} {}", ext(&p.first_name), ext(&p.last_name)),
+        number: ext(&p.employee_number).into_owned(),
+        badge: p
+            .badges
+            .iter()
+            .map(|b| ext(&b.number).into_owned())
+            .collect::<Vec<_>>()
+            .join(","),
+        active: if p.active { "yes" } else { "no" },
+        groups: groups(&p.access_group_ids),
+    }
+}
+
+fn astrow_cells(a: &AstrowEmployee) -> SideCells {
+    let name = if a.middle_name.is_empty() {
+        format!("{} {}", ext(&a.first_name), ext(&a.last_name))
+    } else {
+        format!(
+            "{} {} {}",
+            ext(&a.first_name),
+            ext(&a.middle_name),
+            ext(&a.last_name)
+        )
+    };
+    SideCells {
+        id: a.pers_no.to_string(),
+        name,
+        number: ext(&a.employee_no).into_owned(),
+        badge: a
+            .badge_no
+            .as_deref()
+            .map(|b| ext(b).into_owned())
+            .unwrap_or_else(|| "–".into()),
+        active: if a.active { "yes" } else { "no" },
+        groups: groups(&a.pac_access_group_ids),
+    }
+}
+
+/// The cells of one side, with `≠` before each differing field.
+fn side_spans(c: Option<SideCells>, diffs: &[Col], t: &Theme) -> Vec<Span<'static>> {
+    let Some(c) = c else {
+        return vec![
+            Span::styled("—", t.dim),
+            Span::raw(""),
+            Span::raw(""),
+            Span::raw(""),
+            Span::raw(""),
+            Span::raw(""),
+        ];
+    };
+    let mark = |col: Col, text: String| {
+        if diffs.contains(&col) {
+            Span::styled(format!("≠{text}"), t.diff)
+        } else {
+            Span::raw(text)
+        }
+    };
+    vec![
+        Span::styled(c.id, t.dim),
+        mark(Col::Name, c.name),
+        mark(Col::Number, c.number),
+        mark(Col::Badge, c.badge),
+        mark(Col::Active, c.active.to_string()),
+        mark(Col::Groups, c.groups),
+    ]
+}
+
+fn diff_cols(r: &EmployeeRow) -> Vec<Col> {
+    r.differences.iter().filter_map(|d| col_of(d)).collect()
+}
+
+pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
+    let t = &s.theme;
+    let st = &s.employees;
+    let detail_h = if st.detail { 7 } else { 0 };
+    let [filter, table, detail_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(detail_h),
+    ])
+    .areas(area);
+    if st.detail {
+        let row = st
+            .visible
+            .get(st.list.selected)
+            .and_then(|&i| s.snap.employees.get(i as usize));
+        detail(f, detail_area, s, row);
+    }
+    let total = s.snap.employees.len();
+    super::filter_line(
+        f,
+        filter,
+        &st.filter,
+        st.visible.len(),
+        total,
+        t,
+        "is:diff is:new is:unmanaged is:conflict",
+    );
+    if !st.filter.editing {
+        let c = st.counts;
+        let counts = Line::from(vec![
+            Span::styled(format!("{} linked", c.linked), t.dim),
+            Span::styled(
+                format!(" ({} differ)", c.differ),
+                if c.differ > 0 { t.diff } else { t.dim },
+            ),
+            Span::styled(format!(" · {} new", c.master_only), t.dim),
+            Span::styled(format!(" · {} unmanaged", c.unmanaged), t.dim),
+            Span::styled(
+                format!(" · {} conflict ", c.conflict),
+                if c.conflict > 0 { t.bad } else { t.dim },
+            ),
+        ])
+        .right_aligned();
+        let w = counts.width() as u16;
+        let used = if st.filter.active() {
+            24 + st.filter.text().chars().count() as u16
+        } else {
+            14
+        };
+        if filter.width >= w + used {
+            let r = Rect {
+                x: filter.x + filter.width - w,
+                width: w,
+                ..filter
+            };
+            f.render_widget(ratatui::widgets::Paragraph::new(counts), r);
+        }
+    }
+    let wide = area.width >= 120;
+    let legend = " ≠ differs  + new  ? unmanaged (never touched)  ! conflict ";
+    let title = Line::from(vec![
+        Span::styled(" Employees ", t.title),
+        Span::styled(legend, t.dim),
+    ]);
+    let rows = &s.snap.employees;
+    let empty = if st.filter.active() {
+        "no employee matches the filter"
+    } else {
+        "no employees listed yet"
+    };
+    if wide {
+        let w = [
+            Constraint::Length(1),
+            Constraint::Length(6),
+            Constraint::Fill(2),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(4),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+            Constraint::Length(6),
+            Constraint::Fill(2),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(4),
+            Constraint::Fill(1),
+        ];
+        let header = Row::new(vec![
+            "",
+            "PAC id",
+            "name",
+            "number",
+            "badge",
+            "act",
+            "groups",
+            "│",
+            "pers",
+            "Astrow name",
+            "number",
+            "badge",
+            "act",
+            "groups",
+        ]);
+        VTable {
+            title,
+            header: Some(header),
+            widths: w.to_vec(),
+            len: st.visible.len(),
+            list: st.list,
+            focused: true,
+            row_height: 1,
+            empty,
+            position: None,
+        }
+        .draw(f, table, t, |i| {
+            let Some(r) = st.visible.get(i).and_then(|&ix| rows.get(ix as usize)) else {
+                return Row::new(Vec::<Cell>::new());
+            };
+            let diffs = diff_cols(r);
+            let (m, ms) = kind_mark(r, t);
+            let mut cells = vec![Cell::from(Span::styled(m, ms))];
+            cells.extend(
+                side_spans(r.pac.as_ref().map(pac_cells), &diffs, t)
+                    .into_iter()
+                    .map(Cell::from),
+            );
+            cells.push(Cell::from(Span::styled("│", t.border)));
+            cells.extend(
+                side_spans(r.astrow.as_ref().map(astrow_cells), &diffs, t)
+                    .into_iter()
+                    .map(Cell::from),
+            );
+            Row::new(cells)
+        });
+    } else {
+        let w = [
+            Constraint::Length(1),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Fill(1),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(4),
+            Constraint::Length(8),
+        ];
+        let header = Row::new(vec![
+            "", "", "id", "name", "number", "badge", "act", "groups",
+        ]);
+        VTable {
+            title,
+            header: Some(header),
+            widths: w.to_vec(),
+            len: st.visible.len(),
+            list: st.list,
+            focused: true,
+            row_height: 2,
+            empty,
+            position: None,
+        }
+        .draw(f, table, t, |i| {
+            let Some(r) = st.visible.get(i).and_then(|&ix| rows.get(ix as usize)) else {
+                return Row::new(Vec::<Cell>::new());
+            };
+            let diffs = diff_cols(r);
+            let (m, ms) = kind_mark(r, t);
+            let p = side_spans(r.pac.as_ref().map(pac_cells), &diffs, t);
+            let a = side_spans(r.astrow.as_ref().map(astrow_cells), &diffs, t);
+            let mut cells = vec![
+                Cell::from(Text::from(vec![
+                    Line::from(Span::styled(m, ms)),
+                    Line::from(""),
+                ])),
+                Cell::from(Text::from(vec![
+                    Line::styled("PAC", t.dim),
+                    Line::styled("Astrow", t.dim),
+                ])),
+            ];
+            for (ps, as_) in p.into_iter().zip(a) {
+                cells.push(Cell::from(Text::from(vec![
+                    Line::from(ps),
+                    Line::from(as_),
+                ])));
+            }
+            Row::new(cells)
+        });
+    }
+}
+
+fn date_range(a: Option<chrono::NaiveDate>, b: Option<chrono::NaiveDate>) -> String {
+    let d = |x: Option<chrono::NaiveDate>| x.map_or("open".to_string(), |d| d.to_string());
+    format!("{} – {}", d(a), d(b))
+}
+
+/// Every field of the selected row, both sides, and what the row means.
+fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
+    use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+    let t = &s.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Span::styled(" Details (esc closes) ", t.title));
+    let Some(r) = row else {
+        f.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let (m, ms) = kind_mark(r, t);
+    let meaning = match r.kind {
+        RowKind::Linked if r.differences.is_empty() => {
+            "linked and managed; both sides agree".to_string()
+        }
+        RowKind::Linked => format!(
+            "linked and managed; differs in {}",
+            r.differences
+                .iter()
+                .map(|d| ext(d).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        RowKind::MasterOnly => {
+            "on the master only: the next plan creates or matches it".to_string()
+        }
+        RowKind::Unmanaged => "never linked: shown, never deleted or stripped".to_string(),
+        RowKind::Conflict => "conflict: a person resolves it on the Changes pane".to_string(),
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{m} "), ms),
+        Span::styled(meaning, ms),
+    ])];
+    match &r.pac {
+        Some(p) => {
+            let badges = p
+                .badges
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} ({}{})",
+                        ext(&b.number),
+                        b.badge_type,
+                        if b.active { "" } else { ", inactive" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            lines.push(Line::from(vec![
+                Span::styled("PAC    ", t.title),
+                Span::raw(format!(
+                    "{} {} {} · no {} · {} · valid {} · groups {} · badges {} · ref {}",
+                    p.id,
+                    ext(&p.first_name),
+                    ext(&p.last_name),
+                    ext(&p.employee_number),
+                    if p.active { "active" } else { "inactive" },
+                    date_range(p.valid_from, p.valid_until),
+                    groups(&p.access_group_ids),
+                    if badges.is_empty() {
+                        "none".into()
+                    } else {
+                        badges
+                    },
+                    p.external_ref
+                        .as_deref()
+                        .map_or("–".into(), |r| ext(r).into_owned()),
+                )),
+            ]));
+        }
+        None => lines.push(Line::from(vec![
+            Span::styled("PAC    ", t.title),
+            Span::styled("not in PAC", t.dim),
+        ])),
+    }
+    match &r.astrow {
+        Some(a) => {
+            lines.push(Line::from(vec![
+                Span::styled("Astrow ", t.title),
+                Span::raw(format!(
+                    "{} {} · no {} · {} · contract {} · cycle {} · pay group {} · PAC groups {} · badge {}{} · ref {}",
+                    a.pers_no,
+                    astrow_cells(a).name,
+                    ext(&a.employee_no),
+                    if a.active { "active" } else { "inactive" },
+                    date_range(a.contract_start, a.contract_end),
+                    ext(&a.cycle_code),
+                    ext(&a.paygroup_code),
+                    groups(&a.pac_access_group_ids),
+                    a.badge_no.as_deref().map_or("none".into(), |b| ext(b).into_owned()),
+                    a.pac_badge_type.map_or(String::new(), |b| format!(" ({b})")),
+                    a.external_ref.as_deref().map_or("–".into(), |r| ext(r).into_owned()),
+                )),
+            ]));
+        }
+        None => lines.push(Line::from(vec![
+            Span::styled("Astrow ", t.title),
+            Span::styled("not in Astrow", t.dim),
+        ])),
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}

@@ -1,0 +1,331 @@
+//! Overview: both systems' health, each job, the deletion guard, bookings.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
+
+use crate::engine::snapshot::{HealthState, ItemState, JobState, SystemHealth};
+
+use super::super::state::AppState;
+use super::super::widgets::header::{fmt_ms, health_mark};
+use super::super::widgets::{ext, fit};
+
+pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
+    let top_h = if area.height >= 30 { 11 } else { 9 };
+    let [top, jobs] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(4)]).areas(area);
+    let [sys, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+    systems(f, sys, s);
+    plan_and_bookings(f, right, s);
+    let table_h = (s.snap.jobs.len() as u16 + 3).max(4);
+    if jobs.height >= table_h + 4 {
+        let [j, recent] =
+            Layout::vertical([Constraint::Length(table_h), Constraint::Min(3)]).areas(jobs);
+        jobs_table(f, j, s);
+        recent_runs(f, recent, s);
+    } else {
+        jobs_table(f, jobs, s);
+    }
+}
+
+fn block<'a>(title: &'a str, s: &AppState) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(s.theme.border)
+        .title(Span::styled(format!(" {title} "), s.theme.title))
+}
+
+fn system_lines<'a>(name: &'a str, h: &'a SystemHealth, s: &AppState, w: usize) -> Vec<Line<'a>> {
+    let t = &s.theme;
+    let (mark, word, style) = health_mark(h.state, t);
+    let mut first = vec![
+        Span::styled(format!("{name:<7}"), t.title),
+        Span::styled(format!("{mark} {word}"), style),
+    ];
+    if let Some(ms) = h.latency_ms {
+        first.push(Span::styled(format!("  {}", fmt_ms(ms)), t.dim));
+    }
+    if let Some(v) = &h.server_version {
+        first.push(Span::styled(format!("  v{}", fit(&ext(v), 16)), t.dim));
+    }
+    let mut lines = vec![Line::from(first)];
+    let contact = match h.last_contact {
+        Some(c) => {
+            let stale = s
+                .snap
+                .generated_at
+                .is_some_and(|now| (now - c).num_seconds() > 120);
+            let st = if stale { t.bad } else { t.base };
+            Span::styled(
+                format!(
+                    "last contact {} ({}){}",
+                    s.clock(c),
+                    s.ago(c),
+                    if stale { " !" } else { "" }
+                ),
+                st,
+            )
+        }
+        None => Span::styled("no contact yet", t.dim),
+    };
+    lines.push(Line::from(vec![Span::raw("       "), contact]));
+    if h.state != HealthState::Up
+        && let Some(d) = &h.detail
+    {
+        lines.push(Line::from(vec![
+            Span::raw("       "),
+            Span::styled(fit(&ext(d), w.saturating_sub(8)), style),
+        ]));
+    }
+    if let Some(l) = h.licences {
+        let yn = |b: bool| {
+            if b {
+                ("✓", t.ok)
+            } else {
+                ("✗ missing", t.bad)
+            }
+        };
+        let (a, sa) = yn(l.file_terminal);
+        let (b, sb) = yn(l.employees_import);
+        lines.push(Line::from(vec![
+            Span::styled("       licences: ", t.dim),
+            Span::raw("terminal "),
+            Span::styled(a, sa),
+            Span::raw("  import "),
+            Span::styled(b, sb),
+        ]));
+    }
+    lines
+}
+
+fn systems(f: &mut Frame, area: Rect, s: &AppState) {
+    let w = area.width as usize;
+    let t = &s.theme;
+    let at = |addr: &str| {
+        (!addr.is_empty() && w > 60).then(|| {
+            Line::from(Span::styled(
+                format!("       at {}", fit(&ext(addr), w.saturating_sub(12))),
+                t.dim,
+            ))
+        })
+    };
+    let mut lines = system_lines("PAC", &s.snap.health.pac, s, w);
+    lines.extend(at(&s.snap.settings.pac_address));
+    lines.push(Line::from(""));
+    lines.extend(system_lines("Astrow", &s.snap.health.astrow, s, w));
+    lines.extend(at(&s.snap.settings.astrow_url));
+    f.render_widget(Paragraph::new(lines).block(block("Systems", s)), area);
+}
+
+fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
+    let t = &s.theme;
+    let snap = &s.snap;
+    let w = area.width.saturating_sub(2) as usize;
+    let mut lines = Vec::new();
+    match snap.plan.as_deref() {
+        Some(p) => {
+            let count = |st: ItemState| p.items.iter().filter(|i| i.state == st).count();
+            lines.push(Line::from(vec![
+                Span::styled("Plan   ", t.title),
+                Span::raw(format!(
+                    "{} items: {} pending, {} approved",
+                    p.items.len(),
+                    count(ItemState::Pending),
+                    count(ItemState::Approved)
+                )),
+            ]));
+            match &p.held {
+                Some(why) => lines.push(Line::from(vec![
+                    Span::styled(" HELD ", t.held),
+                    Span::styled(format!(" {}", fit(&ext(why), w.saturating_sub(7))), t.warn),
+                ])),
+                None => lines.push(Line::from(Span::styled(
+                    "       deletion guard: within limits",
+                    t.ok,
+                ))),
+            }
+        }
+        None => lines.push(Line::from(vec![
+            Span::styled("Plan   ", t.title),
+            Span::styled("nothing pending", t.dim),
+        ])),
+    }
+    if let Some(a) = snap.apply.as_deref() {
+        let what = if a.running { "applying" } else { "last apply" };
+        let st = if a.failed > 0 {
+            t.bad
+        } else if a.stale > 0 {
+            t.warn
+        } else {
+            t.base
+        };
+        lines.push(Line::from(Span::styled(
+            format!(
+                "       {what}: {}/{} done, {} stale, {} failed",
+                a.applied, a.total, a.stale, a.failed
+            ),
+            st,
+        )));
+    }
+    let b = &snap.bookings;
+    lines.push(Line::from(vec![
+        Span::styled("Swipes ", t.title),
+        Span::raw(format!(
+            "{:.1}/min, {} sent, {} waiting",
+            b.per_minute, b.delivered, b.pending
+        )),
+    ]));
+    let mut l = vec![Span::raw("       ")];
+    l.push(Span::styled(
+        format!("queued {}", b.queued),
+        if b.queued > 0 { t.warn } else { t.base },
+    ));
+    l.push(Span::raw("  "));
+    l.push(Span::styled(
+        format!("rejected {}", b.rejected),
+        if b.rejected > 0 { t.bad } else { t.base },
+    ));
+    if let Some(p50) = b.lag_p50_ms {
+        l.push(Span::styled(format!("  lag {}", fmt_ms(p50)), t.dim));
+    }
+    if let (true, Some(p99)) = (w > 50, b.lag_p99_ms) {
+        l.push(Span::styled(format!(" (p99 {})", fmt_ms(p99)), t.dim));
+    }
+    lines.push(Line::from(l));
+    for g in &b.gaps {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "! GAP: PAC events {}–{} are lost (seen {})",
+                g.from_seq,
+                g.to_seq,
+                s.clock(g.detected_at)
+            ),
+            t.bad,
+        )));
+    }
+    if b.astrow_down {
+        lines.push(Line::from(Span::styled(
+            "! Astrow marked down: bookings wait in the ledger",
+            t.bad,
+        )));
+    }
+    if b.reading_paused {
+        lines.push(Line::from(Span::styled(
+            "▲ reading PAC events paused: too many waiting",
+            t.warn,
+        )));
+    }
+    if let Some(e) = &b.last_error {
+        lines.push(Line::from(Span::styled(
+            format!("▲ {}", fit(&ext(e), w.saturating_sub(2))),
+            t.warn,
+        )));
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(block("Plan and bookings", s)),
+        area,
+    );
+}
+
+fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
+    let t = &s.theme;
+    let rows: Vec<Row> = s
+        .snap
+        .jobs
+        .iter()
+        .map(|j| {
+            let (state, st) = match j.state {
+                JobState::Idle => ("idle", t.base),
+                JobState::Running => ("running", t.ok),
+                JobState::Paused => ("paused", t.warn),
+                JobState::Failed => ("✖ failed", t.bad),
+            };
+            let last = j.last_run.as_ref().map_or(String::from("never"), |r| {
+                format!(
+                    "{} {}",
+                    if r.ok { "✓" } else { "✖" },
+                    s.ago(r.finished.unwrap_or(r.started))
+                )
+            });
+            let ok_style = match &j.last_run {
+                Some(r) if !r.ok => t.bad,
+                _ => t.base,
+            };
+            let next = j.next_run.map_or(String::from("–"), |n| s.until(n));
+            let summary = j
+                .last_run
+                .as_ref()
+                .map_or(String::new(), |r| ext(&r.summary).into_owned());
+            Row::new(vec![
+                ratatui::widgets::Cell::from(j.kind.title()),
+                ratatui::widgets::Cell::from(Span::styled(state, st)),
+                ratatui::widgets::Cell::from(Span::styled(last, ok_style)),
+                ratatui::widgets::Cell::from(next),
+                ratatui::widgets::Cell::from(Span::styled(summary, ok_style)),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(17),
+        Constraint::Length(9),
+        Constraint::Length(12),
+        Constraint::Length(11),
+        Constraint::Min(10),
+    ];
+    let table = Table::new(rows, widths)
+        .header(Row::new(vec!["job", "state", "last run", "next", "result"]).style(t.title))
+        .block(block("Jobs", s));
+    if s.snap.jobs.is_empty() {
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                " waiting for the engine's first report",
+                t.dim,
+            ))
+            .block(block("Jobs", s)),
+            area,
+        );
+    } else {
+        f.render_widget(table, area);
+    }
+}
+
+/// Every job's recent runs, newest first.
+fn recent_runs(f: &mut Frame, area: Rect, s: &AppState) {
+    let t = &s.theme;
+    let mut runs: Vec<(&str, &crate::engine::snapshot::JobRun)> = s
+        .snap
+        .jobs
+        .iter()
+        .flat_map(|j| j.history.iter().map(move |r| (j.kind.title(), r)))
+        .collect();
+    runs.sort_by_key(|r| std::cmp::Reverse(r.1.started));
+    let rows: Vec<Row> = runs
+        .iter()
+        .take(area.height.saturating_sub(2) as usize)
+        .map(|(name, r)| {
+            let took = r.finished.map_or("running".to_string(), |e| {
+                crate::tui::state::human_duration(e - r.started, "")
+            });
+            let st = if r.ok { t.base } else { t.bad };
+            Row::new(vec![
+                ratatui::widgets::Cell::from(Span::styled(s.clock(r.started), t.dim)),
+                ratatui::widgets::Cell::from(*name),
+                ratatui::widgets::Cell::from(Span::styled(if r.ok { "✓" } else { "✖" }, st)),
+                ratatui::widgets::Cell::from(Span::styled(took, t.dim)),
+                ratatui::widgets::Cell::from(Span::styled(ext(&r.summary).into_owned(), st)),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(17),
+        Constraint::Length(1),
+        Constraint::Length(8),
+        Constraint::Min(10),
+    ];
+    f.render_widget(
+        Table::new(rows, widths).block(block("Recent runs", s)),
+        area,
+    );
+}

@@ -1,0 +1,573 @@
+//! The Settings pane's form: one field per setting, edited in place,
+//! checked as typed with `config::validate` (the rules of `check`), saved
+//! with `config::save` (comments kept, atomic, owner-only).
+
+use std::path::{Path, PathBuf};
+
+use tui_input::Input;
+
+use crate::config::schema;
+use crate::config::{ApplyMode, Master, MatchKey, Secret, SettingEnum, Settings};
+use crate::model::Direction;
+
+use super::list::ListState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    Number,
+    Bool,
+    Choice(&'static [&'static str]),
+    Path,
+    Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub key: String,
+    pub kind: FieldKind,
+    pub help: String,
+    pub value: String,
+    pub original: String,
+    pub problem: Option<String>,
+}
+
+impl Field {
+    pub fn changed(&self) -> bool {
+        self.value != self.original
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SettingsState {
+    pub fields: Vec<Field>,
+    pub list: ListState,
+    pub editing: Option<Input>,
+    /// No settings file yet: show the guide.
+    pub first_run: bool,
+    /// Why the file could not be read (the form is then not saved).
+    pub load_error: Option<String>,
+    /// Problems the file had when read (the form shows defaults for those).
+    pub file_problems: Vec<String>,
+    /// Problems that belong to no single field.
+    pub general: Vec<String>,
+    /// The settings as read: what the form does not show is kept from here.
+    pub base: Settings,
+    /// The last connection test, in words.
+    pub test_result: Option<(bool, String)>,
+}
+
+impl SettingsState {
+    pub fn dirty(&self) -> bool {
+        self.fields.iter().any(Field::changed)
+    }
+    pub fn problems(&self) -> usize {
+        self.fields.iter().filter(|f| f.problem.is_some()).count() + self.general.len()
+    }
+    /// The settings the form describes, or the first field that cannot be read.
+    pub fn to_settings(&self) -> Result<Settings, (String, String)> {
+        let mut s = self.base.clone();
+        for f in &self.fields {
+            set(&mut s, &f.key, &f.value).map_err(|m| (f.key.clone(), m))?;
+        }
+        Ok(s)
+    }
+}
+
+const OPT_BOOL: &[&str] = &["", "true", "false"];
+const MASTER: &[&str] = &["pac", "astrow"];
+const APPLY: &[&str] = &["manual", "auto"];
+const MATCH: &[&str] = &["employee_number", "badge_number"];
+const OPT_DIR: &[&str] = &["", "in", "out"];
+
+/// Every fixed setting, in file order.
+const FIXED: &[(&str, FieldKind)] = &[
+    ("pac.address", FieldKind::Text),
+    ("pac.port", FieldKind::Number),
+    ("pac.oem_key_path", FieldKind::Path),
+    ("pac.certificate_path", FieldKind::Path),
+    ("pac.organization_id", FieldKind::Number),
+    ("astrow.url", FieldKind::Text),
+    ("astrow.username", FieldKind::Text),
+    ("astrow.password", FieldKind::Secret),
+    ("astrow.password_file", FieldKind::Path),
+    ("astrow.ca_path", FieldKind::Path),
+    ("astrow.default_cycle_code", FieldKind::Text),
+    ("astrow.default_paygroup_code", FieldKind::Text),
+    ("sync.employee_interval_s", FieldKind::Number),
+    ("sync.definitions_interval_s", FieldKind::Number),
+    ("sync.master", FieldKind::Choice(MASTER)),
+    ("sync.delete_employees_on_sync", FieldKind::Bool),
+    ("sync.sync_inactive_employees", FieldKind::Bool),
+    ("sync.apply", FieldKind::Choice(APPLY)),
+    ("sync.match_key", FieldKind::Choice(MATCH)),
+    ("sync.deletion_guard.count", FieldKind::Number),
+    ("sync.deletion_guard.percent", FieldKind::Number),
+    ("bookings.enabled", FieldKind::Bool),
+    ("bookings.batch_size", FieldKind::Number),
+    ("bookings.max_pending", FieldKind::Number),
+    ("bookings.heartbeat_interval_s", FieldKind::Number),
+    ("bookings.roll_call_active", FieldKind::Bool),
+    ("store.dir", FieldKind::Path),
+    ("log.level", FieldKind::Text),
+    ("log.file", FieldKind::Path),
+];
+
+fn reader_key(serial: &str, field: &str) -> String {
+    format!("readers.\"{}\".{field}", serial.replace('"', "\\\""))
+}
+
+/// `readers."R-1".booking` -> `("R-1", "booking")`.
+fn split_reader_key(key: &str) -> Option<(String, &str)> {
+    let rest = key.strip_prefix("readers.\"")?;
+    let (serial, field) = rest.rsplit_once("\".")?;
+    Some((serial.replace("\\\"", "\""), field))
+}
+
+fn help_for(key: &str, kind: FieldKind) -> String {
+    let mut h = match schema::find(key) {
+        Some(d) => format!(
+            "{}. Accepts {}. Default: {}.",
+            capital(d.meaning),
+            d.allowed,
+            d.default
+        ),
+        None => String::new(),
+    };
+    match kind {
+        FieldKind::Bool | FieldKind::Choice(_) => h.push_str(" Enter switches the value."),
+        FieldKind::Secret => {
+            h.push_str(" Enter types a new one; an empty entry keeps the current one.")
+        }
+        _ => h.push_str(" Enter edits; Enter again keeps, Esc cancels."),
+    }
+    h
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn opt_path(p: &Option<PathBuf>) -> String {
+    p.as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+fn opt_bool(b: Option<bool>) -> String {
+    b.map(|b| b.to_string()).unwrap_or_default()
+}
+
+/// The text of `key` in `s`.
+pub fn get(s: &Settings, key: &str) -> String {
+    if let Some((serial, field)) = split_reader_key(key) {
+        let r = s.readers.get(&serial).cloned().unwrap_or_default();
+        return match field {
+            "booking" => opt_bool(r.booking),
+            "direction" => r
+                .direction
+                .map(|d| d.as_str().to_string())
+                .unwrap_or_default(),
+            _ => r.roll_call.to_string(),
+        };
+    }
+    match key {
+        "pac.address" => s.pac.address.clone(),
+        "pac.port" => s.pac.port.to_string(),
+        "pac.oem_key_path" => s.pac.oem_key_path.display().to_string(),
+        "pac.certificate_path" => s.pac.certificate_path.display().to_string(),
+        "pac.organization_id" => s.pac.organization_id.to_string(),
+        "astrow.url" => s.astrow.url.clone(),
+        "astrow.username" => s.astrow.username.clone(),
+        "astrow.password" => s
+            .astrow
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .unwrap_or_default(),
+        "astrow.password_file" => opt_path(&s.astrow.password_file),
+        "astrow.ca_path" => opt_path(&s.astrow.ca_path),
+        "astrow.default_cycle_code" => s.astrow.default_cycle_code.clone(),
+        "astrow.default_paygroup_code" => s.astrow.default_paygroup_code.clone(),
+        "sync.employee_interval_s" => s.sync.employee_interval_s.to_string(),
+        "sync.definitions_interval_s" => s.sync.definitions_interval_s.to_string(),
+        "sync.master" => s.sync.master.as_str().into(),
+        "sync.delete_employees_on_sync" => s.sync.delete_employees_on_sync.to_string(),
+        "sync.sync_inactive_employees" => s.sync.sync_inactive_employees.to_string(),
+        "sync.apply" => s.sync.apply.as_str().into(),
+        "sync.match_key" => s.sync.match_key.as_str().into(),
+        "sync.deletion_guard.count" => s.sync.deletion_guard.count.to_string(),
+        "sync.deletion_guard.percent" => s.sync.deletion_guard.percent.to_string(),
+        "bookings.enabled" => s.bookings.enabled.to_string(),
+        "bookings.batch_size" => s.bookings.batch_size.to_string(),
+        "bookings.max_pending" => s.bookings.max_pending.to_string(),
+        "bookings.heartbeat_interval_s" => s.bookings.heartbeat_interval_s.to_string(),
+        "bookings.roll_call_active" => s.bookings.roll_call_active.to_string(),
+        "store.dir" => opt_path(&s.store.dir),
+        "log.level" => s.log.level.clone(),
+        "log.file" => opt_path(&s.log.file),
+        _ => String::new(),
+    }
+}
+
+fn wrong(key: &str) -> String {
+    format!("expected {}", schema::allowed(key))
+}
+
+fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, String> {
+    v.trim().parse().map_err(|_| wrong(key))
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool, String> {
+    match v.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(wrong(key)),
+    }
+}
+
+fn choice<T: SettingEnum>(key: &str, v: &str) -> Result<T, String> {
+    T::parse(v.trim()).ok_or_else(|| wrong(key))
+}
+
+fn path_opt(v: &str) -> Option<PathBuf> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| PathBuf::from(v))
+}
+
+/// Put the text `v` of `key` into `s`.
+pub fn set(s: &mut Settings, key: &str, v: &str) -> Result<(), String> {
+    if let Some((serial, field)) = split_reader_key(key) {
+        // A reader left at its defaults gets no table in the file.
+        let default = match field {
+            "booking" | "direction" => v.trim().is_empty(),
+            _ => v.trim() == "false",
+        };
+        if default && !s.readers.contains_key(&serial) {
+            return Ok(());
+        }
+        let r = s.readers.entry(serial).or_default();
+        match field {
+            "booking" => {
+                r.booking = if v.trim().is_empty() {
+                    None
+                } else {
+                    Some(boolean(key, v)?)
+                }
+            }
+            "direction" => {
+                r.direction = if v.trim().is_empty() {
+                    None
+                } else {
+                    Some(choice::<Direction>(key, v)?)
+                }
+            }
+            _ => r.roll_call = boolean(key, v)?,
+        }
+        return Ok(());
+    }
+    match key {
+        "pac.address" => s.pac.address = v.trim().into(),
+        "pac.port" => s.pac.port = num(key, v)?,
+        "pac.oem_key_path" => s.pac.oem_key_path = PathBuf::from(v.trim()),
+        "pac.certificate_path" => s.pac.certificate_path = PathBuf::from(v.trim()),
+        "pac.organization_id" => s.pac.organization_id = num(key, v)?,
+        "astrow.url" => s.astrow.url = v.trim().into(),
+        "astrow.username" => s.astrow.username = v.trim().into(),
+        "astrow.password" => s.astrow.password = (!v.is_empty()).then(|| Secret::new(v)),
+        "astrow.password_file" => s.astrow.password_file = path_opt(v),
+        "astrow.ca_path" => s.astrow.ca_path = path_opt(v),
+        "astrow.default_cycle_code" => s.astrow.default_cycle_code = v.trim().into(),
+        "astrow.default_paygroup_code" => s.astrow.default_paygroup_code = v.trim().into(),
+        "sync.employee_interval_s" => s.sync.employee_interval_s = num(key, v)?,
+        "sync.definitions_interval_s" => s.sync.definitions_interval_s = num(key, v)?,
+        "sync.master" => s.sync.master = choice::<Master>(key, v)?,
+        "sync.delete_employees_on_sync" => s.sync.delete_employees_on_sync = boolean(key, v)?,
+        "sync.sync_inactive_employees" => s.sync.sync_inactive_employees = boolean(key, v)?,
+        "sync.apply" => s.sync.apply = choice::<ApplyMode>(key, v)?,
+        "sync.match_key" => s.sync.match_key = choice::<MatchKey>(key, v)?,
+        "sync.deletion_guard.count" => s.sync.deletion_guard.count = num(key, v)?,
+        "sync.deletion_guard.percent" => s.sync.deletion_guard.percent = num(key, v)?,
+        "bookings.enabled" => s.bookings.enabled = boolean(key, v)?,
+        "bookings.batch_size" => s.bookings.batch_size = num(key, v)?,
+        "bookings.max_pending" => s.bookings.max_pending = num(key, v)?,
+        "bookings.heartbeat_interval_s" => s.bookings.heartbeat_interval_s = num(key, v)?,
+        "bookings.roll_call_active" => s.bookings.roll_call_active = boolean(key, v)?,
+        "store.dir" => s.store.dir = path_opt(v),
+        "log.level" => s.log.level = v.trim().into(),
+        "log.file" => s.log.file = path_opt(v),
+        _ => return Err(format!("{key} is not a setting")),
+    }
+    Ok(())
+}
+
+/// The form for `s`, with a field per setting and per reader setting of
+/// every reader in `s` and in `serials` (readers PAC reported).
+pub fn fields_for(s: &Settings, serials: &[String]) -> Vec<Field> {
+    let mut out: Vec<Field> = FIXED
+        .iter()
+        .map(|(k, kind)| {
+            let value = get(s, k);
+            Field {
+                key: k.to_string(),
+                kind: *kind,
+                help: help_for(k, *kind),
+                original: value.clone(),
+                value,
+                problem: None,
+            }
+        })
+        .collect();
+    let mut all: Vec<String> = s.readers.keys().cloned().collect();
+    for serial in serials {
+        if !all.contains(serial) {
+            all.push(serial.clone());
+        }
+    }
+    for serial in all {
+        for (field, kind) in [
+            ("booking", FieldKind::Choice(OPT_BOOL)),
+            ("direction", FieldKind::Choice(OPT_DIR)),
+            ("roll_call", FieldKind::Bool),
+        ] {
+            let key = reader_key(&serial, field);
+            let value = get(s, &key);
+            let generic = format!("readers.<serial>.{field}");
+            out.push(Field {
+                help: help_for(&generic, kind),
+                key,
+                kind,
+                original: value.clone(),
+                value,
+                problem: None,
+            });
+        }
+    }
+    out
+}
+
+/// Add the reader fields of serials PAC reported that the form lacks (a
+/// form that was not read, e.g. behind a broken file, stays as it is).
+pub fn add_readers(state: &mut SettingsState, serials: &[String]) {
+    if state.fields.is_empty() {
+        return;
+    }
+    let missing: Vec<String> = serials
+        .iter()
+        .filter(|s| {
+            !state
+                .fields
+                .iter()
+                .any(|f| f.key == reader_key(s, "booking"))
+        })
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let extra = fields_for(&Settings::default(), &missing);
+    state
+        .fields
+        .extend(extra.into_iter().filter(|f| f.key.starts_with("readers.")));
+    validate(state, None);
+}
+
+/// Check every field (the field being typed at `draft`'s text): first that
+/// it reads as its kind, then `config::validate` on the whole.
+pub fn validate(state: &mut SettingsState, draft: Option<(usize, String)>) {
+    let mut s = state.base.clone();
+    state.general.clear();
+    for (i, f) in state.fields.iter_mut().enumerate() {
+        let text = match &draft {
+            Some((d, t)) if *d == i => t.as_str(),
+            _ => f.value.as_str(),
+        };
+        f.problem = set(&mut s, &f.key, text).err();
+    }
+    for p in crate::config::validate(&s, false) {
+        match state.fields.iter_mut().find(|f| f.key == p.setting) {
+            Some(f) if f.problem.is_none() => f.problem = Some(p.message),
+            Some(_) => {}
+            None => state.general.push(format!("{}: {}", p.setting, p.message)),
+        }
+    }
+}
+
+/// The file has been written: what is in the form is now the original.
+///
+/// `saved` is the form as it was written: edits typed while the file was
+/// being written stay edits.
+pub fn mark_saved(state: &mut SettingsState, saved: &SettingsState) {
+    if let Ok(s) = saved.to_settings() {
+        state.base = s;
+    }
+    for f in &mut state.fields {
+        if let Some(w) = saved.fields.iter().find(|w| w.key == f.key) {
+            f.original = w.value.clone();
+        }
+    }
+    state.first_run = false;
+    state.file_problems.clear();
+}
+
+/// Fill the form from the settings file (or mark a first run).
+pub fn load_into(state: &mut SettingsState, path: &Path, serials: &[String]) {
+    state.load_error = None;
+    state.file_problems.clear();
+    let base = match std::fs::read_to_string(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            state.first_run = true;
+            Settings::default()
+        }
+        Err(e) => {
+            state.load_error = Some(format!("cannot read {}: {e}", path.display()));
+            Settings::default()
+        }
+        Ok(text) => match crate::config::parse(&text) {
+            Ok((s, problems)) => {
+                state.file_problems = problems.iter().map(|p| p.to_string()).collect();
+                s
+            }
+            Err(p) => {
+                state.load_error = Some(format!("{} is not valid TOML: {p}", path.display()));
+                Settings::default()
+            }
+        },
+    };
+    state.fields = fields_for(&base, serials);
+    state.base = base;
+    validate(state, None);
+}
+
+/// Saves the form to `path` with `config::save`.
+pub fn file_saver(path: PathBuf) -> super::SettingsSaver {
+    std::sync::Arc::new(move |state: &SettingsState| {
+        if let Some(e) = &state.load_error {
+            return Err(format!("not saved: {e}"));
+        }
+        let settings = state
+            .to_settings()
+            .map_err(|(k, m)| format!("not saved: {k}: {m}"))?;
+        crate::config::save(&path, &settings).map_err(|e| format!("not saved: {e}"))?;
+        Ok(format!(
+            "saved to {}; the engine reloads it",
+            path.display()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fixed_setting_round_trips() {
+        let s = Settings::default();
+        for (k, _) in FIXED {
+            let mut t = s.clone();
+            set(&mut t, k, &get(&s, k)).unwrap_or_else(|e| panic!("{k}: {e}"));
+            assert_eq!(t, s, "{k}");
+            assert!(schema::find(k).is_some(), "{k} is in the reference");
+        }
+    }
+
+    #[test]
+    fn typed_values_are_checked_with_the_rules_of_check() {
+        let mut st = SettingsState {
+            fields: fields_for(&Settings::default(), &["R-1".to_string()]),
+            ..SettingsState::default()
+        };
+        let port = st
+            .fields
+            .iter()
+            .position(|f| f.key == "pac.port")
+            .unwrap_or(0);
+        validate(&mut st, Some((port, "eighty".into())));
+        assert!(
+            st.fields[port]
+                .problem
+                .as_deref()
+                .unwrap_or("")
+                .contains("1 to 65535")
+        );
+        let iv = st
+            .fields
+            .iter()
+            .position(|f| f.key == "sync.employee_interval_s")
+            .unwrap_or(0);
+        st.fields[iv].value = "2".into();
+        validate(&mut st, None);
+        assert!(st.fields[port].problem.is_none());
+        assert!(st.fields[iv].problem.is_some(), "{:?}", st.fields[iv]);
+        assert!(
+            st.fields
+                .iter()
+                .any(|f| f.key == "readers.\"R-1\".direction")
+        );
+    }
+
+    #[test]
+    fn saving_keeps_comments_and_writes_the_form() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("a.toml");
+        std::fs::write(&path, "# my comment\n[pac]\naddress = \"old\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut st = SettingsState::default();
+        load_into(&mut st, &path, &[]);
+        assert!(!st.first_run);
+        let f = st
+            .fields
+            .iter_mut()
+            .find(|f| f.key == "pac.address")
+            .unwrap_or_else(|| panic!("field"));
+        assert_eq!(f.value, "old");
+        f.value = "pac.site.local".into();
+        let save = file_saver(path.clone());
+        save(&st).unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            text.contains("# my comment") && text.contains("pac.site.local"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_a_first_run() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut st = SettingsState::default();
+        load_into(&mut st, &dir.path().join("none.toml"), &[]);
+        assert!(st.first_run);
+        assert_eq!(st.fields.len(), FIXED.len());
+    }
+}
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+
+    #[test]
+    fn readers_reported_later_get_their_fields() {
+        let mut st = SettingsState {
+            fields: fields_for(&Settings::default(), &["R-1".into()]),
+            ..SettingsState::default()
+        };
+        let n = st.fields.len();
+        add_readers(&mut st, &["R-1".into(), "R-2".into()]);
+        assert_eq!(st.fields.len(), n + 3);
+        assert!(
+            st.fields
+                .iter()
+                .any(|f| f.key == "readers.\"R-2\".roll_call")
+        );
+        assert!(!st.dirty(), "new fields are not edits");
+        let s = st.to_settings().unwrap_or_default();
+        assert!(
+            s.readers.is_empty(),
+            "readers at their defaults write nothing"
+        );
+    }
+}

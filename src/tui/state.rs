@@ -1,0 +1,400 @@
+//! Everything the console shows, one struct per pane. The view only reads it;
+//! `update` changes it; the app loop feeds it snapshots and log lines.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use tui_input::Input;
+
+use crate::engine::command::EventLevel;
+use crate::engine::snapshot::{BookingsView, Snapshot};
+
+use super::derive;
+use super::keymap::{Context, Keymap};
+use super::list::ListState;
+use super::logbuf::{LogLevel, LogLine};
+use super::settings_form::SettingsState;
+use super::theme::Theme;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pane {
+    Overview,
+    Employees,
+    Changes,
+    Definitions,
+    Bookings,
+    Settings,
+    Log,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 7] = [
+        Pane::Overview,
+        Pane::Employees,
+        Pane::Changes,
+        Pane::Definitions,
+        Pane::Bookings,
+        Pane::Settings,
+        Pane::Log,
+    ];
+
+    pub fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+    pub fn digit(self) -> char {
+        char::from(b'1' + self.index() as u8)
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Overview => "Overview",
+            Pane::Employees => "Employees",
+            Pane::Changes => "Changes",
+            Pane::Definitions => "Definitions",
+            Pane::Bookings => "Bookings",
+            Pane::Settings => "Settings",
+            Pane::Log => "Log",
+        }
+    }
+    pub fn goto_name(self) -> &'static str {
+        match self {
+            Pane::Overview => "goto_overview",
+            Pane::Employees => "goto_employees",
+            Pane::Changes => "goto_changes",
+            Pane::Definitions => "goto_definitions",
+            Pane::Bookings => "goto_bookings",
+            Pane::Settings => "goto_settings",
+            Pane::Log => "goto_log",
+        }
+    }
+    pub fn goto_desc(self) -> &'static str {
+        match self {
+            Pane::Overview => "Overview pane",
+            Pane::Employees => "Employees pane",
+            Pane::Changes => "Changes pane",
+            Pane::Definitions => "Definitions pane",
+            Pane::Bookings => "Bookings pane",
+            Pane::Settings => "Settings pane",
+            Pane::Log => "Log pane",
+        }
+    }
+    pub fn next(self) -> Pane {
+        Pane::ALL[(self.index() + 1) % Pane::ALL.len()]
+    }
+    pub fn prev(self) -> Pane {
+        Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+    }
+}
+
+/// A line of filter text and whether it is being typed.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub input: Input,
+    pub editing: bool,
+}
+
+impl Filter {
+    pub fn text(&self) -> &str {
+        self.input.value()
+    }
+    pub fn active(&self) -> bool {
+        !self.input.value().is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EmployeesState {
+    pub list: ListState,
+    pub filter: Filter,
+    /// Indices into the snapshot's rows that pass the filter, in order.
+    pub visible: Vec<u32>,
+    /// The selected row's every field is shown below the list.
+    pub detail: bool,
+    /// Rows by kind, counted when the rows change (not per frame).
+    pub counts: EmployeeCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmployeeCounts {
+    pub linked: usize,
+    pub differ: usize,
+    pub master_only: usize,
+    pub unmanaged: usize,
+    pub conflict: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeRow {
+    Header {
+        action: crate::engine::snapshot::ActionKind,
+        count: usize,
+    },
+    Item(usize),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChangesState {
+    pub list: ListState,
+    /// The plan grouped by action: headers and item indices.
+    pub rows: Vec<ChangeRow>,
+    /// Row where a visual selection started.
+    pub anchor: Option<usize>,
+    /// Items of the last plan that ended applied, stale or failed: kept on
+    /// screen after the engine drops or replaces that plan.
+    pub results: Vec<crate::engine::snapshot::PlanItemView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DefSection {
+    #[default]
+    Groups,
+    Readers,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DefinitionsState {
+    pub section: DefSection,
+    pub groups: ListState,
+    pub readers: ListState,
+}
+
+#[derive(Debug, Clone)]
+pub struct BookingsState {
+    pub list: ListState,
+    pub follow: bool,
+    /// The feed as it was when frozen.
+    pub frozen: Option<Arc<BookingsView>>,
+    pub filter: Filter,
+    /// Feed indices (newest first) that pass the filter.
+    pub visible: Vec<u32>,
+    pub roll_call: bool,
+    pub roll_list: ListState,
+}
+
+impl Default for BookingsState {
+    fn default() -> Self {
+        BookingsState {
+            list: ListState::default(),
+            follow: true,
+            frozen: None,
+            filter: Filter::default(),
+            visible: Vec::new(),
+            roll_call: false,
+            roll_list: ListState::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LogState {
+    pub lines: VecDeque<LogLine>,
+    pub capacity: usize,
+    pub level: LogLevel,
+    pub follow: bool,
+    pub list: ListState,
+    pub filter: Filter,
+    pub visible: Vec<u32>,
+    pub last_seq: u64,
+}
+
+impl Default for LogState {
+    fn default() -> Self {
+        LogState {
+            lines: VecDeque::new(),
+            capacity: 5000,
+            level: LogLevel::Info,
+            follow: true,
+            list: ListState::default(),
+            filter: Filter::default(),
+            visible: Vec::new(),
+            last_seq: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmKind {
+    Apply { plan_id: String, allow_held: bool },
+    OpenDoor { reader_id: u32 },
+    Quit,
+    DiscardSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub kind: ConfirmKind,
+    pub title: String,
+    pub lines: Vec<String>,
+    pub yes_label: String,
+    /// The highlighted answer; `false` (No) when the dialog opens.
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Palette {
+    pub input: Input,
+    pub selected: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Modal {
+    Confirm(Confirm),
+    Help { scroll: usize },
+    Palette(Palette),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub level: EventLevel,
+    pub text: String,
+}
+
+/// What the console was started with.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub read_only: bool,
+    pub demo: bool,
+    pub config_path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pane: Pane,
+    pub snap: Arc<Snapshot>,
+    pub flags: Flags,
+    pub theme: Theme,
+    pub keymap: Arc<Keymap>,
+    pub tz: FixedOffset,
+    pub size: (u16, u16),
+    pub modal: Option<Modal>,
+    pub status: Option<Status>,
+    pub engine_gone: bool,
+    pub quit: bool,
+    pub employees: EmployeesState,
+    pub changes: ChangesState,
+    pub definitions: DefinitionsState,
+    pub bookings: BookingsState,
+    pub settings: SettingsState,
+    pub log: LogState,
+}
+
+/// Lines taken by the header, tabs, status line and key bar.
+pub const CHROME_ROWS: u16 = 5;
+
+impl AppState {
+    pub fn new(snap: Arc<Snapshot>, flags: Flags, theme: Theme, keymap: Keymap) -> AppState {
+        let mut s = AppState {
+            pane: Pane::Overview,
+            snap: Arc::new(Snapshot::default()),
+            flags,
+            theme,
+            keymap: Arc::new(keymap),
+            tz: Utc.fix(),
+            size: (80, 24),
+            modal: None,
+            status: None,
+            engine_gone: false,
+            quit: false,
+            employees: EmployeesState::default(),
+            changes: ChangesState::default(),
+            definitions: DefinitionsState::default(),
+            bookings: BookingsState::default(),
+            settings: SettingsState::default(),
+            log: LogState::default(),
+        };
+        derive::set_snapshot(&mut s, snap);
+        s
+    }
+
+    /// Where keys go now.
+    pub fn context(&self) -> Context {
+        match &self.modal {
+            Some(Modal::Confirm(_)) => Context::Dialog,
+            Some(Modal::Help { .. }) => Context::Help,
+            Some(Modal::Palette(_)) => Context::Text,
+            None if self.typing() => Context::Text,
+            None => Context::Pane(self.pane),
+        }
+    }
+
+    /// A filter or form field on the focused pane has the keys.
+    pub fn typing(&self) -> bool {
+        match self.pane {
+            Pane::Employees => self.employees.filter.editing,
+            Pane::Bookings => self.bookings.filter.editing,
+            Pane::Log => self.log.filter.editing,
+            Pane::Settings => self.settings.editing.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Rows of list a pane has, given the terminal size (estimate shared with the view).
+    pub fn body_rows(&self) -> usize {
+        self.size.1.saturating_sub(CHROME_ROWS) as usize
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.flags.read_only || self.snap.settings.read_only
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            level: EventLevel::Info,
+            text: text.into(),
+        });
+    }
+    pub fn warn(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            level: EventLevel::Warning,
+            text: text.into(),
+        });
+    }
+
+    /// Local time of day for a UTC instant.
+    pub fn clock(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.tz).format("%H:%M:%S").to_string()
+    }
+
+    /// "12s ago" relative to the snapshot's time (deterministic for tests).
+    pub fn ago(&self, t: DateTime<Utc>) -> String {
+        match self.snap.generated_at {
+            Some(now) => human_duration(now.signed_duration_since(t), "ago"),
+            None => self.clock(t),
+        }
+    }
+
+    pub fn until(&self, t: DateTime<Utc>) -> String {
+        match self.snap.generated_at {
+            Some(now) => {
+                let d = t.signed_duration_since(now);
+                if d.num_seconds() <= 0 {
+                    "due".to_string()
+                } else {
+                    format!("in {}", human_duration(d, ""))
+                }
+            }
+            None => self.clock(t),
+        }
+    }
+}
+
+use chrono::Offset as _;
+
+/// `90s` -> "1m 30s", with an optional suffix.
+pub fn human_duration(d: chrono::TimeDelta, suffix: &str) -> String {
+    let s = d.num_seconds().max(0);
+    let text = if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}d {}h", s / 86_400, (s % 86_400) / 3600)
+    };
+    if suffix.is_empty() {
+        text
+    } else {
+        format!("{text} {suffix}")
+    }
+}

@@ -1,0 +1,910 @@
+//! The console driven by keys through the real keymap: press, update, draw,
+//! read the screen. Plus cell styles for the cues that matter, escape
+//! sequences from outside, and a headless run of the app loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use astrow_pac::engine::command::Command;
+use astrow_pac::engine::handle::channels;
+use astrow_pac::engine::snapshot::{HealthState, ItemState, JobKind, Snapshot};
+use astrow_pac::tui::action::Effect;
+use astrow_pac::tui::settings_form::fields_for;
+use astrow_pac::tui::testkit::{Harness, keys, snapshot, snapshot_with, state};
+use astrow_pac::tui::{LoopIo, run_loop};
+use crossterm::event::Event;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+fn engine(fx: &[Effect]) -> Vec<Command> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Engine(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where `needle` starts on screen (by cells).
+fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    let want: Vec<String> = needle.chars().map(|c| c.to_string()).collect();
+    for y in 0..buf.area.height {
+        let row: Vec<(u16, &str)> = (0..buf.area.width)
+            .map(|x| (x, buf[(x, y)].symbol()))
+            .filter(|(_, s)| !s.is_empty())
+            .collect();
+        for start in 0..row.len() {
+            if row.len() - start >= want.len()
+                && want.iter().enumerate().all(|(i, w)| row[start + i].1 == w)
+            {
+                return Some((row[start].0, y));
+            }
+        }
+    }
+    None
+}
+
+fn no_colour(c: Option<Color>) -> bool {
+    matches!(c, None | Some(Color::Reset))
+}
+
+fn has(h: &mut Harness, text: &str) -> bool {
+    h.text().contains(text)
+}
+
+#[test]
+fn overview_keys() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    assert!(has(&mut h, "Systems") && has(&mut h, "Jobs"));
+    assert_eq!(
+        engine(&h.press("s")),
+        vec![Command::RunNow(JobKind::Employees)]
+    );
+    assert_eq!(
+        engine(&h.press("S")),
+        vec![Command::RunNow(JobKind::Definitions)]
+    );
+    assert_eq!(engine(&h.press("p")), vec![Command::Pause]);
+    assert!(has(&mut h, "pausing the jobs"));
+    h.press("<tab>");
+    assert!(has(&mut h, "Astrow name"), "tab goes to Employees");
+    h.press("<s-tab>");
+    assert!(has(&mut h, "Systems"));
+}
+
+#[test]
+fn employees_keys_filter_and_scroll() {
+    let mut h = Harness::new(snapshot(), 160, 48);
+    h.press("2");
+    assert!(has(&mut h, "row 1 of 40"));
+    h.press("jjj");
+    assert!(has(&mut h, "row 4 of 40"));
+    h.press("G");
+    assert!(has(&mut h, "row 40 of 40"));
+    h.press("g");
+    assert!(has(&mut h, "row 1 of 40"));
+    h.press("<pgdn>");
+    assert!(!has(&mut h, "row 1 of 40"));
+    h.press("/daan jac");
+    let screen = h.text();
+    assert!(
+        screen.contains("Daan Jacobs") && screen.contains("/ daan jac"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Anna Peeters"));
+    h.press("<enter>");
+    assert!(has(&mut h, "filter: daan jac"));
+    h.press("<esc>");
+    assert!(has(&mut h, "Anna Peeters"));
+    h.press("/00ff00ff<enter>");
+    assert!(
+        has(&mut h, "Joris De Smet"),
+        "a badge number finds its employee"
+    );
+}
+
+#[test]
+fn employees_stack_below_120_columns() {
+    let mut h = Harness::new(snapshot(), 100, 30);
+    h.press("2");
+    let screen = h.text();
+    assert!(
+        screen.contains("PAC    1000") && screen.contains("Astrow 5000"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn changes_keys_approve_select_and_apply() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("3");
+    let screen = h.text();
+    assert!(
+        screen.contains("create (1)")
+            && screen.contains("update (2)")
+            && screen.contains("remove badges (2)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("new in PAC: created in Astrow"),
+        "the reason of the selected item"
+    );
+    assert_eq!(
+        engine(&h.press("a")),
+        vec![Command::Approve(vec!["i1".into()])]
+    );
+    assert!(has(&mut h, "Jacobs-Old"), "the next item's before value");
+    assert_eq!(
+        engine(&h.press("r")),
+        vec![Command::Reject(vec!["i2".into()])]
+    );
+    h.press("v");
+    assert!(has(&mut h, "SELECTING"));
+    h.press("k");
+    assert_eq!(
+        engine(&h.press("a")),
+        vec![Command::Approve(vec!["i2".into()])]
+    );
+    assert_eq!(engine(&h.press("A")).len(), 1);
+    assert_eq!(engine(&h.press("R")).len(), 1);
+}
+
+#[test]
+fn enter_on_the_apply_dialog_without_moving_applies_nothing() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("3x");
+    let screen = h.text();
+    assert!(
+        screen.contains("Write 1 approved change to Astrow?"),
+        "{screen}"
+    );
+    assert!(screen.contains("▸ No"));
+    let fx = h.press("<enter>");
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(!has(&mut h, "Write 1 approved"), "the dialog closed");
+    h.press("x<right><enter>");
+    assert_eq!(
+        engine(&h.effects),
+        vec![Command::Apply {
+            plan_id: "plan-42".into(),
+            allow_held: false
+        }]
+    );
+}
+
+#[test]
+fn definitions_keys_and_open_door() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("4");
+    let screen = h.text();
+    assert!(
+        screen.contains("Access groups")
+            && screen.contains("≠Offices")
+            && screen.contains("OFFLINE"),
+        "{screen}"
+    );
+    assert!(screen.contains("create reader R-0013"));
+    assert!(screen.contains("-Old contractors"), "{screen}");
+    h.press("ljo");
+    assert!(has(&mut h, "Open the door of reader \"Warehouse gate\""));
+    assert!(h.press("n").is_empty());
+    assert_eq!(
+        engine(&h.press("oy")),
+        vec![Command::OpenDoor { reader_id: 12 }]
+    );
+}
+
+#[test]
+fn bookings_keys_follow_filter_roll_call() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("5");
+    let screen = h.text();
+    assert!(
+        screen.contains("following")
+            && screen.contains("denied: unknown badge")
+            && screen.contains("rejected: no contract"),
+        "{screen}"
+    );
+    assert!(screen.contains("8.5/min") && screen.contains("lag 850ms"));
+    h.press("f");
+    assert!(has(&mut h, "FROZEN"));
+    h.press("f/rejected<enter>");
+    let screen = h.text();
+    assert!(
+        screen.contains("filter: rejected") && !screen.contains("processed  "),
+        "{screen}"
+    );
+    h.press("<esc>c");
+    assert!(has(&mut h, "No roll call is running"));
+    h.press(":rollcall start<enter>");
+    assert_eq!(engine(&h.effects), vec![Command::StartRollCall]);
+}
+
+#[test]
+fn settings_keys_edit_and_guide() {
+    let mut st = state(snapshot(), 120, 40, true);
+    st.settings.fields = fields_for(&astrow_pac::config::Settings::default(), &["R-0011".into()]);
+    st.settings.first_run = true;
+    let mut h = Harness::with_state(st, 120, 40);
+    h.press("6");
+    let screen = h.text();
+    assert!(
+        screen.contains("First run") && screen.contains("astrow-pac demo"),
+        "{screen}"
+    );
+    assert!(screen.contains("pac.address"), "{screen}");
+    h.press("G");
+    assert!(has(&mut h, "readers.\"R-0011\".roll_call"));
+    h.press("g");
+    h.press("<enter>pac.site<enter>");
+    assert!(has(&mut h, "pac.site"));
+    h.press("jjjjjjj<enter>s3cret<enter>");
+    let screen = h.text();
+    assert!(
+        screen.contains("astrow.password") && !screen.contains("s3cret") && screen.contains("••••"),
+        "{screen}"
+    );
+    h.press("k<enter>");
+    assert!(has(&mut h, "Enter types a new one") || has(&mut h, "Enter edits"));
+    h.press("<esc>");
+    assert_eq!(h.press("t"), vec![Effect::TestConnection]);
+    h.press("u");
+    assert!(has(&mut h, "Discard edits?"));
+    h.press("y");
+    assert!(!has(&mut h, "pac.site"));
+}
+
+#[test]
+fn settings_are_validated_as_typed() {
+    let mut st = state(snapshot(), 120, 40, true);
+    st.settings.fields = fields_for(&astrow_pac::config::Settings::default(), &[]);
+    let mut h = Harness::with_state(st, 120, 40);
+    h.press("6j<enter><c-u>99999");
+    let screen = h.text();
+    assert!(
+        screen.contains("✗ expected a whole number from 1 to 65535"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn log_keys() {
+    let log = astrow_pac::tui::LogBuffer::new(100);
+    log.push(
+        astrow_pac::tui::logbuf::LogLevel::Warn,
+        "astrow_pac::engine",
+        "PAC slow: 2.1s".into(),
+    );
+    log.push(
+        astrow_pac::tui::logbuf::LogLevel::Debug,
+        "astrow_pac::pac",
+        "GET /employees".into(),
+    );
+    let mut h = Harness::new(snapshot(), 120, 40);
+    astrow_pac::tui::derive::push_log(&mut h.state, log.since(0));
+    h.press("7");
+    assert!(has(&mut h, "PAC slow") && !has(&mut h, "GET /employees"));
+    h.press("ll");
+    assert!(has(&mut h, "GET /employees"), "{}", h.text());
+    h.press("/slow<enter>");
+    assert!(!has(&mut h, "GET /employees"));
+}
+
+#[test]
+fn help_lists_the_live_keymap_and_palette_lists_commands() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("3?");
+    let screen = h.text();
+    assert!(
+        screen.contains("Keys") && screen.contains("approve all") && screen.contains("A "),
+        "{screen}"
+    );
+    h.press("<esc>:");
+    let screen = h.text();
+    assert!(
+        screen.contains("sync employees") && screen.contains("Command"),
+        "{screen}"
+    );
+    h.press("<esc>");
+    assert!(!has(&mut h, "Command "));
+}
+
+#[test]
+fn overridden_keys_work_and_show_in_the_bar() {
+    let mut o = std::collections::BTreeMap::new();
+    o.insert("approve".to_string(), "y".to_string());
+    let (km, problems) = astrow_pac::tui::keymap::Keymap::default().with_overrides(&o);
+    assert!(problems.is_empty());
+    let mut st = state(snapshot(), 120, 40, true);
+    st.keymap = Arc::new(km);
+    let mut h = Harness::with_state(st, 120, 40);
+    h.press("3");
+    assert!(has(&mut h, "y approve"));
+    assert!(h.press("a").is_empty());
+    assert_eq!(engine(&h.press("y")).len(), 1);
+}
+
+#[test]
+fn q_quits_and_ctrl_c_always_quits() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    assert_eq!(h.press("q"), vec![Effect::Quit]);
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("2/typing");
+    assert_eq!(h.press("<c-c>"), vec![Effect::Quit]);
+}
+
+#[test]
+fn a_small_terminal_says_how_big_it_must_be() {
+    let mut h = Harness::new(snapshot(), 70, 20);
+    let screen = h.text();
+    assert!(
+        screen.contains("at least 80 x 24") && screen.contains("70 x 20"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn read_only_shows_ro_and_refuses() {
+    let mut st = state(snapshot(), 120, 40, true);
+    st.flags.read_only = true;
+    let mut h = Harness::with_state(st, 120, 40);
+    assert!(h.screen()[0].ends_with(" RO"), "{}", h.text());
+    assert!(h.press("3a").is_empty());
+    assert!(has(&mut h, "read-only: approving is refused"));
+}
+
+// ---- cell styles for the cues that matter ----
+
+#[test]
+fn selected_row_is_highlighted_in_both_themes() {
+    for colour in [true, false] {
+        let mut h = Harness::with_state(state(snapshot(), 160, 48, colour), 160, 48);
+        h.press("2j");
+        let buf = h.draw().clone();
+        let (x, y) = find(&buf, "Bram Janssens").unwrap_or_else(|| panic!("row"));
+        let style = buf[(x, y)].style();
+        if colour {
+            assert_eq!(style.bg, Some(Color::Blue));
+        } else {
+            assert!(style.add_modifier.contains(Modifier::REVERSED));
+            assert!(no_colour(style.bg));
+        }
+        let (x, y) = find(&buf, "Chloé Maes").unwrap_or_else(|| panic!("row"));
+        assert!(
+            !buf[(x, y)]
+                .style()
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+    }
+}
+
+#[test]
+fn differences_carry_a_symbol_and_a_style() {
+    for colour in [true, false] {
+        let mut h = Harness::with_state(state(snapshot(), 160, 48, colour), 160, 48);
+        h.press("2");
+        let buf = h.draw().clone();
+        let (x, y) = find(&buf, "≠Daan Jacobs-Old").unwrap_or_else(|| panic!("diff"));
+        let style = buf[(x, y)].style();
+        assert!(style.add_modifier.contains(Modifier::BOLD));
+        if colour {
+            assert_eq!(style.fg, Some(Color::Yellow));
+        } else {
+            assert!(no_colour(style.fg));
+        }
+        assert!(find(&buf, "? —").is_some(), "unmanaged rows are marked");
+        assert!(find(&buf, "! 1032").is_some(), "conflicts are marked");
+    }
+}
+
+#[test]
+fn a_held_plan_stands_out() {
+    for colour in [true, false] {
+        let mut h =
+            Harness::with_state(state(snapshot_with(20, 5, true), 120, 40, colour), 120, 40);
+        h.press("3");
+        let buf = h.draw().clone();
+        let (x, y) = find(&buf, "HELD").unwrap_or_else(|| panic!("held"));
+        let style = buf[(x, y)].style();
+        if colour {
+            assert_eq!(style.bg, Some(Color::Yellow));
+        } else {
+            assert!(style.add_modifier.contains(Modifier::REVERSED));
+        }
+        assert!(
+            h.text()
+                .contains("by the deletion guard: 3 destructive items")
+        );
+    }
+}
+
+#[test]
+fn a_down_system_stands_out() {
+    for colour in [true, false] {
+        let mut snap: Snapshot = snapshot();
+        snap.health.astrow.state = HealthState::Down;
+        snap.health.astrow.detail = Some("connection refused".into());
+        let mut h = Harness::with_state(state(snap, 120, 40, colour), 120, 40);
+        let buf = h.draw().clone();
+        let (x, y) = find(&buf, "✖ DOWN").unwrap_or_else(|| panic!("down"));
+        let style = buf[(x, y)].style();
+        assert!(style.add_modifier.contains(Modifier::BOLD));
+        if colour {
+            assert_eq!(style.fg, Some(Color::LightRed));
+        } else {
+            assert!(style.add_modifier.contains(Modifier::UNDERLINED));
+        }
+        assert!(h.text().contains("connection refused"));
+    }
+}
+
+// ---- text from outside ----
+
+#[test]
+fn escape_sequences_from_a_simulator_are_drawn_as_plain_text() {
+    let evil = "\u{1b}[2J\u{1b}]0;pwned\u{7}Eve\u{1b}[31m Evil\u{9b}1m";
+    let mut snap = snapshot();
+    let mut rows = (*snap.employees).clone();
+    if let Some(p) = rows[0].pac.as_mut() {
+        p.first_name = evil.into();
+    }
+    snap.employees = Arc::new(rows);
+    let b = Arc::make_mut(&mut snap.bookings);
+    if let Some(e) = b.feed.last_mut() {
+        e.employee = Some(evil.into());
+        e.reader = "Gate\u{1b}[1;1H\r\nB".into();
+    }
+    let mut plan = (*snap
+        .plan
+        .clone()
+        .unwrap_or_else(|| Arc::new(astrow_pac::tui::testkit::plan(false))))
+    .clone();
+    plan.items[0].label = evil.into();
+    snap.plan = Some(Arc::new(plan));
+    let mut h = Harness::new(snap, 160, 48);
+    for pane in ["2", "3", "5"] {
+        h.press(pane);
+        let buf = h.draw().clone();
+        for cell in buf.content() {
+            assert!(
+                !cell.symbol().chars().any(|c| c.is_control()),
+                "pane {pane}: control character in {:?}",
+                cell.symbol()
+            );
+        }
+        let text = h.text();
+        assert!(text.contains("Eve Evil"), "pane {pane}: {text}");
+        assert!(!text.contains("pwned") && !text.contains("[2J"));
+    }
+    assert!(h.text().contains("Gate  B"));
+}
+
+// ---- the app loop without a terminal ----
+
+#[tokio::test]
+async fn the_app_loop_runs_headless_on_keys_and_snapshots() {
+    let (handle, mut eng) = channels();
+    let _ = eng.snapshots.send(Arc::new(snapshot()));
+    let st = state((**handle.snapshots.borrow()).clone(), 120, 40, true);
+    let (keys_tx, keys_rx) = futures::channel::mpsc::unbounded::<std::io::Result<Event>>();
+    let task = tokio::spawn(async move {
+        let mut term = match Terminal::new(TestBackend::new(120, 40)) {
+            Ok(t) => t,
+            Err(e) => match e {},
+        };
+        let r = run_loop(&mut term, keys_rx, handle, st, LoopIo::default()).await;
+        (term, r)
+    });
+    let send = |spec: &str| {
+        for k in keys(spec) {
+            let _ = keys_tx.unbounded_send(Ok(Event::Key(k)));
+        }
+    };
+
+    send("3a");
+    assert_eq!(
+        next(&mut eng.commands).await,
+        Some(Command::Approve(vec!["i1".into()]))
+    );
+
+    // The engine approves it and republishes; the dialog then counts 2.
+    let mut snap = snapshot();
+    let mut plan = (*snap
+        .plan
+        .clone()
+        .unwrap_or_else(|| Arc::new(astrow_pac::tui::testkit::plan(false))))
+    .clone();
+    plan.items[0].state = ItemState::Approved;
+    snap.plan = Some(Arc::new(plan));
+    snap.version = 8;
+    let _ = eng.snapshots.send(Arc::new(snap));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    send("x<enter>");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        eng.commands.try_recv().is_err(),
+        "Enter on the default No sends nothing"
+    );
+
+    send("xy");
+    assert_eq!(
+        next(&mut eng.commands).await,
+        Some(Command::Apply {
+            plan_id: "plan-42".into(),
+            allow_held: false
+        })
+    );
+
+    let _ = eng.events.send(astrow_pac::engine::command::EngineEvent {
+        time: astrow_pac::tui::testkit::t0(),
+        level: astrow_pac::engine::command::EventLevel::Info,
+        message: "apply finished: 2 applied".into(),
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    send("s");
+    assert_eq!(
+        next(&mut eng.commands).await,
+        Some(Command::RunNow(JobKind::Employees))
+    );
+    send("q");
+    let (term, r) = match tokio::time::timeout(Duration::from_secs(5), task).await {
+        Ok(Ok(v)) => v,
+        other => panic!("the loop did not end: {other:?}"),
+    };
+    let st = match r {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(st.quit);
+    assert!(
+        st.log
+            .lines
+            .iter()
+            .any(|l| l.message.contains("apply finished"))
+    );
+    let screen = astrow_pac::tui::testkit::lines(term.backend().buffer()).join("\n");
+    assert!(screen.contains("Plan for Astrow"), "{screen}");
+}
+
+#[tokio::test]
+async fn the_app_loop_notices_the_engine_stopping() {
+    let (handle, eng) = channels();
+    let st = state(snapshot(), 120, 40, true);
+    let (keys_tx, keys_rx) = futures::channel::mpsc::unbounded::<std::io::Result<Event>>();
+    let task = tokio::spawn(async move {
+        let mut term = match Terminal::new(TestBackend::new(120, 40)) {
+            Ok(t) => t,
+            Err(e) => match e {},
+        };
+        run_loop(&mut term, keys_rx, handle, st, LoopIo::default())
+            .await
+            .map(|s| (term, s))
+    });
+    drop(eng);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = keys_tx.unbounded_send(Ok(Event::Key(keys("s")[0])));
+    let _ = keys_tx.unbounded_send(Ok(Event::Key(keys("q")[0])));
+    let (term, st) = match tokio::time::timeout(Duration::from_secs(5), task).await {
+        Ok(Ok(Ok(v))) => v,
+        _ => panic!("the loop did not end cleanly"),
+    };
+    assert!(st.engine_gone);
+    let screen = astrow_pac::tui::testkit::lines(term.backend().buffer()).join("\n");
+    assert!(screen.contains("ENGINE STOPPED"), "{screen}");
+}
+
+async fn next(rx: &mut tokio::sync::mpsc::Receiver<Command>) -> Option<Command> {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .ok()
+        .flatten()
+}
+
+#[test]
+fn apply_progress_and_results_stay_on_screen() {
+    use astrow_pac::engine::snapshot::ApplyProgress;
+    let mut snap = snapshot();
+    let mut plan = (*snap
+        .plan
+        .clone()
+        .unwrap_or_else(|| Arc::new(astrow_pac::tui::testkit::plan(false))))
+    .clone();
+    plan.items[0].state = ItemState::Applied;
+    plan.items[1].state = ItemState::Failed;
+    plan.items[1].message = Some("Astrow answered 409: employee number in use".into());
+    plan.items[2].state = ItemState::Stale;
+    plan.items[2].message = Some("changed in Astrow since planning: planned again".into());
+    snap.plan = Some(Arc::new(plan));
+    snap.apply = Some(Arc::new(ApplyProgress {
+        plan_id: "plan-42".into(),
+        running: true,
+        total: 5,
+        applied: 1,
+        stale: 1,
+        failed: 1,
+        ..Default::default()
+    }));
+    let mut h = Harness::new(snap.clone(), 120, 40);
+    h.press("3");
+    let screen = h.text();
+    assert!(
+        screen.contains("applying 3/5: 1 applied, 1 stale, 1 failed"),
+        "{screen}"
+    );
+    assert!(h.state.snap.apply.as_ref().is_some_and(|a| a.running));
+    assert!(h.press("q").is_empty(), "q asks while an apply runs");
+    assert!(has(&mut h, "Quit while applying?"));
+    h.press("<esc>");
+    // The engine finishes and drops the plan: what failed stays on screen.
+    let mut done = snapshot();
+    done.plan = None;
+    done.apply = Some(Arc::new(ApplyProgress {
+        plan_id: "plan-42".into(),
+        running: false,
+        total: 5,
+        applied: 3,
+        stale: 1,
+        failed: 1,
+        ..Default::default()
+    }));
+    h.set_snapshot(done);
+    let screen = h.text();
+    assert!(
+        screen.contains("Last apply: 3 applied, 1 stale, 1 failed"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("employee number in use") && screen.contains("planned again"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn employee_details_open_on_enter() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("2jjj<enter>");
+    let screen = h.text();
+    assert!(
+        screen.contains("Details") && screen.contains("differs in last_name"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("contract 2024-01-01 – open") && screen.contains("cycle STD"),
+        "{screen}"
+    );
+    h.press("<esc>");
+    assert!(!has(&mut h, "Details"));
+}
+
+/// A TestBackend that counts frames (one synchronized update per frame).
+struct Counting {
+    inner: TestBackend,
+    frames: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ratatui::backend::Backend for Counting {
+    type Error = std::convert::Infallible;
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<ratatui::layout::Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        p: P,
+    ) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(p)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, t: ratatui::backend::ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(t)
+    }
+    fn size(&self) -> Result<ratatui::layout::Size, Self::Error> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> Result<ratatui::backend::WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.inner.flush()
+    }
+}
+
+impl astrow_pac::tui::app::SyncUpdates for Counting {
+    fn begin_sync(&mut self) -> std::io::Result<()> {
+        self.frames
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_drawn_while_idle_and_bursts_are_batched() {
+    use std::sync::atomic::Ordering;
+    let (handle, eng) = channels();
+    let st = state(snapshot(), 120, 40, true);
+    let frames = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backend = Counting {
+        inner: TestBackend::new(120, 40),
+        frames: frames.clone(),
+    };
+    let (keys_tx, keys_rx) = futures::channel::mpsc::unbounded::<std::io::Result<Event>>();
+    let task = tokio::spawn(async move {
+        let mut term = match Terminal::new(backend) {
+            Ok(t) => t,
+            Err(e) => match e {},
+        };
+        run_loop(&mut term, keys_rx, handle, st, LoopIo::default())
+            .await
+            .map(|_| ())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        frames.load(Ordering::SeqCst),
+        1,
+        "one first frame, then nothing while idle"
+    );
+    for k in keys(&"j".repeat(200)) {
+        let _ = keys_tx.unbounded_send(Ok(Event::Key(k)));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_burst = frames.load(Ordering::SeqCst);
+    assert!(
+        (2..=15).contains(&after_burst),
+        "200 keys drew {after_burst} frames"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        frames.load(Ordering::SeqCst),
+        after_burst,
+        "idle again: no frames"
+    );
+    let _ = eng.snapshots.send(Arc::new(snapshot()));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        frames.load(Ordering::SeqCst),
+        after_burst + 1,
+        "a new snapshot draws once"
+    );
+    let _ = keys_tx.unbounded_send(Ok(Event::Key(keys("q")[0])));
+    let done = tokio::time::timeout(Duration::from_secs(5), task).await;
+    assert!(matches!(done, Ok(Ok(Ok(())))));
+}
+
+fn valid_settings() -> astrow_pac::config::Settings {
+    let mut s = astrow_pac::config::Settings::default();
+    s.pac.address = "pac.site.local".into();
+    s.pac.oem_key_path = "/etc/astrow-pac/oem.key".into();
+    s.pac.certificate_path = "/etc/astrow-pac/pac.pem".into();
+    s.astrow.url = "https://astrow.site.local/api".into();
+    s.astrow.username = "sync".into();
+    s.astrow.password = Some(astrow_pac::config::Secret::new("pw"));
+    s.astrow.default_cycle_code = "STD".into();
+    s.astrow.default_paygroup_code = "MONTH".into();
+    s
+}
+
+#[tokio::test]
+async fn the_loop_saves_settings_reloads_the_engine_and_tests_connections() {
+    let (handle, mut eng) = channels();
+    let mut st = state(snapshot(), 120, 40, true);
+    st.settings.base = valid_settings();
+    st.settings.fields = fields_for(&valid_settings(), &[]);
+    let saved = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let saved_in = saved.clone();
+    let io = LoopIo {
+        log: None,
+        save: Some(Arc::new(
+            move |form: &astrow_pac::tui::settings_form::SettingsState| {
+                let s = form.to_settings().map_err(|(k, m)| format!("{k}: {m}"))?;
+                if let Ok(mut v) = saved_in.lock() {
+                    v.push(s.pac.address.clone());
+                }
+                Ok("saved".to_string())
+            },
+        )),
+        test: Some(Arc::new(|s: astrow_pac::config::Settings| {
+            Box::pin(async move {
+                (
+                    true,
+                    format!("PAC {} answered in 12ms; Astrow logged in", s.pac.address),
+                )
+            })
+        })),
+    };
+    let (keys_tx, keys_rx) = futures::channel::mpsc::unbounded::<std::io::Result<Event>>();
+    let task = tokio::spawn(async move {
+        let mut term = match Terminal::new(TestBackend::new(120, 40)) {
+            Ok(t) => t,
+            Err(e) => match e {},
+        };
+        run_loop(&mut term, keys_rx, handle, st, io)
+            .await
+            .map(|s| (term, s))
+    });
+    for k in keys("6<enter><c-u>pac.other.local<enter><c-s>t") {
+        let _ = keys_tx.unbounded_send(Ok(Event::Key(k)));
+    }
+    assert_eq!(next(&mut eng.commands).await, Some(Command::ReloadSettings));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = keys_tx.unbounded_send(Ok(Event::Key(keys("q")[0])));
+    let (term, st) = match tokio::time::timeout(Duration::from_secs(5), task).await {
+        Ok(Ok(Ok(v))) => v,
+        _ => panic!("the loop did not end cleanly"),
+    };
+    assert_eq!(
+        saved.lock().map(|v| v.clone()).unwrap_or_default(),
+        vec!["pac.other.local".to_string()]
+    );
+    assert!(!st.settings.dirty(), "saved: the form is clean");
+    let screen = astrow_pac::tui::testkit::lines(term.backend().buffer()).join("\n");
+    assert!(
+        screen.contains("✓ PAC pac.other.local answered in 12ms"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn keys_are_read_from_the_settings_file_and_kept_on_save() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("astrow-pac.toml");
+    let text = format!(
+        "{}\n[keys]\n# mine\napprove = \"y\"\napply = 3\n",
+        include_str!("../config/astrow-pac.toml")
+    );
+    std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let err = match astrow_pac::config::load_with(&path, false) {
+        Err(e) => e,
+        Ok(_) => panic!("apply = 3 is not a key"),
+    };
+    assert!(
+        err.problems().iter().any(|p| p.setting == "keys.apply"),
+        "{err}"
+    );
+    assert!(
+        !err.problems()
+            .iter()
+            .any(|p| p.setting.starts_with("keys.approve")),
+        "{err}"
+    );
+
+    std::fs::write(&path, text.replace("apply = 3\n", "")).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = match astrow_pac::config::load_with(&path, false) {
+        Err(e) => panic!("{e}"),
+        Ok(l) => l.settings,
+    };
+    assert_eq!(s.keys.get("approve").map(String::as_str), Some("y"));
+    s.keys.insert("apply".into(), "ctrl-a".into());
+    astrow_pac::config::save(&path, &s).unwrap_or_else(|e| panic!("{e}"));
+    let saved = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        saved.contains("# mine")
+            && saved.contains("approve = \"y\"")
+            && saved.contains("apply = \"ctrl-a\""),
+        "{saved}"
+    );
+
+    let (km, problems) = astrow_pac::tui::keymap::Keymap::default().with_overrides(&s.keys);
+    assert!(problems.is_empty(), "{problems:?}");
+    let ch = astrow_pac::tui::keymap::Context::Pane(astrow_pac::tui::state::Pane::Changes);
+    assert_eq!(
+        km.resolve(ch, astrow_pac::tui::keymap::Key::ctrl('a')),
+        Some(astrow_pac::tui::action::Action::Apply)
+    );
+}

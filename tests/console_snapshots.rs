@@ -1,0 +1,115 @@
+//! Each pane as drawn, at 80x24 and 160x48, and with the no-colour theme
+//! (whose snapshots carry the cell styles: meaning must survive in
+//! modifiers and markers alone).
+
+use astrow_pac::engine::snapshot::Snapshot;
+use astrow_pac::tui::settings_form::fields_for;
+use astrow_pac::tui::testkit::{Harness, snapshot, snapshot_with, state};
+
+const PANES: [(&str, &str); 7] = [
+    ("1", "overview"),
+    ("2", "employees"),
+    ("3", "changes"),
+    ("4", "definitions"),
+    ("5", "bookings"),
+    ("6", "settings"),
+    ("7", "log"),
+];
+
+fn harness(snap: Snapshot, w: u16, h: u16, colour: bool) -> Harness {
+    let mut st = state(snap, w, h, colour);
+    st.settings.fields = fields_for(&astrow_pac::config::Settings::default(), &["R-0011".into()]);
+    astrow_pac::tui::settings_form::validate(&mut st.settings, None);
+    Harness::with_state(st, w, h)
+}
+
+#[test]
+fn panes_at_80x24() {
+    for (key, name) in PANES {
+        let mut h = harness(snapshot(), 80, 24, true);
+        h.press(key);
+        insta::assert_snapshot!(format!("{name}_80x24"), h.text());
+    }
+}
+
+#[test]
+fn panes_at_160x48() {
+    for (key, name) in PANES {
+        let mut h = harness(snapshot(), 160, 48, true);
+        h.press(key);
+        insta::assert_snapshot!(format!("{name}_160x48"), h.text());
+    }
+}
+
+/// Cells with a modifier, as runs: `y x..x MODIFIERS`, so a snapshot shows
+/// where the reverse video, bold and underline fall.
+fn modifier_runs(buf: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut x = 0;
+        while x < buf.area.width {
+            let m = buf[(x, y)].style().add_modifier;
+            let start = x;
+            while x < buf.area.width && buf[(x, y)].style().add_modifier == m {
+                x += 1;
+            }
+            if !m.is_empty() {
+                out.push_str(&format!("{y:>2} {start:>3}..{:<3} {m:?}\n", x - 1));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn panes_without_colour() {
+    for (key, name) in PANES {
+        let mut h = harness(snapshot_with(40, 30, true), 80, 24, false);
+        h.press(key);
+        let buf = h.draw().clone();
+        for cell in buf.content() {
+            let st = cell.style();
+            assert!(
+                matches!(st.fg, None | Some(ratatui::style::Color::Reset)),
+                "{name}: colour {st:?}"
+            );
+            assert!(
+                matches!(st.bg, None | Some(ratatui::style::Color::Reset)),
+                "{name}: colour {st:?}"
+            );
+        }
+        let text = astrow_pac::tui::testkit::lines(&buf).join("\n");
+        insta::assert_snapshot!(
+            format!("{name}_no_colour"),
+            format!("{text}\n\n{}", modifier_runs(&buf))
+        );
+    }
+}
+
+#[test]
+fn special_states() {
+    let mut h = harness(Snapshot::default(), 80, 24, true);
+    insta::assert_snapshot!("empty_engine_overview", h.text());
+    h.press("3");
+    insta::assert_snapshot!("empty_engine_changes", h.text());
+
+    let mut h = harness(snapshot_with(40, 30, true), 80, 24, true);
+    h.press("3x");
+    insta::assert_snapshot!("apply_dialog_held_80x24", h.text());
+
+    let mut h = harness(snapshot(), 80, 24, true);
+    h.press("?");
+    insta::assert_snapshot!("help_80x24", h.text());
+
+    let mut h = harness(snapshot(), 80, 24, true);
+    h.press(":sync");
+    insta::assert_snapshot!("palette_80x24", h.text());
+
+    let mut st = state(snapshot(), 80, 24, true);
+    st.settings.fields = fields_for(&astrow_pac::config::Settings::default(), &[]);
+    astrow_pac::tui::settings_form::validate(&mut st.settings, None);
+    st.settings.first_run = true;
+    st.pane = astrow_pac::tui::state::Pane::Settings;
+    let mut h = Harness::with_state(st, 80, 24);
+    insta::assert_snapshot!("first_run_80x24", h.text());
+}
