@@ -47,3 +47,72 @@ pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 pub(crate) fn map_with_capacity<K, V>(n: usize) -> FastMap<K, V> {
     FastMap::with_capacity_and_hasher(n, BuildHasherDefault::default())
 }
+
+/// Position of each id in a listing. Ids on a site are mostly dense (PAC
+/// numbers its employees, Astrow its pers_nos), so a table indexed by
+/// `id - min` is the usual case; a hash map otherwise. The first of equal
+/// ids wins.
+pub(crate) enum IdIndex {
+    Dense { min: u64, slots: Vec<u32> },
+    Sparse(FastMap<u64, usize>),
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl IdIndex {
+    pub(crate) fn new(ids: impl Iterator<Item = u64>) -> IdIndex {
+        // One pass over the records (they are large; the ids are not).
+        let ids: Vec<u64> = ids.collect();
+        let n = ids.len();
+        let (min, max) = ids
+            .iter()
+            .fold((u64::MAX, 0), |(lo, hi), &id| (lo.min(id), hi.max(id)));
+        let dense = n > 0 && n < EMPTY as usize && max - min <= 4 * n as u64 + 1024;
+        if dense {
+            let mut slots = vec![EMPTY; (max - min + 1) as usize];
+            for (i, id) in ids.into_iter().enumerate() {
+                let slot = &mut slots[(id - min) as usize];
+                if *slot == EMPTY {
+                    *slot = i as u32;
+                }
+            }
+            IdIndex::Dense { min, slots }
+        } else {
+            let mut map = map_with_capacity(n);
+            for (i, id) in ids.into_iter().enumerate() {
+                map.entry(id).or_insert(i);
+            }
+            IdIndex::Sparse(map)
+        }
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<usize> {
+        match self {
+            IdIndex::Dense { min, slots } => {
+                let at = usize::try_from(id.checked_sub(*min)?).ok()?;
+                match slots.get(at) {
+                    Some(&s) if s != EMPTY => Some(s as usize),
+                    _ => None,
+                }
+            }
+            IdIndex::Sparse(map) => map.get(&id).copied(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdIndex;
+
+    #[test]
+    fn id_index_finds_the_first_position_dense_or_sparse() {
+        for ids in [vec![5u64, 7, 6, 5], vec![5, u64::MAX, 1 << 40, 5]] {
+            let index = IdIndex::new(ids.iter().copied());
+            assert_eq!(index.get(5), Some(0));
+            assert_eq!(index.get(ids[1]), Some(1));
+            assert_eq!(index.get(4), None);
+            assert_eq!(index.get(1_000_000), None);
+        }
+        assert_eq!(IdIndex::new(std::iter::empty::<u64>()).get(0), None);
+    }
+}

@@ -3,7 +3,7 @@
 use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
 use super::fingerprint::{astrow_fingerprint, pac_fingerprint, pac_source_fingerprint};
 use super::id_map::{FastMap, FastSet};
-use super::pairing::{Ambiguity, DirectedLink, Pair, PairedBy, Pairing, pair};
+use super::pairing::{Ambiguity, Pair, PairedBy, Pairing, pair};
 use super::text::{self, Changes, sorted_ids};
 use super::{Action, DesiredRecord, PlanItem, UnmanagedEmployee};
 use crate::model::{
@@ -17,13 +17,14 @@ const SLAVE: System = System::Astrow;
 pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
     let pac = &ctx.input.pac.items;
     let astrow = &ctx.input.astrow.items;
-    let links: Vec<DirectedLink> = ctx
-        .input
-        .links
-        .iter()
-        .map(|l| (l.pac_id.0, l.pers_no.0, l.origin))
-        .collect();
-    let pairing = pair(pac, astrow, &links, &|_| true, ctx.settings.match_key);
+    let pairing = pair(
+        pac,
+        astrow,
+        &ctx.input.links,
+        |l| (l.pac_id.0, l.pers_no.0),
+        &|_| true,
+        ctx.settings.match_key,
+    );
     draft.managed = pairing.pairs.len() + pairing.leavers.len();
 
     let stripped = plan_leavers(ctx, &pairing, draft);
@@ -69,7 +70,7 @@ fn badge_type(p: &PacEmployee) -> Option<BadgeType> {
 }
 
 fn has_name(first: &str, last: &str) -> bool {
-    !first.trim().is_empty() || !last.trim().is_empty()
+    !text::blank(first) || !text::blank(last)
 }
 
 /// Leavers: linked Astrow employees whose PAC employee is gone. Returns the
@@ -336,16 +337,19 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
         return;
     }
     let astrow = &ctx.input.astrow.items;
-    let mut badge_owner: FastMap<&str, PersNo> = FastMap::default();
+    // Who already has a badge number that a new employee's PAC id would take.
+    let wanted: FastSet<u64> = pairing
+        .creates
+        .iter()
+        .map(|&m| ctx.input.pac.items[m].id.0)
+        .collect();
+    let mut badge_owner: FastMap<u64, PersNo> = FastMap::default();
     for (s, a) in astrow.iter().enumerate() {
-        if let Some(b) = a
-            .badge_no
-            .as_deref()
-            .map(str::trim)
-            .filter(|b| !b.is_empty())
+        if let Some(n) = a.badge_no.as_deref().and_then(decimal_id)
+            && wanted.contains(&n)
             && !freed.contains(&s)
         {
-            badge_owner.insert(b, a.pers_no);
+            badge_owner.entry(n).or_insert(a.pers_no);
         }
     }
     let s = ctx.settings;
@@ -365,7 +369,7 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
         } else if s.default_paygroup_code.trim().is_empty() {
             Some("astrow.default_paygroup_code is not set: Astrow needs a pay group to create an employee".to_string())
         } else {
-            badge_owner.get(badge.as_str()).map(|owner| {
+            badge_owner.get(&p.id.0).map(|owner| {
                 format!(
                     "{} would get badge number {badge}, which Astrow employee {owner} already has",
                     describe_pac(p)
@@ -413,6 +417,16 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
             desired: Some(DesiredRecord::Astrow(desired)),
         });
     }
+}
+
+/// A badge number written as a PAC id would be: decimal, no leading zero.
+fn decimal_id(badge: &str) -> Option<u64> {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let t = if digits(badge) { badge } else { badge.trim() };
+    if !digits(t) || (t.len() > 1 && t.starts_with('0')) {
+        return None;
+    }
+    t.parse().ok()
 }
 
 fn creation_changes(d: &AstrowEmployee) -> Vec<super::FieldChange> {

@@ -4,6 +4,7 @@
 //! engine maps its settings onto [`PlanSettings`].
 
 mod apply;
+mod astrow_badges;
 mod definitions;
 mod employees;
 mod fingerprint;
@@ -106,7 +107,20 @@ pub enum PlanRefused {
     IncompleteListing { system: System },
 }
 
-/// What an item does.
+/// What an item does. Items are ordered by action in this order, so that
+/// badges are freed (deletes, removals, updates) before creates take them.
+///
+/// The contract with apply (see [`apply_to_model`] for the in-memory version):
+/// - `Delete`: delete the target record `slave_id`; forget its link.
+/// - `RemoveBadges`, `Update`: write `desired` (whole record, `If-Match`).
+///   An `Update` may target the master: then it only records the link in the
+///   master's `external_ref`.
+/// - `Link`: write `desired` when `changes` is not empty, then store the link
+///   (`master_id`, `slave_id`) with origin `matched`.
+/// - `Create`: create `desired` (its id is a placeholder 0), then write the
+///   new id into the master's `external_ref` and store the link with origin
+///   `created`.
+/// - `Conflict`: nothing; a person resolves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {

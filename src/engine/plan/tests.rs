@@ -845,3 +845,67 @@ fn plans_applied_to_the_model_leave_nothing_to_do() {
         assert!(second.is_empty(), "{master}: {:#?}", second.items);
     }
 }
+
+#[test]
+fn plans_apply_records_created_and_matched_links() {
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let mut model = Model {
+        pac: vec![pac(10, "Ana", "E-1"), pac(20, "Bo", "E-2")],
+        astrow: vec![astrow(1001, "Bo", "E-2")],
+        links: vec![],
+    };
+    let mut i = input(System::Pac, model.pac.clone(), model.astrow.clone(), vec![]);
+    let first = plan(&i);
+    apply_to_model(&first, &mut model, at);
+    let origin = |pac_id: u64| {
+        model
+            .links
+            .iter()
+            .find(|l| l.pac_id == PacId(pac_id))
+            .map(|l| l.origin)
+    };
+    assert_eq!(origin(10), Some(LinkOrigin::Created));
+    assert_eq!(origin(20), Some(LinkOrigin::Matched));
+    let created = model
+        .astrow
+        .iter()
+        .find(|a| a.external_ref.as_deref() == Some("pac:10"));
+    let created = created.unwrap_or_else(|| panic!("{:#?}", model.astrow));
+    let pac10 = model.pac.iter().find(|p| p.id == PacId(10));
+    assert_eq!(
+        pac10.and_then(|p| p.external_ref.clone()),
+        Some(format!("astrow:{}", created.pers_no))
+    );
+    i.pac = Listing::complete(model.pac.clone());
+    i.astrow = Listing::complete(model.astrow.clone());
+    i.links = model.links.clone();
+    assert!(plan(&i).is_empty());
+}
+
+#[test]
+fn master_astrow_astrow_learns_the_pac_id_in_external_ref() {
+    let (p, mut a, l) = linked_pair(10, 1001, LinkOrigin::Created);
+    a.external_ref = None;
+    let plan = plan(&input(System::Astrow, vec![p], vec![a], vec![l]));
+    let item = only(&plan);
+    assert_eq!((item.action, item.target), (Action::Update, System::Astrow));
+    assert_eq!(desired_astrow(item).external_ref.as_deref(), Some("pac:10"));
+}
+
+#[test]
+fn master_astrow_a_pac_employee_naming_an_unsynced_inactive_employee_opens_no_door() {
+    let (_, mut a, _) = linked_pair(10, 1001, LinkOrigin::Created);
+    a.active = false;
+    a.external_ref = None;
+    let mut p = pac(55, "Ana", "E-55");
+    p.external_ref = Some("astrow:1001".into());
+    let plan = plan(&input(System::Astrow, vec![p], vec![a], vec![]));
+    let item = only(&plan);
+    assert_eq!(
+        (item.action, item.slave_id),
+        (Action::RemoveBadges, Some(55))
+    );
+}
