@@ -60,17 +60,16 @@ pub(crate) enum IdIndex {
 const EMPTY: u32 = u32::MAX;
 
 impl IdIndex {
-    pub(crate) fn new(ids: impl Iterator<Item = u64>) -> IdIndex {
-        // One pass over the records (they are large; the ids are not).
-        let ids: Vec<u64> = ids.collect();
-        let n = ids.len();
-        let (min, max) = ids
-            .iter()
-            .fold((u64::MAX, 0), |(lo, hi), &id| (lo.min(id), hi.max(id)));
+    /// `ids` is walked twice (min and max, then positions): cheaper than
+    /// collecting 100,000 ids into a fresh vector.
+    pub(crate) fn new<I: Iterator<Item = u64>>(ids: impl Fn() -> I) -> IdIndex {
+        let (n, min, max) = ids().fold((0usize, u64::MAX, 0), |(n, lo, hi), id| {
+            (n + 1, lo.min(id), hi.max(id))
+        });
         let dense = n > 0 && n < EMPTY as usize && max - min <= 4 * n as u64 + 1024;
         if dense {
             let mut slots = vec![EMPTY; (max - min + 1) as usize];
-            for (i, id) in ids.into_iter().enumerate() {
+            for (i, id) in ids().enumerate() {
                 let slot = &mut slots[(id - min) as usize];
                 if *slot == EMPTY {
                     *slot = i as u32;
@@ -79,7 +78,7 @@ impl IdIndex {
             IdIndex::Dense { min, slots }
         } else {
             let mut map = map_with_capacity(n);
-            for (i, id) in ids.into_iter().enumerate() {
+            for (i, id) in ids().enumerate() {
                 map.entry(id).or_insert(i);
             }
             IdIndex::Sparse(map)
@@ -107,12 +106,12 @@ mod tests {
     #[test]
     fn id_index_finds_the_first_position_dense_or_sparse() {
         for ids in [vec![5u64, 7, 6, 5], vec![5, u64::MAX, 1 << 40, 5]] {
-            let index = IdIndex::new(ids.iter().copied());
+            let index = IdIndex::new(|| ids.iter().copied());
             assert_eq!(index.get(5), Some(0));
             assert_eq!(index.get(ids[1]), Some(1));
             assert_eq!(index.get(4), None);
             assert_eq!(index.get(1_000_000), None);
         }
-        assert_eq!(IdIndex::new(std::iter::empty::<u64>()).get(0), None);
+        assert_eq!(IdIndex::new(std::iter::empty::<u64>).get(0), None);
     }
 }

@@ -146,11 +146,14 @@ fn owned_changes(p: &PacEmployee, a: &AstrowEmployee) -> Changes {
         &a.pac_access_group_ids,
         &p.access_group_ids,
     );
-    c.opt_text(
-        "pac.badge_type",
-        a.pac_badge_type.map(BadgeType::as_str),
-        badge_type(p).map(BadgeType::as_str),
-    );
+    let wanted_type = badge_type(p);
+    if a.pac_badge_type != wanted_type {
+        c.opt_text(
+            "pac.badge_type",
+            a.pac_badge_type.map(BadgeType::as_str),
+            wanted_type.map(BadgeType::as_str),
+        );
+    }
     if parse_pac_ref(a.external_ref.as_deref()) != Some(p.id) {
         c.opt_text(
             "external_ref",
