@@ -5,12 +5,12 @@
 use super::astrow_badges::{Fate, InStepBadges, Target, block_badge_collisions};
 use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
 use super::fingerprint::{astrow_fingerprint, astrow_source_fingerprint, pac_fingerprint};
+use super::pac_record::{changes, desired_pac, empty_pac, in_step};
 use super::pairing::{Ambiguity, PairedBy, Pairing, pair};
-use super::text::{self, Changes, sorted_ids};
+use super::text::{self, Changes};
 use super::{Action, DesiredRecord, PlanItem, UnmanagedEmployee};
 use crate::model::{
-    AstrowEmployee, Badge, BadgeType, LinkOrigin, PacEmployee, PacId, System, astrow_ref, pac_ref,
-    parse_astrow_ref, parse_pac_ref,
+    AstrowEmployee, LinkOrigin, PacEmployee, PacId, System, pac_ref, parse_pac_ref,
 };
 
 const MASTER: System = System::Astrow;
@@ -189,99 +189,6 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, fates: &mut [Fate], draft: &mut Dr
     }
 }
 
-/// The PAC twin's owned fields from `a`; `current` is the PAC record, if any.
-fn desired_pac(
-    ctx: &Ctx,
-    a: &AstrowEmployee,
-    badge: Option<&str>,
-    current: Option<&PacEmployee>,
-) -> PacEmployee {
-    let groups = if !a.pac_access_group_ids.is_empty() {
-        sorted_ids(&a.pac_access_group_ids)
-    } else if let Some(d) = ctx.settings.pac_default_access_group_id {
-        vec![d]
-    } else {
-        current
-            .map(|p| p.access_group_ids.clone())
-            .unwrap_or_default()
-    };
-    let badges = badge
-        .map(|number| {
-            let same = current.and_then(|p| p.badges.iter().find(|b| b.number == number));
-            Badge {
-                number: number.to_string(),
-                badge_type: a
-                    .pac_badge_type
-                    .or(same.map(|b| b.badge_type))
-                    .unwrap_or(BadgeType::PacProximity),
-                active: true,
-            }
-        })
-        .into_iter()
-        .collect();
-    PacEmployee {
-        id: current.map_or(PacId(0), |p| p.id),
-        first_name: a.first_name.clone(),
-        last_name: a.last_name.clone(),
-        employee_number: a.employee_no.clone(),
-        active: a.active,
-        valid_from: a.contract_start,
-        valid_until: a.contract_end,
-        access_group_ids: groups,
-        badges,
-        external_ref: Some(astrow_ref(a.pers_no)),
-        version: current.map_or(0, |p| p.version),
-    }
-}
-
-fn changes(p: &PacEmployee, d: &PacEmployee) -> Changes {
-    let mut c = Changes::default();
-    c.text("first_name", &p.first_name, &d.first_name);
-    c.text("last_name", &p.last_name, &d.last_name);
-    c.text("employee_number", &p.employee_number, &d.employee_number);
-    c.flag("active", p.active, d.active);
-    c.date("valid_from", p.valid_from, d.valid_from);
-    c.date("valid_until", p.valid_until, d.valid_until);
-    c.ids("access_group_ids", &p.access_group_ids, &d.access_group_ids);
-    c.badges("badges", &p.badges, &d.badges);
-    if parse_astrow_ref(p.external_ref.as_deref()) != parse_astrow_ref(d.external_ref.as_deref()) {
-        c.opt_text(
-            "external_ref",
-            p.external_ref.as_deref(),
-            d.external_ref.as_deref(),
-        );
-    }
-    c
-}
-
-/// Quick check before building a desired record: true when `p` already
-/// holds what `a` wants (the common case, no allocation).
-fn in_step(ctx: &Ctx, a: &AstrowEmployee, badge: Option<&str>, p: &PacEmployee) -> bool {
-    let groups_ok = if !a.pac_access_group_ids.is_empty() {
-        text::same_ids(&a.pac_access_group_ids, &p.access_group_ids)
-    } else if let Some(d) = ctx.settings.pac_default_access_group_id {
-        p.access_group_ids == [d]
-    } else {
-        true
-    };
-    let badge_ok = match (badge, p.badges.as_slice()) {
-        (None, []) => true,
-        (Some(n), [b]) => {
-            b.number == n && b.active && a.pac_badge_type.is_none_or(|t| t == b.badge_type)
-        }
-        _ => false,
-    };
-    groups_ok
-        && badge_ok
-        && p.first_name == a.first_name
-        && p.last_name == a.last_name
-        && p.employee_number == a.employee_no
-        && p.active == a.active
-        && p.valid_from == a.contract_start
-        && p.valid_until == a.contract_end
-        && parse_astrow_ref(p.external_ref.as_deref()) == Some(a.pers_no)
-}
-
 fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
     let astrow = &ctx.input.astrow.items;
     let pac = &ctx.input.pac.items;
@@ -306,13 +213,14 @@ fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
     let desired = desired_pac(ctx, a, t.badge.as_deref(), current);
     let (action, reason, changes) = match current {
         None => {
-            let c = changes(
-                &PacEmployee {
-                    external_ref: None,
-                    ..empty_pac()
-                },
-                &desired,
-            );
+            // A new record: every field it gets, nothing before.
+            let mut c = changes(&empty_pac(), &desired);
+            if !desired.active {
+                c.flag("active", true, false);
+            }
+            for change in &mut c.0 {
+                change.before.clear();
+            }
             let groups = text::ids(&desired.access_group_ids);
             let groups = if groups.is_empty() {
                 "PAC's default".to_string()
@@ -382,22 +290,6 @@ fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
     });
     if let Some(p) = current {
         plan_master_ref(a, p, draft);
-    }
-}
-
-fn empty_pac() -> PacEmployee {
-    PacEmployee {
-        id: PacId(0),
-        first_name: String::new(),
-        last_name: String::new(),
-        employee_number: String::new(),
-        active: false,
-        valid_from: None,
-        valid_until: None,
-        access_group_ids: Vec::new(),
-        badges: Vec::new(),
-        external_ref: None,
-        version: 0,
     }
 }
 

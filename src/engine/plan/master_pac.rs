@@ -1,5 +1,8 @@
 //! Master PAC: every PAC employee reaches Astrow.
 
+use super::astrow_record::{
+    badge_type, creation_changes, decimal_id, desired_astrow, owned_changes,
+};
 use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
 use super::fingerprint::{astrow_fingerprint, pac_fingerprint, pac_source_fingerprint};
 use super::id_map::{FastMap, FastSet};
@@ -7,8 +10,7 @@ use super::pairing::{Ambiguity, Pair, PairedBy, Pairing, pair};
 use super::text::{self, Changes, sorted_ids};
 use super::{Action, DesiredRecord, PlanItem, UnmanagedEmployee};
 use crate::model::{
-    AstrowEmployee, BadgeType, PacEmployee, PersNo, System, astrow_ref, pac_ref, parse_astrow_ref,
-    parse_pac_ref,
+    AstrowEmployee, PacEmployee, PersNo, System, astrow_ref, pac_ref, parse_astrow_ref,
 };
 
 const MASTER: System = System::Pac;
@@ -58,15 +60,6 @@ fn describe_pac(p: &PacEmployee) -> String {
         p.id,
         text::person(&p.first_name, &p.last_name)
     )
-}
-
-/// The badge type Astrow's PAC tab shows: the first active badge's, else the first badge's.
-fn badge_type(p: &PacEmployee) -> Option<BadgeType> {
-    p.badges
-        .iter()
-        .find(|b| b.active)
-        .or_else(|| p.badges.first())
-        .map(|b| b.badge_type)
 }
 
 fn has_name(first: &str, last: &str) -> bool {
@@ -132,53 +125,6 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usiz
         draft.items.push(item);
     }
     freed
-}
-
-/// The owned fields of the Astrow twin of `p`, compared with `a`.
-fn owned_changes(p: &PacEmployee, a: &AstrowEmployee) -> Changes {
-    let mut c = Changes::default();
-    c.text("first_name", &a.first_name, &p.first_name);
-    c.text("last_name", &a.last_name, &p.last_name);
-    c.text("employee_no", &a.employee_no, &p.employee_number);
-    c.flag("active", a.active, p.active);
-    c.ids(
-        "pac.access_group_ids",
-        &a.pac_access_group_ids,
-        &p.access_group_ids,
-    );
-    let wanted_type = badge_type(p);
-    if a.pac_badge_type != wanted_type {
-        c.opt_text(
-            "pac.badge_type",
-            a.pac_badge_type.map(BadgeType::as_str),
-            wanted_type.map(BadgeType::as_str),
-        );
-    }
-    if parse_pac_ref(a.external_ref.as_deref()) != Some(p.id) {
-        c.opt_text(
-            "external_ref",
-            a.external_ref.as_deref(),
-            Some(&pac_ref(p.id)),
-        );
-    }
-    c
-}
-
-/// `a` with its owned fields taken from `p`; untouched fields stay.
-fn desired_astrow(p: &PacEmployee, a: &AstrowEmployee) -> AstrowEmployee {
-    let mut d = a.clone();
-    d.first_name.clone_from(&p.first_name);
-    d.last_name.clone_from(&p.last_name);
-    d.employee_no.clone_from(&p.employee_number);
-    d.active = p.active;
-    if !text::same_ids(&a.pac_access_group_ids, &p.access_group_ids) {
-        d.pac_access_group_ids = sorted_ids(&p.access_group_ids);
-    }
-    d.pac_badge_type = badge_type(p);
-    if parse_pac_ref(a.external_ref.as_deref()) != Some(p.id) {
-        d.external_ref = Some(pac_ref(p.id));
-    }
-    d
 }
 
 fn plan_pair(ctx: &Ctx, pair: &Pair, draft: &mut Draft) {
@@ -420,34 +366,4 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
             desired: Some(DesiredRecord::Astrow(desired)),
         });
     }
-}
-
-/// A badge number written as a PAC id would be: decimal, no leading zero.
-fn decimal_id(badge: &str) -> Option<u64> {
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    let t = if digits(badge) { badge } else { badge.trim() };
-    if !digits(t) || (t.len() > 1 && t.starts_with('0')) {
-        return None;
-    }
-    t.parse().ok()
-}
-
-fn creation_changes(d: &AstrowEmployee) -> Vec<super::FieldChange> {
-    let mut c = Changes::default();
-    c.text("employee_no", "", &d.employee_no);
-    c.text("first_name", "", &d.first_name);
-    c.text("last_name", "", &d.last_name);
-    c.opt_text("badge_no", None, d.badge_no.as_deref());
-    c.push("active", String::new(), text::flag(d.active));
-    c.date("contract_start", None, d.contract_start);
-    c.text("cycle_code", "", &d.cycle_code);
-    c.text("paygroup_code", "", &d.paygroup_code);
-    c.ids("pac.access_group_ids", &[], &d.pac_access_group_ids);
-    c.opt_text(
-        "pac.badge_type",
-        None,
-        d.pac_badge_type.map(BadgeType::as_str),
-    );
-    c.opt_text("external_ref", None, d.external_ref.as_deref());
-    c.0
 }

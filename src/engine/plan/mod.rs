@@ -5,6 +5,7 @@
 
 mod apply;
 mod astrow_badges;
+mod astrow_record;
 mod definitions;
 mod employees;
 mod fingerprint;
@@ -12,6 +13,7 @@ mod guard;
 mod id_map;
 mod master_astrow;
 mod master_pac;
+mod pac_record;
 mod pairing;
 mod text;
 
