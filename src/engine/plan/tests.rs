@@ -909,3 +909,26 @@ fn master_astrow_a_pac_employee_naming_an_unsynced_inactive_employee_opens_no_do
         (Action::RemoveBadges, Some(55))
     );
 }
+
+#[test]
+fn plans_odd_inputs_never_panic() {
+    // Links that disagree (one PAC id twice), ids far apart (no dense index),
+    // duplicate ids in a listing, a link to nothing.
+    let (p, a, l) = linked_pair(1 << 40, 7, LinkOrigin::Created);
+    let dup_link = link(1 << 40, 8, LinkOrigin::Matched);
+    let nowhere = link(99, 99, LinkOrigin::Created);
+    for master in [System::Pac, System::Astrow] {
+        let input = input(
+            master,
+            vec![p.clone(), p.clone(), pac(3, "", "")],
+            vec![
+                a.clone(),
+                astrow(8, "Bo", "E-8"),
+                astrow(u64::MAX - 10_000, "Cy", ""),
+            ],
+            vec![l.clone(), dup_link.clone(), nowhere.clone()],
+        );
+        let first = plan(&input);
+        assert_eq!(first, plan(&input), "{master}: deterministic");
+    }
+}
