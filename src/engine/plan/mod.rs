@@ -185,6 +185,29 @@ pub struct PlanItem {
     pub desired: Option<DesiredRecord>,
 }
 
+impl PlanItem {
+    /// Apply's precondition: the target as read now (`None`: it does not
+    /// exist) differs from the target as planned, so the item must be
+    /// skipped as stale and re-planned.
+    pub fn is_stale(&self, current: Option<&DesiredRecord>) -> bool {
+        self.target_fingerprint != current.map(record_fingerprint)
+    }
+
+    /// Resuming after a crash: the target already holds what the item
+    /// wanted (the write happened before the crash), so it is done. For
+    /// deletes: the target is gone. Creates cannot tell from the target
+    /// alone (their `Idempotency-Key` covers them).
+    pub fn already_applied(&self, current: Option<&DesiredRecord>) -> bool {
+        match (self.action, &self.desired, current) {
+            (Action::Delete, _, None) => true,
+            (Action::Update | Action::RemoveBadges | Action::Link, Some(want), Some(now)) => {
+                record_fingerprint(want) == record_fingerprint(now)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Why a plan waits for a person even in auto mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {

@@ -932,3 +932,24 @@ fn plans_odd_inputs_never_panic() {
         assert_eq!(first, plan(&input), "{master}: deterministic");
     }
 }
+
+#[test]
+fn plans_items_tell_apply_when_the_target_is_stale_or_already_written() {
+    let (mut p, a, l) = linked_pair(10, 1001, LinkOrigin::Created);
+    p.first_name = "Anna".into();
+    let plan = plan(&input(System::Pac, vec![p], vec![a.clone()], vec![l]));
+    let item = only(&plan);
+    let as_read = DesiredRecord::Astrow(a.clone());
+    assert!(!item.is_stale(Some(&as_read)));
+    let mut changed = a.clone();
+    changed.cycle_code = "CHANGED BEHIND OUR BACK".into();
+    assert!(item.is_stale(Some(&DesiredRecord::Astrow(changed))));
+    assert!(item.is_stale(None));
+    // A new version number alone is no change.
+    let mut bumped = a;
+    bumped.version += 1;
+    assert!(!item.is_stale(Some(&DesiredRecord::Astrow(bumped))));
+    let written = item.desired.clone();
+    assert!(item.already_applied(written.as_ref()));
+    assert!(!item.already_applied(Some(&as_read)));
+}
