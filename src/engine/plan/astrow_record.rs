@@ -61,14 +61,14 @@ pub(crate) fn desired_astrow(p: &PacEmployee, a: &AstrowEmployee) -> AstrowEmplo
     d
 }
 
-/// A badge number written as a PAC id would be: decimal, no leading zero.
+/// A badge number written exactly as a PAC id would be: decimal digits, no
+/// leading zero, nothing around them.
 pub(crate) fn decimal_id(badge: &str) -> Option<u64> {
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    let t = if digits(badge) { badge } else { badge.trim() };
-    if !digits(t) || (t.len() > 1 && t.starts_with('0')) {
+    let digits = !badge.is_empty() && badge.bytes().all(|b| b.is_ascii_digit());
+    if !digits || (badge.len() > 1 && badge.starts_with('0')) {
         return None;
     }
-    t.parse().ok()
+    badge.parse().ok()
 }
 
 pub(crate) fn creation_changes(d: &AstrowEmployee) -> Vec<FieldChange> {

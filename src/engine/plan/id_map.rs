@@ -60,29 +60,49 @@ pub(crate) enum IdIndex {
 const EMPTY: u32 = u32::MAX;
 
 impl IdIndex {
-    /// `ids` is walked twice (min and max, then positions): cheaper than
-    /// collecting 100,000 ids into a fresh vector.
-    pub(crate) fn new<I: Iterator<Item = u64>>(ids: impl Fn() -> I) -> IdIndex {
-        let (n, min, max) = ids().fold((0usize, u64::MAX, 0), |(n, lo, hi), id| {
-            (n + 1, lo.min(id), hi.max(id))
-        });
-        let dense = n > 0 && n < EMPTY as usize && max - min <= 4 * n as u64 + 1024;
-        if dense {
-            let mut slots = vec![EMPTY; (max - min + 1) as usize];
-            for (i, id) in ids().enumerate() {
-                let slot = &mut slots[(id - min) as usize];
-                if *slot == EMPTY {
-                    *slot = i as u32;
-                }
+    /// Index `records` by `id`. Listings come ordered by id (both APIs page
+    /// by id): then one pass fills a table spanning first to last id. Any
+    /// other order costs a second pass.
+    pub(crate) fn new<T>(records: &[T], id: impl Fn(&T) -> u64) -> IdIndex {
+        let n = records.len();
+        if let (Some(first), Some(last)) = (records.first(), records.last()) {
+            let (lo, hi) = (id(first), id(last));
+            if lo <= hi
+                && n < EMPTY as usize
+                && hi - lo <= 4 * n as u64 + 1024
+                && let Some(index) = Self::dense(records, &id, lo, hi)
+            {
+                return index;
             }
-            IdIndex::Dense { min, slots }
-        } else {
-            let mut map = map_with_capacity(n);
-            for (i, id) in ids().enumerate() {
-                map.entry(id).or_insert(i);
-            }
-            IdIndex::Sparse(map)
         }
+        let (min, max) = records
+            .iter()
+            .fold((u64::MAX, 0), |(lo, hi), r| (lo.min(id(r)), hi.max(id(r))));
+        if n > 0
+            && n < EMPTY as usize
+            && max - min <= 4 * n as u64 + 1024
+            && let Some(index) = Self::dense(records, &id, min, max)
+        {
+            return index;
+        }
+        let mut map = map_with_capacity(n);
+        for (i, r) in records.iter().enumerate() {
+            map.entry(id(r)).or_insert(i);
+        }
+        IdIndex::Sparse(map)
+    }
+
+    /// A table for ids in `min..=max`; `None` when an id falls outside.
+    fn dense<T>(records: &[T], id: &impl Fn(&T) -> u64, min: u64, max: u64) -> Option<IdIndex> {
+        let mut slots = vec![EMPTY; usize::try_from(max - min + 1).ok()?];
+        for (i, r) in records.iter().enumerate() {
+            let at = id(r).checked_sub(min).filter(|&at| at <= max - min)?;
+            let slot = &mut slots[at as usize];
+            if *slot == EMPTY {
+                *slot = i as u32;
+            }
+        }
+        Some(IdIndex::Dense { min, slots })
     }
 
     pub(crate) fn get(&self, id: u64) -> Option<usize> {
@@ -105,13 +125,18 @@ mod tests {
 
     #[test]
     fn id_index_finds_the_first_position_dense_or_sparse() {
-        for ids in [vec![5u64, 7, 6, 5], vec![5, u64::MAX, 1 << 40, 5]] {
-            let index = IdIndex::new(|| ids.iter().copied());
+        for ids in [
+            vec![5u64, 7, 6, 5],
+            vec![5, u64::MAX, 1 << 40, 5],
+            vec![5, 7, 4, 6],
+        ] {
+            let index = IdIndex::new(&ids, |&id| id);
             assert_eq!(index.get(5), Some(0));
             assert_eq!(index.get(ids[1]), Some(1));
-            assert_eq!(index.get(4), None);
+            assert_eq!(index.get(ids[2]), Some(2));
+            assert_eq!(index.get(3), None);
             assert_eq!(index.get(1_000_000), None);
         }
-        assert_eq!(IdIndex::new(std::iter::empty::<u64>).get(0), None);
+        assert_eq!(IdIndex::new(&[] as &[u64], |&id| id).get(0), None);
     }
 }

@@ -292,9 +292,22 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
         .iter()
         .map(|&m| ctx.input.pac.items[m].id.0)
         .collect();
+    // Astrow compares badge numbers as they are. Lengths first: most are
+    // ruled out without reading them.
+    let lengths: u64 = wanted
+        .iter()
+        .map(|id| id.checked_ilog10().unwrap_or(0) + 1)
+        .fold(0, |set, len| set | 1u64.checked_shl(len).unwrap_or(0));
     let mut badge_owner: FastMap<u64, PersNo> = FastMap::default();
     for (s, a) in astrow.iter().enumerate() {
-        if let Some(n) = a.badge_no.as_deref().and_then(decimal_id)
+        let Some(badge) = a.badge_no.as_deref() else {
+            continue;
+        };
+        let len = u32::try_from(badge.len()).unwrap_or(u32::MAX);
+        if lengths & 1u64.checked_shl(len).unwrap_or(0) == 0 {
+            continue;
+        }
+        if let Some(n) = decimal_id(badge)
             && wanted.contains(&n)
             && !freed.contains(&s)
         {

@@ -153,8 +153,8 @@ pub(crate) fn pair<M: Side, S: Side>(
     eligible: &dyn Fn(&M) -> bool,
     match_key: MatchKey,
 ) -> Pairing {
-    let master_at = IdIndex::new(|| masters.iter().map(Side::id));
-    let slave_at = IdIndex::new(|| slaves.iter().map(Side::id));
+    let master_at = IdIndex::new(masters, Side::id);
+    let slave_at = IdIndex::new(slaves, Side::id);
     let mut out = Pairing::default();
     let mut master_taken = vec![false; masters.len()];
     let mut state = vec![SlaveState::Free; slaves.len()];
