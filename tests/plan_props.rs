@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use astrow_pac::engine::plan::{
-    Action, Listing, MatchKey, Model, Plan, PlanInput, PlanRefused, PlanSettings, apply_to_model,
-    destructive_limit, plan_employees,
+    Action, Listing, MatchKey, Model, Plan, PlanInput, PlanRefused, PlanSettings, Suppression,
+    apply_to_model, destructive_limit, plan_employees,
 };
 use astrow_pac::model::{
     AstrowEmployee, Badge, BadgeType, Link, LinkOrigin, PacEmployee, PacId, PersNo, System,
@@ -308,6 +308,25 @@ proptest! {
         prop_assert_eq!(plan.destructive_count(), 0);
         prop_assert!(plan.items.iter().all(|i| !matches!(i.action, Action::Delete | Action::RemoveBadges)));
         prop_assert!(plan.held.is_none());
+    }
+
+    #[test]
+    fn rejected_items_stay_out_until_their_source_changes(
+        model in model_strategy(),
+        settings in settings_strategy(),
+    ) {
+        let first = plan(&model, &settings)?;
+        let mut input = input(&model, &settings);
+        input.suppressions = first
+            .items
+            .iter()
+            .map(|i| Suppression { item_key: i.id.clone(), source_fingerprint: i.source_fingerprint })
+            .collect();
+        let second = plan_employees(&input).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(second.is_empty(), "{:#?}", second.items);
+        // Lifting them brings every one back.
+        input.suppressions.clear();
+        prop_assert_eq!(plan_employees(&input).ok(), Some(first));
     }
 
     #[test]

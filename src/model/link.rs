@@ -63,10 +63,12 @@ pub fn parse_pac_ref(external_ref: Option<&str>) -> Option<PacId> {
 }
 
 fn parse_ref(text: &str, prefix: &str) -> Option<u64> {
-    let digits = text.trim().strip_prefix(prefix)?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
+    let is_digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    // Trimming only when needed: this runs for every employee of every plan.
+    let digits = match text.strip_prefix(prefix) {
+        Some(d) if is_digits(d) => d,
+        _ => text.trim().strip_prefix(prefix).filter(|d| is_digits(d))?,
+    };
     digits.parse().ok()
 }
 

@@ -11,6 +11,9 @@ use std::path::Path;
 
 use super::{LOCK_FILE, StoreError};
 
+/// Beside the lock file: the holder's PID where the lock file cannot be read.
+const PID_FILE: &str = "astrow-pac.pid";
+
 pub(crate) fn acquire(dir: &Path) -> Result<File, StoreError> {
     let path = dir.join(LOCK_FILE);
     let io_error = |source| StoreError::LockFile {
@@ -30,7 +33,7 @@ pub(crate) fn acquire(dir: &Path) -> Result<File, StoreError> {
         Err(std::fs::TryLockError::WouldBlock) => {
             return Err(StoreError::Locked {
                 dir: dir.to_path_buf(),
-                holder: holder(&mut file),
+                holder: holder(&mut file, &dir.join(PID_FILE)),
             });
         }
         Err(std::fs::TryLockError::Error(source)) => return Err(io_error(source)),
@@ -39,6 +42,9 @@ pub(crate) fn acquire(dir: &Path) -> Result<File, StoreError> {
     file.seek(SeekFrom::Start(0)).map_err(io_error)?;
     writeln!(file, "{}", std::process::id()).map_err(io_error)?;
     file.sync_all().map_err(io_error)?;
+    // Windows refuses reads of a locked range: the PID is also kept beside
+    // it. Best effort: the lock, not this file, is what guards the store.
+    let _ = std::fs::write(dir.join(PID_FILE), format!("{}\n", std::process::id()));
     Ok(file)
 }
 
@@ -57,14 +63,16 @@ pub(crate) fn holder_of(dir: &Path) -> Option<String> {
 }
 
 /// The PID written by the holder, or words saying it is unknown.
-fn holder(file: &mut File) -> String {
+fn holder(file: &mut File, pid_file: &Path) -> String {
     let mut text = String::new();
-    // On Windows the locked range cannot be read; then the PID stays unknown.
     let read = file
         .seek(SeekFrom::Start(0))
         .and_then(|_| file.read_to_string(&mut text));
-    match (read, text.trim().parse::<u32>()) {
-        (Ok(_), Ok(pid)) => pid.to_string(),
-        _ => "(unknown PID)".to_string(),
+    if read.is_err() || text.trim().is_empty() {
+        text = std::fs::read_to_string(pid_file).unwrap_or_default();
+    }
+    match text.trim().parse::<u32>() {
+        Ok(pid) => pid.to_string(),
+        Err(_) => "(unknown PID)".to_string(),
     }
 }

@@ -124,7 +124,15 @@ fn create(item: &PlanItem, model: &mut Model, at: DateTime<Utc>) -> bool {
     };
     match &item.desired {
         Some(DesiredRecord::Astrow(d)) => {
-            let pers_no = PersNo(model.astrow.iter().map(|a| a.pers_no.0).max().unwrap_or(0) + 1);
+            let pers_no = PersNo(
+                model
+                    .astrow
+                    .iter()
+                    .map(|a| a.pers_no.0)
+                    .max()
+                    .unwrap_or(0)
+                    .saturating_add(1),
+            );
             let mut record = d.clone();
             record.pers_no = pers_no;
             record.version = 1;
@@ -137,7 +145,15 @@ fn create(item: &PlanItem, model: &mut Model, at: DateTime<Utc>) -> bool {
             true
         }
         Some(DesiredRecord::Pac(d)) => {
-            let id = PacId(model.pac.iter().map(|p| p.id.0).max().unwrap_or(0) + 1);
+            let id = PacId(
+                model
+                    .pac
+                    .iter()
+                    .map(|p| p.id.0)
+                    .max()
+                    .unwrap_or(0)
+                    .saturating_add(1),
+            );
             let mut record = d.clone();
             record.id = id;
             record.version = 1;

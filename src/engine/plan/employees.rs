@@ -94,6 +94,10 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    pub(crate) fn has_suppressions(&self) -> bool {
+        !self.suppressed.is_empty()
+    }
+
     pub(crate) fn is_suppressed(&self, key: &str, source: Fingerprint) -> bool {
         !self.suppressed.is_empty() && self.suppressed.contains(&(key, source.0))
     }

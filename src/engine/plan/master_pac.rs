@@ -1,14 +1,16 @@
 //! Master PAC: every PAC employee reaches Astrow.
 
+use super::astrow_record::{
+    badge_type, creation_changes, decimal_id, desired_astrow, owned_changes,
+};
 use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
 use super::fingerprint::{astrow_fingerprint, pac_fingerprint, pac_source_fingerprint};
 use super::id_map::{FastMap, FastSet};
-use super::pairing::{Ambiguity, DirectedLink, Pair, PairedBy, Pairing, pair};
+use super::pairing::{Ambiguity, Pair, PairedBy, Pairing, pair};
 use super::text::{self, Changes, sorted_ids};
 use super::{Action, DesiredRecord, PlanItem, UnmanagedEmployee};
 use crate::model::{
-    AstrowEmployee, BadgeType, PacEmployee, PersNo, System, astrow_ref, pac_ref, parse_astrow_ref,
-    parse_pac_ref,
+    AstrowEmployee, PacEmployee, PersNo, System, astrow_ref, pac_ref, parse_astrow_ref,
 };
 
 const MASTER: System = System::Pac;
@@ -17,13 +19,14 @@ const SLAVE: System = System::Astrow;
 pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
     let pac = &ctx.input.pac.items;
     let astrow = &ctx.input.astrow.items;
-    let links: Vec<DirectedLink> = ctx
-        .input
-        .links
-        .iter()
-        .map(|l| (l.pac_id.0, l.pers_no.0, l.origin))
-        .collect();
-    let pairing = pair(pac, astrow, &links, &|_| true, ctx.settings.match_key);
+    let pairing = pair(
+        pac,
+        astrow,
+        &ctx.input.links,
+        |l| (l.pac_id.0, l.pers_no.0),
+        &|_| true,
+        ctx.settings.match_key,
+    );
     draft.managed = pairing.pairs.len() + pairing.leavers.len();
 
     let stripped = plan_leavers(ctx, &pairing, draft);
@@ -59,17 +62,8 @@ fn describe_pac(p: &PacEmployee) -> String {
     )
 }
 
-/// The badge type Astrow's PAC tab shows: the first active badge's, else the first badge's.
-fn badge_type(p: &PacEmployee) -> Option<BadgeType> {
-    p.badges
-        .iter()
-        .find(|b| b.active)
-        .or_else(|| p.badges.first())
-        .map(|b| b.badge_type)
-}
-
 fn has_name(first: &str, last: &str) -> bool {
-    !first.trim().is_empty() || !last.trim().is_empty()
+    !text::blank(first) || !text::blank(last)
 }
 
 /// Leavers: linked Astrow employees whose PAC employee is gone. Returns the
@@ -131,50 +125,6 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usiz
         draft.items.push(item);
     }
     freed
-}
-
-/// The owned fields of the Astrow twin of `p`, compared with `a`.
-fn owned_changes(p: &PacEmployee, a: &AstrowEmployee) -> Changes {
-    let mut c = Changes::default();
-    c.text("first_name", &a.first_name, &p.first_name);
-    c.text("last_name", &a.last_name, &p.last_name);
-    c.text("employee_no", &a.employee_no, &p.employee_number);
-    c.flag("active", a.active, p.active);
-    c.ids(
-        "pac.access_group_ids",
-        &a.pac_access_group_ids,
-        &p.access_group_ids,
-    );
-    c.opt_text(
-        "pac.badge_type",
-        a.pac_badge_type.map(BadgeType::as_str),
-        badge_type(p).map(BadgeType::as_str),
-    );
-    if parse_pac_ref(a.external_ref.as_deref()) != Some(p.id) {
-        c.opt_text(
-            "external_ref",
-            a.external_ref.as_deref(),
-            Some(&pac_ref(p.id)),
-        );
-    }
-    c
-}
-
-/// `a` with its owned fields taken from `p`; untouched fields stay.
-fn desired_astrow(p: &PacEmployee, a: &AstrowEmployee) -> AstrowEmployee {
-    let mut d = a.clone();
-    d.first_name.clone_from(&p.first_name);
-    d.last_name.clone_from(&p.last_name);
-    d.employee_no.clone_from(&p.employee_number);
-    d.active = p.active;
-    if !text::same_ids(&a.pac_access_group_ids, &p.access_group_ids) {
-        d.pac_access_group_ids = sorted_ids(&p.access_group_ids);
-    }
-    d.pac_badge_type = badge_type(p);
-    if parse_pac_ref(a.external_ref.as_deref()) != Some(p.id) {
-        d.external_ref = Some(pac_ref(p.id));
-    }
-    d
 }
 
 fn plan_pair(ctx: &Ctx, pair: &Pair, draft: &mut Draft) {
@@ -336,16 +286,32 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
         return;
     }
     let astrow = &ctx.input.astrow.items;
-    let mut badge_owner: FastMap<&str, PersNo> = FastMap::default();
+    // Who already has a badge number that a new employee's PAC id would take.
+    let wanted: FastSet<u64> = pairing
+        .creates
+        .iter()
+        .map(|&m| ctx.input.pac.items[m].id.0)
+        .collect();
+    // Astrow compares badge numbers as they are. Lengths first: most are
+    // ruled out without reading them.
+    let lengths: u64 = wanted
+        .iter()
+        .map(|id| id.checked_ilog10().unwrap_or(0) + 1)
+        .fold(0, |set, len| set | 1u64.checked_shl(len).unwrap_or(0));
+    let mut badge_owner: FastMap<u64, PersNo> = FastMap::default();
     for (s, a) in astrow.iter().enumerate() {
-        if let Some(b) = a
-            .badge_no
-            .as_deref()
-            .map(str::trim)
-            .filter(|b| !b.is_empty())
+        let Some(badge) = a.badge_no.as_deref() else {
+            continue;
+        };
+        let len = u32::try_from(badge.len()).unwrap_or(u32::MAX);
+        if lengths & 1u64.checked_shl(len).unwrap_or(0) == 0 {
+            continue;
+        }
+        if let Some(n) = decimal_id(badge)
+            && wanted.contains(&n)
             && !freed.contains(&s)
         {
-            badge_owner.insert(b, a.pers_no);
+            badge_owner.entry(n).or_insert(a.pers_no);
         }
     }
     let s = ctx.settings;
@@ -365,7 +331,7 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
         } else if s.default_paygroup_code.trim().is_empty() {
             Some("astrow.default_paygroup_code is not set: Astrow needs a pay group to create an employee".to_string())
         } else {
-            badge_owner.get(badge.as_str()).map(|owner| {
+            badge_owner.get(&p.id.0).map(|owner| {
                 format!(
                     "{} would get badge number {badge}, which Astrow employee {owner} already has",
                     describe_pac(p)
@@ -413,24 +379,4 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
             desired: Some(DesiredRecord::Astrow(desired)),
         });
     }
-}
-
-fn creation_changes(d: &AstrowEmployee) -> Vec<super::FieldChange> {
-    let mut c = Changes::default();
-    c.text("employee_no", "", &d.employee_no);
-    c.text("first_name", "", &d.first_name);
-    c.text("last_name", "", &d.last_name);
-    c.opt_text("badge_no", None, d.badge_no.as_deref());
-    c.push("active", String::new(), text::flag(d.active));
-    c.date("contract_start", None, d.contract_start);
-    c.text("cycle_code", "", &d.cycle_code);
-    c.text("paygroup_code", "", &d.paygroup_code);
-    c.ids("pac.access_group_ids", &[], &d.pac_access_group_ids);
-    c.opt_text(
-        "pac.badge_type",
-        None,
-        d.pac_badge_type.map(BadgeType::as_str),
-    );
-    c.opt_text("external_ref", None, d.external_ref.as_deref());
-    c.0
 }

@@ -4,6 +4,8 @@
 //! engine maps its settings onto [`PlanSettings`].
 
 mod apply;
+mod astrow_badges;
+mod astrow_record;
 mod definitions;
 mod employees;
 mod fingerprint;
@@ -11,6 +13,7 @@ mod guard;
 mod id_map;
 mod master_astrow;
 mod master_pac;
+mod pac_record;
 mod pairing;
 mod text;
 
@@ -106,7 +109,20 @@ pub enum PlanRefused {
     IncompleteListing { system: System },
 }
 
-/// What an item does.
+/// What an item does. Items are ordered by action in this order, so that
+/// badges are freed (deletes, removals, updates) before creates take them.
+///
+/// The contract with apply (see [`apply_to_model`] for the in-memory version):
+/// - `Delete`: delete the target record `slave_id`; forget its link.
+/// - `RemoveBadges`, `Update`: write `desired` (whole record, `If-Match`).
+///   An `Update` may target the master: then it only records the link in the
+///   master's `external_ref`.
+/// - `Link`: write `desired` when `changes` is not empty, then store the link
+///   (`master_id`, `slave_id`) with origin `matched`.
+/// - `Create`: create `desired` (its id is a placeholder 0), then write the
+///   new id into the master's `external_ref` and store the link with origin
+///   `created`.
+/// - `Conflict`: nothing; a person resolves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -167,6 +183,29 @@ pub struct PlanItem {
     pub source_fingerprint: Fingerprint,
     /// What the target must hold afterwards; `None` for delete and conflict.
     pub desired: Option<DesiredRecord>,
+}
+
+impl PlanItem {
+    /// Apply's precondition: the target as read now (`None`: it does not
+    /// exist) differs from the target as planned, so the item must be
+    /// skipped as stale and re-planned.
+    pub fn is_stale(&self, current: Option<&DesiredRecord>) -> bool {
+        self.target_fingerprint != current.map(record_fingerprint)
+    }
+
+    /// Resuming after a crash: the target already holds what the item
+    /// wanted (the write happened before the crash), so it is done. For
+    /// deletes: the target is gone. Creates cannot tell from the target
+    /// alone (their `Idempotency-Key` covers them).
+    pub fn already_applied(&self, current: Option<&DesiredRecord>) -> bool {
+        match (self.action, &self.desired, current) {
+            (Action::Delete, _, None) => true,
+            (Action::Update | Action::RemoveBadges | Action::Link, Some(want), Some(now)) => {
+                record_fingerprint(want) == record_fingerprint(now)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Why a plan waits for a person even in auto mode.

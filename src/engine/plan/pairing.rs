@@ -3,9 +3,10 @@
 //! Generic over the direction; the master planners give it meaning.
 
 use super::MatchKey;
-use super::id_map::{FastMap, map_with_capacity};
+use super::id_map::{FastMap, IdIndex};
 use crate::model::{
-    AstrowEmployee, LinkOrigin, PacEmployee, normalise_badge_hex, parse_astrow_ref, parse_pac_ref,
+    AstrowEmployee, Link, LinkOrigin, PacEmployee, normalise_badge_hex, parse_astrow_ref,
+    parse_pac_ref,
 };
 
 /// What pairing needs to know of an employee record.
@@ -143,38 +144,33 @@ enum SlaveState {
     InConflict,
 }
 
-/// A stored link seen from the master: (master id, slave id, origin).
-pub(crate) type DirectedLink = (u64, u64, LinkOrigin);
-
+/// Pair masters with slaves. `ends` gives a stored link's (master id, slave id).
 pub(crate) fn pair<M: Side, S: Side>(
     masters: &[M],
     slaves: &[S],
-    links: &[DirectedLink],
+    links: &[Link],
+    ends: impl Fn(&Link) -> (u64, u64),
     eligible: &dyn Fn(&M) -> bool,
     match_key: MatchKey,
 ) -> Pairing {
-    let mut master_at: FastMap<u64, usize> = map_with_capacity(masters.len());
-    for (i, m) in masters.iter().enumerate() {
-        master_at.entry(m.id()).or_insert(i);
-    }
-    let mut slave_at: FastMap<u64, usize> = map_with_capacity(slaves.len());
-    for (i, s) in slaves.iter().enumerate() {
-        slave_at.entry(s.id()).or_insert(i);
-    }
+    let master_at = IdIndex::new(masters, Side::id);
+    let slave_at = IdIndex::new(slaves, Side::id);
     let mut out = Pairing::default();
     let mut master_taken = vec![false; masters.len()];
     let mut state = vec![SlaveState::Free; slaves.len()];
 
     // 1. Stored links: the store wins over everything else.
-    for &(mid, sid, origin) in links {
-        let Some(&s) = slave_at.get(&sid) else {
+    out.pairs.reserve(masters.len().min(slaves.len()));
+    for link in links {
+        let ((mid, sid), origin) = (ends(link), link.origin);
+        let Some(s) = slave_at.get(sid) else {
             continue;
         };
         if state[s] != SlaveState::Free {
             continue;
         }
-        match master_at.get(&mid) {
-            Some(&m) if !eligible(&masters[m]) => {
+        match master_at.get(mid) {
+            Some(m) if !eligible(&masters[m]) => {
                 master_taken[m] = true;
                 state[s] = SlaveState::Leaver;
                 out.leavers.push(Leaver {
@@ -184,7 +180,7 @@ pub(crate) fn pair<M: Side, S: Side>(
                     master: Some(m),
                 });
             }
-            Some(&m) if !master_taken[m] => {
+            Some(m) if !master_taken[m] => {
                 master_taken[m] = true;
                 state[s] = SlaveState::Paired;
                 out.pairs.push(Pair {
@@ -224,10 +220,10 @@ pub(crate) fn pair<M: Side, S: Side>(
         let Some(mid) = slave.other_ref() else {
             continue;
         };
-        match master_at.get(&mid) {
+        match master_at.get(mid) {
             // Its master is there but not synced: it must not open doors,
             // whoever else is linked to that master.
-            Some(&m) if !eligible(&masters[m]) => {
+            Some(m) if !eligible(&masters[m]) => {
                 state[s] = SlaveState::Leaver;
                 out.leavers.push(Leaver {
                     slave: s,
@@ -236,8 +232,8 @@ pub(crate) fn pair<M: Side, S: Side>(
                     master: Some(m),
                 });
             }
-            Some(&m) if !master_taken[m] => add(m, s),
-            Some(&m) => {
+            Some(m) if !master_taken[m] => add(m, s),
+            Some(m) => {
                 state[s] = SlaveState::InConflict;
                 out.slave_conflicts.push(SlaveConflict {
                     slave: s,
@@ -261,7 +257,7 @@ pub(crate) fn pair<M: Side, S: Side>(
         if master_taken[m] || !eligible(master) {
             continue;
         }
-        if let Some(&s) = master.other_ref().and_then(|sid| slave_at.get(&sid))
+        if let Some(s) = master.other_ref().and_then(|sid| slave_at.get(sid))
             && state[s] == SlaveState::Free
         {
             add(m, s);

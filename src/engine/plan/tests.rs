@@ -845,3 +845,111 @@ fn plans_applied_to_the_model_leave_nothing_to_do() {
         assert!(second.is_empty(), "{master}: {:#?}", second.items);
     }
 }
+
+#[test]
+fn plans_apply_records_created_and_matched_links() {
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let mut model = Model {
+        pac: vec![pac(10, "Ana", "E-1"), pac(20, "Bo", "E-2")],
+        astrow: vec![astrow(1001, "Bo", "E-2")],
+        links: vec![],
+    };
+    let mut i = input(System::Pac, model.pac.clone(), model.astrow.clone(), vec![]);
+    let first = plan(&i);
+    apply_to_model(&first, &mut model, at);
+    let origin = |pac_id: u64| {
+        model
+            .links
+            .iter()
+            .find(|l| l.pac_id == PacId(pac_id))
+            .map(|l| l.origin)
+    };
+    assert_eq!(origin(10), Some(LinkOrigin::Created));
+    assert_eq!(origin(20), Some(LinkOrigin::Matched));
+    let created = model
+        .astrow
+        .iter()
+        .find(|a| a.external_ref.as_deref() == Some("pac:10"));
+    let created = created.unwrap_or_else(|| panic!("{:#?}", model.astrow));
+    let pac10 = model.pac.iter().find(|p| p.id == PacId(10));
+    assert_eq!(
+        pac10.and_then(|p| p.external_ref.clone()),
+        Some(format!("astrow:{}", created.pers_no))
+    );
+    i.pac = Listing::complete(model.pac.clone());
+    i.astrow = Listing::complete(model.astrow.clone());
+    i.links = model.links.clone();
+    assert!(plan(&i).is_empty());
+}
+
+#[test]
+fn master_astrow_astrow_learns_the_pac_id_in_external_ref() {
+    let (p, mut a, l) = linked_pair(10, 1001, LinkOrigin::Created);
+    a.external_ref = None;
+    let plan = plan(&input(System::Astrow, vec![p], vec![a], vec![l]));
+    let item = only(&plan);
+    assert_eq!((item.action, item.target), (Action::Update, System::Astrow));
+    assert_eq!(desired_astrow(item).external_ref.as_deref(), Some("pac:10"));
+}
+
+#[test]
+fn master_astrow_a_pac_employee_naming_an_unsynced_inactive_employee_opens_no_door() {
+    let (_, mut a, _) = linked_pair(10, 1001, LinkOrigin::Created);
+    a.active = false;
+    a.external_ref = None;
+    let mut p = pac(55, "Ana", "E-55");
+    p.external_ref = Some("astrow:1001".into());
+    let plan = plan(&input(System::Astrow, vec![p], vec![a], vec![]));
+    let item = only(&plan);
+    assert_eq!(
+        (item.action, item.slave_id),
+        (Action::RemoveBadges, Some(55))
+    );
+}
+
+#[test]
+fn plans_odd_inputs_never_panic() {
+    // Links that disagree (one PAC id twice), ids far apart (no dense index),
+    // duplicate ids in a listing, a link to nothing.
+    let (p, a, l) = linked_pair(1 << 40, 7, LinkOrigin::Created);
+    let dup_link = link(1 << 40, 8, LinkOrigin::Matched);
+    let nowhere = link(99, 99, LinkOrigin::Created);
+    for master in [System::Pac, System::Astrow] {
+        let input = input(
+            master,
+            vec![p.clone(), p.clone(), pac(3, "", "")],
+            vec![
+                a.clone(),
+                astrow(8, "Bo", "E-8"),
+                astrow(u64::MAX - 10_000, "Cy", ""),
+            ],
+            vec![l.clone(), dup_link.clone(), nowhere.clone()],
+        );
+        let first = plan(&input);
+        assert_eq!(first, plan(&input), "{master}: deterministic");
+    }
+}
+
+#[test]
+fn plans_items_tell_apply_when_the_target_is_stale_or_already_written() {
+    let (mut p, a, l) = linked_pair(10, 1001, LinkOrigin::Created);
+    p.first_name = "Anna".into();
+    let plan = plan(&input(System::Pac, vec![p], vec![a.clone()], vec![l]));
+    let item = only(&plan);
+    let as_read = DesiredRecord::Astrow(a.clone());
+    assert!(!item.is_stale(Some(&as_read)));
+    let mut changed = a.clone();
+    changed.cycle_code = "CHANGED BEHIND OUR BACK".into();
+    assert!(item.is_stale(Some(&DesiredRecord::Astrow(changed))));
+    assert!(item.is_stale(None));
+    // A new version number alone is no change.
+    let mut bumped = a;
+    bumped.version += 1;
+    assert!(!item.is_stale(Some(&DesiredRecord::Astrow(bumped))));
+    let written = item.desired.clone();
+    assert!(item.already_applied(written.as_ref()));
+    assert!(!item.already_applied(Some(&as_read)));
+}

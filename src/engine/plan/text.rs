@@ -27,6 +27,11 @@ pub(crate) fn flag(b: bool) -> String {
     b.to_string()
 }
 
+/// Empty or only whitespace (stops at the first other character).
+pub(crate) fn blank(s: &str) -> bool {
+    s.chars().all(char::is_whitespace)
+}
+
 /// "Ana Pop", or "(no name)".
 pub(crate) fn person(first: &str, last: &str) -> String {
     let name = format!("{} {}", first.trim(), last.trim());
