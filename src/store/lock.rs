@@ -57,7 +57,7 @@ pub(crate) fn holder_of(dir: &Path) -> Option<String> {
             let _ = file.unlock();
             None
         }
-        Err(std::fs::TryLockError::WouldBlock) => Some(holder(&mut file)),
+        Err(std::fs::TryLockError::WouldBlock) => Some(holder(&mut file, &dir.join(PID_FILE))),
         Err(std::fs::TryLockError::Error(_)) => None,
     }
 }
