@@ -169,35 +169,17 @@ fn check_of_a_missing_file_exits_1_and_says_what_to_do() {
 }
 
 #[test]
-fn the_console_is_not_there_yet_and_logs_to_its_file() {
+fn the_console_without_a_terminal_says_what_to_use_instead() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
-    let log = dir.path().join("logs").join("astrow-pac.log");
-    let o = run(
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--log-file",
-            log.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("console is not built yet"));
-    assert!(o.stdout.is_empty(), "the console writes nothing to stdout");
-    let written: Vec<_> = std::fs::read_dir(log.parent().unwrap())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(written.len(), 1, "{written:?}");
-    let name = written[0]
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    assert!(name.starts_with("astrow-pac.log."), "{name}");
-    let text = std::fs::read_to_string(&written[0]).unwrap();
-    assert!(text.contains("console requested"), "{text}");
+    for args in [vec!["--config", cfg.to_str().unwrap()], vec!["demo"]] {
+        let o = run(&args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("needs a terminal"), "{err}");
+        assert!(err.contains("run --headless"), "{err}");
+        assert!(o.stdout.is_empty(), "nothing on stdout");
+    }
 }
 
 #[test]

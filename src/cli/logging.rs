@@ -57,8 +57,50 @@ pub fn log_file_path(cli: Option<&Path>, setting: Option<&Path>) -> PathBuf {
     })
 }
 
+/// Log to `file` and into the console's Log pane (`buffer`), never to the
+/// terminal the console draws on.
+pub fn init_console_logging(
+    level: &str,
+    file: &Path,
+    buffer: &crate::tui::LogBuffer,
+) -> Result<LogGuard, LoggingError> {
+    use tracing_subscriber::prelude::*;
+    let (writer, guard) = open_appender(file)?;
+    tracing_subscriber::registry()
+        .with(filter(level))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false),
+        )
+        .with(buffer.layer())
+        .try_init()
+        .map_err(|_| LoggingError::AlreadyInstalled)?;
+    Ok(LogGuard(guard))
+}
+
 /// Log to `file`, rolled daily as `file.YYYY-MM-DD`, at `level` (or `RUST_LOG`).
 pub fn init_file_logging(level: &str, file: &Path) -> Result<LogGuard, LoggingError> {
+    let (writer, guard) = open_appender(file)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter(level))
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .map_err(|_| LoggingError::AlreadyInstalled)?;
+    Ok(LogGuard(guard))
+}
+
+/// The daily-rolling file behind a non-blocking writer.
+fn open_appender(
+    file: &Path,
+) -> Result<
+    (
+        tracing_appender::non_blocking::NonBlocking,
+        tracing_appender::non_blocking::WorkerGuard,
+    ),
+    LoggingError,
+> {
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -80,14 +122,7 @@ pub fn init_file_logging(level: &str, file: &Path) -> Result<LogGuard, LoggingEr
             file: file.to_path_buf(),
             source,
         })?;
-    let (writer, guard) = tracing_appender::non_blocking(appender);
-    tracing_subscriber::fmt()
-        .with_env_filter(filter(level))
-        .with_writer(writer)
-        .with_ansi(false)
-        .try_init()
-        .map_err(|_| LoggingError::AlreadyInstalled)?;
-    Ok(LogGuard(guard))
+    Ok(tracing_appender::non_blocking(appender))
 }
 
 /// Log to stdout (for `run --headless` under systemd or a service manager).

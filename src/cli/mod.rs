@@ -4,6 +4,7 @@ pub mod apply;
 pub mod check;
 pub mod common;
 pub mod console;
+pub mod demo;
 pub mod logging;
 pub mod plan;
 pub mod run;
@@ -53,6 +54,9 @@ Exit codes: 0 done, 1 problems found, 2 wrong use or not available yet.";
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Console: show everything, write nothing (no approve, apply, door, roll call or save)
+    #[arg(long)]
+    pub read_only: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,6 +67,9 @@ pub struct GlobalArgs {
     /// The settings file (TOML) [default: $ASTROW_PAC_CONFIG, else the platform config directory]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Draw without colours (meaning stays visible); NO_COLOR does the same
+    #[arg(long, global = true)]
+    pub no_color: bool,
     /// Write the log to this file, rolled daily as PATH.YYYY-MM-DD [default: log.file, else the platform data directory]
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -71,6 +78,9 @@ pub struct GlobalArgs {
 /// The subcommands; each lives in its own file in `src/cli/`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole product on simulators inside this process, in the console
+    #[command(long_about = demo::LONG_ABOUT)]
+    Demo(demo::DemoArgs),
     /// Check the settings file and print every problem (exit 0 when clean, 1 otherwise)
     #[command(long_about = check::LONG_ABOUT)]
     Check(check::CheckArgs),
@@ -98,8 +108,13 @@ pub fn main() -> ExitCode {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    let look = console::Look {
+        read_only: cli.read_only,
+        no_color: cli.global.no_color,
+    };
     let code = match &cli.command {
-        None => console::run(&cli.global),
+        None => console::run(&cli.global, look),
+        Some(Command::Demo(args)) => demo::run(&cli.global, args, look),
         Some(Command::Check(args)) => check::run(&cli.global, args),
         Some(Command::Sim(args)) => sim::run(&cli.global, args),
         Some(Command::Plan(args)) => plan::run(&cli.global, args),
