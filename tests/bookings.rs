@@ -42,9 +42,10 @@ async fn rig() -> Rig {
     // (the definitions job's work in the engine).
     let readers = pac.readers().await.unwrap();
     astrow.put_readers(&readers).await.unwrap();
-    let db_path = dir.path().join("store.sqlite");
-    let conn = open_connection(&db_path).unwrap();
-    conn.execute_batch(ledger::MIGRATION).unwrap();
+    // The real store, with its migrations (the ledger is migration 2).
+    let store_dir = dir.path().join("store");
+    drop(astrow_pac::store::Store::open(&store_dir).unwrap());
+    let db_path = store_dir.join(astrow_pac::store::DATABASE_FILE);
     Rig {
         site,
         pac,
@@ -55,6 +56,14 @@ async fn rig() -> Rig {
 }
 
 fn start(rig: &Rig, cancel: CancellationToken) -> BookingImport {
+    start_with(rig, Arc::new(rig.pac.clone()), cancel)
+}
+
+fn start_with<S: astrow_pac::engine::bookings::ports::EventSource>(
+    rig: &Rig,
+    source: Arc<S>,
+    cancel: CancellationToken,
+) -> BookingImport {
     let (_tx, people) = watch::channel(Some(Arc::new(People::default())));
     // Keep the sender's people channel open for the whole test.
     std::mem::forget(_tx);
@@ -68,7 +77,7 @@ fn start(rig: &Rig, cancel: CancellationToken) -> BookingImport {
         ..ImportConfig::default()
     };
     BookingImport::start(
-        Arc::new(rig.pac.clone()),
+        source,
         Arc::new(rig.astrow.clone()),
         &rig.db_path,
         cfg,
@@ -110,7 +119,15 @@ async fn assert_exactly_once(rig: &Rig) {
     let mut granted = HashSet::new();
     let mut after = Seq(0);
     loop {
-        let page = rig.pac.events(after, 1000, Duration::ZERO).await.unwrap();
+        let page = match rig.pac.events(after, 1000, Duration::ZERO).await {
+            Ok(p) => p,
+            // What PAC no longer keeps cannot be expected in Astrow.
+            Err(astrow_pac::pac::PacError::EventsExpired { oldest_seq, .. }) => {
+                after = Seq(oldest_seq.0 - 1);
+                continue;
+            }
+            Err(e) => panic!("{e}"),
+        };
         if page.events.is_empty() {
             break;
         }
@@ -283,4 +300,131 @@ async fn astrow_down_for_a_while_then_back_loses_nothing() {
     assert!(!import.sender_status.borrow().astrow_down);
     import.stop().await;
     assert_exactly_once(&rig).await;
+}
+
+/// PAC answers some pages twice (a replayed page): nothing is booked twice.
+struct Replaying {
+    inner: PacClient,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+impl astrow_pac::engine::bookings::ports::EventSource for Replaying {
+    async fn events(
+        &self,
+        after: Seq,
+        limit: u32,
+        wait_s: u32,
+    ) -> Result<
+        astrow_pac::engine::bookings::ports::EventPage,
+        astrow_pac::engine::bookings::ports::SourceError,
+    > {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // Every other call starts 50 events too early: a page that overlaps
+        // what was already read, in the order PAC sends it.
+        let from = if n % 2 == 1 {
+            Seq(after.0.saturating_sub(50))
+        } else {
+            after
+        };
+        astrow_pac::engine::bookings::ports::EventSource::events(
+            &self.inner,
+            from,
+            limit.min(97),
+            wait_s,
+        )
+        .await
+    }
+
+    async fn readers(
+        &self,
+    ) -> Result<Vec<astrow_pac::model::Reader>, astrow_pac::engine::bookings::ports::SourceError>
+    {
+        astrow_pac::engine::bookings::ports::EventSource::readers(&self.inner).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_and_overlapping_pages_from_pac_book_nothing_twice() {
+    let rig = rig().await;
+    let last = pac_sim(&rig).swipe(600).await;
+    let source = Arc::new(Replaying {
+        inner: rig.pac.clone(),
+        calls: Default::default(),
+    });
+    let import = start_with(&rig, source, CancellationToken::new());
+    quiescent(&rig, last, Duration::from_secs(30)).await;
+    import.stop().await;
+    assert_exactly_once(&rig).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_history_is_recorded_as_a_gap_and_reading_resumes() {
+    let rig = rig().await;
+    let first = pac_sim(&rig).swipe(500).await;
+    // PAC keeps only the newest 100 events: 1..=400 are gone before we read.
+    let url = rig.site.pac_url().unwrap();
+    let pac = &rig.site.pac.as_ref().unwrap().0;
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(pac.certificate_pem().as_bytes()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!("{url}/_sim/expire_events"))
+        .json(&serde_json::json!({"keep": 100}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let import = start(&rig, CancellationToken::new());
+    quiescent(&rig, first, Duration::from_secs(30)).await;
+    let view = import.view.clone();
+    // The monitor shows the gap loudly.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while view.borrow().gaps.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gap is not shown"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    import.stop().await;
+    let conn = open_connection(&rig.db_path).unwrap();
+    let gaps = ledger::gaps(&conn).unwrap();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!((gaps[0].0, gaps[0].1), (Seq(1), Seq(400)));
+    // What PAC still had is booked exactly once.
+    assert_exactly_once(&rig).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_booking_keeps_its_reason_and_does_not_block_later_ones() {
+    let rig = rig().await;
+    // Astrow's reader mirror lacks one reader: its bookings are rejected.
+    let mut readers = rig.pac.readers().await.unwrap();
+    let dropped = readers.remove(0);
+    rig.astrow.put_readers(&readers).await.unwrap();
+    let import = start(&rig, CancellationToken::new());
+    let last = pac_sim(&rig).swipe(800).await;
+    quiescent(&rig, last, Duration::from_secs(30)).await;
+    import.stop().await;
+    let conn = open_connection(&rig.db_path).unwrap();
+    let counts = ledger::counts(&conn).unwrap();
+    assert!(counts.rejected > 0, "{counts:?}");
+    assert!(
+        counts.processed + counts.queued > counts.rejected,
+        "{counts:?}"
+    );
+    assert_eq!(counts.pending, 0);
+    for e in ledger::recent(&conn, 2000).unwrap() {
+        match &e.status {
+            Some(astrow_pac::model::BookingStatus::Rejected { reason }) => {
+                assert_eq!(e.reader_serial.as_deref(), Some(dropped.serial.as_str()));
+                assert!(!reason.is_empty());
+            }
+            Some(_) => assert_ne!(e.reader_serial.as_deref(), Some(dropped.serial.as_str())),
+            None => {}
+        }
+    }
 }
