@@ -9,7 +9,6 @@ use chrono::Utc;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use super::plan::record_fingerprint;
 use super::plan::{Action, DesiredRecord, PlanItem};
 use super::snapshot::ApplyProgress;
 use super::storage::StoreHandle;
@@ -349,11 +348,11 @@ async fn update_item(
         }
         Err(e) => return (e.into(), vec![]),
     };
-    if record_fingerprint(&current) == record_fingerprint(desired) {
+    if item.already_applied(Some(&current)) {
         // Written before a crash, or someone made the same change.
         return (ItemOutcome::Applied(Some("already so".into())), vec![]);
     }
-    if Some(record_fingerprint(&current)) != item.target_fingerprint {
+    if item.is_stale(Some(&current)) {
         return (
             ItemOutcome::Stale(format!(
                 "{system} employee {id} changed since planning: planned again next run"
@@ -440,7 +439,7 @@ async fn delete_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<Audit
         }
         Err(e) => return (e.into(), vec![]),
     };
-    if Some(record_fingerprint(&current)) != item.target_fingerprint {
+    if item.is_stale(Some(&current)) {
         return (
             ItemOutcome::Stale(format!(
                 "{system} employee {id} changed since planning: planned again next run"
