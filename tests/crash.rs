@@ -222,6 +222,25 @@ async fn an_apply_killed_mid_way_resumes_and_applies_each_item_once() {
         "{posts} POSTs for {} creates",
         created_for.len()
     );
+    // The store says the same: every item applied, none stale or failed.
+    let store = astrow_pac::store::Store::open_read_only(&rig.store_dir).unwrap();
+    let stored = store.load_plan(&plan_id).unwrap();
+    let conflicts = stored.items.iter().any(|i| i.action == "conflict");
+    if !conflicts {
+        assert_eq!(stored.state, astrow_pac::store::PlanState::Applied);
+    }
+    for i in &stored.items {
+        if i.action != "conflict" {
+            assert_eq!(
+                i.state,
+                astrow_pac::store::PlanState::Applied,
+                "{} {:?}",
+                i.item_id,
+                i.detail
+            );
+        }
+    }
+    drop(store);
     // Nothing left to do, nothing half done.
     let (code, out, _) = rig.run(&["plan"], Duration::from_secs(60)).await;
     assert_eq!(code, Some(0), "after the resumed apply:\n{out}");
