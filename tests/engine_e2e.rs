@@ -537,7 +537,7 @@ async fn master_astrow_an_astrow_edit_reaches_pac_within_seconds() {
     settings.sync.definitions_interval_s = 3600;
     let (handle, engine) = start(rig.engine_options(settings)).await.unwrap();
     // The first reconcile applies and the engine goes quiet.
-    wait_for("the first apply", Duration::from_secs(30), async || {
+    let settled = wait_for("the first apply", Duration::from_secs(30), async || {
         let s = snapshot(&handle);
         let a = s.apply.clone()?;
         let job = s.jobs.iter().find(|j| j.kind == JobKind::Employees)?;
@@ -552,9 +552,18 @@ async fn master_astrow_an_astrow_edit_reaches_pac_within_seconds() {
                     )
             })
         });
-        (done && !open).then_some(())
+        (done && !open).then_some(a)
     })
     .await;
+    // Nothing fails: an Astrow employee naming a group PAC lacks is a
+    // conflict for a person, not a write PAC refuses on every sync.
+    assert_eq!(settled.failed, 0, "{settled:?}");
+    let plan = snapshot(&handle).plan.clone();
+    let conflicts = plan.iter().flat_map(|p| p.items.iter()).filter(|i| {
+        i.action == astrow_pac::engine::snapshot::ActionKind::Conflict
+            && i.reason.contains("does not have")
+    });
+    assert!(conflicts.count() > 0, "the seeded site has such employees");
     // Let the notifications of the engine's own writes pass.
     tokio::time::sleep(Duration::from_secs(2)).await;
     // A linked pair: the Astrow employee names the PAC one and back.
