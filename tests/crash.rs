@@ -32,12 +32,17 @@ struct Rig {
 }
 
 async fn rig(employees: usize) -> Rig {
+    rig_with(employees, |_| {}).await
+}
+
+async fn rig_with(employees: usize, tune: impl FnOnce(&mut config::Settings)) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = SiteOptions::new(dir.path().join("sim"));
     opts.employees = employees;
     opts.seed = 5;
     let site = RunningSite::start(Which::Both, &opts).await.unwrap();
-    let settings = settings_for(&site, dir.path());
+    let mut settings = settings_for(&site, dir.path());
+    tune(&mut settings);
     let config = dir.path().join("astrow-pac.toml");
     config::save(&config, &settings).unwrap();
     Rig {
@@ -370,4 +375,86 @@ async fn the_booking_import_killed_at_random_books_each_swipe_once() {
             .copied()
             .unwrap_or(0)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_killed_mid_auto_apply_converges_without_duplicates() {
+    let rig = rig_with(2000, |s| {
+        s.sync.apply = config::ApplyMode::Auto;
+        s.sync.deletion_guard.count = 100_000;
+    })
+    .await;
+    // What the first sync must create (the engine plans the same).
+    let (code, out, err) = rig.run(&["plan", "--json"], Duration::from_secs(60)).await;
+    assert_eq!(code, Some(2), "{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let creates = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] == "create")
+        .count();
+    let before = rig.astrow.list_employees(true).await.unwrap().len();
+
+    // Kill the engine while its auto apply creates employees.
+    let mut kills = 0;
+    for round in 0..3 {
+        let name = format!("engine-{round}");
+        let mut child = rig.spawn(&name, &["run", "--headless"]);
+        let seen = posts(&rig);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while posts(&rig) <= seen && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(random_ms(0, 100)).await;
+        assert!(!kill9(&mut child).await, "{}", rig.log(&name));
+        kills += 1;
+        if posts(&rig) >= creates as u64 {
+            break;
+        }
+    }
+
+    // Restarted, it converges: the next sync finds nothing to write.
+    let mut child = rig.spawn("engine-final", &["run", "--headless"]);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let settled = status(&rig).await.is_some_and(|v| {
+            v["jobs"].as_array().into_iter().flatten().any(|j| {
+                j["job"] == "employees"
+                    && j["result"].as_str().is_some_and(|r| {
+                        r.starts_with("ok: in step") || r.starts_with("ok: 0 changes planned")
+                    })
+            })
+        });
+        if settled {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the engine did not settle in 90 s:\n{}",
+            rig.log("engine-final")
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(!kill9(&mut child).await);
+
+    let astrow = rig.astrow.list_employees(true).await.unwrap();
+    let mut by_ref: BTreeMap<u64, usize> = BTreeMap::new();
+    for a in &astrow {
+        if let Some(id) = parse_pac_ref(a.external_ref.as_deref()) {
+            *by_ref.entry(id.0).or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = by_ref.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "PAC employees with two Astrow twins: {twice:?}"
+    );
+    assert_eq!(astrow.len(), before + creates, "each create once");
+    eprintln!(
+        "{creates} creates, {kills} kills, POST /employees {} times",
+        posts(&rig)
+    );
+    let (code, out, _) = rig.run(&["plan"], Duration::from_secs(60)).await;
+    assert_eq!(code, Some(0), "after the restarts:\n{out}");
 }
