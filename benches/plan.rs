@@ -111,6 +111,7 @@ fn site(master: System) -> PlanInput {
             default_cycle_code: "STD".into(),
             default_paygroup_code: "MONTHLY".into(),
             pac_default_access_group_id: Some(1),
+            pac_access_group_ids: None,
             guard_count: 10,
             guard_percent: 5,
         },

@@ -177,6 +177,7 @@ fn settings_strategy() -> impl Strategy<Value = PlanSettings> {
                 default_cycle_code: "STD".into(),
                 default_paygroup_code: "MONTHLY".into(),
                 pac_default_access_group_id: default_group,
+                pac_access_group_ids: None,
                 guard_count: count,
                 guard_percent: percent,
             },

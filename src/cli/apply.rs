@@ -81,7 +81,14 @@ async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u
     let stored = store
         .call("load the plan", move |s| s.load_plan(&id))
         .await?;
-    if stored.state != PlanState::Pending {
+    if stored.state == PlanState::Approved {
+        // Marked when an apply starts and cleared when it ends: this one
+        // stopped mid-way (killed, crashed). Resume it; done items are not repeated.
+        eprintln!(
+            "Plan {plan_id} was being applied when that apply stopped: resuming it \
+             (items already done are not repeated)."
+        );
+    } else if stored.state != PlanState::Pending {
         return Err(format!(
             "plan {plan_id} is {} ({}): run `astrow-pac plan` for a current one",
             stored.state.as_str(),

@@ -8,8 +8,8 @@ use tokio::sync::{broadcast, watch};
 
 use super::command::{EngineEvent, EventLevel};
 use super::snapshot::{
-    ApplyProgress, BookingsView, DefinitionsView, EmployeeRow, JobKind, JobRun, JobState,
-    JobStatus, PlanView, SettingsSummary, Snapshot, SystemHealth,
+    ApplyProgress, BookingsView, DefinitionsView, EmployeeRow, ItemState, JobKind, JobRun,
+    JobState, JobStatus, PlanView, SettingsSummary, Snapshot, SystemHealth,
 };
 use crate::model::System;
 
@@ -35,6 +35,12 @@ pub enum Internal {
     Employees(Arc<Vec<EmployeeRow>>),
     Plan(Option<Arc<PlanView>>),
     Apply(Arc<ApplyProgress>),
+    /// How the items of an applied plan ended (id, state, message): the
+    /// pending plan's view shows them until the next sync replaces it.
+    ItemOutcomes {
+        plan_id: String,
+        items: Vec<(String, ItemState, Option<String>)>,
+    },
     Definitions(Arc<DefinitionsView>),
     Settings(SettingsSummary),
     Paused(bool),
@@ -139,6 +145,22 @@ impl Core {
             Internal::Employees(rows) => s.employees = rows,
             Internal::Plan(plan) => s.plan = plan,
             Internal::Apply(progress) => s.apply = Some(progress),
+            Internal::ItemOutcomes { plan_id, items } => {
+                if let Some(plan) = s.plan.as_ref().filter(|p| p.plan_id == plan_id) {
+                    let mut view = (**plan).clone();
+                    let by_id: std::collections::HashMap<_, _> = items
+                        .into_iter()
+                        .map(|(id, state, message)| (id, (state, message)))
+                        .collect();
+                    for item in &mut view.items {
+                        if let Some((state, message)) = by_id.get(&item.id) {
+                            item.state = *state;
+                            item.message.clone_from(message);
+                        }
+                    }
+                    s.plan = Some(Arc::new(view));
+                }
+            }
             Internal::Definitions(d) => s.definitions = d,
             Internal::Settings(summary) => s.settings = summary,
             Internal::Paused(p) => {

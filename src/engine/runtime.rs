@@ -130,6 +130,8 @@ struct Engine {
     paused: watch::Sender<bool>,
     bookings: Option<BookingImport>,
     apply_running: Option<JoinHandle<()>>,
+    /// An auto apply came while another ran: plan again when it ends.
+    apply_missed: bool,
     cancel: CancellationToken,
 }
 
@@ -325,6 +327,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         paused: paused_tx,
         bookings,
         apply_running: None,
+        apply_missed: false,
         cancel: cancel.clone(),
     };
     let main = tokio::spawn(engine.run(commands, internal, apply_rx, tasks));
@@ -444,6 +447,16 @@ impl Engine {
                     }
                 }
                 Some(plan_id) = apply_requests.recv() => self.start_apply(plan_id, true).await,
+                () = finished(&mut self.apply_running) => {
+                    self.apply_running = None;
+                    // A plan made meanwhile was not applied: make it again
+                    // from fresh listings, and auto mode applies it.
+                    if std::mem::take(&mut self.apply_missed)
+                        && let Some(t) = self.triggers.get(&JobKind::Employees)
+                    {
+                        t.notify_one();
+                    }
+                }
                 Ok(()) = changed(&mut bookings_view) => {
                     if let Some(v) = &mut bookings_view {
                         let view = v.borrow_and_update().clone();
@@ -607,28 +620,62 @@ impl Engine {
             .as_ref()
             .is_some_and(|h| !h.is_finished())
         {
-            self.notice(EventLevel::Warning, "an apply is already running");
+            if auto {
+                tracing::info!(
+                    "plan {plan_id} waits: an apply is running; planning again after it"
+                );
+                self.apply_missed = true;
+            } else {
+                self.notice(EventLevel::Warning, "an apply is already running");
+            }
             return;
         }
         if auto {
-            // Auto mode approves every item but conflicts (a person resolves those).
-            let ids: Vec<String> = self
-                .core
-                .snapshot()
-                .plan
-                .as_ref()
-                .filter(|p| p.plan_id == plan_id)
-                .map(|p| {
-                    p.items
+            // Auto mode approves every item but conflicts (a person resolves
+            // those). From the store, not the snapshot: the job's report of
+            // this plan may not have reached the snapshot yet.
+            let pid = plan_id.clone();
+            let approved = self
+                .store
+                .call("approve the plan's items", move |s| {
+                    let plan = s.load_plan(&pid)?;
+                    let ids: Vec<String> = plan
+                        .items
                         .iter()
                         .filter(|i| {
-                            i.action != ActionKind::Conflict && i.state == ItemState::Pending
+                            i.state == PlanState::Pending
+                                && i.action != ActionKind::Conflict.as_str()
                         })
-                        .map(|i| i.id.clone())
-                        .collect()
+                        .map(|i| i.item_id.clone())
+                        .collect();
+                    s.set_item_states(&pid, Selection::Items(&ids), PlanState::Approved)?;
+                    Ok(ids)
                 })
-                .unwrap_or_default();
-            self.set_states(ids, PlanState::Approved).await;
+                .await;
+            match approved {
+                Ok(ids) => {
+                    let ids: std::collections::HashSet<String> = ids.into_iter().collect();
+                    if let Some(plan) = self
+                        .core
+                        .snapshot()
+                        .plan
+                        .clone()
+                        .filter(|p| p.plan_id == plan_id)
+                    {
+                        let mut view = (*plan).clone();
+                        for item in &mut view.items {
+                            if ids.contains(&item.id) {
+                                item.state = ItemState::Approved;
+                            }
+                        }
+                        self.core.apply(Internal::Plan(Some(Arc::new(view))));
+                    }
+                }
+                Err(e) => {
+                    self.notice(EventLevel::Error, e);
+                    return;
+                }
+            }
         }
         let ctx = ApplyCtx {
             pac: self.pac.clone(),
@@ -646,6 +693,12 @@ impl Engine {
                 let _ = r2.try_send(Internal::Apply(Arc::new(p)));
             };
             let result = apply_plan(&ctx, &plan_id, &progress, &cancel).await;
+            // Plan again when the apply changed something or left stale items
+            // to re-plan. Not when every item failed: in auto mode the new plan
+            // would carry the same failing items, be applied at once and fail
+            // again, in a tight loop against both systems. Those wait for the
+            // next scheduled sync.
+            let replan = matches!(&result, Ok(p) if p.applied + p.stale > 0);
             let (level, message) = match result {
                 Ok(p) => (
                     if p.failed > 0 {
@@ -661,8 +714,27 @@ impl Engine {
                 Err(e) => (EventLevel::Error, format!("apply of plan {plan_id}: {e}")),
             };
             let _ = report.send(Internal::Notice(level, message)).await;
+            let id = plan_id.clone();
+            if let Ok(stored) = ctx
+                .store
+                .call("read the apply's outcome", move |s| s.load_plan(&id))
+                .await
+            {
+                let items = stored
+                    .items
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.item_id.clone(),
+                            super::views::item_state(i.state),
+                            i.detail.clone(),
+                        )
+                    })
+                    .collect();
+                let _ = report.send(Internal::ItemOutcomes { plan_id, items }).await;
+            }
             // Plan again: stale items are re-planned, applied ones vanish.
-            if let Some(t) = rerun {
+            if replan && let Some(t) = rerun {
                 t.notify_one();
             }
         }));
@@ -797,6 +869,16 @@ impl Engine {
             }
             Err(e) => self.notice(EventLevel::Error, format!("roll call: {e}")),
         }
+    }
+}
+
+/// The running apply ended (never, when none runs).
+async fn finished(apply: &mut Option<JoinHandle<()>>) {
+    match apply {
+        Some(h) => {
+            let _ = h.await;
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -20,7 +20,11 @@ use crate::pac::PacClient;
 use crate::store::{NewPlan, NewPlanItem};
 
 /// The plan settings of the settings file.
-pub fn plan_settings(s: &Settings, pac_default_group: Option<u32>) -> PlanSettings {
+pub fn plan_settings(
+    s: &Settings,
+    pac_default_group: Option<u32>,
+    pac_groups: Option<Vec<u32>>,
+) -> PlanSettings {
     PlanSettings {
         master: master(s),
         delete_employees_on_sync: s.sync.delete_employees_on_sync,
@@ -32,6 +36,7 @@ pub fn plan_settings(s: &Settings, pac_default_group: Option<u32>) -> PlanSettin
         default_cycle_code: s.astrow.default_cycle_code.clone(),
         default_paygroup_code: s.astrow.default_paygroup_code.clone(),
         pac_default_access_group_id: pac_default_group,
+        pac_access_group_ids: pac_groups,
         guard_count: s.sync.deletion_guard.count,
         guard_percent: s.sync.deletion_guard.percent,
     }
@@ -132,7 +137,11 @@ pub async fn compute_plan(
             })
             .collect(),
         today: chrono::Local::now().date_naive(),
-        settings: plan_settings(settings, default_group),
+        settings: plan_settings(
+            settings,
+            default_group,
+            Some(groups.iter().map(|g| g.id).collect()),
+        ),
     };
     let plan = plan_employees(&input).map_err(|e| e.to_string())?;
     Ok((plan, input.pac.items, input.astrow.items, input.links))

@@ -202,6 +202,26 @@ fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
         ));
         return;
     }
+    if let Some(known) = &ctx.settings.pac_access_group_ids {
+        let unknown: Vec<u64> = a
+            .pac_access_group_ids
+            .iter()
+            .filter(|g| !known.contains(g))
+            .map(|g| u64::from(*g))
+            .collect();
+        if !unknown.is_empty() {
+            draft.items.push(conflict(
+                a,
+                current.map(|p| p.id),
+                format!(
+                    "{} names PAC access group(s) {} that PAC does not have: correct the PAC tab in Astrow",
+                    describe(a),
+                    text::id_list(unknown)
+                ),
+            ));
+            return;
+        }
+    }
     let linked = t.by.and_then(PairedBy::stored_origin).is_some();
     if let Some(p) = current
         && linked

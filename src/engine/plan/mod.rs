@@ -80,6 +80,11 @@ pub struct PlanSettings {
     pub default_paygroup_code: String,
     /// PAC's default access group, given when Astrow names none.
     pub pac_default_access_group_id: Option<u32>,
+    /// The access groups PAC has (`None`: not known, nothing is checked).
+    /// Master Astrow: an employee naming a group PAC lacks is a conflict,
+    /// not a write PAC would refuse every time.
+    #[serde(default)]
+    pub pac_access_group_ids: Option<Vec<u32>>,
     pub guard_count: u32,
     pub guard_percent: u8,
 }

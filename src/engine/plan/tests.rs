@@ -20,6 +20,7 @@ fn settings(master: System) -> PlanSettings {
         default_cycle_code: "STD".into(),
         default_paygroup_code: "MONTHLY".into(),
         pac_default_access_group_id: Some(1),
+        pac_access_group_ids: None,
         guard_count: 100,
         guard_percent: 0,
     }
@@ -602,6 +603,28 @@ fn master_astrow_changes_update_pac() {
     let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_str()).collect();
     assert_eq!(fields, ["last_name", "valid_until", "badges"]);
     assert_eq!(item.action, Action::Update);
+}
+
+#[test]
+fn master_astrow_a_group_pac_does_not_have_is_a_conflict_not_a_write() {
+    let (p, mut a, l) = linked_pair(10, 1001, LinkOrigin::Created);
+    a.last_name = "Popescu".into();
+    a.pac_access_group_ids.push(99);
+    let mut inp = input(
+        System::Astrow,
+        vec![p.clone()],
+        vec![a.clone()],
+        vec![l.clone()],
+    );
+    inp.settings.pac_access_group_ids = Some(vec![1, 2, 3]);
+    let planned = plan(&inp);
+    let item = only(&planned);
+    assert_eq!(item.action, Action::Conflict);
+    assert!(item.reason.contains("99"), "{}", item.reason);
+    assert!(planned.is_empty(), "nothing to write");
+    // Unknown groups (no list): planned as before.
+    let planned = plan(&input(System::Astrow, vec![p], vec![a], vec![l]));
+    assert_eq!(only(&planned).action, Action::Update);
 }
 
 // ---- Records that cannot be mapped ---------------------------------------

@@ -1,0 +1,713 @@
+//! End to end: both simulators over real HTTP(S) on loopback, the real
+//! connectors, plan computation, apply and the engine, and the real binary
+//! for the command line. Each test starts its own site.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::process::Command as Process;
+use std::sync::Arc;
+use std::time::Duration;
+
+use astrow_pac::astrow::AstrowClient;
+use astrow_pac::cli::sim::settings_for;
+use astrow_pac::config::{self, ApplyMode, Master, Settings};
+use astrow_pac::engine::apply::{ApplyCtx, apply_plan};
+use astrow_pac::engine::command::Command;
+use astrow_pac::engine::connect::{astrow_client, pac_client};
+use astrow_pac::engine::handle::EngineHandle;
+use astrow_pac::engine::jobs::employees::{compute_plan, new_plan};
+use astrow_pac::engine::plan::{Action, Plan};
+use astrow_pac::engine::runtime::{EngineOptions, RunningEngine, start};
+use astrow_pac::engine::snapshot::{ApplyProgress, JobKind, JobState, Snapshot};
+use astrow_pac::engine::storage::StoreHandle;
+use astrow_pac::model::{AstrowEmployee, PacEmployee, PacId, parse_pac_ref};
+use astrow_pac::pac::PacClient;
+use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
+use astrow_pac::store::{PlanState, Selection, Store};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+struct Rig {
+    site: RunningSite,
+    settings: Settings,
+    pac: PacClient,
+    astrow: AstrowClient,
+    raw_pac: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+async fn rig(employees: usize) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = SiteOptions::new(dir.path().join("sim"));
+    opts.employees = employees;
+    opts.seed = 11;
+    let site = RunningSite::start(Which::Both, &opts).await.unwrap();
+    let settings = settings_for(&site, dir.path());
+    let pac = pac_client(&settings).unwrap();
+    let astrow = astrow_client(&settings).unwrap();
+    let pem = site.pac.as_ref().unwrap().0.certificate_pem().to_string();
+    let tls = astrow_pac::pac::tls::client_config(&pem).unwrap();
+    astrow_pac::http::install_crypto_provider();
+    let raw_pac = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .no_proxy()
+        .build()
+        .unwrap();
+    Rig {
+        site,
+        settings,
+        pac,
+        astrow,
+        raw_pac,
+        dir,
+    }
+}
+
+impl Rig {
+    fn store(&self) -> StoreHandle {
+        StoreHandle::new(Store::open(&self.dir.path().join("store")).unwrap())
+    }
+
+    async fn plan(&self, store: &StoreHandle) -> Plan {
+        compute_plan(&self.pac, &self.astrow, store, &self.settings)
+            .await
+            .unwrap()
+            .0
+    }
+
+    /// Store the plan, approve every actionable item; the stored id.
+    async fn save_and_approve(&self, store: &StoreHandle, plan: &Plan) -> String {
+        let new = new_plan(plan);
+        let id = store
+            .call("save", move |s| s.save_plan(&new))
+            .await
+            .unwrap()
+            .plan_id;
+        let ids: Vec<String> = plan.actionable().map(|i| i.id.clone()).collect();
+        let pid = id.clone();
+        store
+            .call("approve", move |s| {
+                s.set_item_states(&pid, Selection::Items(&ids), PlanState::Approved)
+            })
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn apply(&self, store: &StoreHandle, plan_id: &str) -> ApplyProgress {
+        let ctx = ApplyCtx {
+            pac: self.pac.clone(),
+            astrow: self.astrow.clone(),
+            store: store.clone(),
+            concurrency: 4,
+        };
+        apply_plan(&ctx, plan_id, &|_| {}, &CancellationToken::new())
+            .await
+            .unwrap()
+    }
+
+    /// Plan, approve everything, apply.
+    async fn sync(&self, store: &StoreHandle) -> (Plan, ApplyProgress) {
+        let plan = self.plan(store).await;
+        let id = self.save_and_approve(store, &plan).await;
+        let p = self.apply(store, &id).await;
+        (plan, p)
+    }
+
+    async fn pac_control(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.site.pac_url().unwrap());
+        let r = self.raw_pac.post(url).json(&body).send().await.unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    async fn pac_employees(&self) -> Vec<PacEmployee> {
+        self.pac.list_employees().await.unwrap()
+    }
+
+    async fn astrow_employees(&self) -> Vec<AstrowEmployee> {
+        self.astrow.list_employees(true).await.unwrap()
+    }
+
+    /// Astrow employees by the PAC id their external_ref names.
+    async fn twins(&self) -> BTreeMap<u64, AstrowEmployee> {
+        let mut out = BTreeMap::new();
+        for a in self.astrow_employees().await {
+            if let Some(id) = parse_pac_ref(a.external_ref.as_deref()) {
+                assert!(
+                    out.insert(id.0, a.clone()).is_none(),
+                    "two Astrow employees name PAC {}",
+                    id.0
+                );
+            }
+        }
+        out
+    }
+
+    fn engine_options(&self, settings: Settings) -> EngineOptions {
+        EngineOptions {
+            settings,
+            config_path: self.dir.path().join("astrow-pac.toml"),
+            read_only: false,
+            demo: false,
+        }
+    }
+}
+
+fn count(plan: &Plan, action: Action) -> usize {
+    plan.items.iter().filter(|i| i.action == action).count()
+}
+
+/// The owned fields of the Astrow twin match its PAC employee.
+fn assert_in_step(p: &PacEmployee, a: &AstrowEmployee) {
+    assert_eq!(a.first_name, p.first_name, "PAC {}", p.id);
+    assert_eq!(a.last_name, p.last_name, "PAC {}", p.id);
+    assert_eq!(a.employee_no, p.employee_number, "PAC {}", p.id);
+    assert_eq!(a.active, p.active, "PAC {}", p.id);
+    let mut groups = p.access_group_ids.clone();
+    groups.sort_unstable();
+    let mut agroups = a.pac_access_group_ids.clone();
+    agroups.sort_unstable();
+    assert_eq!(agroups, groups, "PAC {}", p.id);
+    let badge_type = p
+        .badges
+        .iter()
+        .find(|b| b.active)
+        .or_else(|| p.badges.first())
+        .map(|b| b.badge_type);
+    assert_eq!(a.pac_badge_type, badge_type, "PAC {}", p.id);
+}
+
+async fn wait_for<T>(what: &str, within: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sync_writes_everything_and_the_next_plan_is_empty() {
+    let rig = rig(120).await;
+    let store = rig.store();
+    let astrow_before = rig.astrow_employees().await.len();
+    let (plan, p) = rig.sync(&store).await;
+    let creates = count(&plan, Action::Create);
+    assert!(creates > 0, "a seeded site has PAC employees to create");
+    assert!(count(&plan, Action::Link) > 0, "and Astrow twins to match");
+    assert!(
+        count(&plan, Action::Update) > 0,
+        "and drifted twins to update"
+    );
+    assert_eq!(p.failed, 0, "{p:?}");
+    assert_eq!(p.stale, 0, "{p:?}");
+    assert_eq!(p.applied, plan.actionable().count());
+
+    // Every PAC employee has exactly one Astrow twin holding its fields.
+    let pac = rig.pac_employees().await;
+    let twins = rig.twins().await;
+    let conflicted: HashSet<u64> = plan
+        .items
+        .iter()
+        .filter(|i| i.action == Action::Conflict)
+        .filter_map(|i| i.master_id)
+        .collect();
+    for p in &pac {
+        if conflicted.contains(&p.id.0) {
+            continue;
+        }
+        let a = twins
+            .get(&p.id.0)
+            .unwrap_or_else(|| panic!("PAC {} has no Astrow twin", p.id));
+        assert_in_step(p, a);
+        assert_eq!(
+            p.external_ref.as_deref(),
+            Some(format!("astrow:{}", a.pers_no.0).as_str()),
+            "PAC remembers its twin"
+        );
+    }
+    assert_eq!(rig.astrow_employees().await.len(), astrow_before + creates);
+    // A new employee: badge number = PAC's id, contract from today, defaults.
+    let today = chrono::Local::now().date_naive();
+    let created = plan
+        .items
+        .iter()
+        .find(|i| i.action == Action::Create)
+        .unwrap();
+    let a = &twins[&created.master_id.unwrap()];
+    assert_eq!(
+        a.badge_no.as_deref(),
+        Some(created.master_id.unwrap().to_string().as_str())
+    );
+    assert_eq!(a.contract_start, Some(today));
+    assert_eq!(a.cycle_code, "STD");
+    assert_eq!(a.paygroup_code, "MONTHLY");
+
+    // Idempotent: the same data plans nothing.
+    let again = rig.plan(&store).await;
+    assert!(again.is_empty(), "second plan: {:#?}", again.items);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_on_the_master_reach_astrow() {
+    let rig = rig(80).await;
+    let store = rig.store();
+    rig.sync(&store).await;
+    let edited = rig.pac_control("/_sim/edit", json!({"count": 12})).await;
+    let ids: HashSet<u64> = edited["edited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    let (plan, p) = rig.sync(&store).await;
+    assert!(
+        count(&plan, Action::Update) > 0,
+        "edits make updates: {plan:#?}"
+    );
+    assert_eq!(p.failed, 0);
+    let twins = rig.twins().await;
+    for p in rig.pac_employees().await {
+        if ids.contains(&p.id.0) {
+            assert_in_step(&p, &twins[&p.id.0]);
+        }
+    }
+    assert!(rig.plan(&store).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_edit_of_an_owned_field_is_overwritten_an_unowned_one_kept() {
+    let rig = rig(60).await;
+    let store = rig.store();
+    rig.sync(&store).await;
+    let twins = rig.twins().await;
+    let (&pac_id, twin) = twins.iter().next().unwrap();
+    let other_cycle = rig
+        .astrow
+        .cycles()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.code)
+        .find(|c| *c != twin.cycle_code)
+        .expect("the simulator has more than one cycle");
+    let mut edit = twin.clone();
+    edit.first_name = "Edited-in-Astrow".into();
+    edit.cycle_code = other_cycle.clone();
+    rig.astrow.update_employee(&edit).await.unwrap();
+
+    let (plan, p) = rig.sync(&store).await;
+    let item = plan
+        .items
+        .iter()
+        .find(|i| i.slave_id == Some(twin.pers_no.0))
+        .expect("the edited twin is planned");
+    assert_eq!(item.action, Action::Update);
+    let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["first_name"], "only the owned field");
+    assert_eq!(p.applied, 1, "{p:?}");
+    let now = rig
+        .astrow
+        .get_employee(twin.pers_no)
+        .await
+        .unwrap()
+        .unwrap();
+    let pac = rig.pac.get_employee(PacId(pac_id)).await.unwrap().unwrap();
+    assert_eq!(now.first_name, pac.first_name, "PAC's again");
+    assert_eq!(
+        now.cycle_code, other_cycle,
+        "an unowned field is left alone"
+    );
+    assert!(rig.plan(&store).await.is_empty());
+}
+
+async fn delete_in_pac(rig: &Rig, id: u64) {
+    let e = rig.pac.get_employee(PacId(id)).await.unwrap().unwrap();
+    rig.pac.delete_employee(e.id, e.version).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_loses_the_badge_or_is_deleted_as_the_setting_says() {
+    let mut rig = rig(60).await;
+    let store = rig.store();
+    rig.sync(&store).await;
+    let twins = rig.twins().await;
+    let mut it = twins
+        .iter()
+        .filter(|(_, a)| a.active && a.badge_no.is_some());
+    let (&kept_id, kept) = it.next().unwrap();
+    let (&gone_id, gone) = it.next().unwrap();
+
+    // Delete employees on sync off: badge removed, stays active.
+    delete_in_pac(&rig, kept_id).await;
+    let (plan, p) = rig.sync(&store).await;
+    assert_eq!(plan.items.len(), 1, "{plan:#?}");
+    assert_eq!(plan.items[0].action, Action::RemoveBadges);
+    assert_eq!(p.applied, 1);
+    let a = rig
+        .astrow
+        .get_employee(kept.pers_no)
+        .await
+        .unwrap()
+        .expect("the twin keeps existing");
+    assert!(a.active, "and stays active");
+    assert!(
+        a.badge_no.as_deref().is_none_or(|b| b.is_empty()),
+        "badge removed: {:?}",
+        a.badge_no
+    );
+    assert!(rig.plan(&store).await.is_empty());
+
+    // On: deleted.
+    rig.settings.sync.delete_employees_on_sync = true;
+    delete_in_pac(&rig, gone_id).await;
+    let (plan, p) = rig.sync(&store).await;
+    assert!(
+        plan.items
+            .iter()
+            .any(|i| i.action == Action::Delete && i.slave_id == Some(gone.pers_no.0)),
+        "{plan:#?}"
+    );
+    assert_eq!(p.failed, 0);
+    assert!(
+        rig.astrow
+            .get_employee(gone.pers_no)
+            .await
+            .unwrap()
+            .is_none(),
+        "deleted in Astrow"
+    );
+    assert!(rig.plan(&store).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_edited_between_plan_and_apply_is_skipped_as_stale() {
+    let rig = rig(60).await;
+    let store = rig.store();
+    rig.sync(&store).await;
+    let twins = rig.twins().await;
+    let chosen: Vec<(u64, AstrowEmployee)> =
+        twins.iter().take(3).map(|(k, v)| (*k, v.clone())).collect();
+    for (id, _) in &chosen {
+        let mut e = rig.pac.get_employee(PacId(*id)).await.unwrap().unwrap();
+        e.last_name = format!("{}-Renamed", e.last_name);
+        rig.pac.update_employee(&e).await.unwrap();
+    }
+    let plan = rig.plan(&store).await;
+    assert_eq!(count(&plan, Action::Update), 3, "{plan:#?}");
+    let id = rig.save_and_approve(&store, &plan).await;
+    // Someone edits one target in Astrow meanwhile (an unowned field).
+    let (_, victim) = &chosen[1];
+    let mut e = rig
+        .astrow
+        .get_employee(victim.pers_no)
+        .await
+        .unwrap()
+        .unwrap();
+    e.middle_name = "Meanwhile".into();
+    rig.astrow.update_employee(&e).await.unwrap();
+
+    let p = rig.apply(&store, &id).await;
+    assert_eq!((p.applied, p.stale, p.failed), (2, 1, 0), "{p:?}");
+    let pid = id.clone();
+    let stored = store
+        .call("load", move |s| s.load_plan(&pid))
+        .await
+        .unwrap();
+    for item in &stored.items {
+        let body: astrow_pac::engine::plan::PlanItem =
+            serde_json::from_str(&item.body_json).unwrap();
+        let want = if body.slave_id == Some(victim.pers_no.0) {
+            PlanState::Stale
+        } else {
+            PlanState::Applied
+        };
+        assert_eq!(item.state, want, "{}", item.item_id);
+    }
+    let now = rig
+        .astrow
+        .get_employee(victim.pers_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.middle_name, "Meanwhile");
+    assert!(!now.last_name.ends_with("-Renamed"), "not overwritten");
+    for (pac_id, twin) in [&chosen[0], &chosen[2]] {
+        let a = rig
+            .astrow
+            .get_employee(twin.pers_no)
+            .await
+            .unwrap()
+            .unwrap();
+        let p = rig.pac.get_employee(PacId(*pac_id)).await.unwrap().unwrap();
+        assert_eq!(a.last_name, p.last_name);
+    }
+    // Planned again: the stale one comes back, applies, and all is in step.
+    let (plan, p) = rig.sync(&store).await;
+    assert_eq!(plan.items.len(), 1, "{plan:#?}");
+    assert_eq!(plan.items[0].slave_id, Some(victim.pers_no.0));
+    assert_eq!(p.applied, 1);
+    let now = rig
+        .astrow
+        .get_employee(victim.pers_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(now.last_name.ends_with("-Renamed"));
+    assert_eq!(now.middle_name, "Meanwhile", "unowned, kept");
+}
+
+async fn stop(handle: EngineHandle, engine: RunningEngine) {
+    let _ = handle.commands.send(Command::Shutdown).await;
+    tokio::time::timeout(Duration::from_secs(20), engine.join())
+        .await
+        .expect("the engine stops");
+}
+
+fn snapshot(handle: &EngineHandle) -> Arc<Snapshot> {
+    handle.snapshots.borrow().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_holds_a_mass_deletion_in_auto_mode() {
+    let rig = rig(80).await;
+    {
+        let store = rig.store();
+        rig.sync(&store).await;
+    }
+    let twins = rig.twins().await;
+    let leavers: Vec<u64> = twins.keys().copied().take(20).collect();
+    for id in &leavers {
+        delete_in_pac(&rig, *id).await;
+    }
+    let mut settings = rig.settings.clone();
+    settings.sync.apply = ApplyMode::Auto;
+    settings.sync.delete_employees_on_sync = true;
+    settings.sync.deletion_guard.count = 3;
+    settings.sync.deletion_guard.percent = 5;
+    let (handle, engine) = start(rig.engine_options(settings)).await.unwrap();
+    let plan = wait_for("a held plan", Duration::from_secs(20), async || {
+        snapshot(&handle).plan.clone().filter(|p| p.held.is_some())
+    })
+    .await;
+    let deletes = plan
+        .items
+        .iter()
+        .filter(|i| i.action == astrow_pac::engine::snapshot::ActionKind::Delete)
+        .count();
+    assert_eq!(deletes, leavers.len());
+    // Give auto mode every chance to do what it must not.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let s = snapshot(&handle);
+    assert!(s.apply.is_none(), "nothing applied: {:?}", s.apply);
+    let now = rig.twins().await;
+    for id in &leavers {
+        let a = &now[id];
+        assert!(a.badge_no.is_some(), "badge kept");
+        assert_eq!(a.version, twins[id].version, "untouched");
+    }
+    stop(handle, engine).await;
+    let stats = rig.site.astrow.as_ref().unwrap().2.stats();
+    assert!(
+        !stats.by_route.keys().any(|r| r.starts_with("DELETE ")),
+        "no delete reached Astrow: {:?}",
+        stats.by_route
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_astrow_an_astrow_edit_reaches_pac_within_seconds() {
+    if std::env::var("E2E_DEBUG").is_ok() {
+        let _ = tracing_subscriber::fmt().with_env_filter("info").try_init();
+    }
+    let rig = rig(60).await;
+    let mut settings = rig.settings.clone();
+    settings.sync.master = Master::Astrow;
+    settings.sync.apply = ApplyMode::Auto;
+    settings.sync.deletion_guard.count = 10_000;
+    // Only the notification watcher can be quick enough.
+    settings.sync.employee_interval_s = 3600;
+    settings.sync.definitions_interval_s = 3600;
+    let (handle, engine) = start(rig.engine_options(settings)).await.unwrap();
+    // The first reconcile applies and the engine goes quiet.
+    let settled = wait_for("the first apply", Duration::from_secs(30), async || {
+        let s = snapshot(&handle);
+        let a = s.apply.clone()?;
+        let job = s.jobs.iter().find(|j| j.kind == JobKind::Employees)?;
+        let done = !a.running && job.state == JobState::Idle;
+        let open = s.plan.as_ref().is_some_and(|p| {
+            p.items.iter().any(|i| {
+                i.action != astrow_pac::engine::snapshot::ActionKind::Conflict
+                    && matches!(
+                        i.state,
+                        astrow_pac::engine::snapshot::ItemState::Pending
+                            | astrow_pac::engine::snapshot::ItemState::Approved
+                    )
+            })
+        });
+        (done && !open).then_some(a)
+    })
+    .await;
+    // Nothing fails: an Astrow employee naming a group PAC lacks is a
+    // conflict for a person, not a write PAC refuses on every sync.
+    assert_eq!(settled.failed, 0, "{settled:?}");
+    let plan = snapshot(&handle).plan.clone();
+    let conflicts = plan.iter().flat_map(|p| p.items.iter()).filter(|i| {
+        i.action == astrow_pac::engine::snapshot::ActionKind::Conflict
+            && i.reason.contains("does not have")
+    });
+    assert!(conflicts.count() > 0, "the seeded site has such employees");
+    // Let the notifications of the engine's own writes pass.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A linked pair: the Astrow employee names the PAC one and back.
+    let pac: BTreeMap<u64, PacEmployee> = rig
+        .pac_employees()
+        .await
+        .into_iter()
+        .map(|p| (p.id.0, p))
+        .collect();
+    let (pac_id, pers_no) = rig
+        .astrow_employees()
+        .await
+        .iter()
+        .filter(|a| a.active)
+        .find_map(|a| {
+            let id = parse_pac_ref(a.external_ref.as_deref())?;
+            let p = pac.get(&id.0)?;
+            (p.external_ref.as_deref() == Some(format!("astrow:{}", a.pers_no.0).as_str()))
+                .then_some((id, a.pers_no))
+        })
+        .expect("a linked pair");
+    let mut a = rig.astrow.get_employee(pers_no).await.unwrap().unwrap();
+    a.last_name = "Notified".into();
+    rig.astrow.update_employee(&a).await.unwrap();
+    let started = std::time::Instant::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let p = rig.pac.get_employee(pac_id).await.unwrap().unwrap();
+        if p.last_name == "Notified" {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let s = snapshot(&handle);
+            panic!(
+                "the Astrow edit did not reach PAC {pac_id} in 20 s; apply {:?}; jobs {:?}; plan {:#?}",
+                s.apply, s.jobs, s.plan
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("Astrow edit reached PAC in {:?}", started.elapsed());
+    stop(handle, engine).await;
+}
+
+fn bin() -> Process {
+    Process::new(env!("CARGO_BIN_EXE_astrow-pac"))
+}
+
+fn write_config(rig: &Rig) -> PathBuf {
+    let path = rig.dir.path().join("astrow-pac.toml");
+    config::save(&path, &rig.settings).unwrap();
+    path
+}
+
+async fn run_cli(args: &[&str], config: &std::path::Path) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.args(args).arg("--config").arg(config);
+    cmd.env_remove("NO_COLOR");
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_plan_exits_2_apply_writes_then_plan_exits_0() {
+    let rig = rig(50).await;
+    let config = write_config(&rig);
+    let out = run_cli(&["plan"], &config).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("create"), "{text}");
+
+    let out = run_cli(&["plan", "--json"], &config).await;
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("plan --json is JSON");
+    assert!(v["plan_id"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(v["master"], "pac");
+    assert!(v["held"].is_null());
+    let items = v["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    let actions = [
+        "create",
+        "update",
+        "delete",
+        "remove_badges",
+        "link",
+        "conflict",
+    ];
+    for i in items {
+        for key in [
+            "id",
+            "action",
+            "target",
+            "master_id",
+            "slave_id",
+            "changes",
+            "reason",
+        ] {
+            assert!(i.get(key).is_some(), "item without {key}: {i}");
+        }
+        assert!(actions.contains(&i["action"].as_str().unwrap()), "{i}");
+        assert!(
+            matches!(i["target"].as_str(), Some("pac" | "astrow")),
+            "{i}"
+        );
+        for c in i["changes"].as_array().unwrap() {
+            assert!(
+                c["field"].is_string() && c.get("before").is_some() && c.get("after").is_some()
+            );
+        }
+    }
+    let creates = items.iter().filter(|i| i["action"] == "create").count();
+
+    let before = rig.astrow_employees().await.len();
+    let out = run_cli(&["apply", "--yes"], &config).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(rig.astrow_employees().await.len(), before + creates);
+
+    let out = run_cli(&["plan"], &config).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run_cli(&["plan", "--json"], &config).await;
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["action"] == "conflict")
+    );
+}
