@@ -711,3 +711,47 @@ async fn cli_plan_exits_2_apply_writes_then_plan_exits_0() {
             .all(|i| i["action"] == "conflict")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_cut_short_is_resumed_when_the_engine_starts() {
+    let rig = rig(60).await;
+    let plan_id = {
+        let store = rig.store();
+        let plan = rig.plan(&store).await;
+        let id = rig.save_and_approve(&store, &plan).await;
+        // The apply began (the plan is marked as applying) and the process died.
+        let pid = id.clone();
+        store
+            .call("mark applying", move |s| {
+                s.set_plan_state(&pid, astrow_pac::store::PlanState::Approved)
+            })
+            .await
+            .unwrap();
+        id
+    };
+    // Manual mode: only the resume can apply anything.
+    let (handle, engine) = start(rig.engine_options(rig.settings.clone()))
+        .await
+        .unwrap();
+    let done = wait_for("the resumed apply", Duration::from_secs(30), async || {
+        snapshot(&handle)
+            .apply
+            .clone()
+            .filter(|a| a.plan_id == plan_id && !a.running && a.finished.is_some())
+    })
+    .await;
+    stop(handle, engine).await;
+    assert!(done.applied > 0, "{done:?}");
+    assert_eq!(done.failed, 0, "{done:?}");
+    let store = rig.store();
+    let pid = plan_id.clone();
+    let stored = store
+        .call("load", move |s| s.load_plan(&pid))
+        .await
+        .unwrap();
+    assert_eq!(stored.state, astrow_pac::store::PlanState::Applied);
+    assert!(
+        rig.plan(&store).await.is_empty(),
+        "in step after the resume"
+    );
+}

@@ -130,6 +130,8 @@ struct Engine {
     paused: watch::Sender<bool>,
     bookings: Option<BookingImport>,
     apply_running: Option<JoinHandle<()>>,
+    /// Held while an apply writes; the employee job waits for it.
+    writing: Arc<tokio::sync::Mutex<()>>,
     /// An auto apply came while another ran: plan again when it ends.
     apply_missed: bool,
     cancel: CancellationToken,
@@ -189,7 +191,9 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         &mut triggers,
         &mut intervals,
     );
+    let writing = Arc::new(tokio::sync::Mutex::new(()));
     let job = EmployeeJob {
+        writing: writing.clone(),
         pac: pac.clone(),
         astrow: astrow.clone(),
         store: store.clone(),
@@ -327,6 +331,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         paused: paused_tx,
         bookings,
         apply_running: None,
+        writing,
         apply_missed: false,
         cancel: cancel.clone(),
     };
@@ -432,6 +437,7 @@ impl Engine {
         let mut bookings_view = self.bookings.as_ref().map(|b| b.view.clone());
         self.core.apply(Internal::JobStarted(JobKind::Bookings));
         self.core.publish();
+        self.resume_interrupted_apply().await;
         loop {
             tokio::select! {
                 _ = self.cancel.cancelled() => break,
@@ -611,6 +617,37 @@ impl Engine {
         }
     }
 
+    /// An apply that a stop or a crash cut short is finished first: its
+    /// approved items that are not done run now (each re-checks its target,
+    /// so nothing is written twice). Older interrupted plans are retired.
+    async fn resume_interrupted_apply(&mut self) {
+        if self.opts.read_only {
+            return;
+        }
+        let found = self
+            .store
+            .call("find an interrupted apply", |s| {
+                let mut ids = s.interrupted_plans()?;
+                let newest = ids.pop();
+                for old in &ids {
+                    s.set_plan_state(old, PlanState::Stale)?;
+                }
+                Ok(newest)
+            })
+            .await;
+        match found {
+            Ok(Some(plan_id)) => {
+                self.notice(
+                    EventLevel::Warning,
+                    format!("resuming the apply of plan {plan_id}, which was interrupted"),
+                );
+                self.start_apply(plan_id, false).await;
+            }
+            Ok(None) => {}
+            Err(e) => self.notice(EventLevel::Error, e),
+        }
+    }
+
     async fn start_apply(&mut self, plan_id: String, auto: bool) {
         if self.refuse_read_only("applying a plan") {
             return;
@@ -687,7 +724,9 @@ impl Engine {
         let cancel = self.cancel.clone();
         let rerun = self.triggers.get(&JobKind::Employees).cloned();
         self.notice(EventLevel::Info, format!("applying plan {plan_id}"));
+        let writing = self.writing.clone();
         self.apply_running = Some(tokio::spawn(async move {
+            let _writing = writing.lock().await;
             let r2 = report.clone();
             let progress = move |p: super::snapshot::ApplyProgress| {
                 let _ = r2.try_send(Internal::Apply(Arc::new(p)));

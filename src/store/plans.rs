@@ -230,6 +230,22 @@ impl Store {
         id.map(|id| self.load_plan(&id)).transpose()
     }
 
+    /// Plans whose apply began and did not end (the process stopped or was
+    /// killed): their state is still `approved`. Oldest first.
+    pub fn interrupted_plans(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT plan_id FROM plans WHERE state = 'approved'
+                 ORDER BY created_at, rowid",
+            )
+            .ctx("find interrupted plans")?;
+        stmt.query_map([], |r| r.get(0))
+            .ctx("find interrupted plans")?
+            .collect::<Result<_, _>>()
+            .ctx("read an interrupted plan")
+    }
+
     pub fn load_plan(&self, plan_id: &str) -> Result<StoredPlan, StoreError> {
         let raw = self
             .conn

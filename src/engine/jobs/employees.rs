@@ -92,6 +92,9 @@ pub struct EmployeeJob {
     pub settings: watch::Receiver<Arc<Settings>>,
     pub report: mpsc::Sender<Internal>,
     pub people: watch::Sender<Option<Arc<People>>>,
+    /// Held by an apply while it writes: a plan made meanwhile would be
+    /// made from listings the apply is changing.
+    pub writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Compute the plan from fresh listings (no write to either system).
@@ -149,6 +152,7 @@ pub async fn compute_plan(
 
 impl EmployeeJob {
     pub async fn run(&self) -> Result<SyncResult, String> {
+        let _quiet = self.writing.lock().await;
         let settings = self.settings.borrow().clone();
         let (plan, pac, astrow, links) =
             compute_plan(&self.pac, &self.astrow, &self.store, &settings).await?;
