@@ -5,9 +5,9 @@ use std::io::{BufRead, Write};
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use super::common::{load_settings, runtime};
+use super::common::one_shot;
 use super::sim::wait_for_stop;
-use super::{GlobalArgs, exit, logging};
+use super::{GlobalArgs, exit};
 use crate::engine::apply::{ApplyCtx, apply_plan};
 use crate::engine::connect::{astrow_client, pac_client};
 use crate::engine::jobs::employees::{compute_plan, new_plan};
@@ -39,16 +39,13 @@ pub struct ApplyArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> u8 {
-    let Some((_, settings)) = load_settings(global, true) else {
+    // Kept whole: its log guard must live until the command ends.
+    let Some(shot) = one_shot(global) else {
         return exit::PROBLEMS;
     };
-    let file = logging::log_file_path(global.log_file.as_deref(), settings.log.file.as_deref());
-    let _guard = logging::init_file_logging(&settings.log.level, &file).ok();
-    let Some(rt) = runtime() else {
-        return exit::PROBLEMS;
-    };
-    rt.block_on(async {
-        match apply(&settings, args).await {
+    let settings = &shot.settings;
+    shot.runtime.block_on(async {
+        match apply(settings, args).await {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("astrow-pac apply: {e}");

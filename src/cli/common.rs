@@ -43,3 +43,24 @@ pub fn runtime() -> Option<tokio::runtime::Runtime> {
         }
     }
 }
+
+/// What a one-shot command (`plan`, `apply`) starts with: valid settings,
+/// the log going to its file, and a runtime. `None` when one of them failed
+/// (the reason is printed).
+pub struct OneShot {
+    pub settings: Settings,
+    pub runtime: tokio::runtime::Runtime,
+    _log: Option<super::logging::LogGuard>,
+}
+
+pub fn one_shot(global: &GlobalArgs) -> Option<OneShot> {
+    let (_, settings) = load_settings(global, true)?;
+    let file =
+        super::logging::log_file_path(global.log_file.as_deref(), settings.log.file.as_deref());
+    let log = super::logging::init_file_logging(&settings.log.level, &file).ok();
+    Some(OneShot {
+        settings,
+        runtime: runtime()?,
+        _log: log,
+    })
+}

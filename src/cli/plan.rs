@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use clap::Args;
 use serde_json::json;
 
-use super::common::{load_settings, runtime};
-use super::{GlobalArgs, exit, logging};
+use super::common::one_shot;
+use super::{GlobalArgs, exit};
 use crate::engine::connect::{astrow_client, pac_client};
 use crate::engine::jobs::employees::{compute_plan, new_plan};
 use crate::engine::plan::{Action, Plan};
@@ -31,16 +31,13 @@ pub struct PlanArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> u8 {
-    let Some((_, settings)) = load_settings(global, true) else {
+    // Kept whole: its log guard must live until the command ends.
+    let Some(shot) = one_shot(global) else {
         return exit::PROBLEMS;
     };
-    let file = logging::log_file_path(global.log_file.as_deref(), settings.log.file.as_deref());
-    let _guard = logging::init_file_logging(&settings.log.level, &file).ok();
-    let Some(rt) = runtime() else {
-        return exit::PROBLEMS;
-    };
-    rt.block_on(async {
-        match compute(&settings).await {
+    let settings = &shot.settings;
+    shot.runtime.block_on(async {
+        match compute(settings).await {
             Ok((plan, names)) => {
                 if args.json {
                     println!("{}", plan_json(&plan));
