@@ -64,6 +64,15 @@ fn start_with<S: astrow_pac::engine::bookings::ports::EventSource>(
     source: Arc<S>,
     cancel: CancellationToken,
 ) -> BookingImport {
+    start_limited(rig, source, 100_000, cancel)
+}
+
+fn start_limited<S: astrow_pac::engine::bookings::ports::EventSource>(
+    rig: &Rig,
+    source: Arc<S>,
+    max_pending: u64,
+    cancel: CancellationToken,
+) -> BookingImport {
     let (_tx, people) = watch::channel(Some(Arc::new(People::default())));
     // Keep the sender's people channel open for the whole test.
     std::mem::forget(_tx);
@@ -71,7 +80,7 @@ fn start_with<S: astrow_pac::engine::bookings::ports::EventSource>(
         limits: ReadLimits {
             page: 1000,
             wait_s: 1,
-            max_pending: 100_000,
+            max_pending,
         },
         monitor_every: Duration::from_millis(100),
         ..ImportConfig::default()
@@ -427,4 +436,43 @@ async fn a_rejected_booking_keeps_its_reason_and_does_not_block_later_ones() {
             None => {}
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_pauses_while_too_many_bookings_wait_and_resumes() {
+    let rig = rig().await;
+    let faults = rig.site.astrow.as_ref().unwrap().2.clone();
+    faults
+        .update(FaultUpdate {
+            error_rate: Some(1.0),
+            ..Default::default()
+        })
+        .unwrap();
+    let import = start_limited(
+        &rig,
+        Arc::new(rig.pac.clone()),
+        100,
+        CancellationToken::new(),
+    );
+    let last = pac_sim(&rig).swipe(3000).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !import.reader_status.borrow().paused_for_backlog {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "reading never paused"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let conn = open_connection(&rig.db_path).unwrap();
+    let pending = ledger::pending_count(&conn).unwrap();
+    let cursor = ledger::cursor(&conn).unwrap();
+    assert!(pending >= 100, "{pending}");
+    // One page may pass the bound; reading stopped well before the end.
+    assert!(pending < 100 + 1000, "{pending}");
+    assert!(cursor.0 < last, "cursor {} of {last}", cursor.0);
+    faults.clear();
+    quiescent(&rig, last, Duration::from_secs(60)).await;
+    assert!(!import.reader_status.borrow().paused_for_backlog);
+    import.stop().await;
+    assert_exactly_once(&rig).await;
 }
