@@ -105,6 +105,17 @@ fn special_states() {
     h.press(":sync");
     insta::assert_snapshot!("palette_80x24", h.text());
 
+    let mut long = snapshot();
+    let mut rows = (*long.employees).clone();
+    if let Some(p) = rows[0].pac.as_mut() {
+        p.first_name = "Maximiliaan-Alexander Gerardus".into();
+        p.last_name = "Van den Bossche-Vandersteenhoven".into();
+    }
+    long.employees = std::sync::Arc::new(rows);
+    let mut h = harness(long, 80, 24, true);
+    h.press("2");
+    insta::assert_snapshot!("long_names_80x24", h.text());
+
     let mut st = state(snapshot(), 80, 24, true);
     st.settings.fields = fields_for(&astrow_pac::config::Settings::default(), &[]);
     astrow_pac::tui::settings_form::validate(&mut st.settings, None);

@@ -13,8 +13,8 @@ use crate::model::{AstrowEmployee, PacEmployee};
 
 use super::super::state::AppState;
 use super::super::theme::Theme;
-use super::super::widgets::ext;
 use super::super::widgets::vtable::VTable;
+use super::super::widgets::{ext, fit};
 
 /// The column a difference name belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,7 @@ fn astrow_cells(a: &AstrowEmployee) -> SideCells {
 }
 
 /// The cells of one side, with `≠` before each differing field.
-fn side_spans(c: Option<SideCells>, diffs: &[Col], t: &Theme) -> Vec<Span<'static>> {
+fn side_spans(c: Option<SideCells>, diffs: &[Col], t: &Theme, name_w: usize) -> Vec<Span<'static>> {
     let Some(c) = c else {
         return vec![
             Span::styled("—", t.dim),
@@ -131,7 +131,13 @@ fn side_spans(c: Option<SideCells>, diffs: &[Col], t: &Theme) -> Vec<Span<'stati
     };
     vec![
         Span::styled(c.id, t.dim),
-        mark(Col::Name, c.name),
+        mark(
+            Col::Name,
+            fit(
+                &c.name,
+                name_w.saturating_sub(usize::from(diffs.contains(&Col::Name))),
+            ),
+        ),
         mark(Col::Number, c.number),
         mark(Col::Badge, c.badge),
         mark(Col::Active, c.active.to_string()),
@@ -230,6 +236,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             Constraint::Length(4),
             Constraint::Fill(1),
         ];
+        let (pac_w, astrow_w) = name_widths(&w, table, (2, 9));
         let header = Row::new(vec![
             "",
             "PAC id",
@@ -265,13 +272,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             let (m, ms) = kind_mark(r, t);
             let mut cells = vec![Cell::from(Span::styled(m, ms))];
             cells.extend(
-                side_spans(r.pac.as_ref().map(pac_cells), &diffs, t)
+                side_spans(r.pac.as_ref().map(pac_cells), &diffs, t, pac_w)
                     .into_iter()
                     .map(Cell::from),
             );
             cells.push(Cell::from(Span::styled("│", t.border)));
             cells.extend(
-                side_spans(r.astrow.as_ref().map(astrow_cells), &diffs, t)
+                side_spans(r.astrow.as_ref().map(astrow_cells), &diffs, t, astrow_w)
                     .into_iter()
                     .map(Cell::from),
             );
@@ -288,6 +295,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             Constraint::Length(4),
             Constraint::Length(8),
         ];
+        let (pac_w, astrow_w) = name_widths(&w, table, (3, 3));
         let header = Row::new(vec![
             "", "", "id", "name", "number", "badge", "act", "groups",
         ]);
@@ -308,8 +316,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             };
             let diffs = diff_cols(r);
             let (m, ms) = kind_mark(r, t);
-            let p = side_spans(r.pac.as_ref().map(pac_cells), &diffs, t);
-            let a = side_spans(r.astrow.as_ref().map(astrow_cells), &diffs, t);
+            let p = side_spans(r.pac.as_ref().map(pac_cells), &diffs, t, pac_w);
+            let a = side_spans(r.astrow.as_ref().map(astrow_cells), &diffs, t, astrow_w);
             let mut cells = vec![
                 Cell::from(Text::from(vec![
                     Line::from(Span::styled(m, ms)),
@@ -444,4 +452,20 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
             .wrap(Wrap { trim: false }),
         area,
     );
+}
+
+/// Display widths of the name columns `(pac, astrow)` at positions `at` of
+/// `widths`, as the table inside its border will lay them out.
+fn name_widths(widths: &[Constraint], table: Rect, at: (usize, usize)) -> (usize, usize) {
+    let inner = Rect {
+        x: 0,
+        y: 0,
+        width: table.width.saturating_sub(2),
+        height: 1,
+    };
+    let cols = Layout::horizontal(widths.iter().copied())
+        .spacing(1)
+        .split(inner);
+    let w = |i: usize| cols.get(i).map_or(0, |c| c.width as usize);
+    (w(at.0), w(at.1))
 }
