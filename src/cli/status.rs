@@ -169,10 +169,11 @@ fn text(v: &serde_json::Value) -> String {
         ));
     }
     let b = &v["bookings"];
+    let ms = |x: &serde_json::Value| x.as_u64().map_or("-".to_string(), |n| format!("{n} ms"));
     out.push_str(&format!(
-        "Bookings {} events read (cursor {}), {} pending, {} delivered, {} queued, {} rejected; lag p50 {} ms, p99 {} ms\n",
+        "Bookings {} events read (cursor {}), {} pending, {} delivered, {} queued, {} rejected; lag p50 {}, p99 {}\n",
         b["events"], b["cursor"], b["pending"], b["delivered"], b["queued"], b["rejected"],
-        b["lag_p50_ms"], b["lag_p99_ms"]
+        ms(&b["lag_p50_ms"]), ms(&b["lag_p99_ms"])
     ));
     for g in b["gaps"].as_array().into_iter().flatten() {
         out.push_str(&format!(
