@@ -62,6 +62,18 @@ async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u
     let plan_id = match &args.plan {
         Some(id) => id.clone(),
         None => {
+            // An apply cut short is finished before anything new is planned:
+            // a fresh plan would repeat its unfinished creates.
+            let interrupted = store
+                .call("find an interrupted apply", |s| s.interrupted_plans())
+                .await?;
+            if let Some(id) = interrupted.last() {
+                eprintln!(
+                    "The apply of plan {id} was interrupted. Finish it first: \
+                     astrow-pac apply --plan {id}"
+                );
+                return Ok(exit::PROBLEMS);
+            }
             let (plan, ..) = compute_plan(&pac, &astrow, &store, settings).await?;
             if plan.is_empty() {
                 println!("Nothing to apply: both systems are in step.");

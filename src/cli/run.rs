@@ -78,11 +78,23 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> u8 {
             }
         });
         let commands = engine.commands.clone();
-        wait_for_stop().await;
-        tracing::info!("stop requested");
-        let _ = commands.send(Command::Shutdown).await;
-        engine.join().await;
+        let joined = engine.join();
+        tokio::pin!(joined);
+        let code = tokio::select! {
+            _ = wait_for_stop() => {
+                tracing::info!("stop requested");
+                let _ = commands.send(Command::Shutdown).await;
+                joined.await;
+                exit::OK
+            }
+            // The engine ended on its own (it failed): the service manager
+            // must see that, not a process that lives on doing nothing.
+            _ = &mut joined => {
+                tracing::error!("the engine stopped unexpectedly");
+                exit::PROBLEMS
+            }
+        };
         notices.abort();
-        exit::OK
+        code
     })
 }

@@ -152,15 +152,23 @@ pub async fn apply_plan(
             .map(|item| {
                 let ctx = ctx.clone();
                 let plan_id = plan_id.to_string();
-                async move { run_item(&ctx, &plan_id, item).await }
+                let cancel = cancel.clone();
+                async move {
+                    // Stopping: items not begun stay approved for the resume.
+                    if cancel.is_cancelled() {
+                        return Ok(None);
+                    }
+                    run_item(&ctx, &plan_id, item).await.map(Some)
+                }
             })
             .collect();
         let mut results = futures::stream::iter(futures).buffer_unordered(ctx.concurrency.max(1));
         while let Some(outcome) = results.next().await {
             match outcome {
-                Ok(ItemOutcome::Applied(_)) => state.applied += 1,
-                Ok(ItemOutcome::Stale(_)) => state.stale += 1,
-                Ok(ItemOutcome::Failed(_)) => state.failed += 1,
+                Ok(None) => continue,
+                Ok(Some(ItemOutcome::Applied(_))) => state.applied += 1,
+                Ok(Some(ItemOutcome::Stale(_))) => state.stale += 1,
+                Ok(Some(ItemOutcome::Failed(_))) => state.failed += 1,
                 Err(e) => {
                     // The store failed: stop; what is recorded stays true.
                     state.running = false;
@@ -504,6 +512,46 @@ async fn create_item(
             vec![],
         );
     };
+    // The master already has a twin (another plan, or a resumed one, made
+    // it): creating again would make a second employee.
+    if let Some(master_id) = item.master_id {
+        let (pac_id, pers_no) = match item.target {
+            System::Astrow => (Some(PacId(master_id)), None),
+            System::Pac => (None, Some(PersNo(master_id))),
+        };
+        match ctx
+            .store
+            .call("look up a link", move |s| s.link_of(pac_id, pers_no))
+            .await
+        {
+            Ok(Some(link)) => {
+                // The master has its twin already (a crash came after the
+                // create, or another plan made it). Only the master's
+                // external_ref may still be missing.
+                let mut audits = vec![];
+                let note =
+                    match remember_in_master(ctx, item.target.other(), link.pac_id, link.pers_no)
+                        .await
+                    {
+                        Ok(Some(a)) => {
+                            audits.push(a);
+                            String::new()
+                        }
+                        Ok(None) => String::new(),
+                        Err(e) => format!("; the master's external_ref was not updated: {e}"),
+                    };
+                return (
+                    ItemOutcome::Applied(Some(format!(
+                        "already created and linked (PAC {} / Astrow {}): nothing created again{note}",
+                        link.pac_id, link.pers_no
+                    ))),
+                    audits,
+                );
+            }
+            Ok(None) => {}
+            Err(e) => return (ItemOutcome::Failed(e), vec![]),
+        }
+    }
     let key = idempotency_key(plan_id, &item.id);
     let created = match desired {
         DesiredRecord::Pac(e) => ctx

@@ -49,6 +49,8 @@ pub enum EngineError {
     Connect(#[from] ConnectError),
     #[error("the booking ledger: {0}")]
     Ledger(String),
+    #[error("the store: {0}")]
+    StoreCall(String),
 }
 
 /// A running engine: wait for it with [`RunningEngine::join`].
@@ -132,6 +134,10 @@ struct Engine {
     apply_running: Option<JoinHandle<()>>,
     /// Held while an apply writes; the employee job waits for it.
     writing: Arc<tokio::sync::Mutex<()>>,
+    /// A roll call started by command (apart from `bookings.roll_call_active`).
+    roll_call: bool,
+    /// The interrupted apply to finish first, with the write lock already held.
+    resume: Option<(String, tokio::sync::OwnedMutexGuard<()>)>,
     /// An auto apply came while another ran: plan again when it ends.
     apply_missed: bool,
     cancel: CancellationToken,
@@ -192,6 +198,28 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         &mut intervals,
     );
     let writing = Arc::new(tokio::sync::Mutex::new(()));
+    // An apply cut short is resumed first, and nothing is planned before it
+    // ends (a plan made now would repeat its unfinished creates): its lock is
+    // taken before the employee job starts.
+    let resume = if opts.read_only {
+        None
+    } else {
+        let found = store
+            .call("find an interrupted apply", |s| {
+                let mut ids = s.interrupted_plans()?;
+                let newest = ids.pop();
+                for old in &ids {
+                    s.set_plan_state(old, PlanState::Stale)?;
+                }
+                Ok(newest)
+            })
+            .await
+            .map_err(EngineError::StoreCall)?;
+        match found {
+            Some(id) => Some((id, writing.clone().lock_owned().await)),
+            None => None,
+        }
+    };
     let job = EmployeeJob {
         writing: writing.clone(),
         pac: pac.clone(),
@@ -259,6 +287,12 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         &mut triggers,
         &mut intervals,
     );
+    // Pausing the syncs never stops the heartbeat: Astrow would show the
+    // service red while bookings still flow.
+    let ctl = JobControl {
+        paused: watch::channel(false).1,
+        ..ctl
+    };
     let (p, a, r) = (pac.clone(), astrow.clone(), report.clone());
     tasks.push(tokio::spawn(run_scheduled(ctl, move || {
         let (p, a, r, snaps) = (p.clone(), a.clone(), r.clone(), own_snapshots.clone());
@@ -273,17 +307,18 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         booking_people_tx,
         cancel.clone(),
     )));
+    // A roll call started by command survives a restart (it is in the ledger).
+    let roll_call = {
+        let path = store.database_path();
+        let conn = crate::store::db::open_connection(&path)
+            .map_err(|e| EngineError::Ledger(e.to_string()))?;
+        ledger::roll_call(&conn)
+            .map_err(|e| EngineError::Ledger(e.to_string()))?
+            .is_some()
+    };
     let bookings = if opts.read_only {
         None
     } else {
-        let roll_call = {
-            let path = store.database_path();
-            let conn = crate::store::db::open_connection(&path)
-                .map_err(|e| EngineError::Ledger(e.to_string()))?;
-            ledger::roll_call(&conn)
-                .map_err(|e| EngineError::Ledger(e.to_string()))?
-                .is_some()
-        };
         Some(
             BookingImport::start(
                 Arc::new(pac.clone()),
@@ -306,10 +341,23 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         )
     };
 
-    // Master Astrow: a change in Astrow reaches PAC within seconds.
-    if master(&settings) == System::Astrow
-        && let Some(t) = triggers.get(&JobKind::Employees)
-    {
+    // New PAC readers seen by the booking reader: mirror them now, not at
+    // the next definitions interval.
+    if let (Some(b), Some(t)) = (&bookings, triggers.get(&JobKind::Definitions)) {
+        let (seen, mirror, stop) = (b.readers_changed.clone(), t.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = seen.notified() => mirror.notify_one(),
+                }
+            }
+        }));
+    }
+
+    // Master Astrow: a change in Astrow reaches PAC within seconds. Always
+    // running: it idles while PAC is master, and a reload may change that.
+    if let Some(t) = triggers.get(&JobKind::Employees) {
         tasks.push(tokio::spawn(watch_notifications(
             astrow.clone(),
             t.clone(),
@@ -333,6 +381,8 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         apply_running: None,
         writing,
         apply_missed: false,
+        roll_call,
+        resume,
         cancel: cancel.clone(),
     };
     let main = tokio::spawn(engine.run(commands, internal, apply_rx, tasks));
@@ -475,8 +525,16 @@ impl Engine {
         tracing::info!("engine stopping");
         self.cancel.cancel();
         if let Some(a) = self.apply_running.take() {
-            // The item in flight finishes; the rest waits for the next start.
-            let _ = a.await;
+            // The items in flight finish; the rest waits for the next start.
+            // Reports keep being taken meanwhile, so the apply never blocks
+            // on a full channel.
+            tokio::pin!(a);
+            loop {
+                tokio::select! {
+                    _ = &mut a => break,
+                    Some(msg) = internal.recv() => self.report_in(msg),
+                }
+            }
         }
         if let Some(b) = self.bookings.take() {
             b.stop().await;
@@ -621,34 +679,25 @@ impl Engine {
     /// approved items that are not done run now (each re-checks its target,
     /// so nothing is written twice). Older interrupted plans are retired.
     async fn resume_interrupted_apply(&mut self) {
-        if self.opts.read_only {
-            return;
-        }
-        let found = self
-            .store
-            .call("find an interrupted apply", |s| {
-                let mut ids = s.interrupted_plans()?;
-                let newest = ids.pop();
-                for old in &ids {
-                    s.set_plan_state(old, PlanState::Stale)?;
-                }
-                Ok(newest)
-            })
-            .await;
-        match found {
-            Ok(Some(plan_id)) => {
-                self.notice(
-                    EventLevel::Warning,
-                    format!("resuming the apply of plan {plan_id}, which was interrupted"),
-                );
-                self.start_apply(plan_id, false).await;
-            }
-            Ok(None) => {}
-            Err(e) => self.notice(EventLevel::Error, e),
+        if let Some((plan_id, held)) = self.resume.take() {
+            self.notice(
+                EventLevel::Warning,
+                format!("resuming the apply of plan {plan_id}, which was interrupted"),
+            );
+            self.start_apply_holding(plan_id, false, Some(held)).await;
         }
     }
 
     async fn start_apply(&mut self, plan_id: String, auto: bool) {
+        self.start_apply_holding(plan_id, auto, None).await;
+    }
+
+    async fn start_apply_holding(
+        &mut self,
+        plan_id: String,
+        auto: bool,
+        held: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) {
         if self.refuse_read_only("applying a plan") {
             return;
         }
@@ -726,7 +775,10 @@ impl Engine {
         self.notice(EventLevel::Info, format!("applying plan {plan_id}"));
         let writing = self.writing.clone();
         self.apply_running = Some(tokio::spawn(async move {
-            let _writing = writing.lock().await;
+            let _writing = match held {
+                Some(g) => g,
+                None => writing.lock_owned().await,
+            };
             let r2 = report.clone();
             let progress = move |p: super::snapshot::ApplyProgress| {
                 let _ = r2.try_send(Internal::Apply(Arc::new(p)));
@@ -789,6 +841,10 @@ impl Engine {
         };
         let new = loaded.settings;
         let old = self.settings.borrow().clone();
+        // Published first: a plan being made now either sees the new settings
+        // when it is saved (and is dropped), or is saved before the pending
+        // plans are voided below.
+        self.settings.send_replace(Arc::new(new.clone()));
         if new.sync.master != old.sync.master
             || new.sync.delete_employees_on_sync != old.sync.delete_employees_on_sync
         {
@@ -820,8 +876,8 @@ impl Engine {
             }
         }
         if let Some(b) = &self.bookings {
-            let active = b.rules.borrow().roll_call_active;
-            b.rules.send_replace(Arc::new(booking_rules(&new, active)));
+            b.rules
+                .send_replace(Arc::new(booking_rules(&new, self.roll_call)));
         }
         if new.pac != old.pac || new.astrow != old.astrow {
             self.notice(
@@ -831,7 +887,6 @@ impl Engine {
         }
         self.core
             .apply(Internal::Settings(settings_summary(&new, &self.opts)));
-        self.settings.send_replace(Arc::new(new));
         self.notice(EventLevel::Info, "settings reloaded");
     }
 
@@ -892,6 +947,7 @@ impl Engine {
         .and_then(|r| r);
         match r {
             Ok(()) => {
+                self.roll_call = start;
                 if let Some(b) = &self.bookings {
                     let settings = self.settings.borrow().clone();
                     b.rules

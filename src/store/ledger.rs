@@ -143,7 +143,9 @@ pub fn append_page(
     entries: &[NewEntry],
     read_at: DateTime<Utc>,
 ) -> Result<usize, LedgerError> {
-    let tx = conn.transaction().map_err(sql("begin a page"))?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin a page"))?;
     let mut added = 0;
     {
         let mut stmt = tx
@@ -197,7 +199,9 @@ pub fn record_gap(
     oldest_seq: Seq,
     at: DateTime<Utc>,
 ) -> Result<Option<(Seq, Seq)>, LedgerError> {
-    let tx = conn.transaction().map_err(sql("begin a gap"))?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin a gap"))?;
     let current = cursor(&tx)?;
     let from = current.0 + 1;
     let to = oldest_seq.0.saturating_sub(1);
@@ -400,7 +404,9 @@ fn decode(r: RawRow) -> Result<Entry, LedgerError> {
 /// Before a send: remember the badge number the booking goes out with and
 /// count the attempt (one transaction for the batch).
 pub fn mark_sending(conn: &mut Connection, batch: &[(Seq, String)]) -> Result<(), LedgerError> {
-    let tx = conn.transaction().map_err(sql("begin a send"))?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin a send"))?;
     {
         let mut stmt = tx
             .prepare_cached(
@@ -422,7 +428,9 @@ pub fn record_answers(
     answers: &[(Seq, BookingStatus)],
     at: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
-    let tx = conn.transaction().map_err(sql("begin answers"))?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin answers"))?;
     {
         let mut stmt = tx
             .prepare_cached(

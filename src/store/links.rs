@@ -9,7 +9,10 @@ impl Store {
     /// Record a link; any other link of either employee is replaced, in one
     /// transaction.
     pub fn upsert_link(&mut self, link: &Link) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().ctx("begin a link upsert")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin a link upsert")?;
         tx.execute(
             "DELETE FROM links WHERE pac_id = ?1 OR pers_no = ?2",
             params![link.pac_id.0 as i64, link.pers_no.0 as i64],
@@ -40,6 +43,30 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .ctx("read a link")?;
         rows.into_iter().map(link_from_raw).collect()
+    }
+
+    /// The link of one employee, by its PAC id or its pers_no.
+    pub fn link_of(
+        &self,
+        pac_id: Option<PacId>,
+        pers_no: Option<PersNo>,
+    ) -> Result<Option<Link>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT pac_id, pers_no, origin, at FROM links WHERE pac_id = ?1 OR pers_no = ?2 LIMIT 1",
+            )
+            .ctx("prepare a link lookup")?;
+        let raw = stmt
+            .query_map(
+                rusqlite::params![pac_id.map(|p| p.0 as i64), pers_no.map(|p| p.0 as i64)],
+                raw_link,
+            )
+            .ctx("look up a link")?
+            .next()
+            .transpose()
+            .ctx("read a link")?;
+        raw.map(link_from_raw).transpose()
     }
 
     /// Forget the link of a PAC employee (it was deleted). True when one existed.

@@ -140,7 +140,10 @@ impl Store {
     /// Store a new pending plan; an older pending plan becomes stale
     /// (superseded). One transaction.
     pub fn save_plan(&mut self, plan: &NewPlan) -> Result<SavedPlan, StoreError> {
-        let tx = self.conn.transaction().ctx("begin saving a plan")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin saving a plan")?;
         let existing: Option<String> = tx
             .query_row(
                 "SELECT state FROM plans WHERE plan_id = ?1",
@@ -335,7 +338,10 @@ impl Store {
         selection: Selection<'_>,
         state: PlanState,
     ) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction().ctx("begin setting item states")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin setting item states")?;
         let ids: Vec<String> = match selection {
             Selection::All => {
                 let mut stmt = tx

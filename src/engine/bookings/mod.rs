@@ -55,6 +55,8 @@ pub struct BookingImport {
     pub rules: watch::Sender<Arc<BookingRules>>,
     pub reader_status: watch::Receiver<ReaderStatus>,
     pub sender_status: watch::Receiver<SenderStatus>,
+    /// Notified when PAC lists new readers: the engine mirrors them into Astrow.
+    pub readers_changed: Arc<Notify>,
     tasks: Vec<JoinHandle<()>>,
     cancel: CancellationToken,
 }
@@ -79,7 +81,10 @@ impl BookingImport {
         let (view_tx, view_rx) = watch::channel(Arc::new(BookingsView::default()));
         let wake = Arc::new(Notify::new());
         let drained = Arc::new(Notify::new());
+        let readers_changed = Arc::new(Notify::new());
         let reader = EventReader {
+            readers_changed: readers_changed.clone(),
+            unknown_readers: Default::default(),
             source,
             db: Db::open(db_path)?,
             rules: rules_rx,
@@ -119,6 +124,7 @@ impl BookingImport {
             rules: rules_tx,
             reader_status: reader_rx,
             sender_status: sender_rx,
+            readers_changed,
             tasks,
             cancel,
         })

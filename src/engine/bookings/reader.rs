@@ -57,6 +57,10 @@ pub struct EventReader<S> {
     pub drained: Arc<Notify>,
     pub status: watch::Sender<ReaderStatus>,
     pub cancel: CancellationToken,
+    /// Notified when PAC lists new readers (the definitions sync mirrors them).
+    pub readers_changed: Arc<Notify>,
+    /// Reader ids PAC's events name but its reader list lacked on a fresh look.
+    pub unknown_readers: std::sync::Mutex<std::collections::HashSet<u32>>,
 }
 
 const BACKOFF: RetryPolicy = RetryPolicy {
@@ -91,6 +95,69 @@ impl<S: EventSource> EventReader<S> {
                 }
             }
         }
+    }
+
+    /// Make sure every reader the page names is known before it is
+    /// classified: a swipe on a reader added in PAC since the last look would
+    /// otherwise go to Astrow under a made-up serial and be rejected. Until
+    /// the readers are read again (at most every 30 s) the page is not
+    /// stored: the cursor stays and the same page is read again. A reader
+    /// PAC still does not list after a fresh look is taken as unknown.
+    async fn learn_readers(
+        &self,
+        events: &[crate::model::Event],
+        readers: &mut HashMap<u32, Reader>,
+        readers_fetched: &mut Option<tokio::time::Instant>,
+    ) -> Result<(), String> {
+        let missing: Vec<u32> = events
+            .iter()
+            .filter_map(|e| e.reader_id)
+            .filter(|id| !readers.contains_key(id))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let fresh = readers_fetched.is_some_and(|t| t.elapsed() <= Duration::from_secs(30));
+        if fresh {
+            // Looked less than 30 s ago: take what PAC said then as final
+            // for these ids only if that look already missed them.
+            if missing.iter().all(|id| self.confirmed_unknown(*id)) {
+                return Ok(());
+            }
+            return Err(format!(
+                "PAC events name reader(s) {missing:?} not in PAC's reader list yet: reading again shortly"
+            ));
+        }
+        *readers_fetched = Some(tokio::time::Instant::now());
+        let list = self
+            .source
+            .readers()
+            .await
+            .map_err(|e| format!("PAC readers: {e}"))?;
+        let before = readers.len();
+        *readers = list.into_iter().map(|r| (r.id, r)).collect();
+        if before > 0 && readers.len() != before {
+            // New readers: Astrow's mirror must learn them before their bookings.
+            self.readers_changed.notify_one();
+        }
+        for id in missing.iter().filter(|id| !readers.contains_key(id)) {
+            tracing::warn!(
+                reader_id = id,
+                "PAC names a reader it does not list: its swipes are sent as unknown-reader-{id}"
+            );
+            self.unknown_readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(*id);
+        }
+        Ok(())
+    }
+
+    fn confirmed_unknown(&self, id: u32) -> bool {
+        self.unknown_readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&id)
     }
 
     /// One round: back-pressure check, one page, one transaction.
@@ -147,23 +214,8 @@ impl<S: EventSource> EventReader<S> {
             }
             Err(e) => return Err(format!("PAC events: {e}")),
         };
-        let unknown = page
-            .items
-            .iter()
-            .filter_map(|e| e.reader_id)
-            .any(|id| !readers.contains_key(&id));
-        let stale = readers_fetched.is_none_or(|t| t.elapsed() > Duration::from_secs(30));
-        if unknown && stale {
-            *readers_fetched = Some(tokio::time::Instant::now());
-            // Without the readers the page cannot be classified: it is not
-            // stored, the cursor stays, and the same page is read again.
-            let list = self
-                .source
-                .readers()
-                .await
-                .map_err(|e| format!("PAC readers: {e}"))?;
-            *readers = list.into_iter().map(|r| (r.id, r)).collect();
-        }
+        self.learn_readers(&page.items, readers, readers_fetched)
+            .await?;
         let rules = self.rules.borrow().clone();
         let entries: Vec<_> = page
             .items

@@ -184,13 +184,31 @@ impl EmployeeJob {
         let held = plan.held.clone();
         let destructive = plan.destructive_count();
         let new = new_plan(&plan);
+        // Saved only if the settings it was made with are still in force;
+        // checked under the store's lock, the same one a reload's voiding of
+        // pending plans takes, so no plan of the old settings survives it.
+        let current = self.settings.clone();
+        let (master_then, delete_then) =
+            (settings.sync.master, settings.sync.delete_employees_on_sync);
         let stored = self
             .store
             .call("store the plan", move |s| {
+                let now = current.borrow().clone();
+                if now.sync.master != master_then
+                    || now.sync.delete_employees_on_sync != delete_then
+                {
+                    return Ok(None);
+                }
                 let saved = s.save_plan(&new)?;
-                s.load_plan(&saved.plan_id)
+                s.load_plan(&saved.plan_id).map(Some)
             })
             .await?;
+        let Some(stored) = stored else {
+            return Err(
+                "the master or the delete setting changed while planning: this plan is dropped, the next one uses the new settings"
+                    .into(),
+            );
+        };
         let names = Names::new(&pac, &astrow);
         let view = plan_view(&stored, &names)?;
         let _ = self.report.send(Internal::Plan(Some(Arc::new(view)))).await;

@@ -22,8 +22,12 @@ pub async fn run_once(
     report: &mpsc::Sender<Internal>,
     send: bool,
 ) -> Result<String, String> {
-    let pac_health = probe_pac(pac).await;
-    let astrow_health = probe_astrow(astrow).await;
+    // Both at once, each bounded: a PAC that never answers must not delay
+    // the heartbeat past Astrow's two minutes.
+    let (pac_health, astrow_health) = tokio::join!(
+        bounded(probe_pac(pac), "PAC"),
+        bounded(probe_astrow(astrow), "Astrow")
+    );
     let pac_ok = pac_health.state == HealthState::Up;
     let astrow_reachable = astrow_health.state != HealthState::Down;
     let _ = report
@@ -98,6 +102,26 @@ pub fn problems(snap: &Snapshot, pac: &SystemHealth, astrow: &SystemHealth) -> V
         out.push("an employee plan is held by the deletion guard".into());
     }
     out
+}
+
+/// How long one probe may take.
+const PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn bounded(
+    probe: impl std::future::Future<Output = SystemHealth>,
+    who: &str,
+) -> SystemHealth {
+    match tokio::time::timeout(PROBE_LIMIT, probe).await {
+        Ok(h) => h,
+        Err(_) => SystemHealth {
+            state: HealthState::Down,
+            detail: Some(format!(
+                "{who} did not answer within {} s",
+                PROBE_LIMIT.as_secs()
+            )),
+            ..SystemHealth::default()
+        },
+    }
 }
 
 async fn probe_pac(pac: &PacClient) -> SystemHealth {
