@@ -6,7 +6,7 @@ use super::astrow_badges::{Fate, InStepBadges, Target, block_badge_collisions};
 use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
 use super::fingerprint::{astrow_fingerprint, astrow_source_fingerprint, pac_fingerprint};
 use super::pac_record::{changes, desired_pac, empty_pac, in_step};
-use super::pairing::{Ambiguity, PairedBy, Pairing, pair};
+use super::pairing::{PairedBy, Pairing, pair};
 use super::text::{self, Changes};
 use super::{Action, DesiredRecord, PlanItem, UnmanagedEmployee};
 use crate::model::{
@@ -363,20 +363,7 @@ fn plan_conflicts(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) {
     for c in &pairing.master_conflicts {
         let a = &astrow[c.master];
         let ids = text::id_list(c.candidates.iter().map(|&s| pac[s].id.0));
-        let reason = match &c.ambiguity {
-            Ambiguity::Refs => format!(
-                "external_ref ties {} to more than one PAC employee ({ids}): link one by hand",
-                describe(a)
-            ),
-            Ambiguity::EmployeeNumber(n) => format!(
-                "{} matches by employee number {n} PAC employees that other Astrow employees match too, or several ({ids}): link one by hand",
-                describe(a)
-            ),
-            Ambiguity::BadgeNumber => format!(
-                "{} matches by badge number PAC employees that other Astrow employees match too, or several ({ids}): link one by hand",
-                describe(a)
-            ),
-        };
+        let reason = text::ambiguous_match(&describe(a), &c.ambiguity, &ids, System::Astrow);
         draft.items.push(conflict(a, None, reason));
     }
     for c in &pairing.slave_conflicts {

@@ -6,7 +6,7 @@ use super::astrow_record::{
 use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
 use super::fingerprint::{astrow_fingerprint, pac_fingerprint, pac_source_fingerprint};
 use super::id_map::{FastMap, FastSet};
-use super::pairing::{Ambiguity, Pair, PairedBy, Pairing, pair};
+use super::pairing::{Pair, PairedBy, Pairing, pair};
 use super::text::{self, Changes, sorted_ids};
 use super::{Action, DesiredRecord, PlanItem, UnmanagedEmployee};
 use crate::model::{
@@ -240,20 +240,7 @@ fn plan_conflicts(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) {
     for c in &pairing.master_conflicts {
         let p = &pac[c.master];
         let ids = text::id_list(c.candidates.iter().map(|&s| astrow[s].pers_no.0));
-        let reason = match &c.ambiguity {
-            Ambiguity::Refs => format!(
-                "external_ref ties {} to more than one Astrow employee ({ids}): link one by hand",
-                describe_pac(p)
-            ),
-            Ambiguity::EmployeeNumber(n) => format!(
-                "{} matches by employee number {n} Astrow employees that other PAC employees match too, or several ({ids}): link one by hand",
-                describe_pac(p)
-            ),
-            Ambiguity::BadgeNumber => format!(
-                "{} matches by badge number Astrow employees that other PAC employees match too, or several ({ids}): link one by hand",
-                describe_pac(p)
-            ),
-        };
+        let reason = text::ambiguous_match(&describe_pac(p), &c.ambiguity, &ids, System::Pac);
         draft.items.push(conflict(p, None, reason));
     }
     for c in &pairing.slave_conflicts {

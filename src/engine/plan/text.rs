@@ -168,3 +168,26 @@ impl Changes {
             .any(|c| c.field == "active" && c.before == "true" && c.after == "false")
     }
 }
+
+/// Why an unlinked master employee could not be matched: who (`described`),
+/// the kind of ambiguity, the other side's candidates and the systems.
+pub(crate) fn ambiguous_match(
+    described: &str,
+    ambiguity: &super::pairing::Ambiguity,
+    ids: &str,
+    master: crate::model::System,
+) -> String {
+    use super::pairing::Ambiguity;
+    let slave = master.other();
+    match ambiguity {
+        Ambiguity::Refs => format!(
+            "external_ref ties {described} to more than one {slave} employee ({ids}): link one by hand"
+        ),
+        Ambiguity::EmployeeNumber(n) => format!(
+            "{described} matches by employee number {n} {slave} employees that other {master} employees match too, or several ({ids}): link one by hand"
+        ),
+        Ambiguity::BadgeNumber => format!(
+            "{described} matches by badge number {slave} employees that other {master} employees match too, or several ({ids}): link one by hand"
+        ),
+    }
+}
