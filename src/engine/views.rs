@@ -146,7 +146,26 @@ pub fn employee_rows(
     plan: Option<&Plan>,
     master: System,
 ) -> Vec<EmployeeRow> {
-    let pairs = pairs(pac, astrow, links);
+    // Linked pairs, and the pairs the pending plan will link (matched by
+    // key), so a person sees both halves of a match on one row.
+    let mut known: Vec<Link> = links.to_vec();
+    if let Some(plan) = plan {
+        for item in plan.items.iter().filter(|i| i.action == Action::Link) {
+            if let (Some(m), Some(sl)) = (item.master_id, item.slave_id) {
+                let (pac_id, pers_no) = match master {
+                    System::Pac => (PacId(m), PersNo(sl)),
+                    System::Astrow => (PacId(sl), PersNo(m)),
+                };
+                known.push(Link {
+                    pac_id,
+                    pers_no,
+                    origin: crate::model::LinkOrigin::Matched,
+                    at: chrono::Utc::now(),
+                });
+            }
+        }
+    }
+    let pairs = pairs(pac, astrow, &known);
     let by_pac: HashMap<PacId, &PacEmployee> = pac.iter().map(|e| (e.id, e)).collect();
     let by_pers: HashMap<PersNo, &AstrowEmployee> = astrow.iter().map(|e| (e.pers_no, e)).collect();
     let mut differences: HashMap<(Option<u64>, Option<u64>), Vec<String>> = HashMap::new();
@@ -162,10 +181,14 @@ pub fn employee_rows(
                 conflicted_pac.extend(pac_id);
                 conflicted_astrow.extend(pers_no);
             } else if !item.changes.is_empty() {
-                differences
-                    .entry((pac_id, pers_no))
-                    .or_default()
-                    .extend(item.changes.iter().map(|c| c.field.clone()));
+                // external_ref is bookkeeping of the link, not a difference
+                // a person needs to see.
+                differences.entry((pac_id, pers_no)).or_default().extend(
+                    item.changes
+                        .iter()
+                        .filter(|c| c.field != "external_ref")
+                        .map(|c| c.field.clone()),
+                );
             }
         }
     }
@@ -290,5 +313,96 @@ pub fn people(pac: &[PacEmployee], astrow: &[AstrowEmployee], links: &[Link]) ->
     People {
         names: pac.iter().map(|e| (e.id, pac_name(e))).collect(),
         linked_badges,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::plan::{Listing, MatchKey, PlanInput, PlanSettings, plan_employees};
+    use crate::model::{Badge, BadgeType};
+
+    fn pac(id: u64, number: &str) -> PacEmployee {
+        PacEmployee {
+            id: PacId(id),
+            first_name: "Ana".into(),
+            last_name: "Pop".into(),
+            employee_number: number.into(),
+            active: true,
+            valid_from: None,
+            valid_until: None,
+            access_group_ids: vec![1],
+            badges: vec![Badge {
+                number: "00A1".into(),
+                badge_type: BadgeType::PacProximity,
+                active: true,
+            }],
+            external_ref: None,
+            version: 1,
+        }
+    }
+
+    fn astrow(pers: u64, number: &str, first: &str) -> AstrowEmployee {
+        AstrowEmployee {
+            pers_no: PersNo(pers),
+            employee_no: number.into(),
+            first_name: first.into(),
+            middle_name: String::new(),
+            last_name: "Pop".into(),
+            badge_no: Some("77".into()),
+            active: true,
+            contract_start: None,
+            contract_end: None,
+            cycle_code: "STD".into(),
+            paygroup_code: "MONTHLY".into(),
+            pac_access_group_ids: vec![1],
+            pac_badge_type: Some(BadgeType::PacProximity),
+            external_ref: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_pending_match_shows_both_halves_on_one_row_and_only_real_differences() {
+        let p = vec![pac(10, "E-1"), pac(11, "E-2")];
+        let a = vec![astrow(1001, "E-1", "Anna"), astrow(1002, "E-9", "Ion")];
+        let input = PlanInput {
+            pac: Listing::complete(p.clone()),
+            astrow: Listing::complete(a.clone()),
+            links: vec![],
+            suppressions: vec![],
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            settings: PlanSettings {
+                master: System::Pac,
+                delete_employees_on_sync: false,
+                sync_inactive_employees: false,
+                match_key: MatchKey::EmployeeNumber,
+                default_cycle_code: "STD".into(),
+                default_paygroup_code: "MONTHLY".into(),
+                pac_default_access_group_id: Some(1),
+                pac_access_group_ids: None,
+                guard_count: 50,
+                guard_percent: 10,
+            },
+        };
+        let plan = plan_employees(&input).unwrap();
+        let rows = employee_rows(&p, &a, &[], Some(&plan), System::Pac);
+        assert_eq!(rows.len(), 3, "{rows:#?}");
+        let matched = rows
+            .iter()
+            .find(|r| r.pac.as_ref().is_some_and(|x| x.id == PacId(10)))
+            .unwrap();
+        assert_eq!(
+            matched.astrow.as_ref().map(|x| x.pers_no),
+            Some(PersNo(1001))
+        );
+        assert!(matched.differences.contains(&"first_name".to_string()));
+        assert!(!matched.differences.iter().any(|d| d == "external_ref"));
+        let new = rows
+            .iter()
+            .find(|r| r.pac.as_ref().is_some_and(|x| x.id == PacId(11)))
+            .unwrap();
+        assert_eq!(new.kind, RowKind::MasterOnly);
+        assert!(rows.iter().any(|r| r.kind == RowKind::Unmanaged));
     }
 }
