@@ -476,3 +476,68 @@ async fn reading_pauses_while_too_many_bookings_wait_and_resumes() {
     import.stop().await;
     assert_exactly_once(&rig).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookings_on_a_reader_astrow_does_not_mirror_yet_wait_instead_of_being_rejected() {
+    let rig = rig().await;
+    // A reader PAC has and Astrow's mirror lacks (added in PAC since the
+    // last definitions sync).
+    let all = rig.pac.readers().await.unwrap();
+    let new_reader = all[0].clone();
+    rig.astrow.put_readers(&all[1..]).await.unwrap();
+    let mirrored: std::collections::HashSet<String> =
+        all[1..].iter().map(|r| r.serial.clone()).collect();
+    let (people_tx, people) = watch::channel(Some(Arc::new(People {
+        mirrored_serials: Some(Arc::new(mirrored)),
+        ..People::default()
+    })));
+    let import = BookingImport::start(
+        Arc::new(rig.pac.clone()),
+        Arc::new(rig.astrow.clone()),
+        &rig.db_path,
+        ImportConfig {
+            limits: ReadLimits {
+                page: 1000,
+                wait_s: 1,
+                max_pending: 100_000,
+            },
+            monitor_every: Duration::from_millis(100),
+            ..ImportConfig::default()
+        },
+        BookingRules {
+            enabled: true,
+            ..Default::default()
+        },
+        people,
+        CancellationToken::new(),
+    )
+    .unwrap();
+    let last = pac_sim(&rig).swipe(600).await;
+    // Everything else is delivered; the new reader's bookings wait.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let conn = open_connection(&rig.db_path).unwrap();
+        let waiting = ledger::pending(&conn, 10_000).unwrap();
+        let cursor = ledger::cursor(&conn).unwrap();
+        if cursor.0 >= last
+            && !waiting.is_empty()
+            && waiting
+                .iter()
+                .all(|e| e.reader_serial.as_deref() == Some(new_reader.serial.as_str()))
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "did not settle");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(import.sender_status.borrow().waiting_for_mirror);
+    // The definitions sync mirrors the new reader; the waiting bookings go.
+    rig.astrow.put_readers(&all).await.unwrap();
+    people_tx.send_replace(Some(Arc::new(People {
+        mirrored_serials: Some(Arc::new(all.iter().map(|r| r.serial.clone()).collect())),
+        ..People::default()
+    })));
+    quiescent(&rig, last, Duration::from_secs(30)).await;
+    import.stop().await;
+    assert_exactly_once(&rig).await;
+}

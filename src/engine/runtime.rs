@@ -2,7 +2,7 @@
 //! Astrow notification watcher, and one loop that takes commands and job
 //! reports and publishes snapshots.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -164,7 +164,8 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
     let (settings_tx, settings_rx) = watch::channel(Arc::new(settings.clone()));
     let (paused_tx, paused_rx) = watch::channel(false);
     let (people_tx, people_rx) = watch::channel::<Option<Arc<People>>>(None);
-    let (mirror_tx, mirror_rx) = watch::channel(false);
+    // The reader serials Astrow's mirror holds, once the definitions job ran.
+    let (mirror_tx, mirror_rx) = watch::channel::<Option<Arc<HashSet<String>>>>(None);
     let (booking_people_tx, booking_people_rx) = watch::channel::<Option<Arc<People>>>(None);
     let (apply_tx, apply_rx) = mpsc::channel::<String>(8);
 
@@ -274,8 +275,13 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         async move {
             let settings = s.borrow().clone();
             let (summary, view) = definitions::sync(&p, &a, &settings, !read_only).await?;
+            mirror.send_replace(Some(Arc::new(
+                view.astrow_readers
+                    .iter()
+                    .map(|r| r.serial.clone())
+                    .collect(),
+            )));
             let _ = r.send(Internal::Definitions(view)).await;
-            mirror.send_replace(true);
             Ok(summary)
         }
     })));
@@ -400,15 +406,18 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
 /// Publish the people map to the booking sender once the mirror is ready.
 async fn gate_people(
     mut people: watch::Receiver<Option<Arc<People>>>,
-    mut mirror: watch::Receiver<bool>,
+    mut mirror: watch::Receiver<Option<Arc<HashSet<String>>>>,
     out: watch::Sender<Option<Arc<People>>>,
     cancel: CancellationToken,
 ) {
     loop {
-        let ready = *mirror.borrow_and_update();
+        let serials = mirror.borrow_and_update().clone();
         let p = people.borrow_and_update().clone();
-        if ready && p.is_some() {
-            out.send_replace(p);
+        if let (Some(serials), Some(p)) = (serials, p) {
+            out.send_replace(Some(Arc::new(People {
+                mirrored_serials: Some(serials),
+                ..(*p).clone()
+            })));
         }
         tokio::select! {
             _ = cancel.cancelled() => return,

@@ -313,6 +313,7 @@ pub fn people(pac: &[PacEmployee], astrow: &[AstrowEmployee], links: &[Link]) ->
     People {
         names: pac.iter().map(|e| (e.id, pac_name(e))).collect(),
         linked_badges,
+        mirrored_serials: None,
     }
 }
 

@@ -104,6 +104,7 @@ impl BookingImport {
             drained,
             status: sender_tx,
             cancel: cancel.clone(),
+            mirror_needed: readers_changed.clone(),
         };
         let monitor = BookingMonitor {
             db: Db::open(db_path)?,

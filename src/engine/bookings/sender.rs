@@ -28,6 +28,8 @@ pub struct SenderStatus {
     pub consecutive_failures: u32,
     /// Waiting for the employee sync to say which badges are linked.
     pub waiting_for_people: bool,
+    /// Bookings wait for Astrow's reader mirror to learn a new reader.
+    pub waiting_for_mirror: bool,
     pub last_batch_at: Option<chrono::DateTime<Utc>>,
 }
 
@@ -42,6 +44,8 @@ pub struct BookingSender<K> {
     pub drained: Arc<Notify>,
     pub status: watch::Sender<SenderStatus>,
     pub cancel: CancellationToken,
+    /// Notified when bookings wait for a reader Astrow's mirror lacks.
+    pub mirror_needed: Arc<Notify>,
 }
 
 const BACKOFF: RetryPolicy = RetryPolicy {
@@ -114,6 +118,29 @@ impl<K: BookingSink> BookingSender<K> {
             Some(p) => p,
             None => return Round::Idle,
         };
+        // Bookings on a reader Astrow's mirror does not hold yet wait (they
+        // stay pending): sent now, Astrow would reject them for good.
+        let (batch, held): (Vec<_>, Vec<_>) =
+            batch
+                .into_iter()
+                .partition(|e| match (&people.mirrored_serials, &e.reader_serial) {
+                    (Some(mirror), Some(serial)) => {
+                        mirror.contains(serial) || serial.starts_with("unknown-reader-")
+                    }
+                    _ => true,
+                });
+        let waiting = !held.is_empty();
+        self.status.send_if_modified(|s| {
+            let was = s.waiting_for_mirror;
+            s.waiting_for_mirror = waiting;
+            was != waiting
+        });
+        if waiting {
+            self.mirror_needed.notify_one();
+        }
+        if batch.is_empty() {
+            return Round::Idle;
+        }
         let org = self.organization_id;
         let mut marks = Vec::with_capacity(batch.len());
         let mut bookings = Vec::with_capacity(batch.len());
