@@ -1,7 +1,7 @@
 //! A simulated PAC Access Central serving the OEM interface of protocol.md
 //! over HTTPS, plus its control routes under `/_sim/`.
 //!
-//! ```ignore
+//! ```text
 //! let sim = PacSim::new(PacSimOptions::new(dir))?;
 //! let app = sim.router();            // OEM interface + /_sim/ controls
 //! let tls = sim.tls_server_config(); // its self-signed certificate

@@ -5,7 +5,7 @@
 //!
 //! Wiring it (what `cli` does for the console and `demo`):
 //!
-//! ```ignore
+//! ```text
 //! let log = tui::LogBuffer::default();
 //! tracing_subscriber::registry().with(file_layer).with(log.layer()).init();
 //! let handle = engine.handle();
