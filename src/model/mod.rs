@@ -200,6 +200,11 @@ pub enum BookingStatus {
 }
 
 /// The `source_id` of the booking made from PAC event `seq` of organization `org`.
+///
+/// ```
+/// use astrow_pac::model::{Seq, booking_source_id};
+/// assert_eq!(booking_source_id(1, Seq(881233)), "pac:1:881233");
+/// ```
 pub fn booking_source_id(org: u32, seq: Seq) -> String {
     format!("pac:{org}:{}", seq.0)
 }
@@ -248,6 +253,12 @@ impl std::fmt::Display for System {
 
 /// Normalise a badge number the way PAC stores it: trimmed, upper-case hex.
 /// Returns `None` when it is empty or not hex.
+///
+/// ```
+/// use astrow_pac::model::normalise_badge_hex;
+/// assert_eq!(normalise_badge_hex(" 00a1b2c3 ").as_deref(), Some("00A1B2C3"));
+/// assert_eq!(normalise_badge_hex("12G4"), None);
+/// ```
 pub fn normalise_badge_hex(raw: &str) -> Option<String> {
     let t = raw.trim();
     if t.is_empty() || t.len() > 32 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
