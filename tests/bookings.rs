@@ -2,7 +2,9 @@
 //! every granted swipe on a booking reader becomes exactly one Astrow
 //! booking, with and without faults.
 
-use std::collections::{BTreeMap, HashSet};
+#[path = "support/exactly_once.rs"]
+mod exactly_once;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use astrow_pac::engine::bookings::reader::ReadLimits;
 use astrow_pac::engine::bookings::{BookingImport, ImportConfig};
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::engine::people::People;
-use astrow_pac::model::{EventType, Seq, booking_source_id};
+use astrow_pac::model::Seq;
 use astrow_pac::pac::PacClient;
 use astrow_pac::sim::faults::FaultUpdate;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
@@ -125,54 +127,7 @@ async fn quiescent(rig: &Rig, last_seq: u64, within: Duration) {
 
 /// Astrow's stored bookings must be the granted events, one to one by source_id.
 async fn assert_exactly_once(rig: &Rig) {
-    let mut granted = HashSet::new();
-    let mut after = Seq(0);
-    loop {
-        let page = match rig.pac.events(after, 1000, Duration::ZERO).await {
-            Ok(p) => p,
-            // What PAC no longer keeps cannot be expected in Astrow.
-            Err(astrow_pac::pac::PacError::EventsExpired { oldest_seq, .. }) => {
-                after = Seq(oldest_seq.0 - 1);
-                continue;
-            }
-            Err(e) => panic!("{e}"),
-        };
-        if page.events.is_empty() {
-            break;
-        }
-        for e in &page.events {
-            if e.event_type == EventType::AccessGranted {
-                granted.insert(booking_source_id(1, e.seq));
-            }
-            after = e.seq;
-        }
-    }
-    let stored = rig.astrow.list_bookings(None).await.unwrap();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for b in &stored {
-        *counts.entry(b.booking.source_id.clone()).or_default() += 1;
-    }
-    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "booked twice: {twice:?}");
-    let stored_ids: HashSet<String> = counts.into_keys().collect();
-    let missing: Vec<_> = granted.difference(&stored_ids).collect();
-    let extra: Vec<_> = stored_ids.difference(&granted).collect();
-    assert!(missing.is_empty(), "granted swipes not booked: {missing:?}");
-    assert!(
-        extra.is_empty(),
-        "bookings without a granted swipe: {extra:?}"
-    );
-    assert!(!granted.is_empty());
-    // And the ledger agrees: nothing rejected, nothing pending.
-    let conn = open_connection(&rig.db_path).unwrap();
-    let c = ledger::counts(&conn).unwrap();
-    assert_eq!(c.pending, 0);
-    assert_eq!(c.rejected, 0, "{c:?}");
-    assert_eq!(
-        (c.processed + c.queued + c.duplicate) as usize,
-        granted.len(),
-        "{c:?}"
-    );
+    exactly_once::assert_exactly_once(&rig.pac, &rig.astrow, &rig.db_path).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,10 @@
 //! HTTP(S) on loopback. After a restart every plan item is applied exactly
 //! once and every granted swipe is booked exactly once.
 
-use std::collections::{BTreeMap, HashSet};
+#[path = "support/exactly_once.rs"]
+mod exactly_once;
+
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,7 +15,7 @@ use astrow_pac::astrow::AstrowClient;
 use astrow_pac::cli::sim::settings_for;
 use astrow_pac::config;
 use astrow_pac::engine::connect::{astrow_client, pac_client};
-use astrow_pac::model::{EventType, Seq, booking_source_id, parse_pac_ref};
+use astrow_pac::model::parse_pac_ref;
 use astrow_pac::pac::PacClient;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
 use astrow_pac::store::db::open_connection;
@@ -253,45 +256,8 @@ async fn an_apply_killed_mid_way_resumes_and_applies_each_item_once() {
 
 /// Astrow holds exactly the granted swipes, each once, and the ledger agrees.
 async fn assert_booked_exactly_once(rig: &Rig) {
-    let mut granted = HashSet::new();
-    let mut after = Seq(0);
-    loop {
-        let page = rig.pac.events(after, 1000, Duration::ZERO).await.unwrap();
-        if page.events.is_empty() {
-            break;
-        }
-        for e in &page.events {
-            if e.event_type == EventType::AccessGranted {
-                granted.insert(booking_source_id(1, e.seq));
-            }
-            after = e.seq;
-        }
-    }
-    let stored = rig.astrow.list_bookings(None).await.unwrap();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for b in &stored {
-        *counts.entry(b.booking.source_id.clone()).or_default() += 1;
-    }
-    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "booked twice: {twice:?}");
-    let ids: HashSet<String> = counts.into_keys().collect();
-    let missing: Vec<_> = granted.difference(&ids).collect();
-    let extra: Vec<_> = ids.difference(&granted).collect();
-    assert!(missing.is_empty(), "granted swipes not booked: {missing:?}");
-    assert!(
-        extra.is_empty(),
-        "bookings without a granted swipe: {extra:?}"
-    );
-    assert!(!granted.is_empty());
-    let conn = open_connection(&rig.store_dir.join(DATABASE_FILE)).unwrap();
-    let c = ledger::counts(&conn).unwrap();
-    assert_eq!(c.pending, 0, "{c:?}");
-    assert_eq!(c.rejected, 0, "{c:?}");
-    assert_eq!(
-        (c.processed + c.queued + c.duplicate) as usize,
-        granted.len(),
-        "{c:?}"
-    );
+    exactly_once::assert_exactly_once(&rig.pac, &rig.astrow, &rig.store_dir.join(DATABASE_FILE))
+        .await;
 }
 
 async fn status(rig: &Rig) -> Option<Value> {
