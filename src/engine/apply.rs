@@ -3,8 +3,6 @@
 //! or an `Idempotency-Key`, and is recorded (started, done, audit) so that a
 //! crash mid-apply resumes without repeating an item.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -680,6 +678,3 @@ async fn remember_in_master(
         }
     }
 }
-
-/// Shared so the progress callback can publish from the apply task.
-pub type ProgressFn = Arc<dyn Fn(ApplyProgress) + Send + Sync>;
