@@ -78,6 +78,17 @@ fn start_limited<S: astrow_pac::engine::bookings::ports::EventSource>(
     let (_tx, people) = watch::channel(Some(Arc::new(People::default())));
     // Keep the sender's people channel open for the whole test.
     std::mem::forget(_tx);
+    start_full(rig, source, max_pending, people, cancel)
+}
+
+/// The import on the rig with the test's own people channel.
+fn start_full<S: astrow_pac::engine::bookings::ports::EventSource>(
+    rig: &Rig,
+    source: Arc<S>,
+    max_pending: u64,
+    people: watch::Receiver<Option<Arc<People>>>,
+    cancel: CancellationToken,
+) -> BookingImport {
     let cfg = ImportConfig {
         limits: ReadLimits {
             page: 1000,
@@ -454,27 +465,13 @@ async fn bookings_on_a_reader_astrow_does_not_mirror_yet_wait_instead_of_being_r
         mirrored_serials: Some(Arc::new(mirrored)),
         ..People::default()
     })));
-    let import = BookingImport::start(
+    let import = start_full(
+        &rig,
         Arc::new(rig.pac.clone()),
-        Arc::new(rig.astrow.clone()),
-        &rig.db_path,
-        ImportConfig {
-            limits: ReadLimits {
-                page: 1000,
-                wait_s: 1,
-                max_pending: 100_000,
-            },
-            monitor_every: Duration::from_millis(100),
-            ..ImportConfig::default()
-        },
-        BookingRules {
-            enabled: true,
-            ..Default::default()
-        },
+        100_000,
         people,
         CancellationToken::new(),
-    )
-    .unwrap();
+    );
     let last = pac_sim(&rig).swipe(600).await;
     // Everything else is delivered; the new reader's bookings wait.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

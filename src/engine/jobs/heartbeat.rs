@@ -113,14 +113,19 @@ async fn bounded(
 ) -> SystemHealth {
     match tokio::time::timeout(PROBE_LIMIT, probe).await {
         Ok(h) => h,
-        Err(_) => SystemHealth {
-            state: HealthState::Down,
-            detail: Some(format!(
-                "{who} did not answer within {} s",
-                PROBE_LIMIT.as_secs()
-            )),
-            ..SystemHealth::default()
-        },
+        Err(_) => down(format!(
+            "{who} did not answer within {} s",
+            PROBE_LIMIT.as_secs()
+        )),
+    }
+}
+
+/// A system that did not answer, and why.
+fn down(detail: String) -> SystemHealth {
+    SystemHealth {
+        state: HealthState::Down,
+        detail: Some(detail),
+        ..SystemHealth::default()
     }
 }
 
@@ -135,14 +140,7 @@ async fn probe_pac(pac: &PacClient) -> SystemHealth {
             licences: None,
             server_version: Some(crate::http::sanitize(&s.server_version)),
         },
-        Err(e) => SystemHealth {
-            state: HealthState::Down,
-            latency_ms: None,
-            last_contact: None,
-            detail: Some(e.to_string()),
-            licences: None,
-            server_version: None,
-        },
+        Err(e) => down(e.to_string()),
     }
 }
 
@@ -168,13 +166,6 @@ async fn probe_astrow(astrow: &AstrowClient) -> SystemHealth {
                 server_version: None,
             }
         }
-        Err(e) => SystemHealth {
-            state: HealthState::Down,
-            latency_ms: None,
-            last_contact: None,
-            detail: Some(e.to_string()),
-            licences: None,
-            server_version: None,
-        },
+        Err(e) => down(e.to_string()),
     }
 }
