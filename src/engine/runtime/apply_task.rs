@@ -1,0 +1,197 @@
+//! Starting an apply from the command loop: one at a time, under the write
+//! lock, auto mode approving every item but conflicts first; when it ends,
+//! its outcome is reported and the employee sync plans again.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::command_loop::Engine;
+use crate::engine::apply::{ApplyCtx, apply_plan};
+use crate::engine::command::EventLevel;
+use crate::engine::core::Internal;
+use crate::engine::snapshot::{ActionKind, ApplyProgress, ItemState, JobKind};
+use crate::engine::views::item_state;
+use crate::store::{PlanState, Selection};
+
+impl Engine {
+    /// An apply that a stop or a crash cut short is finished first: its
+    /// approved items that are not done run now (each re-checks its target,
+    /// so nothing is written twice). Older interrupted plans are retired.
+    pub(super) async fn resume_interrupted_apply(&mut self) {
+        if let Some((plan_id, held)) = self.resume.take() {
+            self.notice(
+                EventLevel::Warning,
+                format!("resuming the apply of plan {plan_id}, which was interrupted"),
+            );
+            self.start_apply_holding(plan_id, false, Some(held)).await;
+        }
+    }
+
+    pub(super) async fn start_apply(&mut self, plan_id: String, auto: bool) {
+        self.start_apply_holding(plan_id, auto, None).await;
+    }
+
+    async fn start_apply_holding(
+        &mut self,
+        plan_id: String,
+        auto: bool,
+        held: Option<OwnedMutexGuard<()>>,
+    ) {
+        if self.refuse_read_only("applying a plan") {
+            return;
+        }
+        if self
+            .apply_running
+            .as_ref()
+            .is_some_and(|h| !h.is_finished())
+        {
+            if auto {
+                tracing::info!(
+                    "plan {plan_id} waits: an apply is running; planning again after it"
+                );
+                self.apply_missed = true;
+            } else {
+                self.notice(EventLevel::Warning, "an apply is already running");
+            }
+            return;
+        }
+        if auto && !self.approve_all_but_conflicts(&plan_id).await {
+            return;
+        }
+        let run = ApplyRun {
+            ctx: ApplyCtx {
+                pac: self.pac.clone(),
+                astrow: self.astrow.clone(),
+                store: self.store.clone(),
+                concurrency: 4,
+            },
+            report: self.report.clone(),
+            cancel: self.cancel.clone(),
+            rerun: self.triggers.get(&JobKind::Employees).cloned(),
+            writing: self.writing.clone(),
+        };
+        self.notice(EventLevel::Info, format!("applying plan {plan_id}"));
+        self.apply_running = Some(tokio::spawn(run.run(plan_id, held)));
+    }
+
+    /// Auto mode approves every item but conflicts (a person resolves
+    /// those). From the store, not the snapshot: the job's report of this
+    /// plan may not have reached the snapshot yet. False when that failed.
+    async fn approve_all_but_conflicts(&mut self, plan_id: &str) -> bool {
+        let pid = plan_id.to_string();
+        let approved = self
+            .store
+            .call("approve the plan's items", move |s| {
+                let plan = s.load_plan(&pid)?;
+                let ids: Vec<String> = plan
+                    .items
+                    .iter()
+                    .filter(|i| {
+                        i.state == PlanState::Pending && i.action != ActionKind::Conflict.as_str()
+                    })
+                    .map(|i| i.item_id.clone())
+                    .collect();
+                s.set_item_states(&pid, Selection::Items(&ids), PlanState::Approved)?;
+                Ok(ids)
+            })
+            .await;
+        let ids: HashSet<String> = match approved {
+            Ok(ids) => ids.into_iter().collect(),
+            Err(e) => {
+                self.notice(EventLevel::Error, e);
+                return false;
+            }
+        };
+        if let Some(plan) = self
+            .core
+            .snapshot()
+            .plan
+            .clone()
+            .filter(|p| p.plan_id == plan_id)
+        {
+            let mut view = (*plan).clone();
+            for item in &mut view.items {
+                if ids.contains(&item.id) {
+                    item.state = ItemState::Approved;
+                }
+            }
+            self.core.apply(Internal::Plan(Some(Arc::new(view))));
+        }
+        true
+    }
+}
+
+/// One apply as a task of its own.
+struct ApplyRun {
+    ctx: ApplyCtx,
+    report: mpsc::Sender<Internal>,
+    cancel: CancellationToken,
+    /// The employee sync's trigger: plan again after the apply.
+    rerun: Option<Arc<Notify>>,
+    writing: Arc<Mutex<()>>,
+}
+
+impl ApplyRun {
+    async fn run(self, plan_id: String, held: Option<OwnedMutexGuard<()>>) {
+        let _writing = match held {
+            Some(g) => g,
+            None => self.writing.clone().lock_owned().await,
+        };
+        let r2 = self.report.clone();
+        let progress = move |p: ApplyProgress| {
+            let _ = r2.try_send(Internal::Apply(Arc::new(p)));
+        };
+        let result = apply_plan(&self.ctx, &plan_id, &progress, &self.cancel).await;
+        // Plan again when the apply changed something or left stale items
+        // to re-plan. Not when every item failed: in auto mode the new plan
+        // would carry the same failing items, be applied at once and fail
+        // again, in a tight loop against both systems. Those wait for the
+        // next scheduled sync.
+        let replan = matches!(&result, Ok(p) if p.applied + p.stale > 0);
+        let (level, message) = match result {
+            Ok(p) => (
+                if p.failed > 0 {
+                    EventLevel::Warning
+                } else {
+                    EventLevel::Info
+                },
+                format!(
+                    "apply of plan {plan_id} finished: {} applied, {} stale, {} failed",
+                    p.applied, p.stale, p.failed
+                ),
+            ),
+            Err(e) => (EventLevel::Error, format!("apply of plan {plan_id}: {e}")),
+        };
+        let _ = self.report.send(Internal::Notice(level, message)).await;
+        self.report_item_outcomes(plan_id).await;
+        // Plan again: stale items are re-planned, applied ones vanish.
+        if replan && let Some(t) = &self.rerun {
+            t.notify_one();
+        }
+    }
+
+    /// How each item ended, from the store, for the plan's view.
+    async fn report_item_outcomes(&self, plan_id: String) {
+        let id = plan_id.clone();
+        let Ok(stored) = self
+            .ctx
+            .store
+            .call("read the apply's outcome", move |s| s.load_plan(&id))
+            .await
+        else {
+            return;
+        };
+        let items = stored
+            .items
+            .iter()
+            .map(|i| (i.item_id.clone(), item_state(i.state), i.detail.clone()))
+            .collect();
+        let _ = self
+            .report
+            .send(Internal::ItemOutcomes { plan_id, items })
+            .await;
+    }
+}

@@ -1,0 +1,276 @@
+//! The engine's one loop: takes commands and job reports, starts applies,
+//! and publishes a snapshot after each round. On stop it lets the running
+//! apply finish its items in flight and waits for every job.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::EngineOptions;
+use crate::astrow::AstrowClient;
+use crate::config::Settings;
+use crate::engine::bookings::BookingImport;
+use crate::engine::command::{Command, EventLevel};
+use crate::engine::core::{Core, Internal};
+use crate::engine::snapshot::{ItemState, JobKind};
+use crate::engine::storage::StoreHandle;
+use crate::pac::PacClient;
+use crate::store::{PlanState, Selection};
+
+/// Everything the command loop works with.
+pub(super) struct Engine {
+    pub opts: EngineOptions,
+    pub settings: watch::Sender<Arc<Settings>>,
+    pub pac: PacClient,
+    pub astrow: AstrowClient,
+    pub store: StoreHandle,
+    pub core: Core,
+    pub report: mpsc::Sender<Internal>,
+    pub triggers: HashMap<JobKind, Arc<Notify>>,
+    pub intervals: HashMap<JobKind, watch::Sender<Duration>>,
+    pub paused: watch::Sender<bool>,
+    pub bookings: Option<BookingImport>,
+    pub apply_running: Option<JoinHandle<()>>,
+    /// Held while an apply writes; the employee job waits for it.
+    pub writing: Arc<Mutex<()>>,
+    /// A roll call started by command (apart from `bookings.roll_call_active`).
+    pub roll_call: bool,
+    /// The interrupted apply to finish first, with the write lock already held.
+    pub resume: Option<(String, OwnedMutexGuard<()>)>,
+    /// An auto apply came while another ran: plan again when it ends.
+    pub apply_missed: bool,
+    pub cancel: CancellationToken,
+}
+
+/// The receiving ends the loop takes from.
+pub(super) struct Inputs {
+    pub commands: mpsc::Receiver<Command>,
+    pub internal: mpsc::Receiver<Internal>,
+    pub apply_requests: mpsc::Receiver<String>,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+impl Engine {
+    pub async fn run(mut self, inputs: Inputs) {
+        let Inputs {
+            mut commands,
+            mut internal,
+            mut apply_requests,
+            tasks,
+        } = inputs;
+        let mut bookings_view = self.bookings.as_ref().map(|b| b.view.clone());
+        self.core.apply(Internal::JobStarted(JobKind::Bookings));
+        self.core.publish();
+        self.resume_interrupted_apply().await;
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Shutdown) | None => break,
+                    Some(cmd) => self.command(cmd).await,
+                },
+                Some(msg) = internal.recv() => {
+                    self.report_in(msg);
+                    // Take every report that is already waiting: one snapshot for all.
+                    while let Ok(more) = internal.try_recv() {
+                        self.report_in(more);
+                    }
+                }
+                Some(plan_id) = apply_requests.recv() => self.start_apply(plan_id, true).await,
+                () = finished(&mut self.apply_running) => {
+                    self.apply_running = None;
+                    // A plan made meanwhile was not applied: make it again
+                    // from fresh listings, and auto mode applies it.
+                    if std::mem::take(&mut self.apply_missed)
+                        && let Some(t) = self.triggers.get(&JobKind::Employees)
+                    {
+                        t.notify_one();
+                    }
+                }
+                Ok(()) = changed(&mut bookings_view) => {
+                    if let Some(v) = &mut bookings_view {
+                        let view = v.borrow_and_update().clone();
+                        self.core.set_bookings(view);
+                    }
+                }
+            }
+            self.core.publish();
+        }
+        self.stop(internal, tasks).await;
+    }
+
+    async fn stop(mut self, mut internal: mpsc::Receiver<Internal>, tasks: Vec<JoinHandle<()>>) {
+        tracing::info!("engine stopping");
+        self.cancel.cancel();
+        if let Some(a) = self.apply_running.take() {
+            // The items in flight finish; the rest waits for the next start.
+            // Reports keep being taken meanwhile, so the apply never blocks
+            // on a full channel.
+            tokio::pin!(a);
+            loop {
+                tokio::select! {
+                    _ = &mut a => break,
+                    Some(msg) = internal.recv() => self.report_in(msg),
+                }
+            }
+        }
+        if let Some(b) = self.bookings.take() {
+            b.stop().await;
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        tracing::info!("engine stopped");
+    }
+
+    /// A job's report: into the picture, and finished runs into the store.
+    fn report_in(&mut self, msg: Internal) {
+        if let Internal::JobFinished { kind, run } = &msg
+            && *kind != JobKind::Heartbeat
+        {
+            let (job, result) = (
+                format!("{kind:?}").to_lowercase(),
+                if run.ok {
+                    format!("ok: {}", run.summary)
+                } else {
+                    format!("failed: {}", run.summary)
+                },
+            );
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let r = store
+                    .call("record a job run", move |s| {
+                        let id = s.job_started(&job)?;
+                        s.job_finished(id, &result, &Default::default())
+                    })
+                    .await;
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "job run not recorded");
+                }
+            });
+        }
+        self.core.apply(msg);
+    }
+
+    pub(super) fn notice(&self, level: EventLevel, message: impl Into<String>) {
+        let message = message.into();
+        match level {
+            EventLevel::Error => tracing::error!("{message}"),
+            EventLevel::Warning => tracing::warn!("{message}"),
+            EventLevel::Info => tracing::info!("{message}"),
+        }
+        self.core.notice(level, message);
+    }
+
+    pub(super) fn refuse_read_only(&self, what: &str) -> bool {
+        if self.opts.read_only {
+            self.notice(
+                EventLevel::Warning,
+                format!("read-only: {what} refused (started with --read-only)"),
+            );
+        }
+        self.opts.read_only
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::RunNow(kind) => {
+                if let Some(t) = self.triggers.get(&kind) {
+                    t.notify_one();
+                }
+            }
+            Command::Approve(ids) => self.set_states(ids, PlanState::Approved).await,
+            Command::Reject(ids) => self.set_states(ids, PlanState::Rejected).await,
+            Command::Apply {
+                plan_id,
+                allow_held,
+            } => {
+                let held = self
+                    .core
+                    .snapshot()
+                    .plan
+                    .as_ref()
+                    .filter(|p| p.plan_id == plan_id)
+                    .and_then(|p| p.held.clone());
+                match held {
+                    Some(reason) if !allow_held => self.notice(
+                        EventLevel::Warning,
+                        format!("plan {plan_id} is held by the deletion guard ({reason}): confirm the held plan to apply it"),
+                    ),
+                    _ => self.start_apply(plan_id, false).await,
+                }
+            }
+            Command::Pause => {
+                self.paused.send_replace(true);
+                self.core.apply(Internal::Paused(true));
+                self.notice(EventLevel::Info, "scheduled syncs paused");
+            }
+            Command::Resume => {
+                self.paused.send_replace(false);
+                self.core.apply(Internal::Paused(false));
+                self.notice(EventLevel::Info, "scheduled syncs resumed");
+            }
+            Command::ReloadSettings => self.reload().await,
+            Command::OpenDoor { reader_id } => self.open_door(reader_id),
+            Command::StartRollCall => self.roll_call(true).await,
+            Command::StopRollCall => self.roll_call(false).await,
+            Command::Shutdown => self.cancel.cancel(),
+        }
+    }
+
+    async fn set_states(&mut self, ids: Vec<String>, state: PlanState) {
+        if self.refuse_read_only("approving or rejecting changes") {
+            return;
+        }
+        let Some(plan) = self.core.snapshot().plan.clone() else {
+            return;
+        };
+        let plan_id = plan.plan_id.clone();
+        let ids2 = ids.clone();
+        let r = self
+            .store
+            .call("set item states", move |s| {
+                s.set_item_states(&plan_id, Selection::Items(&ids2), state)
+            })
+            .await;
+        match r {
+            Ok(_) => {
+                let mut view = (*plan).clone();
+                let to = crate::engine::views::item_state(state);
+                for item in &mut view.items {
+                    if ids.contains(&item.id)
+                        && matches!(
+                            item.state,
+                            ItemState::Pending | ItemState::Approved | ItemState::Rejected
+                        )
+                    {
+                        item.state = to;
+                    }
+                }
+                self.core.apply(Internal::Plan(Some(Arc::new(view))));
+            }
+            Err(e) => self.notice(EventLevel::Error, e),
+        }
+    }
+}
+
+/// The running apply ended (never, when none runs).
+async fn finished(apply: &mut Option<JoinHandle<()>>) {
+    match apply {
+        Some(h) => {
+            let _ = h.await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn changed<T>(rx: &mut Option<watch::Receiver<T>>) -> Result<(), watch::error::RecvError> {
+    match rx {
+        Some(r) => r.changed().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,54 @@
+//! Starts the definitions mirror (PAC's readers and the rest into Astrow)
+//! and publishes the reader serials Astrow's mirror holds once it ran.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::wiring::{Wiring, secs};
+use crate::config::Settings;
+use crate::engine::core::Internal;
+use crate::engine::jobs::definitions;
+use crate::engine::jobs::scheduler::run_scheduled;
+use crate::engine::snapshot::JobKind;
+
+/// The reader serials Astrow's mirror holds (`None` until the job ran).
+pub(super) type MirroredSerials = watch::Receiver<Option<Arc<HashSet<String>>>>;
+
+pub(super) fn start(w: &mut Wiring, settings: &Settings) -> MirroredSerials {
+    let ctl = w.job_control(
+        JobKind::Definitions,
+        secs(settings.sync.definitions_interval_s),
+    );
+    let (mirror_tx, mirror_rx) = watch::channel::<Option<Arc<HashSet<String>>>>(None);
+    let (p, a, s, r) = (
+        w.pac.clone(),
+        w.astrow.clone(),
+        w.settings.clone(),
+        w.report.clone(),
+    );
+    let read_only = w.read_only;
+    w.spawn(run_scheduled(ctl, move || {
+        let (p, a, s, r, mirror) = (
+            p.clone(),
+            a.clone(),
+            s.clone(),
+            r.clone(),
+            mirror_tx.clone(),
+        );
+        async move {
+            let settings = s.borrow().clone();
+            let (summary, view) = definitions::sync(&p, &a, &settings, !read_only).await?;
+            mirror.send_replace(Some(Arc::new(
+                view.astrow_readers
+                    .iter()
+                    .map(|r| r.serial.clone())
+                    .collect(),
+            )));
+            let _ = r.send(Internal::Definitions(view)).await;
+            Ok(summary)
+        }
+    }));
+    mirror_rx
+}

@@ -1,0 +1,95 @@
+//! Starts the employee sync: plan on its interval, and in auto mode hand
+//! each plan with work in it to the command loop to apply. Also finds the
+//! apply a stop or crash cut short, which runs before any new plan.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, watch};
+
+use super::EngineError;
+use super::wiring::{Wiring, secs};
+use crate::config::{ApplyMode, Settings};
+use crate::engine::jobs::employees::EmployeeJob;
+use crate::engine::jobs::scheduler::run_scheduled;
+use crate::engine::people::People;
+use crate::engine::snapshot::JobKind;
+use crate::engine::storage::StoreHandle;
+use crate::store::PlanState;
+
+/// What the employee job hands on: the linked people (for the booking
+/// import) and the plans auto mode applies.
+pub(super) struct EmployeeOutputs {
+    pub people: watch::Receiver<Option<Arc<People>>>,
+    pub apply_requests: mpsc::Receiver<String>,
+}
+
+pub(super) fn start(
+    w: &mut Wiring,
+    settings: &Settings,
+    writing: Arc<Mutex<()>>,
+) -> EmployeeOutputs {
+    let ctl = w.job_control(JobKind::Employees, secs(settings.sync.employee_interval_s));
+    let (people_tx, people) = watch::channel::<Option<Arc<People>>>(None);
+    let (apply_tx, apply_requests) = mpsc::channel::<String>(8);
+    let job = EmployeeJob {
+        writing,
+        pac: w.pac.clone(),
+        astrow: w.astrow.clone(),
+        store: w.store.clone(),
+        settings: w.settings.clone(),
+        report: w.report.clone(),
+        people: people_tx,
+    };
+    let auto = w.settings.clone();
+    let read_only = w.read_only;
+    w.spawn(run_scheduled(ctl, move || {
+        let job = job.clone();
+        let auto = auto.clone();
+        let apply_tx = apply_tx.clone();
+        async move {
+            let r = job.run().await?;
+            let auto_apply = auto.borrow().sync.apply == ApplyMode::Auto;
+            if auto_apply
+                && !read_only
+                && !r.held
+                && r.actionable > 0
+                && let Some(id) = &r.plan_id
+            {
+                let _ = apply_tx.send(id.clone()).await;
+            }
+            Ok(r.summary)
+        }
+    }));
+    EmployeeOutputs {
+        people,
+        apply_requests,
+    }
+}
+
+/// An apply cut short is resumed first, and nothing is planned before it
+/// ends (a plan made now would repeat its unfinished creates): its lock is
+/// taken before the employee job starts. Older interrupted plans are retired.
+pub(super) async fn find_interrupted_apply(
+    store: &StoreHandle,
+    writing: &Arc<Mutex<()>>,
+    read_only: bool,
+) -> Result<Option<(String, OwnedMutexGuard<()>)>, EngineError> {
+    if read_only {
+        return Ok(None);
+    }
+    let found = store
+        .call("find an interrupted apply", |s| {
+            let mut ids = s.interrupted_plans()?;
+            let newest = ids.pop();
+            for old in &ids {
+                s.set_plan_state(old, PlanState::Stale)?;
+            }
+            Ok(newest)
+        })
+        .await
+        .map_err(EngineError::StoreCall)?;
+    Ok(match found {
+        Some(id) => Some((id, writing.clone().lock_owned().await)),
+        None => None,
+    })
+}

@@ -1,0 +1,34 @@
+//! Starts the health probes and the heartbeat Astrow shows the service by.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::wiring::{Wiring, secs};
+use crate::config::Settings;
+use crate::engine::jobs::heartbeat;
+use crate::engine::jobs::scheduler::{JobControl, run_scheduled};
+use crate::engine::snapshot::{JobKind, Snapshot};
+
+pub(super) fn start(
+    w: &mut Wiring,
+    settings: &Settings,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+) {
+    let ctl = w.job_control(
+        JobKind::Heartbeat,
+        secs(settings.bookings.heartbeat_interval_s),
+    );
+    // Pausing the syncs never stops the heartbeat: Astrow would show the
+    // service red while bookings still flow.
+    let ctl = JobControl {
+        paused: watch::channel(false).1,
+        ..ctl
+    };
+    let (p, a, r) = (w.pac.clone(), w.astrow.clone(), w.report.clone());
+    let read_only = w.read_only;
+    w.spawn(run_scheduled(ctl, move || {
+        let (p, a, r, snaps) = (p.clone(), a.clone(), r.clone(), snapshots.clone());
+        async move { heartbeat::run_once(&p, &a, &snaps, &r, !read_only).await }
+    }));
+}

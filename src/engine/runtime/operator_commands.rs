@@ -1,0 +1,151 @@
+//! Commands a person gives beside plans: reload the settings, open a door,
+//! start or stop a roll call.
+
+use std::sync::Arc;
+
+use super::command_loop::Engine;
+use super::wiring::secs;
+use super::{booking_rules, settings_summary};
+use crate::config;
+use crate::engine::command::EventLevel;
+use crate::engine::core::Internal;
+use crate::engine::snapshot::JobKind;
+use crate::model::System;
+use crate::store::{AuditRecord, ledger};
+
+impl Engine {
+    pub(super) async fn reload(&mut self) {
+        let loaded = match config::load(&self.opts.config_path) {
+            Ok(l) => l,
+            Err(e) => {
+                self.notice(EventLevel::Error, format!("settings not reloaded: {e}"));
+                return;
+            }
+        };
+        let new = loaded.settings;
+        let old = self.settings.borrow().clone();
+        // Published first: a plan being made now either sees the new settings
+        // when it is saved (and is dropped), or is saved before the pending
+        // plans are voided below.
+        self.settings.send_replace(Arc::new(new.clone()));
+        if new.sync.master != old.sync.master
+            || new.sync.delete_employees_on_sync != old.sync.delete_employees_on_sync
+        {
+            let r = self
+                .store
+                .call("invalidate pending plans", |s| {
+                    s.invalidate_pending_plans("the master or the delete setting changed")
+                })
+                .await;
+            if let Err(e) = r {
+                self.notice(EventLevel::Error, e);
+            }
+            self.core.apply(Internal::Plan(None));
+            self.notice(
+                EventLevel::Warning,
+                "the master or the delete setting changed: pending plans are void, planning again",
+            );
+            if let Some(t) = self.triggers.get(&JobKind::Employees) {
+                t.notify_one();
+            }
+        }
+        for (kind, every) in [
+            (JobKind::Employees, new.sync.employee_interval_s),
+            (JobKind::Definitions, new.sync.definitions_interval_s),
+            (JobKind::Heartbeat, new.bookings.heartbeat_interval_s),
+        ] {
+            if let Some(tx) = self.intervals.get(&kind) {
+                tx.send_replace(secs(every));
+            }
+        }
+        if let Some(b) = &self.bookings {
+            b.rules
+                .send_replace(Arc::new(booking_rules(&new, self.roll_call)));
+        }
+        if new.pac != old.pac || new.astrow != old.astrow {
+            self.notice(
+                EventLevel::Warning,
+                "connection settings changed: restart astrow-pac to connect with them",
+            );
+        }
+        self.core
+            .apply(Internal::Settings(settings_summary(&new, &self.opts)));
+        self.notice(EventLevel::Info, "settings reloaded");
+    }
+
+    pub(super) fn open_door(&mut self, reader_id: u32) {
+        if self.refuse_read_only("opening a door") {
+            return;
+        }
+        let pac = self.pac.clone();
+        let store = self.store.clone();
+        let report = self.report.clone();
+        tokio::spawn(async move {
+            let result = pac.open_door(reader_id).await;
+            let text = match &result {
+                Ok(()) => "ok".to_string(),
+                Err(e) => format!("failed: {e}"),
+            };
+            let record = AuditRecord {
+                system: System::Pac,
+                action: "open_door".into(),
+                record: format!("reader {reader_id}"),
+                before: None,
+                after: None,
+                result: text.clone(),
+            };
+            let _ = store
+                .call("audit a door opening", move |s| s.append_audit(&record))
+                .await;
+            let (level, message) = match result {
+                Ok(()) => (
+                    EventLevel::Info,
+                    format!("door of reader {reader_id} opened for 5 seconds"),
+                ),
+                Err(e) => (
+                    EventLevel::Error,
+                    format!("door of reader {reader_id} not opened: {e}"),
+                ),
+            };
+            let _ = report.send(Internal::Notice(level, message)).await;
+        });
+    }
+
+    pub(super) async fn roll_call(&mut self, start: bool) {
+        if self.refuse_read_only("a roll call") {
+            return;
+        }
+        let path = self.store.database_path();
+        let r = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let conn = crate::store::db::open_connection(&path).map_err(|e| e.to_string())?;
+            if start {
+                ledger::start_roll_call(&conn, chrono::Utc::now()).map_err(|e| e.to_string())?;
+            } else {
+                ledger::stop_roll_call(&conn).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        match r {
+            Ok(()) => {
+                self.roll_call = start;
+                if let Some(b) = &self.bookings {
+                    let settings = self.settings.borrow().clone();
+                    b.rules
+                        .send_replace(Arc::new(booking_rules(&settings, start)));
+                }
+                self.notice(
+                    EventLevel::Warning,
+                    if start {
+                        "roll call started: swipes on roll-call readers confirm people as safe"
+                    } else {
+                        "roll call stopped"
+                    },
+                );
+            }
+            Err(e) => self.notice(EventLevel::Error, format!("roll call: {e}")),
+        }
+    }
+}
