@@ -75,6 +75,8 @@ pub enum StoreError {
     },
     #[error("store: {what} holds {value:?}, which this program cannot read")]
     Corrupt { what: &'static str, value: String },
+    #[error(transparent)]
+    Db(#[from] db::DbError),
     #[error("store: no plan {0}")]
     UnknownPlan(String),
     #[error("store: plan {plan_id} has no item {item_id}")]
@@ -117,14 +119,7 @@ impl Store {
         })?;
         let lock = lock::acquire(dir)?;
         let path = dir.join(DATABASE_FILE);
-        let mut conn = Connection::open(&path).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
-        configure(&conn).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let mut conn = db::open_connection(&path)?;
         migrations::migrate(&mut conn, &path)?;
         Ok(Store {
             conn,
@@ -136,20 +131,7 @@ impl Store {
     /// Open an existing store only to read it, beside a running engine that
     /// may hold it (for `status`): no lock, no migration, no write.
     pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
-        let path = dir.join(DATABASE_FILE);
-        let conn = Connection::open_with_flags(
-            &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
+        let conn = db::open_read_only(&dir.join(DATABASE_FILE))?;
         Ok(Store {
             conn,
             dir: dir.to_path_buf(),
@@ -177,16 +159,6 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .ctx("read the schema version")
     }
-}
-
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
-            "journal_mode stays {mode}, WAL is needed"
-        )));
-    }
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
 }
 
 /// Times in the store: RFC 3339, UTC, milliseconds.

@@ -54,6 +54,29 @@ fn store_migrates_an_empty_directory_to_the_latest_schema() -> TestResult {
 }
 
 #[test]
+fn every_way_into_the_database_waits_the_same_busy_timeout() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(dir.path())?;
+    let path = dir.path().join(DATABASE_FILE);
+    let wait = |c: &Connection| -> rusqlite::Result<u64> {
+        c.query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+    };
+    let want = db::BUSY_TIMEOUT.as_millis() as u64;
+    assert_eq!(wait(&store.conn)?, want, "the engine's store");
+    assert_eq!(
+        wait(&db::open_connection(&path)?)?,
+        want,
+        "a task's own connection"
+    );
+    let status = Store::open_read_only(dir.path())?;
+    assert_eq!(wait(&status.conn)?, want, "status, read-only");
+    let mode: String =
+        db::open_connection(&path)?.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    assert_eq!(mode, "wal");
+    Ok(())
+}
+
+#[test]
 fn store_refuses_a_schema_newer_than_it_knows() -> TestResult {
     let dir = tempfile::tempdir()?;
     {
