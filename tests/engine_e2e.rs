@@ -19,7 +19,7 @@ use astrow_pac::engine::jobs::employees::{compute_plan, new_plan};
 use astrow_pac::engine::plan::{Action, Plan};
 use astrow_pac::engine::runtime::{EngineOptions, RunningEngine, start};
 use astrow_pac::engine::snapshot::{ApplyProgress, JobKind, JobState, Snapshot};
-use astrow_pac::engine::storage::StoreHandle;
+use astrow_pac::engine::store_handle::StoreHandle;
 use astrow_pac::model::{AstrowEmployee, PacEmployee, PacId, parse_pac_ref};
 use astrow_pac::pac::PacClient;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};

@@ -3,9 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+#[path = "support/plan_model.rs"]
+mod plan_model;
+
 use astrow_pac::engine::plan::{
-    Action, Listing, MatchKey, Model, Plan, PlanInput, PlanRefused, PlanSettings, Suppression,
-    apply_to_model, destructive_limit, plan_employees,
+    Action, Listing, MatchKey, Plan, PlanInput, PlanRefused, PlanSettings, Suppression,
+    destructive_limit, plan_employees,
 };
 use astrow_pac::model::{
     AstrowEmployee, Badge, BadgeType, Link, LinkOrigin, PacEmployee, PacId, PersNo, System,
@@ -13,6 +16,8 @@ use astrow_pac::model::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use proptest::prelude::*;
+
+use plan_model::{Model, apply_to_model};
 
 const NAMES: [&str; 4] = ["", "Ana", "Bo", "Cy"];
 const NUMBERS: [&str; 4] = ["", "E-1", "E-2", "E-3"];
@@ -156,6 +161,22 @@ fn links(raw: Vec<(u64, u64, bool)>) -> Vec<Link> {
             at: at(),
         })
         .collect()
+}
+
+/// Fixed settings for the worked examples (master PAC; examples set it).
+fn example_settings() -> PlanSettings {
+    PlanSettings {
+        master: System::Pac,
+        delete_employees_on_sync: false,
+        sync_inactive_employees: false,
+        match_key: MatchKey::EmployeeNumber,
+        default_cycle_code: "STD".into(),
+        default_paygroup_code: "MONTHLY".into(),
+        pac_default_access_group_id: Some(1),
+        pac_access_group_ids: None,
+        guard_count: 100,
+        guard_percent: 0,
+    }
 }
 
 fn settings_strategy() -> impl Strategy<Value = PlanSettings> {
@@ -343,5 +364,188 @@ proptest! {
         prop_assert_eq!(destructive, plan.destructive_count());
         let limit = destructive_limit(plan.managed_slave_employees, &settings);
         prop_assert_eq!(plan.held.is_some(), destructive > limit);
+    }
+}
+
+/// Two worked examples of the model, beside the properties over random sets.
+mod model_examples {
+    use astrow_pac::engine::plan::{Listing, Plan, PlanInput, plan_employees};
+    use astrow_pac::model::{
+        AstrowEmployee, Badge, BadgeType, Link, LinkOrigin, PacEmployee, PacId, PersNo, System,
+    };
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    use super::plan_model::{Model, apply_to_model};
+    use super::today;
+
+    fn pac(id: u64, name: &str, number: &str) -> PacEmployee {
+        PacEmployee {
+            id: PacId(id),
+            first_name: name.into(),
+            last_name: "Pop".into(),
+            employee_number: number.into(),
+            active: true,
+            valid_from: None,
+            valid_until: None,
+            access_group_ids: vec![4],
+            badges: vec![Badge {
+                number: format!("AB{id:04}"),
+                badge_type: BadgeType::PacProximity,
+                active: true,
+            }],
+            external_ref: None,
+            version: 1,
+        }
+    }
+
+    fn astrow(pers_no: u64, name: &str, number: &str) -> AstrowEmployee {
+        AstrowEmployee {
+            pers_no: PersNo(pers_no),
+            employee_no: number.into(),
+            first_name: name.into(),
+            middle_name: String::new(),
+            last_name: "Pop".into(),
+            badge_no: Some(format!("{}", 9000 + pers_no)),
+            active: true,
+            contract_start: NaiveDate::from_ymd_opt(2026, 1, 1),
+            contract_end: None,
+            cycle_code: "NIGHT".into(),
+            paygroup_code: "WEEKLY".into(),
+            pac_access_group_ids: vec![4],
+            pac_badge_type: Some(BadgeType::PacProximity),
+            external_ref: None,
+            version: 1,
+        }
+    }
+
+    /// A PAC and an Astrow employee in step, linked both in the store and by external_ref.
+    fn linked_pair(
+        id: u64,
+        pers_no: u64,
+        origin: LinkOrigin,
+    ) -> (PacEmployee, AstrowEmployee, Link) {
+        let mut p = pac(id, "Ana", &format!("E-{id}"));
+        let mut a = astrow(pers_no, "Ana", &format!("E-{id}"));
+        p.external_ref = Some(format!("astrow:{pers_no}"));
+        a.external_ref = Some(format!("pac:{id}"));
+        a.pac_access_group_ids = p.access_group_ids.clone();
+        p.valid_from = a.contract_start;
+        a.badge_no = Some(format!("{id}"));
+        p.badges[0].number = format!("{id}");
+        let link = Link {
+            pac_id: PacId(id),
+            pers_no: PersNo(pers_no),
+            origin,
+            at: Utc
+                .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        };
+        (p, a, link)
+    }
+
+    fn input(
+        master: System,
+        pac: Vec<PacEmployee>,
+        astrow: Vec<AstrowEmployee>,
+        links: Vec<Link>,
+    ) -> PlanInput {
+        let mut settings = super::example_settings();
+        settings.master = master;
+        PlanInput {
+            pac: Listing::complete(pac),
+            astrow: Listing::complete(astrow),
+            links,
+            suppressions: Vec::new(),
+            today: today(),
+            settings,
+        }
+    }
+
+    fn plan(input: &PlanInput) -> Plan {
+        match plan_employees(input) {
+            Ok(p) => p,
+            Err(e) => panic!("plan refused: {e}"),
+        }
+    }
+
+    #[test]
+    fn plans_applied_to_the_model_leave_nothing_to_do() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+            .single()
+            .unwrap_or_default();
+        for master in [System::Pac, System::Astrow] {
+            let (p, a, l) = linked_pair(10, 1001, LinkOrigin::Created);
+            let (_, gone, gone_link) = linked_pair(11, 1002, LinkOrigin::Created);
+            let (gone_pac, _, gone_link2) = linked_pair(12, 1003, LinkOrigin::Created);
+            let mut model = Model {
+                pac: vec![
+                    p,
+                    pac(20, "New", "E-20"),
+                    gone_pac,
+                    pac(30, "Match", "E-30"),
+                ],
+                astrow: vec![
+                    a,
+                    gone,
+                    astrow(40, "New", "E-40"),
+                    astrow(41, "Match", "E-30"),
+                ],
+                links: vec![l, gone_link, gone_link2],
+            };
+            let mut input = input(master, vec![], vec![], vec![]);
+            input.settings.delete_employees_on_sync = true;
+            let replan = |model: &Model, input: &mut PlanInput| {
+                input.pac = Listing::complete(model.pac.clone());
+                input.astrow = Listing::complete(model.astrow.clone());
+                input.links = model.links.clone();
+                plan(input)
+            };
+            let first = replan(&model, &mut input);
+            assert!(!first.is_empty());
+            apply_to_model(&first, &mut model, at);
+            let second = replan(&model, &mut input);
+            assert!(second.is_empty(), "{master}: {:#?}", second.items);
+        }
+    }
+
+    #[test]
+    fn plans_apply_records_created_and_matched_links() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let mut model = Model {
+            pac: vec![pac(10, "Ana", "E-1"), pac(20, "Bo", "E-2")],
+            astrow: vec![astrow(1001, "Bo", "E-2")],
+            links: vec![],
+        };
+        let mut i = input(System::Pac, model.pac.clone(), model.astrow.clone(), vec![]);
+        let first = plan(&i);
+        apply_to_model(&first, &mut model, at);
+        let origin = |pac_id: u64| {
+            model
+                .links
+                .iter()
+                .find(|l| l.pac_id == PacId(pac_id))
+                .map(|l| l.origin)
+        };
+        assert_eq!(origin(10), Some(LinkOrigin::Created));
+        assert_eq!(origin(20), Some(LinkOrigin::Matched));
+        let created = model
+            .astrow
+            .iter()
+            .find(|a| a.external_ref.as_deref() == Some("pac:10"));
+        let created = created.unwrap_or_else(|| panic!("{:#?}", model.astrow));
+        let pac10 = model.pac.iter().find(|p| p.id == PacId(10));
+        assert_eq!(
+            pac10.and_then(|p| p.external_ref.clone()),
+            Some(format!("astrow:{}", created.pers_no))
+        );
+        i.pac = Listing::complete(model.pac.clone());
+        i.astrow = Listing::complete(model.astrow.clone());
+        i.links = model.links.clone();
+        assert!(plan(&i).is_empty());
     }
 }

@@ -6,7 +6,7 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use super::common::one_shot;
-use super::sim::wait_for_stop;
+use super::stop_signal::wait_for_stop;
 use super::{GlobalArgs, exit};
 use crate::engine::apply::{ApplyCtx, apply_plan};
 use crate::engine::connect::{astrow_client, pac_client};
@@ -14,7 +14,7 @@ use crate::engine::jobs::employees::{compute_plan, new_plan};
 use crate::engine::plan::{Action, PlanItem};
 use crate::engine::runtime::store_dir;
 use crate::engine::snapshot::ApplyProgress;
-use crate::engine::storage::StoreHandle;
+use crate::engine::store_handle::StoreHandle;
 use crate::store::{PlanState, Selection, Store, StoredPlan};
 
 pub const LONG_ABOUT: &str = "Apply the employee sync plan: compute it now (or take the plan \

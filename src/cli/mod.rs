@@ -10,6 +10,7 @@ pub mod plan;
 pub mod run;
 pub mod sim;
 pub mod status;
+pub mod stop_signal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -11,7 +11,7 @@ use crate::engine::connect::{astrow_client, pac_client};
 use crate::engine::jobs::employees::{compute_plan, new_plan};
 use crate::engine::plan::{Action, Plan};
 use crate::engine::runtime::store_dir;
-use crate::engine::storage::StoreHandle;
+use crate::engine::store_handle::StoreHandle;
 use crate::engine::views::Names;
 use crate::http::sanitize;
 use crate::store::Store;

@@ -4,7 +4,7 @@
 use clap::Args;
 
 use super::common::{load_settings, runtime};
-use super::sim::wait_for_stop;
+use super::stop_signal::wait_for_stop;
 use super::{GlobalArgs, exit, logging};
 use crate::engine::command::{Command, EventLevel};
 use crate::engine::runtime::{EngineOptions, start};

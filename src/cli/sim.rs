@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use super::stop_signal::wait_for_stop;
 use super::{GlobalArgs, exit, logging};
 use crate::config::{self, Secret, Settings};
 use crate::sim::site::{RunningSite, SiteOptions, Which};
@@ -163,27 +164,4 @@ pub fn settings_for(site: &RunningSite, dir: &Path) -> Settings {
 
 fn write_settings(site: &RunningSite, dir: &Path, path: &Path) -> Result<(), String> {
     config::save(path, &settings_for(site, dir)).map_err(|e| e.to_string())
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-pub async fn wait_for_stop() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{Action, DesiredRecord, PlanItem};
 use super::snapshot::ApplyProgress;
-use super::storage::StoreHandle;
+use super::store_handle::StoreHandle;
 use crate::astrow::{AstrowClient, AstrowError};
 use crate::model::{
     AstrowEmployee, Link, LinkOrigin, PacEmployee, PacId, PersNo, System, astrow_ref, pac_ref,

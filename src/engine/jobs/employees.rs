@@ -7,13 +7,13 @@ use tokio::sync::{mpsc, watch};
 
 use crate::astrow::AstrowClient;
 use crate::config::{self, Settings};
-use crate::engine::core::Internal;
 use crate::engine::people::People;
 use crate::engine::plan::Fingerprint;
 use crate::engine::plan::{
     Listing, MatchKey, Plan, PlanInput, PlanSettings, Suppression, plan_employees,
 };
-use crate::engine::storage::StoreHandle;
+use crate::engine::state::Internal;
+use crate::engine::store_handle::StoreHandle;
 use crate::engine::views::{Names, employee_rows, people, plan_view};
 use crate::model::System;
 use crate::pac::PacClient;

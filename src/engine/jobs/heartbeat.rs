@@ -9,8 +9,8 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
 use crate::astrow::{AstrowClient, HeartbeatStatus};
-use crate::engine::core::Internal;
 use crate::engine::snapshot::{HealthState, Licences, Snapshot, SystemHealth};
+use crate::engine::state::Internal;
 use crate::model::System;
 use crate::pac::PacClient;
 

@@ -1,5 +1,5 @@
 //! Runs one job on its interval, on demand ("run now"), paused or not, and
-//! reports each run to the engine core.
+//! reports each run to the engine state.
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,8 +8,8 @@ use chrono::Utc;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::core::Internal;
 use crate::engine::snapshot::{JobKind, JobRun};
+use crate::engine::state::Internal;
 
 /// What a scheduled job listens to.
 #[derive(Clone)]

@@ -3,7 +3,6 @@
 //! Pure: no I/O, no clock ("today" is an argument), no settings file. The
 //! engine maps its settings onto [`PlanSettings`].
 
-mod apply;
 mod astrow_badges;
 mod astrow_record;
 mod definitions;
@@ -20,7 +19,6 @@ mod text;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{Model, apply_to_model};
 pub use definitions::{DefinitionsPlan, MirrorDiff, plan_definitions};
 pub use employees::plan_employees;
 pub use fingerprint::{
@@ -117,7 +115,8 @@ pub enum PlanRefused {
 /// What an item does. Items are ordered by action in this order, so that
 /// badges are freed (deletes, removals, updates) before creates take them.
 ///
-/// The contract with apply (see [`apply_to_model`] for the in-memory version):
+/// The contract with apply (`engine::apply`; `tests/support/plan_model.rs`
+/// is an in-memory version the property tests use):
 /// - `Delete`: delete the target record `slave_id`; forget its link.
 /// - `RemoveBadges`, `Update`: write `desired` (whole record, `If-Match`).
 ///   An `Update` may target the master: then it only records the link in the

@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use super::command_loop::Engine;
 use crate::engine::apply::{ApplyCtx, apply_plan};
 use crate::engine::command::EventLevel;
-use crate::engine::core::Internal;
 use crate::engine::snapshot::{ActionKind, ApplyProgress, ItemState, JobKind};
+use crate::engine::state::Internal;
 use crate::engine::views::item_state;
 use crate::store::{PlanState, Selection};
 
@@ -106,7 +106,7 @@ impl Engine {
             }
         };
         if let Some(plan) = self
-            .core
+            .state
             .snapshot()
             .plan
             .clone()
@@ -118,7 +118,7 @@ impl Engine {
                     item.state = ItemState::Approved;
                 }
             }
-            self.core.apply(Internal::Plan(Some(Arc::new(view))));
+            self.state.apply(Internal::Plan(Some(Arc::new(view))));
         }
         true
     }

@@ -15,9 +15,9 @@ use crate::astrow::AstrowClient;
 use crate::config::Settings;
 use crate::engine::bookings::BookingImport;
 use crate::engine::command::{Command, EventLevel};
-use crate::engine::core::{Core, Internal};
 use crate::engine::snapshot::{ItemState, JobKind};
-use crate::engine::storage::StoreHandle;
+use crate::engine::state::{EngineState, Internal};
+use crate::engine::store_handle::StoreHandle;
 use crate::pac::PacClient;
 use crate::store::{PlanState, Selection};
 
@@ -28,7 +28,7 @@ pub(super) struct Engine {
     pub pac: PacClient,
     pub astrow: AstrowClient,
     pub store: StoreHandle,
-    pub core: Core,
+    pub state: EngineState,
     pub report: mpsc::Sender<Internal>,
     pub triggers: HashMap<JobKind, Arc<Notify>>,
     pub intervals: HashMap<JobKind, watch::Sender<Duration>>,
@@ -63,8 +63,8 @@ impl Engine {
             tasks,
         } = inputs;
         let mut bookings_view = self.bookings.as_ref().map(|b| b.view.clone());
-        self.core.apply(Internal::JobStarted(JobKind::Bookings));
-        self.core.publish();
+        self.state.apply(Internal::JobStarted(JobKind::Bookings));
+        self.state.publish();
         self.resume_interrupted_apply().await;
         loop {
             tokio::select! {
@@ -94,11 +94,11 @@ impl Engine {
                 Ok(()) = changed(&mut bookings_view) => {
                     if let Some(v) = &mut bookings_view {
                         let view = v.borrow_and_update().clone();
-                        self.core.set_bookings(view);
+                        self.state.set_bookings(view);
                     }
                 }
             }
-            self.core.publish();
+            self.state.publish();
         }
         self.stop(internal, tasks).await;
     }
@@ -153,7 +153,7 @@ impl Engine {
                 }
             });
         }
-        self.core.apply(msg);
+        self.state.apply(msg);
     }
 
     pub(super) fn notice(&self, level: EventLevel, message: impl Into<String>) {
@@ -163,7 +163,7 @@ impl Engine {
             EventLevel::Warning => tracing::warn!("{message}"),
             EventLevel::Info => tracing::info!("{message}"),
         }
-        self.core.notice(level, message);
+        self.state.notice(level, message);
     }
 
     pub(super) fn refuse_read_only(&self, what: &str) -> bool {
@@ -190,7 +190,7 @@ impl Engine {
                 allow_held,
             } => {
                 let held = self
-                    .core
+                    .state
                     .snapshot()
                     .plan
                     .as_ref()
@@ -206,12 +206,12 @@ impl Engine {
             }
             Command::Pause => {
                 self.paused.send_replace(true);
-                self.core.apply(Internal::Paused(true));
+                self.state.apply(Internal::Paused(true));
                 self.notice(EventLevel::Info, "scheduled syncs paused");
             }
             Command::Resume => {
                 self.paused.send_replace(false);
-                self.core.apply(Internal::Paused(false));
+                self.state.apply(Internal::Paused(false));
                 self.notice(EventLevel::Info, "scheduled syncs resumed");
             }
             Command::ReloadSettings => self.reload().await,
@@ -226,7 +226,7 @@ impl Engine {
         if self.refuse_read_only("approving or rejecting changes") {
             return;
         }
-        let Some(plan) = self.core.snapshot().plan.clone() else {
+        let Some(plan) = self.state.snapshot().plan.clone() else {
             return;
         };
         let plan_id = plan.plan_id.clone();
@@ -251,7 +251,7 @@ impl Engine {
                         item.state = to;
                     }
                 }
-                self.core.apply(Internal::Plan(Some(Arc::new(view))));
+                self.state.apply(Internal::Plan(Some(Arc::new(view))));
             }
             Err(e) => self.notice(EventLevel::Error, e),
         }

@@ -8,10 +8,10 @@ use tokio::sync::watch;
 
 use super::wiring::{Wiring, secs};
 use crate::config::Settings;
-use crate::engine::core::Internal;
 use crate::engine::jobs::definitions;
 use crate::engine::jobs::scheduler::run_scheduled;
 use crate::engine::snapshot::JobKind;
+use crate::engine::state::Internal;
 
 /// The reader serials Astrow's mirror holds (`None` until the job ran).
 pub(super) type MirroredSerials = watch::Receiver<Option<Arc<HashSet<String>>>>;

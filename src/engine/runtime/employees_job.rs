@@ -13,7 +13,7 @@ use crate::engine::jobs::employees::EmployeeJob;
 use crate::engine::jobs::scheduler::run_scheduled;
 use crate::engine::people::People;
 use crate::engine::snapshot::JobKind;
-use crate::engine::storage::StoreHandle;
+use crate::engine::store_handle::StoreHandle;
 use crate::store::PlanState;
 
 /// What the employee job hands on: the linked people (for the booking

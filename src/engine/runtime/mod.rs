@@ -26,11 +26,11 @@ use self::wiring::Wiring;
 use super::bookings::classify::{BookingRules, ReaderRule};
 use super::command::Command;
 use super::connect::{ConnectError, astrow_client, pac_client};
-use super::core::{Core, Internal};
 use super::handle::{EngineChannels, EngineHandle, channels};
 use super::jobs::employees::master;
 use super::snapshot::{ApplyModeView, SettingsSummary};
-use super::storage::StoreHandle;
+use super::state::{EngineState, Internal};
+use super::store_handle::StoreHandle;
 use crate::config::{self, ApplyMode, Settings};
 use crate::store::{Store, StoreError};
 
@@ -131,7 +131,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         events,
     } = ch;
     let own_snapshots = snapshots.subscribe();
-    let core = Core::new(settings_summary(&settings, &opts), snapshots, events);
+    let state = EngineState::new(settings_summary(&settings, &opts), snapshots, events);
     let (report, internal) = mpsc::channel::<Internal>(1024);
     let (settings_tx, settings_rx) = watch::channel(Arc::new(settings.clone()));
     let (paused_tx, paused_rx) = watch::channel(false);
@@ -165,7 +165,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         pac: w.pac,
         astrow: w.astrow,
         store: w.store,
-        core,
+        state,
         report: w.report,
         triggers: w.triggers,
         intervals: w.intervals,

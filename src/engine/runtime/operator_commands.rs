@@ -8,8 +8,8 @@ use super::wiring::secs;
 use super::{booking_rules, settings_summary};
 use crate::config;
 use crate::engine::command::EventLevel;
-use crate::engine::core::Internal;
 use crate::engine::snapshot::JobKind;
+use crate::engine::state::Internal;
 use crate::model::System;
 use crate::store::{AuditRecord, ledger};
 
@@ -40,7 +40,7 @@ impl Engine {
             if let Err(e) = r {
                 self.notice(EventLevel::Error, e);
             }
-            self.core.apply(Internal::Plan(None));
+            self.state.apply(Internal::Plan(None));
             self.notice(
                 EventLevel::Warning,
                 "the master or the delete setting changed: pending plans are void, planning again",
@@ -68,7 +68,7 @@ impl Engine {
                 "connection settings changed: restart astrow-pac to connect with them",
             );
         }
-        self.core
+        self.state
             .apply(Internal::Settings(settings_summary(&new, &self.opts)));
         self.notice(EventLevel::Info, "settings reloaded");
     }

@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::astrow::AstrowClient;
 use crate::config::Settings;
-use crate::engine::core::Internal;
 use crate::engine::jobs::scheduler::JobControl;
 use crate::engine::snapshot::JobKind;
-use crate::engine::storage::StoreHandle;
+use crate::engine::state::Internal;
+use crate::engine::store_handle::StoreHandle;
 use crate::pac::PacClient;
 
 pub(super) struct Wiring {

@@ -1,5 +1,6 @@
-//! The engine's picture of itself: jobs report to it, it assembles and
-//! publishes immutable snapshots. Plain state changes, tested without I/O.
+//! The engine's state, its picture of itself (the tasks that change it are
+//! `runtime`): jobs report to it, it assembles and publishes immutable
+//! snapshots. Plain state changes, tested without I/O.
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use crate::model::System;
 /// Runs kept per job in the snapshot.
 pub const JOB_HISTORY: usize = 20;
 
-/// What jobs tell the core.
+/// What jobs tell the engine state.
 #[derive(Debug, Clone)]
 pub enum Internal {
     NextRun {
@@ -47,18 +48,18 @@ pub enum Internal {
     Notice(EventLevel, String),
 }
 
-pub struct Core {
+pub struct EngineState {
     snapshot: Snapshot,
     out: watch::Sender<Arc<Snapshot>>,
     events: broadcast::Sender<EngineEvent>,
 }
 
-impl Core {
+impl EngineState {
     pub fn new(
         settings: SettingsSummary,
         out: watch::Sender<Arc<Snapshot>>,
         events: broadcast::Sender<EngineEvent>,
-    ) -> Core {
+    ) -> EngineState {
         let jobs = [
             JobKind::Employees,
             JobKind::Definitions,
@@ -74,7 +75,7 @@ impl Core {
             history: Vec::new(),
         })
         .collect();
-        Core {
+        EngineState {
             snapshot: Snapshot {
                 settings,
                 jobs,
@@ -208,10 +209,10 @@ mod tests {
     use super::*;
     use crate::engine::handle::channels;
 
-    fn core() -> (Core, crate::engine::handle::EngineHandle) {
+    fn core() -> (EngineState, crate::engine::handle::EngineHandle) {
         let (handle, ch) = channels();
         (
-            Core::new(SettingsSummary::default(), ch.snapshots, ch.events),
+            EngineState::new(SettingsSummary::default(), ch.snapshots, ch.events),
             handle,
         )
     }

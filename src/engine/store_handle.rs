@@ -1,5 +1,6 @@
-//! The store as the engine's tasks use it: one connection behind a mutex
-//! that only engine tasks take, each call on tokio's blocking pool.
+//! The store (`crate::store`) as the engine's tasks use it: one connection
+//! behind a mutex that only engine tasks take, each call on tokio's
+//! blocking pool.
 
 use std::sync::{Arc, Mutex};
 

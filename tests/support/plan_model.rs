@@ -1,11 +1,11 @@
-//! Applying a plan to in-memory listings: what the systems and the store
-//! should look like after a full apply. Used by the property tests, and as
-//! the expected outcome of end-to-end tests.
+//! A test model, not the real apply (that is `engine::apply`): a plan
+//! applied to in-memory listings, what the systems and the store should
+//! look like after a full apply. Used by the plan property tests.
 
 use chrono::{DateTime, Utc};
 
-use super::{Action, DesiredRecord, Plan, PlanItem};
-use crate::model::{
+use astrow_pac::engine::plan::{Action, DesiredRecord, Plan, PlanItem};
+use astrow_pac::model::{
     AstrowEmployee, Link, LinkOrigin, PacEmployee, PacId, PersNo, System, astrow_ref, pac_ref,
 };
 
