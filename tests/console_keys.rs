@@ -908,3 +908,22 @@ fn keys_are_read_from_the_settings_file_and_kept_on_save() {
         Some(astrow_pac::tui::action::Action::Apply)
     );
 }
+
+#[test]
+fn bookings_say_why_a_swipe_goes_without_its_astrow_badge() {
+    let mut snap = snapshot();
+    let why = "PAC employee 10 is in a pairing conflict with Astrow employees 1001, 1002";
+    let mut bookings = (*snap.bookings).clone();
+    for e in &mut bookings.feed {
+        e.pairing_note = Some(why.into());
+    }
+    snap.bookings = Arc::new(bookings);
+    let mut h = Harness::new(snap, 120, 40);
+    h.press("5");
+    let screen = h.text();
+    assert!(screen.contains(why), "{screen}");
+    // Without a note the pane has no such line.
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("5");
+    assert!(!h.text().contains("pairing conflict"));
+}

@@ -20,7 +20,9 @@ use astrow_pac::engine::plan::{Action, Plan};
 use astrow_pac::engine::runtime::{EngineOptions, RunningEngine, start};
 use astrow_pac::engine::snapshot::{ApplyProgress, JobKind, JobState, Snapshot};
 use astrow_pac::engine::store_handle::StoreHandle;
-use astrow_pac::model::{AstrowEmployee, PacEmployee, PacId, parse_pac_ref};
+use astrow_pac::model::{
+    AstrowEmployee, EventType, PacEmployee, PacId, Seq, booking_source_id, parse_pac_ref,
+};
 use astrow_pac::pac::PacClient;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
 use astrow_pac::store::{PlanState, Selection, Store};
@@ -754,4 +756,103 @@ async fn an_apply_cut_short_is_resumed_when_the_engine_starts() {
         rig.plan(&store).await.is_empty(),
         "in step after the resume"
     );
+}
+
+/// Two Astrow employees name the same PAC employee in `external_ref` (a
+/// lost store, a copy made by hand): the plan holds a conflict, and until
+/// it is resolved that PAC employee's swipes are booked with PAC's own
+/// badge number, never to either claimant, and the Bookings feed says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pairing_conflict_books_no_swipe_to_either_claimant() {
+    let rig = rig(12).await;
+    let pac = rig.pac_employees().await;
+    let p = pac
+        .iter()
+        .find(|p| p.external_ref.is_none() && p.badges.iter().any(|b| b.active))
+        .expect("a seeded PAC employee with a badge")
+        .clone();
+    let template = rig.astrow_employees().await[0].clone();
+    let mut claimants = Vec::new();
+    for n in 1..=2u64 {
+        let mut a = template.clone();
+        a.employee_no = format!("CLAIM-{n}");
+        a.badge_no = Some(format!("99000{n}"));
+        a.external_ref = Some(format!("pac:{}", p.id.0));
+        let made = rig
+            .astrow
+            .create_employee(&a, &format!("claimant-{n}"))
+            .await
+            .unwrap();
+        claimants.push(made);
+    }
+    let claimant_pers: HashSet<u64> = claimants.iter().map(|a| a.pers_no.0).collect();
+    let claimant_badges: HashSet<String> = claimants
+        .iter()
+        .filter_map(|a| a.badge_no.clone())
+        .collect();
+    let raw_badges: HashSet<String> = p.badges.iter().map(|b| b.number.clone()).collect();
+
+    let (handle, engine) = start(rig.engine_options(rig.settings.clone()))
+        .await
+        .unwrap();
+    let plan = wait_for("the first plan", Duration::from_secs(30), async || {
+        snapshot(&handle).plan.clone()
+    })
+    .await;
+    assert!(
+        plan.items.iter().any(
+            |i| i.action == astrow_pac::engine::snapshot::ActionKind::Conflict
+                && i.master_id == Some(p.id.0.to_string())
+        ),
+        "the plan holds the conflict: {plan:#?}"
+    );
+    // The disputed employee's granted swipes, as Astrow booked them.
+    let booked = wait_for(
+        "a swipe of the disputed employee booked",
+        Duration::from_secs(60),
+        async || {
+            rig.pac_control("/_sim/swipes", json!({"count": 20})).await;
+            let theirs: HashSet<String> = rig
+                .pac
+                .events(Seq(0), 1000, Duration::ZERO)
+                .await
+                .unwrap()
+                .events
+                .iter()
+                .filter(|e| e.employee_id == Some(p.id) && e.event_type == EventType::AccessGranted)
+                .map(|e| booking_source_id(rig.settings.pac.organization_id, e.seq))
+                .collect();
+            let booked: Vec<_> = rig
+                .astrow
+                .list_bookings(None)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|b| theirs.contains(&b.booking.source_id))
+                .collect();
+            (!booked.is_empty()).then_some(booked)
+        },
+    )
+    .await;
+    for b in &booked {
+        assert!(
+            !claimant_badges.contains(&b.booking.badge_no)
+                && !b.pers_no.is_some_and(|n| claimant_pers.contains(&n.0)),
+            "a swipe was booked to a claimant: {b:?}"
+        );
+        assert!(
+            raw_badges.contains(&b.booking.badge_no),
+            "booked with PAC's badge number: {b:?}"
+        );
+    }
+    let why = wait_for("the feed says why", Duration::from_secs(10), async || {
+        snapshot(&handle)
+            .bookings
+            .feed
+            .iter()
+            .find_map(|e| e.pairing_note.clone())
+    })
+    .await;
+    assert!(why.contains("pairing conflict"), "{why}");
+    stop(handle, engine).await;
 }

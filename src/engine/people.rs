@@ -12,6 +12,9 @@ pub struct People {
     pub names: HashMap<PacId, String>,
     /// PAC id -> the linked Astrow employee's badge number.
     pub linked_badges: HashMap<PacId, String>,
+    /// PAC employees with no linked badge because their pairing is in
+    /// dispute: why, for the Bookings pane.
+    pub unpaired_why: HashMap<PacId, String>,
     /// The reader serials Astrow's mirror holds: a booking on a reader PAC
     /// lists but the mirror does not yet waits (Astrow would reject it).
     /// `None`: send every booking.

@@ -280,6 +280,10 @@ pub struct FeedEntry {
     pub reader: String,
     pub direction: Option<Direction>,
     pub delivery: Delivery,
+    /// Why a booking goes with PAC's raw badge number though its employee
+    /// is known: their pairing with Astrow is in dispute.
+    #[serde(default)]
+    pub pairing_note: Option<String>,
 }
 
 /// Where a ledger entry stands.

@@ -3,13 +3,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::people::People;
-use super::plan::{Action, Plan, PlanItem};
+use super::plan::{Action, EmployeePairing, Plan, PlanItem};
 use super::snapshot::{
     ActionKind, EmployeeRow, FieldChange, ItemState, PlanItemView, PlanView, RowKind,
 };
-use crate::model::{
-    AstrowEmployee, Link, PacEmployee, PacId, PersNo, System, parse_astrow_ref, parse_pac_ref,
-};
+use crate::model::{AstrowEmployee, PacEmployee, PacId, PersNo, System};
 use crate::store::{PlanState, StoredPlan};
 
 pub fn action_kind(a: Action) -> ActionKind {
@@ -136,40 +134,22 @@ pub fn plan_view(stored: &StoredPlan, names: &Names) -> Result<PlanView, String>
     })
 }
 
-/// Both sides aligned: linked pairs (by store link or `external_ref`), then
-/// master-only, then unmanaged slave-only rows; conflicts marked; the owned
-/// fields a pending update would change listed as differences.
+/// Both sides aligned: the pairs of the plan's pairing (linked, or matched
+/// by key and to be linked), then master-only, then unmanaged slave-only
+/// rows; conflicts marked; the owned fields a pending update would change
+/// listed as differences.
 pub fn employee_rows(
     pac: &[PacEmployee],
     astrow: &[AstrowEmployee],
-    links: &[Link],
+    pairing: &EmployeePairing,
     plan: Option<&Plan>,
     master: System,
 ) -> Vec<EmployeeRow> {
-    // Linked pairs, and the pairs the pending plan will link (matched by
-    // key), so a person sees both halves of a match on one row.
-    let mut known: Vec<Link> = links.to_vec();
-    if let Some(plan) = plan {
-        for item in plan.items.iter().filter(|i| i.action == Action::Link) {
-            if let (Some(m), Some(sl)) = (item.master_id, item.slave_id) {
-                let (pac_id, pers_no) = match master {
-                    System::Pac => (PacId(m), PersNo(sl)),
-                    System::Astrow => (PacId(sl), PersNo(m)),
-                };
-                known.push(Link {
-                    pac_id,
-                    pers_no,
-                    origin: crate::model::LinkOrigin::Matched,
-                    at: chrono::Utc::now(),
-                });
-            }
-        }
-    }
-    let pairs = pairs(pac, astrow, &known);
+    let pairs: Vec<(PacId, PersNo)> = pairing.pairs.iter().map(|p| (p.pac, p.astrow)).collect();
     let by_pac: HashMap<PacId, &PacEmployee> = pac.iter().map(|e| (e.id, e)).collect();
     let by_pers: HashMap<PersNo, &AstrowEmployee> = astrow.iter().map(|e| (e.pers_no, e)).collect();
     let mut differences: HashMap<(Option<u64>, Option<u64>), Vec<String>> = HashMap::new();
-    let mut conflicted_pac = BTreeSet::new();
+    let mut conflicted_pac: BTreeSet<u64> = pairing.conflicts.keys().map(|p| p.0).collect();
     let mut conflicted_astrow = BTreeSet::new();
     if let Some(plan) = plan {
         for item in &plan.items {
@@ -260,51 +240,13 @@ pub fn employee_rows(
     rows
 }
 
-/// Linked pairs: the store's links, then pairs both of whose records name
-/// each other in `external_ref` (links survive a lost store).
-fn pairs(pac: &[PacEmployee], astrow: &[AstrowEmployee], links: &[Link]) -> Vec<(PacId, PersNo)> {
-    let mut out: Vec<(PacId, PersNo)> = links.iter().map(|l| (l.pac_id, l.pers_no)).collect();
-    let mut used_pac: BTreeSet<PacId> = out.iter().map(|p| p.0).collect();
-    let mut used_pers: BTreeSet<PersNo> = out.iter().map(|p| p.1).collect();
-    let astrow_by_pers: HashMap<PersNo, &AstrowEmployee> =
-        astrow.iter().map(|a| (a.pers_no, a)).collect();
-    let pac_ids: std::collections::HashSet<PacId> = pac.iter().map(|p| p.id).collect();
-    for p in pac {
-        if used_pac.contains(&p.id) {
-            continue;
-        }
-        if let Some(pers) = parse_astrow_ref(p.external_ref.as_deref())
-            && !used_pers.contains(&pers)
-            && astrow_by_pers.get(&pers).is_some_and(|a| {
-                parse_pac_ref(a.external_ref.as_deref()).is_none_or(|id| id == p.id)
-            })
-        {
-            used_pac.insert(p.id);
-            used_pers.insert(pers);
-            out.push((p.id, pers));
-        }
-    }
-    for a in astrow {
-        if used_pers.contains(&a.pers_no) {
-            continue;
-        }
-        if let Some(id) = parse_pac_ref(a.external_ref.as_deref())
-            && !used_pac.contains(&id)
-            && pac_ids.contains(&id)
-        {
-            used_pac.insert(id);
-            used_pers.insert(a.pers_no);
-            out.push((id, a.pers_no));
-        }
-    }
-    out
-}
-
-/// Names and linked badges for the booking import.
-pub fn people(pac: &[PacEmployee], astrow: &[AstrowEmployee], links: &[Link]) -> People {
+/// Names and linked badges for the booking import. A PAC employee in a
+/// pairing conflict has no linked badge (their swipes go with PAC's badge
+/// number, which Astrow queues for an administrator) and the reason why.
+pub fn people(pac: &[PacEmployee], astrow: &[AstrowEmployee], pairing: &EmployeePairing) -> People {
     let by_pers: HashMap<PersNo, &AstrowEmployee> = astrow.iter().map(|a| (a.pers_no, a)).collect();
-    let linked_badges = pairs(pac, astrow, links)
-        .into_iter()
+    let linked_badges = pairing
+        .linked()
         .filter_map(|(id, pers)| {
             let badge = by_pers.get(&pers)?.badge_no.clone()?;
             (!badge.trim().is_empty()).then_some((id, badge))
@@ -313,6 +255,7 @@ pub fn people(pac: &[PacEmployee], astrow: &[AstrowEmployee], links: &[Link]) ->
     People {
         names: pac.iter().map(|e| (e.id, pac_name(e))).collect(),
         linked_badges,
+        unpaired_why: pairing.conflicts.clone().into_iter().collect(),
         mirrored_serials: None,
     }
 }
@@ -320,8 +263,10 @@ pub fn people(pac: &[PacEmployee], astrow: &[AstrowEmployee], links: &[Link]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::plan::{Listing, MatchKey, PlanInput, PlanSettings, plan_employees};
-    use crate::model::{Badge, BadgeType};
+    use crate::engine::plan::{
+        Listing, MatchKey, PlanInput, PlanSettings, plan_and_pair_employees,
+    };
+    use crate::model::{Badge, BadgeType, Link};
 
     fn pac(id: u64, number: &str) -> PacEmployee {
         PacEmployee {
@@ -386,8 +331,8 @@ mod tests {
                 guard_percent: 10,
             },
         };
-        let plan = plan_employees(&input).unwrap();
-        let rows = employee_rows(&p, &a, &[], Some(&plan), System::Pac);
+        let (plan, pairing) = plan_and_pair_employees(&input).unwrap();
+        let rows = employee_rows(&p, &a, &pairing, Some(&plan), System::Pac);
         assert_eq!(rows.len(), 3, "{rows:#?}");
         let matched = rows
             .iter()
@@ -405,5 +350,113 @@ mod tests {
             .unwrap();
         assert_eq!(new.kind, RowKind::MasterOnly);
         assert!(rows.iter().any(|r| r.kind == RowKind::Unmanaged));
+    }
+
+    fn settings(master: System) -> PlanSettings {
+        PlanSettings {
+            master,
+            delete_employees_on_sync: false,
+            sync_inactive_employees: false,
+            match_key: MatchKey::EmployeeNumber,
+            default_cycle_code: "STD".into(),
+            default_paygroup_code: "MONTHLY".into(),
+            pac_default_access_group_id: Some(1),
+            pac_access_group_ids: None,
+            guard_count: 50,
+            guard_percent: 10,
+        }
+    }
+
+    fn pairing_of(
+        master: System,
+        p: &[PacEmployee],
+        a: &[AstrowEmployee],
+        links: Vec<Link>,
+    ) -> (Plan, EmployeePairing) {
+        let input = PlanInput {
+            pac: Listing::complete(p.to_vec()),
+            astrow: Listing::complete(a.to_vec()),
+            links,
+            suppressions: vec![],
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            settings: settings(master),
+        };
+        plan_and_pair_employees(&input).unwrap()
+    }
+
+    /// Two Astrow employees whose external_ref names PAC 10, with badges 71 and 72.
+    fn two_claimants() -> Vec<AstrowEmployee> {
+        let mut a = vec![astrow(1001, "E-7", "Ana"), astrow(1002, "E-8", "Ana")];
+        for (e, badge) in a.iter_mut().zip(["71", "72"]) {
+            e.external_ref = Some("pac:10".into());
+            e.badge_no = Some(badge.into());
+        }
+        a
+    }
+
+    #[test]
+    fn two_astrow_employees_claiming_one_pac_employee_get_none_of_their_swipes() {
+        for master in [System::Pac, System::Astrow] {
+            let p = vec![pac(10, "E-1")];
+            let a = two_claimants();
+            let (plan, pairing) = pairing_of(master, &p, &a, vec![]);
+            assert!(
+                plan.items.iter().any(|i| i.action == Action::Conflict),
+                "{master}: {plan:#?}"
+            );
+            assert!(pairing.conflicts.contains_key(&PacId(10)), "{master}");
+            let people = people(&p, &a, &pairing);
+            assert_eq!(people.linked_badges.get(&PacId(10)), None, "{master}");
+            let why = &people.unpaired_why[&PacId(10)];
+            assert!(why.contains("1001") && why.contains("1002"), "{why}");
+            let rows = employee_rows(&p, &a, &pairing, Some(&plan), master);
+            assert!(
+                rows.iter()
+                    .all(|r| r.pac.is_none() || r.kind == RowKind::Conflict),
+                "{master}: the PAC employee's row shows the conflict: {rows:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stray_claim_on_a_linked_pac_employee_leaves_the_stored_link_in_force() {
+        let p = vec![pac(10, "E-1")];
+        let a = two_claimants();
+        let link = Link {
+            pac_id: PacId(10),
+            pers_no: PersNo(1001),
+            origin: crate::model::LinkOrigin::Created,
+            at: chrono::Utc::now(),
+        };
+        let (plan, pairing) = pairing_of(System::Pac, &p, &a, vec![link]);
+        assert!(
+            plan.items
+                .iter()
+                .any(|i| i.action == Action::Conflict && i.slave_id == Some(1002)),
+            "{plan:#?}"
+        );
+        assert!(pairing.conflicts.is_empty(), "{pairing:#?}");
+        let people = people(&p, &a, &pairing);
+        assert_eq!(
+            people.linked_badges.get(&PacId(10)).map(String::as_str),
+            Some("71"),
+            "the stored link's Astrow employee, never the stray claimant"
+        );
+    }
+
+    #[test]
+    fn a_linked_pair_in_no_dispute_books_to_the_astrow_badge() {
+        let mut p = vec![pac(10, "E-1")];
+        p[0].external_ref = Some("astrow:1001".into());
+        let mut a = vec![astrow(1001, "E-1", "Ana")];
+        a[0].external_ref = Some("pac:10".into());
+        let (_, pairing) = pairing_of(System::Pac, &p, &a, vec![]);
+        assert!(pairing.conflicts.is_empty());
+        let people = people(&p, &a, &pairing);
+        assert_eq!(
+            people.linked_badges.get(&PacId(10)).map(String::as_str),
+            Some("77")
+        );
+        assert!(people.unpaired_why.is_empty());
     }
 }

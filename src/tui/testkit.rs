@@ -277,6 +277,7 @@ pub fn feed(n: usize) -> Vec<FeedEntry> {
                     Direction::Out
                 }),
                 delivery,
+                pairing_note: None,
             }
         })
         .collect()

@@ -147,6 +147,12 @@ fn feed_entry(e: &Entry, people: &People) -> FeedEntry {
             _ => None,
         },
         delivery,
+        pairing_note: match e.kind {
+            EntryKind::Booking { .. } => e
+                .employee_id
+                .and_then(|id| people.unpaired_why.get(&id).cloned()),
+            _ => None,
+        },
     }
 }
 

@@ -10,7 +10,8 @@ use crate::config::{self, Settings};
 use crate::engine::people::People;
 use crate::engine::plan::Fingerprint;
 use crate::engine::plan::{
-    Listing, MatchKey, Plan, PlanInput, PlanSettings, Suppression, plan_employees,
+    EmployeePairing, Listing, MatchKey, Plan, PlanInput, PlanSettings, Suppression,
+    plan_and_pair_employees,
 };
 use crate::engine::state::Internal;
 use crate::engine::store_handle::StoreHandle;
@@ -97,7 +98,8 @@ pub struct EmployeeJob {
     pub writing: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Compute the plan from fresh listings (no write to either system).
+/// Compute the plan from fresh listings (no write to either system), with
+/// both listings and the pairing the plan was made from.
 pub async fn compute_plan(
     pac: &PacClient,
     astrow: &AstrowClient,
@@ -108,7 +110,7 @@ pub async fn compute_plan(
         Plan,
         Vec<crate::model::PacEmployee>,
         Vec<crate::model::AstrowEmployee>,
-        Vec<crate::model::Link>,
+        EmployeePairing,
     ),
     String,
 > {
@@ -146,21 +148,23 @@ pub async fn compute_plan(
             Some(groups.iter().map(|g| g.id).collect()),
         ),
     };
-    let plan = plan_employees(&input).map_err(|e| e.to_string())?;
-    Ok((plan, input.pac.items, input.astrow.items, input.links))
+    let (plan, pairing) = plan_and_pair_employees(&input).map_err(|e| e.to_string())?;
+    Ok((plan, input.pac.items, input.astrow.items, pairing))
 }
 
 impl EmployeeJob {
     pub async fn run(&self) -> Result<SyncResult, String> {
         let _quiet = self.writing.lock().await;
         let settings = self.settings.borrow().clone();
-        let (plan, pac, astrow, links) =
+        // One pairing per sync: the plan's, shared by the rows and the
+        // badge map bookings are sent with.
+        let (plan, pac, astrow, pairing) =
             compute_plan(&self.pac, &self.astrow, &self.store, &settings).await?;
         let master = plan.master;
-        let rows = employee_rows(&pac, &astrow, &links, Some(&plan), master);
+        let rows = employee_rows(&pac, &astrow, &pairing, Some(&plan), master);
         let _ = self.report.send(Internal::Employees(Arc::new(rows))).await;
         self.people
-            .send_replace(Some(Arc::new(people(&pac, &astrow, &links))));
+            .send_replace(Some(Arc::new(people(&pac, &astrow, &pairing))));
         let actionable = plan.actionable().count();
         let conflicts = plan.items.len() - actionable;
         if plan.items.is_empty() {

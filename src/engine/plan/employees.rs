@@ -2,6 +2,7 @@
 //! work to the planner of the configured master, then drops suppressed items,
 //! orders the rest for apply and asks the deletion guard.
 
+use super::employee_pairing::EmployeePairing;
 use super::fingerprint::Fnv;
 use super::guard::guard;
 use super::id_map::FastSet;
@@ -13,6 +14,12 @@ use crate::model::System;
 
 /// Compute the employee plan. Pure: the same input gives the same plan.
 pub fn plan_employees(input: &PlanInput) -> Result<Plan, PlanRefused> {
+    plan_and_pair_employees(input).map(|(plan, _)| plan)
+}
+
+/// The employee plan and the pairing it was made from: the engine shares
+/// that pairing with the console's rows and the booking badge map.
+pub fn plan_and_pair_employees(input: &PlanInput) -> Result<(Plan, EmployeePairing), PlanRefused> {
     let master = input.settings.master;
     for system in [master, master.other()] {
         let complete = match system {
@@ -41,7 +48,7 @@ pub fn plan_employees(input: &PlanInput) -> Result<Plan, PlanRefused> {
         ));
     }
     let held = guard(&draft.items, draft.managed, &input.settings);
-    Ok(Plan {
+    let plan = Plan {
         plan_id: plan_id(master, &draft.items),
         master,
         held,
@@ -49,7 +56,8 @@ pub fn plan_employees(input: &PlanInput) -> Result<Plan, PlanRefused> {
         unmanaged: draft.unmanaged,
         notes: draft.notes,
         managed_slave_employees: draft.managed,
-    })
+    };
+    Ok((plan, draft.pairing))
 }
 
 /// A hash of what the plan would do: the same items give the same id.
@@ -110,6 +118,7 @@ pub(crate) struct Draft {
     pub notes: Vec<String>,
     pub unmanaged: Vec<UnmanagedEmployee>,
     pub managed: usize,
+    pub pairing: EmployeePairing,
 }
 
 /// Item keys: action, target system, and the record it is about.

@@ -3,6 +3,7 @@
 //! and `external_ref`.
 
 use super::astrow_badges::{Fate, InStepBadges, Target, block_badge_collisions};
+use super::employee_pairing::employee_pairing;
 use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
 use super::fingerprint::{astrow_fingerprint, astrow_source_fingerprint, pac_fingerprint};
 use super::pac_record::{changes, desired_pac, empty_pac, in_step};
@@ -30,6 +31,7 @@ pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
         ctx.settings.match_key,
     );
     draft.managed = pairing.pairs.len() + pairing.leavers.len();
+    draft.pairing = employee_pairing(&pairing, astrow, pac, MASTER);
 
     let mut fates = vec![Fate::Rewritten; pac.len()];
     for &s in &pairing.untouched_slaves {

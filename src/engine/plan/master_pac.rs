@@ -3,6 +3,7 @@
 use super::astrow_record::{
     badge_type, creation_changes, decimal_id, desired_astrow, owned_changes,
 };
+use super::employee_pairing::employee_pairing;
 use super::employees::{Ctx, Draft, gone_fingerprint, item_key};
 use super::fingerprint::{astrow_fingerprint, pac_fingerprint, pac_source_fingerprint};
 use super::id_map::{FastMap, FastSet};
@@ -28,6 +29,7 @@ pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
         ctx.settings.match_key,
     );
     draft.managed = pairing.pairs.len() + pairing.leavers.len();
+    draft.pairing = employee_pairing(&pairing, pac, astrow, MASTER);
 
     let stripped = plan_leavers(ctx, &pairing, draft);
     for p in &pairing.pairs {

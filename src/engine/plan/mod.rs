@@ -6,6 +6,7 @@
 mod astrow_badges;
 mod astrow_record;
 mod definitions;
+mod employee_pairing;
 mod employees;
 mod fingerprint;
 mod guard;
@@ -20,7 +21,8 @@ mod text;
 mod tests;
 
 pub use definitions::{DefinitionsPlan, MirrorDiff, plan_definitions};
-pub use employees::plan_employees;
+pub use employee_pairing::{EmployeePair, EmployeePairing};
+pub use employees::{plan_and_pair_employees, plan_employees};
 pub use fingerprint::{
     Fingerprint, astrow_fingerprint, astrow_source_fingerprint, pac_fingerprint,
     pac_source_fingerprint, record_fingerprint,

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row};
+use ratatui::widgets::{Cell, Paragraph, Row, Wrap};
 
 use crate::engine::snapshot::{Delivery, FeedEntry};
 use crate::model::{BookingStatus, EventType};
@@ -42,11 +42,13 @@ pub fn entry_mark(e: &FeedEntry, t: &Theme) -> (&'static str, Style) {
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let b = &s.snap.bookings;
+    // A swipe booked without its employee's Astrow badge says why below.
+    let note_lines = if selected_note(s).is_some() { 2 } else { 0 };
     let [stats, filter, table, detail] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(1 + note_lines),
     ])
     .areas(area);
     let mut l = vec![
@@ -175,8 +177,27 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
                 ms,
             ),
         ]);
+        let [detail, note_area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(detail);
         f.render_widget(Paragraph::new(line), detail);
+        if let Some(note) = &e.pairing_note {
+            let note = Span::styled(format!("   {}", ext(note)), t.warn);
+            f.render_widget(
+                Paragraph::new(Line::from(note)).wrap(Wrap { trim: false }),
+                note_area,
+            );
+        }
     }
+}
+
+/// The pairing note of the selected swipe, if it has one.
+fn selected_note(s: &AppState) -> Option<&str> {
+    let view = s.bookings.frozen.as_deref().unwrap_or(&s.snap.bookings);
+    s.bookings
+        .visible
+        .get(s.bookings.list.selected)
+        .and_then(|&ix| view.feed.get(ix as usize))
+        .and_then(|e| e.pairing_note.as_deref())
 }
 
 fn feed_len(s: &AppState) -> usize {
