@@ -361,7 +361,7 @@ prop_compose! {
         flags in any::<(bool, bool, bool, bool)>(),
         apply in prop_oneof![Just(ApplyMode::Manual), Just(ApplyMode::Auto)],
         match_key in prop_oneof![Just(MatchKey::EmployeeNumber), Just(MatchKey::BadgeNumber)],
-        guard in (0u32..=1_000_000, 0u8..=100),
+        guard in (0u32..=1_000_000, 0u8..=100, 0u32..=720),
         booking_numbers in (1u32..=500, 1u32..=10_000_000, 5u64..=110),
         readers in proptest::collection::btree_map("[A-Za-z0-9 ._\"-]{0,8}[A-Za-z0-9]", reader(), 0..4),
         store in proptest::option::of(path()),
@@ -376,7 +376,7 @@ prop_compose! {
         s.sync.sync_inactive_employees = flags.1;
         s.sync.apply = apply;
         s.sync.match_key = match_key;
-        s.sync.deletion_guard = DeletionGuard { count: guard.0, percent: guard.1 };
+        s.sync.deletion_guard = DeletionGuard { count: guard.0, percent: guard.1, window_h: guard.2 };
         s.bookings.enabled = flags.2;
         s.bookings.roll_call_active = flags.3;
         s.bookings.batch_size = booking_numbers.0;

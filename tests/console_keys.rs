@@ -151,6 +151,54 @@ fn changes_keys_approve_select_and_apply() {
     assert_eq!(engine(&h.press("R")).len(), 1);
 }
 
+/// A failed item shows its attempts and last error, and a person approves
+/// it again with the same key as a pending one.
+#[test]
+fn a_failed_item_is_shown_with_its_attempts_and_approved_again() {
+    let mut snap = snapshot();
+    let plan = snap.plan.as_mut().map(Arc::make_mut).expect("a plan");
+    let first = &mut plan.items[0];
+    first.state = ItemState::Failed;
+    first.attempts = 3;
+    first.failure_kind = Some(astrow_pac::engine::item_error::FailureKind::LicenceMissing);
+    first.message = Some("Astrow: the Employees import licence is missing".into());
+    let id = first.id.clone();
+    let mut h = Harness::new(snap, 120, 40);
+    h.press("3");
+    let screen = h.text();
+    assert!(screen.contains("FAILED"), "{screen}");
+    assert!(
+        screen.contains("the Employees import licence is missing"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("licence missing: failed 3 times"),
+        "{screen}"
+    );
+    assert_eq!(engine(&h.press("a")), vec![Command::Approve(vec![id])]);
+}
+
+/// Pane 4: removals from the mirror the guard holds are shown and
+/// confirmed with A; with nothing held, A sends nothing.
+#[test]
+fn held_mirror_removals_are_confirmed_in_pane_4() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("4");
+    assert!(engine(&h.press("A")).is_empty(), "nothing held");
+    let mut snap = snapshot();
+    let held = "5 removals from Astrow's mirror (0 access groups, 5 readers) of 12 mirrored entries pass the deletion guard's percentage";
+    let d = Arc::make_mut(&mut snap.definitions);
+    d.held = Some(held.into());
+    d.pending.insert(0, held.into());
+    h.set_snapshot(snap);
+    assert!(
+        has(&mut h, "5 removals from Astrow's mirror"),
+        "{}",
+        h.text()
+    );
+    assert_eq!(engine(&h.press("A")), vec![Command::ConfirmMirrorRemovals]);
+}
+
 #[test]
 fn enter_on_the_apply_dialog_without_moving_applies_nothing() {
     let mut h = Harness::new(snapshot(), 120, 40);

@@ -348,6 +348,7 @@ async fn the_engine_killed_mid_auto_apply_converges_without_duplicates() {
     let rig = rig_with(2000, |s| {
         s.sync.apply = config::ApplyMode::Auto;
         s.sync.deletion_guard.count = 100_000;
+        s.sync.deletion_guard.percent = 100;
     })
     .await;
     // What the first sync must create (the engine plans the same).

@@ -534,6 +534,7 @@ async fn master_astrow_an_astrow_edit_reaches_pac_within_seconds() {
     settings.sync.master = Master::Astrow;
     settings.sync.apply = ApplyMode::Auto;
     settings.sync.deletion_guard.count = 10_000;
+    settings.sync.deletion_guard.percent = 100;
     // Only the notification watcher can be quick enough.
     settings.sync.employee_interval_s = 3600;
     settings.sync.definitions_interval_s = 3600;

@@ -15,7 +15,7 @@ use crate::engine::plan::{Action, PlanItem};
 use crate::engine::runtime::store_dir;
 use crate::engine::snapshot::ApplyProgress;
 use crate::engine::store_handle::StoreHandle;
-use crate::store::{PlanState, Selection, Store, StoredPlan};
+use crate::store::{PlanState, SaveOutcome, Selection, Store, StoredPlan};
 
 pub const LONG_ABOUT: &str = "Apply the employee sync plan: compute it now (or take the plan \
 `astrow-pac plan` showed, with --plan ID), show how many changes go to which system, ask for \
@@ -80,10 +80,17 @@ async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u
                 return Ok(exit::OK);
             }
             let new = new_plan(&plan);
-            store
+            let saved = store
                 .call("store the plan", move |s| s.save_plan(&new))
-                .await?
-                .plan_id
+                .await?;
+            if saved.outcome == SaveOutcome::AlreadyApplied {
+                println!(
+                    "Nothing to apply: plan {} made these same changes already.",
+                    saved.plan_id
+                );
+                return Ok(exit::OK);
+            }
+            saved.plan_id
         }
     };
     let id = plan_id.clone();
@@ -188,11 +195,15 @@ async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u
     })
 }
 
-/// Pending or approved items that write something (conflicts are a person's).
+/// Pending, approved or failed (tried again) items that write something
+/// (conflicts are a person's).
 fn actionable_ids(stored: &StoredPlan) -> Result<Vec<String>, String> {
     let mut ids = Vec::new();
     for i in &stored.items {
-        if !matches!(i.state, PlanState::Pending | PlanState::Approved) {
+        if !matches!(
+            i.state,
+            PlanState::Pending | PlanState::Approved | PlanState::Failed
+        ) {
             continue;
         }
         let item: PlanItem = serde_json::from_str(&i.body_json)

@@ -14,7 +14,7 @@ use crate::engine::runtime::store_dir;
 use crate::engine::store_handle::StoreHandle;
 use crate::engine::views::Names;
 use crate::http::sanitize;
-use crate::store::Store;
+use crate::store::{PlanState, Store, StoredPlan};
 
 pub const LONG_ABOUT: &str = "Compute the employee sync plan from both systems' current \
 employees and print it grouped by action, each item with its reason and its field changes. \
@@ -38,11 +38,17 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> u8 {
     let settings = &shot.settings;
     shot.runtime.block_on(async {
         match compute(settings).await {
-            Ok((plan, names)) => {
+            Ok((plan, names, stored)) => {
                 if args.json {
-                    println!("{}", plan_json(&plan));
+                    println!("{}", plan_json(&plan, stored.as_ref()));
                 } else {
                     print!("{}", plan_text(&plan, &names));
+                    if let Some(failing) = stored
+                        .as_ref()
+                        .and_then(|s| crate::engine::retry::failing_summary(&s.items, 20))
+                    {
+                        println!("\nFailed before, retried: {}", sanitize(&failing));
+                    }
                 }
                 if plan.is_empty() {
                     exit::OK
@@ -58,41 +64,60 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> u8 {
     })
 }
 
-/// Compute the plan and keep it in the store (as the pending plan).
-pub async fn compute(settings: &crate::config::Settings) -> Result<(Plan, Names), String> {
+/// Compute the plan and keep it in the store (as the live plan): the plan,
+/// names for its items, and the plan as stored (states, attempts, errors).
+pub async fn compute(
+    settings: &crate::config::Settings,
+) -> Result<(Plan, Names, Option<StoredPlan>), String> {
     let store = Store::open(&store_dir(settings)).map_err(|e| e.to_string())?;
     let store = StoreHandle::new(store);
     let pac = pac_client(settings).map_err(|e| e.to_string())?;
     let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
     let (mut plan, pac_list, astrow_list, _) =
         compute_plan(&pac, &astrow, &store, settings).await?;
+    let mut stored = None;
     if !plan.items.is_empty() {
         let new = new_plan(&plan);
         let saved = store
-            .call("store the plan", move |s| s.save_plan(&new))
+            .call("store the plan", move |s| {
+                let saved = s.save_plan(&new)?;
+                let stored = s.load_plan(&saved.plan_id)?;
+                Ok((saved, stored))
+            })
             .await?;
-        plan.plan_id = saved.plan_id;
+        plan.plan_id = saved.0.plan_id;
+        stored = Some(saved.1);
     }
-    Ok((plan, Names::new(&pac_list, &astrow_list)))
+    Ok((plan, Names::new(&pac_list, &astrow_list), stored))
 }
 
-/// The JSON `plan --json` prints.
-pub fn plan_json(plan: &Plan) -> serde_json::Value {
+/// The JSON `plan --json` prints: each item with its state in the store,
+/// and for an item that failed before, its attempts and last error.
+pub fn plan_json(plan: &Plan, stored: Option<&StoredPlan>) -> serde_json::Value {
+    let kept = |id: &str| stored.and_then(|s| s.items.iter().find(|i| i.item_id == id));
     json!({
         "plan_id": plan.plan_id,
         "master": plan.master.as_str(),
         "held": plan.held.as_ref().map(|h| json!({"reason": h.reason})),
-        "items": plan.items.iter().map(|i| json!({
-            "id": i.id,
-            "action": i.action.as_str(),
-            "target": i.target.as_str(),
-            "master_id": i.master_id,
-            "slave_id": i.slave_id,
-            "changes": i.changes.iter().map(|c| json!({
-                "field": c.field, "before": c.before, "after": c.after,
-            })).collect::<Vec<_>>(),
-            "reason": i.reason,
-        })).collect::<Vec<_>>(),
+        "items": plan.items.iter().map(|i| {
+            let k = kept(&i.id);
+            json!({
+                "id": i.id,
+                "action": i.action.as_str(),
+                "target": i.target.as_str(),
+                "master_id": i.master_id,
+                "slave_id": i.slave_id,
+                "changes": i.changes.iter().map(|c| json!({
+                    "field": c.field, "before": c.before, "after": c.after,
+                })).collect::<Vec<_>>(),
+                "reason": i.reason,
+                "state": k.map_or("pending", |k| k.state.as_str()),
+                "attempts": k.map_or(0, |k| k.attempts),
+                "failure_kind": k.and_then(crate::engine::retry::failure_kind),
+                "last_error": k.filter(|k| k.state == PlanState::Failed).and_then(|k| k.detail.clone()),
+                "retry_at": k.and_then(|k| k.retry_at),
+            })
+        }).collect::<Vec<_>>(),
     })
 }
 

@@ -15,7 +15,11 @@ pub const LONG_ABOUT: &str = "Show the state kept in the store: whether an engin
 read, pending, delivered, queued, rejected, the cursor, any gap in PAC's event history, the \
 roll call). It reads the store without locking it, so it works beside a running engine.
 
-Exit codes: 0 fine, 1 no store or unreadable, 2 attention needed (a gap, or a held plan).";
+Failed plan items are counted and named with their attempts and last error; the engine \
+retries them with backoff.
+
+Exit codes: 0 fine, 1 no store or unreadable, 2 attention needed (a gap, a held plan, or a \
+plan item that failed more than 3 times).";
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -41,7 +45,8 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> u8 {
             let attention = !v["bookings"]["gaps"]
                 .as_array()
                 .is_none_or(|g| g.is_empty())
-                || !v["plan"]["held"].is_null();
+                || !v["plan"]["held"].is_null()
+                || v["plan"]["failing_repeatedly"].as_u64().unwrap_or(0) > 0;
             if args.json {
                 println!("{v}");
             } else {
@@ -94,6 +99,15 @@ fn gather(dir: &std::path::Path) -> Result<serde_json::Value, String> {
             "pending": count(PlanState::Pending),
             "approved": count(PlanState::Approved),
             "rejected": count(PlanState::Rejected),
+            "failed": count(PlanState::Failed),
+            "failing_repeatedly": crate::engine::retry::needing_attention(&p.items),
+            "failed_items": p.items.iter().filter(|i| i.state == PlanState::Failed).map(|i| json!({
+                "id": i.item_id,
+                "attempts": i.attempts,
+                "kind": i.failure_kind,
+                "last_error": i.detail,
+                "retry_at": i.retry_at,
+            })).collect::<Vec<_>>(),
         })
     });
     use crate::engine::bookings::monitor::percentile;
@@ -146,14 +160,24 @@ fn text(v: &serde_json::Value) -> String {
     match v["plan"].as_object() {
         Some(p) => {
             out.push_str(&format!(
-                "Plan    {} ({} items: {} pending, {} approved, {} rejected) {}\n",
+                "Plan    {} ({} items: {} pending, {} approved, {} rejected, {} failed) {}\n",
                 p["plan_id"].as_str().unwrap_or(""),
                 p["items"],
                 p["pending"],
                 p["approved"],
                 p["rejected"],
+                p["failed"],
                 p["by_action"]
             ));
+            for f in p["failed_items"].as_array().into_iter().flatten() {
+                out.push_str(&format!(
+                    "FAILED  {} ({} attempts, retried from {}): {}\n",
+                    crate::http::sanitize(f["id"].as_str().unwrap_or("")),
+                    f["attempts"],
+                    f["retry_at"].as_str().unwrap_or("-"),
+                    crate::http::sanitize(f["last_error"].as_str().unwrap_or(""))
+                ));
+            }
             if let Some(h) = p["held"].as_str() {
                 out.push_str(&format!("        HELD by the deletion guard: {h}\n"));
             }

@@ -84,6 +84,10 @@ pub(crate) fn read_document(doc: &DocumentMut) -> (Settings, Vec<Problem>) {
             deletion_guard: DeletionGuard {
                 count: r.int("sync.deletion_guard.count", d.sync.deletion_guard.count),
                 percent: r.int("sync.deletion_guard.percent", d.sync.deletion_guard.percent),
+                window_h: r.int(
+                    "sync.deletion_guard.window_h",
+                    d.sync.deletion_guard.window_h,
+                ),
             },
         },
         bookings: BookingSettings {
@@ -528,7 +532,8 @@ mod tests {
             s.sync.deletion_guard,
             DeletionGuard {
                 count: 3,
-                percent: 7
+                percent: 7,
+                window_h: 24
             }
         );
         assert_eq!(s.pac.port, 9000);

@@ -148,13 +148,19 @@ pub const SETTINGS: &[SettingDoc] = &[
         "sync.deletion_guard.count",
         "a whole number from 0 to 1000000",
         "50",
-        "the most destructive items (deletes, badge removals, deactivations) one plan may carry before it is held for approval, even in auto mode",
+        "the most destructive items (deletes, badge removals, deactivations) one plan may carry before it is held for approval, even in auto mode; passing this OR the percentage holds the plan",
     ),
     doc(
         "sync.deletion_guard.percent",
         "a whole number from 0 to 100",
         "10",
-        "the same limit as a percentage of the managed slave employees",
+        "the same limit as a percentage of the managed slave employees (100: no percentage limit)",
+    ),
+    doc(
+        "sync.deletion_guard.window_h",
+        "a whole number from 0 to 720",
+        "24",
+        "hours in which applied destructive items count together with a new plan's against both limits (0: each plan alone)",
     ),
     doc(
         "bookings.enabled",

@@ -236,6 +236,9 @@ pub struct DeletionGuard {
     pub count: u32,
     /// Percent of the managed slave employees, 0 to 100.
     pub percent: u8,
+    /// Hours in which applied destructive items count together with a
+    /// plan's (0: each plan alone).
+    pub window_h: u32,
 }
 
 impl Default for DeletionGuard {
@@ -243,6 +246,7 @@ impl Default for DeletionGuard {
         DeletionGuard {
             count: 50,
             percent: 10,
+            window_h: 24,
         }
     }
 }
@@ -352,7 +356,8 @@ mod tests {
             s.sync.deletion_guard,
             DeletionGuard {
                 count: 50,
-                percent: 10
+                percent: 10,
+                window_h: 24
             }
         );
         assert_eq!(s.pac.port, 8443);

@@ -15,6 +15,8 @@ pub const PORT: RangeInclusive<u64> = 1..=65535;
 pub const INTERVAL_S: RangeInclusive<u64> = 5..=86_400;
 pub const GUARD_COUNT: RangeInclusive<u64> = 0..=1_000_000;
 pub const GUARD_PERCENT: RangeInclusive<u64> = 0..=100;
+/// At most 30 days: the store remembers applied destructive items a month.
+pub const GUARD_WINDOW_H: RangeInclusive<u64> = 0..=720;
 pub const BATCH_SIZE: RangeInclusive<u64> = 1..=500;
 pub const MAX_PENDING: RangeInclusive<u64> = 1..=10_000_000;
 pub const HEARTBEAT_S: RangeInclusive<u64> = 5..=110;
@@ -259,6 +261,12 @@ fn sync(s: &SyncSettings, p: &mut Vec<Problem>) {
         "sync.deletion_guard.percent",
         u64::from(s.deletion_guard.percent),
         GUARD_PERCENT,
+        p,
+    );
+    range(
+        "sync.deletion_guard.window_h",
+        u64::from(s.deletion_guard.window_h),
+        GUARD_WINDOW_H,
         p,
     );
 }

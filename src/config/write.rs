@@ -63,6 +63,10 @@ pub(crate) fn write_settings(doc: &mut DocumentMut, s: &Settings) -> Result<(), 
             "sync.deletion_guard.percent",
             Some(u64::from(y.deletion_guard.percent)),
         )?;
+        w.int(
+            "sync.deletion_guard.window_h",
+            Some(u64::from(y.deletion_guard.window_h)),
+        )?;
 
         let b = &s.bookings;
         w.bool("bookings.enabled", Some(b.enabled));

@@ -7,15 +7,16 @@ use chrono::Utc;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use super::item_error::ItemError;
 use super::plan::{Action, DesiredRecord, PlanItem};
 use super::snapshot::ApplyProgress;
 use super::store_handle::StoreHandle;
-use crate::astrow::{AstrowClient, AstrowError};
+use crate::astrow::AstrowClient;
 use crate::model::{
     AstrowEmployee, Link, LinkOrigin, PacEmployee, PacId, PersNo, System, astrow_ref, pac_ref,
 };
-use crate::pac::{PacClient, PacError};
-use crate::store::{AuditRecord, ItemProgress, PlanState, StoredItem};
+use crate::pac::PacClient;
+use crate::store::{AuditRecord, ItemFailure, ItemProgress, PlanState, StoredItem};
 
 /// What apply needs.
 #[derive(Clone)]
@@ -32,7 +33,7 @@ pub struct ApplyCtx {
 pub enum ItemOutcome {
     Applied(Option<String>),
     Stale(String),
-    Failed(String),
+    Failed(ItemError),
 }
 
 impl ItemOutcome {
@@ -46,43 +47,21 @@ impl ItemOutcome {
     fn detail(&self) -> Option<String> {
         match self {
             ItemOutcome::Applied(d) => d.clone(),
-            ItemOutcome::Stale(d) | ItemOutcome::Failed(d) => Some(d.clone()),
+            ItemOutcome::Stale(d) => Some(d.clone()),
+            ItemOutcome::Failed(e) => Some(e.to_string()),
         }
+    }
+    fn failed(message: impl Into<String>) -> ItemOutcome {
+        ItemOutcome::Failed(ItemError::Other(message.into()))
     }
 }
 
-/// A write refused because the record changed (412), or failed.
-enum WriteError {
-    Stale(String),
-    Failed(String),
-}
-
-impl From<PacError> for WriteError {
-    fn from(e: PacError) -> Self {
+/// A refused write: stale (the record changed) or failed, by kind.
+impl From<ItemError> for ItemOutcome {
+    fn from(e: ItemError) -> Self {
         match e {
-            PacError::VersionMismatch { .. } => {
-                WriteError::Stale("changed in PAC since it was read (412)".into())
-            }
-            other => WriteError::Failed(other.to_string()),
-        }
-    }
-}
-
-impl From<AstrowError> for WriteError {
-    fn from(e: AstrowError) -> Self {
-        if e.api_code() == Some("version_mismatch") {
-            WriteError::Stale("changed in Astrow since it was read (412)".into())
-        } else {
-            WriteError::Failed(e.to_string())
-        }
-    }
-}
-
-impl From<WriteError> for ItemOutcome {
-    fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::Stale(m) => ItemOutcome::Stale(m),
-            WriteError::Failed(m) => ItemOutcome::Failed(m),
+            ItemError::Stale(m) => ItemOutcome::Stale(m),
+            other => ItemOutcome::Failed(other),
         }
     }
 }
@@ -139,15 +118,18 @@ pub async fn apply_plan(
         .await?;
     let mut start = 0;
     while start < todo.len() && !cancel.is_cancelled() {
-        let action = todo[start].1.action;
+        // One group: the items of one action in one wave (a badge is freed
+        // in an earlier group than the one taking it).
+        let group_of = |p: &PlanItem| (p.wave, p.action);
+        let group = group_of(&todo[start].1);
         let end = todo[start..]
             .iter()
-            .position(|(_, p)| p.action != action)
+            .position(|(_, p)| group_of(p) != group)
             .map_or(todo.len(), |n| start + n);
-        let group: Vec<PlanItem> = todo[start..end].iter().map(|(_, p)| p.clone()).collect();
+        let group: Vec<(StoredItem, PlanItem)> = todo[start..end].to_vec();
         let futures: Vec<_> = group
             .into_iter()
-            .map(|item| {
+            .map(|(stored, item)| {
                 let ctx = ctx.clone();
                 let plan_id = plan_id.to_string();
                 let cancel = cancel.clone();
@@ -156,7 +138,7 @@ pub async fn apply_plan(
                     if cancel.is_cancelled() {
                         return Ok(None);
                     }
-                    run_item(&ctx, &plan_id, item).await.map(Some)
+                    run_item(&ctx, &plan_id, &stored, item).await.map(Some)
                 }
             })
             .collect();
@@ -185,10 +167,13 @@ pub async fn apply_plan(
         ctx.store
             .call("finish the plan", move |s| {
                 let plan = s.load_plan(&id)?;
-                let open = plan
-                    .items
-                    .iter()
-                    .any(|i| matches!(i.state, PlanState::Pending | PlanState::Approved));
+                // A failed item keeps the plan live: it is retried.
+                let open = plan.items.iter().any(|i| {
+                    matches!(
+                        i.state,
+                        PlanState::Pending | PlanState::Approved | PlanState::Failed
+                    )
+                });
                 if !open {
                     s.set_plan_state(&id, PlanState::Applied)?;
                 } else {
@@ -204,22 +189,50 @@ pub async fn apply_plan(
     Ok(state)
 }
 
-/// One item: started, the write, done and audited.
-async fn run_item(ctx: &ApplyCtx, plan_id: &str, item: PlanItem) -> Result<ItemOutcome, String> {
+/// One item: started, the write, done (or failed, to be retried) and audited.
+async fn run_item(
+    ctx: &ApplyCtx,
+    plan_id: &str,
+    stored: &StoredItem,
+    item: PlanItem,
+) -> Result<ItemOutcome, String> {
     let (p, i) = (plan_id.to_string(), item.id.clone());
     ctx.store
         .call("mark an item started", move |s| s.mark_item_started(&p, &i))
         .await?;
-    let (outcome, audit) = execute(ctx, plan_id, &item).await;
+    // A create's idempotency key comes from the plan it was first planned
+    // in: a retry carried into a later plan never creates twice.
+    let key_plan = stored.origin_plan.as_deref().unwrap_or(plan_id);
+    let (outcome, audit) = execute(ctx, key_plan, &item).await;
     let (p, i, state, detail) = (
         plan_id.to_string(),
         item.id.clone(),
         outcome.state(),
         outcome.detail(),
     );
+    let failure = match &outcome {
+        ItemOutcome::Failed(e) => {
+            let attempts = stored.attempts.saturating_add(1);
+            Some((
+                e.kind(),
+                super::retry::retry_at(Utc::now(), attempts, e.kind()),
+            ))
+        }
+        _ => None,
+    };
     ctx.store
         .call("record an item", move |s| {
-            s.mark_item_done(&p, &i, state, detail.as_deref())?;
+            match (failure, &detail) {
+                (Some((kind, retry_at)), Some(error)) => {
+                    let failure = ItemFailure {
+                        error,
+                        kind: kind.as_str(),
+                        retry_at,
+                    };
+                    s.mark_item_failed(&p, &i, &failure)?
+                }
+                _ => s.mark_item_done(&p, &i, state, detail.as_deref())?,
+            }
             for record in &audit {
                 s.append_audit(record)?;
             }
@@ -265,7 +278,7 @@ fn audit(
             ItemOutcome::Applied(None) => "ok".into(),
             ItemOutcome::Applied(Some(d)) => format!("ok: {d}"),
             ItemOutcome::Stale(d) => format!("stale: {d}"),
-            ItemOutcome::Failed(d) => format!("failed: {d}"),
+            ItemOutcome::Failed(e) => format!("failed ({}): {e}", e.kind().as_str()),
         },
     }
 }
@@ -278,15 +291,12 @@ async fn execute(
 ) -> (ItemOutcome, Vec<AuditRecord>) {
     match item.action {
         Action::Conflict => (
-            ItemOutcome::Failed("a conflict is resolved by a person, not applied".into()),
+            ItemOutcome::failed("a conflict is resolved by a person, not applied"),
             vec![],
         ),
         Action::Update | Action::RemoveBadges => match &item.desired {
             Some(d) => update_item(ctx, item, d).await,
-            None => (
-                ItemOutcome::Failed("the item carries no record".into()),
-                vec![],
-            ),
+            None => (ItemOutcome::failed("the item carries no record"), vec![]),
         },
         Action::Link => link_item(ctx, item).await,
         Action::Delete => delete_item(ctx, item).await,
@@ -294,11 +304,7 @@ async fn execute(
     }
 }
 
-async fn read(
-    ctx: &ApplyCtx,
-    system: System,
-    id: u64,
-) -> Result<Option<DesiredRecord>, WriteError> {
+async fn read(ctx: &ApplyCtx, system: System, id: u64) -> Result<Option<DesiredRecord>, ItemError> {
     Ok(match system {
         System::Pac => ctx
             .pac
@@ -313,7 +319,7 @@ async fn read(
     })
 }
 
-async fn write(ctx: &ApplyCtx, record: &DesiredRecord) -> Result<DesiredRecord, WriteError> {
+async fn write(ctx: &ApplyCtx, record: &DesiredRecord) -> Result<DesiredRecord, ItemError> {
     Ok(match record {
         DesiredRecord::Pac(e) => DesiredRecord::Pac(ctx.pac.update_employee(e).await?),
         DesiredRecord::Astrow(e) => DesiredRecord::Astrow(ctx.astrow.update_employee(e).await?),
@@ -410,7 +416,7 @@ async fn store_link(
 
 async fn link_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<AuditRecord>) {
     let (Some(master), Some(slave)) = (item.master_id, item.slave_id) else {
-        return (ItemOutcome::Failed("a link needs both ids".into()), vec![]);
+        return (ItemOutcome::failed("a link needs both ids"), vec![]);
     };
     let mut audits = vec![];
     if !item.changes.is_empty()
@@ -425,14 +431,14 @@ async fn link_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<AuditRe
     let (pac_id, pers_no) = pair(item, master, slave);
     match store_link(ctx, pac_id, pers_no, LinkOrigin::Matched).await {
         Ok(()) => (ItemOutcome::Applied(None), audits),
-        Err(e) => (ItemOutcome::Failed(e), audits),
+        Err(e) => (ItemOutcome::failed(e), audits),
     }
 }
 
 async fn delete_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<AuditRecord>) {
     let Some(id) = item.slave_id else {
         return (
-            ItemOutcome::Failed("a delete needs the record's id".into()),
+            ItemOutcome::failed("a delete needs the record's id"),
             vec![],
         );
     };
@@ -458,12 +464,12 @@ async fn delete_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<Audit
             .pac
             .delete_employee(e.id, e.version)
             .await
-            .map_err(WriteError::from),
+            .map_err(ItemError::from),
         DesiredRecord::Astrow(e) => ctx
             .astrow
             .delete_employee(e.pers_no, e.version)
             .await
-            .map_err(WriteError::from),
+            .map_err(ItemError::from),
     };
     let outcome = match result {
         Ok(()) => {
@@ -505,10 +511,7 @@ async fn create_item(
     item: &PlanItem,
 ) -> (ItemOutcome, Vec<AuditRecord>) {
     let Some(desired) = &item.desired else {
-        return (
-            ItemOutcome::Failed("the item carries no record".into()),
-            vec![],
-        );
+        return (ItemOutcome::failed("the item carries no record"), vec![]);
     };
     // The master already has a twin (another plan, or a resumed one, made
     // it): creating again would make a second employee.
@@ -547,7 +550,7 @@ async fn create_item(
                 );
             }
             Ok(None) => {}
-            Err(e) => return (ItemOutcome::Failed(e), vec![]),
+            Err(e) => return (ItemOutcome::failed(e), vec![]),
         }
     }
     let key = idempotency_key(plan_id, &item.id);
@@ -557,13 +560,13 @@ async fn create_item(
             .create_employee(e, &key)
             .await
             .map(DesiredRecord::Pac)
-            .map_err(WriteError::from),
+            .map_err(ItemError::from),
         DesiredRecord::Astrow(e) => ctx
             .astrow
             .create_employee(e, &key)
             .await
             .map(DesiredRecord::Astrow)
-            .map_err(WriteError::from),
+            .map_err(ItemError::from),
     };
     let (system, _) = record_id(desired);
     let created = match created {
@@ -594,7 +597,7 @@ async fn create_item(
         System::Pac => (PacId(new_id), PersNo(master_id)),
     };
     if let Err(e) = store_link(ctx, pac_id, pers_no, LinkOrigin::Created).await {
-        return (ItemOutcome::Failed(e), audits);
+        return (ItemOutcome::failed(e), audits);
     }
     // Tell the master the new id, so the link survives a lost store.
     let note = match remember_in_master(ctx, system.other(), pac_id, pers_no).await {
@@ -616,9 +619,7 @@ async fn remember_in_master(
     pac_id: PacId,
     pers_no: PersNo,
 ) -> Result<Option<AuditRecord>, String> {
-    let fail = |e: WriteError| match e {
-        WriteError::Stale(m) | WriteError::Failed(m) => m,
-    };
+    let fail = |e: ItemError| e.to_string();
     match master {
         System::Pac => {
             let Some(current): Option<PacEmployee> = ctx

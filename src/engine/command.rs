@@ -13,6 +13,9 @@ pub enum Command {
     Approve(Vec<String>),
     /// Reject these plan items: they stay suppressed until their source changes.
     Reject(Vec<String>),
+    /// Write the removals from Astrow's definitions mirror that the
+    /// deletion guard holds (once; an empty PAC list stays refused).
+    ConfirmMirrorRemovals,
     /// Apply the approved items of this plan.
     Apply {
         plan_id: String,

@@ -222,8 +222,17 @@ pub struct PlanItemView {
     pub changes: Vec<FieldChange>,
     pub reason: String,
     pub state: ItemState,
-    /// Why it failed or went stale.
+    /// Why it failed (its last error) or went stale.
     pub message: Option<String>,
+    /// How many times its apply failed.
+    #[serde(default)]
+    pub attempts: u32,
+    /// A failed item: when the engine tries it again.
+    #[serde(default)]
+    pub retry_at: Option<DateTime<Utc>>,
+    /// A failed item: the kind of its last failure.
+    #[serde(default)]
+    pub failure_kind: Option<super::item_error::FailureKind>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -260,6 +269,10 @@ pub struct DefinitionsView {
     pub reader_settings: Vec<ReaderBookingView>,
     /// What the next definitions sync would change, in words.
     pub pending: Vec<String>,
+    /// Removals from the mirror the deletion guard holds (confirm with A in
+    /// pane 4), with the limit passed.
+    #[serde(default)]
+    pub held: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -14,6 +14,18 @@ use super::snapshot::{
 };
 use crate::model::System;
 
+/// How one item of an applied plan ended, for the plan's view.
+#[derive(Debug, Clone)]
+pub struct ItemOutcomeView {
+    pub id: String,
+    pub state: ItemState,
+    /// Why it failed (the last error) or went stale.
+    pub message: Option<String>,
+    pub attempts: u32,
+    pub retry_at: Option<DateTime<Utc>>,
+    pub failure_kind: Option<super::item_error::FailureKind>,
+}
+
 /// Runs kept per job in the snapshot.
 pub const JOB_HISTORY: usize = 20;
 
@@ -40,7 +52,7 @@ pub enum Internal {
     /// pending plan's view shows them until the next sync replaces it.
     ItemOutcomes {
         plan_id: String,
-        items: Vec<(String, ItemState, Option<String>)>,
+        items: Vec<ItemOutcomeView>,
     },
     Definitions(Arc<DefinitionsView>),
     Settings(SettingsSummary),
@@ -149,14 +161,15 @@ impl EngineState {
             Internal::ItemOutcomes { plan_id, items } => {
                 if let Some(plan) = s.plan.as_ref().filter(|p| p.plan_id == plan_id) {
                     let mut view = (**plan).clone();
-                    let by_id: std::collections::HashMap<_, _> = items
-                        .into_iter()
-                        .map(|(id, state, message)| (id, (state, message)))
-                        .collect();
+                    let by_id: std::collections::HashMap<_, _> =
+                        items.into_iter().map(|o| (o.id.clone(), o)).collect();
                     for item in &mut view.items {
-                        if let Some((state, message)) = by_id.get(&item.id) {
-                            item.state = *state;
-                            item.message.clone_from(message);
+                        if let Some(o) = by_id.get(&item.id) {
+                            item.state = o.state;
+                            item.message.clone_from(&o.message);
+                            item.attempts = o.attempts;
+                            item.retry_at = o.retry_at;
+                            item.failure_kind = o.failure_kind;
                         }
                     }
                     s.plan = Some(Arc::new(view));

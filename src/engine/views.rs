@@ -122,6 +122,9 @@ pub fn plan_view(stored: &StoredPlan, names: &Names) -> Result<PlanView, String>
             reason: item.reason,
             state: item_state(si.state),
             message: si.detail.clone(),
+            attempts: si.attempts,
+            retry_at: si.retry_at,
+            failure_kind: super::retry::failure_kind(si),
         });
     }
     Ok(PlanView {

@@ -25,6 +25,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "booking ledger, event cursor, gaps, roll call",
         sql: super::ledger::MIGRATION,
     },
+    Migration {
+        version: 3,
+        name: "plan items: retries, failure kind, destructive flag, origin plan; applied destructive items",
+        sql: V3,
+    },
 ];
 
 const V1: &str = "
@@ -97,6 +102,21 @@ CREATE TABLE job_runs (
     counts      TEXT
 );
 CREATE INDEX job_runs_by_job ON job_runs (job, id);
+";
+
+const V3: &str = "
+ALTER TABLE plan_items ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE plan_items ADD COLUMN retry_at TEXT;
+ALTER TABLE plan_items ADD COLUMN destructive INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE plan_items ADD COLUMN origin_plan TEXT;
+ALTER TABLE plan_items ADD COLUMN failure_kind TEXT;
+
+CREATE TABLE destructive_applied (
+    at      TEXT NOT NULL,
+    plan_id TEXT NOT NULL,
+    item_id TEXT NOT NULL
+);
+CREATE INDEX destructive_applied_by_at ON destructive_applied (at);
 ";
 
 /// The newest schema version this program knows.

@@ -11,14 +11,18 @@ pub mod ledger;
 mod links;
 mod lock;
 mod migrations;
+mod mirror;
+mod plan_save;
 mod plans;
 mod suppressions;
 
 pub use audit::current_os_user;
 pub use audit::{AuditEntry, AuditRecord};
 pub use jobs::{JobRun, JobRunId};
+pub use plan_save::PLAN_HISTORY;
 pub use plans::{
-    ItemProgress, NewPlan, NewPlanItem, PlanState, SavedPlan, Selection, StoredItem, StoredPlan,
+    ItemFailure, ItemProgress, NewPlan, NewPlanItem, PlanState, SaveOutcome, SavedPlan, Selection,
+    StoredItem, StoredPlan,
 };
 pub use suppressions::StoredSuppression;
 
@@ -198,5 +202,7 @@ pub(crate) fn parse_fingerprint(text: &str) -> Result<u64, StoreError> {
     })
 }
 
+#[cfg(test)]
+mod plan_tests;
 #[cfg(test)]
 mod tests;

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{
-    SqlContext, Store, StoreError, fingerprint_text, parse_fingerprint, parse_system, parse_time,
-    suppressions, time_text,
+    SqlContext, Store, StoreError, parse_fingerprint, parse_system, parse_time, suppressions,
+    time_text,
 };
 use crate::model::System;
 
@@ -69,6 +69,8 @@ pub struct NewPlanItem {
     pub action: String,
     pub target: System,
     pub source_fingerprint: u64,
+    /// Counted by the deletion guard's rolling window once applied.
+    pub destructive: bool,
     pub body_json: String,
 }
 
@@ -92,7 +94,18 @@ pub struct StoredItem {
     pub body_json: String,
     pub started_at: Option<DateTime<Utc>>,
     pub done_at: Option<DateTime<Utc>>,
+    /// Why it failed or went stale (for a failed item: the last error).
     pub detail: Option<String>,
+    /// How many times its apply failed.
+    pub attempts: u32,
+    /// A failed item is retried by the engine from this time on.
+    pub retry_at: Option<DateTime<Utc>>,
+    /// A failed item: the kind of its last failure (the engine's word).
+    pub failure_kind: Option<String>,
+    pub destructive: bool,
+    /// The plan it was first planned in (its create's idempotency key is
+    /// made from it, so a retry in a later plan never creates twice).
+    pub origin_plan: Option<String>,
 }
 
 impl StoredItem {
@@ -119,6 +132,17 @@ pub struct StoredPlan {
     pub items: Vec<StoredItem>,
 }
 
+/// How an item's apply failed, as [`Store::mark_item_failed`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemFailure<'a> {
+    /// The system's words.
+    pub error: &'a str,
+    /// The kind (the engine's word: "licence_missing", "unreachable", ...).
+    pub kind: &'a str,
+    /// Retried by the engine from then on.
+    pub retry_at: DateTime<Utc>,
+}
+
 /// Which items of a plan.
 #[derive(Debug, Clone, Copy)]
 pub enum Selection<'a> {
@@ -129,95 +153,22 @@ pub enum Selection<'a> {
 /// What [`Store::save_plan`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedPlan {
-    /// The id it is stored under: the plan's own, or with a `.n` suffix when
-    /// an older plan (applied, stale, ...) had the same id.
+    /// The id it is stored under: the plan's own (the work it does).
     pub plan_id: String,
-    /// The same plan was already pending: kept as it was, with its approvals.
-    pub unchanged: bool,
+    pub outcome: SaveOutcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOutcome {
+    /// Stored as the live plan; approvals of unchanged items carried over.
+    New,
+    /// The same work was already the live plan: kept, with its approvals.
+    Kept,
+    /// The same work was applied whole already: not saved again.
+    AlreadyApplied,
 }
 
 impl Store {
-    /// Store a new pending plan; an older pending plan becomes stale
-    /// (superseded). One transaction.
-    pub fn save_plan(&mut self, plan: &NewPlan) -> Result<SavedPlan, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .ctx("begin saving a plan")?;
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT state FROM plans WHERE plan_id = ?1",
-                [&plan.plan_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("look for a plan with the same id")?;
-        if existing.as_deref() == Some("pending") {
-            return Ok(SavedPlan {
-                plan_id: plan.plan_id.clone(),
-                unchanged: true,
-            });
-        }
-        let plan_id = match existing {
-            None => plan.plan_id.clone(),
-            Some(_) => {
-                let n: i64 = tx
-                    .query_row(
-                        "SELECT COUNT(*) FROM plans WHERE plan_id = ?1 OR plan_id LIKE ?1 || '.%'",
-                        [&plan.plan_id],
-                        |r| r.get(0),
-                    )
-                    .ctx("count plans with the same id")?;
-                format!("{}.{n}", plan.plan_id)
-            }
-        };
-        let now = time_text(Utc::now());
-        tx.execute(
-            "UPDATE plans SET state = 'stale', updated_at = ?1, note = ?2 WHERE state = 'pending'",
-            params![now, format!("superseded by plan {plan_id}")],
-        )
-        .ctx("supersede the pending plan")?;
-        tx.execute(
-            "INSERT INTO plans (plan_id, master, state, held_reason, body, created_at, updated_at)
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5)",
-            params![
-                plan_id,
-                plan.master.as_str(),
-                plan.held_reason,
-                plan.body_json,
-                now
-            ],
-        )
-        .ctx("insert a plan")?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO plan_items
-                     (plan_id, item_id, position, action, target, state, source_fingerprint, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)",
-                )
-                .ctx("prepare the item insert")?;
-            for (position, item) in plan.items.iter().enumerate() {
-                insert
-                    .execute(params![
-                        plan_id,
-                        item.item_id,
-                        position as i64,
-                        item.action,
-                        item.target.as_str(),
-                        fingerprint_text(item.source_fingerprint),
-                        item.body_json
-                    ])
-                    .ctx("insert a plan item")?;
-            }
-        }
-        tx.commit().ctx("commit a plan")?;
-        Ok(SavedPlan {
-            plan_id,
-            unchanged: false,
-        })
-    }
-
     /// The newest pending plan, if any.
     pub fn pending_plan(&self) -> Result<Option<StoredPlan>, StoreError> {
         let id: Option<String> = self
@@ -295,12 +246,14 @@ impl Store {
     fn items(&self, plan_id: &str, unfinished_only: bool) -> Result<Vec<StoredItem>, StoreError> {
         let sql = if unfinished_only {
             "SELECT item_id, position, action, target, state, source_fingerprint, body,
-                    started_at, done_at, detail
+                    started_at, done_at, detail, attempts, retry_at, destructive, origin_plan,
+                    failure_kind
              FROM plan_items WHERE plan_id = ?1 AND state = 'approved' AND done_at IS NULL
              ORDER BY position"
         } else {
             "SELECT item_id, position, action, target, state, source_fingerprint, body,
-                    started_at, done_at, detail
+                    started_at, done_at, detail, attempts, retry_at, destructive, origin_plan,
+                    failure_kind
              FROM plan_items WHERE plan_id = ?1 ORDER BY position"
         };
         let mut stmt = self
@@ -377,7 +330,10 @@ impl Store {
         self.require_item(n, plan_id, item_id)
     }
 
-    /// Apply finished this item: `Applied`, `Failed` or `Stale`, with detail.
+    /// Apply finished this item: `Applied` or `Stale`, with detail. A
+    /// `Failed` item is recorded as [`Store::mark_item_failed`] does, due
+    /// for a retry at once. An applied destructive item is remembered for
+    /// the deletion guard's rolling window, in the same transaction.
     pub fn mark_item_done(
         &mut self,
         plan_id: &str,
@@ -385,21 +341,78 @@ impl Store {
         state: PlanState,
         detail: Option<&str>,
     ) -> Result<(), StoreError> {
+        if state == PlanState::Failed {
+            let failure = ItemFailure {
+                error: detail.unwrap_or("failed"),
+                kind: "other",
+                retry_at: Utc::now(),
+            };
+            return self.mark_item_failed(plan_id, item_id, &failure);
+        }
+        let now = time_text(Utc::now());
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin recording an item")?;
+        let n = tx
+            .execute(
+                "UPDATE plan_items SET state = ?1, done_at = ?2, detail = ?3, retry_at = NULL
+                 WHERE plan_id = ?4 AND item_id = ?5",
+                params![state.as_str(), now, detail, plan_id, item_id],
+            )
+            .ctx("mark an item done")?;
+        if state == PlanState::Applied {
+            tx.execute(
+                "INSERT INTO destructive_applied (at, plan_id, item_id)
+                 SELECT ?1, plan_id, item_id FROM plan_items
+                 WHERE plan_id = ?2 AND item_id = ?3 AND destructive = 1",
+                params![now, plan_id, item_id],
+            )
+            .ctx("remember an applied destructive item")?;
+        }
+        tx.commit().ctx("commit an item's outcome")?;
+        self.require_item(n, plan_id, item_id)
+    }
+
+    /// Apply failed this item: it stays open (not done), counts one more
+    /// attempt, keeps the error, and is retried by the engine from
+    /// `retry_at` on; a person may approve it again at any time.
+    pub fn mark_item_failed(
+        &mut self,
+        plan_id: &str,
+        item_id: &str,
+        failure: &ItemFailure<'_>,
+    ) -> Result<(), StoreError> {
         let n = self
             .conn
             .execute(
-                "UPDATE plan_items SET state = ?1, done_at = ?2, detail = ?3
+                "UPDATE plan_items SET state = 'failed', started_at = NULL, done_at = NULL,
+                        detail = ?1, failure_kind = ?2, attempts = attempts + 1, retry_at = ?3
                  WHERE plan_id = ?4 AND item_id = ?5",
                 params![
-                    state.as_str(),
-                    time_text(Utc::now()),
-                    detail,
+                    failure.error,
+                    failure.kind,
+                    time_text(failure.retry_at),
                     plan_id,
                     item_id
                 ],
             )
-            .ctx("mark an item done")?;
+            .ctx("mark an item failed")?;
         self.require_item(n, plan_id, item_id)
+    }
+
+    /// How many destructive items (deletes, badge removals, deactivations)
+    /// were applied since `since`: the deletion guard's rolling window.
+    pub fn applied_destructive_since(&self, since: DateTime<Utc>) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM destructive_applied WHERE at >= ?1",
+                [time_text(since)],
+                |r| r.get(0),
+            )
+            .ctx("count applied destructive items")?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     /// Every pending plan becomes stale (the master or the delete setting
@@ -477,50 +490,68 @@ fn parse_state(text: &str) -> Result<PlanState, StoreError> {
     })
 }
 
-type RawItem = (
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// An item row as SQLite gives it, before its columns are parsed.
+struct RawItem {
+    item_id: String,
+    position: i64,
+    action: String,
+    target: String,
+    state: String,
+    fingerprint: String,
+    body_json: String,
+    started: Option<String>,
+    done: Option<String>,
+    detail: Option<String>,
+    attempts: i64,
+    retry_at: Option<String>,
+    destructive: bool,
+    origin_plan: Option<String>,
+    failure_kind: Option<String>,
+}
 
 fn raw_item(r: &Row<'_>) -> rusqlite::Result<RawItem> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-    ))
+    Ok(RawItem {
+        item_id: r.get(0)?,
+        position: r.get(1)?,
+        action: r.get(2)?,
+        target: r.get(3)?,
+        state: r.get(4)?,
+        fingerprint: r.get(5)?,
+        body_json: r.get(6)?,
+        started: r.get(7)?,
+        done: r.get(8)?,
+        detail: r.get(9)?,
+        attempts: r.get(10)?,
+        retry_at: r.get(11)?,
+        destructive: r.get(12)?,
+        origin_plan: r.get(13)?,
+        failure_kind: r.get(14)?,
+    })
 }
 
 fn item_from_raw(raw: RawItem) -> Result<StoredItem, StoreError> {
-    let (item_id, position, action, target, state, fp, body_json, started, done, detail) = raw;
     let time = |what, t: Option<String>| t.map(|t| parse_time(what, &t)).transpose();
+    let corrupt = |what, value: i64| StoreError::Corrupt {
+        what,
+        value: value.to_string(),
+    };
     Ok(StoredItem {
-        item_id,
-        position: u32::try_from(position).map_err(|_| StoreError::Corrupt {
-            what: "an item position",
-            value: position.to_string(),
-        })?,
-        action,
-        target: parse_system(&target)?,
-        state: parse_state(&state)?,
-        source_fingerprint: parse_fingerprint(&fp)?,
-        body_json,
-        started_at: time("an item's start time", started)?,
-        done_at: time("an item's end time", done)?,
-        detail,
+        position: u32::try_from(raw.position)
+            .map_err(|_| corrupt("an item position", raw.position))?,
+        attempts: u32::try_from(raw.attempts)
+            .map_err(|_| corrupt("an item's attempts", raw.attempts))?,
+        item_id: raw.item_id,
+        action: raw.action,
+        target: parse_system(&raw.target)?,
+        state: parse_state(&raw.state)?,
+        source_fingerprint: parse_fingerprint(&raw.fingerprint)?,
+        body_json: raw.body_json,
+        started_at: time("an item's start time", raw.started)?,
+        done_at: time("an item's end time", raw.done)?,
+        detail: raw.detail,
+        retry_at: time("an item's retry time", raw.retry_at)?,
+        destructive: raw.destructive,
+        origin_plan: raw.origin_plan,
+        failure_kind: raw.failure_kind,
     })
 }

@@ -11,7 +11,7 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const CHILD_ENV: &str = "ASTROW_PAC_TEST_STORE_CHILD";
 
-fn plan(id: &str, items: &[&str]) -> NewPlan {
+pub(super) fn plan(id: &str, items: &[&str]) -> NewPlan {
     NewPlan {
         plan_id: id.to_string(),
         master: System::Pac,
@@ -25,6 +25,7 @@ fn plan(id: &str, items: &[&str]) -> NewPlan {
                 action: "update".into(),
                 target: System::Astrow,
                 source_fingerprint: u64::MAX - i as u64,
+                destructive: false,
                 body_json: format!("{{\"id\":\"{item}\"}}"),
             })
             .collect(),
@@ -354,18 +355,22 @@ fn store_new_plans_supersede_and_settings_changes_invalidate() -> TestResult {
     store.save_plan(&plan("p1", &["a"]))?;
     // The same plan again keeps the pending one, approvals included.
     store.set_item_states("p1", Selection::All, PlanState::Approved)?;
-    assert!(store.save_plan(&plan("p1", &["a"]))?.unchanged);
+    assert_eq!(
+        store.save_plan(&plan("p1", &["a"]))?.outcome,
+        SaveOutcome::Kept
+    );
     assert_eq!(store.load_plan("p1")?.items[0].state, PlanState::Approved);
     store.save_plan(&plan("p2", &["a"]))?;
     let p1 = store.load_plan("p1")?;
     assert_eq!(p1.state, PlanState::Stale);
     assert_eq!(p1.note.as_deref(), Some("superseded by plan p2"));
-    // An id seen before gets a suffix.
-    assert_eq!(store.save_plan(&plan("p1", &["a"]))?.plan_id, "p1.1");
+    // The same work as an older plan takes its id again: no suffix, no copy.
+    assert_eq!(store.save_plan(&plan("p1", &["a"]))?.plan_id, "p1");
+    assert_eq!(store.plan_count()?, 2);
     assert_eq!(store.invalidate_pending_plans("sync.master changed")?, 1);
     assert!(store.pending_plan()?.is_none());
     assert_eq!(
-        store.load_plan("p1.1")?.note.as_deref(),
+        store.load_plan("p1")?.note.as_deref(),
         Some("sync.master changed")
     );
     Ok(())

@@ -431,6 +431,13 @@ fn default_bindings() -> Vec<Binding> {
         true,
     );
     add(def, &[c('o')], Action::OpenDoor, "open door", true);
+    add(
+        def,
+        &[c('A')],
+        Action::ApproveAll,
+        "confirm held removals",
+        false,
+    );
     add(def, &[c('S')], Action::SyncDefinitions, "sync now", true);
 
     let bk = Pane(super::state::Pane::Bookings);

@@ -156,6 +156,9 @@ fn item(
         reason: reason.into(),
         state,
         message: None,
+        attempts: 0,
+        retry_at: None,
+        failure_kind: None,
     }
 }
 
@@ -339,6 +342,7 @@ pub fn definitions() -> DefinitionsView {
             "rename access group 3 to \"Office\"".into(),
             "create reader R-0013 \"Office 2F\"".into(),
         ],
+        held: None,
     }
 }
 

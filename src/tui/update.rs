@@ -114,6 +114,9 @@ fn global(s: &mut AppState, a: Action) -> Vec<Effect> {
                 Command::StopRollCall
             })]
         }
+        Action::ApproveAll if s.pane == Pane::Definitions => {
+            update_panes::confirm_mirror_removals(s)
+        }
         Action::Apply | Action::ApproveAll | Action::RejectAll => update_panes::changes(s, a),
         Action::TestConnection | Action::Save => update_panes::settings(s, a),
         other => update_panes::pane(s, other),
@@ -263,10 +266,14 @@ pub fn item_ids(s: &AppState, from: usize, to: usize, target: ItemState) -> Vec<
             ChangeRow::Header { .. } => None,
         })
         .filter(|it| {
+            // A failed item may be approved (tried again) or rejected.
             it.state != target
                 && matches!(
                     it.state,
-                    ItemState::Pending | ItemState::Approved | ItemState::Rejected
+                    ItemState::Pending
+                        | ItemState::Approved
+                        | ItemState::Rejected
+                        | ItemState::Failed
                 )
         })
         .map(|it| it.id.clone())

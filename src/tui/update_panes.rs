@@ -368,6 +368,20 @@ fn apply(s: &mut AppState, plan: &crate::engine::snapshot::PlanView) -> Vec<Effe
     Vec::new()
 }
 
+/// Pane 4's A: the mirror removals the deletion guard holds are written
+/// by the next definitions sync.
+pub fn confirm_mirror_removals(s: &mut AppState) -> Vec<Effect> {
+    if s.snap.definitions.held.is_none() {
+        s.info("no removal from Astrow's mirror is held");
+        return Vec::new();
+    }
+    if refuse_write(s, "confirming mirror removals") {
+        return Vec::new();
+    }
+    s.info("held mirror removals confirmed: written by the next definitions sync");
+    vec![Effect::Engine(Command::ConfirmMirrorRemovals)]
+}
+
 fn open_door(s: &mut AppState) -> Vec<Effect> {
     if s.definitions.section != DefSection::Readers {
         s.info("pick a reader first (l moves to the readers)");

@@ -1,92 +1,155 @@
-//! Access groups and readers always flow PAC -> Astrow's mirror.
+//! Access groups and readers always flow PAC -> Astrow's mirror, under the
+//! mirror's guard (plan/mirror_guard.rs): an empty PAC list is refused,
+//! removals past the deletion guard wait for a person, a reader bookings
+//! wait for stays.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::astrow::AstrowClient;
 use crate::config::Settings;
-use crate::engine::plan::{MirrorDiff, plan_definitions};
+use crate::engine::plan::{MirrorDiff, MirrorInput, MirrorWrite, mirror_write, plan_definitions};
 use crate::engine::snapshot::{DefinitionsView, ReaderBookingView};
-use crate::model::{Direction, Reader};
+use crate::engine::store_handle::StoreHandle;
+use crate::model::{AccessGroup, Direction, Reader};
 use crate::pac::PacClient;
 
-/// Compare, write the mirror where it differs, and describe what happened.
+/// What the definitions job works with.
+#[derive(Clone)]
+pub struct DefinitionsJob {
+    pub pac: PacClient,
+    pub astrow: AstrowClient,
+    pub store: StoreHandle,
+    /// Set by a person's confirmation; cleared once the removals are written.
+    pub removals_confirmed: Arc<AtomicBool>,
+}
+
+/// Both sides' lists as read, and the readers bookings wait for.
+struct Read {
+    pac_groups: Vec<AccessGroup>,
+    pac_readers: Vec<Reader>,
+    mirror_groups: Vec<AccessGroup>,
+    mirror_readers: Vec<Reader>,
+    waiting: BTreeSet<String>,
+}
+
+async fn read(job: &DefinitionsJob) -> Result<Read, String> {
+    let (pg, pr, ag, ar) = tokio::join!(
+        job.pac.access_groups(),
+        job.pac.readers(),
+        job.astrow.access_groups(),
+        job.astrow.readers()
+    );
+    let waiting = job
+        .store
+        .call("read the readers bookings wait for", |s| {
+            s.waiting_reader_serials()
+        })
+        .await?;
+    Ok(Read {
+        pac_groups: pg.map_err(|e| format!("PAC access groups: {e}"))?,
+        pac_readers: pr.map_err(|e| format!("PAC readers: {e}"))?,
+        mirror_groups: ag.map_err(|e| format!("Astrow's access group mirror: {e}"))?,
+        mirror_readers: ar.map_err(|e| format!("Astrow's reader mirror: {e}"))?,
+        waiting,
+    })
+}
+
+/// Compare, write the mirror where it may, and describe what happened.
 pub async fn sync(
-    pac: &PacClient,
-    astrow: &AstrowClient,
+    job: &DefinitionsJob,
     settings: &Settings,
     write: bool,
 ) -> Result<(String, Arc<DefinitionsView>), String> {
-    let (pg, pr, ag, ar) = tokio::join!(
-        pac.access_groups(),
-        pac.readers(),
-        astrow.access_groups(),
-        astrow.readers()
-    );
-    let pg = pg.map_err(|e| format!("PAC access groups: {e}"))?;
-    let pr = pr.map_err(|e| format!("PAC readers: {e}"))?;
-    let ag = ag.map_err(|e| format!("Astrow's access group mirror: {e}"))?;
-    let ar = ar.map_err(|e| format!("Astrow's reader mirror: {e}"))?;
-    let plan = plan_definitions(&pg, &ag, &pr, &ar);
-    let mut done = Vec::new();
-    if !write {
-        let mut pending = Vec::new();
-        if plan.access_groups.put_needed {
-            pending.push(describe("access group", &plan.access_groups));
-        }
-        if plan.readers.put_needed {
-            pending.push(describe("reader", &plan.readers));
-        }
-        let summary = if pending.is_empty() {
-            "Astrow's mirror matches PAC".to_string()
+    let r = read(job).await?;
+    let confirmed = job.removals_confirmed.load(Ordering::SeqCst);
+    let plan_settings = super::employees::plan_settings(settings, None, None);
+    let decided = mirror_write(&MirrorInput {
+        pac_groups: &r.pac_groups,
+        mirror_groups: &r.mirror_groups,
+        pac_readers: &r.pac_readers,
+        mirror_readers: &r.mirror_readers,
+        waiting_serials: &r.waiting,
+        removals_confirmed: confirmed,
+        settings: &plan_settings,
+    });
+    for line in decided.held.iter().chain(&decided.notes) {
+        tracing::warn!("definitions: {line}");
+    }
+    let mut described = Vec::new();
+    if let Some(g) = &decided.groups {
+        let d = plan_definitions(g, &r.mirror_groups, &[], &[]).access_groups;
+        described.push(describe("access group", &d));
+    }
+    if let Some(list) = &decided.readers {
+        let d = plan_definitions(&[], &[], list, &r.mirror_readers).readers;
+        described.push(describe("reader", &d));
+    }
+    let held_note = decided
+        .held
+        .as_ref()
+        .map_or(String::new(), |h| format!("; held: {h}"));
+    let (groups, readers, summary) = if !write {
+        let summary = if described.is_empty() {
+            format!("Astrow's mirror matches PAC{held_note}")
         } else {
-            format!("read-only: not mirrored: {}", pending.join("; "))
+            format!(
+                "read-only: not mirrored: {}{held_note}",
+                described.join("; ")
+            )
         };
-        let view = DefinitionsView {
-            reader_settings: reader_settings(&pr, settings),
-            pac_groups: pg,
-            pac_readers: pr,
-            astrow_groups: ag,
-            astrow_readers: ar,
-            pending,
-        };
-        return Ok((summary, Arc::new(view)));
-    }
-    if plan.access_groups.put_needed {
-        astrow
-            .put_access_groups(&pg)
-            .await
-            .map_err(|e| format!("writing Astrow's access group mirror: {e}"))?;
-        done.push(describe("access group", &plan.access_groups));
-    }
-    if plan.readers.put_needed {
-        astrow
-            .put_readers(&pr)
-            .await
-            .map_err(|e| format!("writing Astrow's reader mirror: {e}"))?;
-        done.push(describe("reader", &plan.readers));
-    }
-    let view = DefinitionsView {
-        astrow_groups: if plan.access_groups.put_needed {
-            pg.clone()
-        } else {
-            ag
-        },
-        astrow_readers: if plan.readers.put_needed {
-            pr.clone()
-        } else {
-            ar
-        },
-        reader_settings: reader_settings(&pr, settings),
-        pac_groups: pg,
-        pac_readers: pr,
-        pending: done.clone(),
-    };
-    let summary = if done.is_empty() {
-        "Astrow's mirror matches PAC".to_string()
+        (r.mirror_groups.clone(), r.mirror_readers.clone(), summary)
     } else {
-        format!("mirrored into Astrow: {}", done.join("; "))
+        write_mirror(job, &decided).await?;
+        if confirmed && decided.held.is_none() {
+            job.removals_confirmed.store(false, Ordering::SeqCst);
+        }
+        let summary = if described.is_empty() {
+            format!("Astrow's mirror matches PAC{held_note}")
+        } else {
+            format!("mirrored into Astrow: {}{held_note}", described.join("; "))
+        };
+        (
+            decided
+                .groups
+                .clone()
+                .unwrap_or_else(|| r.mirror_groups.clone()),
+            decided
+                .readers
+                .clone()
+                .unwrap_or_else(|| r.mirror_readers.clone()),
+            summary,
+        )
+    };
+    let mut pending = described;
+    pending.extend(decided.held.iter().chain(&decided.notes).cloned());
+    let view = DefinitionsView {
+        reader_settings: reader_settings(&r.pac_readers, settings),
+        pac_groups: r.pac_groups,
+        pac_readers: r.pac_readers,
+        astrow_groups: groups,
+        astrow_readers: readers,
+        pending,
+        held: decided.held,
     };
     Ok((summary, Arc::new(view)))
+}
+
+async fn write_mirror(job: &DefinitionsJob, decided: &MirrorWrite) -> Result<(), String> {
+    if let Some(groups) = &decided.groups {
+        job.astrow
+            .put_access_groups(groups)
+            .await
+            .map_err(|e| format!("writing Astrow's access group mirror: {e}"))?;
+    }
+    if let Some(readers) = &decided.readers {
+        job.astrow
+            .put_readers(readers)
+            .await
+            .map_err(|e| format!("writing Astrow's reader mirror: {e}"))?;
+    }
+    Ok(())
 }
 
 fn describe<T>(what: &str, d: &MirrorDiff<T>) -> String {

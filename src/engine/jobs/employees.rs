@@ -11,14 +11,14 @@ use crate::engine::people::People;
 use crate::engine::plan::Fingerprint;
 use crate::engine::plan::{
     EmployeePairing, Listing, MatchKey, Plan, PlanInput, PlanSettings, Suppression,
-    plan_and_pair_employees,
+    plan_and_pair_employees, window_guard,
 };
 use crate::engine::state::Internal;
 use crate::engine::store_handle::StoreHandle;
 use crate::engine::views::{Names, employee_rows, people, plan_view};
 use crate::model::System;
 use crate::pac::PacClient;
-use crate::store::{NewPlan, NewPlanItem};
+use crate::store::{NewPlan, NewPlanItem, SaveOutcome};
 
 /// The plan settings of the settings file.
 pub fn plan_settings(
@@ -69,6 +69,7 @@ pub fn new_plan(plan: &Plan) -> NewPlan {
                 action: i.action.as_str().to_string(),
                 target: i.target,
                 source_fingerprint: i.source_fingerprint.0,
+                destructive: i.destructive,
                 body_json: serde_json::to_string(i).unwrap_or_default(),
             })
             .collect(),
@@ -83,6 +84,9 @@ pub struct SyncResult {
     pub plan_id: Option<String>,
     pub held: bool,
     pub actionable: usize,
+    /// Items auto mode would write now: pending ones and failed ones whose
+    /// retry is due (and approved ones not done).
+    pub to_apply: usize,
 }
 
 #[derive(Clone)]
@@ -148,7 +152,23 @@ pub async fn compute_plan(
             Some(groups.iter().map(|g| g.id).collect()),
         ),
     };
-    let (plan, pairing) = plan_and_pair_employees(&input).map_err(|e| e.to_string())?;
+    let (mut plan, pairing) = plan_and_pair_employees(&input).map_err(|e| e.to_string())?;
+    let window_h = settings.sync.deletion_guard.window_h;
+    if plan.held.is_none() && window_h > 0 && plan.destructive_count() > 0 {
+        let since = chrono::Utc::now() - chrono::Duration::hours(i64::from(window_h));
+        let recent = store
+            .call("count the destructive items applied lately", move |s| {
+                s.applied_destructive_since(since)
+            })
+            .await?;
+        plan.held = window_guard(
+            &plan.items,
+            plan.managed_slave_employees,
+            recent,
+            window_h,
+            &input.settings,
+        );
+    }
     Ok((plan, input.pac.items, input.astrow.items, pairing))
 }
 
@@ -183,6 +203,7 @@ impl EmployeeJob {
                 plan_id: None,
                 held: false,
                 actionable: 0,
+                to_apply: 0,
             });
         }
         let held = plan.held.clone();
@@ -204,19 +225,39 @@ impl EmployeeJob {
                     return Ok(None);
                 }
                 let saved = s.save_plan(&new)?;
-                s.load_plan(&saved.plan_id).map(Some)
+                s.load_plan(&saved.plan_id)
+                    .map(|p| Some((saved.outcome, p)))
             })
             .await?;
-        let Some(stored) = stored else {
+        let Some((outcome, stored)) = stored else {
             return Err(
                 "the master or the delete setting changed while planning: this plan is dropped, the next one uses the new settings"
                     .into(),
             );
         };
+        if outcome == SaveOutcome::AlreadyApplied {
+            let _ = self.report.send(Internal::Plan(None)).await;
+            return Ok(SyncResult {
+                summary: format!(
+                    "the same changes as plan {}, which was applied whole: not planned again",
+                    stored.plan_id
+                ),
+                plan_id: None,
+                held: false,
+                actionable,
+                to_apply: 0,
+            });
+        }
         let names = Names::new(&pac, &astrow);
         let view = plan_view(&stored, &names)?;
         let _ = self.report.send(Internal::Plan(Some(Arc::new(view)))).await;
-        let mut summary = format!("{actionable} changes planned for {}", master.other());
+        let now = chrono::Utc::now();
+        let to_apply = crate::engine::retry::to_apply(&stored.items, now);
+        let mut summary = format!(
+            "plan {}: {actionable} changes planned for {}",
+            stored.plan_id,
+            master.other()
+        );
         if destructive > 0 {
             summary.push_str(&format!(", {destructive} destructive"));
         }
@@ -226,11 +267,15 @@ impl EmployeeJob {
         if let Some(h) = &held {
             summary.push_str(&format!("; held: {}", h.reason));
         }
+        if let Some(failing) = crate::engine::retry::failing_summary(&stored.items, 5) {
+            summary.push_str(&format!("; {failing}"));
+        }
         Ok(SyncResult {
             summary,
             plan_id: Some(stored.plan_id),
             held: held.is_some(),
             actionable,
+            to_apply,
         })
     }
 }

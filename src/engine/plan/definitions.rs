@@ -44,12 +44,17 @@ pub fn plan_definitions(
     mirror_readers: &[Reader],
 ) -> DefinitionsPlan {
     DefinitionsPlan {
-        access_groups: diff(pac_groups, mirror_groups, |g| g.id),
-        readers: diff(pac_readers, mirror_readers, |r| r.id),
+        access_groups: diff_by(pac_groups, mirror_groups, |g| g.id),
+        readers: diff_by(pac_readers, mirror_readers, |r| r.id),
     }
 }
 
-fn diff<T: Clone + PartialEq>(source: &[T], mirror: &[T], id: impl Fn(&T) -> u32) -> MirrorDiff<T> {
+/// Diff a source list against a mirror, by id.
+pub(crate) fn diff_by<T: Clone + PartialEq>(
+    source: &[T],
+    mirror: &[T],
+    id: impl Fn(&T) -> u32,
+) -> MirrorDiff<T> {
     let source_by_id: BTreeMap<u32, &T> = source.iter().map(|t| (id(t), t)).collect();
     let mirror_by_id: BTreeMap<u32, &T> = mirror.iter().map(|t| (id(t), t)).collect();
     let mut out = MirrorDiff {

@@ -2,6 +2,7 @@
 //! work to the planner of the configured master, then drops suppressed items,
 //! orders the rest for apply and asks the deletion guard.
 
+use super::badge_order;
 use super::employee_pairing::EmployeePairing;
 use super::fingerprint::Fnv;
 use super::guard::guard;
@@ -38,10 +39,14 @@ pub fn plan_and_pair_employees(input: &PlanInput) -> Result<(Plan, EmployeePairi
     }
     draft
         .items
-        .retain(|i| !ctx.is_suppressed(&i.id, i.source_fingerprint));
+        .sort_by(|a, b| (a.action, &a.id).cmp(&(b.action, &b.id)));
+    badge_order::order_badge_moves(&mut draft.items, &input.pac.items, &input.astrow.items);
+    // The id names the work found, rejected items included: a re-plan after
+    // a person rejected an item is still the same plan.
+    let plan_id = plan_id(master, &draft.items);
     draft
         .items
-        .sort_by(|a, b| (a.action, &a.id).cmp(&(b.action, &b.id)));
+        .retain(|i| !ctx.is_suppressed(&i.id, i.source_fingerprint));
     if ctx.master_empty {
         draft.notes.push(format!(
             "the {master} listing is empty: no employee is deleted, deactivated or stripped of badges"
@@ -49,7 +54,7 @@ pub fn plan_and_pair_employees(input: &PlanInput) -> Result<(Plan, EmployeePairi
     }
     let held = guard(&draft.items, draft.managed, &input.settings);
     let plan = Plan {
-        plan_id: plan_id(master, &draft.items),
+        plan_id,
         master,
         held,
         items: draft.items,
@@ -60,7 +65,8 @@ pub fn plan_and_pair_employees(input: &PlanInput) -> Result<(Plan, EmployeePairi
     Ok((plan, draft.pairing))
 }
 
-/// A hash of what the plan would do: the same items give the same id.
+/// A hash of the work found: the same items (the same changes to the same
+/// records as read) give the same id.
 fn plan_id(master: System, items: &[PlanItem]) -> String {
     let mut h = Fnv::default();
     h.str(master.as_str());

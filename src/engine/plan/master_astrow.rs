@@ -149,6 +149,7 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, fates: &mut [Fate], draft: &mut Dr
                 target_fingerprint: Some(pac_fingerprint(p)),
                 source_fingerprint,
                 desired: None,
+                wave: 0,
             }
         } else {
             if p.badges.is_empty() {
@@ -182,6 +183,7 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, fates: &mut [Fate], draft: &mut Dr
                 target_fingerprint: Some(pac_fingerprint(p)),
                 source_fingerprint,
                 desired: Some(DesiredRecord::Pac(desired)),
+                wave: 0,
             }
         };
         if ctx.is_suppressed(&item.id, item.source_fingerprint) {
@@ -309,6 +311,7 @@ fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
         target_fingerprint: current.map(pac_fingerprint),
         source_fingerprint: astrow_source_fingerprint(a),
         desired: Some(DesiredRecord::Pac(desired)),
+        wave: 0,
     });
     if let Some(p) = current {
         plan_master_ref(a, p, draft);
@@ -340,6 +343,7 @@ fn plan_master_ref(a: &AstrowEmployee, p: &PacEmployee, draft: &mut Draft) {
         target_fingerprint: Some(astrow_fingerprint(a)),
         source_fingerprint: astrow_source_fingerprint(a),
         desired: Some(DesiredRecord::Astrow(desired)),
+        wave: 0,
     });
 }
 
@@ -356,6 +360,7 @@ fn conflict(a: &AstrowEmployee, slave: Option<PacId>, reason: String) -> PlanIte
         target_fingerprint: None,
         source_fingerprint: astrow_source_fingerprint(a),
         desired: None,
+        wave: 0,
     }
 }
 
@@ -387,6 +392,7 @@ fn plan_conflicts(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) {
             target_fingerprint: None,
             source_fingerprint: pac_fingerprint(p),
             desired: None,
+            wave: 0,
         });
     }
 }

@@ -95,6 +95,7 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usiz
                 target_fingerprint: Some(astrow_fingerprint(a)),
                 source_fingerprint,
                 desired: None,
+                wave: 0,
             }
         } else {
             let Some(badge) = a.badge_no.as_deref().filter(|b| !b.trim().is_empty()) else {
@@ -119,6 +120,7 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usiz
                 target_fingerprint: Some(astrow_fingerprint(a)),
                 source_fingerprint,
                 desired: Some(DesiredRecord::Astrow(desired)),
+                wave: 0,
             }
         };
         if !ctx.is_suppressed(&item.id, item.source_fingerprint) {
@@ -188,6 +190,7 @@ fn plan_pair(ctx: &Ctx, pair: &Pair, draft: &mut Draft) {
         target_fingerprint: Some(astrow_fingerprint(a)),
         source_fingerprint: pac_source_fingerprint(p),
         desired: Some(DesiredRecord::Astrow(desired_astrow(p, a))),
+        wave: 0,
     });
     plan_master_ref(p, a, draft);
 }
@@ -217,6 +220,7 @@ fn plan_master_ref(p: &PacEmployee, a: &AstrowEmployee, draft: &mut Draft) {
         target_fingerprint: Some(pac_fingerprint(p)),
         source_fingerprint: pac_source_fingerprint(p),
         desired: Some(DesiredRecord::Pac(desired)),
+        wave: 0,
     });
 }
 
@@ -233,6 +237,7 @@ fn conflict(p: &PacEmployee, slave: Option<PersNo>, reason: String) -> PlanItem 
         target_fingerprint: None,
         source_fingerprint: pac_source_fingerprint(p),
         desired: None,
+        wave: 0,
     }
 }
 
@@ -264,6 +269,7 @@ fn plan_conflicts(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) {
             target_fingerprint: None,
             source_fingerprint: astrow_fingerprint(a),
             desired: None,
+            wave: 0,
         });
     }
 }
@@ -366,6 +372,7 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
             target_fingerprint: None,
             source_fingerprint: pac_source_fingerprint(p),
             desired: Some(DesiredRecord::Astrow(desired)),
+            wave: 0,
         });
     }
 }

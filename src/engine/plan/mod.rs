@@ -5,6 +5,7 @@
 
 mod astrow_badges;
 mod astrow_record;
+mod badge_order;
 mod definitions;
 mod employee_pairing;
 mod employees;
@@ -13,6 +14,7 @@ mod guard;
 mod id_map;
 mod master_astrow;
 mod master_pac;
+mod mirror_guard;
 mod pac_record;
 mod pairing;
 mod text;
@@ -27,7 +29,8 @@ pub use fingerprint::{
     Fingerprint, astrow_fingerprint, astrow_source_fingerprint, pac_fingerprint,
     pac_source_fingerprint, record_fingerprint,
 };
-pub use guard::{destructive_limit, guard};
+pub use guard::{GuardLimit, destructive_limit, guard, passed_limit, window_guard};
+pub use mirror_guard::{MirrorInput, MirrorWrite, mirror_write};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -189,6 +192,10 @@ pub struct PlanItem {
     pub source_fingerprint: Fingerprint,
     /// What the target must hold afterwards; `None` for delete and conflict.
     pub desired: Option<DesiredRecord>,
+    /// Apply runs items wave by wave (and within a wave, action by action):
+    /// an item taking a badge comes in a later wave than the item freeing it.
+    #[serde(default)]
+    pub wave: u32,
 }
 
 impl PlanItem {

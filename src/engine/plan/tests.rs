@@ -22,7 +22,7 @@ fn settings(master: System) -> PlanSettings {
         pac_default_access_group_id: Some(1),
         pac_access_group_ids: None,
         guard_count: 100,
-        guard_percent: 0,
+        guard_percent: 100,
     }
 }
 
@@ -757,7 +757,7 @@ fn plans_the_deletion_guard_holds_past_the_limit() {
         pairs.iter().map(|p| p.2.clone()).collect(),
     );
     input.settings.guard_count = 9;
-    input.settings.guard_percent = 0;
+    input.settings.guard_percent = 100;
     assert!(
         plan(&input).held.is_none(),
         "9 destructive items at a limit of 9"
@@ -766,12 +766,89 @@ fn plans_the_deletion_guard_holds_past_the_limit() {
     let held = plan(&input).held;
     let reason = held.map(|h| h.reason).unwrap_or_default();
     assert!(reason.contains("9 destructive items"), "{reason}");
-    // The percentage counts when larger: 90 % of 10 managed = 9.
-    input.settings.guard_count = 0;
+    assert!(reason.contains("the count limit of 8"), "{reason}");
+    assert!(!reason.contains("% of"), "{reason}");
+    // Either limit holds: 90 % of 10 managed = 9 passes, 80 % = 8 holds,
+    // however large the count.
+    input.settings.guard_count = 1000;
     input.settings.guard_percent = 90;
     assert!(plan(&input).held.is_none());
     input.settings.guard_percent = 80;
-    assert!(plan(&input).held.is_some());
+    let reason = plan(&input).held.map(|h| h.reason).unwrap_or_default();
+    assert!(
+        reason.contains("the limit of 80 % of 10 managed"),
+        "{reason}"
+    );
+    assert!(!reason.contains("count limit"), "{reason}");
+    input.settings.guard_count = 2;
+    let reason = plan(&input).held.map(|h| h.reason).unwrap_or_default();
+    assert!(
+        reason.contains("the count limit of 2 (sync.deletion_guard.count) and the limit of 80 %"),
+        "{reason}"
+    );
+}
+
+/// The case: count 5 / percent 10 on a site of 300 holds 6
+/// deletions (the count), where the larger-of rule let 20 pass.
+#[test]
+fn plans_the_guard_holds_six_deletions_on_a_300_site_at_count_5_percent_10() {
+    let settings = PlanSettings {
+        guard_count: 5,
+        guard_percent: 10,
+        ..settings(System::Pac)
+    };
+    assert_eq!(passed_limit(5, 300, &settings), None);
+    assert_eq!(passed_limit(6, 300, &settings), Some(GuardLimit::Count));
+    assert_eq!(passed_limit(20, 300, &settings), Some(GuardLimit::Count));
+    assert_eq!(passed_limit(31, 300, &settings), Some(GuardLimit::Both));
+    assert_eq!(passed_limit(5, 40, &settings), Some(GuardLimit::Percent));
+}
+
+/// 20 leavers over 4 intervals: the first 5 pass, the next plan's 5 make
+/// 10 within the window and are held; outside the window they pass.
+#[test]
+fn plans_the_window_counts_applied_destructive_items_together() {
+    let settings = PlanSettings {
+        guard_count: 5,
+        guard_percent: 10,
+        ..settings(System::Pac)
+    };
+    let leavers: Vec<PlanItem> = (0..5u64)
+        .map(|i| PlanItem {
+            id: format!("delete:astrow:{i}"),
+            action: Action::Delete,
+            target: System::Astrow,
+            master_id: None,
+            slave_id: Some(i),
+            changes: vec![],
+            reason: "left PAC".into(),
+            destructive: true,
+            target_fingerprint: None,
+            source_fingerprint: Fingerprint(i),
+            desired: None,
+            wave: 0,
+        })
+        .collect();
+    assert!(guard(&leavers, 300, &settings).is_none());
+    assert!(window_guard(&leavers, 300, 0, 24, &settings).is_none());
+    let held = window_guard(&leavers, 300, 5, 24, &settings).map(|h| h.reason);
+    let reason = held.unwrap_or_default();
+    assert!(
+        reason.starts_with("5 destructive items planned and 5 applied in the last 24 h"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("make 10, which passes the count limit of 5"),
+        "{reason}"
+    );
+    assert!(
+        window_guard(&leavers, 300, 5, 0, &settings).is_none(),
+        "window 0: off"
+    );
+    assert!(
+        window_guard(&[], 300, 500, 24, &settings).is_none(),
+        "nothing new to hold"
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::command_loop::Engine;
 use crate::engine::apply::{ApplyCtx, apply_plan};
 use crate::engine::command::EventLevel;
-use crate::engine::snapshot::{ActionKind, ApplyProgress, ItemState, JobKind};
+use crate::engine::snapshot::{ApplyProgress, ItemState, JobKind};
 use crate::engine::state::Internal;
 use crate::engine::views::item_state;
 use crate::store::{PlanState, Selection};
@@ -86,12 +86,11 @@ impl Engine {
             .store
             .call("approve the plan's items", move |s| {
                 let plan = s.load_plan(&pid)?;
+                let now = chrono::Utc::now();
                 let ids: Vec<String> = plan
                     .items
                     .iter()
-                    .filter(|i| {
-                        i.state == PlanState::Pending && i.action != ActionKind::Conflict.as_str()
-                    })
+                    .filter(|i| crate::engine::retry::auto_approvable(i, now))
                     .map(|i| i.item_id.clone())
                     .collect();
                 s.set_item_states(&pid, Selection::Items(&ids), PlanState::Approved)?;
@@ -165,29 +164,45 @@ impl ApplyRun {
             ),
             Err(e) => (EventLevel::Error, format!("apply of plan {plan_id}: {e}")),
         };
-        let _ = self.report.send(Internal::Notice(level, message)).await;
-        self.report_item_outcomes(plan_id).await;
+        self.report_item_outcomes(plan_id, level, message).await;
         // Plan again: stale items are re-planned, applied ones vanish.
         if replan && let Some(t) = &self.rerun {
             t.notify_one();
         }
     }
 
-    /// How each item ended, from the store, for the plan's view.
-    async fn report_item_outcomes(&self, plan_id: String) {
+    /// The apply's notice (naming what still fails) and how each item
+    /// ended, from the store, for the plan's view.
+    async fn report_item_outcomes(&self, plan_id: String, level: EventLevel, message: String) {
         let id = plan_id.clone();
-        let Ok(stored) = self
+        let stored = self
             .ctx
             .store
             .call("read the apply's outcome", move |s| s.load_plan(&id))
-            .await
-        else {
+            .await;
+        let failing = stored
+            .as_ref()
+            .ok()
+            .and_then(|p| crate::engine::retry::failing_summary(&p.items, 5));
+        let message = match failing {
+            Some(f) => format!("{message}; {f}"),
+            None => message,
+        };
+        let _ = self.report.send(Internal::Notice(level, message)).await;
+        let Ok(stored) = stored else {
             return;
         };
         let items = stored
             .items
             .iter()
-            .map(|i| (i.item_id.clone(), item_state(i.state), i.detail.clone()))
+            .map(|i| crate::engine::state::ItemOutcomeView {
+                id: i.item_id.clone(),
+                state: item_state(i.state),
+                message: i.detail.clone(),
+                attempts: i.attempts,
+                retry_at: i.retry_at,
+                failure_kind: crate::engine::retry::failure_kind(i),
+            })
             .collect();
         let _ = self
             .report

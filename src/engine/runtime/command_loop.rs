@@ -43,6 +43,8 @@ pub(super) struct Engine {
     pub resume: Option<(String, OwnedMutexGuard<()>)>,
     /// An auto apply came while another ran: plan again when it ends.
     pub apply_missed: bool,
+    /// A person confirmed the mirror removals the guard holds.
+    pub mirror_confirm: Arc<std::sync::atomic::AtomicBool>,
     pub cancel: CancellationToken,
 }
 
@@ -183,6 +185,7 @@ impl Engine {
                     t.notify_one();
                 }
             }
+            Command::ConfirmMirrorRemovals => self.confirm_mirror_removals(),
             Command::Approve(ids) => self.set_states(ids, PlanState::Approved).await,
             Command::Reject(ids) => self.set_states(ids, PlanState::Rejected).await,
             Command::Apply {
@@ -222,6 +225,21 @@ impl Engine {
         }
     }
 
+    fn confirm_mirror_removals(&mut self) {
+        if self.refuse_read_only("removing entries from Astrow's mirror") {
+            return;
+        }
+        self.mirror_confirm
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.notice(
+            EventLevel::Warning,
+            "mirror removals confirmed: the next definitions sync writes them",
+        );
+        if let Some(t) = self.triggers.get(&JobKind::Definitions) {
+            t.notify_one();
+        }
+    }
+
     async fn set_states(&mut self, ids: Vec<String>, state: PlanState) {
         if self.refuse_read_only("approving or rejecting changes") {
             return;
@@ -245,7 +263,10 @@ impl Engine {
                     if ids.contains(&item.id)
                         && matches!(
                             item.state,
-                            ItemState::Pending | ItemState::Approved | ItemState::Rejected
+                            ItemState::Pending
+                                | ItemState::Approved
+                                | ItemState::Rejected
+                                | ItemState::Failed
                         )
                     {
                         item.state = to;

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use tokio::sync::watch;
 
@@ -16,30 +17,29 @@ use crate::engine::state::Internal;
 /// The reader serials Astrow's mirror holds (`None` until the job ran).
 pub(super) type MirroredSerials = watch::Receiver<Option<Arc<HashSet<String>>>>;
 
-pub(super) fn start(w: &mut Wiring, settings: &Settings) -> MirroredSerials {
+pub(super) fn start(
+    w: &mut Wiring,
+    settings: &Settings,
+    removals_confirmed: Arc<AtomicBool>,
+) -> MirroredSerials {
     let ctl = w.job_control(
         JobKind::Definitions,
         secs(settings.sync.definitions_interval_s),
     );
     let (mirror_tx, mirror_rx) = watch::channel::<Option<Arc<HashSet<String>>>>(None);
-    let (p, a, s, r) = (
-        w.pac.clone(),
-        w.astrow.clone(),
-        w.settings.clone(),
-        w.report.clone(),
-    );
+    let job = definitions::DefinitionsJob {
+        pac: w.pac.clone(),
+        astrow: w.astrow.clone(),
+        store: w.store.clone(),
+        removals_confirmed,
+    };
+    let (s, r) = (w.settings.clone(), w.report.clone());
     let read_only = w.read_only;
     w.spawn(run_scheduled(ctl, move || {
-        let (p, a, s, r, mirror) = (
-            p.clone(),
-            a.clone(),
-            s.clone(),
-            r.clone(),
-            mirror_tx.clone(),
-        );
+        let (job, s, r, mirror) = (job.clone(), s.clone(), r.clone(), mirror_tx.clone());
         async move {
             let settings = s.borrow().clone();
-            let (summary, view) = definitions::sync(&p, &a, &settings, !read_only).await?;
+            let (summary, view) = definitions::sync(&job, &settings, !read_only).await?;
             mirror.send_replace(Some(Arc::new(
                 view.astrow_readers
                     .iter()

@@ -52,7 +52,7 @@ pub(super) fn start(
             if auto_apply
                 && !read_only
                 && !r.held
-                && r.actionable > 0
+                && r.to_apply > 0
                 && let Some(id) = &r.plan_id
             {
                 let _ = apply_tx.send(id.clone()).await;

@@ -152,7 +152,8 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
     let writing = Arc::new(tokio::sync::Mutex::new(()));
     let resume = employees_job::find_interrupted_apply(&w.store, &writing, opts.read_only).await?;
     let employees = employees_job::start(&mut w, &settings, writing.clone());
-    let mirror = definitions_job::start(&mut w, &settings);
+    let mirror_confirm = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mirror = definitions_job::start(&mut w, &settings, mirror_confirm.clone());
     heartbeat_job::start(&mut w, &settings, own_snapshots);
     let roll_call = bookings_job::roll_call_on(&w)?;
     let bookings = bookings_job::start(&mut w, &settings, roll_call, employees.people, mirror)?;
@@ -174,6 +175,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         apply_running: None,
         writing,
         apply_missed: false,
+        mirror_confirm,
         roll_call,
         resume,
         cancel: cancel.clone(),

@@ -1,6 +1,6 @@
 //! The simulator's own control routes under `/_sim/` (never part of PAC):
-//! make swipes, edit employees behind the integration's back, expire event
-//! history, revoke the client, and show counts.
+//! make swipes, edit employees behind the integration's back, remove
+//! readers, expire event history, revoke the client, and show counts.
 
 use std::sync::Arc;
 
@@ -24,6 +24,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_sim/swipes", post(swipes))
         .route("/_sim/edit", post(edit))
+        .route("/_sim/readers", post(keep_readers))
         .route("/_sim/expire_events", post(expire_events))
         .route("/_sim/revoke", post(revoke))
         .route("/_sim/stats", get(stats))
@@ -60,6 +61,18 @@ async fn edit(State(shared): Shd, headers: HeaderMap, body: Body) -> Reply {
     let n = number(&headers, body, "count", 1).await?;
     let ids = shared.state.lock().await.edit(n as usize);
     Ok(json(StatusCode::OK, &serde_json::json!({ "edited": ids })))
+}
+
+/// `{"keep": N}`: keep the first N readers, remove the others (as an
+/// installer taking controllers out, or a broken answer listing none).
+async fn keep_readers(State(shared): Shd, headers: HeaderMap, body: Body) -> Reply {
+    let keep = number(&headers, body, "keep", 0).await?;
+    let mut st = shared.state.lock().await;
+    st.readers.truncate(keep as usize);
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "readers": st.readers.len() }),
+    ))
 }
 
 /// `{"keep": N}`: forget all but the newest N events.

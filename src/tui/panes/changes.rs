@@ -221,6 +221,25 @@ fn results_lines(s: &AppState) -> Vec<Line<'static>> {
     out
 }
 
+/// "failed 2 times; retried from 12:03:00 (or approve it again)".
+fn retry_text(it: &PlanItemView) -> String {
+    let times = if it.attempts == 1 {
+        "once".to_string()
+    } else {
+        format!("{} times", it.attempts)
+    };
+    let next = it.retry_at.map_or(String::new(), |t| {
+        format!(
+            "; retried from {}",
+            t.with_timezone(&chrono::Local).format("%H:%M:%S")
+        )
+    });
+    let kind = it
+        .failure_kind
+        .map_or("failed", crate::engine::item_error::FailureKind::words);
+    format!("{kind}: failed {times}{next} (or approve it again)")
+}
+
 /// "item 3 of 6": the list's group headers are not counted.
 fn item_position(rows: &[ChangeRow], selected: usize) -> String {
     let items = rows
@@ -275,6 +294,9 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, item: Option<&PlanItemView>) 
             t.warn
         };
         lines.push(Line::from(Span::styled(format!("{m} {}", ext(msg)), st)));
+    }
+    if it.state == ItemState::Failed {
+        lines.push(Line::from(Span::styled(retry_text(it), t.bad)));
     }
     if !it.changes.is_empty() {
         lines.push(Line::from(""));

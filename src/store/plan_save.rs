@@ -1,0 +1,269 @@
+//! Saving a plan: its identity follows the work, not the interval.
+//!
+//! The plan id is a hash of the work the plan does. Saving the same work
+//! again keeps the live plan as it is (its id, every approval and
+//! rejection); new work becomes the live plan and carries over the state of
+//! each item whose change is the same (same key, same body), so approvals,
+//! failures and their attempts survive a re-plan; items no longer planned
+//! (their change is made) leave the plan. The same work as a plan applied
+//! whole is not saved again. One plan is live at a time; the history of
+//! older plans is bounded ([`PLAN_HISTORY`]).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::plans::{NewPlan, SaveOutcome, SavedPlan};
+use super::{SqlContext, Store, StoreError, fingerprint_text, time_text};
+
+/// How many plans that are no longer live (applied, stale, rejected) the
+/// store keeps.
+pub const PLAN_HISTORY: usize = 50;
+
+/// Applied destructive items older than this are forgotten (no guard
+/// window may be longer).
+pub const DESTRUCTIVE_MEMORY_DAYS: i64 = 31;
+
+/// An item's state as a re-plan inherits it.
+#[derive(Debug, Clone)]
+struct Carried {
+    body: String,
+    state: String,
+    attempts: i64,
+    detail: Option<String>,
+    retry_at: Option<String>,
+    failure_kind: Option<String>,
+    origin_plan: String,
+}
+
+impl Store {
+    /// Store a plan as the live plan (see the module's rules). One
+    /// transaction: a crash leaves the old live plan or the new one.
+    pub fn save_plan(&mut self, plan: &NewPlan) -> Result<SavedPlan, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin saving a plan")?;
+        let same: Option<String> = tx
+            .query_row(
+                "SELECT state FROM plans WHERE plan_id = ?1",
+                [&plan.plan_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx("look for a plan with the same id")?;
+        let saved = |outcome| SavedPlan {
+            plan_id: plan.plan_id.clone(),
+            outcome,
+        };
+        match same.as_deref() {
+            Some("applied") => return Ok(saved(SaveOutcome::AlreadyApplied)),
+            Some("pending" | "approved") => {
+                refresh(&tx, plan)?;
+                supersede(&tx, &plan.plan_id)?;
+                tx.commit().ctx("commit a kept plan")?;
+                return Ok(saved(SaveOutcome::Kept));
+            }
+            Some(_) => {
+                // An older, no longer live plan of the same work: the new
+                // one takes its place (and its id).
+                tx.execute("DELETE FROM plans WHERE plan_id = ?1", [&plan.plan_id])
+                    .ctx("replace an older plan of the same work")?;
+            }
+            None => {}
+        }
+        let carried = match live_plan(&tx)? {
+            Some(live) => carry_from(&tx, &live)?,
+            None => HashMap::new(),
+        };
+        supersede(&tx, &plan.plan_id)?;
+        insert(&tx, plan, &carried)?;
+        prune(&tx)?;
+        tx.commit().ctx("commit a plan")?;
+        Ok(saved(SaveOutcome::New))
+    }
+
+    /// How many plans the store holds, live or not (for tests and `status`).
+    pub fn plan_count(&self) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM plans", [], |r| r.get(0))
+            .ctx("count plans")?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+}
+
+/// The live plan's id: the newest pending one.
+fn live_plan(tx: &Transaction<'_>) -> Result<Option<String>, StoreError> {
+    tx.query_row(
+        "SELECT plan_id FROM plans WHERE state = 'pending'
+         ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+    .ctx("find the live plan")
+}
+
+/// Every other pending plan becomes stale: one plan is live.
+fn supersede(tx: &Transaction<'_>, plan_id: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE plans SET state = 'stale', updated_at = ?1, note = ?2
+         WHERE state = 'pending' AND plan_id != ?3",
+        params![
+            time_text(Utc::now()),
+            format!("superseded by plan {plan_id}"),
+            plan_id
+        ],
+    )
+    .ctx("supersede the live plan")?;
+    Ok(())
+}
+
+/// The same work again: new texts (reasons, the guard's hold), same states.
+fn refresh(tx: &Transaction<'_>, plan: &NewPlan) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE plans SET held_reason = ?1, body = ?2, updated_at = ?3 WHERE plan_id = ?4",
+        params![
+            plan.held_reason,
+            plan.body_json,
+            time_text(Utc::now()),
+            plan.plan_id
+        ],
+    )
+    .ctx("refresh the live plan")?;
+    let mut update = tx
+        .prepare_cached("UPDATE plan_items SET body = ?1 WHERE plan_id = ?2 AND item_id = ?3")
+        .ctx("prepare the item refresh")?;
+    for item in &plan.items {
+        update
+            .execute(params![item.body_json, plan.plan_id, item.item_id])
+            .ctx("refresh an item")?;
+    }
+    Ok(())
+}
+
+/// The items of the live plan whose state a re-plan inherits.
+fn carry_from(tx: &Transaction<'_>, plan_id: &str) -> Result<HashMap<String, Carried>, StoreError> {
+    let mut stmt = tx
+        .prepare(
+            "SELECT item_id, body, state, attempts, detail, retry_at,
+                    COALESCE(origin_plan, plan_id), done_at IS NOT NULL, failure_kind
+             FROM plan_items WHERE plan_id = ?1",
+        )
+        .ctx("prepare the carry-over")?;
+    let rows = stmt
+        .query_map([plan_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Carried {
+                    body: r.get(1)?,
+                    state: r.get(2)?,
+                    attempts: r.get(3)?,
+                    detail: r.get(4)?,
+                    retry_at: r.get(5)?,
+                    origin_plan: r.get(6)?,
+                    failure_kind: r.get(8)?,
+                },
+                r.get::<_, bool>(7)?,
+            ))
+        })
+        .ctx("read the live plan's items")?
+        .collect::<Result<Vec<_>, _>>()
+        .ctx("read a live item")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, c, done)| (id, inherit(c, done)))
+        .collect())
+}
+
+/// What an unchanged item keeps: a person's approval or rejection, and a
+/// failure with its attempts; anything else (stale, applied yet planned
+/// again, pending) starts pending.
+fn inherit(c: Carried, done: bool) -> Carried {
+    let keep = !done && matches!(c.state.as_str(), "approved" | "rejected" | "failed");
+    if keep {
+        c
+    } else {
+        Carried {
+            state: "pending".into(),
+            attempts: 0,
+            detail: None,
+            retry_at: None,
+            failure_kind: None,
+            ..c
+        }
+    }
+}
+
+fn insert(
+    tx: &Transaction<'_>,
+    plan: &NewPlan,
+    carried: &HashMap<String, Carried>,
+) -> Result<(), StoreError> {
+    let now = time_text(Utc::now());
+    tx.execute(
+        "INSERT INTO plans (plan_id, master, state, held_reason, body, created_at, updated_at)
+         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5)",
+        params![
+            plan.plan_id,
+            plan.master.as_str(),
+            plan.held_reason,
+            plan.body_json,
+            now
+        ],
+    )
+    .ctx("insert a plan")?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO plan_items
+             (plan_id, item_id, position, action, target, state, source_fingerprint, body,
+              destructive, attempts, detail, retry_at, origin_plan, failure_kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )
+        .ctx("prepare the item insert")?;
+    for (position, item) in plan.items.iter().enumerate() {
+        let same = carried
+            .get(&item.item_id)
+            .filter(|c| c.body == item.body_json);
+        insert
+            .execute(params![
+                plan.plan_id,
+                item.item_id,
+                position as i64,
+                item.action,
+                item.target.as_str(),
+                same.map_or("pending", |c| c.state.as_str()),
+                fingerprint_text(item.source_fingerprint),
+                item.body_json,
+                item.destructive,
+                same.map_or(0, |c| c.attempts),
+                same.and_then(|c| c.detail.clone()),
+                same.and_then(|c| c.retry_at.clone()),
+                same.map(|c| c.origin_plan.clone()),
+                same.and_then(|c| c.failure_kind.clone()),
+            ])
+            .ctx("insert a plan item")?;
+    }
+    Ok(())
+}
+
+/// Keep the newest [`PLAN_HISTORY`] plans that are no longer live, and a
+/// month of applied destructive items.
+fn prune(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM plans WHERE state NOT IN ('pending', 'approved') AND plan_id NOT IN (
+             SELECT plan_id FROM plans WHERE state NOT IN ('pending', 'approved')
+             ORDER BY updated_at DESC, rowid DESC LIMIT ?1)",
+        [PLAN_HISTORY as i64],
+    )
+    .ctx("prune the plan history")?;
+    let month_ago = Utc::now() - chrono::Duration::days(DESTRUCTIVE_MEMORY_DAYS);
+    tx.execute(
+        "DELETE FROM destructive_applied WHERE at < ?1",
+        [time_text(month_ago)],
+    )
+    .ctx("forget old destructive items")?;
+    Ok(())
+}
