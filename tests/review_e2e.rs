@@ -660,3 +660,75 @@ async fn the_mirror_refuses_an_empty_reader_list_and_holds_a_big_drop() {
     assert_eq!(rig.astrow.readers().await.unwrap().len(), half);
     stop(handle, engine).await;
 }
+
+/// A store made against one site, pointed at another (a second simulator
+/// seed): no plan, a clear message, nothing written to either system; after
+/// `astrow-pac store rebind` it plans from scratch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_of_another_site_plans_nothing_until_rebound() {
+    let rig = rig(20).await;
+    rig.first_sync().await;
+    let mut opts = SiteOptions::new(rig.dir.path().join("sim-other"));
+    opts.employees = 20;
+    opts.seed = 24;
+    let other = RunningSite::start(Which::Both, &opts).await.unwrap();
+    // The same store directory, the other site's servers.
+    let settings = settings_for(&other, rig.dir.path());
+    assert_eq!(settings.store.dir, rig.settings.store.dir);
+    let (pac, astrow) = (
+        pac_client(&settings).unwrap(),
+        astrow_client(&settings).unwrap(),
+    );
+    let store = StoreHandle::new(Store::open(&rig.store_dir()).unwrap());
+    let refused = compute_plan(&pac, &astrow, &store, &settings)
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(
+        refused.starts_with("no plan: this store was made for PAC certificate sha256:"),
+        "{refused}"
+    );
+    assert!(refused.contains("astrow-pac store rebind"), "{refused}");
+    let astrow_stats = other.astrow.as_ref().unwrap().2.stats();
+    assert_eq!(
+        astrow_stats.total, 0,
+        "not even read: {:?}",
+        astrow_stats.by_route
+    );
+    let links_before = store.call("links", |s| s.links()).await.unwrap().len();
+    assert!(links_before > 0);
+    drop(store);
+
+    let config = rig.dir.path().join("other.toml");
+    astrow_pac::config::save(&config, &settings).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_astrow-pac"))
+        .args(["store", "rebind", "--yes", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(&format!("{links_before} links")), "{text}");
+
+    let store = StoreHandle::new(Store::open(&rig.store_dir()).unwrap());
+    let (plan, ..) = compute_plan(&pac, &astrow, &store, &settings)
+        .await
+        .unwrap();
+    assert!(!plan.items.is_empty());
+    assert_eq!(
+        plan.destructive_count(),
+        0,
+        "from scratch: no old link drives a deletion"
+    );
+    let audit = store.call("audit", |s| s.audit_log(10)).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.record.action == "rebind_store"),
+        "{audit:?}"
+    );
+    other.stop().await;
+}

@@ -11,6 +11,7 @@ pub mod run;
 pub mod sim;
 pub mod status;
 pub mod stop_signal;
+pub mod store;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,6 +101,9 @@ pub enum Command {
     /// Run simulators of PAC and Astrow in the foreground (for trying the product and for tests)
     #[command(long_about = sim::LONG_ABOUT)]
     Sim(sim::SimArgs),
+    /// Work on the store: `store rebind` binds it to the site the settings name
+    #[command(long_about = store::LONG_ABOUT)]
+    Store(store::StoreArgs),
 }
 
 /// Parse the command line and run it.
@@ -122,6 +126,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Apply(args)) => apply::run(&cli.global, args),
         Some(Command::Run(args)) => run::run(&cli.global, args),
         Some(Command::Status(args)) => status::run(&cli.global, args),
+        Some(Command::Store(args)) => store::run(&cli.global, args),
     };
     ExitCode::from(code)
 }

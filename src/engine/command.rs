@@ -16,6 +16,10 @@ pub enum Command {
     /// Write the removals from Astrow's definitions mirror that the
     /// deletion guard holds (once; an empty PAC list stays refused).
     ConfirmMirrorRemovals,
+    /// Bind the store to the site the settings name, forgetting the old
+    /// site's links and plans (audited), as `astrow-pac store rebind` does
+    /// when no engine runs.
+    RebindStore,
     /// Apply the approved items of this plan.
     Apply {
         plan_id: String,

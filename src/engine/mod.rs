@@ -13,6 +13,7 @@ pub mod people;
 pub mod plan;
 pub mod retry;
 pub mod runtime;
+pub mod site;
 pub mod snapshot;
 pub mod state;
 pub mod store_handle;

@@ -27,7 +27,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 3,
-        name: "plan items: retries, failure kind, destructive flag, origin plan; applied destructive items",
+        name: "plan items: retries, failure kind, destructive flag, origin plan; applied destructive items; site binding",
         sql: V3,
     },
 ];
@@ -117,6 +117,13 @@ CREATE TABLE destructive_applied (
     item_id TEXT NOT NULL
 );
 CREATE INDEX destructive_applied_by_at ON destructive_applied (at);
+
+CREATE TABLE site_binding (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    pac      TEXT NOT NULL,
+    astrow   TEXT NOT NULL,
+    bound_at TEXT NOT NULL
+);
 ";
 
 /// The newest schema version this program knows.

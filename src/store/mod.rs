@@ -5,6 +5,7 @@
 //! the few columns it must query (ids, states, fingerprints).
 
 mod audit;
+mod binding;
 pub mod db;
 mod jobs;
 pub mod ledger;
@@ -18,6 +19,7 @@ mod suppressions;
 
 pub use audit::current_os_user;
 pub use audit::{AuditEntry, AuditRecord};
+pub use binding::{BindingCheck, Rebound, SiteIdentity};
 pub use jobs::{JobRun, JobRunId};
 pub use plan_save::PLAN_HISTORY;
 pub use plans::{

@@ -118,6 +118,8 @@ pub async fn compute_plan(
     ),
     String,
 > {
+    // Links made against one site never drive changes on another.
+    crate::engine::site::require_same_site(store, settings).await?;
     let (pac_list, astrow_list, groups) = tokio::join!(
         pac.list_employees(),
         astrow.list_employees(true),

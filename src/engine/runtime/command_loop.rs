@@ -186,6 +186,7 @@ impl Engine {
                 }
             }
             Command::ConfirmMirrorRemovals => self.confirm_mirror_removals(),
+            Command::RebindStore => self.rebind_store().await,
             Command::Approve(ids) => self.set_states(ids, PlanState::Approved).await,
             Command::Reject(ids) => self.set_states(ids, PlanState::Rejected).await,
             Command::Apply {
@@ -222,6 +223,38 @@ impl Engine {
             Command::StartRollCall => self.roll_call(true).await,
             Command::StopRollCall => self.roll_call(false).await,
             Command::Shutdown => self.cancel.cancel(),
+        }
+    }
+
+    async fn rebind_store(&mut self) {
+        if self.refuse_read_only("re-binding the store") {
+            return;
+        }
+        let settings = self.settings.borrow().clone();
+        let site = match crate::engine::site::site_identity(&settings) {
+            Ok(s) => s,
+            Err(e) => return self.notice(EventLevel::Error, format!("store not re-bound: {e}")),
+        };
+        let here = site.clone();
+        match self
+            .store
+            .call("re-bind the store", move |s| s.rebind(&here))
+            .await
+        {
+            Ok(done) => {
+                self.state.apply(Internal::Plan(None));
+                self.notice(
+                    EventLevel::Warning,
+                    format!(
+                        "store bound to {site}: {} links and {} plans of the old site forgotten; planning from scratch",
+                        done.links, done.plans
+                    ),
+                );
+                if let Some(t) = self.triggers.get(&JobKind::Employees) {
+                    t.notify_one();
+                }
+            }
+            Err(e) => self.notice(EventLevel::Error, format!("store not re-bound: {e}")),
         }
     }
 
