@@ -732,3 +732,64 @@ async fn a_store_of_another_site_plans_nothing_until_rebound() {
     );
     other.stop().await;
 }
+
+/// Manual mode: an item a person approved and applied that failed is tried
+/// again by the engine once its wait is over; the person's other items are
+/// left for the person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_mode_retries_a_failed_item_and_leaves_the_rest_to_the_person() {
+    let rig = rig(20).await;
+    rig.first_sync().await;
+    let ids: Vec<u64> = rig.twins().await.keys().copied().take(2).collect();
+    for id in &ids {
+        rig.rename_in_pac(*id, "Later").await;
+    }
+    rig.astrow_licence(false).await;
+    let (handle, engine) = rig.engine(rig.settings.clone()).await;
+    let plan = wait_for("the plan", Duration::from_secs(30), async || {
+        plan_of(&handle).filter(|p| p.items.len() == 2)
+    })
+    .await;
+    let (chosen, other) = (plan.items[0].id.clone(), plan.items[1].id.clone());
+    handle
+        .commands
+        .send(Command::Approve(vec![chosen.clone()]))
+        .await
+        .unwrap();
+    handle
+        .commands
+        .send(Command::Apply {
+            plan_id: plan.plan_id.clone(),
+            allow_held: false,
+        })
+        .await
+        .unwrap();
+    wait_for("the failure", Duration::from_secs(30), async || {
+        plan_of(&handle).filter(|p| state_of(p, &chosen) == Some(ItemState::Failed))
+    })
+    .await;
+    rig.astrow_licence(true).await;
+    sync_now(&handle).await;
+    // Written without a person's apply; the plan made after it holds only
+    // the item the person has not approved.
+    let renamed = wait_for("the retry", Duration::from_secs(30), async || {
+        let twins = rig.twins().await;
+        let n = ids
+            .iter()
+            .filter(|id| twins[id].last_name.ends_with("-Later"))
+            .count();
+        (n > 0).then_some(n)
+    })
+    .await;
+    assert_eq!(renamed, 1, "only the approved one was written");
+    let p = wait_for("the next plan", Duration::from_secs(30), async || {
+        plan_of(&handle).filter(|p| state_of(p, &chosen).is_none())
+    })
+    .await;
+    assert_eq!(
+        state_of(&p, &other),
+        Some(ItemState::Pending),
+        "left for the person"
+    );
+    stop(handle, engine).await;
+}

@@ -77,6 +77,19 @@ pub async fn apply_plan(
     progress: &(dyn Fn(ApplyProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<ApplyProgress, String> {
+    apply_plan_items(ctx, plan_id, None, progress, cancel).await
+}
+
+/// [`apply_plan`], limited to the approved items `only` names (the engine's
+/// retry of failed items in manual mode leaves a person's other approvals
+/// for the person's apply).
+pub async fn apply_plan_items(
+    ctx: &ApplyCtx,
+    plan_id: &str,
+    only: Option<&[String]>,
+    progress: &(dyn Fn(ApplyProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<ApplyProgress, String> {
     let id = plan_id.to_string();
     let stored = ctx
         .store
@@ -96,6 +109,7 @@ pub async fn apply_plan(
         .items
         .iter()
         .filter(|i| i.state == PlanState::Approved && i.progress() != ItemProgress::Done)
+        .filter(|i| only.is_none_or(|ids| ids.contains(&i.item_id)))
         .map(|i| {
             serde_json::from_str::<PlanItem>(&i.body_json)
                 .map(|p| (i.clone(), p))

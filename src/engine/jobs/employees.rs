@@ -87,6 +87,8 @@ pub struct SyncResult {
     /// Items auto mode would write now: pending ones and failed ones whose
     /// retry is due (and approved ones not done).
     pub to_apply: usize,
+    /// Failed items whose retry is due (manual mode retries these alone).
+    pub retry_due: usize,
 }
 
 #[derive(Clone)]
@@ -206,6 +208,7 @@ impl EmployeeJob {
                 held: false,
                 actionable: 0,
                 to_apply: 0,
+                retry_due: 0,
             });
         }
         let held = plan.held.clone();
@@ -248,6 +251,7 @@ impl EmployeeJob {
                 held: false,
                 actionable,
                 to_apply: 0,
+                retry_due: 0,
             });
         }
         let names = Names::new(&pac, &astrow);
@@ -278,6 +282,11 @@ impl EmployeeJob {
             held: held.is_some(),
             actionable,
             to_apply,
+            retry_due: stored
+                .items
+                .iter()
+                .filter(|i| crate::engine::retry::is_due(i, now))
+                .count(),
         })
     }
 }

@@ -9,7 +9,8 @@ use tokio::sync::{Mutex, Notify, OwnedMutexGuard, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::command_loop::Engine;
-use crate::engine::apply::{ApplyCtx, apply_plan};
+use super::employees_job::ApplyRequest;
+use crate::engine::apply::{ApplyCtx, apply_plan_items};
 use crate::engine::command::EventLevel;
 use crate::engine::snapshot::{ApplyProgress, ItemState, JobKind};
 use crate::engine::state::Internal;
@@ -27,6 +28,70 @@ impl Engine {
                 format!("resuming the apply of plan {plan_id}, which was interrupted"),
             );
             self.start_apply_holding(plan_id, false, Some(held)).await;
+        }
+    }
+
+    /// What the employee job asked for after a sync.
+    pub(super) async fn apply_requested(&mut self, request: ApplyRequest) {
+        match request {
+            ApplyRequest::Auto(plan_id) => self.start_apply(plan_id, true).await,
+            ApplyRequest::RetryFailed(plan_id) => self.retry_failed(plan_id).await,
+        }
+    }
+
+    /// Manual mode: the failed items whose wait is over are approved again
+    /// (a person approved them before) and applied alone.
+    async fn retry_failed(&mut self, plan_id: String) {
+        if self
+            .apply_running
+            .as_ref()
+            .is_some_and(|h| !h.is_finished())
+        {
+            return; // the next sync tries again
+        }
+        let pid = plan_id.clone();
+        let due = self
+            .store
+            .call("approve the failed items due", move |s| {
+                let now = chrono::Utc::now();
+                let plan = s.load_plan(&pid)?;
+                let ids: Vec<String> = plan
+                    .items
+                    .iter()
+                    .filter(|i| crate::engine::retry::is_due(i, now))
+                    .map(|i| i.item_id.clone())
+                    .collect();
+                s.set_item_states(&pid, Selection::Items(&ids), PlanState::Approved)?;
+                Ok(ids)
+            })
+            .await;
+        match due {
+            Ok(ids) if !ids.is_empty() => {
+                self.notice(
+                    EventLevel::Info,
+                    format!("retrying {} failed item(s) of plan {plan_id}", ids.len()),
+                );
+                let run = self.apply_run(Some(ids));
+                self.apply_running = Some(tokio::spawn(run.run(plan_id, None)));
+            }
+            Ok(_) => {}
+            Err(e) => self.notice(EventLevel::Error, e),
+        }
+    }
+
+    fn apply_run(&self, only: Option<Vec<String>>) -> ApplyRun {
+        ApplyRun {
+            ctx: ApplyCtx {
+                pac: self.pac.clone(),
+                astrow: self.astrow.clone(),
+                store: self.store.clone(),
+                concurrency: 4,
+            },
+            report: self.report.clone(),
+            cancel: self.cancel.clone(),
+            rerun: self.triggers.get(&JobKind::Employees).cloned(),
+            writing: self.writing.clone(),
+            only,
         }
     }
 
@@ -61,18 +126,7 @@ impl Engine {
         if auto && !self.approve_all_but_conflicts(&plan_id).await {
             return;
         }
-        let run = ApplyRun {
-            ctx: ApplyCtx {
-                pac: self.pac.clone(),
-                astrow: self.astrow.clone(),
-                store: self.store.clone(),
-                concurrency: 4,
-            },
-            report: self.report.clone(),
-            cancel: self.cancel.clone(),
-            rerun: self.triggers.get(&JobKind::Employees).cloned(),
-            writing: self.writing.clone(),
-        };
+        let run = self.apply_run(None);
         self.notice(EventLevel::Info, format!("applying plan {plan_id}"));
         self.apply_running = Some(tokio::spawn(run.run(plan_id, held)));
     }
@@ -131,6 +185,8 @@ struct ApplyRun {
     /// The employee sync's trigger: plan again after the apply.
     rerun: Option<Arc<Notify>>,
     writing: Arc<Mutex<()>>,
+    /// Only these approved items (a retry), else every approved item.
+    only: Option<Vec<String>>,
 }
 
 impl ApplyRun {
@@ -143,7 +199,14 @@ impl ApplyRun {
         let progress = move |p: ApplyProgress| {
             let _ = r2.try_send(Internal::Apply(Arc::new(p)));
         };
-        let result = apply_plan(&self.ctx, &plan_id, &progress, &self.cancel).await;
+        let result = apply_plan_items(
+            &self.ctx,
+            &plan_id,
+            self.only.as_deref(),
+            &progress,
+            &self.cancel,
+        )
+        .await;
         // Plan again when the apply changed something or left stale items
         // to re-plan. Not when every item failed: in auto mode the new plan
         // would carry the same failing items, be applied at once and fail

@@ -52,7 +52,7 @@ pub(super) struct Engine {
 pub(super) struct Inputs {
     pub commands: mpsc::Receiver<Command>,
     pub internal: mpsc::Receiver<Internal>,
-    pub apply_requests: mpsc::Receiver<String>,
+    pub apply_requests: mpsc::Receiver<super::employees_job::ApplyRequest>,
     pub tasks: Vec<JoinHandle<()>>,
 }
 
@@ -82,7 +82,7 @@ impl Engine {
                         self.report_in(more);
                     }
                 }
-                Some(plan_id) = apply_requests.recv() => self.start_apply(plan_id, true).await,
+                Some(request) = apply_requests.recv() => self.apply_requested(request).await,
                 () = finished(&mut self.apply_running) => {
                     self.apply_running = None;
                     // A plan made meanwhile was not applied: make it again

@@ -10,6 +10,7 @@ use super::EngineError;
 use super::wiring::{Wiring, secs};
 use crate::config::{ApplyMode, Settings};
 use crate::engine::jobs::employees::EmployeeJob;
+use crate::engine::jobs::employees::SyncResult;
 use crate::engine::jobs::scheduler::run_scheduled;
 use crate::engine::people::People;
 use crate::engine::snapshot::JobKind;
@@ -20,7 +21,7 @@ use crate::store::PlanState;
 /// import) and the plans auto mode applies.
 pub(super) struct EmployeeOutputs {
     pub people: watch::Receiver<Option<Arc<People>>>,
-    pub apply_requests: mpsc::Receiver<String>,
+    pub apply_requests: mpsc::Receiver<ApplyRequest>,
 }
 
 pub(super) fn start(
@@ -30,7 +31,7 @@ pub(super) fn start(
 ) -> EmployeeOutputs {
     let ctl = w.job_control(JobKind::Employees, secs(settings.sync.employee_interval_s));
     let (people_tx, people) = watch::channel::<Option<Arc<People>>>(None);
-    let (apply_tx, apply_requests) = mpsc::channel::<String>(8);
+    let (apply_tx, apply_requests) = mpsc::channel::<ApplyRequest>(8);
     let job = EmployeeJob {
         writing,
         pac: w.pac.clone(),
@@ -49,13 +50,8 @@ pub(super) fn start(
         async move {
             let r = job.run().await?;
             let auto_apply = auto.borrow().sync.apply == ApplyMode::Auto;
-            if auto_apply
-                && !read_only
-                && !r.held
-                && r.to_apply > 0
-                && let Some(id) = &r.plan_id
-            {
-                let _ = apply_tx.send(id.clone()).await;
+            if let Some(request) = apply_request(&r, auto_apply, read_only) {
+                let _ = apply_tx.send(request).await;
             }
             Ok(r.summary)
         }
@@ -63,6 +59,31 @@ pub(super) fn start(
     EmployeeOutputs {
         people,
         apply_requests,
+    }
+}
+
+/// What the employee job asks of the command loop after a sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ApplyRequest {
+    /// Auto mode: approve every pending item (and failed ones due) and apply.
+    Auto(String),
+    /// Manual mode: try again the failed items whose wait is over (a person
+    /// approved them); other approvals wait for the person's apply.
+    RetryFailed(String),
+}
+
+/// The apply a sync calls for, if any. A held plan waits for a person.
+fn apply_request(r: &SyncResult, auto: bool, read_only: bool) -> Option<ApplyRequest> {
+    let id = r.plan_id.clone()?;
+    if read_only || r.held {
+        return None;
+    }
+    if auto && r.to_apply > 0 {
+        Some(ApplyRequest::Auto(id))
+    } else if !auto && r.retry_due > 0 {
+        Some(ApplyRequest::RetryFailed(id))
+    } else {
+        None
     }
 }
 
