@@ -213,28 +213,7 @@ impl EmployeeJob {
         }
         let held = plan.held.clone();
         let destructive = plan.destructive_count();
-        let new = new_plan(&plan);
-        // Saved only if the settings it was made with are still in force;
-        // checked under the store's lock, the same one a reload's voiding of
-        // pending plans takes, so no plan of the old settings survives it.
-        let current = self.settings.clone();
-        let (master_then, delete_then) =
-            (settings.sync.master, settings.sync.delete_employees_on_sync);
-        let stored = self
-            .store
-            .call("store the plan", move |s| {
-                let now = current.borrow().clone();
-                if now.sync.master != master_then
-                    || now.sync.delete_employees_on_sync != delete_then
-                {
-                    return Ok(None);
-                }
-                let saved = s.save_plan(&new)?;
-                s.load_plan(&saved.plan_id)
-                    .map(|p| Some((saved.outcome, p)))
-            })
-            .await?;
-        let Some((outcome, stored)) = stored else {
+        let Some((outcome, stored)) = self.save_live(new_plan(&plan), &settings).await? else {
             return Err(
                 "the master or the delete setting changed while planning: this plan is dropped, the next one uses the new settings"
                     .into(),
@@ -257,36 +236,88 @@ impl EmployeeJob {
         let names = Names::new(&pac, &astrow);
         let view = plan_view(&stored, &names)?;
         let _ = self.report.send(Internal::Plan(Some(Arc::new(view)))).await;
-        let now = chrono::Utc::now();
-        let to_apply = crate::engine::retry::to_apply(&stored.items, now);
-        let mut summary = format!(
-            "plan {}: {actionable} changes planned for {}",
-            stored.plan_id,
-            master.other()
-        );
-        if destructive > 0 {
-            summary.push_str(&format!(", {destructive} destructive"));
-        }
-        if conflicts > 0 {
-            summary.push_str(&format!(", {conflicts} conflicts to resolve"));
-        }
-        if let Some(h) = &held {
-            summary.push_str(&format!("; held: {}", h.reason));
-        }
-        if let Some(failing) = crate::engine::retry::failing_summary(&stored.items, 5) {
-            summary.push_str(&format!("; {failing}"));
-        }
-        Ok(SyncResult {
-            summary,
-            plan_id: Some(stored.plan_id),
-            held: held.is_some(),
+        let counts = Counts {
             actionable,
-            to_apply,
-            retry_due: stored
-                .items
-                .iter()
-                .filter(|i| crate::engine::retry::is_due(i, now))
-                .count(),
-        })
+            conflicts,
+            destructive,
+        };
+        Ok(sync_result(&stored, counts, held.as_ref()))
+    }
+}
+
+impl EmployeeJob {
+    /// Store the plan as the live one, if the settings it was made with are
+    /// still in force: checked under the store's lock, the same one a
+    /// reload's voiding of pending plans takes, so no plan of the old
+    /// settings survives it. The outcome and the plan as stored.
+    async fn save_live(
+        &self,
+        new: NewPlan,
+        settings: &Settings,
+    ) -> Result<Option<(SaveOutcome, crate::store::StoredPlan)>, String> {
+        let current = self.settings.clone();
+        let (master_then, delete_then) =
+            (settings.sync.master, settings.sync.delete_employees_on_sync);
+        self.store
+            .call("store the plan", move |s| {
+                let now = current.borrow().clone();
+                if now.sync.master != master_then
+                    || now.sync.delete_employees_on_sync != delete_then
+                {
+                    return Ok(None);
+                }
+                let saved = s.save_plan(&new)?;
+                s.load_plan(&saved.plan_id)
+                    .map(|p| Some((saved.outcome, p)))
+            })
+            .await
+    }
+}
+
+/// How many items of which kind a plan carries.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    actionable: usize,
+    conflicts: usize,
+    destructive: usize,
+}
+
+/// The job's result for a stored live plan: its summary names the hold
+/// and what still fails.
+fn sync_result(
+    stored: &crate::store::StoredPlan,
+    c: Counts,
+    held: Option<&crate::engine::plan::Hold>,
+) -> SyncResult {
+    let now = chrono::Utc::now();
+    let mut summary = format!(
+        "plan {}: {} changes planned for {}",
+        stored.plan_id,
+        c.actionable,
+        stored.master.other()
+    );
+    if c.destructive > 0 {
+        summary.push_str(&format!(", {} destructive", c.destructive));
+    }
+    if c.conflicts > 0 {
+        summary.push_str(&format!(", {} conflicts to resolve", c.conflicts));
+    }
+    if let Some(h) = held {
+        summary.push_str(&format!("; held: {}", h.reason));
+    }
+    if let Some(failing) = crate::engine::retry::failing_summary(&stored.items, 5) {
+        summary.push_str(&format!("; {failing}"));
+    }
+    SyncResult {
+        summary,
+        plan_id: Some(stored.plan_id.clone()),
+        held: held.is_some(),
+        actionable: c.actionable,
+        to_apply: crate::engine::retry::to_apply(&stored.items, now),
+        retry_due: stored
+            .items
+            .iter()
+            .filter(|i| crate::engine::retry::is_due(i, now))
+            .count(),
     }
 }
