@@ -270,6 +270,20 @@ fn bookings_keys_follow_filter_roll_call() {
     assert_eq!(engine(&h.effects), vec![Command::StartRollCall]);
 }
 
+/// The palette offers the store's re-bind; it asks first (No highlighted)
+/// and sends the command only on Yes.
+#[test]
+fn the_palette_rebinds_the_store_after_asking() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    let fx = h.press(":rebind store<enter>");
+    assert!(engine(&fx).is_empty(), "{fx:?}");
+    assert!(has(&mut h, "Re-bind the store?"), "{}", h.text());
+    assert!(has(&mut h, "links, plans and suppressions are forgotten"));
+    assert!(engine(&h.press("<enter>")).is_empty(), "No by default");
+    h.press(":rebind store<enter><right><enter>");
+    assert_eq!(engine(&h.effects), vec![Command::RebindStore]);
+}
+
 #[test]
 fn settings_keys_edit_and_guide() {
     let mut st = state(snapshot(), 120, 40, true);

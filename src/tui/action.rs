@@ -58,6 +58,8 @@ pub enum Action {
     Discard,
     TestConnection,
     ReloadSettings,
+    /// Bind the store to the site the settings name (asks first).
+    RebindStore,
     // dialogs
     Yes,
     No,
@@ -102,6 +104,7 @@ impl Action {
             Action::Visual => "select",
             Action::Apply => "apply",
             Action::OpenDoor => "open_door",
+            Action::RebindStore => "rebind_store",
             Action::ToggleFollow => "follow",
             Action::RollCallView => "roll_call_view",
             Action::StartRollCall => "roll_call_start",

@@ -52,6 +52,11 @@ pub fn all() -> Vec<PaletteCommand> {
             Action::TestConnection,
         ),
         c("save", "save the settings form", Action::Save),
+        c(
+            "rebind store",
+            "bind the store to the PAC and Astrow the settings name, forgetting the old site's links and plans (asks first)",
+            Action::RebindStore,
+        ),
         c("help", "show every key", Action::Help),
         c("quit", "leave the console", Action::Quit),
     ];

@@ -218,6 +218,7 @@ pub enum ConfirmKind {
     OpenDoor { reader_id: u32 },
     Quit,
     DiscardSettings,
+    RebindStore,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

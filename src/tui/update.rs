@@ -117,6 +117,7 @@ fn global(s: &mut AppState, a: Action) -> Vec<Effect> {
         Action::ApproveAll if s.pane == Pane::Definitions => {
             update_panes::confirm_mirror_removals(s)
         }
+        Action::RebindStore => update_panes::rebind_store(s),
         Action::Apply | Action::ApproveAll | Action::RejectAll => update_panes::changes(s, a),
         Action::TestConnection | Action::Save => update_panes::settings(s, a),
         other => update_panes::pane(s, other),
@@ -238,6 +239,10 @@ fn confirmed(s: &mut AppState, kind: ConfirmKind) -> Vec<Effect> {
         ConfirmKind::Quit => {
             s.quit = true;
             vec![Effect::Quit]
+        }
+        ConfirmKind::RebindStore => {
+            s.info("re-binding the store: the next plan starts from scratch");
+            vec![Effect::Engine(Command::RebindStore)]
         }
         ConfirmKind::DiscardSettings => {
             for f in &mut s.settings.fields {

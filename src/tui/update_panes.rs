@@ -368,6 +368,25 @@ fn apply(s: &mut AppState, plan: &crate::engine::snapshot::PlanView) -> Vec<Effe
     Vec::new()
 }
 
+/// The palette's "rebind store": asks first, saying what is forgotten.
+pub fn rebind_store(s: &mut AppState) -> Vec<Effect> {
+    if refuse_write(s, "re-binding the store") {
+        return Vec::new();
+    }
+    s.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::RebindStore,
+        title: "Re-bind the store?".into(),
+        lines: vec![
+            "Bind the store to the PAC and Astrow the settings name now?".into(),
+            "The old site's links, plans and suppressions are forgotten (audited);".into(),
+            "the next plan starts from scratch. Do this only for a new site.".into(),
+        ],
+        yes_label: "Re-bind".into(),
+        yes: false,
+    }));
+    Vec::new()
+}
+
 /// Pane 4's A: the mirror removals the deletion guard holds are written
 /// by the next definitions sync.
 pub fn confirm_mirror_removals(s: &mut AppState) -> Vec<Effect> {
