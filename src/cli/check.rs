@@ -34,6 +34,13 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> u8 {
     let settings = loaded.as_ref().ok().map(|l| l.settings.clone());
     let mut out = std::io::stdout().lock();
     let mut code = report(&path, loaded, &mut out);
+    if let Some(settings) = &settings {
+        let open = exposed_dirs(global, settings);
+        print_all(&mut out, "error", &open);
+        if !open.is_empty() {
+            code = exit::PROBLEMS;
+        }
+    }
     if let (Some(settings), false) = (settings, args.offline) {
         let _ = writeln!(out, "Connecting to PAC and Astrow...");
         let _ = out.flush();
@@ -104,6 +111,32 @@ pub fn report(
             exit::PROBLEMS
         }
     }
+}
+
+/// The store and log directories when other users may read them: they
+/// hold personal data (badge numbers, who swiped where and when).
+pub fn exposed_dirs(global: &GlobalArgs, settings: &config::Settings) -> Vec<Problem> {
+    let store = crate::engine::runtime::store_dir(settings);
+    let log =
+        super::logging::log_file_path(global.log_file.as_deref(), settings.log.file.as_deref());
+    let log_dir = log
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    [("store.dir", store), ("log.file", log_dir)]
+        .into_iter()
+        .filter_map(|(setting, dir)| {
+            let mode = crate::store::private::exposed_dir(&dir)?;
+            Some(Problem::new(
+                setting,
+                Some(dir.display().to_string()),
+                format!(
+                    "the directory has mode {mode:04o}: other users may read the personal data in it; \
+                     make it owner-only (chmod 700) or let astrow-pac start once, which tightens a directory of its own"
+                ),
+            ))
+        })
+        .collect()
 }
 
 fn plural(n: usize) -> &'static str {

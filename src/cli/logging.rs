@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::EnvFilter;
 
+use super::private_log::PrepareError;
+use crate::store::private::DirReport;
+
 /// Keeps the background log writer alive; drop it last (it flushes).
 #[must_use = "the log stops when the guard is dropped"]
 pub struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
@@ -65,7 +68,7 @@ pub fn init_console_logging(
     buffer: &crate::tui::LogBuffer,
 ) -> Result<LogGuard, LoggingError> {
     use tracing_subscriber::prelude::*;
-    let (writer, guard) = open_appender(file)?;
+    let (writer, guard, report) = open_appender(file)?;
     tracing_subscriber::registry()
         .with(filter(level))
         .with(
@@ -76,28 +79,32 @@ pub fn init_console_logging(
         .with(buffer.layer())
         .try_init()
         .map_err(|_| LoggingError::AlreadyInstalled)?;
+    super::private_log::warn_about(&report);
     Ok(LogGuard(guard))
 }
 
 /// Log to `file`, rolled daily as `file.YYYY-MM-DD`, at `level` (or `RUST_LOG`).
 pub fn init_file_logging(level: &str, file: &Path) -> Result<LogGuard, LoggingError> {
-    let (writer, guard) = open_appender(file)?;
+    let (writer, guard, report) = open_appender(file)?;
     tracing_subscriber::fmt()
         .with_env_filter(filter(level))
         .with_writer(writer)
         .with_ansi(false)
         .try_init()
         .map_err(|_| LoggingError::AlreadyInstalled)?;
+    super::private_log::warn_about(&report);
     Ok(LogGuard(guard))
 }
 
-/// The daily-rolling file behind a non-blocking writer.
+/// The daily-rolling file, owner-only, behind a non-blocking writer; what
+/// was tightened, to warn about once the logger runs.
 fn open_appender(
     file: &Path,
 ) -> Result<
     (
         tracing_appender::non_blocking::NonBlocking,
         tracing_appender::non_blocking::WorkerGuard,
+        DirReport,
     ),
     LoggingError,
 > {
@@ -109,20 +116,26 @@ fn open_appender(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "astrow-pac.log".to_string());
-    std::fs::create_dir_all(&dir).map_err(|source| LoggingError::Dir {
-        dir: dir.clone(),
-        source,
-    })?;
-    let appender = RollingFileAppender::builder()
-        .rotation(Rotation::DAILY)
-        .filename_prefix(prefix)
-        .max_log_files(KEEP_DAYS)
-        .build(&dir)
-        .map_err(|source| LoggingError::Open {
-            file: file.to_path_buf(),
-            source,
+    let build = || {
+        RollingFileAppender::builder()
+            .rotation(Rotation::DAILY)
+            .filename_prefix(&prefix)
+            .max_log_files(KEEP_DAYS)
+            .build(&dir)
+    };
+    let (appender, report) =
+        super::private_log::prepare(&dir, &prefix, build).map_err(|e| match e {
+            PrepareError::Dir(source) => LoggingError::Dir {
+                dir: dir.clone(),
+                source,
+            },
+            PrepareError::Appender(source) => LoggingError::Open {
+                file: file.to_path_buf(),
+                source,
+            },
         })?;
-    Ok(tracing_appender::non_blocking(appender))
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    Ok((writer, guard, report))
 }
 
 /// Log to stdout (for `run --headless` under systemd or a service manager).

@@ -7,6 +7,7 @@ pub mod console;
 pub mod demo;
 pub mod logging;
 pub mod plan;
+mod private_log;
 pub mod run;
 pub mod sim;
 pub mod status;

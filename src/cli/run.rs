@@ -39,9 +39,22 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> u8 {
     let Some((config_path, settings)) = load_settings(global, true) else {
         return exit::PROBLEMS;
     };
-    if let Err(e) = logging::init_stdout_logging(&settings.log.level) {
-        eprintln!("astrow-pac: {e}");
-    }
+    // Standard output for a service manager, unless a file is asked for.
+    let _log_guard = match &global.log_file {
+        Some(file) => match logging::init_file_logging(&settings.log.level, file) {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                eprintln!("astrow-pac: {e}");
+                None
+            }
+        },
+        None => {
+            if let Err(e) = logging::init_stdout_logging(&settings.log.level) {
+                eprintln!("astrow-pac: {e}");
+            }
+            None
+        }
+    };
     let Some(rt) = runtime() else {
         return exit::PROBLEMS;
     };

@@ -3,9 +3,11 @@
 
 mod ids;
 mod link;
+mod masked;
 
 pub use ids::{PacId, PersNo, Seq};
 pub use link::*;
+pub use masked::{LogBadge, mask_badges_in};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};

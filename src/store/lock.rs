@@ -20,14 +20,8 @@ pub(crate) fn acquire(dir: &Path) -> Result<File, StoreError> {
         path: path.clone(),
         source,
     };
-    // Never truncate on open: the holder's PID is in there.
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io_error)?;
+    // Never truncate on open: the holder's PID is in there. Owner-only.
+    let (mut file, _) = super::private::open_private_file(&path).map_err(io_error)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -44,8 +38,15 @@ pub(crate) fn acquire(dir: &Path) -> Result<File, StoreError> {
     file.sync_all().map_err(io_error)?;
     // Windows refuses reads of a locked range: the PID is also kept beside
     // it. Best effort: the lock, not this file, is what guards the store.
-    let _ = std::fs::write(dir.join(PID_FILE), format!("{}\n", std::process::id()));
+    let _ = write_pid_file(&dir.join(PID_FILE));
     Ok(file)
+}
+
+/// The PID file, owner-only like every file of the store.
+fn write_pid_file(path: &Path) -> std::io::Result<()> {
+    let (mut file, _) = super::private::open_private_file(path)?;
+    file.set_len(0)?;
+    writeln!(file, "{}", std::process::id())
 }
 
 /// Who holds the lock in `dir` now (`None`: nobody, or no store there).

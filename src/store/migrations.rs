@@ -30,6 +30,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "plan items: retries, failure kind, destructive flag, origin plan; applied destructive items; site binding",
         sql: V3,
     },
+    Migration {
+        version: 4,
+        name: "audit erasure exception, store audit",
+        sql: super::erasure::MIGRATION,
+    },
 ];
 
 const V1: &str = "

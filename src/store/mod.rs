@@ -7,6 +7,7 @@
 mod audit;
 mod binding;
 pub mod db;
+mod erasure;
 mod jobs;
 pub mod ledger;
 mod links;
@@ -15,11 +16,14 @@ mod migrations;
 mod mirror;
 mod plan_save;
 mod plans;
+pub mod private;
+mod private_store;
 mod suppressions;
 
 pub use audit::current_os_user;
 pub use audit::{AuditEntry, AuditRecord};
 pub use binding::{BindingCheck, Rebound, SiteIdentity};
+pub use erasure::{Forgotten, StoreAuditEntry, audit_cutoff};
 pub use jobs::{JobRun, JobRunId};
 pub use plan_save::PLAN_HISTORY;
 pub use plans::{
@@ -44,6 +48,11 @@ pub enum StoreError {
     #[error("cannot create the store directory {dir}: {source}")]
     CreateDir {
         dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create the store file {path} owner-only: {source}")]
+    PrivateFile {
+        path: PathBuf,
         source: std::io::Error,
     },
     #[error("cannot use the lock file {path}: {source}")]
@@ -115,18 +124,16 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Create `dir` if needed, take the store's lock (refused, naming the
-    /// holder's PID, when another process has it), open the database and
-    /// bring its schema up to date.
+    /// Create `dir` if needed, owner-only (0700, its files 0600: wider
+    /// modes found are tightened with a warning), take the store's lock
+    /// (refused, naming the holder's PID, when another process has it),
+    /// open the database and bring its schema up to date.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-            dir: dir.to_path_buf(),
-            source,
-        })?;
-        let lock = lock::acquire(dir)?;
+        let lock = private_store::prepare(dir)?;
         let path = dir.join(DATABASE_FILE);
         let mut conn = db::open_connection(&path)?;
         migrations::migrate(&mut conn, &path)?;
+        private_store::after_open(dir);
         Ok(Store {
             conn,
             dir: dir.to_path_buf(),

@@ -5,6 +5,7 @@
 //! snapshot's Bookings view).
 
 pub mod adapters;
+mod answer_log;
 pub mod classify;
 pub mod monitor;
 pub mod ports;

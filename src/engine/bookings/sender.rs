@@ -15,6 +15,7 @@ use super::ports::{BookingSink, SinkError};
 use crate::engine::people::People;
 use crate::http::{RetryPolicy, backoff_delay};
 use crate::model::{BookingStatus, Seq};
+use crate::model::{LogBadge, mask_badges_in};
 use crate::store::db::Db;
 use crate::store::ledger::{self, LedgerError};
 
@@ -154,6 +155,7 @@ impl<K: BookingSink> BookingSender<K> {
             bookings.push(booking_for(org, entry, badge));
         }
         let seqs: Vec<Seq> = batch.iter().map(|e| e.seq).collect();
+        let sent_with = marks.clone();
         if let Err(e) = self.db.call(move |c| ledger::mark_sending(c, &marks)).await {
             return failed(format!("recording the send: {e}"));
         }
@@ -165,9 +167,11 @@ impl<K: BookingSink> BookingSender<K> {
             Ok(statuses) if statuses.len() == seqs.len() => {
                 let answers: Vec<(Seq, BookingStatus)> = seqs.into_iter().zip(statuses).collect();
                 let n = answers.len();
+                let logged = answers.clone();
                 if let Err(e) = self.store_answers(answers).await {
                     return failed(format!("recording Astrow's answers: {e}"));
                 }
+                super::answer_log::log_answers(&sent_with, &logged);
                 tracing::debug!(bookings = n, "batch answered");
                 self.status.send_modify(|s| {
                     s.astrow_down = false;
@@ -190,7 +194,13 @@ impl<K: BookingSink> BookingSender<K> {
                         seqs.len()
                     ));
                 };
-                tracing::error!(seq = seq.0, %message, "booking refused as malformed");
+                let badge = sent_with.get(index).map_or("", |(_, b)| b.as_str());
+                tracing::error!(
+                    seq = seq.0,
+                    "booking of badge {} refused as malformed: {}",
+                    LogBadge::new(badge),
+                    mask_badges_in(&message, [badge])
+                );
                 let reason = format!("refused by Astrow as malformed: {message}");
                 match self
                     .store_answers(vec![(seq, BookingStatus::Rejected { reason })])

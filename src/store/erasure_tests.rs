@@ -1,0 +1,220 @@
+use chrono::{Duration, FixedOffset, TimeZone};
+
+use super::*;
+use crate::model::{
+    BookingStatus, Direction, Event, EventType, Link, LinkOrigin, PersNo, Seq, System,
+};
+use crate::store::AuditRecord;
+use crate::store::ledger::{self, EntryKind, NewEntry};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn swipe(seq: u64, employee: u64, granted: bool) -> NewEntry {
+    NewEntry {
+        event: Event {
+            seq: Seq(seq),
+            time: FixedOffset::east_opt(3600)
+                .unwrap()
+                .with_ymd_and_hms(2026, 11, 28, 8, 0, 0)
+                .unwrap(),
+            event_type: if granted {
+                EventType::AccessGranted
+            } else {
+                EventType::AccessDeniedTime
+            },
+            reader_id: Some(12),
+            badge_number: Some(format!("0A1B{employee:04}")),
+            employee_id: Some(PacId(employee)),
+        },
+        reader_serial: Some("R-0012".into()),
+        kind: if granted {
+            EntryKind::Booking {
+                direction: Some(Direction::In),
+            }
+        } else {
+            EntryKind::Feed
+        },
+    }
+}
+
+fn audit(system: System, id: u64, result: &str) -> AuditRecord {
+    AuditRecord {
+        system,
+        action: "update".into(),
+        record: format!("employee {id}"),
+        before: Some(format!("{{\"first_name\":\"Ana{id}\"}}")),
+        after: Some(format!("{{\"first_name\":\"Anna{id}\"}}")),
+        result: result.into(),
+    }
+}
+
+#[test]
+fn the_cutoff_keeps_whole_months() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 29, 22, 0, 0).unwrap();
+    let first = |y, m| Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).unwrap();
+    assert_eq!(audit_cutoff(now, 24), first(2024, 11));
+    assert_eq!(audit_cutoff(now, 11), first(2025, 12));
+    assert_eq!(audit_cutoff(now, 1), first(2026, 10));
+    assert_eq!(audit_cutoff(first(2026, 1), 1), first(2025, 12));
+}
+
+#[test]
+fn a_result_keeps_its_word_and_loses_its_detail() {
+    assert_eq!(erased_result("ok"), "ok");
+    assert_eq!(erased_result("ok: linked to Ann Smith"), "ok: (erased)");
+    assert_eq!(
+        erased_result("failed: 409 badge 2C88 taken"),
+        "failed: (erased)"
+    );
+}
+
+#[test]
+fn forget_removes_delivered_swipes_and_pseudonymises_the_audit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    store.upsert_link(&Link {
+        pac_id: PacId(7),
+        pers_no: PersNo(1007),
+        origin: LinkOrigin::Created,
+        at: Utc::now(),
+    })?;
+    let page = [
+        swipe(1, 7, true),
+        swipe(2, 7, false),
+        swipe(3, 8, true),
+        swipe(4, 7, true),
+    ];
+    ledger::append_page(store.connection(), &page, Utc::now())?;
+    let answers = [
+        (Seq(1), BookingStatus::Processed { booking_id: 1 }),
+        (Seq(3), BookingStatus::Processed { booking_id: 3 }),
+    ];
+    ledger::record_answers(store.connection(), &answers, Utc::now())?;
+    store.append_audit(&audit(System::Pac, 7, "ok"))?;
+    store.append_audit(&audit(
+        System::Astrow,
+        1007,
+        "failed: Ana7 has badge 0A1B0007",
+    ))?;
+    store.append_audit(&audit(System::Pac, 8, "ok"))?;
+
+    let done = store.forget_employee(PacId(7), None)?;
+    assert_eq!(done.swipes_removed, 2);
+    assert_eq!(
+        done.swipes_pending, 1,
+        "an undelivered booking is never lost"
+    );
+    assert_eq!(done.audit_rows, 2);
+    assert!(done.pseudonym.starts_with("forgotten-"));
+
+    let left: Vec<u64> = ledger::recent(store.connection(), 10)?
+        .iter()
+        .map(|e| e.seq.0)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(left.contains(&3) && left.contains(&4), "{left:?}");
+    let log = store.audit_log(10)?;
+    let text = format!("{log:?}");
+    assert!(
+        !text.contains("Ana7") && !text.contains("0A1B0007"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("employee 7\"") && !text.contains("employee 1007"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Ana8"),
+        "another employee's rows stay: {text}"
+    );
+    let forgotten: Vec<_> = log
+        .iter()
+        .filter(|e| e.record.record == format!("employee {}", done.pseudonym))
+        .collect();
+    assert_eq!(forgotten.len(), 2);
+    assert!(
+        forgotten
+            .iter()
+            .any(|e| e.record.result == "failed: (erased)")
+    );
+    assert!(forgotten.iter().all(|e| e.record.action == "update"));
+
+    let own = store.store_audit_log(10)?;
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0].action, "forget_employee");
+    assert_eq!(own[0].subject, done.pseudonym);
+    assert!(
+        own[0].detail.contains("2 swipes removed"),
+        "{}",
+        own[0].detail
+    );
+    assert!(!own[0].os_user.is_empty());
+    Ok(())
+}
+
+#[test]
+fn the_exception_is_narrow_and_closed_after_use() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    store.append_audit(&audit(System::Pac, 7, "ok"))?;
+    store.forget_employee(PacId(7), None)?;
+    // Closed again: no update, no delete.
+    assert!(
+        store
+            .conn
+            .execute("UPDATE audit SET record = 'x'", [])
+            .is_err()
+    );
+    assert!(store.conn.execute("DELETE FROM audit", []).is_err());
+    // Open for forget: the time, user, system and action still cannot change.
+    store.conn.execute(
+        "INSERT INTO audit_exception (purpose) VALUES ('forget')",
+        [],
+    )?;
+    assert!(
+        store
+            .conn
+            .execute("UPDATE audit SET os_user = 'x'", [])
+            .is_err()
+    );
+    assert!(store.conn.execute("UPDATE audit SET at = 'x'", []).is_err());
+    assert!(store.conn.execute("DELETE FROM audit", []).is_err());
+    store.conn.execute("DELETE FROM audit_exception", [])?;
+    // Open for retention: only rows older than `until` may go.
+    store.conn.execute(
+        "INSERT INTO audit_exception (purpose, until) VALUES ('retention', '2000-01-01')",
+        [],
+    )?;
+    assert!(store.conn.execute("DELETE FROM audit", []).is_err());
+    store.conn.execute("DELETE FROM audit_exception", [])?;
+    // The store's own audit has no exception at all.
+    assert!(store.conn.execute("DELETE FROM store_audit", []).is_err());
+    assert!(
+        store
+            .conn
+            .execute("UPDATE store_audit SET detail = 'x'", [])
+            .is_err()
+    );
+    assert_eq!(store.audit_log(10)?.len(), 1);
+    Ok(())
+}
+
+#[test]
+fn the_audit_is_trimmed_by_whole_months_and_the_trim_recorded() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    store.append_audit(&audit(System::Pac, 7, "ok"))?;
+    store.append_audit(&audit(System::Pac, 8, "ok"))?;
+    assert_eq!(store.trim_audit(0, Utc::now() + Duration::days(3650))?, 0);
+    assert_eq!(store.trim_audit(1, Utc::now())?, 0, "this month stays");
+    assert!(
+        store.store_audit_log(10)?.is_empty(),
+        "nothing trimmed, nothing said"
+    );
+    assert_eq!(store.trim_audit(24, Utc::now() + Duration::days(800))?, 2);
+    assert!(store.audit_log(10)?.is_empty());
+    let own = store.store_audit_log(10)?;
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0].action, "trim_audit");
+    Ok(())
+}
