@@ -216,7 +216,7 @@ fn actionable_ids(stored: &StoredPlan) -> Result<Vec<String>, String> {
 }
 
 /// Ask on the terminal; anything but y/yes is No.
-fn confirm(question: &str) -> bool {
+pub(crate) fn confirm(question: &str) -> bool {
     eprint!("{question}");
     let _ = std::io::stderr().flush();
     let mut line = String::new();

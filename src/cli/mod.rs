@@ -5,6 +5,7 @@ pub mod check;
 pub mod common;
 pub mod console;
 pub mod demo;
+pub mod forget;
 pub mod logging;
 pub mod plan;
 mod private_log;
@@ -99,6 +100,9 @@ pub enum Command {
     /// Show links, the pending plan, job runs and the booking import from the store
     #[command(long_about = status::LONG_ABOUT)]
     Status(status::StatusArgs),
+    /// Erase what the store keeps of one employee (their swipes, their name in the audit)
+    #[command(long_about = forget::LONG_ABOUT)]
+    Forget(forget::ForgetArgs),
     /// Run simulators of PAC and Astrow in the foreground (for trying the product and for tests)
     #[command(long_about = sim::LONG_ABOUT)]
     Sim(sim::SimArgs),
@@ -128,6 +132,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Run(args)) => run::run(&cli.global, args),
         Some(Command::Status(args)) => status::run(&cli.global, args),
         Some(Command::Store(args)) => store::run(&cli.global, args),
+        Some(Command::Forget(args)) => forget::run(&cli.global, args),
     };
     ExitCode::from(code)
 }

@@ -104,6 +104,10 @@ pub(crate) fn read_document(doc: &DocumentMut) -> (Settings, Vec<Problem>) {
         keys: r.keys(),
         store: StoreSettings {
             dir: r.path("store.dir"),
+            audit_retention_months: r.int(
+                "store.audit_retention_months",
+                d.store.audit_retention_months,
+            ),
         },
         log: LogSettings {
             level: r.string("log.level", d.log.level),

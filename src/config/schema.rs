@@ -217,6 +217,12 @@ pub const SETTINGS: &[SettingDoc] = &[
         "where the store (SQLite) lives",
     ),
     doc(
+        "store.audit_retention_months",
+        "a whole number from 0 to 1200; 0 keeps the audit for ever",
+        "24",
+        "whole months of audit log kept before the current month; older months are deleted at start",
+    ),
+    doc(
         "log.level",
         "`error`, `warn`, `info`, `debug`, `trace` or a tracing filter such as `astrow_pac=debug`; `RUST_LOG` overrides it",
         "info",

@@ -309,10 +309,21 @@ pub struct ReaderSettings {
     pub roll_call: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreSettings {
     /// `None`: the platform data directory.
     pub dir: Option<PathBuf>,
+    /// Whole months of audit kept before the current one; 0 keeps it all.
+    pub audit_retention_months: u32,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            dir: None,
+            audit_retention_months: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,6 +20,7 @@ pub const GUARD_WINDOW_H: RangeInclusive<u64> = 0..=720;
 pub const BATCH_SIZE: RangeInclusive<u64> = 1..=500;
 pub const MAX_PENDING: RangeInclusive<u64> = 1..=10_000_000;
 pub const HEARTBEAT_S: RangeInclusive<u64> = 5..=110;
+pub const AUDIT_RETENTION_MONTHS: RangeInclusive<u64> = 0..=1200;
 
 /// Every error in `s`. With `check_files`, also that the files exist, can be
 /// read and hold what they should, and that a password is to be found.
@@ -317,6 +318,12 @@ fn readers(s: &Settings, p: &mut Vec<Problem>) {
 
 fn local(s: &Settings, check_files: bool, p: &mut Vec<Problem>) {
     empty_option("store.dir", s.store.dir.as_deref(), p);
+    range(
+        "store.audit_retention_months",
+        u64::from(s.store.audit_retention_months),
+        AUDIT_RETENTION_MONTHS,
+        p,
+    );
     empty_option("log.file", s.log.file.as_deref(), p);
     if !log_level_ok(&s.log.level) {
         p.push(must("log.level", &s.log.level));
@@ -447,7 +454,7 @@ mod tests {
     #[test]
     fn sync_and_booking_ranges() {
         type Set = fn(&mut Settings);
-        let cases: [(&str, Set); 12] = [
+        let cases: [(&str, Set); 13] = [
             ("sync.employee_interval_s", |s| {
                 s.sync.employee_interval_s = 4
             }),
@@ -468,6 +475,9 @@ mod tests {
             ("bookings.max_pending", |s| s.bookings.max_pending = 0),
             ("bookings.heartbeat_interval_s", |s| {
                 s.bookings.heartbeat_interval_s = 120
+            }),
+            ("store.audit_retention_months", |s| {
+                s.store.audit_retention_months = 1201
             }),
             ("log.level", |s| s.log.level = "loud[".into()),
             ("log.level", |s| s.log.level = "verbose".into()),

@@ -82,6 +82,10 @@ pub(crate) fn write_settings(doc: &mut DocumentMut, s: &Settings) -> Result<(), 
         w.keys(s);
 
         w.path("store.dir", s.store.dir.as_deref())?;
+        w.int(
+            "store.audit_retention_months",
+            Some(u64::from(s.store.audit_retention_months)),
+        )?;
         w.str("log.level", Some(&s.log.level));
         w.path("log.file", s.log.file.as_deref())?;
     }

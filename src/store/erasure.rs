@@ -221,6 +221,18 @@ impl Store {
         Ok(n)
     }
 
+    /// [`trim_audit`](Self::trim_audit) now, saying in the log what went;
+    /// a failure is logged and leaves the audit as it was.
+    pub fn apply_audit_retention(&mut self, months: u32) {
+        match self.trim_audit(months, Utc::now()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "audit retention: {n} audit rows older than {months} whole months deleted"
+            ),
+            Err(e) => tracing::warn!("audit retention: nothing trimmed: {e}"),
+        }
+    }
+
     /// The store's own audit, newest first.
     pub fn store_audit_log(&self, limit: usize) -> Result<Vec<StoreAuditEntry>, StoreError> {
         let mut stmt = self

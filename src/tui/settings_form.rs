@@ -110,6 +110,7 @@ const FIXED: &[(&str, FieldKind)] = &[
     ("bookings.heartbeat_interval_s", FieldKind::Number),
     ("bookings.roll_call_active", FieldKind::Bool),
     ("store.dir", FieldKind::Path),
+    ("store.audit_retention_months", FieldKind::Number),
     ("log.level", FieldKind::Text),
     ("log.file", FieldKind::Path),
 ];
@@ -210,6 +211,7 @@ pub fn get(s: &Settings, key: &str) -> String {
         "bookings.heartbeat_interval_s" => s.bookings.heartbeat_interval_s.to_string(),
         "bookings.roll_call_active" => s.bookings.roll_call_active.to_string(),
         "store.dir" => opt_path(&s.store.dir),
+        "store.audit_retention_months" => s.store.audit_retention_months.to_string(),
         "log.level" => s.log.level.clone(),
         "log.file" => opt_path(&s.log.file),
         _ => String::new(),
@@ -301,6 +303,7 @@ pub fn set(s: &mut Settings, key: &str, v: &str) -> Result<(), String> {
         "bookings.heartbeat_interval_s" => s.bookings.heartbeat_interval_s = num(key, v)?,
         "bookings.roll_call_active" => s.bookings.roll_call_active = boolean(key, v)?,
         "store.dir" => s.store.dir = path_opt(v),
+        "store.audit_retention_months" => s.store.audit_retention_months = num(key, v)?,
         "log.level" => s.log.level = v.trim().into(),
         "log.file" => s.log.file = path_opt(v),
         _ => return Err(format!("{key} is not a setting")),

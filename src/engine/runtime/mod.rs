@@ -121,7 +121,9 @@ pub fn booking_rules(s: &Settings, roll_call_active: bool) -> BookingRules {
 /// connectors, start every job, and return the handle readers use.
 pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine), EngineError> {
     let settings = opts.settings.clone();
-    let store = StoreHandle::new(Store::open(&store_dir(&settings))?);
+    let mut opened = Store::open(&store_dir(&settings))?;
+    opened.apply_audit_retention(settings.store.audit_retention_months);
+    let store = StoreHandle::new(opened);
     let pac = pac_client(&settings)?;
     let astrow = astrow_client(&settings)?;
     let (handle, ch) = channels();

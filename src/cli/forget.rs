@@ -1,0 +1,88 @@
+//! `astrow-pac forget employee ID`: erase what the store keeps of one
+//! employee (an erasure request). The work is `Store::forget_employee`;
+//! this only asks, opens the store and says what was done.
+
+use clap::{Args, Subcommand};
+
+use super::common::one_shot;
+use super::{GlobalArgs, exit};
+use crate::engine::runtime::store_dir;
+use crate::model::PacId;
+use crate::store::{Forgotten, Store};
+
+pub const LONG_ABOUT: &str = "Erase what the store keeps of one employee, when they ask for it: \
+their swipes leave the booking ledger (a swipe not yet delivered to Astrow is kept until it is, \
+so no booking is lost: run forget again later), and their rows in the audit log name a \
+pseudonym (forgotten-xxxxxxxx) instead of them, with the records before and after and the \
+result's detail erased. The erasure itself is recorded in the store's own audit. Nothing is \
+sent to PAC or Astrow: their records there are erased there.
+
+The store must not be in use: stop the service (or the console) first.
+
+Exit codes: 0 done, 1 refused, declined or failed.";
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    #[command(subcommand)]
+    pub what: ForgetWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForgetWhat {
+    /// One employee, by PAC employee id (their linked Astrow employee too)
+    Employee {
+        /// The PAC employee id
+        id: u64,
+        /// The Astrow personnel number, when the employee is no longer linked
+        #[arg(long, value_name = "PERS_NO")]
+        pers_no: Option<u64>,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+pub fn run(global: &GlobalArgs, args: &ForgetArgs) -> u8 {
+    let ForgetWhat::Employee { id, pers_no, yes } = args.what;
+    // Kept whole: its log guard must live until the command ends.
+    let Some(shot) = one_shot(global) else {
+        return exit::PROBLEMS;
+    };
+    let dir = store_dir(&shot.settings);
+    let question = format!(
+        "Erase the swipe history of PAC employee {id} and pseudonymise them in the audit log \
+         of {}? This cannot be undone. [y/N] ",
+        dir.display()
+    );
+    if !yes && !super::apply::confirm(&question) {
+        eprintln!("Nothing erased.");
+        return exit::PROBLEMS;
+    }
+    let done = Store::open(&dir).and_then(|mut s| s.forget_employee(PacId(id), pers_no));
+    match done {
+        Ok(f) => {
+            println!("{}", summary(id, &f));
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("astrow-pac forget: {e}");
+            exit::PROBLEMS
+        }
+    }
+}
+
+fn summary(id: u64, f: &Forgotten) -> String {
+    let mut s = format!(
+        "PAC employee {id} forgotten: {} swipes removed from the ledger, {} audit rows now name {}.",
+        f.swipes_removed, f.audit_rows, f.pseudonym
+    );
+    if f.swipes_pending > 0 {
+        s.push_str(&format!(
+            " {} swipes not yet delivered to Astrow were kept so no booking is lost: \
+             run forget again once they are sent.",
+            f.swipes_pending
+        ));
+    }
+    s.push_str(" Nothing was sent to PAC or Astrow.");
+    s
+}
