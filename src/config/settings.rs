@@ -10,7 +10,9 @@ use crate::model::Direction;
 /// The environment variable that may hold the Astrow password.
 pub const ASTROW_PASSWORD_ENV: &str = "ASTROW_PAC_ASTROW_PASSWORD";
 
-/// A secret (Astrow password, OEM key): `Debug` and `Display` print `***`.
+/// A secret (Astrow password, OEM key): `Debug` prints `***`, and there is
+/// no `Display`, so it cannot end up in a message by accident; the text is
+/// reached only through [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
 
@@ -30,12 +32,6 @@ impl Secret {
 }
 
 impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl std::fmt::Display for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("***")
     }
@@ -350,7 +346,7 @@ mod tests {
     fn secrets_never_show_in_debug() {
         let mut s = Settings::default();
         s.astrow.password = Some(Secret::new("hunter2"));
-        let text = format!("{s:?} {}", Secret::new("hunter2"));
+        let text = format!("{s:?} {:?}", Secret::new("hunter2"));
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("***"));
     }

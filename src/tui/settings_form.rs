@@ -22,7 +22,8 @@ pub enum FieldKind {
     Secret,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` is written by hand: a secret field's text never prints.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Field {
     pub key: String,
     pub kind: FieldKind,
@@ -38,7 +39,8 @@ impl Field {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+/// `Debug` is written by hand: the text being typed may be a password.
+#[derive(Clone, Default)]
 pub struct SettingsState {
     pub fields: Vec<Field>,
     pub list: ListState,
@@ -71,6 +73,41 @@ impl SettingsState {
             set(&mut s, &f.key, &f.value).map_err(|m| (f.key.clone(), m))?;
         }
         Ok(s)
+    }
+}
+
+/// What `Debug` shows of a field's text: secrets as `***`.
+fn shown_text(kind: FieldKind, text: &str) -> &str {
+    if kind == FieldKind::Secret && !text.is_empty() {
+        "***"
+    } else {
+        text
+    }
+}
+
+impl std::fmt::Debug for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Field")
+            .field("key", &self.key)
+            .field("kind", &self.kind)
+            .field("value", &shown_text(self.kind, &self.value))
+            .field("original", &shown_text(self.kind, &self.original))
+            .field("problem", &self.problem)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SettingsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SettingsState")
+            .field("fields", &self.fields)
+            .field("selected", &self.list.selected)
+            .field("editing", &self.editing.as_ref().map(|_| "(text withheld)"))
+            .field("first_run", &self.first_run)
+            .field("load_error", &self.load_error)
+            .field("general", &self.general)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -469,6 +506,25 @@ pub fn file_saver(path: PathBuf) -> super::SettingsSaver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_form_never_prints_the_password() {
+        let mut s = Settings::default();
+        s.astrow.password = Some(Secret::new("hunter2"));
+        let mut state = SettingsState {
+            fields: fields_for(&s, &[]),
+            base: s,
+            ..Default::default()
+        };
+        state.editing = Some(Input::new("hunter3".into()));
+        let text = format!("{state:?}");
+        assert!(!text.contains("hunter"), "{text}");
+        assert!(
+            text.contains("astrow.password") && text.contains("***"),
+            "{text}"
+        );
+        assert!(text.contains("pac.port"), "the rest still shows: {text}");
+    }
 
     #[test]
     fn every_fixed_setting_round_trips() {
