@@ -189,6 +189,16 @@ async fn store_and_logs_are_owner_only_under_umask_000_and_check_flags_an_open_s
     assert_owner_only(&rig.log_dir, &[]);
     assert!(!modes_in(&rig.log_dir).is_empty());
 
+    // An audit row from long ago: the engine's retention trims its month.
+    let old = "INSERT INTO audit (at, os_user, system, action, record, result)
+               VALUES ('2001-01-31T23:59:59.000Z', 'someone', 'pac', 'update', 'employee 1', 'ok')";
+    open_connection(&rig.store_dir.join(DATABASE_FILE))
+        .unwrap()
+        .execute(old, [])
+        .unwrap();
+    let before = "SELECT count(*) FROM audit WHERE at < '2002'";
+    assert_eq!(rig.count(before), 1);
+
     // The engine running: its WAL and SHM files too.
     let mut engine = rig.spawn(&["run", "--headless"]);
     let wal = rig.store_dir.join(format!("{DATABASE_FILE}-wal"));
@@ -207,7 +217,20 @@ async fn store_and_logs_are_owner_only_under_umask_000_and_check_flags_an_open_s
             &format!("{DATABASE_FILE}-shm"),
         ],
     );
+    until_some(
+        &rig,
+        "SELECT count(*) FROM store_audit WHERE action = 'trim_audit'",
+        Duration::from_secs(30),
+    )
+    .await;
     stop(&mut engine).await;
+    assert_eq!(rig.count(before), 0);
+    assert!(
+        rig.count("SELECT count(*) FROM audit") > 0,
+        "this month's rows stay"
+    );
+    let trims = rig.query_strings("SELECT detail FROM store_audit WHERE action = 'trim_audit'");
+    assert_eq!(trims, vec!["1 deleted; 24 whole months kept".to_string()]);
 
     // Opened up by hand: `check` says so, and the next start tightens it.
     set_mode(&rig.store_dir, 0o755);

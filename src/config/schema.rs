@@ -220,7 +220,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         "store.audit_retention_months",
         "a whole number from 0 to 1200; 0 keeps the audit for ever",
         "24",
-        "whole months of audit log kept before the current month; older months are deleted at start",
+        "whole months of audit log kept before the current month; older months are deleted by the engine, at start and daily",
     ),
     doc(
         "log.level",

@@ -214,7 +214,7 @@ impl Store {
                 &tx,
                 "trim_audit",
                 &format!("audit rows before {cutoff}"),
-                &format!("{n} rows older than {months} months deleted"),
+                &format!("{n} deleted; {months} whole months kept"),
             )?;
         }
         tx.commit().ctx("commit trimming the audit")?;

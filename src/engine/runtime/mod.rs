@@ -11,6 +11,7 @@ mod employees_job;
 mod heartbeat_job;
 mod notifications;
 mod operator_commands;
+mod retention_job;
 mod wiring;
 
 use std::collections::HashMap;
@@ -121,9 +122,7 @@ pub fn booking_rules(s: &Settings, roll_call_active: bool) -> BookingRules {
 /// connectors, start every job, and return the handle readers use.
 pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine), EngineError> {
     let settings = opts.settings.clone();
-    let mut opened = Store::open(&store_dir(&settings))?;
-    opened.apply_audit_retention(settings.store.audit_retention_months);
-    let store = StoreHandle::new(opened);
+    let store = StoreHandle::new(Store::open(&store_dir(&settings))?);
     let pac = pac_client(&settings)?;
     let astrow = astrow_client(&settings)?;
     let (handle, ch) = channels();
@@ -157,6 +156,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
     let mirror_confirm = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mirror = definitions_job::start(&mut w, &settings, mirror_confirm.clone());
     heartbeat_job::start(&mut w, &settings, own_snapshots);
+    retention_job::start(&mut w);
     let roll_call = bookings_job::roll_call_on(&w)?;
     let bookings = bookings_job::start(&mut w, &settings, roll_call, employees.people, mirror)?;
     notifications::start(&mut w);
