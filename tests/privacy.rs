@@ -4,6 +4,8 @@
 //! process's, never changed in this test process), `check` flagging an open
 //! store directory, badge numbers masked in the log, and `forget employee`.
 
+#![cfg(unix)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

@@ -50,16 +50,19 @@ pub struct DirReport {
     pub shared: Option<(PathBuf, u32)>,
 }
 
-/// Whether `mode` lets anyone but the owner in.
-pub fn open_to_others(mode: u32) -> bool {
-    mode & 0o077 != 0
+/// Whether a directory of `mode` lets anyone but the owner list or change
+/// it, or lets other users (not the group) in at all. The group's search
+/// bit alone (0710) is allowed: members of the control socket's group pass
+/// through to the socket, and can neither list nor read the files (0600).
+pub fn dir_open_to_others(mode: u32) -> bool {
+    mode & 0o067 != 0
 }
 
-/// The mode bits of `dir` when it exists and others may read or enter it
-/// (what `check` reports); `None` otherwise, and always on Windows.
+/// The mode bits of `dir` when it exists and is open to others (what
+/// `check` reports); `None` otherwise, and always on Windows.
 pub fn exposed_dir(dir: &Path) -> Option<u32> {
     let mode = mode_of(dir)?;
-    open_to_others(mode).then_some(mode)
+    dir_open_to_others(mode).then_some(mode)
 }
 
 /// Create `dir` (and missing parents) owner-only, or make an existing one
@@ -240,6 +243,14 @@ mod tests {
         assert_eq!(report.shared, None);
         // Already private: nothing more to say.
         assert_eq!(private_dir(&dir, &ours).unwrap(), DirReport::default());
+        // The group may pass through (the control socket's group); no more.
+        set(&dir, 0o710);
+        assert_eq!(private_dir(&dir, &ours).unwrap(), DirReport::default());
+        assert_eq!(exposed_dir(&dir), None);
+        set(&dir, 0o750);
+        let report = private_dir(&dir, &ours).unwrap();
+        assert_eq!(mode_of(&dir), Some(0o700));
+        assert_eq!(report.tightened[0].old_mode, 0o750);
     }
 
     #[test]

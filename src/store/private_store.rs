@@ -10,10 +10,11 @@ use std::path::Path;
 use super::private::{self, DirReport, Tightened};
 use super::{DATABASE_FILE, StoreError, lock};
 
-/// Files of the store are named `astrow-pac*`; nothing else in the
-/// directory is touched.
+/// Files of the store are named `astrow-pac*`, and the engine's control
+/// socket `control.*`; nothing else in the directory is touched (and only
+/// regular files are tightened: the socket keeps its own mode).
 pub(crate) fn is_store_file(name: &str) -> bool {
-    name.starts_with("astrow-pac")
+    name.starts_with("astrow-pac") || name.starts_with("control.")
 }
 
 /// Make `dir` private, take the lock, create the database file 0600.
