@@ -72,6 +72,12 @@ pub fn run(global: &GlobalArgs, args: &ForgetArgs) -> u8 {
 }
 
 fn summary(id: u64, f: &Forgotten) -> String {
+    if f.swipes_removed + f.swipes_pending + f.audit_rows == 0 {
+        return format!(
+            "The store held nothing of PAC employee {id}: no swipes, no audit rows (the request \
+             is recorded in the store audit). Nothing was sent to PAC or Astrow."
+        );
+    }
     let mut s = format!(
         "PAC employee {id} forgotten: {} swipes removed from the ledger, {} audit rows now name {}.",
         f.swipes_removed, f.audit_rows, f.pseudonym
@@ -85,4 +91,31 @@ fn summary(id: u64, f: &Forgotten) -> String {
     }
     s.push_str(" Nothing was sent to PAC or Astrow.");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forgotten(removed: u64, pending: u64, audit_rows: u64) -> Forgotten {
+        Forgotten {
+            pseudonym: "forgotten-0000beef".into(),
+            swipes_removed: removed,
+            swipes_pending: pending,
+            audit_rows,
+        }
+    }
+
+    #[test]
+    fn the_summary_says_what_was_erased_and_what_waits() {
+        let s = summary(7, &forgotten(12, 2, 5));
+        assert!(
+            s.contains("12 swipes removed") && s.contains("forgotten-0000beef"),
+            "{s}"
+        );
+        assert!(s.contains("2 swipes not yet delivered"), "{s}");
+        let s = summary(7, &forgotten(0, 0, 0));
+        assert!(s.contains("held nothing of PAC employee 7"), "{s}");
+        assert!(!summary(7, &forgotten(1, 0, 0)).contains("not yet delivered"));
+    }
 }
