@@ -12,7 +12,8 @@ pub(crate) const LONG_ABOUT: &str = "Check the settings file and print every pro
 Each problem names the setting (e.g. sync.employee_interval_s), the value found and what \
 is allowed. Also checked: that the OEM key file and the certificates can be read and are \
 in the right format, and that an Astrow password is given (inline, password_file, or the \
-environment variable ASTROW_PAC_ASTROW_PASSWORD).
+environment variable ASTROW_PAC_ASTROW_PASSWORD), and that the store and log directories are \
+not open to other users (they hold badge numbers and everyone's swipes).
 
 Then, unless --offline, online: PAC answers and accepts the certificate and the OEM key; \
 Astrow answers, the user holds 'Allow API to connect to Astrow', both licences are present, \
