@@ -95,6 +95,9 @@ pub fn warn_about(report: &DirReport) {
             dir.display()
         );
     }
+    if let Some(problem) = &report.problem {
+        tracing::warn!("the log holds personal data: {problem}");
+    }
 }
 
 #[cfg(all(test, unix))]

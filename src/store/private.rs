@@ -48,6 +48,9 @@ pub struct DirReport {
     /// The directory is open to others and holds files not ours: left as it
     /// is, with its mode.
     pub shared: Option<(PathBuf, u32)>,
+    /// What could not be checked or tightened (a file of another user, a
+    /// failed `icacls`): said in a warning; the store and log still work.
+    pub problem: Option<String>,
 }
 
 /// Whether a directory of `mode` lets anyone but the owner list or change
@@ -67,10 +70,18 @@ pub fn exposed_dir(dir: &Path) -> Option<u32> {
 
 /// Create `dir` (and missing parents) owner-only, or make an existing one
 /// owner-only when everything in it passes `ours`; then tighten every
-/// regular file in it that passes `ours` to 0600.
+/// regular file in it that passes `ours` to 0600. Only a directory that
+/// cannot be created is an error; the rest is in the report.
 pub fn private_dir(dir: &Path, ours: &dyn Fn(&str) -> bool) -> io::Result<DirReport> {
     create_dir(dir)?;
     let mut report = DirReport::default();
+    if let Err(e) = tighten_dir(dir, ours, &mut report) {
+        report.problem = Some(format!("cannot make {} owner-only: {e}", dir.display()));
+    }
+    Ok(report)
+}
+
+fn tighten_dir(dir: &Path, ours: &dyn Fn(&str) -> bool, report: &mut DirReport) -> io::Result<()> {
     if let Some(mode) = exposed_dir(dir) {
         if only_ours(dir, ours)? {
             set_mode(dir, DIR_MODE)?;
@@ -85,7 +96,7 @@ pub fn private_dir(dir: &Path, ours: &dyn Fn(&str) -> bool) -> io::Result<DirRep
     }
     restrict_acl(dir)?;
     report.tightened.extend(private_files(dir, ours)?);
-    Ok(report)
+    Ok(())
 }
 
 /// Tighten every regular file directly in `dir` that passes `ours` to 0600
@@ -113,7 +124,9 @@ pub fn open_private_file(path: &Path) -> io::Result<(File, Option<Tightened>)> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
     let file = options.open(path)?;
-    let tightened = tighten_file(path)?;
+    // A file that cannot be tightened (another user's) is still usable; the
+    // store's check after opening says so.
+    let tightened = tighten_file(path).unwrap_or(None);
     Ok((file, tightened))
 }
 

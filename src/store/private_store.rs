@@ -57,6 +57,9 @@ fn warn_about(report: &DirReport) {
             dir.display()
         );
     }
+    if let Some(problem) = &report.problem {
+        tracing::warn!("store holds personal data: {problem}");
+    }
 }
 
 fn warn_tightened(t: &Tightened) {
