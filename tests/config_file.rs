@@ -362,7 +362,7 @@ prop_compose! {
         apply in prop_oneof![Just(ApplyMode::Manual), Just(ApplyMode::Auto)],
         match_key in prop_oneof![Just(MatchKey::EmployeeNumber), Just(MatchKey::BadgeNumber)],
         guard in (0u32..=1_000_000, 0u8..=100, 0u32..=720),
-        booking_numbers in (1u32..=500, 1u32..=10_000_000, 5u64..=110),
+        booking_numbers in (1u32..=500, 1u32..=10_000_000, 5u64..=110, 60u64..=604_800, 1u64..=3650),
         readers in proptest::collection::btree_map("[A-Za-z0-9 ._\"-]{0,8}[A-Za-z0-9]", reader(), 0..4),
         store in proptest::option::of(path()),
         level in prop_oneof![Just("info"), Just("debug"), Just("warn,astrow_pac=trace")],
@@ -382,6 +382,8 @@ prop_compose! {
         s.bookings.batch_size = booking_numbers.0;
         s.bookings.max_pending = booking_numbers.1;
         s.bookings.heartbeat_interval_s = booking_numbers.2;
+        s.bookings.wait_alert_s = booking_numbers.3;
+        s.bookings.retention_days = booking_numbers.4;
         s.readers = readers.into_iter().collect::<BTreeMap<_, _>>();
         s.store.dir = store;
         s.log.level = level.to_string();

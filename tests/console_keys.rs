@@ -989,3 +989,49 @@ fn bookings_say_why_a_swipe_goes_without_its_astrow_badge() {
     h.press("5");
     assert!(!h.text().contains("pairing conflict"));
 }
+
+#[test]
+fn a_sequence_reset_is_a_banner_and_x_on_bookings_moves_the_cursor_after_a_yes() {
+    use astrow_pac::engine::snapshot::{SequenceResetView, WaitingView};
+    use astrow_pac::model::Seq;
+    let mut snap = snapshot();
+    let now = snap.generated_at.unwrap_or_default();
+    let b = Arc::make_mut(&mut snap.bookings);
+    b.sequence_reset = Some(SequenceResetView {
+        detected_at: now,
+        cursor: Seq(1600),
+        pac_last_seq: Seq(130),
+        resume_after: Seq(100),
+    });
+    b.waiting = vec![WaitingView {
+        reason: "reader R-0099 is not in Astrow's reader mirror yet".into(),
+        count: 500,
+        since: now - chrono::Duration::minutes(3),
+    }];
+    let mut h = Harness::new(snap, 120, 40);
+    // Everywhere: the header flag; on the Overview the reset and the wait.
+    assert!(has(&mut h, "PAC SEQ RESET"));
+    assert!(has(&mut h, "sequence was reset"));
+    assert!(has(&mut h, "500 wait"), "{}", h.text());
+    h.press("5");
+    assert!(has(&mut h, "X continues after 100"), "{}", h.text());
+    assert!(has(&mut h, "500 waiting"));
+    assert!(has(&mut h, "R-0099"));
+    // X asks first; n leaves everything as it was.
+    assert!(engine(&h.press("X")).is_empty());
+    assert!(has(&mut h, "Move the event cursor?"));
+    assert!(engine(&h.press("n")).is_empty());
+    h.press("X");
+    assert_eq!(
+        engine(&h.press("y")),
+        vec![Command::ResetCursor { to: 100 }]
+    );
+}
+
+#[test]
+fn x_without_a_sequence_reset_moves_nothing() {
+    let mut h = Harness::new(snapshot(), 120, 40);
+    h.press("5");
+    assert!(engine(&h.press("X")).is_empty());
+    assert!(!has(&mut h, "Move the event cursor?"));
+}

@@ -157,7 +157,9 @@ impl AstrowClient {
             .map(|s| ("since", s.to_rfc3339()))
             .into_iter()
             .collect();
-        let items: Vec<StoredBooking> = self.list_all("/bookings", extra).await?;
+        let (items, _aside): (Vec<StoredBooking>, _) = self
+            .list_all_tolerant("Astrow bookings", "booking_id", "/bookings", extra)
+            .await?;
         check_ascending(&items, |b| b.booking_id, "Astrow GET /bookings")?;
         Ok(items
             .iter()

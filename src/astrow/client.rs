@@ -7,6 +7,7 @@
 //! server's certificate comes from it. Without `ca_pem` the system roots
 //! apply.
 
+use crate::http::tolerant::{SetAside, read_items};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -204,12 +205,17 @@ impl AstrowClient {
 
     // ------------------------------------------------------------ plumbing
 
-    /// Every page of a list, following `next_cursor`.
-    pub(super) async fn list_all<T: DeserializeOwned>(
+    /// Every page of a list, following `next_cursor`, each record read on
+    /// its own: those that
+    /// cannot be read are set aside (with their `id_key` when readable).
+    pub(super) async fn list_all_tolerant<T: DeserializeOwned>(
         &self,
+        listing: &'static str,
+        id_key: &'static str,
         path: &str,
         extra: Vec<(&'static str, String)>,
-    ) -> Result<Vec<T>, AstrowError> {
+    ) -> Result<(Vec<T>, Vec<SetAside>), AstrowError> {
+        let mut aside = Vec::new();
         let limit = self.inner.page_size as usize;
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
@@ -222,16 +228,18 @@ impl AstrowClient {
                 call.query.push(("cursor", c.clone()));
             }
             let endpoint = call.endpoint();
-            let page: Page<T> = self.fetch(call, MAX_PAGE_BYTES).await?;
+            let page: Page<serde_json::Value> = self.fetch(call, MAX_PAGE_BYTES).await?;
             if page.items.len() > limit {
                 return Err(AstrowError::Answer {
                     endpoint,
                     detail: format!("{} items on a page of at most {limit}", page.items.len()),
                 });
             }
-            out.extend(page.items);
+            let (items, unreadable) = read_items::<T>(listing, id_key, page.items);
+            out.extend(items);
+            aside.extend(unreadable);
             match page.next_cursor {
-                None => return Ok(out),
+                None => return Ok((out, aside)),
                 Some(next) if !seen.insert(next.clone()) => {
                     return Err(AstrowError::Answer {
                         endpoint,

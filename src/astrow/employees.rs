@@ -6,19 +6,36 @@ use reqwest::Method;
 use super::client::{AstrowClient, Call, MAX_RECORD_BYTES};
 use super::error::AstrowError;
 use super::wire::{self, Employee, EmployeeIn};
+use crate::http::tolerant::SetAside;
 use crate::http::{self, HttpError};
 use crate::model::{self, PersNo};
 
 impl AstrowClient {
     /// `GET /employees`, every page: a complete listing or an error.
+    /// Records that cannot be read are left out (see
+    /// [`Self::list_employees_tolerant`]).
     pub async fn list_employees(
         &self,
         include_inactive: bool,
     ) -> Result<Vec<model::AstrowEmployee>, AstrowError> {
+        Ok(self.list_employees_tolerant(include_inactive).await?.0)
+    }
+
+    /// `GET /employees`, every page, and the records set aside as
+    /// unreadable (one bad record never stops the listing).
+    pub async fn list_employees_tolerant(
+        &self,
+        include_inactive: bool,
+    ) -> Result<(Vec<model::AstrowEmployee>, Vec<SetAside>), AstrowError> {
         let extra = vec![("include_inactive", include_inactive.to_string())];
-        let items: Vec<Employee> = self.list_all("/employees", extra).await?;
+        let (items, aside): (Vec<Employee>, _) = self
+            .list_all_tolerant("Astrow employees", "pers_no", "/employees", extra)
+            .await?;
         check_ascending(&items, |e| e.pers_no.0, "Astrow GET /employees")?;
-        Ok(items.into_iter().map(model::AstrowEmployee::from).collect())
+        Ok((
+            items.into_iter().map(model::AstrowEmployee::from).collect(),
+            aside,
+        ))
     }
 
     /// `GET /employees/{pers_no}`; `None` when Astrow has no such employee.

@@ -83,3 +83,12 @@ impl AstrowError {
         }
     }
 }
+
+impl crate::http::Retryable for AstrowError {
+    fn is_transient(&self) -> bool {
+        AstrowError::is_transient(self)
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        self.http().and_then(HttpError::retry_after)
+    }
+}

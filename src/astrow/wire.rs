@@ -12,6 +12,7 @@ use std::fmt;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::http::tolerant::null_as_default;
 use crate::model::{self, BadgeType, Direction, PersNo};
 
 /// Every path of the API starts with this.
@@ -93,13 +94,13 @@ pub struct PacTabIn {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Employee {
     pub pers_no: PersNo,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub employee_no: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub first_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub middle_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub last_name: String,
     #[serde(default)]
     pub badge_no: Option<String>,
@@ -108,11 +109,11 @@ pub struct Employee {
     pub contract_start: Option<NaiveDate>,
     #[serde(default)]
     pub contract_end: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub cycle_code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub paygroup_code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub pac: PacTab,
     #[serde(default)]
     pub external_ref: Option<String>,
@@ -302,8 +303,9 @@ impl From<&model::CodeName> for CodeName {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessGroup {
     pub id: u32,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_default: bool,
 }
 
@@ -318,11 +320,16 @@ pub struct AccessGroupIn {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reader {
     pub id: u32,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub controller_id: u32,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub controller_name: String,
     pub serial: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub direction: Direction,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub online: bool,
 }
 
@@ -481,9 +488,13 @@ pub enum StoredStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredBooking {
     pub booking_id: u64,
+    /// Empty when the booking has none (web clock, mobile app: `null`).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub source_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub badge_no: String,
     pub time: DateTime<FixedOffset>,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub terminal_serial: String,
     #[serde(default)]
     pub direction: Option<BookingDirection>,

@@ -1,6 +1,7 @@
 //! The command line: global options and one file per subcommand.
 
 pub mod apply;
+pub mod bookings;
 pub mod check;
 pub mod common;
 pub mod console;
@@ -9,9 +10,11 @@ pub mod forget;
 pub mod logging;
 pub mod plan;
 mod private_log;
+pub mod reconcile;
 pub mod run;
 pub mod sim;
 pub mod status;
+pub mod status_waits;
 pub mod stop_signal;
 pub mod store;
 
@@ -103,6 +106,12 @@ pub enum Command {
     /// Erase what the store keeps of one employee (their swipes, their name in the audit)
     #[command(long_about = forget::LONG_ABOUT)]
     Forget(forget::ForgetArgs),
+    /// Reconcile PAC's granted swipes with Astrow's bookings for a window (exit 2 when off)
+    #[command(long_about = reconcile::LONG_ABOUT)]
+    Reconcile(reconcile::ReconcileArgs),
+    /// Recoveries of the booking import (reset-cursor after PAC's event sequence was reset)
+    #[command(long_about = bookings::LONG_ABOUT)]
+    Bookings(bookings::BookingsArgs),
     /// Run simulators of PAC and Astrow in the foreground (for trying the product and for tests)
     #[command(long_about = sim::LONG_ABOUT)]
     Sim(sim::SimArgs),
@@ -133,6 +142,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Status(args)) => status::run(&cli.global, args),
         Some(Command::Store(args)) => store::run(&cli.global, args),
         Some(Command::Forget(args)) => forget::run(&cli.global, args),
+        Some(Command::Bookings(args)) => bookings::run(&cli.global, args),
+        Some(Command::Reconcile(args)) => reconcile::run(&cli.global, args),
     };
     ExitCode::from(code)
 }

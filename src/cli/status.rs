@@ -19,7 +19,13 @@ Failed plan items are counted and named with their attempts and last error; the 
 retries them with backoff.
 
 Exit codes: 0 fine, 1 no store or unreadable, 2 attention needed (a gap, a held plan, or a \
-plan item that failed more than 3 times).";
+plan item that failed more than 3 times), 3 the booking import needs attention: a booking has \
+been pending longer than bookings.wait_alert_s (waiting for a reader Astrow does not mirror, \
+an employee not linked, or a stuck import), or PAC's event sequence was reset (see \
+`bookings reset-cursor`). 3 wins over 2.";
+
+/// `status` exit code: the booking import needs attention.
+pub const BOOKINGS_ATTENTION: u8 = 3;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -40,19 +46,28 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> u8 {
         );
         return exit::PROBLEMS;
     }
-    match gather(&dir) {
+    match gather(&dir, settings.bookings.wait_alert_s) {
         Ok(v) => {
             let attention = !v["bookings"]["gaps"]
                 .as_array()
                 .is_none_or(|g| g.is_empty())
                 || !v["plan"]["held"].is_null()
                 || v["plan"]["failing_repeatedly"].as_u64().unwrap_or(0) > 0;
+            let bookings_attention = !v["bookings"]["attention"]
+                .as_array()
+                .is_none_or(|a| a.is_empty());
             if args.json {
                 println!("{v}");
             } else {
                 print!("{}", text(&v));
             }
-            if attention { exit::USAGE } else { exit::OK }
+            if bookings_attention {
+                BOOKINGS_ATTENTION
+            } else if attention {
+                exit::USAGE
+            } else {
+                exit::OK
+            }
         }
         Err(e) => {
             eprintln!("astrow-pac status: {e}");
@@ -61,7 +76,7 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> u8 {
     }
 }
 
-fn gather(dir: &std::path::Path) -> Result<serde_json::Value, String> {
+fn gather(dir: &std::path::Path, wait_alert_s: u64) -> Result<serde_json::Value, String> {
     let holder = Store::holder(dir);
     let mut store = Store::open_read_only(dir).map_err(|e| e.to_string())?;
     let links = store.links().map_err(|e| e.to_string())?;
@@ -110,8 +125,9 @@ fn gather(dir: &std::path::Path) -> Result<serde_json::Value, String> {
             })).collect::<Vec<_>>(),
         })
     });
+    let waits = super::status_waits::gather(conn, wait_alert_s, chrono::Utc::now())?;
     use crate::engine::bookings::monitor::percentile;
-    Ok(json!({
+    let mut v = json!({
         "store": dir.display().to_string(),
         "engine_pid": holder,
         "links": links.len(),
@@ -143,7 +159,11 @@ fn gather(dir: &std::path::Path) -> Result<serde_json::Value, String> {
                 })).collect::<Vec<_>>(),
             })),
         },
-    }))
+    });
+    if let (Some(b), serde_json::Value::Object(w)) = (v["bookings"].as_object_mut(), waits) {
+        b.extend(w);
+    }
+    Ok(v)
 }
 
 fn text(v: &serde_json::Value) -> String {
@@ -199,6 +219,7 @@ fn text(v: &serde_json::Value) -> String {
         b["events"], b["cursor"], b["pending"], b["delivered"], b["queued"], b["rejected"],
         ms(&b["lag_p50_ms"]), ms(&b["lag_p99_ms"])
     ));
+    out.push_str(&super::status_waits::text(b));
     for g in b["gaps"].as_array().into_iter().flatten() {
         out.push_str(&format!(
             "GAP     PAC events {}..={} were lost before they were read (detected {})\n",

@@ -99,6 +99,8 @@ pub(crate) fn read_document(doc: &DocumentMut) -> (Settings, Vec<Problem>) {
                 d.bookings.heartbeat_interval_s,
             ),
             roll_call_active: r.bool("bookings.roll_call_active", d.bookings.roll_call_active),
+            wait_alert_s: r.int("bookings.wait_alert_s", d.bookings.wait_alert_s),
+            retention_days: r.int("bookings.retention_days", d.bookings.retention_days),
         },
         readers: r.readers(),
         keys: r.keys(),

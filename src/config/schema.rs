@@ -193,6 +193,18 @@ pub const SETTINGS: &[SettingDoc] = &[
         "a roll call is running: swipes on roll-call readers are not T&A bookings",
     ),
     doc(
+        "bookings.wait_alert_s",
+        "a whole number of seconds from 60 to 604800",
+        "900",
+        "a booking pending longer than this (its reader not mirrored, its employee not linked, Astrow failing) needs attention: shown in the console, `status` exits 3",
+    ),
+    doc(
+        "bookings.retention_days",
+        "a whole number of days from 1 to 3650",
+        "90",
+        "delivered, queued and feed-only rows of the booking ledger older than this are deleted (in small batches, hourly), once a clean reconciliation has covered them; pending and rejected ones are kept",
+    ),
+    doc(
         "readers.<serial>.booking",
         "`true` or `false`",
         "not set: follows `bookings.enabled`",

@@ -281,6 +281,10 @@ pub struct BookingSettings {
     pub max_pending: u32,
     pub heartbeat_interval_s: u64,
     pub roll_call_active: bool,
+    /// A booking pending longer than this needs attention (`status` exits 3).
+    pub wait_alert_s: u64,
+    /// Done ledger rows are kept this many days (after a clean reconciliation).
+    pub retention_days: u64,
 }
 
 impl Default for BookingSettings {
@@ -291,6 +295,8 @@ impl Default for BookingSettings {
             max_pending: 100_000,
             heartbeat_interval_s: 60,
             roll_call_active: false,
+            wait_alert_s: 900,
+            retention_days: 90,
         }
     }
 }

@@ -21,6 +21,8 @@ pub const BATCH_SIZE: RangeInclusive<u64> = 1..=500;
 pub const MAX_PENDING: RangeInclusive<u64> = 1..=10_000_000;
 pub const HEARTBEAT_S: RangeInclusive<u64> = 5..=110;
 pub const AUDIT_RETENTION_MONTHS: RangeInclusive<u64> = 0..=1200;
+pub const WAIT_ALERT_S: RangeInclusive<u64> = 60..=604_800;
+pub const RETENTION_DAYS: RangeInclusive<u64> = 1..=3650;
 
 /// Every error in `s`. With `check_files`, also that the files exist, can be
 /// read and hold what they should, and that a password is to be found.
@@ -291,6 +293,13 @@ fn bookings(s: &BookingSettings, p: &mut Vec<Problem>) {
         HEARTBEAT_S,
         p,
     );
+    range("bookings.wait_alert_s", s.wait_alert_s, WAIT_ALERT_S, p);
+    range(
+        "bookings.retention_days",
+        s.retention_days,
+        RETENTION_DAYS,
+        p,
+    );
 }
 
 fn readers(s: &Settings, p: &mut Vec<Problem>) {
@@ -454,7 +463,7 @@ mod tests {
     #[test]
     fn sync_and_booking_ranges() {
         type Set = fn(&mut Settings);
-        let cases: [(&str, Set); 13] = [
+        let cases: [(&str, Set); 15] = [
             ("sync.employee_interval_s", |s| {
                 s.sync.employee_interval_s = 4
             }),
@@ -479,6 +488,8 @@ mod tests {
             ("store.audit_retention_months", |s| {
                 s.store.audit_retention_months = 1201
             }),
+            ("bookings.wait_alert_s", |s| s.bookings.wait_alert_s = 59),
+            ("bookings.retention_days", |s| s.bookings.retention_days = 0),
             ("log.level", |s| s.log.level = "loud[".into()),
             ("log.level", |s| s.log.level = "verbose".into()),
             ("log.level", |s| s.log.level = "info,astrow_pac=loud".into()),

@@ -77,6 +77,8 @@ pub(crate) fn write_settings(doc: &mut DocumentMut, s: &Settings) -> Result<(), 
             Some(b.heartbeat_interval_s),
         )?;
         w.bool("bookings.roll_call_active", Some(b.roll_call_active));
+        w.int("bookings.wait_alert_s", Some(b.wait_alert_s))?;
+        w.int("bookings.retention_days", Some(b.retention_days))?;
 
         w.readers(s)?;
         w.keys(s);

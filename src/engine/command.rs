@@ -35,6 +35,11 @@ pub enum Command {
     },
     StartRollCall,
     StopRollCall,
+    /// After PAC's event sequence was reset (restored from a backup): read
+    /// PAC's events after `to` from now on, in a new epoch (audited).
+    ResetCursor {
+        to: u64,
+    },
     /// Stop cleanly: finish or safely abandon the item in flight.
     Shutdown,
 }

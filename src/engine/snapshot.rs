@@ -92,6 +92,8 @@ pub enum JobKind {
     Definitions,
     Bookings,
     Heartbeat,
+    /// PAC's granted swipes against Astrow's bookings, last 24 hours.
+    Reconcile,
 }
 
 impl JobKind {
@@ -101,6 +103,7 @@ impl JobKind {
             JobKind::Definitions => "Definitions sync",
             JobKind::Bookings => "Booking import",
             JobKind::Heartbeat => "Heartbeat",
+            JobKind::Reconcile => "Reconciliation",
         }
     }
 }
@@ -338,6 +341,44 @@ pub struct BookingsView {
     pub astrow_down: bool,
     pub reading_paused: bool,
     pub roll_call: Option<RollCallView>,
+    /// Pending bookings that cannot go yet, by reason, oldest first.
+    pub waiting: Vec<WaitingView>,
+    /// When the oldest pending booking was read off PAC.
+    pub oldest_pending: Option<DateTime<Utc>>,
+    /// PAC's event sequence started again below our cursor: reading stopped
+    /// until a person moves the cursor (`bookings reset-cursor`).
+    pub sequence_reset: Option<SequenceResetView>,
+}
+
+/// Bookings waiting for one reason.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct WaitingView {
+    pub reason: String,
+    pub count: u64,
+    /// When the oldest of them was read off PAC.
+    pub since: DateTime<Utc>,
+}
+
+/// A detected, unresolved reset of PAC's event sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SequenceResetView {
+    pub detected_at: DateTime<Utc>,
+    /// Our cursor then.
+    pub cursor: Seq,
+    /// PAC's newest seq then (below the cursor).
+    pub pac_last_seq: Seq,
+    /// Where PAC and the ledger part: reading goes on after it by default.
+    pub resume_after: Seq,
+}
+
+impl SequenceResetView {
+    /// The one sentence shown everywhere (console banner, log, heartbeat, status).
+    pub fn message(&self) -> String {
+        format!(
+            "PAC's event sequence was reset (restored from a backup?): it ended at {} while we had read up to {}; reading stopped. PAC's events up to {} are the ones already read: continue with `astrow-pac bookings reset-cursor --to {}`",
+            self.pac_last_seq, self.cursor, self.resume_after, self.resume_after
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

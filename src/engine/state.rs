@@ -77,6 +77,7 @@ impl EngineState {
             JobKind::Definitions,
             JobKind::Bookings,
             JobKind::Heartbeat,
+            JobKind::Reconcile,
         ]
         .into_iter()
         .map(|kind| JobStatus {

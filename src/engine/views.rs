@@ -1,6 +1,6 @@
 //! What the snapshot shows of plans and employees, built from plain data.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::people::People;
 use super::plan::{Action, EmployeePairing, Plan, PlanItem};
@@ -243,6 +243,21 @@ pub fn employee_rows(
     rows
 }
 
+/// The active PAC employees with no linked Astrow badge: when PAC is
+/// master, the employee sync is about to create or link them. Those in a
+/// pairing conflict are not waited for (their swipes go with PAC's badge
+/// number until a person resolves it).
+pub fn awaiting_link(pac: &[PacEmployee], people: &People) -> HashSet<PacId> {
+    pac.iter()
+        .filter(|e| {
+            e.active
+                && !people.linked_badges.contains_key(&e.id)
+                && !people.unpaired_why.contains_key(&e.id)
+        })
+        .map(|e| e.id)
+        .collect()
+}
+
 /// Names and linked badges for the booking import. A PAC employee in a
 /// pairing conflict has no linked badge (their swipes go with PAC's badge
 /// number, which Astrow queues for an administrator) and the reason why.
@@ -260,6 +275,8 @@ pub fn people(pac: &[PacEmployee], astrow: &[AstrowEmployee], pairing: &Employee
         linked_badges,
         unpaired_why: pairing.conflicts.clone().into_iter().collect(),
         mirrored_serials: None,
+        awaiting_link: HashSet::new(),
+        mirrored_ids: None,
     }
 }
 

@@ -2,8 +2,9 @@
 //! the error body of both protocols, and retries with backoff and jitter.
 
 mod retry;
+pub mod tolerant;
 
-pub use retry::{RetryPolicy, backoff_ceiling, backoff_delay, retry};
+pub use retry::{Backoff, RetryPolicy, Retryable, backoff_ceiling, backoff_delay, retry};
 
 use std::time::Duration;
 

@@ -1,5 +1,8 @@
-//! Retries of idempotent requests: exponential backoff with full jitter,
-//! honouring the server's `Retry-After`.
+//! The one retry module: exponential backoff with full jitter, honouring
+//! the server's `Retry-After`. [`retry`] repeats one request (both
+//! connectors); [`Backoff`] paces a loop that keeps talking to PAC or Astrow
+//! (the event reader, the booking sender, the notification watcher), so that
+//! every such loop waits longer after each failure in a row.
 
 use std::future::Future;
 use std::time::Duration;
@@ -63,13 +66,30 @@ pub fn backoff_delay(
     }
 }
 
+/// An error that may be worth trying again.
+pub trait Retryable: std::fmt::Display {
+    fn is_transient(&self) -> bool;
+    /// The server's `Retry-After`, if it sent one.
+    fn retry_after(&self) -> Option<Duration>;
+}
+
+impl Retryable for HttpError {
+    fn is_transient(&self) -> bool {
+        HttpError::is_transient(self)
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        HttpError::retry_after(self)
+    }
+}
+
 /// Run `op` (given the 1-based try number) until it succeeds, fails for good,
 /// or the tries run out. Only transient errors are tried again. The caller
 /// decides whether the request may be repeated at all (see [`RetryPolicy::once`]).
-pub async fn retry<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, HttpError>
+pub async fn retry<T, E, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, E>
 where
+    E: Retryable,
     F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Result<T, HttpError>>,
+    Fut: Future<Output = Result<T, E>>,
 {
     let mut attempt = 1;
     loop {
@@ -86,10 +106,74 @@ where
     }
 }
 
+/// Paces a loop that keeps talking to PAC or Astrow: after each failure in
+/// a row it waits longer (full jitter, capped, never less than Retry-After);
+/// a success starts over.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    policy: RetryPolicy,
+    failures: u32,
+}
+
+impl Backoff {
+    pub const fn new(base_delay: Duration, max_delay: Duration) -> Self {
+        Backoff {
+            policy: RetryPolicy {
+                max_attempts: u32::MAX,
+                base_delay,
+                max_delay,
+            },
+            failures: 0,
+        }
+    }
+
+    /// Failures in a row so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Count a failure; the wait before trying again.
+    pub fn failed(&mut self, retry_after: Option<Duration>) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        backoff_delay(&self.policy, self.failures, retry_after)
+    }
+
+    /// Count a failure and wait; `false` when cancelled meanwhile.
+    pub async fn wait_after_failure(
+        &mut self,
+        retry_after: Option<Duration>,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> bool {
+        let wait = self.failed(retry_after);
+        tokio::select! {
+            _ = cancel.cancelled() => false,
+            _ = tokio::time::sleep(wait) => true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn a_loop_waits_longer_after_each_failure_and_starts_over_after_a_success() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+        for n in 1..=6 {
+            let wait = b.failed(None);
+            assert!(wait <= backoff_ceiling(&b.policy, n));
+            assert_eq!(b.failures(), n);
+        }
+        assert!(b.failed(Some(Duration::from_secs(5))) >= Duration::from_secs(5));
+        b.succeeded();
+        assert_eq!(b.failures(), 0);
+        assert!(b.failed(None) <= Duration::from_millis(100));
+    }
 
     fn transient() -> HttpError {
         HttpError::Status {

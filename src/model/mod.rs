@@ -109,6 +109,13 @@ pub enum Direction {
     None,
 }
 
+/// A reader without a direction (`null` or missing in an answer).
+impl Default for Direction {
+    fn default() -> Self {
+        Direction::None
+    }
+}
+
 impl Direction {
     pub fn as_str(self) -> &'static str {
         match self {

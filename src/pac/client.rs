@@ -4,6 +4,7 @@
 //! Retries: GET always; PUT and DELETE (they carry `If-Match`); POST of an
 //! employee (it carries an `Idempotency-Key`). Opening a door is sent once.
 
+use crate::http::tolerant::{SetAside, read_items};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -94,6 +95,9 @@ pub struct EventBatch {
     pub last_seq: Seq,
     /// The oldest seq PAC still keeps.
     pub oldest_seq: Seq,
+    /// Events of this batch that could not be read (their seq, when
+    /// readable, lets the reader go past them and report them).
+    pub set_aside: Vec<SetAside>,
 }
 
 /// Most access groups or readers accepted in one answer.
@@ -223,9 +227,19 @@ impl PacClient {
         self.json(&Call::get("/status".into())).await
     }
 
-    /// Every employee, all pages: a complete listing or an error.
+    /// Every employee, all pages: a complete listing or an error. Records
+    /// that cannot be read are left out (see [`Self::list_employees_tolerant`]).
     pub async fn list_employees(&self) -> Result<Vec<PacEmployee>, PacError> {
+        Ok(self.list_employees_tolerant().await?.0)
+    }
+
+    /// Every employee, all pages, and the records set aside as unreadable
+    /// (one bad record never stops the listing).
+    pub async fn list_employees_tolerant(
+        &self,
+    ) -> Result<(Vec<PacEmployee>, Vec<SetAside>), PacError> {
         let mut out: Vec<PacEmployee> = Vec::new();
+        let mut aside: Vec<SetAside> = Vec::new();
         let mut cursors = HashSet::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -234,7 +248,7 @@ impl PacClient {
             if let Some(c) = &cursor {
                 call.query.push(("cursor", c.clone()));
             }
-            let page: wire::Page<wire::Employee> = self.json(&call).await?;
+            let page: wire::Page<serde_json::Value> = self.json(&call).await?;
             let bad = |detail: String| PacError::BadAnswer {
                 endpoint: call.endpoint.clone(),
                 detail,
@@ -246,14 +260,17 @@ impl PacClient {
                     self.page_size
                 )));
             }
-            for e in page.items {
+            let (items, unreadable) =
+                read_items::<wire::Employee>("PAC employees", "id", page.items);
+            aside.extend(unreadable);
+            for e in items {
                 if out.last().is_some_and(|last| last.id.0 >= e.id) {
                     return Err(bad(format!("employee {} is out of id order", e.id)));
                 }
                 out.push(e.into());
             }
             match page.next_cursor {
-                None => return Ok(out),
+                None => return Ok((out, aside)),
                 Some(c) if !cursors.insert(c.clone()) => {
                     return Err(bad("a cursor came back twice".into()));
                 }
@@ -333,19 +350,33 @@ impl PacClient {
     }
 
     pub async fn access_groups(&self) -> Result<Vec<AccessGroup>, PacError> {
+        Ok(self.access_groups_tolerant().await?.0)
+    }
+
+    /// The access groups, and those set aside as unreadable.
+    pub async fn access_groups_tolerant(
+        &self,
+    ) -> Result<(Vec<AccessGroup>, Vec<SetAside>), PacError> {
         let call = Call::get("/access-groups".into());
-        let list: wire::Items<wire::AccessGroup> = self.json(&call).await?;
-        let ids: Vec<u32> = list.items.iter().map(|g| g.id).collect();
+        let list: wire::Items<serde_json::Value> = self.json(&call).await?;
+        let (items, aside) = read_items::<wire::AccessGroup>("PAC access groups", "id", list.items);
+        let ids: Vec<u32> = items.iter().map(|g| g.id).collect();
         self.definitions_ok(&call, &ids)?;
-        Ok(list.items.into_iter().map(Into::into).collect())
+        Ok((items.into_iter().map(Into::into).collect(), aside))
     }
 
     pub async fn readers(&self) -> Result<Vec<Reader>, PacError> {
+        Ok(self.readers_tolerant().await?.0)
+    }
+
+    /// The readers, and those set aside as unreadable.
+    pub async fn readers_tolerant(&self) -> Result<(Vec<Reader>, Vec<SetAside>), PacError> {
         let call = Call::get("/readers".into());
-        let list: wire::Items<wire::Reader> = self.json(&call).await?;
-        let ids: Vec<u32> = list.items.iter().map(|r| r.id).collect();
+        let list: wire::Items<serde_json::Value> = self.json(&call).await?;
+        let (items, aside) = read_items::<wire::Reader>("PAC readers", "id", list.items);
+        let ids: Vec<u32> = items.iter().map(|r| r.id).collect();
         self.definitions_ok(&call, &ids)?;
-        Ok(list.items.into_iter().map(Into::into).collect())
+        Ok((items.into_iter().map(Into::into).collect(), aside))
     }
 
     /// Open the door of reader `id` for 5 seconds. Sent once, never repeated.
@@ -377,7 +408,7 @@ impl PacClient {
             ("wait", wait.as_secs().to_string()),
         ];
         call.timeout = Some(self.request_timeout + Duration::from_secs(wait.as_secs()));
-        let page: wire::EventsPage = match self.json(&call).await {
+        let page: wire::EventsPage<serde_json::Value> = match self.json(&call).await {
             Ok(p) => p,
             Err(PacError::Http(HttpError::Status {
                 status: 410,
@@ -392,11 +423,18 @@ impl PacClient {
             }
             Err(e) => return Err(e),
         };
+        let (items, set_aside) = read_items::<wire::Event>("PAC events", "seq", page.items);
+        let page = wire::EventsPage {
+            items,
+            last_seq: page.last_seq,
+            oldest_seq: page.oldest_seq,
+        };
         check_events(&call.endpoint, &page, after, limit)?;
         Ok(EventBatch {
             events: page.items.into_iter().map(Into::into).collect(),
             last_seq: Seq(page.last_seq),
             oldest_seq: Seq(page.oldest_seq),
+            set_aside,
         })
     }
 
@@ -463,25 +501,17 @@ impl PacClient {
         } else {
             RetryPolicy::once()
         };
-        let mut attempt = 1;
-        loop {
-            let result = match self.send(call).await {
+        let parse = &parse;
+        http::retry(&policy, |_attempt| async move {
+            match self.send(call).await {
                 Ok(resp) => match http::read_body(resp, &call.endpoint, self.max_bytes).await {
                     Ok(bytes) => parse(bytes),
                     Err(e) => Err(e.into()),
                 },
                 Err(e) => Err(e),
-            };
-            match result {
-                Err(e) if e.is_transient() && attempt < policy.max_attempts => {
-                    let wait = http::backoff_delay(&policy, attempt, e.retry_after());
-                    tracing::debug!(endpoint = %call.endpoint, attempt, wait_ms = wait.as_millis() as u64, error = %e, "PAC: trying again");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                other => return other,
             }
-        }
+        })
+        .await
     }
 
     async fn send(&self, call: &Call<'_>) -> Result<reqwest::Response, PacError> {

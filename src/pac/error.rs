@@ -111,3 +111,12 @@ impl PacError {
         }
     }
 }
+
+impl crate::http::Retryable for PacError {
+    fn is_transient(&self) -> bool {
+        PacError::is_transient(self)
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        PacError::retry_after(self)
+    }
+}

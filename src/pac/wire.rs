@@ -7,6 +7,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::http::tolerant::null_as_default;
 use crate::model::{self, Direction, EventType, PacId, Seq};
 
 /// The organization id of every PAC installation.
@@ -81,14 +82,21 @@ pub struct Badge {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Employee {
     pub id: u64,
+    // Optional text and dates: null or missing read as absent.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub first_name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub last_name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub employee_number: String,
     pub active: bool,
+    #[serde(default)]
     pub valid_from: Option<NaiveDate>,
+    #[serde(default)]
     pub valid_until: Option<NaiveDate>,
     pub access_group_ids: Vec<u32>,
     pub badges: Vec<Badge>,
+    #[serde(default)]
     pub external_ref: Option<String>,
     pub version: u64,
     #[serde(default)]
@@ -164,18 +172,25 @@ pub struct Items<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessGroup {
     pub id: u32,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_default: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reader {
     pub id: u32,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub controller_id: u32,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub controller_name: String,
     pub serial: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub direction: Direction,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub online: bool,
 }
 
@@ -203,8 +218,8 @@ pub struct Event {
 /// `GET /events`: `last_seq` is the newest PAC holds, `oldest_seq` the
 /// oldest it still keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventsPage {
-    pub items: Vec<Event>,
+pub struct EventsPage<T = Event> {
+    pub items: Vec<T>,
     pub last_seq: u64,
     pub oldest_seq: u64,
 }

@@ -25,6 +25,10 @@ pub struct FaultSettings {
     pub truncate_rate: f64,
     /// Astrow: every session token expires now (read once by the simulator).
     pub expire_tokens: bool,
+    /// PAC: answers as real installations send them: absent optional fields
+    /// as null or missing, one unreadable record per listing (see `sim::real_data`).
+    #[serde(default)]
+    pub real_data: bool,
 }
 
 /// A partial update of [`FaultSettings`], as `PUT /_sim/faults` takes it.
@@ -38,6 +42,7 @@ pub struct FaultUpdate {
     pub retry_after_s: Option<u64>,
     pub truncate_rate: Option<f64>,
     pub expire_tokens: Option<bool>,
+    pub real_data: Option<bool>,
 }
 
 /// Counters of what the simulator answered.
@@ -130,6 +135,9 @@ impl Faults {
             }
             if let Some(v) = u.truncate_rate {
                 s.truncate_rate = v;
+            }
+            if let Some(v) = u.real_data {
+                s.real_data = v;
             }
         }
         if let Some(v) = u.expire_tokens {

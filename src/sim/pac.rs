@@ -73,6 +73,19 @@ impl Shared {
         last
     }
 
+    pub async fn swipe_on(&self, reader_id: u32, count: usize) -> u64 {
+        let last = self.state.lock().await.swipe_on(reader_id, count);
+        self.seq_tx.send_replace(last);
+        last
+    }
+
+    pub async fn restore_backup(&self, through: u64) -> u64 {
+        let mut st = self.state.lock().await;
+        st.restore_backup(through);
+        self.seq_tx.send_replace(st.last_seq);
+        st.last_seq
+    }
+
     pub async fn stats(&self) -> Stats {
         let st = self.state.lock().await;
         Stats {
@@ -180,6 +193,22 @@ impl PacSim {
 
     pub async fn stats(&self) -> Stats {
         self.shared.stats().await
+    }
+
+    /// Make `count` granted swipes on one reader; the new last seq.
+    pub async fn swipe_on(&self, reader_id: u32, count: usize) -> u64 {
+        self.shared.swipe_on(reader_id, count).await
+    }
+
+    /// PAC restored from a backup taken at seq `through` (its sequence goes
+    /// back below a client's cursor); the new last seq.
+    pub async fn restore_backup(&self, through: u64) -> u64 {
+        self.shared.restore_backup(through).await
+    }
+
+    /// Add a reader in PAC, or change one (serial, direction).
+    pub async fn set_reader(&self, reader: crate::model::Reader) {
+        self.shared.state.lock().await.set_reader(reader);
     }
 
     /// Start the swipe generator at `swipes_per_min` (nothing when 0).

@@ -146,6 +146,7 @@ pub fn append_page(
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql("begin a page"))?;
+    let epoch = super::seq_reset::epoch(&tx)?;
     let mut added = 0;
     {
         let mut stmt = tx
@@ -166,7 +167,7 @@ pub fn append_page(
             };
             added += stmt
                 .execute(params![
-                    e.event.seq.0,
+                    super::seq_reset::ledger_key(epoch, e.event.seq).0,
                     e.event.time.to_rfc3339(),
                     e.event.event_type.as_str(),
                     e.event.reader_id,
@@ -293,7 +294,7 @@ type RawRow = (
     u32,
 );
 
-fn query_entries(
+pub(crate) fn query_entries(
     conn: &Connection,
     tail: &str,
     p: impl rusqlite::Params,
@@ -410,7 +411,7 @@ pub fn mark_sending(conn: &mut Connection, batch: &[(Seq, String)]) -> Result<()
     {
         let mut stmt = tx
             .prepare_cached(
-                "UPDATE ledger SET badge_no = ?2, attempts = attempts + 1
+                "UPDATE ledger SET badge_no = ?2, attempts = attempts + 1, wait_reason = NULL
                  WHERE seq = ?1 AND state = 'pending'",
             )
             .map_err(sql("prepare a send"))?;
@@ -591,6 +592,7 @@ mod tests {
     fn db() -> Connection {
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(MIGRATION).unwrap();
+        c.execute_batch(super::super::seq_reset::MIGRATION).unwrap();
         c
     }
 

@@ -35,6 +35,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "audit erasure exception, store audit",
         sql: super::erasure::MIGRATION,
     },
+    Migration {
+        version: 5,
+        name: "booking waits, event epochs, sequence resets",
+        sql: super::seq_reset::MIGRATION,
+    },
+    Migration {
+        version: 6,
+        name: "reconciled time for ledger retention",
+        sql: super::retention::MIGRATION,
+    },
 ];
 
 const V1: &str = "

@@ -6,6 +6,7 @@
 
 mod audit;
 mod binding;
+pub mod booking_waits;
 pub mod db;
 mod erasure;
 mod jobs;
@@ -18,6 +19,8 @@ mod plan_save;
 mod plans;
 pub mod private;
 mod private_store;
+pub mod retention;
+pub mod seq_reset;
 mod suppressions;
 
 pub use audit::current_os_user;

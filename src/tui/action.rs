@@ -51,6 +51,8 @@ pub enum Action {
     RollCallView,
     StartRollCall,
     StopRollCall,
+    /// After PAC's event sequence was reset: move the cursor (confirmed).
+    ResetCursor,
     // log
     LogLevel,
     // settings
@@ -109,6 +111,7 @@ impl Action {
             Action::RollCallView => "roll_call_view",
             Action::StartRollCall => "roll_call_start",
             Action::StopRollCall => "roll_call_stop",
+            Action::ResetCursor => "reset_cursor",
             Action::LogLevel => "log_level",
             Action::Save => "save",
             Action::Discard => "discard",

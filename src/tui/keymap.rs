@@ -444,6 +444,13 @@ fn default_bindings() -> Vec<Binding> {
     add(bk, &[c('f')], Action::ToggleFollow, "follow/freeze", true);
     add(bk, &[c('/')], Action::Filter, "filter", true);
     add(bk, &[c('c')], Action::RollCallView, "roll call", true);
+    add(
+        bk,
+        &[c('X')],
+        Action::ResetCursor,
+        "reset event cursor",
+        true,
+    );
 
     let st = Pane(super::state::Pane::Settings);
     add(st, &[k(K::Enter), c('e')], Action::Enter, "edit", true);

@@ -216,6 +216,7 @@ impl Default for LogState {
 pub enum ConfirmKind {
     Apply { plan_id: String, allow_held: bool },
     OpenDoor { reader_id: u32 },
+    ResetCursor { to: u64 },
     Quit,
     DiscardSettings,
     RebindStore,

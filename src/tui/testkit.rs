@@ -424,6 +424,9 @@ pub fn snapshot_with(n: usize, feed_len: usize, held: bool) -> Snapshot {
             astrow_down: false,
             reading_paused: false,
             roll_call: None,
+            waiting: vec![],
+            oldest_pending: None,
+            sequence_reset: None,
         }),
     }
 }

@@ -236,6 +236,10 @@ fn confirmed(s: &mut AppState, kind: ConfirmKind) -> Vec<Effect> {
             s.info("door open command sent");
             vec![Effect::Engine(Command::OpenDoor { reader_id })]
         }
+        ConfirmKind::ResetCursor { to } => {
+            s.info("asked the engine to move the event cursor");
+            vec![Effect::Engine(Command::ResetCursor { to })]
+        }
         ConfirmKind::Quit => {
             s.quit = true;
             vec![Effect::Quit]

@@ -169,6 +169,7 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
             derive::refresh_bookings(s, None);
             Vec::new()
         }
+        (Pane::Bookings, Action::ResetCursor) => reset_cursor(s),
         (Pane::Bookings, Action::RollCallView) => {
             s.bookings.roll_call = !s.bookings.roll_call;
             Vec::new()
@@ -382,6 +383,34 @@ pub fn rebind_store(s: &mut AppState) -> Vec<Effect> {
             "the next plan starts from scratch. Do this only for a new site.".into(),
         ],
         yes_label: "Re-bind".into(),
+        yes: false,
+    }));
+    Vec::new()
+}
+
+/// After PAC's event sequence was reset: offer to read PAC's new sequence
+/// from where it parts from what the ledger already holds.
+fn reset_cursor(s: &mut AppState) -> Vec<Effect> {
+    let Some(r) = s.snap.bookings.sequence_reset.clone() else {
+        s.info("PAC's event sequence was not reset: the cursor stays");
+        return Vec::new();
+    };
+    if refuse_write(s, "moving the event cursor") {
+        return Vec::new();
+    }
+    let to = r.resume_after.0;
+    s.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::ResetCursor { to },
+        title: "Move the event cursor?".into(),
+        lines: vec![
+            format!(
+                "PAC's events now end at {} while we had read up to {}.",
+                r.pac_last_seq, r.cursor
+            ),
+            format!("Read PAC's events after {to} from now on, in a new epoch (new source ids)?"),
+            "Events up to it match what was already read. Audited.".into(),
+        ],
+        yes_label: "Move".into(),
         yes: false,
     }));
     Vec::new()

@@ -10,11 +10,26 @@ use crate::pac::{PacClient, PacError};
 impl EventSource for PacClient {
     async fn events(&self, after: Seq, limit: u32, wait_s: u32) -> Result<EventPage, SourceError> {
         match PacClient::events(self, after, limit, Duration::from_secs(wait_s.into())).await {
-            Ok(b) => Ok(EventPage {
-                items: b.events,
-                last_seq: b.last_seq,
-                oldest_seq: b.oldest_seq,
-            }),
+            Ok(b) => {
+                // An unreadable event without a readable seq cannot be
+                // passed safely: the page fails (and is read again later).
+                if let Some(s) = b.set_aside.iter().find(|s| s.id.is_none()) {
+                    return Err(SourceError::Failed {
+                        message: format!("PAC events: {s}"),
+                        retry_after: None,
+                    });
+                }
+                Ok(EventPage {
+                    items: b.events,
+                    last_seq: b.last_seq,
+                    oldest_seq: b.oldest_seq,
+                    unreadable: b
+                        .set_aside
+                        .into_iter()
+                        .filter_map(|s| Some((Seq(s.id?), s.reason)))
+                        .collect(),
+                })
+            }
             Err(PacError::EventsExpired { oldest_seq, .. }) => {
                 Err(SourceError::Expired { oldest_seq })
             }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::model::{Booking, Direction, Event, EventType, PacId, Reader, booking_source_id};
+use crate::model::{Booking, Direction, Event, EventType, PacId, Reader};
 use crate::store::ledger::{Entry, EntryKind, NewEntry};
 
 /// The booking settings of one reader (`readers."R-0012"`).
@@ -79,7 +79,7 @@ pub fn booking_for(org: u32, entry: &Entry, badge_no: String) -> Booking {
         _ => None,
     };
     Booking {
-        source_id: booking_source_id(org, entry.seq),
+        source_id: crate::store::seq_reset::source_id(org, entry.seq),
         badge_no,
         time: entry.time,
         terminal_serial: entry.reader_serial.clone().unwrap_or_default(),

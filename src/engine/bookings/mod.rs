@@ -10,6 +10,9 @@ pub mod classify;
 pub mod monitor;
 pub mod ports;
 pub mod reader;
+pub mod readiness;
+pub mod reset;
+pub mod resume;
 pub mod rollcall;
 pub mod sender;
 
@@ -28,7 +31,7 @@ use classify::BookingRules;
 use monitor::BookingMonitor;
 use ports::{BookingSink, EventSource};
 use reader::{EventReader, ReadLimits, ReaderStatus};
-use sender::{BookingSender, SenderStatus};
+use sender::{BookingSender, SenderStatus, WaitPolicy};
 
 #[derive(Debug, Clone)]
 pub struct ImportConfig {
@@ -37,6 +40,10 @@ pub struct ImportConfig {
     pub limits: ReadLimits,
     /// How often the monitor looks at the ledger when nothing wakes it.
     pub monitor_every: Duration,
+    /// How long bookings wait for a link, how often the mirror is asked.
+    pub waits: WaitPolicy,
+    /// PAC's reader list is read again this often (the definitions interval).
+    pub readers_every: Duration,
 }
 
 impl Default for ImportConfig {
@@ -46,6 +53,8 @@ impl Default for ImportConfig {
             batch_size: 500,
             limits: ReadLimits::default(),
             monitor_every: Duration::from_millis(500),
+            waits: WaitPolicy::default(),
+            readers_every: Duration::from_secs(3600),
         }
     }
 }
@@ -86,6 +95,7 @@ impl BookingImport {
         let reader = EventReader {
             readers_changed: readers_changed.clone(),
             unknown_readers: Default::default(),
+            readers_every: cfg.readers_every,
             source,
             db: Db::open(db_path)?,
             rules: rules_rx,
@@ -106,6 +116,8 @@ impl BookingImport {
             status: sender_tx,
             cancel: cancel.clone(),
             mirror_needed: readers_changed.clone(),
+            waits: cfg.waits,
+            memory: Default::default(),
         };
         let monitor = BookingMonitor {
             db: Db::open(db_path)?,

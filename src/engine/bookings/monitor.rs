@@ -12,9 +12,12 @@ use super::reader::ReaderStatus;
 use super::rollcall::roll_call;
 use super::sender::SenderStatus;
 use crate::engine::people::People;
-use crate::engine::snapshot::{BookingsView, Delivery, FeedEntry, Gap, RollCallView};
+use crate::engine::snapshot::{
+    BookingsView, Delivery, FeedEntry, Gap, RollCallView, SequenceResetView, WaitingView,
+};
 use crate::store::db::Db;
 use crate::store::ledger::{self, Entry, EntryKind, LedgerError};
+use crate::store::{booking_waits, seq_reset};
 
 /// Entries kept in the snapshot's feed.
 pub const FEED_LEN: usize = 500;
@@ -67,7 +70,13 @@ impl BookingMonitor {
                     Some(s) => ledger::granted_since(c, s - chrono::Duration::hours(24))?,
                     None => Vec::new(),
                 };
+                let waits = (
+                    booking_waits::waiting(c, 20)?,
+                    booking_waits::oldest_pending(c)?,
+                    seq_reset::open_reset(c)?,
+                );
                 Ok((
+                    waits,
                     ledger::recent(c, FEED_LEN)?,
                     ledger::counts(c)?,
                     ledger::gaps(c)?,
@@ -79,7 +88,8 @@ impl BookingMonitor {
                 ))
             })
             .await?;
-        let (recent, counts, gaps, mut lags, last_minute, cursor, started, granted) = facts;
+        let (waits, recent, counts, gaps, mut lags, last_minute, cursor, started, granted) = facts;
+        let (waiting, oldest_pending, reset) = waits;
         lags.sort_unstable();
         let last_error = sender
             .last_error
@@ -115,6 +125,21 @@ impl BookingMonitor {
                 started: s,
                 on_site: roll_call(&granted, s, &people),
             }),
+            waiting: waiting
+                .into_iter()
+                .map(|w| WaitingView {
+                    reason: w.reason,
+                    count: w.count,
+                    since: w.since,
+                })
+                .collect(),
+            oldest_pending,
+            sequence_reset: reset.map(|r| SequenceResetView {
+                detected_at: r.detected_at,
+                cursor: r.cursor,
+                pac_last_seq: r.pac_last_seq,
+                resume_after: r.resume_after,
+            }),
         })
     }
 }
@@ -136,7 +161,7 @@ fn feed_entry(e: &Entry, people: &People) -> FeedEntry {
         (EntryKind::Booking { .. }, Some(s)) => Delivery::Answered { status: s.clone() },
     };
     FeedEntry {
-        seq: e.seq,
+        seq: seq_reset::split_key(e.seq).1,
         time: e.time,
         event_type: e.event_type,
         badge_number: e.badge_number.clone(),

@@ -14,6 +14,8 @@ pub struct EventPage {
     pub last_seq: Seq,
     /// The oldest seq PAC still keeps.
     pub oldest_seq: Seq,
+    /// Events of this page that could not be read: `(seq, reason)`.
+    pub unreadable: Vec<(Seq, String)>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

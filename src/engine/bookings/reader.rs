@@ -11,11 +11,12 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::classify::{BookingRules, classify};
-use super::ports::{EventSource, SourceError};
-use crate::http::{RetryPolicy, backoff_delay};
+use super::ports::{EventPage, EventSource, SourceError};
+use crate::http::Backoff;
 use crate::model::{Reader, Seq};
 use crate::store::db::Db;
 use crate::store::ledger::{self, LedgerError};
+use crate::store::{booking_waits, seq_reset};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadLimits {
@@ -44,7 +45,13 @@ pub struct ReaderStatus {
     pub last_error: Option<String>,
     pub consecutive_failures: u32,
     pub last_page_at: Option<chrono::DateTime<Utc>>,
+    /// PAC's sequence went back below the cursor: reading stopped.
+    pub sequence_reset: bool,
 }
+
+/// While a sequence reset is open, the reader looks this often whether a
+/// person has moved the cursor.
+const RESET_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 pub struct EventReader<S> {
     pub source: Arc<S>,
@@ -61,36 +68,33 @@ pub struct EventReader<S> {
     pub readers_changed: Arc<Notify>,
     /// Reader ids PAC's events name but its reader list lacked on a fresh look.
     pub unknown_readers: std::sync::Mutex<std::collections::HashSet<u32>>,
+    /// PAC's reader list is read again this often (serials and directions
+    /// change in PAC too), besides when an event names an unknown reader.
+    pub readers_every: Duration,
 }
 
-const BACKOFF: RetryPolicy = RetryPolicy {
-    max_attempts: u32::MAX,
-    base_delay: Duration::from_millis(250),
-    max_delay: Duration::from_secs(30),
-};
+/// After each failed round in a row the reader waits longer.
+fn backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(250), Duration::from_secs(30))
+}
 
 impl<S: EventSource> EventReader<S> {
     pub async fn run(self) {
         let mut readers: HashMap<u32, Reader> = HashMap::new();
         let mut readers_fetched: Option<tokio::time::Instant> = None;
-        let mut failures: u32 = 0;
+        let mut backoff = backoff();
         while !self.cancel.is_cancelled() {
-            match self
-                .step(&mut readers, &mut readers_fetched, &mut failures)
-                .await
-            {
-                Ok(()) => {}
+            match self.step(&mut readers, &mut readers_fetched).await {
+                Ok(()) => backoff.succeeded(),
                 Err(message) => {
-                    failures += 1;
+                    let failures = backoff.failures() + 1;
                     tracing::warn!(failures, error = %message, "reading PAC events failed");
                     self.status.send_modify(|s| {
                         s.last_error = Some(message);
                         s.consecutive_failures = failures;
                     });
-                    let wait = backoff_delay(&BACKOFF, failures, None);
-                    tokio::select! {
-                        _ = self.cancel.cancelled() => return,
-                        _ = tokio::time::sleep(wait) => {}
+                    if !backoff.wait_after_failure(None, &self.cancel).await {
+                        return;
                     }
                 }
             }
@@ -114,10 +118,14 @@ impl<S: EventSource> EventReader<S> {
             .filter_map(|e| e.reader_id)
             .filter(|id| !readers.contains_key(id))
             .collect();
-        if missing.is_empty() {
+        let due = readers_fetched.is_none_or(|t| t.elapsed() >= self.readers_every);
+        // Only a page with events makes a due look worth it.
+        let look = due && !events.is_empty();
+        if missing.is_empty() && !look {
             return Ok(());
         }
-        let fresh = readers_fetched.is_some_and(|t| t.elapsed() <= Duration::from_secs(30));
+        let fresh = readers_fetched
+            .is_some_and(|t| t.elapsed() <= Duration::from_secs(30).min(self.readers_every));
         if fresh {
             // Looked less than 30 s ago: take what PAC said then as final
             // for these ids only if that look already missed them.
@@ -134,11 +142,13 @@ impl<S: EventSource> EventReader<S> {
             .readers()
             .await
             .map_err(|e| format!("PAC readers: {e}"))?;
-        let before = readers.len();
+        let before = std::mem::take(readers);
         *readers = list.into_iter().map(|r| (r.id, r)).collect();
-        if before > 0 && readers.len() != before {
-            // New readers: Astrow's mirror must learn them before their bookings.
-            self.readers_changed.notify_one();
+        if !before.is_empty() && *readers != before {
+            // The sender asks for a mirror refresh when bookings wait for a
+            // reader the mirror lacks (at most once a minute per reader);
+            // the definitions interval carries the rest.
+            tracing::info!("PAC's reader list changed");
         }
         for id in missing.iter().filter(|id| !readers.contains_key(id)) {
             tracing::warn!(
@@ -150,6 +160,30 @@ impl<S: EventSource> EventReader<S> {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(*id);
         }
+        Ok(())
+    }
+
+    /// PAC's newest seq is below our cursor: PAC was restored from a backup
+    /// or reinstalled. Record it (reading stops) and say so loudly.
+    async fn sequence_went_back(&self, cursor: Seq, page: &EventPage) -> Result<(), String> {
+        let pac_last = page.last_seq;
+        let resume =
+            super::resume::resume_point(&*self.source, &self.db, page.oldest_seq, pac_last)
+                .await
+                .unwrap_or(pac_last);
+        let news = self
+            .db
+            .call(move |c| seq_reset::record_reset(c, cursor, pac_last, resume, Utc::now()))
+            .await
+            .map_err(|e| e.to_string())?;
+        if news {
+            tracing::error!(
+                cursor = cursor.0,
+                pac_last_seq = pac_last.0,
+                "PAC's event sequence was reset (restored from a backup?): it ends at {pac_last} while we had read up to {cursor}; reading stopped until `astrow-pac bookings reset-cursor --to N`"
+            );
+        }
+        self.status.send_modify(|s| s.sequence_reset = true);
         Ok(())
     }
 
@@ -165,7 +199,6 @@ impl<S: EventSource> EventReader<S> {
         &self,
         readers: &mut HashMap<u32, Reader>,
         readers_fetched: &mut Option<tokio::time::Instant>,
-        failures: &mut u32,
     ) -> Result<(), String> {
         let pending = self
             .db
@@ -186,11 +219,30 @@ impl<S: EventSource> EventReader<S> {
             s.paused_for_backlog = false;
             was
         });
-        let after = self
+        let (after, open_reset) = self
             .db
-            .call(|c| ledger::cursor(c))
+            .call(|c| Ok::<_, LedgerError>((ledger::cursor(c)?, seq_reset::open_reset(c)?)))
             .await
             .map_err(|e| e.to_string())?;
+        if open_reset.is_some() {
+            // Stopped until a person moves the cursor: reading on would lose
+            // PAC's new events up to our old cursor and reuse their seqs.
+            self.status.send_if_modified(|s| {
+                let was = s.sequence_reset;
+                s.sequence_reset = true;
+                !was
+            });
+            tokio::select! {
+                _ = self.cancel.cancelled() => {}
+                _ = tokio::time::sleep(RESET_CHECK_EVERY) => {}
+            }
+            return Ok(());
+        }
+        self.status.send_if_modified(|s| {
+            let was = s.sequence_reset;
+            s.sequence_reset = false;
+            was
+        });
         let page = tokio::select! {
             _ = self.cancel.cancelled() => return Ok(()),
             page = self.source.events(after, self.limits.page, self.limits.wait_s) => page,
@@ -203,19 +255,31 @@ impl<S: EventSource> EventReader<S> {
                     .call(move |c| ledger::record_gap(c, oldest_seq, Utc::now()))
                     .await
                     .map_err(|e| e.to_string())?;
-                if let Some((from, to)) = gap {
-                    tracing::error!(
-                        from = from.0,
-                        to = to.0,
-                        "PAC no longer holds events {from}..={to}: they are lost to the integration"
-                    );
-                }
-                return Ok(());
+                return match gap {
+                    Some((from, to)) => {
+                        tracing::error!(
+                            from = from.0,
+                            to = to.0,
+                            "PAC no longer holds events {from}..={to}: they are lost to the integration"
+                        );
+                        Ok(())
+                    }
+                    // Nothing to record and the cursor cannot move: asking
+                    // again at once would loop against PAC. Back off.
+                    None => Err(format!(
+                        "PAC answered 410 (events expired, oldest {oldest_seq}) after {after} with no gap to record"
+                    )),
+                };
             }
             Err(e) => return Err(format!("PAC events: {e}")),
         };
+        if page.last_seq < after {
+            self.sequence_went_back(after, &page).await?;
+            return Ok(());
+        }
         self.learn_readers(&page.items, readers, readers_fetched)
             .await?;
+        let unreadable = page.unreadable.clone();
         let rules = self.rules.borrow().clone();
         let entries: Vec<_> = page
             .items
@@ -230,12 +294,26 @@ impl<S: EventSource> EventReader<S> {
             })
             .await
             .map_err(|e| e.to_string())?;
+        if !unreadable.is_empty() {
+            let reasons = unreadable.clone();
+            let passed = self
+                .db
+                .call(move |c| booking_waits::pass_unreadable(c, after, &reasons, Utc::now()))
+                .await
+                .map_err(|e| e.to_string())?;
+            for (seq, reason) in unreadable.iter().filter(|(s, _)| passed.contains(s)) {
+                tracing::error!(
+                    seq = seq.0,
+                    %reason,
+                    "PAC event {seq} cannot be read: set aside and recorded as a gap of one event"
+                );
+            }
+        }
         let cursor = self
             .db
             .call(|c| ledger::cursor(c))
             .await
             .map_err(|e| e.to_string())?;
-        *failures = 0;
         if added > 0 {
             self.wake_sender.notify_one();
         }

@@ -3,8 +3,11 @@
 //! (honouring Retry-After); after repeated failures Astrow is marked down
 //! and probed while the backlog waits in the ledger.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
@@ -12,12 +15,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::classify::{badge_for, booking_for};
 use super::ports::{BookingSink, SinkError};
+use super::readiness::{self, Readiness};
 use crate::engine::people::People;
-use crate::http::{RetryPolicy, backoff_delay};
-use crate::model::{BookingStatus, Seq};
+use crate::http::Backoff;
+use crate::model::{BookingStatus, PacId, Seq};
 use crate::model::{LogBadge, mask_badges_in};
+use crate::store::booking_waits::{self, WaitKey};
 use crate::store::db::Db;
-use crate::store::ledger::{self, LedgerError};
+use crate::store::ledger::{self, Entry, LedgerError};
 
 /// Failures in a row after which Astrow is shown as down.
 pub const DOWN_AFTER: u32 = 5;
@@ -47,13 +52,49 @@ pub struct BookingSender<K> {
     pub cancel: CancellationToken,
     /// Notified when bookings wait for a reader Astrow's mirror lacks.
     pub mirror_needed: Arc<Notify>,
+    pub waits: WaitPolicy,
+    pub memory: WaitMemory,
 }
 
-const BACKOFF: RetryPolicy = RetryPolicy {
-    max_attempts: u32::MAX,
-    base_delay: Duration::from_millis(200),
-    max_delay: Duration::from_secs(30),
-};
+/// How long bookings wait, and how often the mirror is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitPolicy {
+    /// A booking waits this long at most for its employee's link.
+    pub link_wait: Duration,
+    /// The mirror is asked for the same missing reader at most this often.
+    pub mirror_retry: Duration,
+}
+
+impl Default for WaitPolicy {
+    fn default() -> Self {
+        WaitPolicy {
+            link_wait: Duration::from_secs(600),
+            mirror_retry: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the sender remembers about waiting bookings between rounds.
+#[derive(Debug, Default)]
+pub struct WaitMemory {
+    /// When the mirror was last asked for each missing reader.
+    asked: HashMap<String, Instant>,
+    /// When the ledger was last told why each key's bookings wait.
+    marked: HashMap<WaitKey, Instant>,
+    /// The mirror the rejected bookings were last checked against.
+    mirror_seen: Option<Arc<HashSet<String>>>,
+}
+
+/// Waiting bookings are marked again in the ledger at most this often (new
+/// ones arrive meanwhile).
+const MARK_EVERY: Duration = Duration::from_secs(5);
+/// Each round skips at most this many distinct wait reasons.
+const MAX_SKIP_ROUNDS: usize = 16;
+
+/// After each failed batch in a row the sender waits longer.
+fn backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(200), Duration::from_secs(30))
+}
 
 enum Round {
     Idle,
@@ -66,11 +107,11 @@ enum Round {
 
 impl<K: BookingSink> BookingSender<K> {
     pub async fn run(mut self) {
-        let mut failures: u32 = 0;
+        let mut backoff = backoff();
         while !self.cancel.is_cancelled() {
             match self.round().await {
                 Round::Sent => {
-                    failures = 0;
+                    backoff.succeeded();
                     self.drained.notify_waiters();
                 }
                 Round::Idle => {
@@ -84,7 +125,7 @@ impl<K: BookingSink> BookingSender<K> {
                     message,
                     retry_after,
                 } => {
-                    failures += 1;
+                    let failures = backoff.failures() + 1;
                     let down = failures >= DOWN_AFTER;
                     if down {
                         tracing::error!(failures, error = %message, "Astrow keeps refusing bookings: marked down, probing");
@@ -96,10 +137,8 @@ impl<K: BookingSink> BookingSender<K> {
                         s.last_error = Some(message);
                         s.consecutive_failures = failures;
                     });
-                    let wait = backoff_delay(&BACKOFF, failures, retry_after);
-                    tokio::select! {
-                        _ = self.cancel.cancelled() => return,
-                        _ = tokio::time::sleep(wait) => {}
+                    if !backoff.wait_after_failure(retry_after, &self.cancel).await {
+                        return;
                     }
                 }
             }
@@ -108,36 +147,31 @@ impl<K: BookingSink> BookingSender<K> {
 
     async fn round(&mut self) -> Round {
         let limit = self.batch_size.clamp(1, 500);
-        let batch = match self.db.call(move |c| ledger::pending(c, limit)).await {
-            Ok(b) => b,
+        // Before anything else: with nothing pending, these are all there is.
+        let known = self.people.borrow().clone();
+        if let Some(p) = known
+            && let Err(e) = self.requeue_mirror_rejections(&p).await
+        {
+            return failed(format!("sending again what the mirror lacked: {e}"));
+        }
+        let any = match self.db.call(move |c| ledger::pending(c, 1)).await {
+            Ok(b) => !b.is_empty(),
             Err(e) => return failed(format!("reading the ledger: {e}")),
         };
-        if batch.is_empty() {
+        if !any {
+            self.show_waiting(false);
             return Round::Idle;
         }
         let people = match self.wait_for_people().await {
             Some(p) => p,
             None => return Round::Idle,
         };
-        // Bookings on a reader Astrow's mirror does not hold yet wait (they
-        // stay pending): sent now, Astrow would reject them for good.
-        let (batch, held): (Vec<_>, Vec<_>) =
-            batch
-                .into_iter()
-                .partition(|e| match (&people.mirrored_serials, &e.reader_serial) {
-                    (Some(mirror), Some(serial)) => {
-                        mirror.contains(serial) || serial.starts_with("unknown-reader-")
-                    }
-                    _ => true,
-                });
-        let waiting = !held.is_empty();
-        self.status.send_if_modified(|s| {
-            let was = s.waiting_for_mirror;
-            s.waiting_for_mirror = waiting;
-            was != waiting
-        });
-        if waiting {
-            self.mirror_needed.notify_one();
+        let (batch, waits) = match self.ready_batch(&people, limit).await {
+            Ok(b) => b,
+            Err(e) => return failed(format!("reading the ledger: {e}")),
+        };
+        if let Err(e) = self.note_waits(&waits).await {
+            return failed(format!("recording waiting bookings: {e}"));
         }
         if batch.is_empty() {
             return Round::Idle;
@@ -152,7 +186,13 @@ impl<K: BookingSink> BookingSender<K> {
                 .clone()
                 .unwrap_or_else(|| badge_for(entry, &people.linked_badges));
             marks.push((entry.seq, badge.clone()));
-            bookings.push(booking_for(org, entry, badge));
+            let mut booking = booking_for(org, entry, badge);
+            // A reader whose serial changed in PAC since: the mirror's serial.
+            if let Some(serial) = people.mirrored_serial(entry.reader_id, &booking.terminal_serial)
+            {
+                booking.terminal_serial = serial;
+            }
+            bookings.push(booking);
         }
         let seqs: Vec<Seq> = batch.iter().map(|e| e.seq).collect();
         let sent_with = marks.clone();
@@ -221,6 +261,126 @@ impl<K: BookingSink> BookingSender<K> {
         }
     }
 
+    /// Bookings Astrow rejected for a reader missing from its mirror go
+    /// again once the mirror holds it (checked when the mirror changes).
+    async fn requeue_mirror_rejections(&mut self, people: &People) -> Result<(), LedgerError> {
+        let Some(mirror) = people.mirrored_serials.clone() else {
+            return Ok(());
+        };
+        if self
+            .memory
+            .mirror_seen
+            .as_ref()
+            .is_some_and(|m| Arc::ptr_eq(m, &mirror) || **m == *mirror)
+        {
+            return Ok(());
+        }
+        let m = mirror.clone();
+        let n = self
+            .db
+            .call(move |c| booking_waits::requeue_mirror_rejections(c, &m))
+            .await?;
+        if n > 0 {
+            tracing::info!(
+                bookings = n,
+                "bookings rejected for a reader missing from Astrow's mirror are sent again"
+            );
+        }
+        self.memory.mirror_seen = Some(mirror);
+        Ok(())
+    }
+
+    /// The oldest pending bookings that can go now, and why others wait:
+    /// each query leaves out what the one before found waiting.
+    async fn ready_batch(
+        &self,
+        people: &People,
+        limit: usize,
+    ) -> Result<(Vec<Entry>, Vec<WaitKey>), LedgerError> {
+        let link_wait =
+            chrono::Duration::from_std(self.waits.link_wait).unwrap_or(chrono::Duration::MAX);
+        let mut waits: Vec<WaitKey> = Vec::new();
+        for _ in 0..MAX_SKIP_ROUNDS {
+            let (serials, employees) = skip_lists(&waits);
+            let batch = self
+                .db
+                .call(move |c| booking_waits::pending_except(c, limit, &serials, &employees))
+                .await?;
+            let readiness = Readiness::of(people, link_wait, Utc::now());
+            let (ready, found) = readiness::split(batch, &readiness);
+            let found: Vec<WaitKey> = found.into_iter().filter(|k| !waits.contains(k)).collect();
+            // A full batch, or nothing new skipped: send what is ready.
+            if found.is_empty() || ready.len() == limit {
+                waits.extend(found);
+                return Ok((ready, waits));
+            }
+            waits.extend(found);
+        }
+        Ok((Vec::new(), waits))
+    }
+
+    /// Show what waits, record the reasons in the ledger, and ask for a
+    /// mirror refresh (at most once per `mirror_retry` per missing reader).
+    async fn note_waits(&mut self, waits: &[WaitKey]) -> Result<(), LedgerError> {
+        let readers: Vec<&String> = waits
+            .iter()
+            .filter_map(|k| match k {
+                WaitKey::Reader(s) => Some(s),
+                WaitKey::Employee(_) => None,
+            })
+            .collect();
+        self.show_waiting(!readers.is_empty());
+        let now = Instant::now();
+        let retry = self.waits.mirror_retry;
+        let mut ask = false;
+        for serial in readers {
+            let due = self
+                .memory
+                .asked
+                .get(serial)
+                .is_none_or(|t| now.duration_since(*t) >= retry);
+            if due {
+                self.memory.asked.insert(serial.clone(), now);
+                ask = true;
+            }
+        }
+        if ask {
+            tracing::info!(
+                "bookings wait for readers Astrow's mirror lacks: asking for a mirror refresh"
+            );
+            self.mirror_needed.notify_one();
+        }
+        let stale: Vec<WaitKey> = waits
+            .iter()
+            .filter(|k| {
+                self.memory
+                    .marked
+                    .get(*k)
+                    .is_none_or(|t| now.duration_since(*t) >= MARK_EVERY)
+            })
+            .cloned()
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        for k in &stale {
+            self.memory.marked.insert(k.clone(), now);
+        }
+        self.memory.marked.retain(|k, _| waits.contains(k));
+        self.db
+            .call(move |c| booking_waits::mark_waiting(c, &stale))
+            .await?;
+        Ok(())
+    }
+
+    fn show_waiting(&self, for_mirror: bool) {
+        self.status.send_if_modified(|s| {
+            let was = s.waiting_for_mirror;
+            s.waiting_for_mirror = for_mirror;
+            was != for_mirror
+        });
+    }
+
     async fn store_answers(&self, answers: Vec<(Seq, BookingStatus)>) -> Result<(), LedgerError> {
         self.db
             .call(move |c| ledger::record_answers(c, &answers, Utc::now()))
@@ -249,6 +409,19 @@ impl<K: BookingSink> BookingSender<K> {
             }
         }
     }
+}
+
+/// The reader serials and employee ids to leave out of the next query.
+fn skip_lists(waits: &[WaitKey]) -> (Vec<String>, Vec<PacId>) {
+    let mut serials = Vec::new();
+    let mut employees = Vec::new();
+    for k in waits {
+        match k {
+            WaitKey::Reader(s) => serials.push(s.clone()),
+            WaitKey::Employee(id) => employees.push(*id),
+        }
+    }
+    (serials, employees)
 }
 
 fn failed(message: String) -> Round {

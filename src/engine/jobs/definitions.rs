@@ -36,8 +36,8 @@ struct Read {
 
 async fn read(job: &DefinitionsJob) -> Result<Read, String> {
     let (pg, pr, ag, ar) = tokio::join!(
-        job.pac.access_groups(),
-        job.pac.readers(),
+        job.pac.access_groups_tolerant(),
+        job.pac.readers_tolerant(),
         job.astrow.access_groups(),
         job.astrow.readers()
     );
@@ -47,11 +47,19 @@ async fn read(job: &DefinitionsJob) -> Result<Read, String> {
             s.waiting_reader_serials()
         })
         .await?;
+    let (mut pac_groups, groups_aside) = pg.map_err(|e| format!("PAC access groups: {e}"))?;
+    let (mut pac_readers, readers_aside) = pr.map_err(|e| format!("PAC readers: {e}"))?;
+    let mirror_groups = ag.map_err(|e| format!("Astrow's access group mirror: {e}"))?;
+    let mirror_readers = ar.map_err(|e| format!("Astrow's reader mirror: {e}"))?;
+    // A record PAC sent that cannot be read is not gone: the mirror keeps
+    // what it holds for it.
+    keep_set_aside(&mut pac_groups, &mirror_groups, &groups_aside, |g| g.id)?;
+    keep_set_aside(&mut pac_readers, &mirror_readers, &readers_aside, |r| r.id)?;
     Ok(Read {
-        pac_groups: pg.map_err(|e| format!("PAC access groups: {e}"))?,
-        pac_readers: pr.map_err(|e| format!("PAC readers: {e}"))?,
-        mirror_groups: ag.map_err(|e| format!("Astrow's access group mirror: {e}"))?,
-        mirror_readers: ar.map_err(|e| format!("Astrow's reader mirror: {e}"))?,
+        pac_groups,
+        pac_readers,
+        mirror_groups,
+        mirror_readers,
         waiting,
     })
 }
@@ -187,4 +195,48 @@ pub fn reader_settings(readers: &[Reader], s: &Settings) -> Vec<ReaderBookingVie
         }
     }
     out
+}
+
+/// Put back the mirror's record of every PAC record set aside as
+/// unreadable, so the diff neither removes nor changes it; a record whose
+/// id cannot be read stops the sync (it cannot be told from a removal).
+fn keep_set_aside<T: Clone>(
+    pac: &mut Vec<T>,
+    mirror: &[T],
+    aside: &[crate::http::tolerant::SetAside],
+    id: impl Fn(&T) -> u32,
+) -> Result<(), String> {
+    for s in aside {
+        let Some(sid) = s.id else {
+            return Err(format!("not mirrored: {s}"));
+        };
+        if let Some(kept) = mirror.iter().find(|m| u64::from(id(m)) == sid) {
+            pac.push(kept.clone());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod set_aside_tests {
+    use super::keep_set_aside;
+    use crate::http::tolerant::SetAside;
+
+    #[test]
+    fn an_unreadable_pac_record_keeps_its_mirror_record() {
+        let mirror = vec![(1u32, "a"), (2, "b")];
+        let mut pac = vec![(1u32, "a")];
+        let aside = [SetAside {
+            listing: "PAC readers",
+            id: Some(2),
+            reason: "invalid type: null, expected a string".into(),
+        }];
+        keep_set_aside(&mut pac, &mirror, &aside, |r| r.0).unwrap();
+        assert_eq!(pac, mirror);
+        let no_id = [SetAside {
+            id: None,
+            ..aside[0].clone()
+        }];
+        assert!(keep_set_aside(&mut pac, &mirror, &no_id, |r| r.0).is_err());
+    }
 }

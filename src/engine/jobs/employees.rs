@@ -15,7 +15,7 @@ use crate::engine::plan::{
 };
 use crate::engine::state::Internal;
 use crate::engine::store_handle::StoreHandle;
-use crate::engine::views::{Names, employee_rows, people, plan_view};
+use crate::engine::views::{Names, awaiting_link, employee_rows, people, plan_view};
 use crate::model::System;
 use crate::pac::PacClient;
 use crate::store::{NewPlan, NewPlanItem, SaveOutcome};
@@ -123,21 +123,35 @@ pub async fn compute_plan(
     // Links made against one site never drive changes on another.
     crate::engine::site::require_same_site(store, settings).await?;
     let (pac_list, astrow_list, groups) = tokio::join!(
-        pac.list_employees(),
-        astrow.list_employees(true),
+        pac.list_employees_tolerant(),
+        astrow.list_employees_tolerant(true),
         pac.access_groups()
     );
-    let pac_list =
+    let (mut pac_list, pac_aside) =
         pac_list.map_err(|e| format!("no plan: the PAC employee listing failed: {e}"))?;
-    let astrow_list =
+    let (mut astrow_list, astrow_aside) =
         astrow_list.map_err(|e| format!("no plan: the Astrow employee listing failed: {e}"))?;
     let groups = groups.map_err(|e| format!("no plan: PAC's access groups: {e}"))?;
     let default_group = groups.iter().find(|g| g.is_default).map(|g| g.id);
-    let (links, suppressions) = store
+    let (mut links, suppressions) = store
         .call("read links and suppressions", |s| {
             Ok((s.links()?, s.suppressions()?))
         })
         .await?;
+    // Unreadable records are never read as leavers: their pairs sit out.
+    let left_out = crate::engine::set_aside::leave_out_pairs(
+        &mut pac_list,
+        &mut astrow_list,
+        &mut links,
+        &pac_aside,
+        &astrow_aside,
+    )?;
+    if left_out > 0 {
+        tracing::warn!(
+            records = left_out,
+            "employee records set aside as unreadable: their pairs are left out of the plan"
+        );
+    }
     let input = PlanInput {
         pac: Listing::complete(pac_list),
         astrow: Listing::complete(astrow_list),
@@ -187,8 +201,11 @@ impl EmployeeJob {
         let master = plan.master;
         let rows = employee_rows(&pac, &astrow, &pairing, Some(&plan), master);
         let _ = self.report.send(Internal::Employees(Arc::new(rows))).await;
-        self.people
-            .send_replace(Some(Arc::new(people(&pac, &astrow, &pairing))));
+        let mut known = people(&pac, &astrow, &pairing);
+        if master == crate::model::System::Pac {
+            known.awaiting_link = awaiting_link(&pac, &known);
+        }
+        self.people.send_replace(Some(Arc::new(known)));
         let actionable = plan.actionable().count();
         let conflicts = plan.items.len() - actionable;
         if plan.items.is_empty() {

@@ -92,6 +92,9 @@ pub fn problems(snap: &Snapshot, pac: &SystemHealth, astrow: &SystemHealth) -> V
             g.from_seq, g.to_seq
         ));
     }
+    if let Some(r) = &b.sequence_reset {
+        out.push(r.message());
+    }
     if b.astrow_down {
         out.push(format!("{} bookings wait: Astrow keeps failing", b.pending));
     }

@@ -3,4 +3,5 @@
 pub mod definitions;
 pub mod employees;
 pub mod heartbeat;
+pub mod reconcile;
 pub mod scheduler;

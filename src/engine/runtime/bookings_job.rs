@@ -2,7 +2,6 @@
 //! once the linked badges are known and Astrow's reader mirror holds PAC's
 //! readers; new readers it sees are mirrored at once.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +58,8 @@ pub(super) fn start(
                 ..ReadLimits::default()
             },
             monitor_every: Duration::from_millis(500),
+            waits: Default::default(),
+            readers_every: super::wiring::secs(settings.sync.definitions_interval_s),
         },
         booking_rules(settings, roll_call),
         booking_people_rx,
@@ -69,8 +70,9 @@ pub(super) fn start(
     Ok(Some(import))
 }
 
-/// New PAC readers seen by the booking reader: mirror them now, not at the
-/// next definitions interval.
+/// Bookings wait for a reader Astrow's mirror lacks (the sender asks at
+/// most once a minute per reader): mirror it now, not at the next
+/// definitions interval.
 fn mirror_new_readers(w: &mut Wiring, import: &BookingImport) {
     let Some(mirror) = w.trigger(JobKind::Definitions) else {
         return;
@@ -89,7 +91,7 @@ fn mirror_new_readers(w: &mut Wiring, import: &BookingImport) {
 /// Publish the people map to the booking sender once the mirror is ready.
 async fn gate_people(
     mut people: watch::Receiver<Option<Arc<People>>>,
-    mut mirror: watch::Receiver<Option<Arc<HashSet<String>>>>,
+    mut mirror: MirroredSerials,
     out: watch::Sender<Option<Arc<People>>>,
     cancel: CancellationToken,
 ) {
@@ -97,10 +99,7 @@ async fn gate_people(
         let serials = mirror.borrow_and_update().clone();
         let p = people.borrow_and_update().clone();
         if let (Some(serials), Some(p)) = (serials, p) {
-            out.send_replace(Some(Arc::new(People {
-                mirrored_serials: Some(serials),
-                ..(*p).clone()
-            })));
+            out.send_replace(Some(Arc::new(p.with_mirror(serials))));
         }
         tokio::select! {
             _ = cancel.cancelled() => return,

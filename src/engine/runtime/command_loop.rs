@@ -222,6 +222,7 @@ impl Engine {
             Command::OpenDoor { reader_id } => self.open_door(reader_id),
             Command::StartRollCall => self.roll_call(true).await,
             Command::StopRollCall => self.roll_call(false).await,
+            Command::ResetCursor { to } => self.reset_cursor(to).await,
             Command::Shutdown => self.cancel.cancel(),
         }
     }

@@ -1,7 +1,7 @@
 //! Starts the definitions mirror (PAC's readers and the rest into Astrow)
-//! and publishes the reader serials Astrow's mirror holds once it ran.
+//! and publishes the readers Astrow's mirror holds once it ran.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -14,8 +14,8 @@ use crate::engine::jobs::scheduler::run_scheduled;
 use crate::engine::snapshot::JobKind;
 use crate::engine::state::Internal;
 
-/// The reader serials Astrow's mirror holds (`None` until the job ran).
-pub(super) type MirroredSerials = watch::Receiver<Option<Arc<HashSet<String>>>>;
+/// Astrow's reader mirror, PAC reader id -> serial (`None` until the job ran).
+pub(super) type MirroredSerials = watch::Receiver<Option<Arc<HashMap<u32, String>>>>;
 
 pub(super) fn start(
     w: &mut Wiring,
@@ -26,7 +26,7 @@ pub(super) fn start(
         JobKind::Definitions,
         secs(settings.sync.definitions_interval_s),
     );
-    let (mirror_tx, mirror_rx) = watch::channel::<Option<Arc<HashSet<String>>>>(None);
+    let (mirror_tx, mirror_rx) = watch::channel::<Option<Arc<HashMap<u32, String>>>>(None);
     let job = definitions::DefinitionsJob {
         pac: w.pac.clone(),
         astrow: w.astrow.clone(),
@@ -43,7 +43,7 @@ pub(super) fn start(
             mirror.send_replace(Some(Arc::new(
                 view.astrow_readers
                     .iter()
-                    .map(|r| r.serial.clone())
+                    .map(|r| (r.id, r.serial.clone()))
                     .collect(),
             )));
             let _ = r.send(Internal::Definitions(view)).await;

@@ -32,3 +32,19 @@ pub(super) fn start(
         async move { heartbeat::run_once(&p, &a, &snaps, &r, !read_only).await }
     }));
 }
+
+/// Proof that nothing was lost: the last 24 hours, every hour (it only
+/// reads, so it runs in read-only mode too).
+pub(super) fn start_reconcile(w: &mut Wiring) {
+    let ctl = w.job_control(JobKind::Reconcile, crate::engine::jobs::reconcile::EVERY);
+    let (p, a, s, st) = (
+        w.pac.clone(),
+        w.astrow.clone(),
+        w.settings.clone(),
+        w.store.clone(),
+    );
+    w.spawn(run_scheduled(ctl, move || {
+        let (p, a, s, st) = (p.clone(), a.clone(), s.clone(), st.clone());
+        async move { crate::engine::jobs::reconcile::scheduled(&p, &a, &s, &st).await }
+    }));
+}

@@ -157,6 +157,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
     let mirror = definitions_job::start(&mut w, &settings, mirror_confirm.clone());
     heartbeat_job::start(&mut w, &settings, own_snapshots);
     retention_job::start(&mut w);
+    heartbeat_job::start_reconcile(&mut w);
     let roll_call = bookings_job::roll_call_on(&w)?;
     let bookings = bookings_job::start(&mut w, &settings, roll_call, employees.people, mirror)?;
     notifications::start(&mut w);

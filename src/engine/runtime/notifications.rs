@@ -31,7 +31,8 @@ async fn watch_notifications(
     cancel: CancellationToken,
 ) {
     let mut after: Option<u64> = None;
-    let mut failures = 0u32;
+    let mut backoff =
+        crate::http::Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     while !cancel.is_cancelled() {
         if master(&settings.borrow()) != System::Astrow {
             tokio::select! {
@@ -46,7 +47,7 @@ async fn watch_notifications(
         };
         match answer {
             Ok(n) => {
-                failures = 0;
+                backoff.succeeded();
                 let first_look = after.is_none();
                 after = Some(n.last_seq);
                 // The first answer only finds where the feed stands now.
@@ -60,20 +61,12 @@ async fn watch_notifications(
                 }
             }
             Err(e) => {
-                failures += 1;
                 tracing::warn!(error = %e, "Astrow notifications");
-                let wait = crate::http::backoff_delay(
-                    &crate::http::RetryPolicy {
-                        max_attempts: u32::MAX,
-                        base_delay: Duration::from_millis(500),
-                        max_delay: Duration::from_secs(30),
-                    },
-                    failures,
-                    None,
-                );
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(wait) => {}
+                if !backoff
+                    .wait_after_failure(crate::http::Retryable::retry_after(&e), &cancel)
+                    .await
+                {
+                    return;
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! Commands a person gives beside plans: reload the settings, open a door,
-//! start or stop a roll call.
+//! start or stop a roll call, move the event cursor after PAC's sequence
+//! was reset.
 
 use std::sync::Arc;
 
@@ -109,6 +110,28 @@ impl Engine {
             };
             let _ = report.send(Internal::Notice(level, message)).await;
         });
+    }
+
+    pub(super) async fn reset_cursor(&mut self, to: u64) {
+        if self.refuse_read_only("moving the event cursor") {
+            return;
+        }
+        let r = self
+            .store
+            .call("reset the event cursor", move |s| {
+                Ok(crate::engine::bookings::reset::reset_cursor_audited(
+                    s,
+                    crate::model::Seq(to),
+                ))
+            })
+            .await;
+        match r.and_then(|r| r) {
+            Ok(done) => self.notice(
+                EventLevel::Warning,
+                crate::engine::bookings::reset::describe(&done),
+            ),
+            Err(e) => self.notice(EventLevel::Error, format!("event cursor not moved: {e}")),
+        }
     }
 
     pub(super) async fn roll_call(&mut self, start: bool) {

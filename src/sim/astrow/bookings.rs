@@ -5,6 +5,32 @@ use super::state::State;
 use crate::astrow::wire::{Booking, BookingResult, ResultStatus, StoredBooking, StoredStatus};
 
 impl State {
+    /// Behind the integration's back (a person in Astrow): delete the stored
+    /// booking with this source id. Whether there was one.
+    pub fn delete_booking(&mut self, source_id: &str) -> bool {
+        match self.by_source.remove(source_id) {
+            Some(id) => self.bookings.remove(&id).is_some(),
+            None => false,
+        }
+    }
+
+    /// Behind the integration's back (another import): store the booking
+    /// with this source id once more, under a new booking id.
+    pub fn double_booking(&mut self, source_id: &str) -> bool {
+        let Some(mut b) = self
+            .by_source
+            .get(source_id)
+            .and_then(|id| self.bookings.get(id))
+            .cloned()
+        else {
+            return false;
+        };
+        b.booking_id = self.next_booking_id;
+        self.next_booking_id += 1;
+        self.bookings.insert(b.booking_id, b);
+        true
+    }
+
     /// `POST /bookings/batch` (already well-formed): one result per booking.
     pub fn book(&mut self, bookings: Vec<Booking>) -> Vec<BookingResult> {
         bookings.into_iter().map(|b| self.book_one(b)).collect()

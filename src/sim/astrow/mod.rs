@@ -224,6 +224,16 @@ impl AstrowSim {
         self.shared.lock().expire_tokens()
     }
 
+    /// Delete the stored booking with this source id behind the integration's back.
+    pub fn delete_booking(&self, source_id: &str) -> bool {
+        self.shared.lock().delete_booking(source_id)
+    }
+
+    /// Store the booking with this source id a second time behind the integration's back.
+    pub fn double_booking(&self, source_id: &str) -> bool {
+        self.shared.lock().double_booking(source_id)
+    }
+
     /// The employees Astrow holds now, in `pers_no` order.
     pub fn employees(&self) -> Vec<Employee> {
         self.shared.lock().employees.values().cloned().collect()

@@ -27,6 +27,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/readers", post(keep_readers))
         .route("/_sim/expire_events", post(expire_events))
         .route("/_sim/revoke", post(revoke))
+        .route("/_sim/restore_backup", post(restore_backup))
         .route("/_sim/stats", get(stats))
         .with_state(shared)
 }
@@ -83,6 +84,24 @@ async fn expire_events(State(shared): Shd, headers: HeaderMap, body: Body) -> Re
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "oldest_seq": st.oldest_seq(), "last_seq": st.last_seq }),
+    ))
+}
+
+/// `{"through": N}`: PAC restored from a backup taken at seq N (events
+/// after it are gone; new ones are numbered from N + 1).
+async fn restore_backup(State(shared): Shd, headers: HeaderMap, body: Body) -> Reply {
+    let through = check::json_body(&headers, body).await?;
+    let obj = check::control_numbers(&through, &["through"])?;
+    let Some(through) = obj.get("through").and_then(|v| v.as_u64()) else {
+        return Err(super::reply::Fail::invalid_field(
+            "through",
+            "the seq the backup was taken at",
+        ));
+    };
+    let last_seq = shared.restore_backup(through).await;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "last_seq": last_seq }),
     ))
 }
 

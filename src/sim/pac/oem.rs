@@ -19,6 +19,7 @@ use super::check;
 use super::reply::{Fail, Reply, json};
 use super::state::now;
 use crate::pac::wire::{self, DEFAULT_LIMIT, MAX_LIMIT, MAX_WAIT_S};
+use crate::sim::real_data;
 
 type Shd = State<Arc<Shared>>;
 type Q = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -153,13 +154,16 @@ async fn list_employees(State(shared): Shd, q: Q) -> Reply {
         None => 0,
     };
     let (items, next) = shared.state.lock().await.page(after, limit as usize);
-    Ok(json(
-        StatusCode::OK,
-        &wire::Page {
-            items,
-            next_cursor: next.map(encode_cursor),
-        },
-    ))
+    let page = wire::Page {
+        items,
+        next_cursor: next.map(encode_cursor),
+    };
+    if shared.faults.settings().real_data {
+        let mut v = serde_json::to_value(&page).map_err(Fail::internal)?;
+        real_data::roughen_list(&mut v, real_data::EMPLOYEE_OPTIONAL, "active");
+        return Ok(json(StatusCode::OK, &v));
+    }
+    Ok(json(StatusCode::OK, &page))
 }
 
 async fn get_employee(State(shared): Shd, Path((_, raw)): Path<(String, String)>, q: Q) -> Reply {
@@ -233,6 +237,15 @@ async fn readers(State(shared): Shd, q: Q) -> Reply {
     no_query(q)?;
     let st = shared.state.lock().await;
     let items: Vec<wire::Reader> = st.readers.iter().map(Into::into).collect();
+    if shared.faults.settings().real_data {
+        let mut v = serde_json::to_value(wire::Items { items }).map_err(Fail::internal)?;
+        real_data::roughen_list(&mut v, real_data::READER_OPTIONAL, "serial");
+        // A serial that is a number cannot be read: make it one.
+        if let Some(first) = v["items"].get_mut(0) {
+            first["serial"] = serde_json::json!(12);
+        }
+        return Ok(json(StatusCode::OK, &v));
+    }
     Ok(json(StatusCode::OK, &wire::Items { items }))
 }
 
@@ -263,15 +276,25 @@ async fn events(State(shared): Shd, q: Q) -> Reply {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
         let page = shared.state.lock().await.events_after(after, limit)?;
-        if !page.items.is_empty() || wait == 0 {
-            return Ok(json(StatusCode::OK, &page));
+        // A sequence below the client's cursor (restored backup) is said at once.
+        if !page.items.is_empty() || wait == 0 || page.last_seq < after {
+            return events_answer(&shared, &page);
         }
         match tokio::time::timeout_at(deadline, seen.changed()).await {
             Ok(Ok(())) => continue,
             _ => {
                 let page = shared.state.lock().await.events_after(after, limit)?;
-                return Ok(json(StatusCode::OK, &page));
+                return events_answer(&shared, &page);
             }
         }
     }
+}
+
+fn events_answer(shared: &Shared, page: &wire::EventsPage) -> Reply {
+    if shared.faults.settings().real_data {
+        let mut v = serde_json::to_value(page).map_err(Fail::internal)?;
+        real_data::roughen_events(&mut v);
+        return Ok(json(StatusCode::OK, &v));
+    }
+    Ok(json(StatusCode::OK, page))
 }

@@ -58,6 +58,11 @@ impl Fail {
         Fail::bad("invalid_parameter", name, format!("{name}: {why}"))
     }
 
+    /// The simulator could not make its answer (500).
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Fail::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+
     pub fn not_found(what: &str) -> Self {
         Fail::new(
             StatusCode::NOT_FOUND,

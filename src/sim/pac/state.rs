@@ -294,6 +294,49 @@ impl State {
         self.last_seq
     }
 
+    /// Make `count` granted swipes on reader `reader_id` only (none when PAC
+    /// has no such reader); returns the new `last_seq`.
+    pub fn swipe_on(&mut self, reader_id: u32, count: usize) -> u64 {
+        let Some(reader) = self.readers.iter().find(|r| r.id == reader_id).cloned() else {
+            return self.last_seq;
+        };
+        let made = swipes::make_events(
+            &mut self.rng,
+            &self.employees,
+            std::slice::from_ref(&reader),
+            &self.skews,
+            now(),
+            self.last_seq + 1,
+            count,
+        );
+        for mut e in made {
+            // A granted swipe always carries a badge (door events have none).
+            e.event_type = model::EventType::AccessGranted;
+            if e.badge_number.is_none() {
+                e.badge_number = Some(format!("{:08X}", self.rng.random::<u32>()));
+            }
+            self.last_seq = e.seq.0;
+            self.events.push_back(e);
+        }
+        self.keep_events(self.history);
+        self.last_seq
+    }
+
+    /// PAC restored from a backup taken when its newest event was `through`:
+    /// later events are gone and numbering goes on from there.
+    pub fn restore_backup(&mut self, through: u64) {
+        self.events.retain(|e| e.seq.0 <= through);
+        self.last_seq = self.last_seq.min(through);
+    }
+
+    /// Add a reader, or change the one with its id (serial, direction, ...).
+    pub fn set_reader(&mut self, reader: Reader) {
+        match self.readers.iter_mut().find(|r| r.id == reader.id) {
+            Some(r) => *r = reader,
+            None => self.readers.push(reader),
+        }
+    }
+
     /// Forget all but the newest `keep` events.
     pub fn keep_events(&mut self, keep: usize) {
         while self.events.len() > keep {

@@ -44,13 +44,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let b = &s.snap.bookings;
     // A swipe booked without its employee's Astrow badge says why below.
     let note_lines = if selected_note(s).is_some() { 2 } else { 0 };
-    let [stats, filter, table, detail] = Layout::vertical([
+    let notices = notice_lines(s);
+    let [stats, notice, filter, table, detail] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(notices.len().min(3) as u16),
         Constraint::Length(1),
         Constraint::Min(3),
         Constraint::Length(1 + note_lines),
     ])
     .areas(area);
+    f.render_widget(Paragraph::new(notices), notice);
     let mut l = vec![
         Span::styled(format!(" {:.1}/min", b.per_minute), t.title),
         Span::styled("  lag ", t.dim),
@@ -198,6 +201,35 @@ fn selected_note(s: &AppState) -> Option<&str> {
         .get(s.bookings.list.selected)
         .and_then(|&ix| view.feed.get(ix as usize))
         .and_then(|e| e.pairing_note.as_deref())
+}
+
+/// What cannot go on by itself: a reset of PAC's event sequence (with the
+/// recovery key), and bookings that wait, by reason and age.
+pub fn notice_lines(s: &AppState) -> Vec<Line<'static>> {
+    let t = &s.theme;
+    let b = &s.snap.bookings;
+    let mut out = Vec::new();
+    if let Some(r) = &b.sequence_reset {
+        out.push(Line::from(Span::styled(
+            format!(
+                " ! PAC's event sequence was reset: PAC ends at {}, we had read to {}; reading stopped. X continues after {}",
+                r.pac_last_seq, r.cursor, r.resume_after
+            ),
+            t.bad,
+        )));
+    }
+    for w in &b.waiting {
+        out.push(Line::from(Span::styled(
+            format!(
+                " ▲ {} waiting (oldest {}): {}",
+                w.count,
+                s.ago(w.since),
+                ext(&w.reason)
+            ),
+            t.warn,
+        )));
+    }
+    out
 }
 
 fn feed_len(s: &AppState) -> usize {

@@ -204,6 +204,32 @@ fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
             t.bad,
         )));
     }
+    if let Some(r) = &b.sequence_reset {
+        lines.push(Line::from(Span::styled(
+            fit(
+                &format!(
+                    "! PAC's event sequence was reset ({} < {}): reading stopped (Bookings, X)",
+                    r.pac_last_seq, r.cursor
+                ),
+                w.saturating_sub(1),
+            ),
+            t.bad,
+        )));
+    }
+    for wait in &b.waiting {
+        lines.push(Line::from(Span::styled(
+            fit(
+                &format!(
+                    "▲ {} wait (oldest {}): {}",
+                    wait.count,
+                    s.ago(wait.since),
+                    ext(&wait.reason)
+                ),
+                w.saturating_sub(1),
+            ),
+            t.warn,
+        )));
+    }
     if b.astrow_down {
         lines.push(Line::from(Span::styled(
             "! Astrow marked down: bookings wait in the ledger",

@@ -73,6 +73,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     if s.engine_gone {
         flags.push(Span::styled(" ENGINE STOPPED ", t.bad));
     }
+    if snap.bookings.sequence_reset.is_some() {
+        flags.push(Span::styled(" PAC SEQ RESET ", t.bad));
+        flags.push(Span::raw(" "));
+    }
 
     let master = match snap.settings.master {
         Some(System::Pac) => "PAC → Astrow",

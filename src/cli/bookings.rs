@@ -1,0 +1,105 @@
+//! `astrow-pac bookings ...`: the booking import's recoveries.
+
+use clap::{Args, Subcommand};
+
+use super::common::load_settings;
+use super::{GlobalArgs, exit};
+use crate::engine::bookings::reset::{describe, reset_cursor_audited};
+use crate::engine::runtime::store_dir;
+use crate::model::Seq;
+use crate::store::{Store, StoreError, ledger, seq_reset};
+
+pub const LONG_ABOUT: &str = "Recoveries of the booking import.
+
+reset-cursor --to N: after PAC was restored from a backup or reinstalled, its event \
+sequence starts again below the cursor; the engine stops reading and says so (console \
+banner, log, heartbeat degraded, `status` exit 3). This moves the cursor to N in a new \
+epoch: PAC's events after N are read from then on, and their bookings get source ids \
+`pac:<org>:e<epoch>:<seq>`, so they never collide with what Astrow already stored. \
+--to 0 reads PAC's new sequence from its start; --to <PAC's last seq> skips what PAC holds. \
+Asks for confirmation (default No) and writes the audit log. The engine holds the store \
+while it runs: stop it first, or use the console (Bookings pane, key X).
+
+Exit codes: 0 moved, 1 refused, declined or failed, 2 the engine runs.";
+
+#[derive(Debug, Args)]
+pub struct BookingsArgs {
+    #[command(subcommand)]
+    pub action: BookingsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BookingsAction {
+    /// Move the event cursor to PAC's new sequence after PAC's sequence was reset
+    ResetCursor {
+        /// Read PAC's events after this seq from now on
+        #[arg(long, value_name = "N")]
+        to: u64,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+pub fn run(global: &GlobalArgs, args: &BookingsArgs) -> u8 {
+    let Some((_, settings)) = load_settings(global, false) else {
+        return exit::PROBLEMS;
+    };
+    match &args.action {
+        BookingsAction::ResetCursor { to, yes } => reset(&store_dir(&settings), *to, *yes),
+    }
+}
+
+fn reset(dir: &std::path::Path, to: u64, yes: bool) -> u8 {
+    let mut store = match Store::open(dir) {
+        Ok(s) => s,
+        Err(e @ StoreError::Locked { .. }) => {
+            eprintln!(
+                "astrow-pac bookings reset-cursor: {e}. Stop the engine first, or move the cursor in its console (Bookings pane)."
+            );
+            return exit::USAGE;
+        }
+        Err(e) => {
+            eprintln!("astrow-pac bookings reset-cursor: {e}");
+            return exit::PROBLEMS;
+        }
+    };
+    let facts = {
+        let conn = store.connection();
+        ledger::cursor(conn).and_then(|c| Ok((c, seq_reset::open_reset(conn)?)))
+    };
+    let (cursor, open) = match facts {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("astrow-pac bookings reset-cursor: {e}");
+            return exit::PROBLEMS;
+        }
+    };
+    match &open {
+        Some(r) => eprintln!(
+            "PAC's event sequence was reset (detected {}): PAC ended at {} while the cursor is {}.",
+            r.detected_at, r.pac_last_seq, r.cursor
+        ),
+        None => eprintln!(
+            "No reset of PAC's event sequence was detected; the cursor is {cursor}. Moving it anyway re-reads or skips events."
+        ),
+    }
+    if !yes
+        && !super::apply::confirm(&format!(
+            "Move the event cursor from {cursor} to {to} in a new epoch? [y/N] "
+        ))
+    {
+        eprintln!("declined: nothing changed");
+        return exit::PROBLEMS;
+    }
+    match reset_cursor_audited(&mut store, Seq(to)) {
+        Ok(done) => {
+            println!("{}", describe(&done));
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("astrow-pac bookings reset-cursor: {e}");
+            exit::PROBLEMS
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! `astrow-pac reconcile`: proof that every granted swipe of a window is in
+//! Astrow exactly once. Only reads.
+
+use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
+use clap::Args;
+use serde_json::json;
+
+use super::common::one_shot;
+use super::{GlobalArgs, exit};
+use crate::engine::connect::{astrow_client, pac_client};
+use crate::engine::jobs::reconcile;
+use crate::engine::reconcile::ReconcileReport;
+use crate::engine::runtime::store_dir;
+use crate::store::{Store, seq_reset};
+
+pub const LONG_ABOUT: &str = "Reconcile a window (a pay period): page PAC's events and \
+Astrow's stored bookings and report, by source_id, the granted swipes on booking readers \
+that Astrow does not hold (missing), holds more than once (doubled), and bookings with our \
+source ids that match no swipe (unexpected). Only what PAC still keeps in its event history \
+can be judged. It only reads; it works beside a running engine, which also reconciles the \
+last 24 hours every hour (Overview, Jobs).
+
+--from and --to are dates (YYYY-MM-DD, both included, local time); without them, the last \
+24 hours.
+
+Exit codes: 0 nothing off, 1 could not reconcile, 2 something missing, doubled or unexpected.";
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The first day of the window (YYYY-MM-DD) [default: 24 hours ago]
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// The last day of the window, included (YYYY-MM-DD) [default: now]
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The window `[from, to)` the arguments name (pure but for `now`).
+pub fn window(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
+    let midnight = |d: NaiveDate| -> Result<DateTime<Utc>, String> {
+        let t = d
+            .and_hms_opt(0, 0, 0)
+            .ok_or_else(|| format!("{d} has no midnight"))?;
+        Local
+            .from_local_datetime(&t)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| format!("{d} 00:00 does not exist in the local time zone"))
+    };
+    let end = match to {
+        Some(d) => midnight(d.succ_opt().ok_or("--to is the last date there is")?)?,
+        None => now,
+    };
+    let start = match from {
+        Some(d) => midnight(d)?,
+        None => end - reconcile::WINDOW,
+    };
+    if start >= end {
+        return Err(format!(
+            "--from must come before --to (the window would be {start} .. {end})"
+        ));
+    }
+    Ok((start, end))
+}
+
+pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> u8 {
+    let Some(shot) = one_shot(global) else {
+        return exit::PROBLEMS;
+    };
+    let settings = &shot.settings;
+    let (from, to) = match window(args.from, args.to, Utc::now()) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("astrow-pac reconcile: {e}");
+            return exit::USAGE;
+        }
+    };
+    // The epoch of the store, beside a running engine or not (0 without one).
+    let epoch = Store::open_read_only(&store_dir(settings))
+        .ok()
+        .and_then(|mut s| seq_reset::epoch(s.connection()).ok())
+        .unwrap_or(0);
+    let result = shot.runtime.block_on(async {
+        let pac = pac_client(settings).map_err(|e| e.to_string())?;
+        let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
+        reconcile::run(&pac, &astrow, settings, epoch, from, to).await
+    });
+    match result {
+        Ok(report) => {
+            if args.json {
+                println!("{}", report_json(&report));
+            } else {
+                print!("{}", report_text(&report));
+            }
+            if report.clean() {
+                exit::OK
+            } else {
+                exit::USAGE
+            }
+        }
+        Err(e) => {
+            eprintln!("astrow-pac reconcile: {e}");
+            exit::PROBLEMS
+        }
+    }
+}
+
+fn report_json(r: &ReconcileReport) -> serde_json::Value {
+    json!({
+        "from": r.from, "to": r.to, "clean": r.clean(),
+        "expected": r.expected, "booked_once": r.booked_once,
+        "missing": r.missing,
+        "doubled": r.doubled.iter().map(|(s, n)| json!({"source_id": s, "times": n})).collect::<Vec<_>>(),
+        "unexpected": r.unexpected,
+    })
+}
+
+fn report_text(r: &ReconcileReport) -> String {
+    let mut out = format!(
+        "{} .. {}: {}\n",
+        r.from.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        r.to.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        r.summary()
+    );
+    for s in &r.missing {
+        out.push_str(&format!("MISSING    {}\n", crate::http::sanitize(s)));
+    }
+    for (s, n) in &r.doubled {
+        out.push_str(&format!(
+            "DOUBLED    {} ({n} times)\n",
+            crate::http::sanitize(s)
+        ));
+    }
+    for s in &r.unexpected {
+        out.push_str(&format!("UNEXPECTED {}\n", crate::http::sanitize(s)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_the_last_24_hours_or_whole_days_included() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
+        let (a, b) = window(None, None, now).unwrap();
+        assert_eq!((b - a).num_hours(), 24);
+        let d = |s: &str| s.parse::<NaiveDate>().ok();
+        let (a, b) = window(d("2026-11-01"), d("2026-11-30"), now).unwrap();
+        assert!((b - a).num_days() >= 29 && (b - a).num_days() <= 30);
+        assert!(window(d("2026-11-30"), d("2026-11-01"), now).is_err());
+    }
+}

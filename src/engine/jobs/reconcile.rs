@@ -1,0 +1,228 @@
+//! The reconciliation: pages PAC's events and Astrow's stored bookings for a
+//! window and compares them by `source_id` (see `engine::reconcile`). It
+//! only reads. Run hourly over the last 24 hours by the engine, and on
+//! demand for a pay period by `astrow-pac reconcile`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::astrow::AstrowClient;
+use crate::config::Settings;
+use crate::engine::bookings::classify::classify;
+use crate::engine::reconcile::{ReconcileReport, compare};
+use crate::model::{Reader, Seq};
+use crate::pac::{PacClient, PacError};
+use crate::store::ledger::EntryKind;
+use crate::store::seq_reset::{ledger_key, source_id};
+
+/// The engine's reconciliation: every hour, over the last 24 hours.
+pub const EVERY: Duration = Duration::from_secs(3600);
+pub const WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+/// Most events one reconciliation reads from PAC.
+const MAX_EVENTS: usize = 10_000_000;
+
+/// The bookings PAC's granted swipes in `from..to` (by the controller's
+/// time) should have made in `epoch`, and the oldest seq PAC still keeps.
+async fn expected_from_pac(
+    pac: &PacClient,
+    settings: &Settings,
+    epoch: u32,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Vec<String>, Seq), String> {
+    let readers: HashMap<u32, Reader> = pac
+        .readers()
+        .await
+        .map_err(|e| format!("PAC readers: {e}"))?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let rules = crate::engine::runtime::booking_rules(settings, false);
+    let org = settings.pac.organization_id;
+    let mut out = Vec::new();
+    let mut after = Seq(0);
+    let mut oldest = None;
+    let mut read = 0usize;
+    loop {
+        let page = match pac.events(after, 1000, Duration::ZERO).await {
+            Ok(p) => p,
+            Err(PacError::EventsExpired { oldest_seq, .. }) if after.0 + 1 < oldest_seq.0 => {
+                after = Seq(oldest_seq.0 - 1);
+                continue;
+            }
+            Err(e) => return Err(format!("PAC events: {e}")),
+        };
+        oldest.get_or_insert(page.oldest_seq);
+        let Some(last) = page.events.last().map(|e| e.seq) else {
+            break;
+        };
+        for e in &page.events {
+            let t = e.time.with_timezone(&Utc);
+            if t < from || t >= to {
+                continue;
+            }
+            if matches!(
+                classify(e, &readers, &rules).kind,
+                EntryKind::Booking { .. }
+            ) {
+                out.push(source_id(org, ledger_key(epoch, e.seq)));
+            }
+        }
+        read += page.events.len();
+        if last <= after || read > MAX_EVENTS {
+            break;
+        }
+        after = last;
+    }
+    Ok((out, oldest.unwrap_or(Seq(0))))
+}
+
+/// Whether a source id is one this reconciliation can judge: made by us
+/// from a PAC event of `epoch` that PAC still keeps.
+fn judged(id: &str, org: u32, epoch: u32, oldest: Seq) -> bool {
+    let Some(rest) = id.strip_prefix(&format!("pac:{org}:")) else {
+        return false;
+    };
+    let (e, seq) = match rest.strip_prefix('e').and_then(|r| r.split_once(':')) {
+        Some((e, s)) => (e.parse::<u32>().ok(), s.parse::<u64>().ok()),
+        None => (Some(0), rest.parse::<u64>().ok()),
+    };
+    e == Some(epoch) && seq.is_some_and(|s| s >= oldest.0)
+}
+
+/// Reconcile `from..to`. `epoch` is the store's event epoch.
+pub async fn run(
+    pac: &PacClient,
+    astrow: &AstrowClient,
+    settings: &Settings,
+    epoch: u32,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<ReconcileReport, String> {
+    let (expected, oldest) = expected_from_pac(pac, settings, epoch, from, to).await?;
+    let stored = astrow
+        .list_bookings(Some(from.fixed_offset()))
+        .await
+        .map_err(|e| format!("Astrow bookings: {e}"))?;
+    let in_window: Vec<&str> = stored
+        .iter()
+        .filter(|b| {
+            let t = b.booking.time.with_timezone(&Utc);
+            t >= from && t < to
+        })
+        .map(|b| b.booking.source_id.as_str())
+        .collect();
+    let org = settings.pac.organization_id;
+    let mut report = compare(expected.iter().map(String::as_str), in_window, |id| {
+        judged(id, org, epoch, oldest)
+    });
+    report.from = Some(from);
+    report.to = Some(to);
+    Ok(report)
+}
+
+/// The engine's hourly run over the last 24 hours: its one-line result
+/// (shown on the Overview, kept in the store for `status`); an error when
+/// anything is off, so that it stands out.
+pub async fn scheduled(
+    pac: &PacClient,
+    astrow: &AstrowClient,
+    settings: &tokio::sync::watch::Receiver<std::sync::Arc<Settings>>,
+    store: &crate::engine::store_handle::StoreHandle,
+) -> Result<String, String> {
+    let settings = settings.borrow().clone();
+    let epoch = store
+        .call("read the event epoch", |s| {
+            Ok(crate::store::seq_reset::epoch(s.connection()))
+        })
+        .await?
+        .map_err(|e| e.to_string())?;
+    let to = Utc::now();
+    let r = run(pac, astrow, &settings, epoch, to - WINDOW, to).await?;
+    let line = format!("last 24 h: {}", r.summary());
+    if r.clean() {
+        let trimmed = keep_bounded(store, to, settings.bookings.retention_days).await?;
+        Ok(if trimmed > 0 {
+            format!("{line}; {trimmed} ledger rows past retention trimmed")
+        } else {
+            line
+        })
+    } else {
+        let first = r
+            .missing
+            .first()
+            .map(|s| format!("missing {s}"))
+            .or_else(|| r.doubled.first().map(|(s, n)| format!("{s} {n} times")))
+            .or_else(|| r.unexpected.first().map(|s| format!("unexpected {s}")))
+            .unwrap_or_default();
+        tracing::error!("reconciliation: {line} (e.g. {first})");
+        Err(format!(
+            "{line} (e.g. {first}); `astrow-pac reconcile` lists them"
+        ))
+    }
+}
+
+/// Rows deleted per batch, and most batches per run (the rest waits for
+/// the next hour): the store stays responsive while it trims.
+const TRIM_BATCH: usize = 1000;
+const MAX_BATCHES: usize = 500;
+
+/// A clean run covered everything read before `to`: mark it, then trim the
+/// done rows older than the retention, a small batch at a time.
+async fn keep_bounded(
+    store: &crate::engine::store_handle::StoreHandle,
+    to: DateTime<Utc>,
+    retention_days: u64,
+) -> Result<usize, String> {
+    use crate::store::retention;
+    store
+        .call("mark the reconciled time", move |s| {
+            Ok(retention::mark_covered(s.connection(), to))
+        })
+        .await?
+        .map_err(|e| e.to_string())?;
+    let days = i64::try_from(retention_days)
+        .unwrap_or(i64::MAX)
+        .min(36_500);
+    let older_than = Utc::now() - chrono::Duration::days(days);
+    let mut total = 0;
+    for _ in 0..MAX_BATCHES {
+        let n = store
+            .call("trim the booking ledger", move |s| {
+                Ok(retention::trim_batch(
+                    s.connection(),
+                    older_than,
+                    TRIM_BATCH,
+                ))
+            })
+            .await?
+            .map_err(|e| e.to_string())?;
+        total += n;
+        if n < TRIM_BATCH {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::judged;
+    use crate::model::Seq;
+
+    #[test]
+    fn only_our_ids_of_this_epoch_that_pac_still_keeps_are_judged() {
+        assert!(judged("pac:1:500", 1, 0, Seq(100)));
+        assert!(!judged("pac:1:50", 1, 0, Seq(100)), "expired in PAC");
+        assert!(!judged("pac:2:500", 1, 0, Seq(100)), "another organization");
+        assert!(!judged("web:4411", 1, 0, Seq(0)));
+        assert!(judged("pac:1:e2:7", 1, 2, Seq(1)));
+        assert!(!judged("pac:1:e1:7", 1, 2, Seq(1)), "an older epoch");
+        assert!(!judged("pac:1:500", 1, 2, Seq(1)), "the first epoch");
+        assert!(!judged("pac:1:e2:x", 1, 2, Seq(1)));
+    }
+}
