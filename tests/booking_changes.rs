@@ -406,9 +406,17 @@ async fn reconcile_reports_zero_after_a_clean_run_then_finds_a_deleted_and_a_dou
         now - chrono::Duration::hours(1),
         now + chrono::Duration::hours(1),
     );
-    let r = reconcile::run(&rig.pac, &rig.astrow, &settings, 0, window.0, window.1)
-        .await
-        .unwrap();
+    let r = reconcile::run(
+        &rig.pac,
+        &rig.astrow,
+        &settings,
+        0,
+        &Default::default(),
+        window.0,
+        window.1,
+    )
+    .await
+    .unwrap();
     assert!(r.clean(), "{r:?}");
     assert!(r.expected > 100, "{r:?}");
     assert_eq!(r.booked_once, r.expected);
@@ -419,9 +427,17 @@ async fn reconcile_reports_zero_after_a_clean_run_then_finds_a_deleted_and_a_dou
     let sim = &rig.site.astrow.as_ref().unwrap().0;
     assert!(sim.delete_booking(&gone));
     assert!(sim.double_booking(&twice));
-    let r = reconcile::run(&rig.pac, &rig.astrow, &settings, 0, window.0, window.1)
-        .await
-        .unwrap();
+    let r = reconcile::run(
+        &rig.pac,
+        &rig.astrow,
+        &settings,
+        0,
+        &Default::default(),
+        window.0,
+        window.1,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.missing, vec![gone]);
     assert_eq!(r.doubled, vec![(twice, 2)]);
     assert!(r.unexpected.is_empty());

@@ -11,7 +11,7 @@ use crate::engine::connect::{astrow_client, pac_client};
 use crate::engine::jobs::reconcile;
 use crate::engine::reconcile::ReconcileReport;
 use crate::engine::runtime::store_dir;
-use crate::store::{Store, seq_reset};
+use crate::store::Store;
 
 pub const LONG_ABOUT: &str = "Reconcile a window (a pay period): page PAC's events and \
 Astrow's stored bookings and report, by source_id, the granted swipes on booking readers \
@@ -82,15 +82,17 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    // The epoch of the store, beside a running engine or not (0 without one).
-    let epoch = Store::open_read_only(&store_dir(settings))
+    // The epoch of the store and what still waits in its ledger, beside a
+    // running engine or not (nothing without a store).
+    let org = settings.pac.organization_id;
+    let (epoch, waiting) = Store::open_read_only(&store_dir(settings))
         .ok()
-        .and_then(|mut s| seq_reset::epoch(s.connection()).ok())
-        .unwrap_or(0);
+        .and_then(|mut s| reconcile::ledger_facts(s.connection(), org).ok())
+        .unwrap_or_default();
     let result = shot.runtime.block_on(async {
         let pac = pac_client(settings).map_err(|e| e.to_string())?;
         let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
-        reconcile::run(&pac, &astrow, settings, epoch, from, to).await
+        reconcile::run(&pac, &astrow, settings, epoch, &waiting, from, to).await
     });
     match result {
         Ok(report) => {
@@ -115,7 +117,7 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> u8 {
 fn report_json(r: &ReconcileReport) -> serde_json::Value {
     json!({
         "from": r.from, "to": r.to, "clean": r.clean(),
-        "expected": r.expected, "booked_once": r.booked_once,
+        "expected": r.expected, "booked_once": r.booked_once, "waiting": r.waiting,
         "missing": r.missing,
         "doubled": r.doubled.iter().map(|(s, n)| json!({"source_id": s, "times": n})).collect::<Vec<_>>(),
         "unexpected": r.unexpected,

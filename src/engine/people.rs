@@ -19,9 +19,10 @@ pub struct People {
     /// lists but the mirror does not yet waits (Astrow would reject it).
     /// `None`: send every booking.
     pub mirrored_serials: Option<Arc<HashSet<String>>>,
-    /// PAC employees the employee sync is about to link (PAC is master and
-    /// they are active but not linked yet): their bookings wait a while for
-    /// the link instead of going with PAC's raw badge number.
+    /// PAC employees the employee sync is about to link (PAC is master, plans
+    /// apply automatically, and they are active but not linked yet): their
+    /// bookings wait a while for the link instead of going with PAC's raw
+    /// badge number.
     pub awaiting_link: HashSet<PacId>,
     /// The serial Astrow's mirror holds for each PAC reader id: a booking
     /// read under a serial PAC has changed since goes under the current one.

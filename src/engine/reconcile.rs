@@ -16,6 +16,10 @@ pub struct ReconcileReport {
     pub expected: usize,
     /// Expected and held by Astrow exactly once.
     pub booked_once: usize,
+    /// Expected, not in Astrow yet, and still waiting in the ledger to be
+    /// sent (not counted as missing).
+    #[serde(default)]
+    pub waiting: usize,
     /// Expected and not held by Astrow.
     pub missing: Vec<String>,
     /// Held by Astrow more than once: `(source_id, times)`.
@@ -32,8 +36,13 @@ impl ReconcileReport {
 
     /// "12,408 granted swipes, 12,408 booked once, 0 missing, 0 doubled, 0 unexpected".
     pub fn summary(&self) -> String {
+        let waiting = if self.waiting > 0 {
+            format!(", {} still waiting to be sent", self.waiting)
+        } else {
+            String::new()
+        };
         format!(
-            "{} granted swipes, {} booked once, {} missing, {} doubled, {} unexpected",
+            "{} granted swipes, {} booked once, {} missing, {} doubled, {} unexpected{waiting}",
             self.expected,
             self.booked_once,
             self.missing.len(),
@@ -78,6 +87,7 @@ pub fn compare<'a>(
         to: None,
         expected: expected.len(),
         booked_once,
+        waiting: 0,
         missing,
         doubled,
         unexpected,

@@ -202,7 +202,12 @@ impl EmployeeJob {
         let rows = employee_rows(&pac, &astrow, &pairing, Some(&plan), master);
         let _ = self.report.send(Internal::Employees(Arc::new(rows))).await;
         let mut known = people(&pac, &astrow, &pairing);
-        if master == crate::model::System::Pac {
+        // Bookings wait for a link only when one is on its way: PAC is
+        // master and plans are applied at once. In manual mode a person
+        // decides when; the swipes go with PAC's badge meanwhile.
+        if master == crate::model::System::Pac
+            && settings.sync.apply == crate::config::ApplyMode::Auto
+        {
             known.awaiting_link = awaiting_link(&pac, &known);
         }
         self.people.send_replace(Some(Arc::new(known)));

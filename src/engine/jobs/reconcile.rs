@@ -3,7 +3,7 @@
 //! only reads. Run hourly over the last 24 hours by the engine, and on
 //! demand for a pay period by `astrow-pac reconcile`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -93,12 +93,15 @@ fn judged(id: &str, org: u32, epoch: u32, oldest: Seq) -> bool {
     e == Some(epoch) && seq.is_some_and(|s| s >= oldest.0)
 }
 
-/// Reconcile `from..to`. `epoch` is the store's event epoch.
+/// Reconcile `from..to`. `epoch` is the store's event epoch; `waiting`
+/// the source ids still pending in the ledger (not sent yet: shown as
+/// waiting, not as missing).
 pub async fn run(
     pac: &PacClient,
     astrow: &AstrowClient,
     settings: &Settings,
     epoch: u32,
+    waiting: &HashSet<String>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<ReconcileReport, String> {
@@ -119,6 +122,9 @@ pub async fn run(
     let mut report = compare(expected.iter().map(String::as_str), in_window, |id| {
         judged(id, org, epoch, oldest)
     });
+    let before = report.missing.len();
+    report.missing.retain(|id| !waiting.contains(id));
+    report.waiting = before - report.missing.len();
     report.from = Some(from);
     report.to = Some(to);
     Ok(report)
@@ -134,14 +140,16 @@ pub async fn scheduled(
     store: &crate::engine::store_handle::StoreHandle,
 ) -> Result<String, String> {
     let settings = settings.borrow().clone();
-    let epoch = store
-        .call("read the event epoch", |s| {
-            Ok(crate::store::seq_reset::epoch(s.connection()))
+    let org = settings.pac.organization_id;
+    let (epoch, waiting) = store
+        .call("read the event epoch and what waits", move |s| {
+            Ok(ledger_facts(s.connection(), org))
         })
         .await?
         .map_err(|e| e.to_string())?;
-    let to = Utc::now();
-    let r = run(pac, astrow, &settings, epoch, to - WINDOW, to).await?;
+    // A margin: what was read in the last minutes may be on its way.
+    let to = Utc::now() - chrono::Duration::minutes(2);
+    let r = run(pac, astrow, &settings, epoch, &waiting, to - WINDOW, to).await?;
     let line = format!("last 24 h: {}", r.summary());
     if r.clean() {
         let trimmed = keep_bounded(store, to, settings.bookings.retention_days).await?;
@@ -163,6 +171,19 @@ pub async fn scheduled(
             "{line} (e.g. {first}); `astrow-pac reconcile` lists them"
         ))
     }
+}
+
+/// The store's event epoch and the source ids still pending in its ledger.
+pub fn ledger_facts(
+    conn: &rusqlite::Connection,
+    org: u32,
+) -> Result<(u32, HashSet<String>), crate::store::ledger::LedgerError> {
+    let epoch = crate::store::seq_reset::epoch(conn)?;
+    let waiting = crate::store::ledger::pending(conn, 10_000_000)?
+        .iter()
+        .map(|e| source_id(org, e.seq))
+        .collect();
+    Ok((epoch, waiting))
 }
 
 /// Rows deleted per batch, and most batches per run (the rest waits for
