@@ -147,25 +147,26 @@ impl<K: BookingSink> BookingSender<K> {
 
     async fn round(&mut self) -> Round {
         let limit = self.batch_size.clamp(1, 500);
-        // Before anything else: with nothing pending, these are all there is.
-        let known = self.people.borrow().clone();
-        if let Some(p) = known
-            && let Err(e) = self.requeue_mirror_rejections(&p).await
-        {
-            return failed(format!("sending again what the mirror lacked: {e}"));
-        }
-        let any = match self.db.call(move |c| ledger::pending(c, 1)).await {
-            Ok(b) => !b.is_empty(),
-            Err(e) => return failed(format!("reading the ledger: {e}")),
-        };
-        if !any {
-            self.show_waiting(false);
-            return Round::Idle;
+        // Without the people map yet, wait for it only when something is
+        // pending (and say so); with it, go straight to the ledger.
+        if self.people.borrow().is_none() {
+            let any = match self.db.call(move |c| ledger::pending(c, 1)).await {
+                Ok(b) => !b.is_empty(),
+                Err(e) => return failed(format!("reading the ledger: {e}")),
+            };
+            if !any {
+                self.show_waiting(false);
+                return Round::Idle;
+            }
         }
         let people = match self.wait_for_people().await {
             Some(p) => p,
             None => return Round::Idle,
         };
+        // Before the ledger: with nothing pending, these are all there is.
+        if let Err(e) = self.requeue_mirror_rejections(&people).await {
+            return failed(format!("sending again what the mirror lacked: {e}"));
+        }
         let (batch, waits) = match self.ready_batch(&people, limit).await {
             Ok(b) => b,
             Err(e) => return failed(format!("reading the ledger: {e}")),
