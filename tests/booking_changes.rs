@@ -330,6 +330,26 @@ async fn pac_restored_from_a_backup_is_raised_at_once_and_recovered_without_coll
     let expected: HashSet<&String> = old.keys().chain(new_granted.iter()).collect();
     let got: HashSet<&String> = now.keys().collect();
     assert_eq!(got, expected);
+    // The reconciliation knows which of PAC's events were read before the
+    // reset (epoch 0) and which after (epoch 1): nothing off.
+    let conn = open_connection(&rig.db_path).unwrap();
+    let (epoch, waiting) = astrow_pac::engine::jobs::reconcile::ledger_facts(&conn, 1).unwrap();
+    assert_eq!(epoch.current, 1);
+    let settings = astrow_pac::cli::sim::settings_for(&rig.site, rig._dir.path());
+    let t = chrono::Utc::now();
+    let r = astrow_pac::engine::jobs::reconcile::run(
+        &rig.pac,
+        &rig.astrow,
+        &settings,
+        epoch,
+        &waiting,
+        t - chrono::Duration::hours(1),
+        t + chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    assert!(r.clean(), "{r:?}");
+    assert_eq!(r.expected, r.booked_once);
 }
 
 /// A PAC whose every answer is 410 with nothing to record as a gap.
@@ -410,7 +430,7 @@ async fn reconcile_reports_zero_after_a_clean_run_then_finds_a_deleted_and_a_dou
         &rig.pac,
         &rig.astrow,
         &settings,
-        0,
+        Default::default(),
         &Default::default(),
         window.0,
         window.1,
@@ -431,7 +451,7 @@ async fn reconcile_reports_zero_after_a_clean_run_then_finds_a_deleted_and_a_dou
         &rig.pac,
         &rig.astrow,
         &settings,
-        0,
+        Default::default(),
         &Default::default(),
         window.0,
         window.1,

@@ -74,6 +74,25 @@ pub fn epoch(conn: &Connection) -> Result<u32, LedgerError> {
     Ok(v.unwrap_or(0))
 }
 
+/// Where PAC's current sequence starts to belong to the current epoch: PAC
+/// seqs up to it are what PAC kept from before its backup (read in the
+/// previous epoch). `None` in the first epoch.
+pub fn epoch_starts_after(conn: &Connection) -> Result<Option<Seq>, LedgerError> {
+    let current = epoch(conn)?;
+    if current == 0 {
+        return Ok(None);
+    }
+    let v: Option<u64> = conn
+        .query_row(
+            "SELECT resolved_to FROM sequence_resets WHERE epoch = ?1 ORDER BY id DESC LIMIT 1",
+            params![current],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql("read where the epoch starts"))?;
+    Ok(Some(Seq(v.unwrap_or(0))))
+}
+
 /// A detected sequence reset that no one has resolved yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenReset {

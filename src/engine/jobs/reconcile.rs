@@ -24,12 +24,31 @@ pub const WINDOW: chrono::Duration = chrono::Duration::hours(24);
 /// Most events one reconciliation reads from PAC.
 const MAX_EVENTS: usize = 10_000_000;
 
+/// The store's epoch: its number and, after a sequence reset, the PAC seq
+/// after which PAC's events belong to it (those up to it were read in the
+/// epoch before).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Epoch {
+    pub current: u32,
+    pub starts_after: Option<Seq>,
+}
+
+impl Epoch {
+    /// The epoch PAC event `seq` (of PAC's current sequence) was read in.
+    pub fn of(&self, seq: Seq) -> u32 {
+        match self.starts_after {
+            Some(start) if self.current > 0 && seq <= start => self.current - 1,
+            _ => self.current,
+        }
+    }
+}
+
 /// The bookings PAC's granted swipes in `from..to` (by the controller's
-/// time) should have made in `epoch`, and the oldest seq PAC still keeps.
+/// time) should have made, and the oldest seq PAC still keeps.
 async fn expected_from_pac(
     pac: &PacClient,
     settings: &Settings,
-    epoch: u32,
+    epoch: Epoch,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<(Vec<String>, Seq), String> {
@@ -68,7 +87,7 @@ async fn expected_from_pac(
                 classify(e, &readers, &rules).kind,
                 EntryKind::Booking { .. }
             ) {
-                out.push(source_id(org, ledger_key(epoch, e.seq)));
+                out.push(source_id(org, ledger_key(epoch.of(e.seq), e.seq)));
             }
         }
         read += page.events.len();
@@ -81,8 +100,8 @@ async fn expected_from_pac(
 }
 
 /// Whether a source id is one this reconciliation can judge: made by us
-/// from a PAC event of `epoch` that PAC still keeps.
-fn judged(id: &str, org: u32, epoch: u32, oldest: Seq) -> bool {
+/// from a PAC event PAC still keeps, in the epoch that event belongs to.
+fn judged(id: &str, org: u32, epoch: Epoch, oldest: Seq) -> bool {
     let Some(rest) = id.strip_prefix(&format!("pac:{org}:")) else {
         return false;
     };
@@ -90,7 +109,10 @@ fn judged(id: &str, org: u32, epoch: u32, oldest: Seq) -> bool {
         Some((e, s)) => (e.parse::<u32>().ok(), s.parse::<u64>().ok()),
         None => (Some(0), rest.parse::<u64>().ok()),
     };
-    e == Some(epoch) && seq.is_some_and(|s| s >= oldest.0)
+    match (e, seq) {
+        (Some(e), Some(s)) => s >= oldest.0 && e == epoch.of(Seq(s)),
+        _ => false,
+    }
 }
 
 /// Reconcile `from..to`. `epoch` is the store's event epoch; `waiting`
@@ -100,7 +122,7 @@ pub async fn run(
     pac: &PacClient,
     astrow: &AstrowClient,
     settings: &Settings,
-    epoch: u32,
+    epoch: Epoch,
     waiting: &HashSet<String>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -177,8 +199,11 @@ pub async fn scheduled(
 pub fn ledger_facts(
     conn: &rusqlite::Connection,
     org: u32,
-) -> Result<(u32, HashSet<String>), crate::store::ledger::LedgerError> {
-    let epoch = crate::store::seq_reset::epoch(conn)?;
+) -> Result<(Epoch, HashSet<String>), crate::store::ledger::LedgerError> {
+    let epoch = Epoch {
+        current: crate::store::seq_reset::epoch(conn)?,
+        starts_after: crate::store::seq_reset::epoch_starts_after(conn)?,
+    };
     let waiting = crate::store::ledger::pending(conn, 10_000_000)?
         .iter()
         .map(|e| source_id(org, e.seq))
@@ -232,18 +257,42 @@ async fn keep_bounded(
 
 #[cfg(test)]
 mod tests {
-    use super::judged;
+    use super::{Epoch, judged};
     use crate::model::Seq;
 
     #[test]
     fn only_our_ids_of_this_epoch_that_pac_still_keeps_are_judged() {
-        assert!(judged("pac:1:500", 1, 0, Seq(100)));
-        assert!(!judged("pac:1:50", 1, 0, Seq(100)), "expired in PAC");
-        assert!(!judged("pac:2:500", 1, 0, Seq(100)), "another organization");
-        assert!(!judged("web:4411", 1, 0, Seq(0)));
-        assert!(judged("pac:1:e2:7", 1, 2, Seq(1)));
-        assert!(!judged("pac:1:e1:7", 1, 2, Seq(1)), "an older epoch");
-        assert!(!judged("pac:1:500", 1, 2, Seq(1)), "the first epoch");
-        assert!(!judged("pac:1:e2:x", 1, 2, Seq(1)));
+        let first = Epoch::default();
+        assert!(judged("pac:1:500", 1, first, Seq(100)));
+        assert!(!judged("pac:1:50", 1, first, Seq(100)), "expired in PAC");
+        assert!(
+            !judged("pac:2:500", 1, first, Seq(100)),
+            "another organization"
+        );
+        assert!(!judged("web:4411", 1, first, Seq(0)));
+        let second = Epoch {
+            current: 2,
+            starts_after: Some(Seq(300)),
+        };
+        assert!(judged("pac:1:e2:301", 1, second, Seq(1)));
+        assert!(!judged("pac:1:e2:7", 1, second, Seq(1)), "read in epoch 1");
+        assert!(
+            judged("pac:1:e1:7", 1, second, Seq(1)),
+            "kept from before the backup"
+        );
+        assert!(!judged("pac:1:e1:301", 1, second, Seq(1)));
+        assert!(!judged("pac:1:500", 1, second, Seq(1)), "the first epoch");
+        assert!(!judged("pac:1:e2:x", 1, second, Seq(1)));
+    }
+
+    #[test]
+    fn pacs_events_up_to_the_reset_point_belong_to_the_epoch_before() {
+        let e = Epoch {
+            current: 1,
+            starts_after: Some(Seq(300)),
+        };
+        assert_eq!(e.of(Seq(300)), 0);
+        assert_eq!(e.of(Seq(301)), 1);
+        assert_eq!(Epoch::default().of(Seq(5)), 0);
     }
 }
