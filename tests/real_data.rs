@@ -126,16 +126,40 @@ async fn nothing_is_planned_as_gone_for_an_unreadable_employee() {
         .await
         .unwrap();
     assert_eq!(p.failed, 0);
-    let unreadable: PacId = rig.pac.list_employees().await.unwrap()[0].id;
+    let unreadable_id: PacId = rig.pac.list_employees().await.unwrap()[0].id;
     rig.real_data(true);
     let (plan, pac, _astrow, pairing) = compute_plan(&rig.pac, &rig.astrow, &store, &rig.settings)
         .await
         .unwrap();
-    assert!(pac.iter().all(|e| e.id != unreadable));
-    assert!(pairing.pairs.iter().all(|p| p.pac != unreadable));
+    assert!(pac.iter().all(|e| e.id != unreadable_id));
+    assert!(pairing.pairs.iter().all(|p| p.pac != unreadable_id));
     // Nothing at all: not a leaver (no delete, no badge removal), and the
     // null fields of the others read as what they were.
     assert!(plan.items.is_empty(), "{:#?}", plan.items);
+    // Counted for `status`: the record set aside, with its id and reason.
+    let unreadable = store
+        .call("read", |s| {
+            Ok(astrow_pac::store::booking_waits::unreadable(s.connection()))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+    assert_eq!(unreadable[0].listing, "PAC employees");
+    assert_eq!(unreadable[0].record_id, Some(unreadable_id.0));
+    // A clean read again forgets it.
+    rig.real_data(false);
+    compute_plan(&rig.pac, &rig.astrow, &store, &rig.settings)
+        .await
+        .unwrap();
+    let left = store
+        .call("read", |s| {
+            Ok(astrow_pac::store::booking_waits::unreadable(s.connection()))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

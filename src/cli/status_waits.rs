@@ -60,11 +60,11 @@ pub fn gather(
     let version: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| format!("reading the store's schema version: {e}"))?;
-    if version < 3 {
+    if version < 5 {
         // Made by an older astrow-pac: the engine adds these on its next start.
         return Ok(
             json!({ "waiting": [], "oldest_pending": null, "sequence_reset": null,
-            "epoch": 0, "attention": [] }),
+            "epoch": 0, "attention": [], "unreadable": [] }),
         );
     }
     let err = |e: crate::store::ledger::LedgerError| e.to_string();
@@ -73,6 +73,7 @@ pub fn gather(
     let reset = seq_reset::open_reset(conn).map_err(err)?;
     let epoch = seq_reset::epoch(conn).map_err(err)?;
     let attention = attention(oldest, &waiting, reset.as_ref(), wait_alert_s, now);
+    let unreadable = booking_waits::unreadable(conn).map_err(err)?;
     Ok(json!({
         "waiting": waiting.iter().map(|w| json!({
             "reason": w.reason, "count": w.count, "since": w.since,
@@ -87,6 +88,9 @@ pub fn gather(
         "epoch": epoch,
         "wait_alert_s": wait_alert_s,
         "attention": attention,
+        "unreadable": unreadable.iter().map(|u| json!({
+            "listing": u.listing, "id": u.record_id, "reason": u.reason, "seen_at": u.seen_at,
+        })).collect::<Vec<_>>(),
     }))
 }
 
@@ -99,6 +103,16 @@ pub fn text(b: &serde_json::Value) -> String {
             w["count"],
             w["age_s"],
             crate::http::sanitize(w["reason"].as_str().unwrap_or(""))
+        ));
+    }
+    for u in b["unreadable"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "UNREADABLE {} record {}: {} (set aside, not read as gone)\n",
+            u["listing"].as_str().unwrap_or(""),
+            u["id"]
+                .as_u64()
+                .map_or("without a readable id".to_string(), |i| i.to_string()),
+            crate::http::sanitize(u["reason"].as_str().unwrap_or(""))
         ));
     }
     for a in b["attention"].as_array().into_iter().flatten() {

@@ -9,6 +9,28 @@ use crate::model::{
     AstrowEmployee, Link, PacEmployee, PacId, PersNo, parse_astrow_ref, parse_pac_ref,
 };
 
+/// Keep what a read of `listing` set aside in the store, for `status` (it
+/// replaces what the read before set aside).
+pub async fn record(
+    store: &crate::engine::store_handle::StoreHandle,
+    listing: &'static str,
+    aside: &[SetAside],
+) -> Result<(), String> {
+    let records: Vec<(Option<u64>, String)> =
+        aside.iter().map(|s| (s.id, s.reason.clone())).collect();
+    store
+        .call("record unreadable records", move |s| {
+            Ok(crate::store::booking_waits::replace_unreadable(
+                s.connection(),
+                listing,
+                &records,
+                chrono::Utc::now(),
+            ))
+        })
+        .await?
+        .map_err(|e| e.to_string())
+}
+
 /// Leave out of the plan the pairs of the set-aside records; returns how
 /// many records were left out on both sides, or why no plan can be made.
 pub fn leave_out_pairs(

@@ -246,3 +246,70 @@ pub fn pass_unreadable(
     tx.commit().map_err(sql("commit unreadable events"))?;
     Ok(passed)
 }
+
+/// A record of a listing that could not be read, as last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub listing: String,
+    pub record_id: Option<u64>,
+    pub reason: String,
+    pub seen_at: DateTime<Utc>,
+}
+
+/// What the last read of `listing` set aside as unreadable (replaces what
+/// an earlier read set aside). One transaction.
+pub fn replace_unreadable(
+    conn: &mut Connection,
+    listing: &str,
+    records: &[(Option<u64>, String)],
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin recording unreadable records"))?;
+    tx.execute("DELETE FROM set_aside WHERE listing = ?1", params![listing])
+        .map_err(sql("forget unreadable records"))?;
+    for (id, reason) in records {
+        tx.execute(
+            "INSERT INTO set_aside (listing, record_id, reason, seen_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                listing,
+                id.map(|i| i as i64),
+                reason,
+                at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ],
+        )
+        .map_err(sql("record an unreadable record"))?;
+    }
+    tx.commit().map_err(sql("commit unreadable records"))
+}
+
+/// Every record the last reads set aside as unreadable.
+pub fn unreadable(conn: &Connection) -> Result<Vec<Unreadable>, LedgerError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT listing, record_id, reason, seen_at FROM set_aside ORDER BY listing, record_id",
+        )
+        .map_err(sql("list unreadable records"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(sql("list unreadable records"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (listing, id, reason, at) = row.map_err(sql("read an unreadable record"))?;
+        out.push(Unreadable {
+            listing,
+            record_id: id.and_then(|i| u64::try_from(i).ok()),
+            reason,
+            seen_at: parse_utc(&at)?,
+        });
+    }
+    Ok(out)
+}

@@ -30,6 +30,12 @@ CREATE TABLE sequence_resets (
     epoch        INTEGER
 );
 ALTER TABLE event_gaps ADD COLUMN reason TEXT;
+CREATE TABLE set_aside (
+    listing   TEXT NOT NULL,
+    record_id INTEGER,
+    reason    TEXT NOT NULL,
+    seen_at   TEXT NOT NULL
+);
 ";
 
 /// Ledger keys are `epoch << EPOCH_SHIFT | seq`: epoch 0 keys are PAC's seq.

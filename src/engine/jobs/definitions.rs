@@ -51,6 +51,8 @@ async fn read(job: &DefinitionsJob) -> Result<Read, String> {
     let (mut pac_readers, readers_aside) = pr.map_err(|e| format!("PAC readers: {e}"))?;
     let mirror_groups = ag.map_err(|e| format!("Astrow's access group mirror: {e}"))?;
     let mirror_readers = ar.map_err(|e| format!("Astrow's reader mirror: {e}"))?;
+    crate::engine::set_aside::record(&job.store, "PAC access groups", &groups_aside).await?;
+    crate::engine::set_aside::record(&job.store, "PAC readers", &readers_aside).await?;
     // A record PAC sent that cannot be read is not gone: the mirror keeps
     // what it holds for it.
     keep_set_aside(&mut pac_groups, &mirror_groups, &groups_aside, |g| g.id)?;

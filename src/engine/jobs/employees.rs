@@ -138,6 +138,8 @@ pub async fn compute_plan(
             Ok((s.links()?, s.suppressions()?))
         })
         .await?;
+    crate::engine::set_aside::record(store, "PAC employees", &pac_aside).await?;
+    crate::engine::set_aside::record(store, "Astrow employees", &astrow_aside).await?;
     // Unreadable records are never read as leavers: their pairs sit out.
     let left_out = crate::engine::set_aside::leave_out_pairs(
         &mut pac_list,
