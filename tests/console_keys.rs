@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use astrow_pac::engine::command::Command;
 use astrow_pac::engine::handle::channels;
+use astrow_pac::engine::plan::{HeldRemoval, RemovalDecision, RemovalKey, RemovalState};
 use astrow_pac::engine::snapshot::{HealthState, ItemState, JobKind, Snapshot};
 use astrow_pac::tui::action::Effect;
 use astrow_pac::tui::settings_form::fields_for;
@@ -178,25 +179,80 @@ fn a_failed_item_is_shown_with_its_attempts_and_approved_again() {
     assert_eq!(engine(&h.press("a")), vec![Command::Approve(vec![id])]);
 }
 
-/// Pane 4: removals from the mirror the guard holds are shown and
-/// confirmed with A; with nothing held, A sends nothing.
+/// Pane 4: the removals from the mirror the guard holds are listed and
+/// decided one by one with pane 3's keys: a, r, v (select), A (all), x
+/// (apply); with nothing held, the keys send nothing.
 #[test]
-fn held_mirror_removals_are_confirmed_in_pane_4() {
+fn held_mirror_removals_are_decided_one_by_one_in_pane_4() {
     let mut h = Harness::new(snapshot(), 120, 40);
     h.press("4");
     assert!(engine(&h.press("A")).is_empty(), "nothing held");
+    assert!(engine(&h.press("x")).is_empty(), "nothing held");
     let mut snap = snapshot();
-    let held = "5 removals from Astrow's mirror (0 access groups, 5 readers) of 12 mirrored entries pass the deletion guard's percentage";
+    let held = "4 removals from Astrow's mirror (0 access groups, 4 readers) of 12 mirrored entries pass the deletion guard's percentage";
     let d = Arc::make_mut(&mut snap.definitions);
     d.held = Some(held.into());
     d.pending.insert(0, held.into());
-    h.set_snapshot(snap);
+    d.removals = (6..=9)
+        .map(|i| HeldRemoval {
+            key: RemovalKey::reader(&format!("R-{i}")),
+            name: format!("Door {i}"),
+            state: RemovalState::Held,
+        })
+        .collect();
+    h.set_snapshot(snap.clone());
     assert!(
-        has(&mut h, "5 removals from Astrow's mirror"),
+        has(&mut h, "4 removals from Astrow's mirror"),
         "{}",
         h.text()
     );
-    assert_eq!(engine(&h.press("A")), vec![Command::ConfirmMirrorRemovals]);
+    assert!(has(&mut h, "held: waiting for you"), "{}", h.text());
+    assert!(has(&mut h, "Door 9"), "{}", h.text());
+    // a and r act on the list of removals: move there first (l, l).
+    assert!(engine(&h.press("a")).is_empty(), "readers focused");
+    h.press("ll");
+    let decide = |keys: &[&str], decision| {
+        vec![Command::DecideMirrorRemovals {
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            decision,
+        }]
+    };
+    assert_eq!(
+        engine(&h.press("a")),
+        decide(&["reader R-6"], RemovalDecision::Approved)
+    );
+    // The cursor stepped down: r rejects the next one.
+    assert_eq!(
+        engine(&h.press("r")),
+        decide(&["reader R-7"], RemovalDecision::Rejected)
+    );
+    // v selects a range: R-8 and R-9 approved together.
+    assert!(engine(&h.press("v")).is_empty());
+    assert_eq!(
+        engine(&h.press("ja")),
+        decide(&["reader R-8", "reader R-9"], RemovalDecision::Approved)
+    );
+    // x with nothing approved in the snapshot: a warning, no command.
+    assert!(engine(&h.press("x")).is_empty());
+    // The engine's answer: R-6 approved, R-7 rejected.
+    let d = Arc::make_mut(&mut snap.definitions);
+    d.removals[0].state = RemovalState::Approved;
+    d.removals[1].state = RemovalState::Rejected;
+    h.set_snapshot(snap);
+    assert!(has(&mut h, "approved: x writes it"), "{}", h.text());
+    assert!(has(&mut h, "rejected: stays mirrored"), "{}", h.text());
+    // A approves every one not approved yet, the rejected one too.
+    assert_eq!(
+        engine(&h.press("A")),
+        decide(
+            &["reader R-7", "reader R-8", "reader R-9"],
+            RemovalDecision::Approved
+        )
+    );
+    assert_eq!(
+        engine(&h.press("x")),
+        vec![Command::RunNow(JobKind::Definitions)]
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use astrow_pac::engine::command::Command;
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::engine::handle::EngineHandle;
 use astrow_pac::engine::jobs::employees::{compute_plan, new_plan};
-use astrow_pac::engine::plan::Plan;
+use astrow_pac::engine::plan::{Plan, RemovalDecision, RemovalKey, RemovalState};
 use astrow_pac::engine::runtime::{EngineOptions, RunningEngine, start};
 use astrow_pac::engine::snapshot::ApplyProgress;
 use astrow_pac::engine::snapshot::{ItemState, JobKind, PlanView, Snapshot};
@@ -622,16 +622,61 @@ async fn the_mirror_refuses_an_empty_reader_list_and_holds_a_big_drop() {
         mirrored,
         "held, nothing removed"
     );
-    run_now(
-        &handle,
-        JobKind::Definitions,
-        Some(Command::ConfirmMirrorRemovals),
-    )
-    .await;
+    let d = snapshot(&handle).definitions.clone();
+    assert_eq!(d.removals.len(), mirrored - half, "{:?}", d.removals);
+    assert!(d.removals.iter().all(|r| r.state == RemovalState::Held));
+    // One rejected (it stays), the others approved, then applied.
+    let keys: Vec<String> = d.removals.iter().map(|r| r.key.clone()).collect();
+    handle
+        .commands
+        .send(Command::DecideMirrorRemovals {
+            keys: keys[..1].to_vec(),
+            decision: RemovalDecision::Rejected,
+        })
+        .await
+        .unwrap();
+    handle
+        .commands
+        .send(Command::DecideMirrorRemovals {
+            keys: keys[1..].to_vec(),
+            decision: RemovalDecision::Approved,
+        })
+        .await
+        .unwrap();
+    run_now(&handle, JobKind::Definitions, None).await;
+    let left: Vec<String> = rig
+        .astrow
+        .readers()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| RemovalKey::reader(&r.serial))
+        .collect();
+    assert_eq!(left.len(), half + 1, "approved ones removed: {left:?}");
+    assert!(left.contains(&keys[0]), "the rejected one stays: {left:?}");
+    let d = snapshot(&handle).definitions.clone();
+    assert_eq!(
+        d.removals
+            .iter()
+            .map(|r| (r.key.clone(), r.state))
+            .collect::<Vec<_>>(),
+        vec![(keys[0].clone(), RemovalState::Rejected)],
+        "the rejected one stays listed"
+    );
+    // Approved now, it goes too.
+    handle
+        .commands
+        .send(Command::DecideMirrorRemovals {
+            keys: keys[..1].to_vec(),
+            decision: RemovalDecision::Approved,
+        })
+        .await
+        .unwrap();
+    run_now(&handle, JobKind::Definitions, None).await;
     assert_eq!(
         rig.astrow.readers().await.unwrap().len(),
         half,
-        "removed once confirmed"
+        "removed once approved"
     );
     assert!(snapshot(&handle).definitions.held.is_none());
 
@@ -650,14 +695,55 @@ async fn the_mirror_refuses_an_empty_reader_list_and_holds_a_big_drop() {
         "{:?}",
         d.pending
     );
-    // Refused outright: a confirmation does not remove them either.
-    run_now(
-        &handle,
-        JobKind::Definitions,
-        Some(Command::ConfirmMirrorRemovals),
-    )
-    .await;
+    // Refused outright: nothing to approve, nothing removed.
+    assert!(d.removals.is_empty(), "{:?}", d.removals);
+    run_now(&handle, JobKind::Definitions, None).await;
     assert_eq!(rig.astrow.readers().await.unwrap().len(), half);
+    stop(handle, engine).await;
+}
+
+/// Removals from the mirror count in the rolling window: one reader gone
+/// per definitions sync passes unheld until the window's count is reached,
+/// then the next is held, not drained unseen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mirror_removals_count_in_the_rolling_window() {
+    let rig = rig(10).await;
+    let mut settings = rig.settings.clone();
+    settings.sync.deletion_guard.count = 2;
+    settings.sync.deletion_guard.percent = 100;
+    settings.sync.deletion_guard.window_h = 24;
+    let (handle, engine) = rig.engine(settings).await;
+    let mirrored = wait_for("the first mirror", Duration::from_secs(30), async || {
+        let n = rig.astrow.readers().await.ok()?.len();
+        (n > 0
+            && last_run(&snapshot(&handle), JobKind::Definitions)?
+                .finished
+                .is_some())
+        .then_some(n)
+    })
+    .await;
+    assert!(mirrored >= 4, "enough readers: {mirrored}");
+    for gone in 1..=2 {
+        pac_keep_readers(&rig, mirrored - gone).await;
+        let summary = run_now(&handle, JobKind::Definitions, None).await;
+        assert!(!summary.contains("held"), "{summary}");
+        assert_eq!(rig.astrow.readers().await.unwrap().len(), mirrored - gone);
+    }
+    pac_keep_readers(&rig, mirrored - 3).await;
+    run_now(&handle, JobKind::Definitions, None).await;
+    let d = snapshot(&handle).definitions.clone();
+    let held = d.held.clone().unwrap_or_default();
+    assert!(
+        held.starts_with("1 removals from Astrow's mirror")
+            && held.contains("with 2 removed in the last 24 h"),
+        "{held}"
+    );
+    assert_eq!(
+        rig.astrow.readers().await.unwrap().len(),
+        mirrored - 2,
+        "the third is held"
+    );
+    assert_eq!(d.removals.len(), 1);
     stop(handle, engine).await;
 }
 

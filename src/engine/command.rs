@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::plan::RemovalDecision;
 use super::snapshot::JobKind;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,9 +14,15 @@ pub enum Command {
     Approve(Vec<String>),
     /// Reject these plan items: they stay suppressed until their source changes.
     Reject(Vec<String>),
-    /// Write the removals from Astrow's definitions mirror that the
-    /// deletion guard holds (once; an empty PAC list stays refused).
-    ConfirmMirrorRemovals,
+    /// A person's word on removals from Astrow's definitions mirror that
+    /// the deletion guard holds (keys from the snapshot's
+    /// `definitions.removals`): approved ones are written by the next
+    /// definitions sync (`RunNow(Definitions)` applies them at once),
+    /// rejected ones stay mirrored. An empty PAC list stays refused.
+    DecideMirrorRemovals {
+        keys: Vec<String>,
+        decision: RemovalDecision,
+    },
     /// Bind the store to the site the settings name, forgetting the old
     /// site's links and plans (audited), as `astrow-pac store rebind` does
     /// when no engine runs.

@@ -272,10 +272,15 @@ pub struct DefinitionsView {
     pub reader_settings: Vec<ReaderBookingView>,
     /// What the next definitions sync would change, in words.
     pub pending: Vec<String>,
-    /// Removals from the mirror the deletion guard holds (confirm with A in
-    /// pane 4), with the limit passed.
+    /// Why the deletion guard holds removals from the mirror, with the
+    /// limit passed.
     #[serde(default)]
     pub held: Option<String>,
+    /// The removals a person decides on in pane 4 (a / r / A, apply):
+    /// held, approved (written by the next definitions sync) or rejected
+    /// (kept in the mirror).
+    #[serde(default)]
+    pub removals: Vec<crate::engine::plan::HeldRemoval>,
 }
 
 #[derive(Debug, Clone, Serialize)]

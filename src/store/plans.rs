@@ -12,6 +12,10 @@ use super::{
 };
 use crate::model::System;
 
+/// The `plan_id` under which removals from Astrow's definitions mirror are
+/// remembered in the rolling window (no plan has it: plan ids are hashes).
+pub const MIRROR_PLAN_ID: &str = "definitions-mirror";
+
 /// The state of a plan or of one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlanState {
@@ -407,12 +411,45 @@ impl Store {
         let n: i64 = self
             .conn
             .query_row(
-                "SELECT COUNT(*) FROM destructive_applied WHERE at >= ?1",
-                [time_text(since)],
+                "SELECT COUNT(*) FROM destructive_applied WHERE at >= ?1 AND plan_id <> ?2",
+                params![time_text(since), MIRROR_PLAN_ID],
                 |r| r.get(0),
             )
             .ctx("count applied destructive items")?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// How many entries were removed from Astrow's definitions mirror since
+    /// `since`: the mirror's own rolling window (its limits are over the
+    /// mirrored entries, not the employees).
+    pub fn mirror_removals_since(&self, since: DateTime<Utc>) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM destructive_applied WHERE at >= ?1 AND plan_id = ?2",
+                params![time_text(since), MIRROR_PLAN_ID],
+                |r| r.get(0),
+            )
+            .ctx("count mirror removals")?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Remember entries written out of Astrow's mirror (`keys` such as
+    /// "reader R-5"), for the mirror's rolling window.
+    pub fn record_mirror_removals(&mut self, keys: &[String]) -> Result<(), StoreError> {
+        let now = time_text(Utc::now());
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin recording mirror removals")?;
+        for key in keys {
+            tx.execute(
+                "INSERT INTO destructive_applied (at, plan_id, item_id) VALUES (?1, ?2, ?3)",
+                params![now, MIRROR_PLAN_ID, key],
+            )
+            .ctx("remember a mirror removal")?;
+        }
+        tx.commit().ctx("commit mirror removals")
     }
 
     /// Every pending plan becomes stale (the master or the delete setting

@@ -431,13 +431,24 @@ fn default_bindings() -> Vec<Binding> {
         true,
     );
     add(def, &[c('o')], Action::OpenDoor, "open door", true);
+    add(def, &[c('a')], Action::Approve, "approve removal", false);
+    add(def, &[c('r')], Action::Reject, "reject removal", false);
+    add(def, &[c('v')], Action::Visual, "select removals", false);
     add(
         def,
         &[c('A')],
         Action::ApproveAll,
-        "confirm held removals",
+        "approve all removals",
         false,
     );
+    add(
+        def,
+        &[c('R')],
+        Action::RejectAll,
+        "reject all removals",
+        false,
+    );
+    add(def, &[c('x')], Action::Apply, "apply removals", false);
     add(def, &[c('S')], Action::SyncDefinitions, "sync now", true);
 
     let bk = Pane(super::state::Pane::Bookings);

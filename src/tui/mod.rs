@@ -32,6 +32,7 @@ pub mod state;
 pub mod testkit;
 pub mod theme;
 pub mod update;
+mod update_mirror;
 mod update_panes;
 #[cfg(test)]
 mod update_tests;

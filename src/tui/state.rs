@@ -149,6 +149,8 @@ pub enum DefSection {
     #[default]
     Groups,
     Readers,
+    /// The mirror removals the deletion guard holds (shown when any).
+    Removals,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -156,6 +158,9 @@ pub struct DefinitionsState {
     pub section: DefSection,
     pub groups: ListState,
     pub readers: ListState,
+    pub removals: ListState,
+    /// Where `v` started a selection of removals.
+    pub anchor: Option<usize>,
 }
 
 #[derive(Debug, Clone)]

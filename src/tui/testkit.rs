@@ -343,6 +343,7 @@ pub fn definitions() -> DefinitionsView {
             "create reader R-0013 \"Office 2F\"".into(),
         ],
         held: None,
+        removals: Vec::new(),
     }
 }
 

@@ -114,8 +114,15 @@ fn global(s: &mut AppState, a: Action) -> Vec<Effect> {
                 Command::StopRollCall
             })]
         }
-        Action::ApproveAll if s.pane == Pane::Definitions => {
-            update_panes::confirm_mirror_removals(s)
+        Action::Approve
+        | Action::Reject
+        | Action::Visual
+        | Action::ApproveAll
+        | Action::RejectAll
+        | Action::Apply
+            if s.pane == Pane::Definitions =>
+        {
+            super::update_mirror::removals(s, a)
         }
         Action::RebindStore => update_panes::rebind_store(s),
         Action::Apply | Action::ApproveAll | Action::RejectAll => update_panes::changes(s, a),
@@ -290,10 +297,13 @@ pub fn item_ids(s: &AppState, from: usize, to: usize, target: ItemState) -> Vec<
 }
 
 pub fn definitions_toggle(s: &mut AppState) {
+    let removals = !s.snap.definitions.removals.is_empty();
     s.definitions.section = match s.definitions.section {
         DefSection::Groups => DefSection::Readers,
-        DefSection::Readers => DefSection::Groups,
+        DefSection::Readers if removals => DefSection::Removals,
+        DefSection::Readers | DefSection::Removals => DefSection::Groups,
     };
+    s.definitions.anchor = None;
 }
 
 pub fn refilter(s: &mut AppState) {

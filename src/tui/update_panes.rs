@@ -14,6 +14,9 @@ use super::settings_form::FieldKind;
 use super::state::{AppState, Confirm, ConfirmKind, DefSection, Filter, Modal, Pane};
 use super::update::{definitions_toggle, item_ids, refilter, refuse_write};
 
+/// Rows of held mirror removals pane 4 shows at once.
+pub const REMOVAL_ROWS: usize = 4;
+
 /// Clamp every list to its data and the current height.
 pub fn clamp_all(s: &mut AppState) {
     let h = s.body_rows();
@@ -22,6 +25,12 @@ pub fn clamp_all(s: &mut AppState) {
     s.employees.list.clamp(n, emp_h);
     let (n, ch) = (s.changes.rows.len(), changes_rows(s));
     s.changes.list.clamp(n, ch);
+    let n = s.snap.definitions.removals.len();
+    s.definitions.removals.clamp(n, REMOVAL_ROWS);
+    if n == 0 && s.definitions.section == DefSection::Removals {
+        s.definitions.section = DefSection::Groups;
+        s.definitions.anchor = None;
+    }
     let n = s.bookings.visible.len();
     s.bookings.list.clamp(n, h);
     let n = s.log.visible.len();
@@ -61,6 +70,10 @@ fn list_of(s: &mut AppState) -> Option<(&mut ListState, usize, usize)> {
             DefSection::Readers => {
                 let n = s.snap.definitions.pac_readers.len();
                 Some((&mut s.definitions.readers, n, h / 2))
+            }
+            DefSection::Removals => {
+                let n = s.snap.definitions.removals.len();
+                Some((&mut s.definitions.removals, n, REMOVAL_ROWS))
             }
         },
         Pane::Bookings if s.bookings.roll_call => {
@@ -196,6 +209,7 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
 fn back(s: &mut AppState) {
     match s.pane {
         Pane::Changes if s.changes.anchor.is_some() => s.changes.anchor = None,
+        Pane::Definitions if s.definitions.anchor.is_some() => s.definitions.anchor = None,
         Pane::Employees if s.employees.detail => s.employees.detail = false,
         Pane::Bookings if s.bookings.roll_call => s.bookings.roll_call = false,
         Pane::Employees | Pane::Bookings | Pane::Log => {
@@ -414,20 +428,6 @@ fn reset_cursor(s: &mut AppState) -> Vec<Effect> {
         yes: false,
     }));
     Vec::new()
-}
-
-/// Pane 4's A: the mirror removals the deletion guard holds are written
-/// by the next definitions sync.
-pub fn confirm_mirror_removals(s: &mut AppState) -> Vec<Effect> {
-    if s.snap.definitions.held.is_none() {
-        s.info("no removal from Astrow's mirror is held");
-        return Vec::new();
-    }
-    if refuse_write(s, "confirming mirror removals") {
-        return Vec::new();
-    }
-    s.info("held mirror removals confirmed: written by the next definitions sync");
-    vec![Effect::Engine(Command::ConfirmMirrorRemovals)]
 }
 
 fn open_door(s: &mut AppState) -> Vec<Effect> {

@@ -3,13 +3,14 @@
 //! removals past the deletion guard wait for a person, a reader bookings
 //! wait for stays.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use crate::astrow::AstrowClient;
 use crate::config::Settings;
-use crate::engine::plan::{MirrorDiff, MirrorInput, MirrorWrite, mirror_write, plan_definitions};
+use crate::engine::plan::{
+    MirrorDiff, MirrorInput, MirrorWrite, RemovalDecision, mirror_write, plan_definitions,
+};
 use crate::engine::snapshot::{DefinitionsView, ReaderBookingView};
 use crate::engine::store_handle::StoreHandle;
 use crate::model::{AccessGroup, Direction, Reader};
@@ -21,9 +22,14 @@ pub struct DefinitionsJob {
     pub pac: PacClient,
     pub astrow: AstrowClient,
     pub store: StoreHandle,
-    /// Set by a person's confirmation; cleared once the removals are written.
-    pub removals_confirmed: Arc<AtomicBool>,
+    /// A person's decisions on held removals, by key; kept while the
+    /// removal is still called for, forgotten once written or moot.
+    pub decisions: MirrorDecisions,
 }
+
+/// A person's decisions on the mirror removals the guard holds, shared by
+/// the command loop (which records them) and the job (which acts on them).
+pub type MirrorDecisions = Arc<Mutex<BTreeMap<String, RemovalDecision>>>;
 
 /// Both sides' lists as read, and the readers bookings wait for.
 struct Read {
@@ -32,9 +38,11 @@ struct Read {
     mirror_groups: Vec<AccessGroup>,
     mirror_readers: Vec<Reader>,
     waiting: BTreeSet<String>,
+    /// Mirror entries removed within the rolling window.
+    removed_in_window: usize,
 }
 
-async fn read(job: &DefinitionsJob) -> Result<Read, String> {
+async fn read(job: &DefinitionsJob, window_h: u32) -> Result<Read, String> {
     let (pg, pr, ag, ar) = tokio::join!(
         job.pac.access_groups_tolerant(),
         job.pac.readers_tolerant(),
@@ -57,12 +65,20 @@ async fn read(job: &DefinitionsJob) -> Result<Read, String> {
     // what it holds for it.
     keep_set_aside(&mut pac_groups, &mirror_groups, &groups_aside, |g| g.id)?;
     keep_set_aside(&mut pac_readers, &mirror_readers, &readers_aside, |r| r.id)?;
+    let since = chrono::Utc::now() - chrono::Duration::hours(i64::from(window_h));
+    let removed_in_window = job
+        .store
+        .call("count recent mirror removals", move |s| {
+            s.mirror_removals_since(since)
+        })
+        .await?;
     Ok(Read {
         pac_groups,
         pac_readers,
         mirror_groups,
         mirror_readers,
         waiting,
+        removed_in_window,
     })
 }
 
@@ -72,8 +88,13 @@ pub async fn sync(
     settings: &Settings,
     write: bool,
 ) -> Result<(String, Arc<DefinitionsView>), String> {
-    let r = read(job).await?;
-    let confirmed = job.removals_confirmed.load(Ordering::SeqCst);
+    let window_h = settings.sync.deletion_guard.window_h;
+    let r = read(job, window_h).await?;
+    let decisions = job
+        .decisions
+        .lock()
+        .map(|d| d.clone())
+        .map_err(|_| "mirror decisions unavailable: restart the engine".to_string())?;
     let plan_settings = super::employees::plan_settings(settings, None, None);
     let decided = mirror_write(&MirrorInput {
         pac_groups: &r.pac_groups,
@@ -81,7 +102,9 @@ pub async fn sync(
         pac_readers: &r.pac_readers,
         mirror_readers: &r.mirror_readers,
         waiting_serials: &r.waiting,
-        removals_confirmed: confirmed,
+        decisions: &decisions,
+        removed_in_window: r.removed_in_window,
+        window_h,
         settings: &plan_settings,
     });
     for line in decided.held.iter().chain(&decided.notes) {
@@ -112,9 +135,15 @@ pub async fn sync(
         (r.mirror_groups.clone(), r.mirror_readers.clone(), summary)
     } else {
         write_mirror(job, &decided).await?;
-        if confirmed && decided.held.is_none() {
-            job.removals_confirmed.store(false, Ordering::SeqCst);
+        let removed = decided.removed.clone();
+        if !removed.is_empty() {
+            job.store
+                .call("remember mirror removals", move |s| {
+                    s.record_mirror_removals(&removed)
+                })
+                .await?;
         }
+        forget_moot_decisions(job, &decided);
         let summary = if described.is_empty() {
             format!("Astrow's mirror matches PAC{held_note}")
         } else {
@@ -142,8 +171,23 @@ pub async fn sync(
         astrow_readers: readers,
         pending,
         held: decided.held,
+        // Removals written just now are done: no longer to decide on.
+        removals: decided
+            .decided
+            .into_iter()
+            .filter(|h| !write || !decided.removed.contains(&h.key))
+            .collect(),
     };
     Ok((summary, Arc::new(view)))
+}
+
+/// Decisions on removals written now, or no longer called for, are dropped.
+fn forget_moot_decisions(job: &DefinitionsJob, decided: &MirrorWrite) {
+    if let Ok(mut d) = job.decisions.lock() {
+        d.retain(|k, _| {
+            !decided.removed.contains(k) && decided.decided.iter().any(|h| &h.key == k)
+        });
+    }
 }
 
 async fn write_mirror(job: &DefinitionsJob, decided: &MirrorWrite) -> Result<(), String> {

@@ -30,7 +30,9 @@ pub use fingerprint::{
     pac_source_fingerprint, record_fingerprint,
 };
 pub use guard::{GuardLimit, destructive_limit, guard, passed_limit, window_guard};
-pub use mirror_guard::{MirrorInput, MirrorWrite, mirror_write};
+pub use mirror_guard::{
+    HeldRemoval, MirrorInput, MirrorWrite, RemovalDecision, RemovalKey, RemovalState, mirror_write,
+};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -15,6 +15,7 @@ use crate::astrow::AstrowClient;
 use crate::config::Settings;
 use crate::engine::bookings::BookingImport;
 use crate::engine::command::{Command, EventLevel};
+use crate::engine::plan::RemovalDecision;
 use crate::engine::snapshot::{ItemState, JobKind};
 use crate::engine::state::{EngineState, Internal};
 use crate::engine::store_handle::StoreHandle;
@@ -43,8 +44,8 @@ pub(super) struct Engine {
     pub resume: Option<(String, OwnedMutexGuard<()>)>,
     /// An auto apply came while another ran: plan again when it ends.
     pub apply_missed: bool,
-    /// A person confirmed the mirror removals the guard holds.
-    pub mirror_confirm: Arc<std::sync::atomic::AtomicBool>,
+    /// A person's decisions on the mirror removals the guard holds.
+    pub mirror_decisions: crate::engine::jobs::definitions::MirrorDecisions,
     pub cancel: CancellationToken,
 }
 
@@ -185,7 +186,9 @@ impl Engine {
                     t.notify_one();
                 }
             }
-            Command::ConfirmMirrorRemovals => self.confirm_mirror_removals(),
+            Command::DecideMirrorRemovals { keys, decision } => {
+                self.decide_mirror_removals(keys, decision);
+            }
             Command::RebindStore => self.rebind_store().await,
             Command::Approve(ids) => self.set_states(ids, PlanState::Approved).await,
             Command::Reject(ids) => self.set_states(ids, PlanState::Rejected).await,
@@ -259,19 +262,57 @@ impl Engine {
         }
     }
 
-    fn confirm_mirror_removals(&mut self) {
-        if self.refuse_read_only("removing entries from Astrow's mirror") {
+    fn decide_mirror_removals(&mut self, keys: Vec<String>, decision: RemovalDecision) {
+        if self.refuse_read_only("deciding on removals from Astrow's mirror") {
             return;
         }
-        self.mirror_confirm
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.notice(
-            EventLevel::Warning,
-            "mirror removals confirmed: the next definitions sync writes them",
-        );
-        if let Some(t) = self.triggers.get(&JobKind::Definitions) {
-            t.notify_one();
+        let held: Vec<String> = self
+            .state
+            .snapshot()
+            .definitions
+            .removals
+            .iter()
+            .map(|r| r.key.clone())
+            .collect();
+        let (known, unknown): (Vec<String>, Vec<String>) =
+            keys.into_iter().partition(|k| held.contains(k));
+        if !unknown.is_empty() {
+            self.notice(
+                EventLevel::Warning,
+                format!(
+                    "not a held mirror removal (the list changed?): {}",
+                    unknown.join(", ")
+                ),
+            );
         }
+        if known.is_empty() {
+            return;
+        }
+        let n = known.len();
+        match self.mirror_decisions.lock() {
+            Ok(mut d) => {
+                for k in known {
+                    d.insert(k, decision);
+                }
+            }
+            Err(_) => {
+                return self.notice(
+                    EventLevel::Error,
+                    "mirror decisions unavailable (a job panicked holding them): restart the engine",
+                );
+            }
+        }
+        self.notice(
+            EventLevel::Info,
+            match decision {
+                RemovalDecision::Approved => format!(
+                    "{n} mirror removals approved: written by the next definitions sync (or apply now)"
+                ),
+                RemovalDecision::Rejected => {
+                    format!("{n} mirror removals rejected: they stay in Astrow's mirror")
+                }
+            },
+        );
     }
 
     async fn set_states(&mut self, ids: Vec<String>, state: PlanState) {

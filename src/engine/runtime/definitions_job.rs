@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use tokio::sync::watch;
 
@@ -20,7 +19,7 @@ pub(super) type MirroredSerials = watch::Receiver<Option<Arc<HashMap<u32, String
 pub(super) fn start(
     w: &mut Wiring,
     settings: &Settings,
-    removals_confirmed: Arc<AtomicBool>,
+    decisions: definitions::MirrorDecisions,
 ) -> MirroredSerials {
     let ctl = w.job_control(
         JobKind::Definitions,
@@ -31,7 +30,7 @@ pub(super) fn start(
         pac: w.pac.clone(),
         astrow: w.astrow.clone(),
         store: w.store.clone(),
-        removals_confirmed,
+        decisions,
     };
     let (s, r) = (w.settings.clone(), w.report.clone());
     let read_only = w.read_only;

@@ -153,8 +153,8 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
     let writing = Arc::new(tokio::sync::Mutex::new(()));
     let resume = employees_job::find_interrupted_apply(&w.store, &writing, opts.read_only).await?;
     let employees = employees_job::start(&mut w, &settings, writing.clone());
-    let mirror_confirm = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mirror = definitions_job::start(&mut w, &settings, mirror_confirm.clone());
+    let mirror_decisions = crate::engine::jobs::definitions::MirrorDecisions::default();
+    let mirror = definitions_job::start(&mut w, &settings, mirror_decisions.clone());
     heartbeat_job::start(&mut w, &settings, own_snapshots);
     retention_job::start(&mut w);
     heartbeat_job::start_reconcile(&mut w);
@@ -178,7 +178,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         apply_running: None,
         writing,
         apply_missed: false,
-        mirror_confirm,
+        mirror_decisions,
         roll_call,
         resume,
         cancel: cancel.clone(),

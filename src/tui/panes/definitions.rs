@@ -9,8 +9,10 @@ use ratatui::widgets::{Cell, Paragraph, Row};
 use crate::model::Direction;
 
 use super::super::state::{AppState, DefSection};
+use super::super::update_panes::REMOVAL_ROWS;
 use super::super::widgets::ext;
 use super::super::widgets::vtable::VTable;
+use crate::engine::plan::RemovalState;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
@@ -20,8 +22,20 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     } else {
         (d.pending.len() as u16 + 1).min(4)
     };
-    let [main, pending] =
-        Layout::vertical([Constraint::Min(6), Constraint::Length(pending_h)]).areas(area);
+    let removals_h = if d.removals.is_empty() {
+        0
+    } else {
+        REMOVAL_ROWS as u16 + 4
+    };
+    let [main, removals, pending] = Layout::vertical([
+        Constraint::Min(6),
+        Constraint::Length(removals_h),
+        Constraint::Length(pending_h),
+    ])
+    .areas(area);
+    if removals_h > 0 {
+        draw_removals(f, removals, s);
+    }
     let (ga, ra) = if area.width >= 120 {
         let [g, r] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
             .areas(main);
@@ -166,4 +180,54 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         }
     }
     f.render_widget(Paragraph::new(lines), pending);
+}
+
+/// The removals the deletion guard holds, each approved (a) or rejected (r).
+fn draw_removals(f: &mut Frame, area: Rect, s: &AppState) {
+    let t = &s.theme;
+    let d = &s.snap.definitions;
+    let title = Line::from(vec![
+        Span::styled(" Held mirror removals ", t.held),
+        Span::styled(" a approve · r reject · v select · A all · x apply ", t.dim),
+    ]);
+    let (lo, hi) = match s.definitions.anchor {
+        Some(a) => (
+            a.min(s.definitions.removals.selected),
+            a.max(s.definitions.removals.selected),
+        ),
+        None => (usize::MAX, 0),
+    };
+    VTable {
+        title,
+        header: Some(Row::new(vec!["", "removal", "name", "state"])),
+        widths: vec![
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Fill(2),
+            Constraint::Length(26),
+        ],
+        len: d.removals.len(),
+        list: s.definitions.removals,
+        focused: s.definitions.section == DefSection::Removals,
+        row_height: 1,
+        empty: "no removal held",
+        position: None,
+    }
+    .draw(f, area, t, |i| {
+        let Some(r) = d.removals.get(i) else {
+            return Row::new(Vec::<Cell>::new());
+        };
+        let (state, style) = match r.state {
+            RemovalState::Held => ("held: waiting for you", t.held),
+            RemovalState::Approved => ("approved: x writes it", t.ok),
+            RemovalState::Rejected => ("rejected: stays mirrored", t.dim),
+        };
+        let mark = if (lo..=hi).contains(&i) { "▌" } else { " " };
+        Row::new(vec![
+            Cell::from(Span::styled(mark, t.selected)),
+            Cell::from(ext(&r.key).into_owned()),
+            Cell::from(ext(&r.name).into_owned()),
+            Cell::from(Span::styled(state, style)),
+        ])
+    });
 }
