@@ -326,15 +326,38 @@ fn bookings_keys_follow_filter_roll_call() {
     assert_eq!(engine(&h.effects), vec![Command::StartRollCall]);
 }
 
-/// The palette offers the store's re-bind; it asks first (No highlighted)
-/// and sends the command only on Yes.
+/// A store of another site: a banner on every pane says nothing is synced
+/// and names the fix; the palette offers the re-bind, asks first (No
+/// highlighted, the old site's waiting bookings counted) and sends the
+/// command only on Yes.
 #[test]
 fn the_palette_rebinds_the_store_after_asking() {
-    let mut h = Harness::new(snapshot(), 120, 40);
+    let mut snap = snapshot();
+    snap.site_refusal = Some(
+        "no plan: this store was made for PAC certificate sha256:ab12, organization 1 and Astrow https://a"
+            .into(),
+    );
+    let mut h = Harness::new(snap, 120, 40);
+    for pane in ["1", "3", "5"] {
+        h.press(pane);
+        assert!(has(&mut h, "OTHER SITE"), "{}", h.text());
+        assert!(has(&mut h, "Nothing is planned, mirrored or booked"));
+        assert!(has(&mut h, "choose \"rebind store\""), "{}", h.text());
+        assert!(has(&mut h, "made for PAC certificate sha256:ab12"));
+    }
     let fx = h.press(":rebind store<enter>");
     assert!(engine(&fx).is_empty(), "{fx:?}");
     assert!(has(&mut h, "Re-bind the store?"), "{}", h.text());
     assert!(has(&mut h, "links, plans and suppressions are forgotten"));
+    let waiting = h.state.snap.bookings.pending;
+    assert!(
+        has(
+            &mut h,
+            &format!("its {waiting} bookings still to be sent are abandoned")
+        ),
+        "{}",
+        h.text()
+    );
     assert!(engine(&h.press("<enter>")).is_empty(), "No by default");
     h.press(":rebind store<enter><right><enter>");
     assert_eq!(engine(&h.effects), vec![Command::RebindStore]);

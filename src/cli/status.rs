@@ -18,11 +18,12 @@ roll call). It reads the store without locking it, so it works beside a running 
 Failed plan items are counted and named with their attempts and last error; the engine \
 retries them with backoff.
 
-Exit codes: 0 fine, 1 no store or unreadable, 2 attention needed (a gap, a held plan, or a \
-plan item that failed more than 3 times), 3 the booking import needs attention: a booking has \
-been pending longer than bookings.wait_alert_s (waiting for a reader Astrow does not mirror, \
-an employee not linked, or a stuck import), or PAC's event sequence was reset (see \
-`bookings reset-cursor`). 3 wins over 2.";
+Exit codes: 0 fine, 1 no store or unreadable, 2 attention needed (a gap, a held plan, a \
+plan item that failed more than 3 times, or a store bound to another site than the settings \
+name: then nothing is synced or booked until `astrow-pac store rebind`), 3 the booking import \
+needs attention: a booking has been pending longer than bookings.wait_alert_s (waiting for a \
+reader Astrow does not mirror, an employee not linked, or a stuck import), or PAC's event \
+sequence was reset (see `bookings reset-cursor`). 3 wins over 2.";
 
 /// `status` exit code: the booking import needs attention.
 pub const BOOKINGS_ATTENTION: u8 = 3;
@@ -47,10 +48,12 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> u8 {
         return exit::PROBLEMS;
     }
     match gather(&dir, settings.bookings.wait_alert_s) {
-        Ok(v) => {
-            let attention = !v["bookings"]["gaps"]
-                .as_array()
-                .is_none_or(|g| g.is_empty())
+        Ok(mut v) => {
+            v["site_refusal"] = json!(other_site(&settings, &dir));
+            let attention = !v["site_refusal"].is_null()
+                || !v["bookings"]["gaps"]
+                    .as_array()
+                    .is_none_or(|g| g.is_empty())
                 || !v["plan"]["held"].is_null()
                 || v["plan"]["failing_repeatedly"].as_u64().unwrap_or(0) > 0;
             let bookings_attention = !v["bookings"]["attention"]
@@ -73,6 +76,27 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> u8 {
             eprintln!("astrow-pac status: {e}");
             exit::PROBLEMS
         }
+    }
+}
+
+/// Why nothing is written, when the store is bound to another site than the
+/// settings name (read only: a store not bound yet is left so).
+fn other_site(settings: &crate::config::Settings, dir: &std::path::Path) -> Option<String> {
+    let site = match crate::engine::site::site_identity(settings) {
+        Ok(s) => s,
+        Err(e) => return Some(format!("the settings' site cannot be told: {e}")),
+    };
+    let bound = Store::open_read_only(dir)
+        .and_then(|s| s.site_binding())
+        .map_err(|e| e.to_string());
+    match bound {
+        Ok(Some(b)) if b != site => Some(format!(
+            "this store was made for {b}, but the settings point at {site}: nothing is \
+             planned, mirrored or booked; if the store is meant for the new site, run \
+             `astrow-pac store rebind`, otherwise fix store.dir or the settings"
+        )),
+        Ok(_) => None,
+        Err(e) => Some(format!("the store's site binding cannot be read: {e}")),
     }
 }
 
@@ -177,6 +201,9 @@ fn text(v: &serde_json::Value) -> String {
         v["store"].as_str().unwrap_or(""),
         v["links"]
     ));
+    if let Some(why) = v["site_refusal"].as_str() {
+        out.push_str(&format!("SITE    {}\n", crate::http::sanitize(why)));
+    }
     match v["plan"].as_object() {
         Some(p) => {
             out.push_str(&format!(

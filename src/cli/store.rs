@@ -12,10 +12,15 @@ use crate::store::Store;
 
 pub const LONG_ABOUT: &str = "Work on the store itself. `store rebind`: the store records the \
 PAC installation (its certificate) and the Astrow (its URL) it was made for, and refuses to plan \
-against another pair. When the settings rightly point at a new site (the servers were replaced, \
-the store was copied on purpose), `rebind` binds the store to it: the old site's links, plans \
-and suppressions are forgotten (the next plan starts from scratch, matching employees again) and \
-the re-bind is written to the audit log. The engine must not be running on the store.
+against another pair: nothing is planned, mirrored, read from PAC's events or booked. When the \
+settings rightly point at a new site (the servers were replaced, the store was copied on \
+purpose), `rebind` binds the store to it: the old site's links, plans and suppressions are \
+forgotten (the next plan starts from scratch, matching employees again), the old site's \
+bookings still to be sent are abandoned (they stay in the ledger as rejected with the reason \
+\"abandoned: store re-bound ...\" and are never sent to the new Astrow; the confirmation says \
+how many), bookings start for the new PAC as in a fresh store, and the re-bind is written to \
+the audit log in the same transaction. The engine must not be running on the store (in the \
+console, the palette's \"rebind store\" does it for the running engine).
 
 Exit codes: 0 bound (or already bound to this site), 1 refused, declined or failed.";
 
@@ -61,7 +66,7 @@ fn run_rebind(global: &GlobalArgs, args: &RebindArgs) -> Result<u8, String> {
         println!("The store in {} is bound to {site} already.", dir.display());
         return Ok(exit::OK);
     }
-    let links = store.links().map_err(|e| e.to_string())?.len();
+    let preview = store.rebind_preview().map_err(|e| e.to_string())?;
     match &bound {
         Some(b) => println!(
             "The store in {} was made for {b}.\nThe settings point at {site}.",
@@ -71,18 +76,16 @@ fn run_rebind(global: &GlobalArgs, args: &RebindArgs) -> Result<u8, String> {
     }
     if !args.yes
         && !confirm(&format!(
-            "Re-bind it, forgetting its {links} links and its plans? [y/N] "
+            "Re-bind it, forgetting its {} links and its plans, and abandoning the old site's {} \
+             bookings still to be sent (kept in the ledger, never sent to the new Astrow)? [y/N] ",
+            preview.links, preview.pending_bookings
         ))
     {
         println!("Nothing changed.");
         return Ok(exit::PROBLEMS);
     }
     let done = store.rebind(&site).map_err(|e| e.to_string())?;
-    println!(
-        "Bound to {site}: {} links and {} plans of the old site forgotten (audited). \
-         The next plan starts from scratch.",
-        done.links, done.plans
-    );
+    println!("Bound to {site}: {} (audited).", done.describe());
     Ok(exit::OK)
 }
 

@@ -29,6 +29,11 @@ pub struct Snapshot {
     pub apply: Option<Arc<ApplyProgress>>,
     pub definitions: Arc<DefinitionsView>,
     pub bookings: Arc<BookingsView>,
+    /// The store is bound to another site: why nothing is written (no plan,
+    /// no mirror write, no booking read or sent), and the way out
+    /// (`astrow-pac store rebind`).
+    #[serde(default)]
+    pub site_refusal: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -57,6 +57,8 @@ pub enum Internal {
     Definitions(Arc<DefinitionsView>),
     Settings(SettingsSummary),
     Paused(bool),
+    /// The store is bound to another site (`None`: the settings' site).
+    SiteRefusal(Option<String>),
     Notice(EventLevel, String),
 }
 
@@ -178,6 +180,7 @@ impl EngineState {
             }
             Internal::Definitions(d) => s.definitions = d,
             Internal::Settings(summary) => s.settings = summary,
+            Internal::SiteRefusal(r) => s.site_refusal = r,
             Internal::Paused(p) => {
                 s.paused = p;
                 for j in &mut s.jobs {

@@ -41,25 +41,35 @@ pub fn current_os_user() -> String {
 impl Store {
     /// Append one entry; returns its id.
     pub fn append_audit(&mut self, record: &AuditRecord) -> Result<i64, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO audit (at, os_user, system, action, record, before, after, result)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    time_text(Utc::now()),
-                    current_os_user(),
-                    record.system.as_str(),
-                    record.action,
-                    record.record,
-                    record.before,
-                    record.after,
-                    record.result
-                ],
-            )
-            .ctx("append to the audit log")?;
-        Ok(self.conn.last_insert_rowid())
+        append_audit_in(&self.conn, record)
     }
+}
 
+/// Append one entry on `conn`, which may be inside a transaction (the entry
+/// then commits or rolls back with what it records); returns its id.
+pub(crate) fn append_audit_in(
+    conn: &rusqlite::Connection,
+    record: &AuditRecord,
+) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO audit (at, os_user, system, action, record, before, after, result)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            time_text(Utc::now()),
+            current_os_user(),
+            record.system.as_str(),
+            record.action,
+            record.record,
+            record.before,
+            record.after,
+            record.result
+        ],
+    )
+    .ctx("append to the audit log")?;
+    Ok(conn.last_insert_rowid())
+}
+
+impl Store {
     /// The newest `limit` entries, newest first.
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let mut stmt = self

@@ -41,6 +41,32 @@ pub struct Rebound {
     pub before: Option<SiteIdentity>,
     pub links: usize,
     pub plans: usize,
+    /// The old site's bookings that were still to be sent: abandoned (kept
+    /// in the ledger, never sent to the new Astrow).
+    pub abandoned: usize,
+}
+
+impl Rebound {
+    /// What was forgotten, in one sentence.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} links and {} plans of the old site forgotten, {} of its bookings still to be sent \
+             abandoned (kept in the ledger as rejected: {ABANDONED_REASON}); bookings start \
+             afresh for the new PAC; the next plan starts from scratch",
+            self.links, self.plans, self.abandoned
+        )
+    }
+}
+
+/// The reason an old site's booking carries after a re-bind.
+pub const ABANDONED_REASON: &str =
+    "abandoned: store re-bound to another site, never sent to the new Astrow";
+
+/// What `rebind` is about to forget, for its confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebindPreview {
+    pub links: usize,
+    pub pending_bookings: u64,
 }
 
 impl Store {
@@ -78,9 +104,23 @@ impl Store {
         }
     }
 
+    /// What a re-bind would forget: the links, and the old site's
+    /// bookings still to be sent.
+    pub fn rebind_preview(&self) -> Result<RebindPreview, StoreError> {
+        let links = self.links()?.len();
+        let pending_bookings = super::ledger::pending_count(&self.conn)
+            .map_err(|e| StoreError::Ledger(e.to_string()))?;
+        Ok(RebindPreview {
+            links,
+            pending_bookings,
+        })
+    }
+
     /// Bind the store to `site`, forgetting the links, plans, suppressions
-    /// and applied destructive items of the site it was bound to; audited.
-    /// One transaction.
+    /// and applied destructive items of the site it was bound to; the old
+    /// site's bookings still to be sent are abandoned (kept, marked) and the
+    /// event cursor starts as a fresh store's does. One transaction, its
+    /// audit entry included.
     pub fn rebind(&mut self, site: &SiteIdentity) -> Result<Rebound, StoreError> {
         let before = self.site_binding()?;
         let tx = self
@@ -97,25 +137,38 @@ impl Store {
             .ctx("forget the suppressions")?;
         tx.execute("DELETE FROM destructive_applied", [])
             .ctx("forget the applied destructive items")?;
+        let now = time_text(Utc::now());
+        let abandoned = tx
+            .execute(
+                "UPDATE ledger SET state = 'rejected', reason = ?1, answered_at = ?2
+                 WHERE state = 'pending'",
+                params![ABANDONED_REASON, now],
+            )
+            .ctx("abandon the old site's bookings")?;
         tx.execute(
             "INSERT INTO site_binding (id, pac, astrow, bound_at) VALUES (1, ?1, ?2, ?3)
              ON CONFLICT (id) DO UPDATE SET pac = ?1, astrow = ?2, bound_at = ?3",
-            params![site.pac, site.astrow, time_text(Utc::now())],
+            params![site.pac, site.astrow, now],
         )
         .ctx("re-bind the store")?;
-        tx.commit().ctx("commit a re-bind")?;
-        self.append_audit(&AuditRecord {
-            system: System::Pac,
-            action: "rebind_store".into(),
-            record: "store".into(),
-            before: before.as_ref().map(ToString::to_string),
-            after: Some(site.to_string()),
-            result: format!("ok: {links} links and {plans} plans of the old site forgotten"),
-        })?;
-        Ok(Rebound {
+        let done = Rebound {
             before,
             links,
             plans,
-        })
+            abandoned,
+        };
+        super::audit::append_audit_in(
+            &tx,
+            &AuditRecord {
+                system: System::Pac,
+                action: "rebind_store".into(),
+                record: "store".into(),
+                before: done.before.as_ref().map(ToString::to_string),
+                after: Some(site.to_string()),
+                result: format!("ok: {}", done.describe()),
+            },
+        )?;
+        tx.commit().ctx("commit a re-bind")?;
+        Ok(done)
     }
 }

@@ -25,7 +25,7 @@ mod suppressions;
 
 pub use audit::current_os_user;
 pub use audit::{AuditEntry, AuditRecord};
-pub use binding::{BindingCheck, Rebound, SiteIdentity};
+pub use binding::{ABANDONED_REASON, BindingCheck, RebindPreview, Rebound, SiteIdentity};
 pub use erasure::{Forgotten, StoreAuditEntry, audit_cutoff};
 pub use jobs::{JobRun, JobRunId};
 pub use plan_save::PLAN_HISTORY;
@@ -95,6 +95,8 @@ pub enum StoreError {
     Corrupt { what: &'static str, value: String },
     #[error(transparent)]
     Db(#[from] db::DbError),
+    #[error("store: {0}")]
+    Ledger(String),
     #[error("store: no plan {0}")]
     UnknownPlan(String),
     #[error("store: plan {plan_id} has no item {item_id}")]

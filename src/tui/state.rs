@@ -287,6 +287,8 @@ pub struct AppState {
 
 /// Lines taken by the header, tabs, status line and key bar.
 pub const CHROME_ROWS: u16 = 5;
+/// Rows of the banner shown while the store is bound to another site.
+pub const SITE_BANNER_ROWS: u16 = 4;
 
 impl AppState {
     pub fn new(snap: Arc<Snapshot>, flags: Flags, theme: Theme, keymap: Keymap) -> AppState {
@@ -337,7 +339,12 @@ impl AppState {
 
     /// Rows of list a pane has, given the terminal size (estimate shared with the view).
     pub fn body_rows(&self) -> usize {
-        self.size.1.saturating_sub(CHROME_ROWS) as usize
+        let banner = if self.snap.site_refusal.is_some() {
+            SITE_BANNER_ROWS
+        } else {
+            0
+        };
+        self.size.1.saturating_sub(CHROME_ROWS + banner) as usize
     }
 
     pub fn read_only(&self) -> bool {

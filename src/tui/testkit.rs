@@ -429,6 +429,7 @@ pub fn snapshot_with(n: usize, feed_len: usize, held: bool) -> Snapshot {
             oldest_pending: None,
             sequence_reset: None,
         }),
+        site_refusal: None,
     }
 }
 

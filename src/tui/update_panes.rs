@@ -394,7 +394,11 @@ pub fn rebind_store(s: &mut AppState) -> Vec<Effect> {
         lines: vec![
             "Bind the store to the PAC and Astrow the settings name now?".into(),
             "The old site's links, plans and suppressions are forgotten (audited);".into(),
-            "the next plan starts from scratch. Do this only for a new site.".into(),
+            format!(
+                "its {} bookings still to be sent are abandoned (kept, never sent here).",
+                s.snap.bookings.pending
+            ),
+            "The next plan starts from scratch. Do this only for a new site.".into(),
         ],
         yes_label: "Re-bind".into(),
         yes: false,

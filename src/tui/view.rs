@@ -30,14 +30,23 @@ pub fn draw(f: &mut Frame, s: &AppState) {
         );
         return;
     }
-    let [head, body, status, keys] = Layout::vertical([
+    let banner_h = if s.snap.site_refusal.is_some() {
+        super::state::SITE_BANNER_ROWS
+    } else {
+        0
+    };
+    let [head, banner, body, status, keys] = Layout::vertical([
         Constraint::Length(3),
+        Constraint::Length(banner_h),
         Constraint::Min(1),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
     header::draw(f, head, s);
+    if let Some(why) = &s.snap.site_refusal {
+        draw_site_banner(f, banner, s, why);
+    }
     match s.pane {
         Pane::Overview => panes::overview::draw(f, body, s),
         Pane::Employees => panes::employees::draw(f, body, s),
@@ -55,4 +64,29 @@ pub fn draw(f: &mut Frame, s: &AppState) {
         Some(Modal::Palette(p)) => palette::draw(f, body, p, &s.theme),
         None => {}
     }
+}
+
+/// The store is bound to another site: what stopped, why, and the fix.
+fn draw_site_banner(f: &mut Frame, area: ratatui::layout::Rect, s: &AppState, why: &str) {
+    use ratatui::text::Span;
+    let t = &s.theme;
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(" OTHER SITE ", t.held),
+            Span::styled(
+                " Nothing is planned, mirrored or booked: this store belongs to another site.",
+                t.bad,
+            ),
+        ]),
+        Line::from(Span::styled(
+            " Fix: if the store is meant for this site, press : and choose \"rebind store\" \
+             (or run astrow-pac store rebind); otherwise fix store.dir or the settings.",
+            t.warn,
+        )),
+        Line::from(Span::styled(
+            format!(" {}", super::sanitize::clean(why)),
+            t.dim,
+        )),
+    ];
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }

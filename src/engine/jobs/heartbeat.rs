@@ -14,13 +14,17 @@ use crate::engine::state::Internal;
 use crate::model::System;
 use crate::pac::PacClient;
 
-/// Probe both systems, report their health, send the heartbeat.
+/// Probe both systems, report their health, send the heartbeat. While the
+/// store is bound to another site (`site_refusal`) the heartbeat says
+/// `degraded` with that reason, never `ok`: it carries no data of either
+/// site, and it is the only word Astrow's side gets of why nothing arrives.
 pub async fn run_once(
     pac: &PacClient,
     astrow: &AstrowClient,
     snapshots: &watch::Receiver<Arc<Snapshot>>,
     report: &mpsc::Sender<Internal>,
     send: bool,
+    site_refusal: Option<String>,
 ) -> Result<String, String> {
     // Both at once, each bounded: a PAC that never answers must not delay
     // the heartbeat past Astrow's two minutes.
@@ -42,7 +46,10 @@ pub async fn run_once(
             health: astrow_health.clone(),
         })
         .await;
-    let problems = problems(&snapshots.borrow(), &pac_health, &astrow_health);
+    let mut problems = problems(&snapshots.borrow(), &pac_health, &astrow_health);
+    if let Some(why) = site_refusal {
+        problems.insert(0, format!("nothing synced or booked: {why}"));
+    }
     if !astrow_reachable {
         return Err(format!(
             "no heartbeat: Astrow unreachable ({})",

@@ -28,14 +28,33 @@ pub(super) fn roll_call_on(w: &Wiring) -> Result<bool, EngineError> {
         .is_some())
 }
 
-/// The import, or `None` when read-only.
+/// What the booking import is started from: at once, or, while the store
+/// is bound to another site, once a person re-binds it.
+pub(super) struct ImportStarter {
+    pac: crate::pac::PacClient,
+    astrow: crate::astrow::AstrowClient,
+    db_path: std::path::PathBuf,
+    people: watch::Receiver<Option<Arc<People>>>,
+    cancel: CancellationToken,
+    mirror_trigger: Option<Arc<tokio::sync::Notify>>,
+}
+
+/// How the import begins: running, waiting for a re-bind, or not at all
+/// (read-only).
+pub(super) enum ImportStart {
+    Running(BookingImport),
+    /// The store is bound to another site: no event is read, no booking sent.
+    AfterRebind(ImportStarter),
+    ReadOnly,
+}
+
 pub(super) fn start(
     w: &mut Wiring,
     settings: &Settings,
     roll_call: bool,
     people: watch::Receiver<Option<Arc<People>>>,
     mirror: MirroredSerials,
-) -> Result<Option<BookingImport>, EngineError> {
+) -> Result<ImportStart, EngineError> {
     let (booking_people_tx, booking_people_rx) = watch::channel::<Option<Arc<People>>>(None);
     w.spawn(gate_people(
         people,
@@ -44,48 +63,74 @@ pub(super) fn start(
         w.cancel.clone(),
     ));
     if w.read_only {
-        return Ok(None);
+        return Ok(ImportStart::ReadOnly);
     }
-    let import = BookingImport::start(
-        Arc::new(w.pac.clone()),
-        Arc::new(w.astrow.clone()),
-        &w.store.database_path(),
-        ImportConfig {
-            organization_id: settings.pac.organization_id,
-            batch_size: settings.bookings.batch_size as usize,
-            limits: ReadLimits {
-                max_pending: u64::from(settings.bookings.max_pending),
-                ..ReadLimits::default()
+    let starter = ImportStarter {
+        pac: w.pac.clone(),
+        astrow: w.astrow.clone(),
+        db_path: w.store.database_path(),
+        people: booking_people_rx,
+        cancel: w.cancel.clone(),
+        mirror_trigger: w.trigger(JobKind::Definitions),
+    };
+    if w.site.borrow().is_some() {
+        return Ok(ImportStart::AfterRebind(starter));
+    }
+    starter.start(settings, roll_call).map(ImportStart::Running)
+}
+
+impl ImportStarter {
+    /// Start reader, sender and monitor.
+    pub(super) fn start(
+        self,
+        settings: &Settings,
+        roll_call: bool,
+    ) -> Result<BookingImport, EngineError> {
+        let import = BookingImport::start(
+            Arc::new(self.pac),
+            Arc::new(self.astrow),
+            &self.db_path,
+            ImportConfig {
+                organization_id: settings.pac.organization_id,
+                batch_size: settings.bookings.batch_size as usize,
+                limits: ReadLimits {
+                    max_pending: u64::from(settings.bookings.max_pending),
+                    ..ReadLimits::default()
+                },
+                monitor_every: Duration::from_millis(500),
+                waits: Default::default(),
+                readers_every: super::wiring::secs(settings.sync.definitions_interval_s),
             },
-            monitor_every: Duration::from_millis(500),
-            waits: Default::default(),
-            readers_every: super::wiring::secs(settings.sync.definitions_interval_s),
-        },
-        booking_rules(settings, roll_call),
-        booking_people_rx,
-        w.cancel.clone(),
-    )
-    .map_err(|e| EngineError::Ledger(e.to_string()))?;
-    mirror_new_readers(w, &import);
-    Ok(Some(import))
+            booking_rules(settings, roll_call),
+            self.people,
+            self.cancel.clone(),
+        )
+        .map_err(|e| EngineError::Ledger(e.to_string()))?;
+        if let Some(mirror) = self.mirror_trigger {
+            tokio::spawn(mirror_new_readers(
+                import.readers_changed.clone(),
+                mirror,
+                self.cancel,
+            ));
+        }
+        Ok(import)
+    }
 }
 
 /// Bookings wait for a reader Astrow's mirror lacks (the sender asks at
 /// most once a minute per reader): mirror it now, not at the next
-/// definitions interval.
-fn mirror_new_readers(w: &mut Wiring, import: &BookingImport) {
-    let Some(mirror) = w.trigger(JobKind::Definitions) else {
-        return;
-    };
-    let (seen, stop) = (import.readers_changed.clone(), w.cancel.clone());
-    w.spawn(async move {
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = seen.notified() => mirror.notify_one(),
-            }
+/// definitions interval. Ends when the engine stops.
+async fn mirror_new_readers(
+    seen: Arc<tokio::sync::Notify>,
+    mirror: Arc<tokio::sync::Notify>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = seen.notified() => mirror.notify_one(),
         }
-    });
+    }
 }
 
 /// Publish the people map to the booking sender once the mirror is ready.

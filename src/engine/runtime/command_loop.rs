@@ -35,6 +35,11 @@ pub(super) struct Engine {
     pub intervals: HashMap<JobKind, watch::Sender<Duration>>,
     pub paused: watch::Sender<bool>,
     pub bookings: Option<BookingImport>,
+    /// The booking import not started because the store is bound to
+    /// another site: started by a re-bind.
+    pub bookings_after_rebind: Option<super::bookings_job::ImportStarter>,
+    /// Why nothing may be written (the store is bound to another site).
+    pub site: watch::Sender<Option<String>>,
     pub apply_running: Option<JoinHandle<()>>,
     /// Held while an apply writes; the employee job waits for it.
     pub writing: Arc<Mutex<()>>,
@@ -74,7 +79,13 @@ impl Engine {
                 _ = self.cancel.cancelled() => break,
                 cmd = commands.recv() => match cmd {
                     Some(Command::Shutdown) | None => break,
-                    Some(cmd) => self.command(cmd).await,
+                    Some(cmd) => {
+                        self.command(cmd).await;
+                        // A re-bind may have started the import.
+                        if bookings_view.is_none() {
+                            bookings_view = self.bookings.as_ref().map(|b| b.view.clone());
+                        }
+                    }
                 },
                 Some(msg) = internal.recv() => {
                     self.report_in(msg);
@@ -234,6 +245,12 @@ impl Engine {
         if self.refuse_read_only("re-binding the store") {
             return;
         }
+        if self.site.borrow().is_none() {
+            return self.notice(
+                EventLevel::Info,
+                "the store is bound to the settings' site already: nothing to re-bind",
+            );
+        }
         let settings = self.settings.borrow().clone();
         let site = match crate::engine::site::site_identity(&settings) {
             Ok(s) => s,
@@ -247,18 +264,37 @@ impl Engine {
         {
             Ok(done) => {
                 self.state.apply(Internal::Plan(None));
+                self.site.send_replace(None);
+                self.state.apply(Internal::SiteRefusal(None));
                 self.notice(
                     EventLevel::Warning,
-                    format!(
-                        "store bound to {site}: {} links and {} plans of the old site forgotten; planning from scratch",
-                        done.links, done.plans
-                    ),
+                    format!("store bound to {site}: {}", done.describe()),
                 );
-                if let Some(t) = self.triggers.get(&JobKind::Employees) {
-                    t.notify_one();
+                self.start_bookings_after_rebind(&settings);
+                for kind in [JobKind::Employees, JobKind::Definitions, JobKind::Heartbeat] {
+                    if let Some(t) = self.triggers.get(&kind) {
+                        t.notify_one();
+                    }
                 }
             }
             Err(e) => self.notice(EventLevel::Error, format!("store not re-bound: {e}")),
+        }
+    }
+
+    /// The booking import held back by the old binding starts now, from
+    /// the cursor the re-bind set.
+    fn start_bookings_after_rebind(&mut self, settings: &Settings) {
+        let Some(starter) = self.bookings_after_rebind.take() else {
+            return;
+        };
+        match starter.start(settings, self.roll_call) {
+            Ok(import) => self.bookings = Some(import),
+            Err(e) => self.notice(
+                EventLevel::Error,
+                format!(
+                    "the booking import did not start after the re-bind: {e}; restart the engine"
+                ),
+            ),
         }
     }
 

@@ -34,9 +34,15 @@ pub(super) fn start(
     };
     let (s, r) = (w.settings.clone(), w.report.clone());
     let read_only = w.read_only;
+    let site = w.site.clone();
     w.spawn(run_scheduled(ctl, move || {
         let (job, s, r, mirror) = (job.clone(), s.clone(), r.clone(), mirror_tx.clone());
+        let refusal = site.borrow().clone();
         async move {
+            // Another site's store: neither read into the view nor written.
+            if let Some(why) = refusal {
+                return Err(format!("definitions not mirrored: {why}"));
+            }
             let settings = s.borrow().clone();
             let (summary, view) = definitions::sync(&job, &settings, !read_only).await?;
             mirror.send_replace(Some(Arc::new(

@@ -27,9 +27,11 @@ pub(super) fn start(
     };
     let (p, a, r) = (w.pac.clone(), w.astrow.clone(), w.report.clone());
     let read_only = w.read_only;
+    let site = w.site.clone();
     w.spawn(run_scheduled(ctl, move || {
         let (p, a, r, snaps) = (p.clone(), a.clone(), r.clone(), snapshots.clone());
-        async move { heartbeat::run_once(&p, &a, &snaps, &r, !read_only).await }
+        let refusal = site.borrow().clone();
+        async move { heartbeat::run_once(&p, &a, &snaps, &r, !read_only, refusal).await }
     }));
 }
 

@@ -136,6 +136,16 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
     let (report, internal) = mpsc::channel::<Internal>(1024);
     let (settings_tx, settings_rx) = watch::channel(Arc::new(settings.clone()));
     let (paused_tx, paused_rx) = watch::channel(false);
+    // A store of another site writes nothing anywhere until re-bound.
+    let refusal = super::site::require_same_site(&store, &settings)
+        .await
+        .err();
+    if let Some(why) = &refusal {
+        tracing::error!("{why}");
+    }
+    let mut state = state;
+    state.apply(Internal::SiteRefusal(refusal.clone()));
+    let (site_tx, site_rx) = watch::channel(refusal);
     let mut w = Wiring {
         pac,
         astrow,
@@ -145,6 +155,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         paused: paused_rx,
         cancel: CancellationToken::new(),
         read_only: opts.read_only,
+        site: site_rx,
         triggers: HashMap::new(),
         intervals: HashMap::new(),
         tasks: Vec::new(),
@@ -159,7 +170,12 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
     retention_job::start(&mut w);
     heartbeat_job::start_reconcile(&mut w);
     let roll_call = bookings_job::roll_call_on(&w)?;
-    let bookings = bookings_job::start(&mut w, &settings, roll_call, employees.people, mirror)?;
+    let (bookings, bookings_after_rebind) =
+        match bookings_job::start(&mut w, &settings, roll_call, employees.people, mirror)? {
+            bookings_job::ImportStart::Running(b) => (Some(b), None),
+            bookings_job::ImportStart::AfterRebind(s) => (None, Some(s)),
+            bookings_job::ImportStart::ReadOnly => (None, None),
+        };
     notifications::start(&mut w);
 
     let cancel = w.cancel.clone();
@@ -175,6 +191,8 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         intervals: w.intervals,
         paused: paused_tx,
         bookings,
+        bookings_after_rebind,
+        site: site_tx,
         apply_running: None,
         writing,
         apply_missed: false,

@@ -29,6 +29,9 @@ pub(super) struct Wiring {
     pub paused: watch::Receiver<bool>,
     pub cancel: CancellationToken,
     pub read_only: bool,
+    /// Why nothing may be written: the store is bound to another site
+    /// (`None`: the settings' site). Cleared by a re-bind.
+    pub site: watch::Receiver<Option<String>>,
     pub triggers: HashMap<JobKind, Arc<Notify>>,
     pub intervals: HashMap<JobKind, watch::Sender<Duration>>,
     pub tasks: Vec<JoinHandle<()>>,
