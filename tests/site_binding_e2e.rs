@@ -277,10 +277,38 @@ async fn a_store_of_another_site_writes_nothing_until_rebound_and_abandons_the_o
         "{:?}",
         entry.record
     );
-    // The old site's bookings are never sent to the new Astrow, even once
-    // it takes bookings; nothing of them is left to send.
-    file_terminal(&b, true).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        entry
+            .record
+            .after
+            .as_deref()
+            .unwrap_or("")
+            .contains("-> 0 (epoch 1)"),
+        "{:?}",
+        entry.record
+    );
+    // Bookings start for B as in a fresh store: B's events from its first,
+    // in a new epoch; the old site's bookings are never sent to B's Astrow.
+    let b_last = b_pac.0.swipe(10).await;
+    wait_for("B's events read", Duration::from_secs(30), async || {
+        snapshot(&handle)
+            .bookings
+            .cursor
+            .is_some_and(|c| c.0 >= b_last)
+            .then_some(())
+    })
+    .await;
+    let b_client = astrow_client(&settings_b).unwrap();
+    let booked = wait_for("B's bookings", Duration::from_secs(30), async || {
+        let list = b_client.list_bookings(None).await.ok()?;
+        (!list.is_empty() && snapshot(&handle).bookings.pending == 0).then_some(list)
+    })
+    .await;
+    let org = settings_b.pac.organization_id;
+    for b in &booked {
+        let id = &b.booking.source_id;
+        assert!(id.starts_with(&format!("pac:{org}:e1:")), "{id}");
+    }
     let rows = ledger_states(&store_dir);
     assert_eq!(
         rows.iter()

@@ -140,11 +140,13 @@ impl Store {
         let now = time_text(Utc::now());
         let abandoned = tx
             .execute(
-                "UPDATE ledger SET state = 'rejected', reason = ?1, answered_at = ?2
+                "UPDATE ledger SET state = 'rejected', reason = ?1, answered_at = ?2,
+                        wait_reason = NULL
                  WHERE state = 'pending'",
                 params![ABANDONED_REASON, now],
             )
             .ctx("abandon the old site's bookings")?;
+        let events = restart_events(&tx)?;
         tx.execute(
             "INSERT INTO site_binding (id, pac, astrow, bound_at) VALUES (1, ?1, ?2, ?3)
              ON CONFLICT (id) DO UPDATE SET pac = ?1, astrow = ?2, bound_at = ?3",
@@ -164,11 +166,27 @@ impl Store {
                 action: "rebind_store".into(),
                 record: "store".into(),
                 before: done.before.as_ref().map(ToString::to_string),
-                after: Some(site.to_string()),
+                after: Some(format!("{site}; {events}")),
                 result: format!("ok: {}", done.describe()),
             },
         )?;
         tx.commit().ctx("commit a re-bind")?;
         Ok(done)
     }
+}
+/// Bookings start for the new PAC as in a fresh store: the event cursor at
+/// 0, in a new epoch (issue 11's, as `bookings reset-cursor` starts one), so
+/// that the new PAC's events never collide with the old site's under the
+/// same ledger key; the old site's gaps and open sequence reset go. In
+/// words for the audit entry.
+fn restart_events(tx: &rusqlite::Transaction<'_>) -> Result<String, StoreError> {
+    let gaps = tx
+        .execute("DELETE FROM event_gaps", [])
+        .ctx("forget the old site's event gaps")?;
+    let moved = super::seq_reset::reset_cursor_in(tx, crate::model::Seq(0), Utc::now())
+        .map_err(|e| StoreError::Ledger(e.to_string()))?;
+    Ok(format!(
+        "event cursor {} (epoch {}) -> 0 (epoch {}), {gaps} old event gaps forgotten",
+        moved.old_cursor, moved.old_epoch, moved.new_epoch
+    ))
 }

@@ -177,17 +177,29 @@ pub fn reset_cursor(
     to: Seq,
     at: DateTime<Utc>,
 ) -> Result<CursorReset, LedgerError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin a cursor reset"))?;
+    let done = reset_cursor_in(&tx, to, at)?;
+    tx.commit().map_err(sql("commit a cursor reset"))?;
+    Ok(done)
+}
+
+/// [`reset_cursor`] on a connection the caller holds a transaction on (a
+/// store re-bind moves the cursor in its own transaction).
+pub fn reset_cursor_in(
+    tx: &Connection,
+    to: Seq,
+    at: DateTime<Utc>,
+) -> Result<CursorReset, LedgerError> {
     if to.0 > SEQ_MASK {
         return Err(LedgerError::Corrupt {
             seq: to.0,
             detail: format!("a cursor above {SEQ_MASK} is not supported"),
         });
     }
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sql("begin a cursor reset"))?;
-    let old_cursor = super::ledger::cursor(&tx)?;
-    let old_epoch = epoch(&tx)?;
+    let old_cursor = super::ledger::cursor(tx)?;
+    let old_epoch = epoch(tx)?;
     let new_epoch = old_epoch + 1;
     tx.execute(
         "INSERT INTO event_epoch (id, epoch) VALUES (1, ?1)
@@ -207,7 +219,6 @@ pub fn reset_cursor(
         params![ts(at), to.0, new_epoch],
     )
     .map_err(sql("resolve the sequence reset"))?;
-    tx.commit().map_err(sql("commit a cursor reset"))?;
     Ok(CursorReset {
         old_cursor,
         new_cursor: to,

@@ -45,8 +45,17 @@ pub(super) fn start_reconcile(w: &mut Wiring) {
         w.settings.clone(),
         w.store.clone(),
     );
+    let site = w.site.clone();
     w.spawn(run_scheduled(ctl, move || {
         let (p, a, s, st) = (p.clone(), a.clone(), s.clone(), st.clone());
-        async move { crate::engine::jobs::reconcile::scheduled(&p, &a, &s, &st).await }
+        let refusal = site.borrow().clone();
+        async move {
+            // Another site's ledger against this site's systems proves
+            // nothing, and a clean result would trim the old site's ledger.
+            if let Some(why) = refusal {
+                return Err(format!("no reconciliation: {why}"));
+            }
+            crate::engine::jobs::reconcile::scheduled(&p, &a, &s, &st).await
+        }
     }));
 }
