@@ -179,6 +179,7 @@ async fn a_store_of_another_site_writes_nothing_until_rebound_and_abandons_the_o
         snapshot(&handle).site_refusal.clone()
     })
     .await;
+    assert_eq!(snapshot(&handle).old_site_pending, pending);
     assert!(
         refusal.contains("this store was made for PAC certificate sha256:")
             && refusal.contains("astrow-pac store rebind"),

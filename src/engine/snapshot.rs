@@ -34,6 +34,10 @@ pub struct Snapshot {
     /// (`astrow-pac store rebind`).
     #[serde(default)]
     pub site_refusal: Option<String>,
+    /// While `site_refusal`: the old site's bookings still to be sent, which
+    /// a re-bind abandons (the booking import is not running to count them).
+    #[serde(default)]
+    pub old_site_pending: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -57,8 +57,12 @@ pub enum Internal {
     Definitions(Arc<DefinitionsView>),
     Settings(SettingsSummary),
     Paused(bool),
-    /// The store is bound to another site (`None`: the settings' site).
-    SiteRefusal(Option<String>),
+    /// The store is bound to another site (`None`: the settings' site), and
+    /// the old site's bookings still to be sent.
+    SiteRefusal {
+        reason: Option<String>,
+        old_site_pending: u64,
+    },
     Notice(EventLevel, String),
 }
 
@@ -180,7 +184,13 @@ impl EngineState {
             }
             Internal::Definitions(d) => s.definitions = d,
             Internal::Settings(summary) => s.settings = summary,
-            Internal::SiteRefusal(r) => s.site_refusal = r,
+            Internal::SiteRefusal {
+                reason,
+                old_site_pending,
+            } => {
+                s.site_refusal = reason;
+                s.old_site_pending = old_site_pending;
+            }
             Internal::Paused(p) => {
                 s.paused = p;
                 for j in &mut s.jobs {

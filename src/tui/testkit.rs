@@ -430,6 +430,7 @@ pub fn snapshot_with(n: usize, feed_len: usize, held: bool) -> Snapshot {
             sequence_reset: None,
         }),
         site_refusal: None,
+        old_site_pending: 0,
     }
 }
 

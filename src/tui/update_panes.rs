@@ -388,6 +388,10 @@ pub fn rebind_store(s: &mut AppState) -> Vec<Effect> {
     if refuse_write(s, "re-binding the store") {
         return Vec::new();
     }
+    if s.snap.site_refusal.is_none() {
+        s.info("the store is bound to the settings' site already: nothing to re-bind");
+        return Vec::new();
+    }
     s.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::RebindStore,
         title: "Re-bind the store?".into(),
@@ -396,7 +400,7 @@ pub fn rebind_store(s: &mut AppState) -> Vec<Effect> {
             "The old site's links, plans and suppressions are forgotten (audited);".into(),
             format!(
                 "its {} bookings still to be sent are abandoned (kept, never sent here).",
-                s.snap.bookings.pending
+                s.snap.old_site_pending
             ),
             "The next plan starts from scratch. Do this only for a new site.".into(),
         ],

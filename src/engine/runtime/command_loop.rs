@@ -265,7 +265,10 @@ impl Engine {
             Ok(done) => {
                 self.state.apply(Internal::Plan(None));
                 self.site.send_replace(None);
-                self.state.apply(Internal::SiteRefusal(None));
+                self.state.apply(Internal::SiteRefusal {
+                    reason: None,
+                    old_site_pending: 0,
+                });
                 self.notice(
                     EventLevel::Warning,
                     format!("store bound to {site}: {}", done.describe()),

@@ -143,8 +143,21 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
     if let Some(why) = &refusal {
         tracing::error!("{why}");
     }
+    let old_site_pending = match &refusal {
+        Some(_) => {
+            store
+                .call("count the old site's bookings", |s| s.rebind_preview())
+                .await
+                .map_err(EngineError::StoreCall)?
+                .pending_bookings
+        }
+        None => 0,
+    };
     let mut state = state;
-    state.apply(Internal::SiteRefusal(refusal.clone()));
+    state.apply(Internal::SiteRefusal {
+        reason: refusal.clone(),
+        old_site_pending,
+    });
     let (site_tx, site_rx) = watch::channel(refusal);
     let mut w = Wiring {
         pac,
