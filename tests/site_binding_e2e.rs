@@ -73,6 +73,32 @@ async fn first_sync(settings: &Settings, store_dir: &std::path::Path) {
     assert_eq!(p.failed, 0, "{p:?}");
 }
 
+/// A pending plan of real work on a site: one employee renamed in PAC.
+async fn pending_plan(settings: &Settings, store_dir: &std::path::Path) -> String {
+    let pac = pac_client(settings).unwrap();
+    let mut e = pac.list_employees().await.unwrap().remove(0);
+    e.last_name = format!("{}-Renamed", e.last_name);
+    pac.update_employee(&e).await.unwrap();
+    let astrow = astrow_client(settings).unwrap();
+    let store = StoreHandle::new(Store::open(store_dir).unwrap());
+    let (plan, ..) = compute_plan(&pac, &astrow, &store, settings).await.unwrap();
+    assert!(!plan.is_empty());
+    let new = new_plan(&plan);
+    let id = store
+        .call("save", move |s| s.save_plan(&new))
+        .await
+        .unwrap()
+        .plan_id;
+    let pid = id.clone();
+    store
+        .call("approve", move |s| {
+            s.set_item_states(&pid, Selection::All, PlanState::Approved)
+        })
+        .await
+        .unwrap();
+    id
+}
+
 async fn file_terminal(site: &RunningSite, on: bool) {
     let url = format!("{}/_sim/licences", site.astrow_url().unwrap());
     let r = reqwest::Client::builder()
@@ -150,11 +176,14 @@ async fn a_store_of_another_site_writes_nothing_until_rebound_and_abandons_the_o
     let a = site(dir.path(), "sim-a", 23).await;
     let settings_a = site_settings(&a, dir.path());
     first_sync(&settings_a, &store_dir).await;
+    let a_plan = pending_plan(&settings_a, &store_dir).await;
 
     // Site A: swipes read into the ledger while A's Astrow refuses bookings
     // (no File terminal licence): they stay pending.
     file_terminal(&a, false).await;
-    let (handle, running) = engine(settings_a.clone(), dir.path()).await;
+    let mut manual_a = settings_a.clone();
+    manual_a.sync.apply = astrow_pac::config::ApplyMode::Manual;
+    let (handle, running) = engine(manual_a, dir.path()).await;
     a.pac.as_ref().unwrap().0.swipe(30).await;
     let pending = wait_for(
         "A's pending bookings",
@@ -174,12 +203,31 @@ async fn a_store_of_another_site_writes_nothing_until_rebound_and_abandons_the_o
     assert_eq!(settings_b.store.dir, settings_a.store.dir);
     let b_pac = b.pac.as_ref().unwrap();
     b_pac.0.swipe(10).await;
-    let (handle, running) = engine(settings_b.clone(), dir.path()).await;
+    let (mut handle, running) = engine(settings_b.clone(), dir.path()).await;
     let refusal = wait_for("the refusal", Duration::from_secs(10), async || {
         snapshot(&handle).site_refusal.clone()
     })
     .await;
     assert_eq!(snapshot(&handle).old_site_pending, pending);
+    // A's approved plan (links of A) is never applied to B.
+    handle
+        .commands
+        .send(Command::Apply {
+            plan_id: a_plan.clone(),
+            allow_held: true,
+        })
+        .await
+        .unwrap();
+    let refused = loop {
+        let e = tokio::time::timeout(Duration::from_secs(10), handle.events.recv())
+            .await
+            .expect("a notice")
+            .unwrap();
+        if e.message.starts_with("applying a plan refused") {
+            break e.message;
+        }
+    };
+    assert!(refused.contains("astrow-pac store rebind"), "{refused}");
     assert!(
         refusal.contains("this store was made for PAC certificate sha256:")
             && refusal.contains("astrow-pac store rebind"),

@@ -59,6 +59,8 @@ async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u
     let store = StoreHandle::new(Store::open(&store_dir(settings)).map_err(|e| e.to_string())?);
     let pac = pac_client(settings).map_err(|e| e.to_string())?;
     let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
+    // A stored plan of another site (links made there) never runs here.
+    crate::engine::site::require_same_site(&store, settings).await?;
     let plan_id = match &args.plan {
         Some(id) => id.clone(),
         None => {

@@ -42,6 +42,9 @@ impl Engine {
     /// Manual mode: the failed items whose wait is over are approved again
     /// (a person approved them before) and applied alone.
     async fn retry_failed(&mut self, plan_id: String) {
+        if self.refuse_other_site("retrying failed items") {
+            return;
+        }
         if self
             .apply_running
             .as_ref()
@@ -105,7 +108,7 @@ impl Engine {
         auto: bool,
         held: Option<OwnedMutexGuard<()>>,
     ) {
-        if self.refuse_read_only("applying a plan") {
+        if self.refuse_read_only("applying a plan") || self.refuse_other_site("applying a plan") {
             return;
         }
         if self

@@ -190,6 +190,15 @@ impl Engine {
         self.opts.read_only
     }
 
+    /// Refuse a write while the store is bound to another site, saying why.
+    pub(super) fn refuse_other_site(&self, what: &str) -> bool {
+        let refusal = self.site.borrow().clone();
+        if let Some(why) = &refusal {
+            self.notice(EventLevel::Error, format!("{what} refused: {why}"));
+        }
+        refusal.is_some()
+    }
+
     async fn command(&mut self, cmd: Command) {
         match cmd {
             Command::RunNow(kind) => {
