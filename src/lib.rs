@@ -3,6 +3,7 @@
 pub mod astrow;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod engine;
 pub mod http;
 pub mod model;

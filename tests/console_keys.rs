@@ -742,11 +742,14 @@ async fn the_app_loop_notices_the_engine_stopping() {
     assert!(screen.contains("ENGINE STOPPED"), "{screen}");
 }
 
-async fn next(rx: &mut tokio::sync::mpsc::Receiver<Command>) -> Option<Command> {
+async fn next(
+    rx: &mut tokio::sync::mpsc::Receiver<astrow_pac::engine::request::Request>,
+) -> Option<Command> {
     tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
         .ok()
         .flatten()
+        .map(|r| r.command)
 }
 
 #[test]

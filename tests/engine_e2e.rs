@@ -102,6 +102,7 @@ impl Rig {
             astrow: self.astrow.clone(),
             store: store.clone(),
             concurrency: 4,
+            actor: "e2e".into(),
         };
         apply_plan(&ctx, plan_id, &|_| {}, &CancellationToken::new())
             .await

@@ -121,6 +121,7 @@ async fn nothing_is_planned_as_gone_for_an_unreadable_employee() {
         astrow: rig.astrow.clone(),
         store: store.clone(),
         concurrency: 4,
+        actor: "real-data".into(),
     };
     let p = apply_plan(&ctx, &id, &|_| {}, &CancellationToken::new())
         .await

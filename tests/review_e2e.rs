@@ -91,6 +91,7 @@ impl Rig {
             astrow: self.astrow.clone(),
             store: store.clone(),
             concurrency: 4,
+            actor: "review".into(),
         };
         let p = apply_plan(&ctx, &id, &|_| {}, &CancellationToken::new())
             .await

@@ -66,6 +66,7 @@ async fn first_sync(settings: &Settings, store_dir: &std::path::Path) {
         astrow,
         store,
         concurrency: 4,
+        actor: "site-binding".into(),
     };
     let p = apply_plan(&ctx, &id, &|_| {}, &CancellationToken::new())
         .await

@@ -56,6 +56,16 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> u8 {
 }
 
 async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u8, String> {
+    // A service holds the store: it applies, this command follows.
+    if let Some(mut att) = super::attach::attach_running(settings, false, false).await? {
+        let ask = super::remote::ApplyAsk {
+            plan: args.plan.as_deref(),
+            yes: args.yes,
+            allow_held: args.allow_held,
+            confirm: &confirm,
+        };
+        return super::remote::apply(&mut att, &ask).await;
+    }
     let store = StoreHandle::new(Store::open(&store_dir(settings)).map_err(|e| e.to_string())?);
     let pac = pac_client(settings).map_err(|e| e.to_string())?;
     let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
@@ -155,6 +165,7 @@ async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u
         astrow,
         store: store.clone(),
         concurrency: 4,
+        actor: crate::engine::request::Actor::local().to_string(),
     };
     let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let progress = move |p: ApplyProgress| {

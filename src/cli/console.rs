@@ -82,6 +82,26 @@ pub fn run(global: &GlobalArgs, look: Look) -> u8 {
             }
             Some(settings) => {
                 let keys = settings.keys.clone();
+                // A service holds the store: attach to it; quitting leaves it running.
+                match super::attach::attach_running(&settings, look.read_only, true).await {
+                    Ok(Some(attached)) => {
+                        tracing::info!(pid = attached.pid, "attached to the running engine");
+                        let code = console(
+                            attached.handle,
+                            None,
+                            options(&path, look, log, false, Some(keys)),
+                        )
+                        .await;
+                        attached.stop.cancel();
+                        return code;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        eprintln!("astrow-pac: {e}");
+                        return exit::PROBLEMS;
+                    }
+                }
+                let server_settings = settings.clone();
                 let opts = EngineOptions {
                     settings,
                     config_path: path.clone(),
@@ -96,12 +116,17 @@ pub fn run(global: &GlobalArgs, look: Look) -> u8 {
                         return exit::PROBLEMS;
                     }
                 };
-                console(
+                let server = super::attach::serve(&server_settings, &handle);
+                let code = console(
                     handle,
                     Some(engine),
                     options(&path, look, log, false, Some(keys)),
                 )
-                .await
+                .await;
+                if let Some(s) = server {
+                    s.stop().await;
+                }
+                code
             }
         }
     })

@@ -1,6 +1,7 @@
 //! The command line: global options and one file per subcommand.
 
 pub mod apply;
+pub mod attach;
 pub mod bookings;
 pub mod check;
 pub mod common;
@@ -11,6 +12,7 @@ pub mod logging;
 pub mod plan;
 mod private_log;
 pub mod reconcile;
+pub mod remote;
 pub mod run;
 pub mod sim;
 pub mod status;

@@ -37,6 +37,15 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> u8 {
     };
     let settings = &shot.settings;
     shot.runtime.block_on(async {
+        // A service holds the store: it plans, and keeps the plan.
+        match super::attach::attach_running(settings, false, false).await {
+            Ok(Some(mut att)) => return super::remote::plan(&mut att, args.json).await,
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("astrow-pac plan: {e}");
+                return exit::PROBLEMS;
+            }
+        }
         match compute(settings).await {
             Ok((plan, names, stored)) => {
                 if args.json {

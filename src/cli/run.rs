@@ -15,8 +15,9 @@ output (journald, the Windows event log through a service wrapper). Stops cleanl
 or Ctrl-C: the change or booking batch in flight is finished or safely left to be repeated.
 
 In manual apply mode plans wait for approval in the console or `astrow-pac apply`; in auto \
-mode they are applied unless the deletion guard holds them. Only one engine may use a store: \
-stop this one before opening the console on the same settings.";
+mode they are applied unless the deletion guard holds them. Only one engine may use a store; \
+consoles (`astrow-pac`) and `plan`, `apply` attach to this one through its control socket in \
+the store directory, which only this user (or the group in `control.group`) may open.";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -59,6 +60,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> u8 {
         return exit::PROBLEMS;
     };
     rt.block_on(async move {
+        let server_settings = settings.clone();
         let opts = EngineOptions {
             settings,
             config_path,
@@ -73,6 +75,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> u8 {
                 return exit::PROBLEMS;
             }
         };
+        let server = super::attach::serve(&server_settings, &handle);
         tracing::info!("engine running headless; SIGTERM or Ctrl-C stops it");
         // The engine's notices go to the log too.
         let notices = tokio::spawn(async move {
@@ -108,6 +111,9 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> u8 {
             }
         };
         notices.abort();
+        if let Some(s) = server {
+            s.stop().await;
+        }
         code
     })
 }

@@ -17,9 +17,9 @@ pub use keyfile::{KeyFileError, OemKey};
 /// Settings from TOML text with every per-key problem (the console's form reads its file with it).
 pub(crate) use read::parse;
 pub use settings::{
-    ASTROW_PASSWORD_ENV, ApplyMode, AstrowSettings, BookingSettings, DeletionGuard, LogSettings,
-    Master, MatchKey, PacSettings, PasswordError, ReaderSettings, Secret, SettingEnum, Settings,
-    StoreSettings, SyncSettings,
+    ASTROW_PASSWORD_ENV, ApplyMode, AstrowSettings, BookingSettings, ControlSettings,
+    DeletionGuard, LogSettings, Master, MatchKey, PacSettings, PasswordError, ReaderSettings,
+    Secret, SettingEnum, Settings, StoreSettings, SyncSettings,
 };
 pub use validate::{validate, warnings};
 

@@ -111,6 +111,9 @@ pub(crate) fn read_document(doc: &DocumentMut) -> (Settings, Vec<Problem>) {
                 d.store.audit_retention_months,
             ),
         },
+        control: ControlSettings {
+            group: r.get("control.group", |v| v.as_str().map(str::to_string)),
+        },
         log: LogSettings {
             level: r.string("log.level", d.log.level),
             file: r.path("log.file"),

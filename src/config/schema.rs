@@ -235,6 +235,12 @@ pub const SETTINGS: &[SettingDoc] = &[
         "whole months of audit log kept before the current month; older months are deleted by the engine, at start and daily",
     ),
     doc(
+        "control.group",
+        "the name of an existing group",
+        "not set: only the engine's own user may attach",
+        "members of this group may attach consoles and commands to the running engine (its control socket becomes mode 0660, owned by the group)",
+    ),
+    doc(
         "log.level",
         "`error`, `warn`, `info`, `debug`, `trace` or a tracing filter such as `astrow_pac=debug`; `RUST_LOG` overrides it",
         "info",

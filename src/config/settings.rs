@@ -59,6 +59,7 @@ pub struct Settings {
     /// Per-reader settings, by reader serial (`[readers."R-0012"]`).
     pub readers: BTreeMap<String, ReaderSettings>,
     pub store: StoreSettings,
+    pub control: ControlSettings,
     pub log: LogSettings,
     /// Console key overrides by action name (`[keys]`, e.g. `approve = "y"`);
     /// the console checks the names and keys and says what it could not use.
@@ -326,6 +327,14 @@ impl Default for StoreSettings {
             audit_retention_months: 24,
         }
     }
+}
+
+/// Who may attach to the engine's control socket besides its own user.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ControlSettings {
+    /// A group whose members may attach (socket mode 0660); `None`: the
+    /// engine's own user only (0600).
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

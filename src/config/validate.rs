@@ -333,6 +333,17 @@ fn local(s: &Settings, check_files: bool, p: &mut Vec<Problem>) {
         AUDIT_RETENTION_MONTHS,
         p,
     );
+    if s.control
+        .group
+        .as_deref()
+        .is_some_and(|g| g.trim().is_empty())
+    {
+        p.push(Problem::new(
+            "control.group",
+            Some("\"\"".into()),
+            "is empty: name a group, or leave the setting out",
+        ));
+    }
     empty_option("log.file", s.log.file.as_deref(), p);
     if !log_level_ok(&s.log.level) {
         p.push(must("log.level", &s.log.level));

@@ -88,6 +88,7 @@ pub(crate) fn write_settings(doc: &mut DocumentMut, s: &Settings) -> Result<(), 
             "store.audit_retention_months",
             Some(u64::from(s.store.audit_retention_months)),
         )?;
+        w.str("control.group", s.control.group.as_deref());
         w.str("log.level", Some(&s.log.level));
         w.path("log.file", s.log.file.as_deref())?;
     }

@@ -26,6 +26,8 @@ pub struct ApplyCtx {
     pub store: StoreHandle,
     /// Items of one kind written at the same time.
     pub concurrency: usize,
+    /// Who the writes are audited as (the user who started the apply).
+    pub actor: String,
 }
 
 /// How one item ended.
@@ -121,6 +123,7 @@ pub async fn apply_plan_items(
         running: true,
         total: todo.len(),
         started: Some(Utc::now()),
+        started_by: Some(ctx.actor.clone()),
         ..ApplyProgress::default()
     };
     progress(state.clone());
@@ -218,6 +221,7 @@ async fn run_item(
     // in: a retry carried into a later plan never creates twice.
     let key_plan = stored.origin_plan.as_deref().unwrap_or(plan_id);
     let (outcome, audit) = execute(ctx, key_plan, &item).await;
+    let by = ctx.actor.clone();
     let (p, i, state, detail) = (
         plan_id.to_string(),
         item.id.clone(),
@@ -248,7 +252,7 @@ async fn run_item(
                 _ => s.mark_item_done(&p, &i, state, detail.as_deref())?,
             }
             for record in &audit {
-                s.append_audit(record)?;
+                s.append_audit_as(record, &by)?;
             }
             Ok(())
         })

@@ -2,11 +2,13 @@
 //! tells them.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::plan::RemovalDecision;
 use super::snapshot::JobKind;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// Run a job now instead of waiting for its interval.
     RunNow(JobKind),
@@ -51,7 +53,8 @@ pub enum Command {
     Shutdown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EventLevel {
     Info,
     Warning,
@@ -59,7 +62,7 @@ pub enum EventLevel {
 }
 
 /// A notice for the console's status line and log ("apply finished: 40 applied, 2 stale").
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EngineEvent {
     pub time: DateTime<Utc>,
     pub level: EventLevel,

@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, watch};
 
-use super::command::{Command, EngineEvent};
+use super::command::EngineEvent;
+use super::request::{Actor, CommandSender, Request};
 use super::snapshot::Snapshot;
 
 /// What a console (or `status`) holds of a running engine.
 #[derive(Debug)]
 pub struct EngineHandle {
-    pub commands: mpsc::Sender<Command>,
+    /// Commands, sent as this handle's actor (the local user by default).
+    pub commands: CommandSender,
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub events: broadcast::Receiver<EngineEvent>,
 }
@@ -19,7 +21,7 @@ pub struct EngineHandle {
 /// The engine's side of the same channels.
 #[derive(Debug)]
 pub struct EngineChannels {
-    pub commands: mpsc::Receiver<Command>,
+    pub commands: mpsc::Receiver<Request>,
     pub snapshots: watch::Sender<Arc<Snapshot>>,
     pub events: broadcast::Sender<EngineEvent>,
 }
@@ -37,7 +39,7 @@ pub fn channels() -> (EngineHandle, EngineChannels) {
     let (etx, erx) = broadcast::channel(EVENT_BUFFER);
     (
         EngineHandle {
-            commands: ctx,
+            commands: CommandSender::new(ctx, Actor::local()),
             snapshots: srx,
             events: erx,
         },

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod bookings;
 pub mod command;
+pub mod command_audit;
 pub mod connect;
 pub mod handle;
 pub mod item_error;
@@ -12,6 +13,7 @@ pub mod online;
 pub mod people;
 pub mod plan;
 pub mod reconcile;
+pub mod request;
 pub mod retry;
 pub mod runtime;
 pub mod set_aside;

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{
     AccessGroup, AstrowEmployee, BookingStatus, Direction, EventType, PacEmployee, Reader, Seq,
     System,
 };
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Grows by one with every snapshot published: readers redraw on change.
     pub version: u64,
@@ -38,9 +38,28 @@ pub struct Snapshot {
     /// a re-bind abandons (the booking import is not running to count them).
     #[serde(default)]
     pub old_site_pending: u64,
+    /// Where this picture comes from: the engine in this process, or a
+    /// service reached over its control socket (set by the socket client).
+    #[serde(default)]
+    pub origin: Origin,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Whose engine a console looks at.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Origin {
+    /// Runs in this process: it stops when the console quits.
+    #[default]
+    Embedded,
+    /// A service (another process) reached over its control socket.
+    Service {
+        pid: u32,
+        /// `false` while the service is gone: the picture is its last one.
+        connected: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplyModeView {
     #[default]
@@ -48,7 +67,7 @@ pub enum ApplyModeView {
     Auto,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SettingsSummary {
     pub master: Option<System>,
     pub apply_mode: ApplyModeView,
@@ -60,13 +79,13 @@ pub struct SettingsSummary {
     pub astrow_url: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Health {
     pub pac: SystemHealth,
     pub astrow: SystemHealth,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthState {
     #[default]
@@ -76,7 +95,7 @@ pub enum HealthState {
     Down,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SystemHealth {
     pub state: HealthState,
     pub latency_ms: Option<u64>,
@@ -88,13 +107,13 @@ pub struct SystemHealth {
     pub server_version: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Licences {
     pub file_terminal: bool,
     pub employees_import: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     Employees,
@@ -117,7 +136,7 @@ impl JobKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     #[default]
@@ -127,7 +146,7 @@ pub enum JobState {
     Failed,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobStatus {
     pub kind: JobKind,
     pub state: JobState,
@@ -137,7 +156,7 @@ pub struct JobStatus {
     pub history: Vec<JobRun>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobRun {
     pub started: DateTime<Utc>,
     pub finished: Option<DateTime<Utc>>,
@@ -147,7 +166,7 @@ pub struct JobRun {
 }
 
 /// How a row of the Employees pane came about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RowKind {
     /// Linked and managed.
@@ -160,7 +179,7 @@ pub enum RowKind {
     Conflict,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmployeeRow {
     pub kind: RowKind,
     pub pac: Option<PacEmployee>,
@@ -169,7 +188,7 @@ pub struct EmployeeRow {
     pub differences: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     Create,
@@ -204,7 +223,7 @@ impl ActionKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemState {
     Pending,
@@ -215,14 +234,14 @@ pub enum ItemState {
     Stale,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub field: String,
     pub before: Option<String>,
     pub after: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanItemView {
     pub id: String,
     pub action: ActionKind,
@@ -247,7 +266,7 @@ pub struct PlanItemView {
     pub failure_kind: Option<super::item_error::FailureKind>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanView {
     pub plan_id: String,
     pub master: System,
@@ -259,7 +278,7 @@ pub struct PlanView {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ApplyProgress {
     pub plan_id: String,
     pub running: bool,
@@ -269,9 +288,12 @@ pub struct ApplyProgress {
     pub failed: usize,
     pub started: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
+    /// Who started it (`engine (auto)` for auto mode).
+    #[serde(default)]
+    pub started_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DefinitionsView {
     pub pac_groups: Vec<AccessGroup>,
     pub astrow_groups: Vec<AccessGroup>,
@@ -292,7 +314,7 @@ pub struct DefinitionsView {
     pub removals: Vec<crate::engine::plan::HeldRemoval>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReaderBookingView {
     pub serial: String,
     pub booking: bool,
@@ -300,7 +322,7 @@ pub struct ReaderBookingView {
     pub roll_call: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedEntry {
     pub seq: Seq,
     pub time: DateTime<chrono::FixedOffset>,
@@ -317,7 +339,7 @@ pub struct FeedEntry {
 }
 
 /// Where a ledger entry stands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Delivery {
     /// Not a booking (denied, door, reader, or a reader that does not book).
@@ -330,14 +352,14 @@ pub enum Delivery {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gap {
     pub from_seq: Seq,
     pub to_seq: Seq,
     pub detected_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BookingsView {
     /// Newest last, bounded.
     pub feed: Vec<FeedEntry>,
@@ -395,14 +417,14 @@ impl SequenceResetView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RollCallView {
     pub started: DateTime<Utc>,
     /// Who is on site (last direction in), with whether they confirmed.
     pub on_site: Vec<RollCallPerson>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RollCallPerson {
     pub name: String,
     pub badge_number: String,

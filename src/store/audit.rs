@@ -39,9 +39,19 @@ pub fn current_os_user() -> String {
 }
 
 impl Store {
-    /// Append one entry; returns its id.
+    /// Append one entry as this process's user; returns its id.
     pub fn append_audit(&mut self, record: &AuditRecord) -> Result<i64, StoreError> {
         append_audit_in(&self.conn, record)
+    }
+
+    /// Append one entry on behalf of `os_user` (the console's or socket
+    /// peer's user, as the engine established it); returns its id.
+    pub fn append_audit_as(
+        &mut self,
+        record: &AuditRecord,
+        os_user: &str,
+    ) -> Result<i64, StoreError> {
+        append_audit_in_as(&self.conn, record, os_user)
     }
 }
 
@@ -51,12 +61,21 @@ pub(crate) fn append_audit_in(
     conn: &rusqlite::Connection,
     record: &AuditRecord,
 ) -> Result<i64, StoreError> {
+    append_audit_in_as(conn, record, &current_os_user())
+}
+
+/// The same, on behalf of `os_user`.
+pub(crate) fn append_audit_in_as(
+    conn: &rusqlite::Connection,
+    record: &AuditRecord,
+    os_user: &str,
+) -> Result<i64, StoreError> {
     conn.execute(
         "INSERT INTO audit (at, os_user, system, action, record, before, after, result)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             time_text(Utc::now()),
-            current_os_user(),
+            os_user,
             record.system.as_str(),
             record.action,
             record.record,

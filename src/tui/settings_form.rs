@@ -150,6 +150,7 @@ const FIXED: &[(&str, FieldKind)] = &[
     ("bookings.retention_days", FieldKind::Number),
     ("store.dir", FieldKind::Path),
     ("store.audit_retention_months", FieldKind::Number),
+    ("control.group", FieldKind::Text),
     ("log.level", FieldKind::Text),
     ("log.file", FieldKind::Path),
 ];
@@ -253,6 +254,7 @@ pub fn get(s: &Settings, key: &str) -> String {
         "bookings.roll_call_active" => s.bookings.roll_call_active.to_string(),
         "store.dir" => opt_path(&s.store.dir),
         "store.audit_retention_months" => s.store.audit_retention_months.to_string(),
+        "control.group" => s.control.group.clone().unwrap_or_default(),
         "log.level" => s.log.level.clone(),
         "log.file" => opt_path(&s.log.file),
         _ => String::new(),
@@ -347,6 +349,7 @@ pub fn set(s: &mut Settings, key: &str, v: &str) -> Result<(), String> {
         "bookings.roll_call_active" => s.bookings.roll_call_active = boolean(key, v)?,
         "store.dir" => s.store.dir = path_opt(v),
         "store.audit_retention_months" => s.store.audit_retention_months = num(key, v)?,
+        "control.group" => s.control.group = Some(v.trim().to_string()).filter(|g| !g.is_empty()),
         "log.level" => s.log.level = v.trim().into(),
         "log.file" => s.log.file = path_opt(v),
         _ => return Err(format!("{key} is not a setting")),

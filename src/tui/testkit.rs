@@ -406,6 +406,7 @@ pub fn snapshot_with(n: usize, feed_len: usize, held: bool) -> Snapshot {
             job(JobKind::Heartbeat, true, "alive", 30),
         ],
         paused: false,
+        origin: Default::default(),
         employees: Arc::new(employees(n)),
         plan: Some(Arc::new(plan(held))),
         apply: None,

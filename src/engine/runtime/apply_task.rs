@@ -12,6 +12,7 @@ use super::command_loop::Engine;
 use super::employees_job::ApplyRequest;
 use crate::engine::apply::{ApplyCtx, apply_plan_items};
 use crate::engine::command::EventLevel;
+use crate::engine::request::Actor;
 use crate::engine::snapshot::{ApplyProgress, ItemState, JobKind};
 use crate::engine::state::Internal;
 use crate::engine::views::item_state;
@@ -74,7 +75,7 @@ impl Engine {
                     EventLevel::Info,
                     format!("retrying {} failed item(s) of plan {plan_id}", ids.len()),
                 );
-                let run = self.apply_run(Some(ids));
+                let run = self.apply_run(Some(ids), Actor::auto().user);
                 self.apply_running = Some(tokio::spawn(run.run(plan_id, None)));
             }
             Ok(_) => {}
@@ -82,13 +83,15 @@ impl Engine {
         }
     }
 
-    fn apply_run(&self, only: Option<Vec<String>>) -> ApplyRun {
+    /// An apply of `only` these items (else all approved), audited as `actor`.
+    fn apply_run(&self, only: Option<Vec<String>>, actor: String) -> ApplyRun {
         ApplyRun {
             ctx: ApplyCtx {
                 pac: self.pac.clone(),
                 astrow: self.astrow.clone(),
                 store: self.store.clone(),
                 concurrency: 4,
+                actor,
             },
             report: self.report.clone(),
             cancel: self.cancel.clone(),
@@ -122,14 +125,32 @@ impl Engine {
                 );
                 self.apply_missed = true;
             } else {
-                self.notice(EventLevel::Warning, "an apply is already running");
+                let by = self
+                    .state
+                    .snapshot()
+                    .apply
+                    .as_ref()
+                    .and_then(|a| a.started_by.clone())
+                    .unwrap_or_else(|| "someone".into());
+                self.notice(
+                    EventLevel::Warning,
+                    format!(
+                        "an apply is already running, started by {by}: {} was refused",
+                        self.actor
+                    ),
+                );
             }
             return;
         }
         if auto && !self.approve_all_but_conflicts(&plan_id).await {
             return;
         }
-        let run = self.apply_run(None);
+        let actor = if auto || held.is_some() {
+            Actor::auto().user
+        } else {
+            self.actor.user.clone()
+        };
+        let run = self.apply_run(None, actor);
         self.notice(EventLevel::Info, format!("applying plan {plan_id}"));
         self.apply_running = Some(tokio::spawn(run.run(plan_id, held)));
     }

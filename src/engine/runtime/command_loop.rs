@@ -15,7 +15,9 @@ use crate::astrow::AstrowClient;
 use crate::config::Settings;
 use crate::engine::bookings::BookingImport;
 use crate::engine::command::{Command, EventLevel};
+use crate::engine::command_audit::command_audit;
 use crate::engine::plan::RemovalDecision;
+use crate::engine::request::{Actor, Request};
 use crate::engine::snapshot::{ItemState, JobKind};
 use crate::engine::state::{EngineState, Internal};
 use crate::engine::store_handle::StoreHandle;
@@ -51,12 +53,14 @@ pub(super) struct Engine {
     pub apply_missed: bool,
     /// A person's decisions on the mirror removals the guard holds.
     pub mirror_decisions: crate::engine::jobs::definitions::MirrorDecisions,
+    /// Who sent the command being handled (the engine itself for its own work).
+    pub actor: Actor,
     pub cancel: CancellationToken,
 }
 
 /// The receiving ends the loop takes from.
 pub(super) struct Inputs {
-    pub commands: mpsc::Receiver<Command>,
+    pub commands: mpsc::Receiver<Request>,
     pub internal: mpsc::Receiver<Internal>,
     pub apply_requests: mpsc::Receiver<super::employees_job::ApplyRequest>,
     pub tasks: Vec<JoinHandle<()>>,
@@ -77,10 +81,13 @@ impl Engine {
         loop {
             tokio::select! {
                 _ = self.cancel.cancelled() => break,
-                cmd = commands.recv() => match cmd {
-                    Some(Command::Shutdown) | None => break,
-                    Some(cmd) => {
-                        self.command(cmd).await;
+                req = commands.recv() => match req {
+                    Some(Request { command: Command::Shutdown, .. }) | None => break,
+                    Some(req) => {
+                        self.audit_request(&req);
+                        self.actor = req.actor;
+                        self.command(req.command).await;
+                        self.actor = Actor::auto();
                         // A re-bind may have started the import.
                         if bookings_view.is_none() {
                             bookings_view = self.bookings.as_ref().map(|b| b.view.clone());
@@ -168,6 +175,27 @@ impl Engine {
             });
         }
         self.state.apply(msg);
+    }
+
+    /// A write command goes to the audit log with who sent it, and to the
+    /// consoles' log as a notice naming them.
+    fn audit_request(&self, req: &Request) {
+        let Some(record) = command_audit(req, self.state.snapshot()) else {
+            return;
+        };
+        self.notice(
+            EventLevel::Info,
+            format!("{} by {}: {}", record.action, req.actor, record.record),
+        );
+        let (store, by) = (self.store.clone(), req.actor.user.clone());
+        tokio::spawn(async move {
+            let r = store
+                .call("audit a command", move |s| s.append_audit_as(&record, &by))
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "command not audited");
+            }
+        });
     }
 
     pub(super) fn notice(&self, level: EventLevel, message: impl Into<String>) {

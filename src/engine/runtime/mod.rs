@@ -25,10 +25,10 @@ use tokio_util::sync::CancellationToken;
 use self::command_loop::{Engine, Inputs};
 use self::wiring::Wiring;
 use super::bookings::classify::{BookingRules, ReaderRule};
-use super::command::Command;
 use super::connect::{ConnectError, astrow_client, pac_client};
 use super::handle::{EngineChannels, EngineHandle, channels};
 use super::jobs::employees::master;
+use super::request::{Actor, CommandSender};
 use super::snapshot::{ApplyModeView, SettingsSummary};
 use super::state::{EngineState, Internal};
 use super::store_handle::StoreHandle;
@@ -61,7 +61,7 @@ pub enum EngineError {
 pub struct RunningEngine {
     pub cancel: CancellationToken,
     /// Another sender of commands (the handle has one too).
-    pub commands: mpsc::Sender<Command>,
+    pub commands: CommandSender,
     main: JoinHandle<()>,
 }
 
@@ -210,6 +210,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         writing,
         apply_missed: false,
         mirror_decisions,
+        actor: Actor::auto(),
         roll_call,
         resume,
         cancel: cancel.clone(),

@@ -78,6 +78,7 @@ impl Engine {
         if self.refuse_read_only("opening a door") {
             return;
         }
+        let by = self.actor.user.clone();
         let pac = self.pac.clone();
         let store = self.store.clone();
         let report = self.report.clone();
@@ -96,7 +97,9 @@ impl Engine {
                 result: text.clone(),
             };
             let _ = store
-                .call("audit a door opening", move |s| s.append_audit(&record))
+                .call("audit a door opening", move |s| {
+                    s.append_audit_as(&record, &by)
+                })
                 .await;
             let (level, message) = match result {
                 Ok(()) => (

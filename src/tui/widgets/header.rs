@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::engine::snapshot::{ApplyModeView, HealthState, ItemState, SystemHealth};
+use crate::engine::snapshot::{ApplyModeView, HealthState, ItemState, Origin, SystemHealth};
 use crate::model::System;
 
 use super::super::state::{AppState, Pane};
@@ -77,6 +77,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         flags.push(Span::styled(" PAC SEQ RESET ", t.bad));
         flags.push(Span::raw(" "));
     }
+    if let Origin::Service {
+        connected: false, ..
+    } = snap.origin
+    {
+        flags.push(Span::styled(" SERVICE GONE: reattaching ", t.bad));
+    }
 
     let master = match snap.settings.master {
         Some(System::Pac) => "PAC → Astrow",
@@ -140,6 +146,18 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             t.bad,
         ));
     }
+    l2.push(sep());
+    l2.push(match snap.origin {
+        Origin::Embedded => Span::styled("embedded: stops when you quit", t.dim),
+        Origin::Service {
+            pid,
+            connected: true,
+        } => Span::styled(format!("service, PID {pid}"), t.title),
+        Origin::Service {
+            pid,
+            connected: false,
+        } => Span::styled(format!("service PID {pid} gone"), t.bad),
+    });
     let [r1, r2, r3] =
         ratatui::layout::Layout::vertical([1, 1, 1].map(ratatui::layout::Constraint::Length))
             .areas(area);
