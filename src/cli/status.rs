@@ -11,7 +11,8 @@ use crate::engine::runtime::store_dir;
 use crate::store::{PlanState, Store, ledger};
 
 pub const LONG_ABOUT: &str = "Show the state kept in the store: whether an engine runs on it \
-(and its PID), links, the pending plan, each job's last run, and the booking import (events \
+(and its PID), links, the pending plan, each job's last run, the recent actions of the audit \
+log with the user who did each, and the booking import (events \
 read, pending, delivered, queued, rejected, the cursor, any gap in PAC's event history, the \
 roll call). It reads the store without locking it, so it works beside a running engine.
 
@@ -100,12 +101,23 @@ fn other_site(settings: &crate::config::Settings, dir: &std::path::Path) -> Opti
     }
 }
 
+/// Commands shown from the audit log, newest first.
+const RECENT_ACTIONS: usize = 10;
+
 fn gather(dir: &std::path::Path, wait_alert_s: u64) -> Result<serde_json::Value, String> {
     let holder = Store::holder(dir);
     let mut store = Store::open_read_only(dir).map_err(|e| e.to_string())?;
     let links = store.links().map_err(|e| e.to_string())?;
     let plan = store.pending_plan().map_err(|e| e.to_string())?;
     let runs = store.last_job_runs().map_err(|e| e.to_string())?;
+    // The commands people gave (the writes they caused follow in the log).
+    let actions: Vec<_> = store
+        .audit_log(500)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|a| a.record.result.starts_with("requested"))
+        .take(RECENT_ACTIONS)
+        .collect();
     let conn = store.connection();
     let err = |e: ledger::LedgerError| e.to_string();
     let counts = ledger::counts(conn).map_err(err)?;
@@ -155,6 +167,14 @@ fn gather(dir: &std::path::Path, wait_alert_s: u64) -> Result<serde_json::Value,
         "store": dir.display().to_string(),
         "engine_pid": holder,
         "links": links.len(),
+        "recent_actions": actions.iter().map(|a| json!({
+            "at": a.at,
+            "user": a.os_user,
+            "system": a.record.system.as_str(),
+            "action": a.record.action,
+            "record": a.record.record,
+            "result": a.record.result,
+        })).collect::<Vec<_>>(),
         "plan": plan_json,
         "jobs": runs.iter().map(|r| json!({
             "job": r.job,
@@ -237,6 +257,18 @@ fn text(v: &serde_json::Value) -> String {
             j["job"].as_str().unwrap_or(""),
             j["finished_at"].as_str().unwrap_or("-"),
             crate::http::sanitize(j["result"].as_str().unwrap_or("-"))
+        ));
+    }
+    for a in v["recent_actions"].as_array().into_iter().flatten() {
+        let s = |k: &str| crate::http::sanitize(a[k].as_str().unwrap_or(""));
+        out.push_str(&format!(
+            "Action  {}  {} {} {} {}: {}\n",
+            s("at"),
+            s("user"),
+            s("action"),
+            s("system"),
+            s("record"),
+            s("result")
         ));
     }
     let b = &v["bookings"];

@@ -47,6 +47,28 @@ fn system<'a>(name: &'a str, h: &SystemHealth, t: &Theme, wide: bool) -> Vec<Spa
     v
 }
 
+/// Whose engine this is: the console's own, or a service's over its socket.
+fn origin<'a>(o: &Origin, t: &Theme, wide: bool) -> Span<'a> {
+    match (o, wide) {
+        (Origin::Embedded, true) => Span::styled("embedded: stops when you quit", t.dim),
+        (Origin::Embedded, false) => Span::styled("embedded", t.dim),
+        (
+            Origin::Service {
+                pid,
+                connected: true,
+            },
+            _,
+        ) => Span::styled(format!("service, PID {pid}"), t.title),
+        (
+            Origin::Service {
+                pid,
+                connected: false,
+            },
+            _,
+        ) => Span::styled(format!(" SERVICE PID {pid} GONE: reattaching "), t.bad),
+    }
+}
+
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let snap = &s.snap;
@@ -57,7 +79,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     l1.extend(system("PAC", &snap.health.pac, t, wide));
     l1.push(sep());
     l1.extend(system("Astrow", &snap.health.astrow, t, wide));
-    let mut flags: Vec<Span> = Vec::new();
+    let mut flags: Vec<Span> = vec![origin(&snap.origin, t, area.width >= 100), Span::raw(" ")];
     if s.read_only() {
         flags.push(Span::styled(" RO ", t.held));
         flags.push(Span::raw(" "));
@@ -76,12 +98,6 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     if snap.bookings.sequence_reset.is_some() {
         flags.push(Span::styled(" PAC SEQ RESET ", t.bad));
         flags.push(Span::raw(" "));
-    }
-    if let Origin::Service {
-        connected: false, ..
-    } = snap.origin
-    {
-        flags.push(Span::styled(" SERVICE GONE: reattaching ", t.bad));
     }
 
     let master = match snap.settings.master {
@@ -146,18 +162,6 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             t.bad,
         ));
     }
-    l2.push(sep());
-    l2.push(match snap.origin {
-        Origin::Embedded => Span::styled("embedded: stops when you quit", t.dim),
-        Origin::Service {
-            pid,
-            connected: true,
-        } => Span::styled(format!("service, PID {pid}"), t.title),
-        Origin::Service {
-            pid,
-            connected: false,
-        } => Span::styled(format!("service PID {pid} gone"), t.bad),
-    });
     let [r1, r2, r3] =
         ratatui::layout::Layout::vertical([1, 1, 1].map(ratatui::layout::Constraint::Length))
             .areas(area);

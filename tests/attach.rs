@@ -1,0 +1,432 @@
+//! One engine, many consoles: the real binary as a service (`run
+//! --headless`) on both simulators, consoles attached through its control
+//! socket (the console's loop driven by keys through the test kit), and
+//! `plan`, `apply`, `status` run beside it as processes.
+
+#![cfg(unix)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use astrow_pac::cli::sim::settings_for;
+use astrow_pac::config;
+use astrow_pac::control::{self, AttachOptions, Attached, transport};
+use astrow_pac::engine::command::Command as EngineCommand;
+use astrow_pac::engine::snapshot::{ItemState, Origin, Snapshot};
+use astrow_pac::sim::faults::FaultUpdate;
+use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
+use astrow_pac::store::Store;
+use astrow_pac::tui::testkit::{keys, lines, state};
+use astrow_pac::tui::{LoopIo, run_loop};
+use crossterm::event::Event;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+struct Rig {
+    site: RunningSite,
+    config: PathBuf,
+    store_dir: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+async fn rig() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = SiteOptions::new(dir.path().join("sim"));
+    opts.employees = 30;
+    opts.seed = 11;
+    let site = RunningSite::start(Which::Both, &opts).await.unwrap();
+    let mut settings = settings_for(&site, dir.path());
+    // Plans wait for a person; the test asks for syncs itself.
+    settings.sync.apply = config::ApplyMode::Manual;
+    settings.sync.employee_interval_s = 3600;
+    let config = dir.path().join("astrow-pac.toml");
+    config::save(&config, &settings).unwrap();
+    Rig {
+        store_dir: settings.store.dir.clone().unwrap(),
+        site,
+        config,
+        dir,
+    }
+}
+
+impl Rig {
+    fn service(&self, name: &str) -> Child {
+        let out = std::fs::File::create(self.dir.path().join(format!("{name}.out"))).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_astrow-pac"))
+            .args(["run", "--headless", "--config"])
+            .arg(&self.config)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    }
+
+    fn service_log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.out"))).unwrap_or_default()
+    }
+
+    /// Run the binary to its end; exit code, stdout, stderr.
+    async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+        let out = tokio::time::timeout(
+            Duration::from_secs(120),
+            Command::new(env!("CARGO_BIN_EXE_astrow-pac"))
+                .args(args)
+                .arg("--config")
+                .arg(&self.config)
+                .env_remove("SSH_CONNECTION")
+                .env_remove("SSH_CLIENT")
+                .envs(env.iter().copied())
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("astrow-pac {args:?} did not finish"))
+        .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn endpoint(&self) -> PathBuf {
+        control::endpoint(&self.store_dir)
+    }
+
+    /// Attach once the service listens (it starts in the background).
+    async fn attach(&self, reattach: bool) -> Attached {
+        let opts = AttachOptions {
+            read_only: false,
+            ssh_from: None,
+            reattach,
+        };
+        for _ in 0..300 {
+            if let Ok(a) = control::attach(&self.endpoint(), opts.clone()).await {
+                return a;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the service never listened: {}",
+            self.service_log("service")
+        );
+    }
+}
+
+async fn until(
+    rx: &mut watch::Receiver<Arc<Snapshot>>,
+    what: &str,
+    ok: impl Fn(&Snapshot) -> bool,
+) -> Arc<Snapshot> {
+    let found = tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|s| ok(s)))
+        .await
+        .map(|r| r.map(|s| s.clone()));
+    match found {
+        Ok(Ok(s)) => s,
+        Ok(Err(_)) => panic!("the snapshot stream ended while waiting for {what}"),
+        Err(_) => panic!(
+            "no snapshot with {what} within 60 s: {:?}",
+            rx.borrow().origin
+        ),
+    }
+}
+
+fn me() -> String {
+    transport::unix_name(transport::own_uid().unwrap())
+}
+
+async fn kill9(child: &mut Child) {
+    child.start_kill().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("a killed process is reaped")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consoles_and_commands_share_one_service() {
+    let rig = rig().await;
+    let mut service = rig.service("service");
+    let mut watcher = rig.attach(false).await;
+    assert_ne!(watcher.pid, std::process::id());
+
+    // `plan` beside the service: the service plans; same output, exit 2.
+    let (code, out, err) = rig.run(&["plan"], &[]).await;
+    assert_eq!(code, Some(2), "plan: {out}\n{err}");
+    assert!(
+        out.contains("Apply exactly this plan with: astrow-pac apply --plan"),
+        "{out}"
+    );
+    let snap = until(&mut watcher.handle.snapshots, "a plan", |s| {
+        s.plan.is_some()
+    })
+    .await;
+    let plan_id = snap.plan.as_ref().unwrap().plan_id.clone();
+    assert!(out.contains(&plan_id), "{out}");
+    assert!(matches!(snap.origin, Origin::Service { connected: true, pid } if pid == watcher.pid));
+
+    // A console through the test kit: approve the first item on Changes.
+    let console = rig.attach(true).await;
+    let st = state((**console.handle.snapshots.borrow()).clone(), 120, 40, true);
+    let (keys_tx, keys_rx) = futures::channel::mpsc::unbounded::<std::io::Result<Event>>();
+    let handle = console.handle;
+    let ui = tokio::spawn(async move {
+        let mut term = match Terminal::new(TestBackend::new(120, 40)) {
+            Ok(t) => t,
+            Err(e) => match e {},
+        };
+        let r = run_loop(&mut term, keys_rx, handle, st, LoopIo::default()).await;
+        (term, r)
+    });
+    let press = |spec: &str| {
+        for k in keys(spec) {
+            let _ = keys_tx.unbounded_send(Ok(Event::Key(k)));
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    press("3a");
+    // The other console sees it within a frame or two.
+    let seen = until(&mut watcher.handle.snapshots, "an approved item", |s| {
+        s.plan
+            .as_ref()
+            .is_some_and(|p| p.items.iter().any(|i| i.state == ItemState::Approved))
+    })
+    .await;
+    assert_eq!(seen.plan.as_ref().unwrap().plan_id, plan_id);
+
+    // `apply --yes` over SSH beside it: applied, progress followed, exit 0.
+    let (code, out, err) = rig
+        .run(
+            &["apply", "--yes"],
+            &[("SSH_CONNECTION", "10.9.8.7 50022 10.0.0.1 22")],
+        )
+        .await;
+    assert_eq!(code, Some(0), "apply: {out}\n{err}");
+    assert!(
+        out.contains(" applied, ") && out.contains(", 0 failed."),
+        "{out}"
+    );
+    let done = until(&mut watcher.handle.snapshots, "the finished apply", |s| {
+        s.apply
+            .as_ref()
+            .is_some_and(|a| !a.running && a.applied > 0)
+    })
+    .await;
+    let by = done.apply.as_ref().unwrap().started_by.clone().unwrap();
+    assert_eq!(by, me(), "the apply names who started it");
+
+    // Quit the console: the service runs on and keeps publishing.
+    press("q");
+    let (term, r) = tokio::time::timeout(Duration::from_secs(10), ui)
+        .await
+        .expect("the console quits")
+        .unwrap();
+    assert!(r.is_ok());
+    let screen = lines(term.backend().buffer()).join("\n");
+    assert!(
+        screen.contains(&format!("service, PID {}", watcher.pid)),
+        "{screen}"
+    );
+    assert!(
+        service.try_wait().unwrap().is_none(),
+        "the service still runs"
+    );
+    let ask = EngineCommand::RunNow(astrow_pac::engine::snapshot::JobKind::Definitions);
+    watcher
+        .caller
+        .call(ask)
+        .await
+        .expect("the service still serves");
+
+    // `status` beside it shows the engine and who did what; the audit says so.
+    let (code, out, err) = rig.run(&["status"], &[]).await;
+    assert!(matches!(code, Some(0 | 2)), "status: {out}\n{err}");
+    assert!(
+        out.contains(&format!("running (PID {})", watcher.pid)),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{} approve", me())), "{out}");
+    let store = Store::open_read_only(&rig.store_dir).unwrap();
+    let audit = store.audit_log(200).unwrap();
+    let approve = audit
+        .iter()
+        .find(|a| a.record.action == "approve")
+        .expect("an approve row");
+    assert_eq!(approve.os_user, me());
+    assert!(approve.record.record.contains(&plan_id));
+    let over_ssh = audit
+        .iter()
+        .find(|a| a.record.action == "apply_requested")
+        .expect("an apply row");
+    assert_eq!(over_ssh.record.result, "requested over ssh from 10.9.8.7");
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.record.action == "create" || a.record.action == "update"),
+        "the writes themselves are audited"
+    );
+    kill9(&mut service).await;
+    drop(rig.site);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_apply_is_refused_naming_who_started_the_first() {
+    let rig = rig().await;
+    let mut service = rig.service("service");
+    let a = rig.attach(false).await;
+    let mut b = rig.attach(false).await;
+    let (code, out, _) = rig.run(&["plan"], &[]).await;
+    assert_eq!(code, Some(2), "{out}");
+    let snap = until(&mut b.handle.snapshots, "a plan", |s| s.plan.is_some()).await;
+    let plan = snap.plan.clone().unwrap();
+    // Slow Astrow down so the apply is still running when the second comes.
+    if let Some((_, _, faults)) = &rig.site.astrow {
+        faults
+            .update(FaultUpdate {
+                latency_ms: Some(400),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let ids: Vec<String> = plan.items.iter().map(|i| i.id.clone()).collect();
+    a.caller.call(EngineCommand::Approve(ids)).await.unwrap();
+    let apply = EngineCommand::Apply {
+        plan_id: plan.plan_id.clone(),
+        allow_held: false,
+    };
+    a.caller.call(apply.clone()).await.unwrap();
+    until(&mut b.handle.snapshots, "a running apply", |s| {
+        s.apply.as_ref().is_some_and(|p| p.running)
+    })
+    .await;
+    let refused = b.caller.call(apply).await.unwrap_err();
+    assert!(
+        refused.contains(&format!("started by {}", me())),
+        "{refused}"
+    );
+    kill9(&mut service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_service_is_shown_and_the_console_reattaches_to_the_next() {
+    let rig = rig().await;
+    let mut first = rig.service("service");
+    let mut console = rig.attach(true).await;
+    let mut events = console.handle.events.resubscribe();
+    let pid = console.pid;
+    until(&mut console.handle.snapshots, "the first picture", |s| {
+        s.version > 0
+    })
+    .await;
+    kill9(&mut first).await;
+    let gone = until(&mut console.handle.snapshots, "the service gone", |s| {
+        s.origin
+            == Origin::Service {
+                pid,
+                connected: false,
+            }
+    })
+    .await;
+    assert!(gone.version > 0, "the last picture is kept");
+    assert!(
+        rig.endpoint().exists(),
+        "a killed engine leaves its socket file behind"
+    );
+    // A new service replaces the stale socket (the store's lock is free).
+    let mut second = rig.service("service2");
+    let back = until(
+        &mut console.handle.snapshots,
+        "the new service",
+        |s| matches!(s.origin, Origin::Service { connected: true, pid: p } if p != pid),
+    )
+    .await;
+    assert!(back.version > 0);
+    let mut said = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        said.push(e.message);
+    }
+    assert!(said.iter().any(|m| m.contains("went away")), "{said:?}");
+    assert!(said.iter().any(|m| m.contains("reattached")), "{said:?}");
+    let log = rig.service_log("service2");
+    assert!(log.contains("consoles may attach"), "{log}");
+    kill9(&mut second).await;
+}
+
+/// The socket is the engine user's only: a process of another user is kept
+/// out by the mode bits (run as root: the child drops to `nobody`).
+#[tokio::test]
+async fn the_socket_is_owner_only_and_another_user_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // A directory anyone may enter: only the socket's own mode guards it.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (handle, _engine) = astrow_pac::engine::handle::channels();
+    let access = control::Access::default();
+    let server = control::serve(
+        dir.path(),
+        &access,
+        control::Policy::for_this_process(&access),
+        control::Source::of(&handle),
+    )
+    .unwrap();
+    let mode = std::fs::metadata(&server.endpoint)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    if transport::own_uid() == Some(0) {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "connect_as_child", "--nocapture"])
+            .env("ASTROW_PAC_TEST_CONNECT", &server.endpoint)
+            .uid(65534)
+            .gid(65534)
+            .status()
+            .unwrap();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "the child saw its connection refused"
+        );
+    }
+    server.stop().await;
+}
+
+/// The owner is let in. Run by the test above as another user (the
+/// variable names the socket), the connection must be refused instead.
+#[test]
+fn connect_as_child() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(at) = std::env::var_os("ASTROW_PAC_TEST_CONNECT") else {
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let (handle, _engine) = astrow_pac::engine::handle::channels();
+            let access = control::Access::default();
+            let server = control::serve(
+                dir.path(),
+                &access,
+                control::Policy::for_this_process(&access),
+                control::Source::of(&handle),
+            )
+            .unwrap();
+            let a = control::attach(&server.endpoint, AttachOptions::default()).await;
+            assert!(a.is_ok(), "the owner is let in: {:?}", a.err());
+            server.stop().await;
+        });
+        return;
+    };
+    let r = rt.block_on(transport::connect(Path::new(&at)));
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+        other => panic!("another user was let in: {other:?}"),
+    }
+}
+
+use std::os::unix::process::CommandExt;
