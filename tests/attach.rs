@@ -399,6 +399,44 @@ async fn the_socket_is_owner_only_and_another_user_is_refused() {
     server.stop().await;
 }
 
+/// With `control.group` the socket is 0660 and the store directory 0710,
+/// both the group's: members reach the socket, never the store's files.
+#[tokio::test]
+async fn a_group_opens_the_socket_to_its_members() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let group = transport::unix::group_name_of_gid(std::fs::metadata(dir.path()).unwrap().gid());
+    let (handle, _engine) = astrow_pac::engine::handle::channels();
+    let access = control::Access {
+        group: Some(group.clone()),
+    };
+    let server = control::serve(
+        dir.path(),
+        &access,
+        control::Policy::for_this_process(&access),
+        control::Source::of(&handle),
+    )
+    .unwrap();
+    let sock = std::fs::metadata(&server.endpoint).unwrap();
+    assert_eq!(sock.permissions().mode() & 0o777, 0o660);
+    assert_eq!(sock.gid(), transport::unix::group_id(&group).unwrap());
+    let d = std::fs::metadata(dir.path()).unwrap();
+    assert_eq!(d.permissions().mode() & 0o777, 0o710);
+    server.stop().await;
+    let missing = control::Access {
+        group: Some("no-such-group-here".into()),
+    };
+    let err = control::serve(
+        dir.path(),
+        &missing,
+        control::Policy::for_this_process(&missing),
+        control::Source::of(&handle),
+    )
+    .err()
+    .expect("an unknown group is an error");
+    assert!(err.to_string().contains("no group named"), "{err}");
+}
+
 /// The owner is let in. Run by the test above as another user (the
 /// variable names the socket), the connection must be refused instead.
 #[test]

@@ -68,13 +68,21 @@ pub fn listen(dir: &Path, access: &Access) -> io::Result<Listener> {
     #[cfg(unix)]
     let listener = {
         use interprocess::os::unix::local_socket::ListenerOptionsExt;
-        let mode = if access.group.is_some() { 0o660 } else { 0o600 };
+        use std::os::unix::fs::PermissionsExt;
+        // The store directory is owner-only; with a group, its members may
+        // pass through it (0710) to the socket, never list or read the store.
+        let (dir_mode, mode) = match &access.group {
+            Some(_) => (0o710, 0o660),
+            None => (0o700, 0o600),
+        };
         let l = opts.mode(mode).create_tokio()?;
         if let Some(group) = &access.group {
+            unix::give_to_group(dir, group)?;
             unix::give_to_group(&at, group)?;
         }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(dir_mode))?;
         // The mode is set before bind; this makes sure, whatever the platform did.
-        std::fs::set_permissions(&at, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        std::fs::set_permissions(&at, std::fs::Permissions::from_mode(mode))?;
         l
     };
     #[cfg(windows)]
@@ -216,6 +224,30 @@ pub mod unix {
             ));
         }
         Ok(grp.gr_gid)
+    }
+
+    /// The name of group `gid`, or the number when it has none.
+    pub fn group_name_of_gid(gid: u32) -> String {
+        let mut buf = vec![0u8; 16384];
+        let mut grp: libc::group = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; buf outlives grp's use.
+        let rc = unsafe {
+            libc::getgrgid_r(
+                gid,
+                &mut grp,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut found,
+            )
+        };
+        if rc != 0 || found.is_null() || grp.gr_name.is_null() {
+            return gid.to_string();
+        }
+        // SAFETY: getgrgid_r succeeded: gr_name points into buf, NUL-terminated.
+        unsafe { CStr::from_ptr(grp.gr_name) }
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// Hand the socket file to `group` (mode 0660 lets its members in).
