@@ -143,6 +143,17 @@ fn me() -> String {
     transport::unix_name(transport::own_uid().unwrap())
 }
 
+/// `plan`'s text with its plan id taken out (each run makes a new plan).
+fn without_plan_id(out: &str) -> String {
+    let id = out
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("Plan "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no plan id in {out}"));
+    out.replace(id, "ID")
+}
+
 async fn kill9(child: &mut Child) {
     child.start_kill().unwrap();
     tokio::time::timeout(Duration::from_secs(10), child.wait())
@@ -154,6 +165,9 @@ async fn kill9(child: &mut Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consoles_and_commands_share_one_service() {
     let rig = rig().await;
+    // `plan` alone first: what the service's `plan` must print too.
+    let (code, alone, err) = rig.run(&["plan"], &[]).await;
+    assert_eq!(code, Some(2), "plan alone: {alone}\n{err}");
     let mut service = rig.service("service");
     let mut watcher = rig.attach(false).await;
     assert_ne!(watcher.pid, std::process::id());
@@ -161,6 +175,7 @@ async fn consoles_and_commands_share_one_service() {
     // `plan` beside the service: the service plans; same output, exit 2.
     let (code, out, err) = rig.run(&["plan"], &[]).await;
     assert_eq!(code, Some(2), "plan: {out}\n{err}");
+    assert_eq!(without_plan_id(&out), without_plan_id(&alone));
     assert!(
         out.contains("Apply exactly this plan with: astrow-pac apply --plan"),
         "{out}"

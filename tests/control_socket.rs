@@ -219,3 +219,35 @@ fn hostile_frames_close_only_their_connection() {
         server.stop().await;
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_console_sends_no_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, mut engine, _handle) = serve(dir.path());
+    let ro = control::attach(
+        &server.endpoint,
+        AttachOptions {
+            read_only: true,
+            ..AttachOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut events = ro.handle.events.resubscribe();
+    ro.handle.commands.try_send(Command::Pause).unwrap();
+    let told = tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(told.message.contains("read-only"), "{}", told.message);
+    // Even a write that gets past the console is refused by the server.
+    let refused = ro.caller.call(Command::Approve(vec!["i1".into()])).await;
+    assert!(refused.unwrap_err().contains("read-only"));
+    // A read is fine, and is the only thing the engine ever got.
+    let ask = Command::RunNow(astrow_pac::engine::snapshot::JobKind::Employees);
+    ro.caller.call(ask.clone()).await.unwrap();
+    let got = engine.commands.recv().await.unwrap();
+    assert_eq!(got.command, ask);
+    assert!(engine.commands.try_recv().is_err());
+    server.stop().await;
+}

@@ -1,0 +1,142 @@
+//! Attaching to an engine over its control socket, measured:
+//! - time to the first full frame of an engine holding 100,000 employees a
+//!   side, and the bytes of that frame (goal: under 300 ms);
+//! - bytes on the wire per bookings-only update (goal: under 8 KB);
+//! - CPU of an idle attached console and its server (goal: under 1 % of a core).
+//!
+//! The engine's side is played by the bench (its channels); the server and
+//! the client are the product's. `cargo bench --bench attach`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use astrow_pac::control::wire::{self, Parts, ServerFrame};
+use astrow_pac::control::{self, AttachOptions};
+use astrow_pac::engine::handle::channels;
+use astrow_pac::engine::snapshot::Snapshot;
+use astrow_pac::tui::testkit::{feed, snapshot_with};
+
+const EMPLOYEES: usize = 100_000;
+const ROUNDS: usize = 7;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// CPU time of this process so far (user + system).
+fn cpu_time() -> Duration {
+    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name: utime is the 14th, stime the 15th (in ticks).
+    let after = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(run());
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (handle, engine) = channels();
+    let mut snap = snapshot_with(EMPLOYEES, 500, false);
+    snap.version = 1;
+    let first_bytes = wire::encode(&ServerFrame::Snapshot(Box::new(
+        Parts::default().frame(&snap),
+    )))
+    .expect("encodes")
+    .len();
+    engine.snapshots.send_replace(Arc::new(snap.clone()));
+    let access = control::Access::default();
+    let server = control::serve(
+        dir.path(),
+        &access,
+        control::Policy::for_this_process(&access),
+        control::Source::of(&handle),
+    )
+    .expect("serves");
+
+    // Time to the first full frame.
+    let mut times = Vec::new();
+    for _ in 0..ROUNDS {
+        let t0 = Instant::now();
+        let mut a = control::attach(&server.endpoint, AttachOptions::default())
+            .await
+            .expect("attaches");
+        a.handle
+            .snapshots
+            .wait_for(|s| s.employees.len() == EMPLOYEES)
+            .await
+            .expect("a full frame");
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "attach to {EMPLOYEES} employees a side: first full frame median {:.0} ms (min {:.0}, max {:.0}), {:.1} MB",
+        median(times.clone()),
+        times.iter().copied().fold(f64::MAX, f64::min),
+        times.iter().copied().fold(0.0, f64::max),
+        first_bytes as f64 / 1e6
+    );
+
+    // Bookings-only updates: what crosses the wire for each.
+    let mut a = control::attach(&server.endpoint, AttachOptions::default())
+        .await
+        .expect("attaches");
+    a.handle
+        .snapshots
+        .wait_for(|s| s.employees.len() == EMPLOYEES)
+        .await
+        .expect("a full frame");
+    let mut parts = Parts::default();
+    let _ = parts.frame(&snap);
+    let mut sizes = Vec::new();
+    let mut arrive = Vec::new();
+    let swipes = feed(600);
+    for i in 0..50u64 {
+        let mut b = (*snap.bookings).clone();
+        b.feed.remove(0);
+        b.feed.push(swipes[(i as usize) % swipes.len()].clone());
+        b.delivered += 1;
+        snap.bookings = Arc::new(b);
+        snap.version += 1;
+        let frame = ServerFrame::Snapshot(Box::new(parts.frame(&snap)));
+        sizes.push(wire::encode(&frame).expect("encodes").len() as f64);
+        let v = snap.version;
+        let t0 = Instant::now();
+        engine.snapshots.send_replace(Arc::new(snap.clone()));
+        a.handle
+            .snapshots
+            .wait_for(|s: &Snapshot| s.version == v)
+            .await
+            .expect("the update");
+        arrive.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "bookings-only update ({} feed entries kept): median {:.0} bytes a frame, arrives in median {:.2} ms",
+        snap.bookings.feed.len(),
+        median(sizes),
+        median(arrive)
+    );
+
+    // An idle attached console and its server.
+    let idle = Duration::from_secs(5);
+    let c0 = cpu_time();
+    tokio::time::sleep(idle).await;
+    let used = cpu_time() - c0;
+    println!(
+        "idle attached console and server: {:.2} % of a core over {idle:?}",
+        used.as_secs_f64() / idle.as_secs_f64() * 100.0
+    );
+    drop(a);
+    server.stop().await;
+}
