@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use astrow_pac::control::wire::{self, Parts, ServerFrame};
 use astrow_pac::control::{self, AttachOptions};
 use astrow_pac::engine::handle::channels;
-use astrow_pac::engine::snapshot::Snapshot;
 use astrow_pac::tui::testkit::{feed, snapshot_with};
 
 const EMPLOYEES: usize = 100_000;
@@ -116,7 +115,7 @@ async fn run() {
         engine.snapshots.send_replace(Arc::new(snap.clone()));
         a.handle
             .snapshots
-            .wait_for(|s: &Snapshot| s.version == v)
+            .wait_for(|s| s.version == v)
             .await
             .expect("the update");
         arrive.push(t0.elapsed().as_secs_f64() * 1000.0);
