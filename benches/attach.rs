@@ -10,9 +10,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use astrow_pac::control::wire::{self, Parts, ServerFrame};
+use astrow_pac::control::parts::{ROWS_PER_FRAME, Sent};
+use astrow_pac::control::wire::{self, RowsOut, ServerFrame};
 use astrow_pac::control::{self, AttachOptions};
 use astrow_pac::engine::handle::channels;
+use astrow_pac::engine::snapshot::Snapshot;
 use astrow_pac::tui::testkit::{feed, snapshot_with};
 
 const EMPLOYEES: usize = 100_000;
@@ -36,6 +38,17 @@ fn cpu_time() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// The bytes the server writes for `snap` to a client that has what `sent` says.
+fn wire_bytes(sent: &mut Sent, snap: &Snapshot) -> usize {
+    let rows = sent.employees(snap);
+    let mut n = 0;
+    for chunk in rows.iter().flat_map(|r| r.chunks(ROWS_PER_FRAME)) {
+        n += wire::encode(&RowsOut::Employees(chunk)).map_or(0, |b| b.len()) + 4;
+    }
+    let frame = ServerFrame::Snapshot(Box::new(sent.frame(snap, rows.map(|r| r.len()))));
+    n + wire::encode(&frame).map_or(0, |b| b.len()) + 4
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -50,11 +63,7 @@ async fn run() {
     let (handle, engine) = channels();
     let mut snap = snapshot_with(EMPLOYEES, 500, false);
     snap.version = 1;
-    let first_bytes = wire::encode(&ServerFrame::Snapshot(Box::new(
-        Parts::default().frame(&snap),
-    )))
-    .expect("encodes")
-    .len();
+    let first_bytes = wire_bytes(&mut Sent::default(), &snap);
     engine.snapshots.send_replace(Arc::new(snap.clone()));
     let access = control::Access::default();
     let server = control::serve(
@@ -96,8 +105,8 @@ async fn run() {
         .wait_for(|s| s.employees.len() == EMPLOYEES)
         .await
         .expect("a full frame");
-    let mut parts = Parts::default();
-    let _ = parts.frame(&snap);
+    let mut sent = Sent::default();
+    let _ = wire_bytes(&mut sent, &snap);
     let mut sizes = Vec::new();
     let mut arrive = Vec::new();
     let swipes = feed(600);
@@ -108,8 +117,7 @@ async fn run() {
         b.delivered += 1;
         snap.bookings = Arc::new(b);
         snap.version += 1;
-        let frame = ServerFrame::Snapshot(Box::new(parts.frame(&snap)));
-        sizes.push(wire::encode(&frame).expect("encodes").len() as f64);
+        sizes.push(wire_bytes(&mut sent, &snap) as f64);
         let v = snap.version;
         let t0 = Instant::now();
         engine.snapshots.send_replace(Arc::new(snap.clone()));

@@ -18,10 +18,10 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 use tokio_util::sync::CancellationToken;
 
+use super::parts::Received;
 use super::transport;
 use super::wire::{
-    self, ClientFrame, ClientHello, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Parts, ServerFrame,
-    ServerHello,
+    self, ClientFrame, ClientHello, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, ServerFrame, ServerHello,
 };
 use crate::engine::command::{Command, EngineEvent, EventLevel};
 use crate::engine::handle::{COMMAND_QUEUE, EVENT_BUFFER, EngineHandle};
@@ -307,7 +307,7 @@ impl Client {
             pid: hello.pid,
             connected: true,
         };
-        let mut parts = Parts::default();
+        let mut got = Received::default();
         let mut waiting: HashMap<u64, oneshot::Sender<Result<(), String>>> = HashMap::new();
         loop {
             tokio::select! {
@@ -336,10 +336,11 @@ impl Client {
                         Some(Ok(b)) => b,
                     };
                     match wire::decode::<ServerFrame>(&bytes) {
-                        Ok(ServerFrame::Snapshot(f)) => {
-                            let snap = parts.assemble(*f, origin.clone());
-                            self.snapshots.send_replace(Arc::new(snap));
-                        }
+                        Ok(ServerFrame::Employees(rows)) => got.rows(rows),
+                        Ok(ServerFrame::Snapshot(f)) => match got.assemble(*f, origin.clone()) {
+                            Ok(snap) => { self.snapshots.send_replace(Arc::new(snap)); }
+                            Err(e) => return End::Lost(e),
+                        },
                         Ok(ServerFrame::Event(e)) => { let _ = self.events.send(e); }
                         Ok(ServerFrame::Reply { id, result }) => match waiting.remove(&id) {
                             Some(reply) => { let _ = reply.send(result); }

@@ -5,6 +5,7 @@
 //! named pipe) and its peer credentials.
 
 pub mod client;
+pub mod parts;
 pub mod server;
 pub mod transport;
 pub mod wire;

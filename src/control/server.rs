@@ -16,9 +16,10 @@ use tokio::task::JoinHandle;
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 
+use super::parts::{ROWS_PER_FRAME, Sent};
 use super::transport::{self, Access, Peer};
 use super::wire::{
-    self, ClientFrame, ClientHello, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, PROTOCOL, Parts,
+    self, ClientFrame, ClientHello, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, PROTOCOL, RowsOut,
     ServerFrame, ServerHello,
 };
 use crate::engine::command::{Command, EngineEvent};
@@ -158,6 +159,19 @@ async fn send(w: &mut Writer, frame: &ServerFrame) -> Result<(), String> {
     w.send(bytes).await.map_err(|e| format!("writing: {e}"))
 }
 
+/// A snapshot as this client needs it: a new employee list in pieces, then
+/// the frame with what changed.
+async fn send_snapshot(w: &mut Writer, sent: &mut Sent, snap: &Snapshot) -> Result<(), String> {
+    let rows = sent.employees(snap);
+    for chunk in rows.iter().flat_map(|r| r.chunks(ROWS_PER_FRAME)) {
+        let bytes =
+            wire::encode(&RowsOut::Employees(chunk)).map_err(|e| format!("encoding rows: {e}"))?;
+        w.send(bytes).await.map_err(|e| format!("writing: {e}"))?;
+    }
+    let frame = sent.frame(snap, rows.map(|r| r.len()));
+    send(w, &ServerFrame::Snapshot(Box::new(frame))).await
+}
+
 async fn refuse(w: &mut Writer, reason: String) -> Result<(), String> {
     let _ = send(
         w,
@@ -237,9 +251,9 @@ async fn serve_client(
     )
     .await?;
     let commands = src.commands.with_actor(actor.clone());
-    let mut parts = Parts::default();
+    let mut sent = Sent::default();
     let snap = src.snapshots.borrow_and_update().clone();
-    send(&mut w, &ServerFrame::Snapshot(Box::new(parts.frame(&snap)))).await?;
+    send_snapshot(&mut w, &mut sent, &snap).await?;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return Ok(()),
@@ -248,7 +262,7 @@ async fn serve_client(
                     return Ok(()); // the engine stopped
                 }
                 let snap = src.snapshots.borrow_and_update().clone();
-                send(&mut w, &ServerFrame::Snapshot(Box::new(parts.frame(&snap)))).await?;
+                send_snapshot(&mut w, &mut sent, &snap).await?;
             }
             ev = src.events.recv() => match ev {
                 Ok(e) => send(&mut w, &ServerFrame::Event(e)).await?,
