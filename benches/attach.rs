@@ -74,6 +74,20 @@ async fn run() {
     )
     .expect("serves");
 
+    // Where the time goes: the whole list encoded and decoded once.
+    let t0 = Instant::now();
+    let text = serde_json::to_vec(&*snap.employees).expect("encodes");
+    let enc = t0.elapsed();
+    let t0 = Instant::now();
+    let back: Vec<astrow_pac::engine::snapshot::EmployeeRow> =
+        serde_json::from_slice(&text).expect("decodes");
+    let dec = t0.elapsed();
+    println!(
+        "the employee list alone: encode {enc:?}, decode {dec:?} ({} rows, {:.1} MB)",
+        back.len(),
+        text.len() as f64 / 1e6
+    );
+
     // Time to the first full frame.
     let mut times = Vec::new();
     for _ in 0..ROUNDS {
@@ -113,7 +127,12 @@ async fn run() {
     for i in 0..50u64 {
         let mut b = (*snap.bookings).clone();
         b.feed.remove(0);
-        b.feed.push(swipes[(i as usize) % swipes.len()].clone());
+        // A new swipe (the next sequence number), as the engine adds them.
+        let next = b.feed.last().map_or(1, |e| e.seq.0 + 1);
+        b.feed.push(astrow_pac::engine::snapshot::FeedEntry {
+            seq: astrow_pac::model::Seq(next),
+            ..swipes[(i as usize) % swipes.len()].clone()
+        });
         b.delivered += 1;
         snap.bookings = Arc::new(b);
         snap.version += 1;
