@@ -9,6 +9,9 @@ use crate::engine::request::ssh_client_address;
 use crate::engine::runtime::store_dir;
 use crate::store::Store;
 
+/// Attempts, 200 ms apart, while the holder of the store does not listen yet.
+const LISTEN_TRIES: usize = 25;
+
 /// Who may attach, from the settings.
 pub fn access(settings: &Settings) -> control::Access {
     control::Access {
@@ -33,8 +36,20 @@ pub async fn attach_running(
         ssh_from: ssh_client_address(),
         reattach,
     };
-    match control::attach(&control::endpoint(&dir), opts).await {
+    // An engine that has just taken the store listens a moment later.
+    let endpoint = control::endpoint(&dir);
+    let mut result = control::attach(&endpoint, opts.clone()).await;
+    for _ in 0..LISTEN_TRIES {
+        if !matches!(result, Err(AttachError::NotListening(_))) || Store::holder(&dir).is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        result = control::attach(&endpoint, opts.clone()).await;
+    }
+    match result {
         Ok(a) => Ok(Some(a)),
+        // It let go of the store meanwhile: start an engine here.
+        Err(AttachError::NotListening(_)) if Store::holder(&dir).is_none() => Ok(None),
         Err(AttachError::NotListening(at)) => Err(format!(
             "the store {} is in use by process {holder}, which serves no console on {} \
              (a one-shot command, or an older astrow-pac): try again when it has finished",
