@@ -38,7 +38,9 @@ pub fn update(s: &mut AppState, a: Action) -> Vec<Effect> {
 fn global(s: &mut AppState, a: Action) -> Vec<Effect> {
     match a {
         Action::Quit => {
-            if s.snap.apply.as_ref().is_some_and(|p| p.running) {
+            // An attached console's quit leaves the service and its apply running.
+            let own_engine = s.snap.origin == crate::engine::snapshot::Origin::Embedded;
+            if own_engine && s.snap.apply.as_ref().is_some_and(|p| p.running) {
                 s.modal = Some(Modal::Confirm(Confirm {
                     kind: ConfirmKind::Quit,
                     title: "Quit while applying?".into(),

@@ -72,6 +72,15 @@ fn quit_quits_when_idle_and_asks_while_applying() {
     assert!(!s.quit);
     update(&mut s, Action::Quit);
     assert_eq!(update(&mut s, Action::Yes), vec![Effect::Quit]);
+
+    // Attached to a service: quitting stops nothing, so nothing to ask.
+    let mut snap = (*s.snap).clone();
+    snap.origin = crate::engine::snapshot::Origin::Service {
+        pid: 7,
+        connected: true,
+    };
+    let mut s = state(snap, 120, 40, true);
+    assert_eq!(update(&mut s, Action::Quit), vec![Effect::Quit]);
 }
 
 #[test]
