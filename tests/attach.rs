@@ -288,6 +288,29 @@ async fn consoles_and_commands_share_one_service() {
             .any(|a| a.record.action == "create" || a.record.action == "update"),
         "the writes themselves are audited"
     );
+
+    // `store rebind` beside it: the settings now name the same Astrow by
+    // another address; the service reads them again and re-binds.
+    let text = std::fs::read_to_string(&rig.config).unwrap();
+    std::fs::write(
+        &rig.config,
+        text.replace("http://127.0.0.1:", "http://localhost:"),
+    )
+    .unwrap();
+    let (code, out, err) = rig.run(&["store", "rebind", "--yes"], &[]).await;
+    assert_eq!(code, Some(0), "rebind: {out}\n{err}");
+    assert!(out.contains("was made for"), "{out}");
+    assert!(out.contains("Bound to "), "{out}");
+    let (code, out, _) = rig.run(&["store", "rebind", "--yes"], &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("already"), "{out}");
+    let store = Store::open_read_only(&rig.store_dir).unwrap();
+    let rebind = store.audit_log(500).unwrap();
+    let row = rebind
+        .iter()
+        .find(|a| a.record.action == "rebind_store")
+        .expect("a rebind row");
+    assert_eq!(row.os_user, me());
     kill9(&mut service).await;
     drop(rig.site);
 }

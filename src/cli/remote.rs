@@ -222,6 +222,72 @@ pub fn view_json(plan: &PlanView) -> serde_json::Value {
     })
 }
 
+/// What `store rebind` was asked.
+pub struct RebindAsk<'a> {
+    pub dir: &'a std::path::Path,
+    /// The site the settings name, in words.
+    pub site: &'a str,
+    pub yes: bool,
+    pub confirm: &'a dyn Fn(&str) -> bool,
+}
+
+/// `store rebind` through the service: what the store is bound to is read
+/// beside it (read-only); the service re-binds and says how it went.
+pub async fn rebind(att: &mut Attached, ask: &RebindAsk<'_>) -> Result<u8, String> {
+    let dir = ask.dir;
+    let (bound, preview) = {
+        let store = crate::store::Store::open_read_only(dir).map_err(|e| e.to_string())?;
+        let bound = store.site_binding().map_err(|e| e.to_string())?;
+        (bound, store.rebind_preview().map_err(|e| e.to_string())?)
+    };
+    if bound.as_ref().is_some_and(|b| b.to_string() == ask.site) {
+        println!(
+            "The store in {} is bound to {} already.",
+            dir.display(),
+            ask.site
+        );
+        return Ok(exit::OK);
+    }
+    match &bound {
+        Some(b) => println!(
+            "The store in {} was made for {b}.\nThe settings point at {}.",
+            dir.display(),
+            ask.site
+        ),
+        None => println!("The store in {} is not bound yet.", dir.display()),
+    }
+    let question = format!(
+        "Re-bind it, forgetting its {} links and its plans, and abandoning the old site's {} \
+         bookings still to be sent (kept in the ledger, never sent to the new Astrow)? [y/N] ",
+        preview.links, preview.pending_bookings
+    );
+    if !ask.yes && !(ask.confirm)(&question) {
+        println!("Nothing changed.");
+        return Ok(exit::PROBLEMS);
+    }
+    let mut events = att.handle.events.resubscribe();
+    // The service re-binds to the site of its settings: the file, read again.
+    att.caller.call(Command::ReloadSettings).await?;
+    att.caller.call(Command::RebindStore).await?;
+    let told = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match events.recv().await {
+                Ok(e) if e.message.starts_with("store bound to") => return Ok(e.message),
+                Ok(e) if e.message.starts_with("store not re-bound") => return Err(e.message),
+                Ok(e) if e.message.starts_with("read-only: re-binding") => return Err(e.message),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return Err("the service went away".to_string()),
+            }
+        }
+    })
+    .await
+    .map_err(|_| "the service did not say within 60 s whether it re-bound the store".to_string())?;
+    let said = told?;
+    let done = said.strip_prefix("store bound to ").unwrap_or(&said);
+    println!("Bound to {done} (audited).");
+    Ok(exit::OK)
+}
+
 /// What `apply` was asked.
 pub struct ApplyAsk<'a> {
     pub plan: Option<&'a str>,

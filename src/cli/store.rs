@@ -19,8 +19,9 @@ forgotten (the next plan starts from scratch, matching employees again), the old
 bookings still to be sent are abandoned (they stay in the ledger as rejected with the reason \
 \"abandoned: store re-bound ...\" and are never sent to the new Astrow; the confirmation says \
 how many), bookings start for the new PAC as in a fresh store, and the re-bind is written to \
-the audit log in the same transaction. The engine must not be running on the store (in the \
-console, the palette's \"rebind store\" does it for the running engine).
+the audit log in the same transaction. With a service running on the store, the service \
+re-binds it (asked through its control socket); in the console, the palette's \"rebind \
+store\" does it for the running engine.
 
 Exit codes: 0 bound (or already bound to this site), 1 refused, declined or failed.";
 
@@ -60,6 +61,24 @@ fn run_rebind(global: &GlobalArgs, args: &RebindArgs) -> Result<u8, String> {
     };
     let site = site_identity(&settings)?;
     let dir = store_dir(&settings);
+    // A service holds the store: it re-binds, this command asks and reports.
+    if Store::holder(&dir).is_some() {
+        let rt = super::common::runtime().ok_or("no async runtime")?;
+        return rt.block_on(async {
+            match super::attach::attach_running(&settings, false, false).await? {
+                Some(mut att) => {
+                    let ask = super::remote::RebindAsk {
+                        dir: &dir,
+                        site: &site.to_string(),
+                        yes: args.yes,
+                        confirm: &confirm,
+                    };
+                    super::remote::rebind(&mut att, &ask).await
+                }
+                None => Err("the engine holding the store stopped: run this again".into()),
+            }
+        });
+    }
     let mut store = Store::open(&dir).map_err(|e| e.to_string())?;
     let bound = store.site_binding().map_err(|e| e.to_string())?;
     if bound.as_ref() == Some(&site) {
