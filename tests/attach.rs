@@ -311,6 +311,26 @@ async fn consoles_and_commands_share_one_service() {
         .find(|a| a.record.action == "rebind_store")
         .expect("a rebind row");
     assert_eq!(row.os_user, me());
+
+    // `forget employee` beside it: the service erases, the command reports.
+    let pac_id = seen
+        .employees
+        .iter()
+        .find_map(|r| r.pac.as_ref().map(|p| p.id.0))
+        .expect("a PAC employee");
+    let id = pac_id.to_string();
+    let (code, out, err) = rig.run(&["forget", "employee", &id, "--yes"], &[]).await;
+    assert_eq!(code, Some(0), "forget: {out}\n{err}");
+    assert!(out.contains(&format!("PAC employee {pac_id}")), "{out}");
+    assert!(out.contains("Nothing was sent to PAC or Astrow."), "{out}");
+    let store = Store::open_read_only(&rig.store_dir).unwrap();
+    let rows = store.audit_log(500).unwrap();
+    let asked = rows
+        .iter()
+        .find(|a| a.record.action == "forget_employee")
+        .expect("who asked for the erasure");
+    assert_eq!(asked.os_user, me());
+    assert!(!asked.record.record.contains(&id), "no id in the row");
     kill9(&mut service).await;
     drop(rig.site);
 }

@@ -17,7 +17,8 @@ pseudonym (forgotten-xxxxxxxx) instead of them, with the records before and afte
 result's detail erased. The erasure itself is recorded in the store's own audit. Nothing is \
 sent to PAC or Astrow: their records there are erased there.
 
-The store must not be in use: stop the service (or the console) first.
+With a service (or a console) running on the store, that engine does the erasure, asked \
+through its control socket.
 
 Exit codes: 0 done, 1 refused, declined or failed.";
 
@@ -58,6 +59,26 @@ pub fn run(global: &GlobalArgs, args: &ForgetArgs) -> u8 {
         eprintln!("Nothing erased.");
         return exit::PROBLEMS;
     }
+    // A service holds the store: it forgets, this command reports.
+    if Store::holder(&dir).is_some() {
+        let settings = &shot.settings;
+        let done = shot.runtime.block_on(async {
+            match super::attach::attach_running(settings, false, false).await? {
+                Some(mut att) => super::remote::forget(&mut att, id, pers_no).await,
+                None => Err("the engine holding the store stopped: run this again".to_string()),
+            }
+        });
+        return match done {
+            Ok(text) => {
+                println!("{text}");
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("astrow-pac forget: {e}");
+                exit::PROBLEMS
+            }
+        };
+    }
     let done = Store::open(&dir).and_then(|mut s| s.forget_employee(PacId(id), pers_no));
     match done {
         Ok(f) => {
@@ -72,25 +93,7 @@ pub fn run(global: &GlobalArgs, args: &ForgetArgs) -> u8 {
 }
 
 fn summary(id: u64, f: &Forgotten) -> String {
-    if f.swipes_removed + f.swipes_pending + f.audit_rows == 0 {
-        return format!(
-            "The store held nothing of PAC employee {id}: no swipes, no audit rows (the request \
-             is recorded in the store audit). Nothing was sent to PAC or Astrow."
-        );
-    }
-    let mut s = format!(
-        "PAC employee {id} forgotten: {} swipes removed from the ledger, {} audit rows now name {}.",
-        f.swipes_removed, f.audit_rows, f.pseudonym
-    );
-    if f.swipes_pending > 0 {
-        s.push_str(&format!(
-            " {} swipes not yet delivered to Astrow were kept so no booking is lost: \
-             run forget again once they are sent.",
-            f.swipes_pending
-        ));
-    }
-    s.push_str(" Nothing was sent to PAC or Astrow.");
-    s
+    f.summary(id)
 }
 
 #[cfg(test)]

@@ -288,6 +288,39 @@ pub async fn rebind(att: &mut Attached, ask: &RebindAsk<'_>) -> Result<u8, Strin
     Ok(exit::OK)
 }
 
+/// `forget employee` through the service: its summary, or why it failed.
+pub async fn forget(att: &mut Attached, id: u64, pers_no: Option<u64>) -> Result<String, String> {
+    let mut events = att.handle.events.resubscribe();
+    att.caller
+        .call(Command::ForgetEmployee {
+            pac_id: id,
+            pers_no,
+        })
+        .await?;
+    let (done, failed) = (
+        format!("forget employee {id}: "),
+        format!("forget employee {id} failed: "),
+    );
+    let told = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match events.recv().await {
+                Ok(e) => {
+                    if let Some(text) = e.message.strip_prefix(&done) {
+                        return Ok(text.to_string());
+                    }
+                    if let Some(text) = e.message.strip_prefix(&failed) {
+                        return Err(text.to_string());
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return Err("the service went away".to_string()),
+            }
+        }
+    })
+    .await;
+    told.map_err(|_| "the service did not answer within 60 s".to_string())?
+}
+
 /// What `apply` was asked.
 pub struct ApplyAsk<'a> {
     pub plan: Option<&'a str>,

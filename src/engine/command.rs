@@ -29,6 +29,12 @@ pub enum Command {
     /// site's links and plans (audited), as `astrow-pac store rebind` does
     /// when no engine runs.
     RebindStore,
+    /// Erase what the store keeps of one employee (an erasure request), as
+    /// `astrow-pac forget employee` does when no engine runs.
+    ForgetEmployee {
+        pac_id: u64,
+        pers_no: Option<u64>,
+    },
     /// Apply the approved items of this plan.
     Apply {
         plan_id: String,

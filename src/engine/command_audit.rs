@@ -59,6 +59,12 @@ pub fn command_audit(req: &Request, snap: &Snapshot) -> Option<AuditRecord> {
         Command::Pause => (synced_to, "pause".into(), "scheduled syncs".into()),
         Command::Resume => (synced_to, "resume".into(), "scheduled syncs".into()),
         Command::ReloadSettings => (synced_to, "reload_settings".into(), "settings".into()),
+        // The store's own audit records the erasure; this row says who asked.
+        Command::ForgetEmployee { .. } => (
+            System::Pac,
+            "forget_employee".into(),
+            "an employee (see the store's own audit)".into(),
+        ),
         other => (synced_to, command_name(other), String::new()),
     };
     Some(AuditRecord {

@@ -62,6 +62,32 @@ pub struct Forgotten {
     pub audit_rows: u64,
 }
 
+impl Forgotten {
+    /// What was erased and what waits, in words (`forget` prints it).
+    pub fn summary(&self, id: u64) -> String {
+        let f = self;
+        if f.swipes_removed + f.swipes_pending + f.audit_rows == 0 {
+            return format!(
+                "The store held nothing of PAC employee {id}: no swipes, no audit rows (the request \
+                 is recorded in the store audit). Nothing was sent to PAC or Astrow."
+            );
+        }
+        let mut s = format!(
+            "PAC employee {id} forgotten: {} swipes removed from the ledger, {} audit rows now name {}.",
+            f.swipes_removed, f.audit_rows, f.pseudonym
+        );
+        if f.swipes_pending > 0 {
+            s.push_str(&format!(
+                " {} swipes not yet delivered to Astrow were kept so no booking is lost: \
+                 run forget again once they are sent.",
+                f.swipes_pending
+            ));
+        }
+        s.push_str(" Nothing was sent to PAC or Astrow.");
+        s
+    }
+}
+
 /// A row of the store's own audit (erasures and trims).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreAuditEntry {

@@ -238,6 +238,9 @@ impl Engine {
                 self.decide_mirror_removals(keys, decision);
             }
             Command::RebindStore => self.rebind_store().await,
+            Command::ForgetEmployee { pac_id, pers_no } => {
+                self.forget_employee(pac_id, pers_no).await
+            }
             Command::Approve(ids) => self.set_states(ids, PlanState::Approved).await,
             Command::Reject(ids) => self.set_states(ids, PlanState::Rejected).await,
             Command::Apply {

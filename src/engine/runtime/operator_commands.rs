@@ -15,6 +15,28 @@ use crate::model::System;
 use crate::store::{AuditRecord, ledger};
 
 impl Engine {
+    /// An erasure request: the store forgets the employee; the notice says
+    /// what was done (`forget employee N: ...`) for the console or the
+    /// `forget` command that asked.
+    pub(super) async fn forget_employee(&mut self, pac_id: u64, pers_no: Option<u64>) {
+        let done = self
+            .store
+            .call("forget an employee", move |s| {
+                s.forget_employee(crate::model::PacId(pac_id), pers_no)
+            })
+            .await;
+        match done {
+            Ok(f) => self.notice(
+                EventLevel::Info,
+                format!("forget employee {pac_id}: {}", f.summary(pac_id)),
+            ),
+            Err(e) => self.notice(
+                EventLevel::Error,
+                format!("forget employee {pac_id} failed: {e}"),
+            ),
+        }
+    }
+
     pub(super) async fn reload(&mut self) {
         let loaded = match config::load(&self.opts.config_path) {
             Ok(l) => l,
