@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use astrow_pac::control::parts::{ROWS_PER_FRAME, Sent};
-use astrow_pac::control::wire::{self, RowsOut, ServerFrame};
+use astrow_pac::control::wire::{self, ServerFrame};
 use astrow_pac::control::{self, AttachOptions};
 use astrow_pac::engine::handle::channels;
 use astrow_pac::engine::snapshot::Snapshot;
@@ -43,7 +43,7 @@ fn wire_bytes(sent: &mut Sent, snap: &Snapshot) -> usize {
     let rows = sent.employees(snap);
     let mut n = 0;
     for chunk in rows.iter().flat_map(|r| r.chunks(ROWS_PER_FRAME)) {
-        n += wire::encode(&RowsOut::Employees(chunk)).map_or(0, |b| b.len()) + 4;
+        n += wire::encode_rows(chunk).map_or(0, |b| b.len()) + 4;
     }
     let frame = ServerFrame::Snapshot(Box::new(sent.frame(snap, rows.map(|r| r.len()))));
     n + wire::encode(&frame).map_or(0, |b| b.len()) + 4
@@ -83,9 +83,22 @@ async fn run() {
         serde_json::from_slice(&text).expect("decodes");
     let dec = t0.elapsed();
     println!(
-        "the employee list alone: encode {enc:?}, decode {dec:?} ({} rows, {:.1} MB)",
+        "the employee list as JSON: encode {enc:?}, decode {dec:?} ({} rows, {:.1} MB)",
         back.len(),
         text.len() as f64 / 1e6
+    );
+
+    let t0 = Instant::now();
+    let bin = postcard::to_allocvec(&*snap.employees).expect("encodes");
+    let enc = t0.elapsed();
+    let t0 = Instant::now();
+    let back: Vec<astrow_pac::engine::snapshot::EmployeeRow> =
+        postcard::from_bytes(&bin).expect("decodes");
+    let dec = t0.elapsed();
+    println!(
+        "the employee list in postcard (the wire): encode {enc:?}, decode {dec:?} ({} rows, {:.1} MB)",
+        back.len(),
+        bin.len() as f64 / 1e6
     );
 
     // Time to the first full frame.

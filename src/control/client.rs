@@ -96,7 +96,7 @@ async fn connect(endpoint: &Path, opts: &AttachOptions) -> Result<Connection, At
             ));
         }
     };
-    match wire::decode::<ServerFrame>(&bytes).map_err(AttachError::Protocol)? {
+    match wire::decode_server(&bytes).map_err(AttachError::Protocol)? {
         ServerFrame::Hello(hello) if hello.protocol == wire::PROTOCOL => Ok(Connection {
             reader,
             writer,
@@ -335,7 +335,7 @@ impl Client {
                         Some(Err(e)) => return End::Lost(e.to_string()),
                         Some(Ok(b)) => b,
                     };
-                    match wire::decode::<ServerFrame>(&bytes) {
+                    match wire::decode_server(&bytes) {
                         Ok(ServerFrame::Employees(rows)) => got.rows(rows),
                         Ok(ServerFrame::Snapshot(f)) => match got.assemble(*f, origin.clone()) {
                             Ok(snap) => { self.snapshots.send_replace(Arc::new(snap)); }

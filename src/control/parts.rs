@@ -285,7 +285,7 @@ impl Received {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::wire::{ServerFrame, decode, encode};
+    use crate::control::wire::{ServerFrame, decode_server, encode, encode_rows};
     use crate::tui::testkit::{feed, snapshot_with};
 
     /// Server to client through the encoding, rows first.
@@ -294,16 +294,16 @@ mod tests {
         let rows = sent.employees(snap);
         let n = rows.as_ref().map(|r| r.len());
         for chunk in rows.iter().flat_map(|r| r.chunks(ROWS_PER_FRAME)) {
-            let wire = encode(&ServerFrame::Employees(chunk.to_vec())).unwrap();
+            let wire = encode_rows(chunk).unwrap();
             bytes += wire.len();
-            match decode::<ServerFrame>(&wire).unwrap() {
+            match decode_server(&wire).unwrap() {
                 ServerFrame::Employees(r) => got.rows(r),
                 _ => unreachable!(),
             }
         }
         let wire = encode(&ServerFrame::Snapshot(Box::new(sent.frame(snap, n)))).unwrap();
         bytes += wire.len();
-        match decode::<ServerFrame>(&wire).unwrap() {
+        match decode_server(&wire).unwrap() {
             ServerFrame::Snapshot(f) => (got.assemble(*f, Origin::Embedded).unwrap(), bytes),
             _ => unreachable!(),
         }
@@ -315,6 +315,11 @@ mod tests {
         let (mut sent, mut got) = (Sent::default(), Received::default());
         let (first, full) = cross(&mut sent, &mut got, &snap);
         assert_eq!(first.employees.len(), 12_345);
+        assert_eq!(
+            serde_json::to_value(&*first.employees).unwrap(),
+            serde_json::to_value(&*snap.employees).unwrap(),
+            "every row arrives as it was"
+        );
         assert_eq!(first.bookings.feed, snap.bookings.feed);
         assert_eq!(first.jobs.len(), snap.jobs.len());
 

@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use super::parts::{ROWS_PER_FRAME, Sent};
 use super::transport::{self, Access, Peer};
 use super::wire::{
-    self, ClientFrame, ClientHello, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, PROTOCOL, RowsOut,
-    ServerFrame, ServerHello,
+    self, ClientFrame, ClientHello, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, PROTOCOL, ServerFrame,
+    ServerHello,
 };
 use crate::engine::command::{Command, EngineEvent};
 use crate::engine::handle::EngineHandle;
@@ -164,8 +164,7 @@ async fn send(w: &mut Writer, frame: &ServerFrame) -> Result<(), String> {
 async fn send_snapshot(w: &mut Writer, sent: &mut Sent, snap: &Snapshot) -> Result<(), String> {
     let rows = sent.employees(snap);
     for chunk in rows.iter().flat_map(|r| r.chunks(ROWS_PER_FRAME)) {
-        let bytes =
-            wire::encode(&RowsOut::Employees(chunk)).map_err(|e| format!("encoding rows: {e}"))?;
+        let bytes = wire::encode_rows(chunk)?;
         w.send(bytes).await.map_err(|e| format!("writing: {e}"))?;
     }
     let frame = sent.frame(snap, rows.map(|r| r.len()));
