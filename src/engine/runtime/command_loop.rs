@@ -84,7 +84,7 @@ impl Engine {
                 req = commands.recv() => match req {
                     Some(Request { command: Command::Shutdown, .. }) | None => break,
                     Some(req) => {
-                        self.audit_request(&req);
+                        self.audit_request(&req).await;
                         self.actor = req.actor;
                         self.command(req.command).await;
                         self.actor = Actor::auto();
@@ -177,9 +177,9 @@ impl Engine {
         self.state.apply(msg);
     }
 
-    /// A write command goes to the audit log with who sent it, and to the
-    /// consoles' log as a notice naming them.
-    fn audit_request(&self, req: &Request) {
+    /// A write command goes to the audit log with who sent it (before it
+    /// is carried out), and to the consoles' log as a notice naming them.
+    async fn audit_request(&self, req: &Request) {
         let Some(record) = command_audit(req, self.state.snapshot()) else {
             return;
         };
@@ -187,15 +187,14 @@ impl Engine {
             EventLevel::Info,
             format!("{} by {}: {}", record.action, req.actor, record.record),
         );
-        let (store, by) = (self.store.clone(), req.actor.user.clone());
-        tokio::spawn(async move {
-            let r = store
-                .call("audit a command", move |s| s.append_audit_as(&record, &by))
-                .await;
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "command not audited");
-            }
-        });
+        let by = req.actor.user.clone();
+        let r = self
+            .store
+            .call("audit a command", move |s| s.append_audit_as(&record, &by))
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "command not audited");
+        }
     }
 
     pub(super) fn notice(&self, level: EventLevel, message: impl Into<String>) {
