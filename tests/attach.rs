@@ -332,6 +332,13 @@ async fn consoles_and_commands_share_one_service() {
         .expect("who asked for the erasure");
     assert_eq!(asked.os_user, me());
     assert!(!asked.record.record.contains(&id), "no id in the row");
+
+    // `bookings reset-cursor` beside it: the service moves the cursor.
+    let (code, out, err) = rig
+        .run(&["bookings", "reset-cursor", "--to", "0", "--yes"], &[])
+        .await;
+    assert_eq!(code, Some(0), "reset-cursor: {out}\n{err}");
+    assert!(out.contains("event cursor moved from"), "{out}");
     kill9(&mut service).await;
     drop(rig.site);
 }

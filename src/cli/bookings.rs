@@ -18,7 +18,8 @@ epoch: PAC's events after N are read from then on, and their bookings get source
 `pac:<org>:e<epoch>:<seq>`, so they never collide with what Astrow already stored. \
 --to 0 reads PAC's new sequence from its start; --to <PAC's last seq> skips what PAC holds. \
 Asks for confirmation (default No) and writes the audit log. The engine holds the store \
-while it runs: stop it first, or use the console (Bookings pane, key X).
+while it runs: then the engine moves the cursor, asked through its control socket (or use \
+the console: Bookings pane, key X).
 
 Exit codes: 0 moved, 1 refused, declined or failed, 2 the engine runs.";
 
@@ -46,8 +47,93 @@ pub fn run(global: &GlobalArgs, args: &BookingsArgs) -> u8 {
         return exit::PROBLEMS;
     };
     match &args.action {
-        BookingsAction::ResetCursor { to, yes } => reset(&store_dir(&settings), *to, *yes),
+        BookingsAction::ResetCursor { to, yes } => {
+            let dir = store_dir(&settings);
+            // A service holds the store: it moves the cursor, asked through its socket.
+            if Store::holder(&dir).is_some() {
+                return reset_by_service(&settings, &dir, *to, *yes);
+            }
+            reset(&dir, *to, *yes)
+        }
     }
+}
+
+/// `reset-cursor` beside a running engine: the same facts and question
+/// (read beside it), then the engine moves the cursor and says so.
+fn reset_by_service(
+    settings: &crate::config::Settings,
+    dir: &std::path::Path,
+    to: u64,
+    yes: bool,
+) -> u8 {
+    let Some(rt) = super::common::runtime() else {
+        return exit::PROBLEMS;
+    };
+    let facts = Store::open_read_only(dir)
+        .map_err(|e| e.to_string())
+        .and_then(|mut s| {
+            let conn = s.connection();
+            ledger::cursor(conn)
+                .and_then(|c| Ok((c, seq_reset::open_reset(conn)?)))
+                .map_err(|e| e.to_string())
+        });
+    let (cursor, open) = match facts {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("astrow-pac bookings reset-cursor: {e}");
+            return exit::PROBLEMS;
+        }
+    };
+    tell_facts(cursor, open.as_ref());
+    if !yes && !ask(cursor, to) {
+        eprintln!("declined: nothing changed");
+        return exit::PROBLEMS;
+    }
+    let done = rt.block_on(async {
+        match super::attach::attach_running(settings, false, false).await {
+            Ok(Some(mut att)) => Some(super::remote::reset_cursor(&mut att, to).await),
+            Ok(None) => Some(Err(
+                "the engine holding the store stopped: run this again".to_string()
+            )),
+            Err(e) => {
+                eprintln!(
+                    "astrow-pac bookings reset-cursor: {e}. Stop the engine first, or move the cursor in its console (Bookings pane)."
+                );
+                None
+            }
+        }
+    });
+    let Some(done) = done else {
+        return exit::USAGE;
+    };
+    match done {
+        Ok(text) => {
+            println!("{text}");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("astrow-pac bookings reset-cursor: {e}");
+            exit::PROBLEMS
+        }
+    }
+}
+
+fn tell_facts(cursor: Seq, open: Option<&seq_reset::OpenReset>) {
+    match open {
+        Some(r) => eprintln!(
+            "PAC's event sequence was reset (detected {}): PAC ended at {} while the cursor is {}.",
+            r.detected_at, r.pac_last_seq, r.cursor
+        ),
+        None => eprintln!(
+            "No reset of PAC's event sequence was detected; the cursor is {cursor}. Moving it anyway re-reads or skips events."
+        ),
+    }
+}
+
+fn ask(cursor: Seq, to: u64) -> bool {
+    super::apply::confirm(&format!(
+        "Move the event cursor from {cursor} to {to} in a new epoch? [y/N] "
+    ))
 }
 
 fn reset(dir: &std::path::Path, to: u64, yes: bool) -> u8 {
@@ -75,20 +161,8 @@ fn reset(dir: &std::path::Path, to: u64, yes: bool) -> u8 {
             return exit::PROBLEMS;
         }
     };
-    match &open {
-        Some(r) => eprintln!(
-            "PAC's event sequence was reset (detected {}): PAC ended at {} while the cursor is {}.",
-            r.detected_at, r.pac_last_seq, r.cursor
-        ),
-        None => eprintln!(
-            "No reset of PAC's event sequence was detected; the cursor is {cursor}. Moving it anyway re-reads or skips events."
-        ),
-    }
-    if !yes
-        && !super::apply::confirm(&format!(
-            "Move the event cursor from {cursor} to {to} in a new epoch? [y/N] "
-        ))
-    {
+    tell_facts(cursor, open.as_ref());
+    if !yes && !ask(cursor, to) {
         eprintln!("declined: nothing changed");
         return exit::PROBLEMS;
     }

@@ -321,6 +321,47 @@ pub async fn forget(att: &mut Attached, id: u64, pers_no: Option<u64>) -> Result
     told.map_err(|_| "the service did not answer within 60 s".to_string())?
 }
 
+/// Wait for the engine's notice that answers a command: `answer` maps a
+/// notice to the outcome, `None` for notices about other things.
+async fn notice_answer(
+    events: &mut tokio::sync::broadcast::Receiver<crate::engine::command::EngineEvent>,
+    answer: impl Fn(&str) -> Option<Result<String, String>>,
+) -> Result<String, String> {
+    let told = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match events.recv().await {
+                Ok(e) => {
+                    if let Some(outcome) = answer(&e.message) {
+                        return outcome;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return Err("the service went away".to_string()),
+            }
+        }
+    })
+    .await;
+    told.map_err(|_| "the service did not answer within 60 s".to_string())?
+}
+
+/// `bookings reset-cursor` through the service: what it did, or why not.
+pub async fn reset_cursor(att: &mut Attached, to: u64) -> Result<String, String> {
+    let mut events = att.handle.events.resubscribe();
+    att.caller.call(Command::ResetCursor { to }).await?;
+    notice_answer(&mut events, |m| {
+        if m.starts_with("event cursor moved from") {
+            Some(Ok(m.to_string()))
+        } else if let Some(why) = m.strip_prefix("event cursor not moved: ") {
+            Some(Err(why.to_string()))
+        } else if m.starts_with("read-only: moving the event cursor") {
+            Some(Err(m.to_string()))
+        } else {
+            None
+        }
+    })
+    .await
+}
+
 /// What `apply` was asked.
 pub struct ApplyAsk<'a> {
     pub plan: Option<&'a str>,
