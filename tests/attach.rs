@@ -290,13 +290,21 @@ async fn consoles_and_commands_share_one_service() {
     );
 
     // `store rebind` beside it: the settings now name the same Astrow by
-    // another address; the service reads them again and re-binds.
+    // another address; a service started on them refuses to plan against
+    // the other site, and re-binds when asked.
     let text = std::fs::read_to_string(&rig.config).unwrap();
     std::fs::write(
         &rig.config,
         text.replace("http://127.0.0.1:", "http://localhost:"),
     )
     .unwrap();
+    kill9(&mut service).await;
+    let mut service = rig.service("service-new-site");
+    let mut refusing = rig.attach(false).await;
+    until(&mut refusing.handle.snapshots, "the site refusal", |s| {
+        s.site_refusal.is_some()
+    })
+    .await;
     let (code, out, err) = rig.run(&["store", "rebind", "--yes"], &[]).await;
     assert_eq!(code, Some(0), "rebind: {out}\n{err}");
     assert!(out.contains("was made for"), "{out}");

@@ -274,6 +274,13 @@ pub async fn rebind(att: &mut Attached, ask: &RebindAsk<'_>) -> Result<u8, Strin
             match events.recv().await {
                 Ok(e) if e.message.starts_with("store bound to") => return Ok(e.message),
                 Ok(e) if e.message.starts_with("store not re-bound") => return Err(e.message),
+                Ok(e) if e.message.contains("nothing to re-bind") => {
+                    return Err(format!(
+                        "{}; a service started on changed settings refuses to plan against the \
+                         other site, and re-binds then",
+                        e.message
+                    ));
+                }
                 Ok(e) if e.message.starts_with("read-only: re-binding") => return Err(e.message),
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => return Err("the service went away".to_string()),
