@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::EngineOptions;
@@ -55,6 +55,9 @@ pub(super) struct Engine {
     pub mirror_decisions: crate::engine::jobs::definitions::MirrorDecisions,
     /// Who sent the command being handled (the engine itself for its own work).
     pub actor: Actor,
+    /// Short tasks the loop starts (recording a job run, opening a door):
+    /// they hold the store, so the engine waits for them when it stops.
+    pub detached: JoinSet<()>,
     pub cancel: CancellationToken,
 }
 
@@ -145,6 +148,20 @@ impl Engine {
         for t in tasks {
             let _ = t.await;
         }
+        // The job runs reported meanwhile are recorded too.
+        while let Ok(msg) = internal.try_recv() {
+            self.report_in(msg);
+        }
+        // Reports keep being taken (a door opening reports when done).
+        loop {
+            tokio::select! {
+                done = self.detached.join_next() => if done.is_none() { break },
+                Some(msg) = internal.recv() => self.report_in(msg),
+            }
+        }
+        // A job's store call cut short by the cancel still runs on the
+        // blocking pool: the store is free only once closed.
+        self.store.close().await;
         tracing::info!("engine stopped");
     }
 
@@ -162,7 +179,7 @@ impl Engine {
                 },
             );
             let store = self.store.clone();
-            tokio::spawn(async move {
+            self.spawn_detached(async move {
                 let r = store
                     .call("record a job run", move |s| {
                         let id = s.job_started(&job)?;
@@ -195,6 +212,16 @@ impl Engine {
         if let Err(e) = r {
             tracing::warn!(error = %e, "command not audited");
         }
+    }
+
+    /// Start a short task the engine waits for when it stops; finished
+    /// ones are reaped here so the set stays small.
+    pub(super) fn spawn_detached(
+        &mut self,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        while self.detached.try_join_next().is_some() {}
+        self.detached.spawn(task);
     }
 
     pub(super) fn notice(&self, level: EventLevel, message: impl Into<String>) {

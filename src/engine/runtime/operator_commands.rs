@@ -104,7 +104,7 @@ impl Engine {
         let pac = self.pac.clone();
         let store = self.store.clone();
         let report = self.report.clone();
-        tokio::spawn(async move {
+        self.spawn_detached(async move {
             let result = pac.open_door(reader_id).await;
             let text = match &result {
                 Ok(()) => "ok".to_string(),
