@@ -858,3 +858,26 @@ async fn a_pairing_conflict_books_no_swipe_to_either_claimant() {
     assert!(why.contains("pairing conflict"), "{why}");
     stop(handle, engine).await;
 }
+
+/// The store is free the moment the engine says it stopped, even when it
+/// is stopped in the middle of its first jobs (a job's store call cut
+/// short, a job run still being recorded): a new engine, `status` or
+/// `apply --plan` can open it at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_is_free_as_soon_as_the_engine_has_stopped() {
+    let rig = rig(30).await;
+    for round in 0..6u64 {
+        let (handle, engine) = start(rig.engine_options(rig.settings.clone()))
+            .await
+            .unwrap();
+        for kind in [JobKind::Employees, JobKind::Definitions, JobKind::Heartbeat] {
+            let _ = handle.commands.send(Command::RunNow(kind)).await;
+        }
+        // Stop at a different point of the first jobs each round.
+        tokio::time::sleep(Duration::from_millis(15 * round)).await;
+        stop(handle, engine).await;
+        if let Err(e) = Store::open(&rig.dir.path().join("store")) {
+            panic!("round {round}: the store is still held after the engine stopped: {e}");
+        }
+    }
+}
