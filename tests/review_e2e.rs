@@ -605,7 +605,8 @@ async fn the_mirror_refuses_an_empty_reader_list_and_holds_a_big_drop() {
     let half = mirrored / 2;
     pac_keep_readers(&rig, half).await;
     let summary = run_now(&handle, JobKind::Definitions, None).await;
-    assert!(summary.contains("held"), "{summary}");
+    assert!(summary.starts_with("held: "), "{summary}");
+    assert_definitions_warn(&handle);
     let held = snapshot(&handle)
         .definitions
         .held
@@ -682,7 +683,21 @@ async fn the_mirror_refuses_an_empty_reader_list_and_holds_a_big_drop() {
     assert!(snapshot(&handle).definitions.held.is_none());
 
     pac_keep_readers(&rig, 0).await;
-    run_now(&handle, JobKind::Definitions, None).await;
+    let summary = run_now(&handle, JobKind::Definitions, None).await;
+    // A refusal is no "matches PAC": the job ends in a warning saying what
+    // was refused and what was kept.
+    assert!(
+        summary.starts_with(&format!(
+            "refused: PAC listed no reader: the mirror's {half} readers are kept"
+        )),
+        "{summary}"
+    );
+    assert!(!summary.contains("matches PAC"), "{summary}");
+    assert_definitions_warn(&handle);
+    assert!(
+        !snapshot(&handle).definitions.refused.is_empty(),
+        "the refusal is in the view"
+    );
     assert_eq!(
         rig.astrow.readers().await.unwrap().len(),
         half,
@@ -701,6 +716,31 @@ async fn the_mirror_refuses_an_empty_reader_list_and_holds_a_big_drop() {
     run_now(&handle, JobKind::Definitions, None).await;
     assert_eq!(rig.astrow.readers().await.unwrap().len(), half);
     stop(handle, engine).await;
+    // `status` reads the job's result from the store: a warning there too.
+    let store = Store::open_read_only(&rig.store_dir()).unwrap();
+    let runs = store.last_job_runs().unwrap();
+    let result = runs
+        .iter()
+        .find(|r| r.job == "definitions")
+        .and_then(|r| r.result.clone())
+        .unwrap_or_default();
+    assert!(
+        result.starts_with("warning: refused: PAC listed no reader"),
+        "{result}"
+    );
+}
+
+/// The definitions job's last run ended in a warning, and its row says so.
+fn assert_definitions_warn(handle: &EngineHandle) {
+    let snap = snapshot(handle);
+    let job = snap
+        .jobs
+        .iter()
+        .find(|j| j.kind == JobKind::Definitions)
+        .expect("the definitions job");
+    assert_eq!(job.state, astrow_pac::engine::snapshot::JobState::Warning);
+    let run = job.last_run.as_ref().expect("a run");
+    assert!(run.ok && run.warning, "{run:?}");
 }
 
 /// Removals from the mirror count in the rolling window: one reader gone

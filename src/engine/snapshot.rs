@@ -143,6 +143,8 @@ pub enum JobState {
     Idle,
     Running,
     Paused,
+    /// The last run did its work but refused or held something.
+    Warning,
     Failed,
 }
 
@@ -161,6 +163,9 @@ pub struct JobRun {
     pub started: DateTime<Utc>,
     pub finished: Option<DateTime<Utc>>,
     pub ok: bool,
+    /// Done, but something was refused or held: the summary says what.
+    #[serde(default)]
+    pub warning: bool,
     /// "12 changes planned", "held by the deletion guard", or the error.
     pub summary: String,
 }
@@ -312,6 +317,10 @@ pub struct DefinitionsView {
     /// (kept in the mirror).
     #[serde(default)]
     pub removals: Vec<crate::engine::plan::HeldRemoval>,
+    /// What the mirror's guard refused outright (an empty PAC list), and
+    /// what it kept instead.
+    #[serde(default)]
+    pub refused: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

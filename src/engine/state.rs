@@ -128,10 +128,13 @@ impl EngineState {
             }
             Internal::JobFinished { kind, run } => {
                 let failed = !run.ok;
+                let warning = run.ok && run.warning;
                 let line = format!("{}: {}", kind.title(), run.summary);
                 if let Some(j) = job(s, kind) {
                     j.state = if failed {
                         JobState::Failed
+                    } else if warning {
+                        JobState::Warning
                     } else {
                         JobState::Idle
                     };
@@ -145,6 +148,8 @@ impl EngineState {
                 if failed || kind == JobKind::Employees || kind == JobKind::Definitions {
                     let level = if failed {
                         EventLevel::Error
+                    } else if warning {
+                        EventLevel::Warning
                     } else {
                         EventLevel::Info
                     };
@@ -253,6 +258,7 @@ mod tests {
             started: Utc::now(),
             finished: Some(Utc::now()),
             ok: false,
+            warning: false,
             summary: "PAC unreachable".into(),
         };
         c.apply(Internal::JobFinished {
@@ -277,6 +283,7 @@ mod tests {
                     started: Utc::now(),
                     finished: None,
                     ok: true,
+                    warning: false,
                     summary: format!("{i}"),
                 },
             });

@@ -344,6 +344,7 @@ pub fn definitions() -> DefinitionsView {
         ],
         held: None,
         removals: Vec::new(),
+        refused: Vec::new(),
     }
 }
 
@@ -352,6 +353,7 @@ fn job(kind: JobKind, ok: bool, summary: &str, next: i64) -> JobStatus {
         started: t0() - chrono::TimeDelta::seconds(95),
         finished: Some(t0() - chrono::TimeDelta::seconds(90)),
         ok,
+        warning: false,
         summary: summary.into(),
     };
     JobStatus {

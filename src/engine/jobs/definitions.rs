@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::astrow::AstrowClient;
 use crate::config::Settings;
+use crate::engine::jobs::scheduler::JobDone;
 use crate::engine::plan::{
     MirrorDiff, MirrorInput, MirrorWrite, RemovalDecision, mirror_write, plan_definitions,
 };
@@ -87,7 +88,7 @@ pub async fn sync(
     job: &DefinitionsJob,
     settings: &Settings,
     write: bool,
-) -> Result<(String, Arc<DefinitionsView>), String> {
+) -> Result<(JobDone, Arc<DefinitionsView>), String> {
     let window_h = settings.sync.deletion_guard.window_h;
     let r = read(job, window_h).await?;
     let decisions = job
@@ -107,7 +108,12 @@ pub async fn sync(
         window_h,
         settings: &plan_settings,
     });
-    for line in decided.held.iter().chain(&decided.notes) {
+    for line in decided
+        .refused
+        .iter()
+        .chain(&decided.held)
+        .chain(&decided.notes)
+    {
         tracing::warn!("definitions: {line}");
     }
     let mut described = Vec::new();
@@ -119,18 +125,11 @@ pub async fn sync(
         let d = plan_definitions(&[], &[], list, &r.mirror_readers).readers;
         described.push(describe("reader", &d));
     }
-    let held_note = decided
-        .held
-        .as_ref()
-        .map_or(String::new(), |h| format!("; held: {h}"));
     let (groups, readers, summary) = if !write {
         let summary = if described.is_empty() {
-            format!("Astrow's mirror matches PAC{held_note}")
+            "Astrow's mirror matches PAC".to_string()
         } else {
-            format!(
-                "read-only: not mirrored: {}{held_note}",
-                described.join("; ")
-            )
+            format!("read-only: not mirrored: {}", described.join("; "))
         };
         (r.mirror_groups.clone(), r.mirror_readers.clone(), summary)
     } else {
@@ -145,9 +144,9 @@ pub async fn sync(
         }
         forget_moot_decisions(job, &decided);
         let summary = if described.is_empty() {
-            format!("Astrow's mirror matches PAC{held_note}")
+            "Astrow's mirror matches PAC".to_string()
         } else {
-            format!("mirrored into Astrow: {}{held_note}", described.join("; "))
+            format!("mirrored into Astrow: {}", described.join("; "))
         };
         (
             decided
@@ -161,8 +160,16 @@ pub async fn sync(
             summary,
         )
     };
+    let done = summarize(summary, &decided.refused, decided.held.as_deref());
     let mut pending = described;
-    pending.extend(decided.held.iter().chain(&decided.notes).cloned());
+    pending.extend(
+        decided
+            .refused
+            .iter()
+            .chain(&decided.held)
+            .chain(&decided.notes)
+            .cloned(),
+    );
     let view = DefinitionsView {
         reader_settings: reader_settings(&r.pac_readers, settings),
         pac_groups: r.pac_groups,
@@ -171,6 +178,7 @@ pub async fn sync(
         astrow_readers: readers,
         pending,
         held: decided.held,
+        refused: decided.refused,
         // Removals written just now are done: no longer to decide on.
         removals: decided
             .decided
@@ -178,7 +186,29 @@ pub async fn sync(
             .filter(|h| !write || !decided.removed.contains(&h.key))
             .collect(),
     };
-    Ok((summary, Arc::new(view)))
+    Ok((done, Arc::new(view)))
+}
+
+/// The run's result: a refusal or a hold comes first and makes it a
+/// warning; what was written (or that the rest matches) follows.
+fn summarize(written: String, refused: &[String], held: Option<&str>) -> JobDone {
+    let mut parts: Vec<String> = refused.iter().map(|r| format!("refused: {r}")).collect();
+    if let Some(h) = held {
+        parts.push(format!("held: {h}"));
+    }
+    if parts.is_empty() {
+        return JobDone::from(written);
+    }
+    let rest = if written == "Astrow's mirror matches PAC" {
+        "nothing else to mirror".to_string()
+    } else {
+        written
+    };
+    parts.push(rest);
+    JobDone {
+        summary: parts.join("; "),
+        warning: true,
+    }
 }
 
 /// Decisions on removals written now, or no longer called for, are dropped.
@@ -284,5 +314,37 @@ mod set_aside_tests {
             ..aside[0].clone()
         }];
         assert!(keep_set_aside(&mut pac, &mirror, &no_id, |r| r.0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::summarize;
+
+    #[test]
+    fn a_refusal_or_a_hold_makes_the_run_a_warning_that_says_so_first() {
+        let plain = summarize("Astrow's mirror matches PAC".into(), &[], None);
+        assert!(!plain.warning);
+        assert_eq!(plain.summary, "Astrow's mirror matches PAC");
+        let refused = summarize(
+            "Astrow's mirror matches PAC".into(),
+            &["PAC listed no reader: the mirror's 8 readers are kept".into()],
+            None,
+        );
+        assert!(refused.warning);
+        assert_eq!(
+            refused.summary,
+            "refused: PAC listed no reader: the mirror's 8 readers are kept; nothing else to mirror"
+        );
+        let held = summarize(
+            "mirrored into Astrow: access groups: 1 added".into(),
+            &[],
+            Some("5 removals from Astrow's mirror"),
+        );
+        assert!(held.warning);
+        assert_eq!(
+            held.summary,
+            "held: 5 removals from Astrow's mirror; mirrored into Astrow: access groups: 1 added"
+        );
     }
 }

@@ -111,6 +111,13 @@ pub fn problems(snap: &Snapshot, pac: &SystemHealth, astrow: &SystemHealth) -> V
     if snap.plan.as_ref().is_some_and(|p| p.held.is_some()) {
         out.push("an employee plan is held by the deletion guard".into());
     }
+    let d = &snap.definitions;
+    for r in &d.refused {
+        out.push(format!("Astrow's mirror not synced: {r}"));
+    }
+    if d.held.is_some() {
+        out.push("removals from Astrow's mirror are held by the deletion guard".into());
+    }
     out
 }
 
@@ -177,5 +184,35 @@ async fn probe_astrow(astrow: &AstrowClient) -> SystemHealth {
             }
         }
         Err(e) => down(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refused or held definitions sync degrades the heartbeat, as a held
+    /// employee plan does.
+    #[test]
+    fn a_refused_or_held_mirror_sync_is_a_heartbeat_problem() {
+        let up = SystemHealth {
+            state: HealthState::Up,
+            ..SystemHealth::default()
+        };
+        let mut snap = Snapshot::default();
+        assert!(problems(&snap, &up, &up).is_empty());
+        snap.definitions = Arc::new(crate::engine::snapshot::DefinitionsView {
+            refused: vec!["PAC listed no reader: the mirror's 8 readers are kept".into()],
+            held: Some("5 removals from Astrow's mirror".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            problems(&snap, &up, &up),
+            vec![
+                "Astrow's mirror not synced: PAC listed no reader: the mirror's 8 readers are kept"
+                    .to_string(),
+                "removals from Astrow's mirror are held by the deletion guard".to_string(),
+            ]
+        );
     }
 }

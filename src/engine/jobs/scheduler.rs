@@ -23,13 +23,31 @@ pub struct JobControl {
     pub report: mpsc::Sender<Internal>,
 }
 
+/// A run that did its work, and whether it ends in a warning (something
+/// refused or held that a person should look at: the summary says what).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobDone {
+    pub summary: String,
+    pub warning: bool,
+}
+
+impl From<String> for JobDone {
+    fn from(summary: String) -> JobDone {
+        JobDone {
+            summary,
+            warning: false,
+        }
+    }
+}
+
 /// Loop: wait for the interval (the first run is at once) or a trigger; skip
 /// scheduled runs while paused (a "run now" still runs); run; report.
 /// The job returns a one-line summary, or the error in words.
-pub async fn run_scheduled<F, Fut>(ctl: JobControl, mut job: F)
+pub async fn run_scheduled<F, Fut, D>(ctl: JobControl, mut job: F)
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<String, String>>,
+    Fut: Future<Output = Result<D, String>>,
+    D: Into<JobDone>,
 {
     let mut paused = ctl.paused.clone();
     let mut first = true;
@@ -74,9 +92,9 @@ where
             _ = ctl.cancel.cancelled() => return,
             r = job() => r,
         };
-        let (ok, summary) = match result {
-            Ok(s) => (true, s),
-            Err(e) => (false, e),
+        let (ok, warning, summary) = match result.map(Into::into) {
+            Ok(d) => (true, d.warning, d.summary),
+            Err(e) => (false, false, e),
         };
         if !ok {
             tracing::warn!(job = ctl.kind.title(), error = %summary, "job failed");
@@ -89,6 +107,7 @@ where
                     started,
                     finished: Some(Utc::now()),
                     ok,
+                    warning,
                     summary,
                 },
             })

@@ -82,7 +82,9 @@ pub struct MirrorWrite {
     /// The removals a person decides on: held, approved (written by this
     /// write) and rejected (kept).
     pub decided: Vec<HeldRemoval>,
-    /// Refusals and keeps, in words.
+    /// An empty PAC list refused, and what was kept, in words.
+    pub refused: Vec<String>,
+    /// Keeps (a reader bookings wait for), in words.
     pub notes: Vec<String>,
     /// Keys of the entries removed by this write.
     pub removed: Vec<String>,
@@ -250,7 +252,7 @@ fn decide_removals(
 /// An empty PAC list while the mirror holds entries: refused, noted.
 fn refused_empty(what: &str, pac: usize, mirror: usize, out: &mut MirrorWrite) -> bool {
     if pac == 0 && mirror > 0 {
-        out.notes.push(format!(
+        out.refused.push(format!(
             "PAC listed no {what}: the mirror's {mirror} {what}s are kept (an empty list is refused, \
              as an empty employee listing is)"
         ));
@@ -365,9 +367,10 @@ mod tests {
         assert_eq!(w.readers, None, "nothing removed, even approved");
         assert!(w.removed.is_empty());
         assert!(
-            w.notes[0].starts_with("PAC listed no reader"),
+            w.refused[0].starts_with("PAC listed no reader")
+                && w.refused[0].contains("10 readers are kept"),
             "{:?}",
-            w.notes
+            w.refused
         );
     }
 

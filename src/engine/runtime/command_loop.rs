@@ -172,7 +172,9 @@ impl Engine {
         {
             let (job, result) = (
                 format!("{kind:?}").to_lowercase(),
-                if run.ok {
+                if run.ok && run.warning {
+                    format!("warning: {}", run.summary)
+                } else if run.ok {
                     format!("ok: {}", run.summary)
                 } else {
                     format!("failed: {}", run.summary)

@@ -44,7 +44,7 @@ pub(super) fn start(
                 return Err(format!("definitions not mirrored: {why}"));
             }
             let settings = s.borrow().clone();
-            let (summary, view) = definitions::sync(&job, &settings, !read_only).await?;
+            let (done, view) = definitions::sync(&job, &settings, !read_only).await?;
             mirror.send_replace(Some(Arc::new(
                 view.astrow_readers
                     .iter()
@@ -52,7 +52,7 @@ pub(super) fn start(
                     .collect(),
             )));
             let _ = r.send(Internal::Definitions(view)).await;
-            Ok(summary)
+            Ok(done)
         }
     }));
     mirror_rx

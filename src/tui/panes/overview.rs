@@ -265,17 +265,15 @@ fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
                 JobState::Idle => ("idle", t.base),
                 JobState::Running => ("running", t.ok),
                 JobState::Paused => ("paused", t.warn),
+                JobState::Warning => ("⚠ warning", t.warn),
                 JobState::Failed => ("✖ failed", t.bad),
             };
             let last = j.last_run.as_ref().map_or(String::from("never"), |r| {
-                format!(
-                    "{} {}",
-                    if r.ok { "✓" } else { "✖" },
-                    s.ago(r.finished.unwrap_or(r.started))
-                )
+                format!("{} {}", run_mark(r), s.ago(r.finished.unwrap_or(r.started)))
             });
             let ok_style = match &j.last_run {
                 Some(r) if !r.ok => t.bad,
+                Some(r) if r.warning => t.warn,
                 _ => t.base,
             };
             let next = j.next_run.map_or(String::from("–"), |n| s.until(n));
@@ -333,11 +331,17 @@ fn recent_runs(f: &mut Frame, area: Rect, s: &AppState) {
             let took = r.finished.map_or("running".to_string(), |e| {
                 crate::tui::state::human_duration(e - r.started, "")
             });
-            let st = if r.ok { t.base } else { t.bad };
+            let st = if !r.ok {
+                t.bad
+            } else if r.warning {
+                t.warn
+            } else {
+                t.base
+            };
             Row::new(vec![
                 ratatui::widgets::Cell::from(Span::styled(s.clock(r.started), t.dim)),
                 ratatui::widgets::Cell::from(*name),
-                ratatui::widgets::Cell::from(Span::styled(if r.ok { "✓" } else { "✖" }, st)),
+                ratatui::widgets::Cell::from(Span::styled(run_mark(r), st)),
                 ratatui::widgets::Cell::from(Span::styled(took, t.dim)),
                 ratatui::widgets::Cell::from(Span::styled(ext(&r.summary).into_owned(), st)),
             ])
@@ -354,4 +358,13 @@ fn recent_runs(f: &mut Frame, area: Rect, s: &AppState) {
         Table::new(rows, widths).block(block("Recent runs", s)),
         area,
     );
+}
+
+/// A run's mark: done, done with a warning, failed.
+fn run_mark(r: &crate::engine::snapshot::JobRun) -> &'static str {
+    match (r.ok, r.warning) {
+        (false, _) => "✖",
+        (true, true) => "⚠",
+        (true, false) => "✓",
+    }
 }
