@@ -236,15 +236,8 @@ fn text(v: &serde_json::Value) -> String {
                 p["failed"],
                 p["by_action"]
             ));
-            for f in p["failed_items"].as_array().into_iter().flatten() {
-                out.push_str(&format!(
-                    "FAILED  {} ({} attempts, retried from {}): {}\n",
-                    crate::http::sanitize(f["id"].as_str().unwrap_or("")),
-                    f["attempts"],
-                    f["retry_at"].as_str().unwrap_or("-"),
-                    crate::http::sanitize(f["last_error"].as_str().unwrap_or(""))
-                ));
-            }
+            let failed = p["failed_items"].as_array().map_or(&[][..], |a| a);
+            out.push_str(&super::status_failed::text(failed));
             if let Some(h) = p["held"].as_str() {
                 out.push_str(&format!("        HELD by the deletion guard: {h}\n"));
             }

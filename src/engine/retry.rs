@@ -65,8 +65,10 @@ pub fn to_apply(items: &[StoredItem], now: DateTime<Utc>) -> usize {
         .count()
 }
 
-/// "2 items still failing: update:astrow:7 (licence missing, 3 attempts: ...; next
-/// try 12:03:00), ...", or `None` when nothing fails. At most `max` named.
+/// "179 items still failing: licence missing: 179 (e.g. update:astrow:7, 3
+/// attempts: ...; next try 12:03:00); items update:astrow:7, ... and 174
+/// more", or `None` when nothing fails: one example error per failure kind,
+/// at most `max` items named.
 pub fn failing_summary(items: &[StoredItem], max: usize) -> Option<String> {
     let failing: Vec<&StoredItem> = items
         .iter()
@@ -75,16 +77,15 @@ pub fn failing_summary(items: &[StoredItem], max: usize) -> Option<String> {
     if failing.is_empty() {
         return None;
     }
-    let named: Vec<String> = failing
-        .iter()
-        .take(max)
-        .map(|i| {
+    let kinds: Vec<String> = by_kind(&failing)
+        .into_iter()
+        .map(|(kind, n, i)| {
             let next = i.retry_at.map_or(String::new(), |t| {
                 format!("; next try {}", t.format("%H:%M:%S"))
             });
-            let kind = failure_kind(i).unwrap_or(FailureKind::Other).words();
             format!(
-                "{} ({kind}, {} attempt{}: {}{next})",
+                "{}: {n} (e.g. {}, {} attempt{}: {}{next})",
+                kind.words(),
                 i.item_id,
                 i.attempts,
                 if i.attempts == 1 { "" } else { "s" },
@@ -92,17 +93,38 @@ pub fn failing_summary(items: &[StoredItem], max: usize) -> Option<String> {
             )
         })
         .collect();
+    let named: Vec<&str> = failing
+        .iter()
+        .take(max)
+        .map(|i| i.item_id.as_str())
+        .collect();
     let more = failing.len().saturating_sub(max);
     let mut text = format!(
-        "{} item{} still failing: {}",
+        "{} item{} still failing: {}; items {}",
         failing.len(),
         if failing.len() == 1 { "" } else { "s" },
+        kinds.join("; "),
         named.join(", ")
     );
     if more > 0 {
         text.push_str(&format!(" and {more} more"));
     }
     Some(text)
+}
+
+/// Failed items by the kind of their last failure, most first (ties in
+/// the order met): the kind, how many, the first of them.
+fn by_kind<'a>(failing: &[&'a StoredItem]) -> Vec<(FailureKind, usize, &'a StoredItem)> {
+    let mut out: Vec<(FailureKind, usize, &StoredItem)> = Vec::new();
+    for i in failing {
+        let kind = failure_kind(i).unwrap_or(FailureKind::Other);
+        match out.iter_mut().find(|(k, ..)| *k == kind) {
+            Some(entry) => entry.1 += 1,
+            None => out.push((kind, 1, i)),
+        }
+    }
+    out.sort_by_key(|(_, n, _)| std::cmp::Reverse(*n));
+    out
 }
 
 /// Items that failed more than [`FAILING_ATTENTION_ATTEMPTS`] times.
@@ -189,16 +211,55 @@ mod tests {
         let text = failing_summary(&items, 2).unwrap_or_default();
         assert!(
             text.starts_with(
-                "3 items still failing: update:astrow:7 (licence missing, 1 attempt: licence"
+                "3 items still failing: licence missing: 3 (e.g. update:astrow:7, 1 attempt: licence"
             ),
             "{text}"
         );
         assert!(
-            text.contains("update:astrow:8 (licence missing, 4 attempts"),
+            text.ends_with("; items update:astrow:7, update:astrow:8 and 1 more"),
             "{text}"
         );
-        assert!(text.ends_with("and 1 more"), "{text}");
         assert_eq!(failing_summary(&items[3..], 2), None);
         assert_eq!(needing_attention(&items), 1);
+    }
+
+    /// 179 failing for one reason and 2 for another: one example error
+    /// per reason, a handful of names, the count of the rest; not 181
+    /// errors in one line.
+    #[test]
+    fn retry_summary_groups_many_failures_by_kind() {
+        let now = Utc::now();
+        let mut items: Vec<StoredItem> = (0..179)
+            .map(|n| {
+                item(
+                    &format!("update:astrow:{n}"),
+                    PlanState::Failed,
+                    3,
+                    Some(now),
+                )
+            })
+            .collect();
+        for n in 0..2 {
+            let mut i = item(&format!("create:astrow:{n}"), PlanState::Failed, 1, None);
+            i.failure_kind = Some("rejected".into());
+            i.detail = Some("employee_no taken".into());
+            items.push(i);
+        }
+        let text = failing_summary(&items, 5).unwrap_or_default();
+        assert!(
+            text.starts_with(
+                "181 items still failing: licence missing: 179 (e.g. update:astrow:0,"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "; refused as invalid: 2 (e.g. create:astrow:0, 1 attempt: employee_no taken)"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with(" and 176 more"), "{text}");
+        assert_eq!(text.matches("licence").count(), 2, "one example: {text}");
+        assert!(text.len() < 600, "{} chars: {text}", text.len());
     }
 }
