@@ -124,3 +124,32 @@ fn special_states() {
     let mut h = Harness::with_state(st, 80, 24);
     insta::assert_snapshot!("first_run_80x24", h.text());
 }
+
+/// A definitions sync that refused PAC's empty reader list shows as a
+/// warning in the Overview's jobs, never as a plain ✓.
+#[test]
+fn a_refused_definitions_sync_is_a_warning_in_the_overview() {
+    use astrow_pac::engine::snapshot::{JobKind, JobState};
+    let mut snap = snapshot();
+    let job = snap
+        .jobs
+        .iter_mut()
+        .find(|j| j.kind == JobKind::Definitions)
+        .expect("the definitions job");
+    job.state = JobState::Warning;
+    if let Some(run) = job.last_run.as_mut() {
+        run.warning = true;
+        run.summary = "refused: PAC listed no reader: the mirror's 8 readers are kept".into();
+    }
+    let mut h = harness(snap, 160, 48, true);
+    h.press("1");
+    let text = h.text();
+    let row = text
+        .lines()
+        .find(|l| l.contains("refused: PAC listed no reader"))
+        .unwrap_or_else(|| panic!("no definitions row:\n{text}"));
+    // The state column and the last run's mark.
+    assert!(row.contains("⚠ warning"), "{row}");
+    assert_eq!(row.matches('⚠').count(), 2, "{row}");
+    assert!(!row.contains('✓'), "{row}");
+}
