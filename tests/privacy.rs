@@ -167,12 +167,11 @@ async fn until_some(rig: &Rig, sql: &str, within: Duration) {
 
 /// SIGTERM, so the engine stops cleanly and its log is flushed.
 async fn stop(child: &mut Child) {
-    let pid = child.id().expect("running").to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    let pid = libc::pid_t::try_from(child.id().expect("running")).unwrap();
+    // SAFETY: kill has no memory preconditions; the pid is our own child's,
+    // not yet reaped (so not reused). No external `kill` program needed.
+    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(rc, 0, "SIGTERM: {}", std::io::Error::last_os_error());
     tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("the engine stops on SIGTERM")
