@@ -301,3 +301,26 @@ fn text(v: &serde_json::Value) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::open_connection;
+
+    /// A schema-v2 store (an older astrow-pac's, not migrated yet): status
+    /// reads it as not bound rather than failing on the missing table.
+    #[test]
+    fn status_reads_a_store_the_new_binary_has_not_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_connection(&dir.path().join(crate::store::DATABASE_FILE)).unwrap();
+        for m in crate::store::test_migrations_up_to(2) {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        drop(conn);
+        let store = Store::open_read_only(dir.path()).unwrap();
+        assert_eq!(store.site_binding().unwrap(), None);
+        let v = gather(dir.path(), 60);
+        assert!(v.is_ok(), "{:?}", v.err());
+    }
+}

@@ -69,9 +69,17 @@ pub struct RebindPreview {
     pub pending_bookings: u64,
 }
 
+/// The schema version that added the `site_binding` table.
+const FIRST_VERSION_WITH_BINDING: u32 = 3;
+
 impl Store {
-    /// The site the store is bound to, if any.
+    /// The site the store is bound to, if any. A store made by an older
+    /// astrow-pac (schema below 3, not yet migrated: read-only openers such
+    /// as `status` see it so) has no binding table: not bound yet.
     pub fn site_binding(&self) -> Result<Option<SiteIdentity>, StoreError> {
+        if self.schema_version()? < FIRST_VERSION_WITH_BINDING {
+            return Ok(None);
+        }
         self.conn
             .query_row(
                 "SELECT pac, astrow FROM site_binding WHERE id = 1",

@@ -220,3 +220,13 @@ pub(crate) fn parse_fingerprint(text: &str) -> Result<u64, StoreError> {
 mod plan_tests;
 #[cfg(test)]
 mod tests;
+
+/// The SQL of the migrations up to `version`, to make an older store in tests.
+#[cfg(test)]
+pub(crate) fn test_migrations_up_to(version: u32) -> Vec<&'static str> {
+    migrations::MIGRATIONS
+        .iter()
+        .filter(|m| m.version <= version)
+        .map(|m| m.sql)
+        .collect()
+}

@@ -77,6 +77,29 @@ fn every_way_into_the_database_waits_the_same_busy_timeout() -> TestResult {
     Ok(())
 }
 
+/// A store as an older astrow-pac left it: migrations up to `version` only.
+fn store_at_version(dir: &Path, version: u32) -> TestResult {
+    let conn = db::open_connection(&dir.join(DATABASE_FILE))?;
+    for m in migrations::MIGRATIONS
+        .iter()
+        .filter(|m| m.version <= version)
+    {
+        conn.execute_batch(m.sql)?;
+    }
+    conn.pragma_update(None, "user_version", version)?;
+    Ok(())
+}
+
+#[test]
+fn a_store_older_than_the_binding_table_reads_as_not_bound() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    store_at_version(dir.path(), 2)?;
+    let store = Store::open_read_only(dir.path())?;
+    assert_eq!(store.schema_version()?, 2);
+    assert_eq!(store.site_binding()?, None);
+    Ok(())
+}
+
 #[test]
 fn store_refuses_a_schema_newer_than_it_knows() -> TestResult {
     let dir = tempfile::tempdir()?;
