@@ -281,7 +281,10 @@ async fn consoles_and_commands_share_one_service() {
         .iter()
         .find(|a| a.record.action == "apply_requested")
         .expect("an apply row");
-    assert_eq!(over_ssh.record.result, "requested over ssh from 10.9.8.7");
+    assert_eq!(
+        over_ssh.record.result,
+        "requested over ssh from 10.9.8.7 (as reported by the client)"
+    );
     assert!(
         audit
             .iter()

@@ -243,9 +243,17 @@ async fn a_read_only_console_sends_no_write() {
     // Even a write that gets past the console is refused by the server.
     let refused = ro.caller.call(Command::Approve(vec!["i1".into()])).await;
     assert!(refused.unwrap_err().contains("read-only"));
-    // A read is fine, and is the only thing the engine ever got.
+    // A run now is refused too: in auto apply mode it applies its plan.
     let ask = Command::RunNow(astrow_pac::engine::snapshot::JobKind::Employees);
-    ro.caller.call(ask.clone()).await.unwrap();
+    let refused = ro.caller.call(ask).await;
+    assert!(refused.unwrap_err().contains("read-only"));
+    // The engine got nothing; a writing console's run still reaches it.
+    assert!(engine.commands.try_recv().is_err());
+    let rw = control::attach(&server.endpoint, AttachOptions::default())
+        .await
+        .unwrap();
+    let ask = Command::RunNow(astrow_pac::engine::snapshot::JobKind::Employees);
+    rw.caller.call(ask.clone()).await.unwrap();
     let got = engine.commands.recv().await.unwrap();
     assert_eq!(got.command, ask);
     assert!(engine.commands.try_recv().is_err());

@@ -25,7 +25,7 @@ use super::wire::{
 };
 use crate::engine::command::{Command, EngineEvent, EventLevel};
 use crate::engine::handle::{COMMAND_QUEUE, EVENT_BUFFER, EngineHandle};
-use crate::engine::request::{Actor, CommandSender, Request, is_write};
+use crate::engine::request::{Actor, CommandSender, Request, refused_to_read_only};
 use crate::engine::snapshot::{Origin, Snapshot};
 
 /// How long to wait between attempts to reattach.
@@ -314,7 +314,7 @@ impl Client {
                 _ = self.stop.cancelled() => return End::Done,
                 req = self.requests.recv() => {
                     let Some(req) = req else { return End::Done };
-                    if self.opts.read_only && is_write(&req.command) {
+                    if self.opts.read_only && refused_to_read_only(&req.command) {
                         self.tell(EventLevel::Warning, "read-only: the command was not sent".into());
                         continue;
                     }

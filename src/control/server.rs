@@ -24,7 +24,7 @@ use super::wire::{
 };
 use crate::engine::command::{Command, EngineEvent};
 use crate::engine::handle::EngineHandle;
-use crate::engine::request::{Actor, CommandSender, is_write};
+use crate::engine::request::{Actor, CommandSender, refused_to_read_only};
 use crate::engine::snapshot::Snapshot;
 
 /// How long a new connection may take to say hello.
@@ -299,7 +299,7 @@ pub fn check(cmd: &Command, read_only: bool, snap: &Snapshot) -> Result<(), Stri
                     stop it with its service manager (systemctl stop astrow-pac)"
             .into());
     }
-    if read_only && is_write(cmd) {
+    if read_only && refused_to_read_only(cmd) {
         return Err("this console is read-only (--read-only): nothing was sent".into());
     }
     if let Command::Apply { .. } = cmd
@@ -347,14 +347,10 @@ mod tests {
     fn writes_from_read_only_consoles_a_stop_and_a_second_apply_are_refused() {
         let mut snap = Snapshot::default();
         assert!(check(&Command::Pause, true, &snap).is_err());
-        assert!(
-            check(
-                &Command::RunNow(crate::engine::snapshot::JobKind::Employees),
-                true,
-                &snap
-            )
-            .is_ok()
-        );
+        let run = Command::RunNow(crate::engine::snapshot::JobKind::Employees);
+        // In auto apply mode a run writes: a read-only console cannot ask for one.
+        assert!(check(&run, true, &snap).is_err());
+        assert!(check(&run, false, &snap).is_ok());
         assert!(check(&Command::Shutdown, false, &snap).is_err());
         let apply = Command::Apply {
             plan_id: "p".into(),

@@ -74,7 +74,7 @@ pub fn command_audit(req: &Request, snap: &Snapshot) -> Option<AuditRecord> {
         before: None,
         after: None,
         result: match &req.actor.ssh_from {
-            Some(from) => format!("requested over ssh from {from}"),
+            Some(from) => format!("requested over ssh from {from} (as reported by the client)"),
             None => "requested".into(),
         },
     })
@@ -153,7 +153,10 @@ mod tests {
         assert_eq!(r.system, System::Astrow);
         assert_eq!(r.action, "approve");
         assert_eq!(r.record, "plan p-7: 2 item(s): i1, i2");
-        assert_eq!(r.result, "requested over ssh from 10.0.0.5");
+        assert_eq!(
+            r.result,
+            "requested over ssh from 10.0.0.5 (as reported by the client)"
+        );
     }
 
     #[test]

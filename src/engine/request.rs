@@ -79,6 +79,14 @@ pub fn is_write(cmd: &Command) -> bool {
     !matches!(cmd, Command::RunNow(_) | Command::Shutdown)
 }
 
+/// Whether a read-only console may not send `cmd`: every write, and a run
+/// now too (in auto apply mode a run applies the plan it makes). Read-only
+/// is the client's own hello flag: a courtesy against slips, not a boundary
+/// (anyone admitted to the socket may attach without it).
+pub fn refused_to_read_only(cmd: &Command) -> bool {
+    is_write(cmd) || matches!(cmd, Command::RunNow(_))
+}
+
 /// The sending end of the engine's command queue, stamped with one actor.
 /// Readers send plain `Command`s; the engine receives `Request`s.
 #[derive(Debug, Clone)]

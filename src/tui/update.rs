@@ -143,7 +143,9 @@ fn run_now(s: &mut AppState, job: JobKind) -> Vec<Effect> {
     let writes = job == JobKind::Employees
         && s.snap.settings.apply_mode == crate::engine::snapshot::ApplyModeView::Auto
         && !s.snap.settings.read_only;
-    if writes && refuse_write(s, "a sync in auto mode (it would apply)") {
+    // A --read-only console sends no run at all (the service refuses it:
+    // in auto mode a run applies its plan).
+    if (writes || s.flags.read_only) && refuse_write(s, "a sync now (in auto mode it applies)") {
         return Vec::new();
     }
     s.info(format!("{} asked to run now", job.title()));

@@ -544,6 +544,8 @@ fn read_only_refuses_every_write() {
         Action::RejectAll,
         Action::Apply,
         Action::StartRollCall,
+        Action::SyncEmployees,
+        Action::SyncDefinitions,
     ] {
         assert!(update(&mut s, a.clone()).is_empty(), "{a:?}");
         assert!(s.modal.is_none());
