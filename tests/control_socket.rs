@@ -259,3 +259,50 @@ async fn a_read_only_console_sends_no_write() {
     assert!(engine.commands.try_recv().is_err());
     server.stop().await;
 }
+
+/// A client that never reads (a console suspended with Ctrl-Z) cannot hold
+/// up the stop, even with the server blocked writing to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_does_not_hang_the_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, engine, _handle) = serve(dir.path());
+    let stream = transport::connect(&server.endpoint).await.unwrap();
+    let mut stuck = Framed::new(stream, wire::codec(wire::MAX_SERVER_FRAME));
+    let hello = br#"{"hello":{"protocol":1,"product":"0.1.0","ssh_from":null,"read_only":false}}"#;
+    stuck.send(bytes::Bytes::from_static(hello)).await.unwrap();
+    // Far more than a socket buffer holds, never read.
+    let big = "x".repeat(60_000);
+    for _ in 0..200 {
+        let _ = engine
+            .events
+            .send(astrow_pac::engine::command::EngineEvent {
+                time: chrono::Utc::now(),
+                level: astrow_pac::engine::command::EventLevel::Info,
+                message: big.clone(),
+            });
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(10), server.stop())
+        .await
+        .expect("the stop does not wait for a client that does not read");
+    drop(stuck);
+}
+
+/// An old server stopped after a newer one took the path leaves the newer
+/// socket in place (it removes only the file it made).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_server_never_removes_a_newer_engines_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, _engine, _handle) = serve(dir.path());
+    let (new, mut engine2, _handle2) = serve(dir.path());
+    assert_eq!(old.endpoint, new.endpoint);
+    old.stop().await;
+    assert!(new.endpoint.exists(), "the newer socket is still there");
+    let good = control::attach(&new.endpoint, AttachOptions::default())
+        .await
+        .unwrap();
+    still_served(&good, &mut engine2).await;
+    let at = new.endpoint.clone();
+    new.stop().await;
+    assert!(!at.exists(), "a server removes its own socket on stop");
+}

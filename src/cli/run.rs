@@ -75,7 +75,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> u8 {
                 return exit::PROBLEMS;
             }
         };
-        let server = super::attach::serve(&server_settings, &handle);
+        let mut server = super::attach::serve(&server_settings, &handle);
         tracing::info!("engine running headless; SIGTERM or Ctrl-C stops it");
         // The engine's notices go to the log too.
         let notices = tokio::spawn(async move {
@@ -99,6 +99,11 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> u8 {
         let code = tokio::select! {
             _ = wait_for_stop() => {
                 tracing::info!("stop requested");
+                // Consoles are let go first, while this engine still holds
+                // the store: its socket is gone before another can start.
+                if let Some(s) = server.take() {
+                    s.stop().await;
+                }
                 let _ = commands.send(Command::Shutdown).await;
                 joined.await;
                 exit::OK

@@ -97,12 +97,20 @@ pub struct ControlServer {
     pub endpoint: PathBuf,
     cancel: CancellationToken,
     task: JoinHandle<()>,
+    /// The socket file this server made (removed on stop while still ours).
+    socket: Option<transport::SocketFile>,
 }
 
 impl ControlServer {
+    /// Stop accepting, end every client (a client that does not read cannot
+    /// hold this up: its pending write is dropped), then remove the socket
+    /// file unless a newer engine has replaced it meanwhile.
     pub async fn stop(self) {
         self.cancel.cancel();
         let _ = self.task.await;
+        if let Some(socket) = &self.socket {
+            socket.remove_if_ours();
+        }
     }
 }
 
@@ -116,6 +124,7 @@ pub fn serve(
 ) -> io::Result<ControlServer> {
     let listener = transport::listen(dir, access)?;
     let endpoint = transport::endpoint(dir);
+    let socket = transport::SocketFile::made_at(&endpoint);
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
     let task = tokio::spawn(async move {
@@ -129,7 +138,14 @@ pub fn serve(
                 Ok(stream) => {
                     let (src, pol, stop) = (source.for_client(), policy.clone(), stop.clone());
                     clients.spawn(async move {
-                        if let Err(e) = serve_client(stream, src, &pol, stop).await {
+                        // Raced with the stop as a whole: a write blocked on a
+                        // client that does not read (suspended, buffer full)
+                        // is dropped, never waited for.
+                        let served = tokio::select! {
+                            _ = stop.cancelled() => Ok(()),
+                            r = serve_client(stream, src, &pol, stop.clone()) => r,
+                        };
+                        if let Err(e) = served {
                             tracing::info!("control: a client connection closed: {e}");
                         }
                     });
@@ -148,6 +164,7 @@ pub fn serve(
         endpoint,
         cancel,
         task,
+        socket,
     })
 }
 

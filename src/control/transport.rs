@@ -56,6 +56,48 @@ fn name(endpoint: &Path) -> io::Result<Name<'_>> {
     }
 }
 
+/// The socket file a listener made, known by its inode, so that only that
+/// file is ever removed (a newer engine's socket at the same path is not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketFile {
+    path: PathBuf,
+    id: (u64, u64),
+}
+
+impl SocketFile {
+    /// The file now at `path` (`None` off Unix, or when it cannot be read).
+    pub fn made_at(path: &Path) -> Option<SocketFile> {
+        file_id(path).map(|id| SocketFile {
+            path: path.to_path_buf(),
+            id,
+        })
+    }
+
+    /// Remove the file if the one at the path is still this one.
+    pub fn remove_if_ours(&self) {
+        if file_id(&self.path) == Some(self.id)
+            && let Err(e) = std::fs::remove_file(&self.path)
+        {
+            tracing::warn!(socket = %self.path.display(), "control: removing the socket: {e}");
+        }
+    }
+}
+
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(windows)]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// Listen on the store's endpoint. Call only while holding the store's
 /// lock: a socket file left there by a killed engine is then stale for
 /// sure, and is replaced.
@@ -64,7 +106,9 @@ pub fn listen(dir: &Path, access: &Access) -> io::Result<Listener> {
     let opts = ListenerOptions::new()
         .name(name(&at)?)
         .try_overwrite(true)
-        .reclaim_name(true);
+        // Never unlink on drop: by then a newer engine may have put its own
+        // socket there. `SocketFile::remove_if_ours` removes ours only.
+        .reclaim_name(false);
     #[cfg(unix)]
     let listener = {
         use interprocess::os::unix::local_socket::ListenerOptionsExt;
