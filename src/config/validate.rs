@@ -344,6 +344,17 @@ fn local(s: &Settings, check_files: bool, p: &mut Vec<Problem>) {
             "is empty: name a group, or leave the setting out",
         ));
     }
+    if s.control.group.is_some() && s.astrow.password.is_some() {
+        // The group needs to read the settings to find the socket: a password
+        // written in them would be the whole group's.
+        p.push(Problem::new(
+            "astrow.password",
+            None,
+            "is written in the settings while control.group lets that group read them: \
+             move it to astrow.password_file (readable by the service's user only) or to \
+             the environment variable ASTROW_PAC_ASTROW_PASSWORD",
+        ));
+    }
     empty_option("log.file", s.log.file.as_deref(), p);
     if !log_level_ok(&s.log.level) {
         p.push(must("log.level", &s.log.level));
@@ -408,6 +419,19 @@ mod tests {
     fn good_settings_have_no_problem() {
         assert_eq!(validate(&good(), false), vec![]);
         assert_eq!(warnings(&good()), vec![]);
+    }
+
+    #[test]
+    fn an_inline_password_is_refused_when_a_group_reads_the_settings() {
+        let mut s = good();
+        s.control.group = Some("astrow-pac-admins".into());
+        assert_eq!(validate(&s, false), vec![]);
+        s.astrow.password = Some(crate::config::Secret::new("hunter2secret"));
+        let p = only(&s, "astrow.password");
+        assert!(p.message.contains("astrow.password_file"), "{p}");
+        assert!(!p.to_string().contains("hunter2secret"), "{p}");
+        s.control.group = None;
+        assert_eq!(validate(&s, false), vec![]);
     }
 
     #[test]
