@@ -1121,3 +1121,59 @@ fn x_without_a_sequence_reset_moves_nothing() {
     assert!(engine(&h.press("X")).is_empty());
     assert!(!has(&mut h, "Move the event cursor?"));
 }
+
+#[test]
+fn unreadable_records_shown_in_their_panes_and_counted_on_the_overview() {
+    use astrow_pac::engine::snapshot::UnreadableView;
+    let aside = |listing: &str, id: Option<u64>, reason: &str| UnreadableView {
+        listing: listing.into(),
+        record_id: id,
+        reason: reason.into(),
+        seen_at: astrow_pac::tui::testkit::t0(),
+    };
+    let mut snap = snapshot();
+    snap.unreadable = Arc::new(vec![
+        aside(
+            "PAC employees",
+            Some(42),
+            "invalid type: null, expected a string\u{1b}[2J\u{7}",
+        ),
+        aside("Astrow employees", None, "missing field `pers_no`"),
+        aside("PAC readers", Some(9), "invalid value: \"sideways\""),
+    ]);
+    let mut h = Harness::new(snap, 140, 44);
+    let screen = h.text();
+    assert!(
+        screen.contains("▲ 3 unreadable, set aside: 2 employees, 1 definitions"),
+        "{screen}"
+    );
+    h.press("2");
+    let screen = h.text();
+    assert!(screen.contains("▲ 2 unreadable"), "{screen}");
+    assert!(
+        screen.contains("unreadable PAC employees #42: invalid type: null, expected a string"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("unreadable Astrow employees no id: missing field `pers_no`"),
+        "{screen}"
+    );
+    assert!(!screen.contains("PAC readers"), "{screen}");
+    // The reason is outside text: no escape or bell reaches the terminal.
+    let buf = h.draw().clone();
+    assert!(
+        buf.content()
+            .iter()
+            .all(|c| !c.symbol().contains('\u{1b}') && !c.symbol().contains('\u{7}'))
+    );
+    let (x, y) = find(&buf, "▲ 2 unreadable").expect("title drawn");
+    assert_eq!(buf[(x, y)].fg, Color::Yellow, "drawn as a warning");
+    h.press("4");
+    let screen = h.text();
+    assert!(
+        screen.contains("▲ 1 unreadable")
+            && screen.contains("unreadable PAC readers #9: invalid value: \"sideways\""),
+        "{screen}"
+    );
+    assert!(!screen.contains("PAC employees #42"), "{screen}");
+}

@@ -148,6 +148,11 @@ async fn nothing_is_planned_as_gone_for_an_unreadable_employee() {
     assert_eq!(unreadable.len(), 1, "{unreadable:?}");
     assert_eq!(unreadable[0].listing, "PAC employees");
     assert_eq!(unreadable[0].record_id, Some(unreadable_id.0));
+    // And what the engine's snapshot shows in the Employees pane.
+    let shown = astrow_pac::engine::set_aside::load(&store).await.unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].is_employee() && shown[0].record_id == Some(unreadable_id.0));
+    assert_eq!(shown[0].reason, unreadable[0].reason);
     // A clean read again forgets it.
     rig.real_data(false);
     compute_plan(&rig.pac, &rig.astrow, &store, &rig.settings)

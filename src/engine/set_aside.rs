@@ -31,6 +31,44 @@ pub async fn record(
         .map_err(|e| e.to_string())
 }
 
+/// Every record the last reads set aside, as the snapshot shows them.
+pub async fn load(
+    store: &crate::engine::store_handle::StoreHandle,
+) -> Result<Vec<crate::engine::snapshot::UnreadableView>, String> {
+    let rows = store
+        .call("read unreadable records", |s| {
+            Ok(crate::store::booking_waits::unreadable(s.connection()))
+        })
+        .await?
+        .map_err(|e| e.to_string())?;
+    Ok(rows
+        .into_iter()
+        .map(|u| crate::engine::snapshot::UnreadableView {
+            listing: u.listing,
+            record_id: u.record_id,
+            reason: u.reason,
+            seen_at: u.seen_at,
+        })
+        .collect())
+}
+
+/// Tell the engine state what the store holds as set aside.
+pub async fn publish(
+    store: &crate::engine::store_handle::StoreHandle,
+    report: &tokio::sync::mpsc::Sender<crate::engine::state::Internal>,
+) {
+    match load(store).await {
+        Ok(list) => {
+            let _ = report
+                .send(crate::engine::state::Internal::Unreadable(
+                    std::sync::Arc::new(list),
+                ))
+                .await;
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the unreadable records"),
+    }
+}
+
 /// Leave out of the plan the pairs of the set-aside records; returns how
 /// many records were left out on both sides, or why no plan can be made.
 pub fn leave_out_pairs(

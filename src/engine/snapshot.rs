@@ -42,6 +42,28 @@ pub struct Snapshot {
     /// service reached over its control socket (set by the socket client).
     #[serde(default)]
     pub origin: Origin,
+    /// Records the last reads of each listing set aside as unreadable.
+    #[serde(default)]
+    pub unreadable: Arc<Vec<UnreadableView>>,
+}
+
+/// A record a listing set aside as unreadable, with the reason (outside
+/// text: sanitised where drawn).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct UnreadableView {
+    /// Which listing: "PAC employees", "Astrow employees", "PAC readers",
+    /// "PAC access groups".
+    pub listing: String,
+    pub record_id: Option<u64>,
+    pub reason: String,
+    pub seen_at: DateTime<Utc>,
+}
+
+impl UnreadableView {
+    /// An employee listing's (shown in the Employees pane).
+    pub fn is_employee(&self) -> bool {
+        self.listing.ends_with("employees")
+    }
 }
 
 /// Whose engine a console looks at.

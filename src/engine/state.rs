@@ -55,6 +55,8 @@ pub enum Internal {
         items: Vec<ItemOutcomeView>,
     },
     Definitions(Arc<DefinitionsView>),
+    /// Every record the last reads set aside as unreadable.
+    Unreadable(Arc<Vec<super::snapshot::UnreadableView>>),
     Settings(SettingsSummary),
     Paused(bool),
     /// The store is bound to another site (`None`: the settings' site), and
@@ -188,6 +190,7 @@ impl EngineState {
                 }
             }
             Internal::Definitions(d) => s.definitions = d,
+            Internal::Unreadable(u) => s.unreadable = u,
             Internal::Settings(summary) => s.settings = summary,
             Internal::SiteRefusal {
                 reason,

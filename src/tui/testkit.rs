@@ -434,6 +434,7 @@ pub fn snapshot_with(n: usize, feed_len: usize, held: bool) -> Snapshot {
         }),
         site_refusal: None,
         old_site_pending: 0,
+        unreadable: Arc::new(Vec::new()),
     }
 }
 

@@ -198,8 +198,10 @@ impl EmployeeJob {
         let settings = self.settings.borrow().clone();
         // One pairing per sync: the plan's, shared by the rows and the
         // badge map bookings are sent with.
-        let (plan, pac, astrow, pairing) =
-            compute_plan(&self.pac, &self.astrow, &self.store, &settings).await?;
+        let planned = compute_plan(&self.pac, &self.astrow, &self.store, &settings).await;
+        // What was set aside is shown even when no plan could be made.
+        crate::engine::set_aside::publish(&self.store, &self.report).await;
+        let (plan, pac, astrow, pairing) = planned?;
         let master = plan.master;
         let rows = employee_rows(&pac, &astrow, &pairing, Some(&plan), master);
         let _ = self.report.send(Internal::Employees(Arc::new(rows))).await;

@@ -44,7 +44,9 @@ pub(super) fn start(
                 return Err(format!("definitions not mirrored: {why}"));
             }
             let settings = s.borrow().clone();
-            let (done, view) = definitions::sync(&job, &settings, !read_only).await?;
+            let synced = definitions::sync(&job, &settings, !read_only).await;
+            crate::engine::set_aside::publish(&job.store, &r).await;
+            let (done, view) = synced?;
             mirror.send_replace(Some(Arc::new(
                 view.astrow_readers
                     .iter()

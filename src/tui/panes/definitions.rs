@@ -27,15 +27,28 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     } else {
         REMOVAL_ROWS as u16 + 4
     };
-    let [main, removals, pending] = Layout::vertical([
+    let aside: Vec<_> = s
+        .snap
+        .unreadable
+        .iter()
+        .filter(|u| !u.is_employee())
+        .collect();
+    let aside_h = if aside.is_empty() {
+        0
+    } else {
+        (aside.len() as u16 + 1).min(4)
+    };
+    let [main, removals, pending, aside_area] = Layout::vertical([
         Constraint::Min(6),
         Constraint::Length(removals_h),
         Constraint::Length(pending_h),
+        Constraint::Length(aside_h),
     ])
     .areas(area);
     if removals_h > 0 {
         draw_removals(f, removals, s);
     }
+    super::unreadable_lines(f, aside_area, t, &aside);
     let (ga, ra) = if area.width >= 120 {
         let [g, r] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
             .areas(main);

@@ -153,12 +153,25 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let st = &s.employees;
     let detail_h = if st.detail { 7 } else { 0 };
-    let [filter, table, detail_area] = Layout::vertical([
+    let aside: Vec<_> = s
+        .snap
+        .unreadable
+        .iter()
+        .filter(|u| u.is_employee())
+        .collect();
+    let aside_h = if aside.is_empty() {
+        0
+    } else {
+        (aside.len() as u16 + 1).min(4)
+    };
+    let [filter, table, aside_area, detail_area] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
+        Constraint::Length(aside_h),
         Constraint::Length(detail_h),
     ])
     .areas(area);
+    super::unreadable_lines(f, aside_area, t, &aside);
     if st.detail {
         let row = st
             .visible

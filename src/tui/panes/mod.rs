@@ -55,3 +55,44 @@ pub fn filter_line(
     };
     f.render_widget(Paragraph::new(line), area);
 }
+
+/// The records a listing set aside as unreadable, one a line with the
+/// reason (outside text, sanitised), under a title naming how many.
+pub fn unreadable_lines(
+    f: &mut Frame,
+    area: Rect,
+    t: &Theme,
+    aside: &[&crate::engine::snapshot::UnreadableView],
+) {
+    if aside.is_empty() || area.height == 0 {
+        return;
+    }
+    let w = area.width.saturating_sub(1) as usize;
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            " ▲ {} unreadable: set aside, never read as gone",
+            aside.len()
+        ),
+        t.warn,
+    ))];
+    let room = usize::from(area.height).saturating_sub(1);
+    for (i, u) in aside.iter().enumerate().take(room) {
+        let id = u
+            .record_id
+            .map_or_else(|| "no id".to_string(), |i| format!("#{i}"));
+        let text = if i + 1 == room && aside.len() > room {
+            format!("  … and {} more (astrow-pac status)", aside.len() - i)
+        } else {
+            format!(
+                "  unreadable {} {id}: {}",
+                super::widgets::ext(&u.listing),
+                super::widgets::ext(&u.reason)
+            )
+        };
+        lines.push(Line::from(Span::styled(
+            super::widgets::fit(&text, w),
+            t.dim,
+        )));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}

@@ -230,6 +230,21 @@ fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
             t.warn,
         )));
     }
+    if !snap.unreadable.is_empty() {
+        let employees = snap.unreadable.iter().filter(|u| u.is_employee()).count();
+        lines.push(Line::from(Span::styled(
+            fit(
+                &format!(
+                    "▲ {} unreadable, set aside: {} employees, {} definitions",
+                    snap.unreadable.len(),
+                    employees,
+                    snap.unreadable.len() - employees
+                ),
+                w.saturating_sub(1),
+            ),
+            t.warn,
+        )));
+    }
     if b.astrow_down {
         lines.push(Line::from(Span::styled(
             "! Astrow marked down: bookings wait in the ledger",
