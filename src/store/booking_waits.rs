@@ -169,6 +169,16 @@ pub fn requeue_mirror_rejections(
     conn: &mut Connection,
     mirrored: &HashSet<String>,
 ) -> Result<usize, LedgerError> {
+    super::tally::write(conn, |c| {
+        let n = requeue_in(c, mirrored)?;
+        let mut delta = super::tally::Delta::default();
+        delta.add("rejected", -(n as i64));
+        delta.add("pending", n as i64);
+        Ok((n, delta))
+    })
+}
+
+fn requeue_in(conn: &mut Connection, mirrored: &HashSet<String>) -> Result<usize, LedgerError> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql("begin requeueing"))?;

@@ -168,55 +168,7 @@ impl Store {
         pac_id: PacId,
         pers_no: Option<u64>,
     ) -> Result<Forgotten, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .ctx("begin forgetting an employee")?;
-        let linked: Option<u64> = tx
-            .query_row(
-                "SELECT pers_no FROM links WHERE pac_id = ?1",
-                [pac_id.0],
-                |r| r.get(0),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })
-            .ctx("find the employee's link")?;
-        let pers_no = pers_no.or(linked);
-        let swipes_pending: u64 = tx
-            .query_row(
-                "SELECT count(*) FROM ledger WHERE employee_id = ?1 AND state = 'pending'",
-                [pac_id.0],
-                |r| r.get(0),
-            )
-            .ctx("count the employee's pending swipes")?;
-        let swipes_removed = tx
-            .execute(
-                "DELETE FROM ledger WHERE employee_id = ?1 AND state <> 'pending'",
-                [pac_id.0],
-            )
-            .ctx("remove the employee's swipes")? as u64;
-        let pseudonym = pseudonym();
-        open_exception(&tx, "forget", None)?;
-        let audit_rows = pseudonymise(&tx, pac_id, pers_no, &pseudonym)?;
-        close_exception(&tx, "forget")?;
-        store_audit(
-            &tx,
-            "forget_employee",
-            &pseudonym,
-            &format!(
-                "{swipes_removed} swipes removed, {swipes_pending} pending kept, {audit_rows} audit rows pseudonymised"
-            ),
-        )?;
-        tx.commit().ctx("commit forgetting an employee")?;
-        Ok(Forgotten {
-            pseudonym,
-            swipes_removed,
-            swipes_pending,
-            audit_rows,
-        })
+        super::tally::write(&mut self.conn, |conn| forget_in(conn, pac_id, pers_no))
     }
 
     /// Delete audit rows of the whole months before the last `months`
@@ -292,6 +244,74 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The erasure of [`Store::forget_employee`], in one transaction, with how
+/// it changed the ledger's counts.
+fn forget_in(
+    conn: &mut rusqlite::Connection,
+    pac_id: PacId,
+    pers_no: Option<u64>,
+) -> Result<(Forgotten, super::tally::Delta), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .ctx("begin forgetting an employee")?;
+    let linked: Option<u64> = tx
+        .query_row(
+            "SELECT pers_no FROM links WHERE pac_id = ?1",
+            [pac_id.0],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .ctx("find the employee's link")?;
+    let pers_no = pers_no.or(linked);
+    let swipes_pending: u64 = tx
+        .query_row(
+            "SELECT count(*) FROM ledger WHERE employee_id = ?1 AND state = 'pending'",
+            [pac_id.0],
+            |r| r.get(0),
+        )
+        .ctx("count the employee's pending swipes")?;
+    let mut delta = super::tally::Delta::default();
+    {
+        let mut stmt = tx
+            .prepare(
+                "DELETE FROM ledger WHERE employee_id = ?1 AND state <> 'pending' RETURNING state",
+            )
+            .ctx("remove the employee's swipes")?;
+        let mut rows = stmt.query([pac_id.0]).ctx("remove the employee's swipes")?;
+        while let Some(r) = rows.next().ctx("remove the employee's swipes")? {
+            let state: String = r.get(0).ctx("remove the employee's swipes")?;
+            delta.add(&state, -1);
+        }
+    }
+    let swipes_removed = (-delta.states.iter().map(|(_, n)| n).sum::<i64>()) as u64;
+    let pseudonym = pseudonym();
+    open_exception(&tx, "forget", None)?;
+    let audit_rows = pseudonymise(&tx, pac_id, pers_no, &pseudonym)?;
+    close_exception(&tx, "forget")?;
+    store_audit(
+        &tx,
+        "forget_employee",
+        &pseudonym,
+        &format!(
+            "{swipes_removed} swipes removed, {swipes_pending} pending kept, {audit_rows} audit rows pseudonymised"
+        ),
+    )?;
+    tx.commit().ctx("commit forgetting an employee")?;
+    Ok((
+        Forgotten {
+            pseudonym,
+            swipes_removed,
+            swipes_pending,
+            audit_rows,
+        },
+        delta,
+    ))
 }
 
 /// Rewrite the employee's audit rows; how many.

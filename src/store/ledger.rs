@@ -143,6 +143,15 @@ pub fn append_page(
     entries: &[NewEntry],
     read_at: DateTime<Utc>,
 ) -> Result<usize, LedgerError> {
+    super::tally::write(conn, |c| append_page_in(c, entries, read_at))
+}
+
+fn append_page_in(
+    conn: &mut Connection,
+    entries: &[NewEntry],
+    read_at: DateTime<Utc>,
+) -> Result<(usize, super::tally::Delta), LedgerError> {
+    let mut delta = super::tally::Delta::default();
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql("begin a page"))?;
@@ -165,7 +174,7 @@ pub fn append_page(
                 EntryKind::Feed => ("feed", None, "none"),
                 EntryKind::RollCall => ("roll_call", None, "none"),
             };
-            added += stmt
+            let n = stmt
                 .execute(params![
                     super::seq_reset::ledger_key(epoch, e.event.seq).0,
                     e.event.time.to_rfc3339(),
@@ -180,6 +189,10 @@ pub fn append_page(
                     ts(read_at),
                 ])
                 .map_err(sql("insert an event"))?;
+            if n > 0 {
+                delta.add(state, n as i64);
+            }
+            added += n;
         }
     }
     if let Some(max) = entries.iter().map(|e| e.event.seq).max() {
@@ -189,7 +202,8 @@ pub fn append_page(
         }
     }
     tx.commit().map_err(sql("commit a page"))?;
-    Ok(added)
+    delta.read = Some((read_at, added as u64));
+    Ok((added, delta))
 }
 
 /// PAC no longer holds events after the cursor (410): record the gap
@@ -429,10 +443,22 @@ pub fn record_answers(
     answers: &[(Seq, BookingStatus)],
     at: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
+    super::tally::write(conn, |c| record_answers_in(c, answers, at))
+}
+
+fn record_answers_in(
+    conn: &mut Connection,
+    answers: &[(Seq, BookingStatus)],
+    at: DateTime<Utc>,
+) -> Result<((), super::tally::Delta), LedgerError> {
+    let mut delta = super::tally::Delta::default();
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql("begin answers"))?;
     {
+        let mut before = tx
+            .prepare_cached("SELECT state, read_at FROM ledger WHERE seq = ?1 AND kind = 'booking'")
+            .map_err(sql("prepare answers"))?;
         let mut stmt = tx
             .prepare_cached(
                 "UPDATE ledger SET state = ?2, booking_id = ?3, reason = ?4, answered_at = ?5
@@ -446,11 +472,30 @@ pub fn record_answers(
                 BookingStatus::Duplicate { booking_id } => ("duplicate", Some(*booking_id), None),
                 BookingStatus::Rejected { reason } => ("rejected", None, Some(reason.as_str())),
             };
+            let was: Option<(String, String)> = before
+                .query_row(params![seq.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(sql("read a booking before its answer"))?;
             stmt.execute(params![seq.0, state, id, reason, ts(at)])
                 .map_err(sql("record an answer"))?;
+            if let Some((old, read_at)) = was {
+                delta.add(&old, -1);
+                delta.add(state, 1);
+                delta.lags_ms.push(lag_ms(seq.0, &read_at, at)?);
+            }
         }
     }
-    tx.commit().map_err(sql("commit answers"))
+    tx.commit().map_err(sql("commit answers"))?;
+    Ok(((), delta))
+}
+
+/// From reading the event off PAC (`read_at`) to Astrow's answer.
+fn lag_ms(seq: u64, read_at: &str, answered: DateTime<Utc>) -> Result<u64, LedgerError> {
+    let t = DateTime::parse_from_rfc3339(read_at).map_err(|e| LedgerError::Corrupt {
+        seq,
+        detail: e.to_string(),
+    })?;
+    Ok((answered - t.with_timezone(&Utc)).num_milliseconds().max(0) as u64)
 }
 
 /// Counts by state, for the snapshot and `status`.
@@ -544,7 +589,10 @@ pub fn read_since(conn: &Connection, since: DateTime<Utc>) -> Result<u64, Ledger
 pub fn granted_since(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<Entry>, LedgerError> {
     query_entries(
         conn,
-        "WHERE event_type = 'access_granted' AND read_at >= ?1 ORDER BY seq",
+        // From the first row read since then (the index on read time) up
+        // the primary key: no scan of what came before.
+        "WHERE seq >= (SELECT MIN(seq) FROM ledger WHERE read_at >= ?1)
+           AND event_type = 'access_granted' AND read_at >= ?1 ORDER BY seq",
         params![ts(since)],
     )
 }

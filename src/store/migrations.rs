@@ -45,6 +45,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "reconciled time for ledger retention",
         sql: super::retention::MIGRATION,
     },
+    Migration {
+        version: 7,
+        name: "ledger indexes: by state, by read time",
+        sql: super::tally::MIGRATION,
+    },
 ];
 
 const V1: &str = "

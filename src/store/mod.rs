@@ -22,6 +22,7 @@ mod private_store;
 pub mod retention;
 pub mod seq_reset;
 mod suppressions;
+pub mod tally;
 
 pub use audit::current_os_user;
 pub use audit::{AuditEntry, AuditRecord};

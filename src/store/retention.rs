@@ -60,7 +60,7 @@ pub fn covered_until(conn: &Connection) -> Result<Option<DateTime<Utc>>, LedgerE
 /// Delete at most `batch` done rows read before `min(older_than, covered
 /// until)`, oldest first. Returns how many went (0: nothing left to trim).
 pub fn trim_batch(
-    conn: &Connection,
+    conn: &mut Connection,
     older_than: DateTime<Utc>,
     batch: usize,
 ) -> Result<usize, LedgerError> {
@@ -68,14 +68,28 @@ pub fn trim_batch(
         return Ok(0);
     };
     let cutoff = older_than.min(covered);
-    conn.execute(
-        "DELETE FROM ledger WHERE seq IN (
-             SELECT seq FROM ledger
-             WHERE read_at < ?1 AND state IN ('processed', 'duplicate', 'queued', 'none')
-             ORDER BY seq LIMIT ?2)",
-        params![ts(cutoff), batch as i64],
-    )
-    .map_err(sql("trim the ledger"))
+    super::tally::write(conn, |c| {
+        let mut delta = super::tally::Delta::default();
+        let mut stmt = c
+            .prepare_cached(
+                "DELETE FROM ledger WHERE seq IN (
+                     SELECT seq FROM ledger
+                     WHERE read_at < ?1 AND state IN ('processed', 'duplicate', 'queued', 'none')
+                     ORDER BY seq LIMIT ?2)
+                 RETURNING state",
+            )
+            .map_err(sql("trim the ledger"))?;
+        let mut rows = stmt
+            .query(params![ts(cutoff), batch as i64])
+            .map_err(sql("trim the ledger"))?;
+        let mut n = 0;
+        while let Some(r) = rows.next().map_err(sql("trim the ledger"))? {
+            let state: String = r.get(0).map_err(sql("trim the ledger"))?;
+            delta.add(&state, -1);
+            n += 1;
+        }
+        Ok((n, delta))
+    })
 }
 
 #[cfg(test)]
@@ -146,14 +160,18 @@ mod tests {
         let long_ago = Utc::now() - chrono::Duration::days(200);
         ledger::append_page(&mut c, &page(1, 100), long_ago).unwrap();
         let now = Utc::now();
-        assert_eq!(trim_batch(&c, now, 1000).unwrap(), 0, "not reconciled yet");
+        assert_eq!(
+            trim_batch(&mut c, now, 1000).unwrap(),
+            0,
+            "not reconciled yet"
+        );
         mark_covered(&c, now).unwrap();
         // Only feed rows are done; the bookings are pending.
-        assert_eq!(trim_batch(&c, now, 1000).unwrap(), 20);
+        assert_eq!(trim_batch(&mut c, now, 1000).unwrap(), 20);
         answer_all(&mut c, now);
         // Small batches.
-        assert_eq!(trim_batch(&c, now, 30).unwrap(), 30);
-        assert_eq!(trim_batch(&c, now, 1000).unwrap(), 50);
+        assert_eq!(trim_batch(&mut c, now, 30).unwrap(), 30);
+        assert_eq!(trim_batch(&mut c, now, 1000).unwrap(), 50);
         assert_eq!(rows(&c), 0);
         // The cursor is untouched: reading goes on where it was.
         assert_eq!(ledger::cursor(&c).unwrap(), Seq(100));
@@ -177,7 +195,7 @@ mod tests {
             answer_all(&mut c, now);
             if minute % 5 == 4 {
                 mark_covered(&c, now).unwrap();
-                while trim_batch(&c, now - retention, 5000).unwrap() > 0 {}
+                while trim_batch(&mut c, now - retention, 5000).unwrap() > 0 {}
             }
             peak = peak.max(rows(&c));
         }

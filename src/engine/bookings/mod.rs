@@ -15,6 +15,8 @@ pub mod reset;
 pub mod resume;
 pub mod rollcall;
 pub mod sender;
+#[cfg(test)]
+mod timed_queries_tests;
 
 use std::path::Path;
 use std::sync::Arc;

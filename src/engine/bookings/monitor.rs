@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +17,7 @@ use crate::engine::snapshot::{
 };
 use crate::store::db::Db;
 use crate::store::ledger::{self, Entry, EntryKind, LedgerError};
-use crate::store::{booking_waits, seq_reset};
+use crate::store::{booking_waits, seq_reset, tally};
 
 /// Entries kept in the snapshot's feed.
 pub const FEED_LEN: usize = 500;
@@ -61,35 +61,19 @@ impl BookingMonitor {
         let people = self.people.borrow().clone().unwrap_or_default();
         let reader = self.reader.borrow().clone();
         let sender = self.sender.borrow().clone();
-        let facts = self
-            .db
-            .call(|c| -> Result<_, LedgerError> {
-                let now = Utc::now();
-                let started = ledger::roll_call(c)?;
-                let granted = match started {
-                    Some(s) => ledger::granted_since(c, s - chrono::Duration::hours(24))?,
-                    None => Vec::new(),
-                };
-                let waits = (
-                    booking_waits::waiting(c, 20)?,
-                    booking_waits::oldest_pending(c)?,
-                    seq_reset::open_reset(c)?,
-                );
-                Ok((
-                    waits,
-                    ledger::recent(c, FEED_LEN)?,
-                    ledger::counts(c)?,
-                    ledger::gaps(c)?,
-                    ledger::recent_lags_ms(c, 1000)?,
-                    ledger::read_since(c, now - chrono::Duration::seconds(60))?,
-                    ledger::cursor(c)?,
-                    started,
-                    granted,
-                ))
-            })
-            .await?;
-        let (waits, recent, counts, gaps, mut lags, last_minute, cursor, started, granted) = facts;
-        let (waiting, oldest_pending, reset) = waits;
+        let Facts {
+            waiting,
+            oldest_pending,
+            reset,
+            recent,
+            counts,
+            gaps,
+            mut lags,
+            last_minute,
+            cursor,
+            started,
+            granted,
+        } = self.db.call(|c| facts(c, Utc::now())).await?;
         lags.sort_unstable();
         let last_error = sender
             .last_error
@@ -142,6 +126,49 @@ impl BookingMonitor {
             }),
         })
     }
+}
+
+/// What the Bookings view is built from, read in one call. Runs on every
+/// change and every tick, so nothing here counts the ledger: counts, lags
+/// and the last minute come from the in-memory tally, and every query is
+/// answered from an index or a short walk down the primary key (see the
+/// test below that checks each one's plan).
+pub fn facts(c: &mut rusqlite::Connection, now: DateTime<Utc>) -> Result<Facts, LedgerError> {
+    let started = ledger::roll_call(c)?;
+    let granted = match started {
+        Some(s) => ledger::granted_since(c, s - chrono::Duration::hours(24))?,
+        None => Vec::new(),
+    };
+    let (tally, last_minute) = tally::current(c, now)?;
+    Ok(Facts {
+        waiting: booking_waits::waiting(c, 20)?,
+        oldest_pending: booking_waits::oldest_pending(c)?,
+        reset: seq_reset::open_reset(c)?,
+        recent: ledger::recent(c, FEED_LEN)?,
+        counts: tally.counts,
+        gaps: ledger::gaps(c)?,
+        lags: tally.lags_ms(),
+        last_minute,
+        cursor: ledger::cursor(c)?,
+        started,
+        granted,
+    })
+}
+
+/// What [`facts`] reads.
+pub struct Facts {
+    pub waiting: Vec<booking_waits::WaitGroup>,
+    pub oldest_pending: Option<DateTime<Utc>>,
+    pub reset: Option<seq_reset::OpenReset>,
+    pub recent: Vec<Entry>,
+    pub counts: ledger::Counts,
+    pub gaps: Vec<(crate::model::Seq, crate::model::Seq, DateTime<Utc>)>,
+    /// Newest first.
+    pub lags: Vec<u64>,
+    pub last_minute: u64,
+    pub cursor: crate::model::Seq,
+    pub started: Option<DateTime<Utc>>,
+    pub granted: Vec<Entry>,
 }
 
 /// The `p`th percentile of sorted values (nearest rank).

@@ -202,7 +202,7 @@ impl<S: EventSource> EventReader<S> {
     ) -> Result<(), String> {
         let pending = self
             .db
-            .call(|c| ledger::pending_count(c))
+            .call(|c| crate::store::tally::current(c, Utc::now()).map(|(t, _)| t.counts.pending))
             .await
             .map_err(|e| e.to_string())?;
         if pending >= self.limits.max_pending {
