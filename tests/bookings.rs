@@ -501,3 +501,70 @@ async fn bookings_on_a_reader_astrow_does_not_mirror_yet_wait_instead_of_being_r
     import.stop().await;
     assert_exactly_once(&rig).await;
 }
+
+/// The counts the Bookings view shows come from memory, updated as the
+/// ledger is written: through faults, answers lost and repeated, and the
+/// import killed mid-work and started again in the same process, they must
+/// stay the ledger's own counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counts_shown_equal_the_ledgers_after_faults_and_a_kill() {
+    let rig = rig().await;
+    let astrow_faults = rig.site.astrow.as_ref().unwrap().2.clone();
+    astrow_faults
+        .update(FaultUpdate {
+            error_rate: Some(0.2),
+            drop_rate: Some(0.2),
+            ..Default::default()
+        })
+        .unwrap();
+    pac_sim(&rig)
+        .faults()
+        .update(FaultUpdate {
+            error_rate: Some(0.2),
+            ..Default::default()
+        })
+        .unwrap();
+    let import = start(&rig, CancellationToken::new());
+    for _ in 0..3 {
+        pac_sim(&rig).swipe(150).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // Killed mid-work, then started again on the same store.
+    import.abort();
+    let last = pac_sim(&rig).swipe(200).await;
+    let import = start(&rig, CancellationToken::new());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    astrow_faults.clear();
+    pac_sim(&rig).faults().clear();
+    quiescent(&rig, last, Duration::from_secs(60)).await;
+    let conn = open_connection(&rig.db_path).unwrap();
+    let truth = ledger::counts(&conn).unwrap();
+    assert!(
+        truth.processed + truth.duplicate + truth.queued >= 500,
+        "{truth:?}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let view = loop {
+        let v = import.view.borrow().clone();
+        let shown = (v.pending, v.delivered, v.queued, v.rejected);
+        let want = (
+            truth.pending,
+            truth.processed + truth.duplicate,
+            truth.queued,
+            truth.rejected,
+        );
+        if shown == want || tokio::time::Instant::now() > deadline {
+            break (shown, want);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    import.stop().await;
+    assert_eq!(
+        view.0, view.1,
+        "shown (pending, delivered, queued, rejected) vs the ledger"
+    );
+    // And the tally itself, against a count of every row.
+    let (tally, _) = astrow_pac::store::tally::current(&conn, chrono::Utc::now()).unwrap();
+    assert_eq!(tally.counts, truth);
+    assert_exactly_once(&rig).await;
+}

@@ -149,6 +149,14 @@ impl BookingImport {
     /// Stop the three tasks and wait for them: a batch in flight is either
     /// answered and recorded, or left pending to be sent again (Astrow
     /// answers `duplicate` if it had stored it).
+    /// Stop every task where it stands, as a crash would (a write already
+    /// handed to the database finishes or rolls back on its own).
+    pub fn abort(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+
     pub async fn stop(self) {
         self.cancel.cancel();
         for t in self.tasks {
