@@ -131,55 +131,60 @@ impl Store {
     /// audit entry included.
     pub fn rebind(&mut self, site: &SiteIdentity) -> Result<Rebound, StoreError> {
         let before = self.site_binding()?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .ctx("begin a re-bind")?;
-        let links = tx
-            .execute("DELETE FROM links", [])
-            .ctx("forget the links")?;
-        let plans = tx
-            .execute("DELETE FROM plans", [])
-            .ctx("forget the plans")?;
-        tx.execute("DELETE FROM suppressions", [])
-            .ctx("forget the suppressions")?;
-        tx.execute("DELETE FROM destructive_applied", [])
-            .ctx("forget the applied destructive items")?;
-        let now = time_text(Utc::now());
-        let abandoned = tx
-            .execute(
-                "UPDATE ledger SET state = 'rejected', reason = ?1, answered_at = ?2,
+        // The abandoned bookings move the ledger's counts kept in memory.
+        super::tally::write(&mut self.conn, |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .ctx("begin a re-bind")?;
+            let links = tx
+                .execute("DELETE FROM links", [])
+                .ctx("forget the links")?;
+            let plans = tx
+                .execute("DELETE FROM plans", [])
+                .ctx("forget the plans")?;
+            tx.execute("DELETE FROM suppressions", [])
+                .ctx("forget the suppressions")?;
+            tx.execute("DELETE FROM destructive_applied", [])
+                .ctx("forget the applied destructive items")?;
+            let now = time_text(Utc::now());
+            let abandoned = tx
+                .execute(
+                    "UPDATE ledger SET state = 'rejected', reason = ?1, answered_at = ?2,
                         wait_reason = NULL
                  WHERE state = 'pending'",
-                params![ABANDONED_REASON, now],
-            )
-            .ctx("abandon the old site's bookings")?;
-        let events = restart_events(&tx)?;
-        tx.execute(
-            "INSERT INTO site_binding (id, pac, astrow, bound_at) VALUES (1, ?1, ?2, ?3)
+                    params![ABANDONED_REASON, now],
+                )
+                .ctx("abandon the old site's bookings")?;
+            let events = restart_events(&tx)?;
+            tx.execute(
+                "INSERT INTO site_binding (id, pac, astrow, bound_at) VALUES (1, ?1, ?2, ?3)
              ON CONFLICT (id) DO UPDATE SET pac = ?1, astrow = ?2, bound_at = ?3",
-            params![site.pac, site.astrow, now],
-        )
-        .ctx("re-bind the store")?;
-        let done = Rebound {
-            before,
-            links,
-            plans,
-            abandoned,
-        };
-        super::audit::append_audit_in(
-            &tx,
-            &AuditRecord {
-                system: System::Pac,
-                action: "rebind_store".into(),
-                record: "store".into(),
-                before: done.before.as_ref().map(ToString::to_string),
-                after: Some(format!("{site}; {events}")),
-                result: format!("ok: {}", done.describe()),
-            },
-        )?;
-        tx.commit().ctx("commit a re-bind")?;
-        Ok(done)
+                params![site.pac, site.astrow, now],
+            )
+            .ctx("re-bind the store")?;
+            let done = Rebound {
+                before,
+                links,
+                plans,
+                abandoned,
+            };
+            super::audit::append_audit_in(
+                &tx,
+                &AuditRecord {
+                    system: System::Pac,
+                    action: "rebind_store".into(),
+                    record: "store".into(),
+                    before: done.before.as_ref().map(ToString::to_string),
+                    after: Some(format!("{site}; {events}")),
+                    result: format!("ok: {}", done.describe()),
+                },
+            )?;
+            tx.commit().ctx("commit a re-bind")?;
+            let mut delta = super::tally::Delta::default();
+            delta.add("pending", -(abandoned as i64));
+            delta.add("rejected", abandoned as i64);
+            Ok((done, delta))
+        })
     }
 }
 /// Bookings start for the new PAC as in a fresh store: the event cursor at
