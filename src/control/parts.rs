@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::snapshot::{
     ApplyProgress, BookingsView, DefinitionsView, EmployeeRow, FeedEntry, Health, JobStatus,
-    Origin, PlanView, SettingsSummary, Snapshot,
+    Origin, PlanView, SettingsSummary, Snapshot, UnreadableView,
 };
 use crate::model::Seq;
 
@@ -44,6 +44,9 @@ pub struct SnapshotFrame {
     /// The bookings view with an empty feed.
     pub bookings: Option<BookingsView>,
     pub feed: Option<FeedUpdate>,
+    /// What the listings set aside as unreadable, when it changed.
+    #[serde(default)]
+    pub unreadable: Option<Arc<Vec<UnreadableView>>>,
 }
 
 /// A part that may be absent itself (no plan): whether it changed, told
@@ -122,6 +125,7 @@ pub struct Sent {
     definitions: Option<Arc<DefinitionsView>>,
     bookings: Option<Arc<BookingsView>>,
     bookings_head: Option<String>,
+    unreadable: Option<Arc<Vec<UnreadableView>>>,
 }
 
 fn changed<T>(last: &mut Option<Arc<T>>, now: &Arc<T>) -> Option<Arc<T>> {
@@ -183,6 +187,7 @@ impl Sent {
             definitions: changed(&mut self.definitions, &snap.definitions),
             bookings,
             feed,
+            unreadable: changed(&mut self.unreadable, &snap.unreadable),
         }
     }
 
@@ -216,6 +221,7 @@ pub struct Received {
     apply: Option<Arc<ApplyProgress>>,
     definitions: Arc<DefinitionsView>,
     bookings: Arc<BookingsView>,
+    unreadable: Arc<Vec<UnreadableView>>,
 }
 
 impl Received {
@@ -255,6 +261,9 @@ impl Received {
         if let Some(d) = f.definitions {
             self.definitions = d;
         }
+        if let Some(u) = f.unreadable {
+            self.unreadable = u;
+        }
         if f.bookings.is_some() || f.feed.is_some() {
             let mut view = f.bookings.unwrap_or_else(|| (*self.bookings).clone());
             view.feed = match &f.feed {
@@ -278,6 +287,7 @@ impl Received {
             definitions: self.definitions.clone(),
             bookings: self.bookings.clone(),
             origin,
+            unreadable: self.unreadable.clone(),
         })
     }
 }
@@ -307,6 +317,30 @@ mod tests {
             ServerFrame::Snapshot(f) => (got.assemble(*f, Origin::Embedded).unwrap(), bytes),
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn unreadable_records_cross_when_they_change_and_are_kept_meanwhile() {
+        let mut snap = snapshot_with(10, 10, false);
+        snap.unreadable = Arc::new(vec![UnreadableView {
+            listing: "PAC readers".into(),
+            record_id: Some(9),
+            reason: "invalid value".into(),
+            seen_at: crate::tui::testkit::t0(),
+        }]);
+        let (mut sent, mut got) = (Sent::default(), Received::default());
+        let (first, _) = cross(&mut sent, &mut got, &snap);
+        assert_eq!(first.unreadable, snap.unreadable);
+        snap.version += 1;
+        assert!(
+            sent.frame(&snap, None).unreadable.is_none(),
+            "unchanged: not sent"
+        );
+        let (second, _) = cross(&mut sent, &mut got, &snap);
+        assert_eq!(second.unreadable, snap.unreadable, "kept by the client");
+        snap.unreadable = Arc::new(Vec::new());
+        let (third, _) = cross(&mut sent, &mut got, &snap);
+        assert!(third.unreadable.is_empty());
     }
 
     #[test]
