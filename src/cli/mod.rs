@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod check;
 pub mod common;
 pub mod console;
+pub mod conventions;
 pub mod demo;
 pub mod forget;
 pub mod logging;
@@ -60,7 +61,7 @@ Exit codes: 0 done, 1 problems found, 2 wrong use or not available yet.";
 
 /// The command line.
 #[derive(Debug, Parser)]
-#[command(name = "astrow-pac", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(name = "astrow-pac", version = conventions::VERSION, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -121,10 +122,17 @@ pub enum Command {
     /// Work on the store: `store rebind` binds it to the site the settings name
     #[command(long_about = store::LONG_ABOUT)]
     Store(store::StoreArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(long_about = conventions::COMPLETIONS_ABOUT)]
+    Completions(conventions::CompletionsArgs),
+    /// Print the man page (roff) made from the same definitions as --help
+    #[command(long_about = conventions::MAN_ABOUT)]
+    Man(conventions::ManArgs),
 }
 
 /// Parse the command line and run it.
 pub fn main() -> ExitCode {
+    conventions::quiet_on_closed_pipe();
     run(Cli::parse())
 }
 
@@ -147,6 +155,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Forget(args)) => forget::run(&cli.global, args),
         Some(Command::Bookings(args)) => bookings::run(&cli.global, args),
         Some(Command::Reconcile(args)) => reconcile::run(&cli.global, args),
+        Some(Command::Completions(args)) => conventions::run_completions(args),
+        Some(Command::Man(args)) => conventions::run_man(args),
     };
     ExitCode::from(code)
 }
