@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod attach;
 pub mod bookings;
+pub mod audit;
 pub mod check;
 pub mod common;
 pub mod console;
@@ -122,6 +123,9 @@ pub enum Command {
     /// Work on the store: `store rebind` binds it to the site the settings name
     #[command(long_about = store::LONG_ABOUT)]
     Store(store::StoreArgs),
+    /// Print the audit log, newest first: who changed what in PAC or Astrow, when, and the result
+    #[command(long_about = audit::LONG_ABOUT)]
+    Audit(audit::AuditArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(long_about = conventions::COMPLETIONS_ABOUT)]
     Completions(conventions::CompletionsArgs),
@@ -155,6 +159,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Forget(args)) => forget::run(&cli.global, args),
         Some(Command::Bookings(args)) => bookings::run(&cli.global, args),
         Some(Command::Reconcile(args)) => reconcile::run(&cli.global, args),
+        Some(Command::Audit(args)) => audit::run(&cli.global, args),
         Some(Command::Completions(args)) => conventions::run_completions(args),
         Some(Command::Man(args)) => conventions::run_man(args),
     };

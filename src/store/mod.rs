@@ -5,6 +5,7 @@
 //! the few columns it must query (ids, states, fingerprints).
 
 mod audit;
+pub mod audit_page;
 mod binding;
 pub mod booking_waits;
 pub mod db;

@@ -1,0 +1,302 @@
+//! Reading the audit log a page at a time, newest first (keyset paging on
+//! the row id), filtered by time, employee and text. Nothing here loads the
+//! whole log: a page is one indexed range scan of at most `limit` rows.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::audit::{AuditEntry, AuditRecord};
+use super::{SqlContext, StoreError, parse_system, parse_time, time_text};
+
+/// Which entries a listing shows. `Default` shows all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Entries at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Entries about this employee on either side.
+    pub employee: Option<EmployeeRecords>,
+    /// Entries whose user, action, record or result contains this text
+    /// (case-insensitive for ASCII).
+    pub text: Option<String>,
+}
+
+/// How the audit names one employee on each side (`employee 10231` on PAC,
+/// `employee 1001` on Astrow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmployeeRecords {
+    pub pac: String,
+    pub astrow: String,
+}
+
+impl EmployeeRecords {
+    /// The audit names of the employee `id` (a PAC id or an Astrow
+    /// personnel number): through its link when there is one, else `id` on
+    /// both sides.
+    pub fn resolve(conn: &Connection, id: u64) -> Result<EmployeeRecords, StoreError> {
+        let id = i64::try_from(id).unwrap_or(i64::MAX);
+        let link: Option<(i64, i64)> = conn
+            .query_row(
+                "SELECT pac_id, pers_no FROM links WHERE pac_id = ?1
+                 UNION ALL SELECT pac_id, pers_no FROM links WHERE pers_no = ?1 LIMIT 1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ctx("look up the employee's link")?;
+        let (pac, pers_no) = link.unwrap_or((id, id));
+        Ok(EmployeeRecords {
+            pac: format!("employee {pac}"),
+            astrow: format!("employee {pers_no}"),
+        })
+    }
+}
+
+/// Where the next page starts: entries with an id below `before`.
+pub const FIRST_PAGE: i64 = i64::MAX;
+
+const PAGE_SQL: &str = "SELECT id, at, os_user, system, action, record, before, after, result
+     FROM audit
+     WHERE id < ?1
+       AND (?2 IS NULL OR at >= ?2)
+       AND (?3 IS NULL OR (system = 'pac' AND record = ?3) OR (system = 'astrow' AND record = ?4))
+       AND (?5 IS NULL OR instr(lower(os_user || ' ' || action || ' ' || record || ' ' || result), ?5) > 0)
+     ORDER BY id DESC LIMIT ?6";
+
+/// Up to `limit` entries with an id below `before` ([`FIRST_PAGE`] for the
+/// newest), newest first. The next page starts below the last entry's id;
+/// a page shorter than `limit` is the last.
+pub fn page(
+    conn: &Connection,
+    filter: &AuditFilter,
+    before: i64,
+    limit: usize,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(PAGE_SQL)
+        .ctx("prepare the audit page")?;
+    let since = filter.since.map(time_text);
+    let (pac, astrow) = match &filter.employee {
+        Some(e) => (Some(e.pac.as_str()), Some(e.astrow.as_str())),
+        None => (None, None),
+    };
+    let text = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_ascii_lowercase);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt
+        .query_map(params![before, since, pac, astrow, text, limit], |r| {
+            Ok(RawEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                os_user: r.get(2)?,
+                system: r.get(3)?,
+                action: r.get(4)?,
+                record: r.get(5)?,
+                before: r.get(6)?,
+                after: r.get(7)?,
+                result: r.get(8)?,
+            })
+        })
+        .ctx("read the audit page")?
+        .collect::<Result<Vec<_>, _>>()
+        .ctx("read an audit entry")?;
+    rows.into_iter().map(RawEntry::parse).collect()
+}
+
+/// How many entries the audit holds in all (for "row 12 of 100000").
+pub fn total(conn: &Connection) -> Result<u64, StoreError> {
+    conn.query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
+        .map(|n| u64::try_from(n).unwrap_or(0))
+        .ctx("count the audit entries")
+}
+
+struct RawEntry {
+    id: i64,
+    at: String,
+    os_user: String,
+    system: String,
+    action: String,
+    record: String,
+    before: Option<String>,
+    after: Option<String>,
+    result: String,
+}
+
+impl RawEntry {
+    fn parse(self) -> Result<AuditEntry, StoreError> {
+        Ok(AuditEntry {
+            id: self.id,
+            at: parse_time("an audit time", &self.at)?,
+            os_user: self.os_user,
+            record: AuditRecord {
+                system: parse_system(&self.system)?,
+                action: self.action,
+                record: self.record,
+                before: self.before,
+                after: self.after,
+                result: self.result,
+            },
+        })
+    }
+}
+
+/// What changed between an entry's before and after (both JSON objects as
+/// the engine writes them): one line per top-level key that differs,
+/// `key: old -> new`. Text that is not a JSON object is shown whole.
+pub fn diff_lines(before: Option<&str>, after: Option<&str>) -> Vec<String> {
+    let parse = |s: Option<&str>| {
+        s.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .and_then(|v| v.as_object().cloned())
+    };
+    match (parse(before), parse(after)) {
+        (b, a) if b.is_some() || a.is_some() => {
+            let (b, a) = (b.unwrap_or_default(), a.unwrap_or_default());
+            let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            let show = |v: Option<&serde_json::Value>| v.map_or("-".to_string(), |v| v.to_string());
+            keys.into_iter()
+                .filter(|k| b.get(*k) != a.get(*k))
+                .map(|k| format!("{k}: {} -> {}", show(b.get(k)), show(a.get(k))))
+                .collect()
+        }
+        _ => [("before", before), ("after", after)]
+            .into_iter()
+            .filter_map(|(n, t)| t.map(|t| format!("{n}: {t}")))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::System;
+    use crate::store::Store;
+
+    fn record(system: System, id: u64, action: &str) -> AuditRecord {
+        AuditRecord {
+            system,
+            action: action.into(),
+            record: format!("employee {id}"),
+            before: Some(r#"{"last_name":"Weiss","groups":[1]}"#.into()),
+            after: Some(r#"{"last_name":"Weiß","groups":[1]}"#.into()),
+            result: "ok".into(),
+        }
+    }
+
+    #[test]
+    fn pages_walk_the_log_newest_first_without_overlap() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        for i in 0..25 {
+            store
+                .append_audit(&record(System::Pac, i, "update"))
+                .unwrap();
+        }
+        let conn = store.connection();
+        let mut seen = Vec::new();
+        let mut before = FIRST_PAGE;
+        loop {
+            let p = page(conn, &AuditFilter::default(), before, 10).unwrap();
+            seen.extend(p.iter().map(|e| e.id));
+            match p.last() {
+                Some(last) if p.len() == 10 => before = last.id,
+                _ => break,
+            }
+        }
+        assert_eq!(seen.len(), 25);
+        assert!(seen.windows(2).all(|w| w[0] > w[1]), "{seen:?}");
+        assert_eq!(total(conn).unwrap(), 25);
+    }
+
+    #[test]
+    fn employee_filter_follows_the_link_to_both_sides() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store
+            .append_audit(&record(System::Pac, 10231, "update"))
+            .unwrap();
+        store
+            .append_audit(&record(System::Astrow, 1001, "create"))
+            .unwrap();
+        store
+            .append_audit(&record(System::Astrow, 10231, "create"))
+            .unwrap();
+        store
+            .append_audit(&record(System::Pac, 7, "delete"))
+            .unwrap();
+        let conn = store.connection();
+        conn.execute(
+            "INSERT INTO links (pac_id, pers_no, origin, at) VALUES (10231, 1001, 'created', '2026-11-28T08:00:00.000Z')",
+            [],
+        )
+        .unwrap();
+        for id in [10231, 1001] {
+            let filter = AuditFilter {
+                employee: Some(EmployeeRecords::resolve(conn, id).unwrap()),
+                ..AuditFilter::default()
+            };
+            let got: Vec<_> = page(conn, &filter, FIRST_PAGE, 50)
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.record.system, e.record.action))
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    (System::Astrow, "create".into()),
+                    (System::Pac, "update".into())
+                ],
+                "by {id}"
+            );
+        }
+        // Without a link, the id is matched on both sides.
+        let filter = AuditFilter {
+            employee: Some(EmployeeRecords::resolve(conn, 7).unwrap()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(page(conn, &filter, FIRST_PAGE, 50).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn text_and_since_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store
+            .append_audit(&record(System::Pac, 1, "update"))
+            .unwrap();
+        store
+            .append_audit(&record(System::Pac, 2, "DELETE"))
+            .unwrap();
+        let conn = store.connection();
+        let only = |f: AuditFilter| page(conn, &f, FIRST_PAGE, 50).unwrap().len();
+        let text = |t: &str| AuditFilter {
+            text: Some(t.into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(only(text("delete")), 1);
+        assert_eq!(only(text("employee ")), 2);
+        assert_eq!(only(text("  ")), 2);
+        assert_eq!(only(text("nothing like it")), 0);
+        let since = |t: DateTime<Utc>| AuditFilter {
+            since: Some(t),
+            ..AuditFilter::default()
+        };
+        assert_eq!(only(since(Utc::now() - chrono::Duration::minutes(1))), 2);
+        assert_eq!(only(since(Utc::now() + chrono::Duration::minutes(1))), 0);
+    }
+
+    #[test]
+    fn diff_shows_changed_keys_only() {
+        assert_eq!(
+            diff_lines(
+                Some(r#"{"a":1,"b":"x"}"#),
+                Some(r#"{"a":1,"b":"y","c":true}"#)
+            ),
+            vec!["b: \"x\" -> \"y\"", "c: - -> true"]
+        );
+        assert_eq!(diff_lines(None, Some(r#"{"a":1}"#)), vec!["a: - -> 1"]);
+        assert_eq!(diff_lines(Some("plain"), None), vec!["before: plain"]);
+    }
+}
