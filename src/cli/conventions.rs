@@ -74,7 +74,9 @@ pub fn completions_script(shell: Shell) -> Vec<u8> {
 
 /// The man page, with a section per subcommand.
 pub fn man_page() -> std::io::Result<Vec<u8>> {
-    let cmd = Cli::command();
+    // The title line holds the version: the bare one (the protocols are in
+    // the description of `--version` below).
+    let cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
     let mut out = Vec::new();
     let man = clap_mangen::Man::new(cmd.clone());
     man.render_title(&mut out)?;
@@ -217,7 +219,11 @@ mod tests {
             "{}",
             &page[..40]
         );
-        assert!(page.contains(".TH astrow-pac 1"));
+        let title = page.lines().find(|l| l.starts_with(".TH")).unwrap();
+        assert!(
+            title.ends_with(&format!("\"astrow-pac {}\" ", env!("CARGO_PKG_VERSION"))),
+            "{title}"
+        );
         for sub in subcommands() {
             let heading = format!(".SH \"ASTROW-PAC {}\"", sub.to_uppercase());
             assert!(page.contains(&heading), "no {heading}");

@@ -1,0 +1,187 @@
+//! The administrator's history on the command line, with the real binary
+//! against both simulators over loopback: `audit` after an apply (all, by
+//! employee, JSON), and a closed stdout pipe that ends every command
+//! quietly (`plan --json | head -c 300`).
+
+#![cfg(unix)]
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use astrow_pac::cli::sim::settings_for;
+use astrow_pac::config;
+use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
+use astrow_pac::store::DATABASE_FILE;
+use astrow_pac::store::db::open_connection;
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_astrow-pac");
+
+struct Rig {
+    _site: RunningSite,
+    config: PathBuf,
+    store_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = SiteOptions::new(dir.path().join("sim"));
+    opts.employees = 30;
+    opts.seed = 13;
+    let site = RunningSite::start(Which::Both, &opts).await.unwrap();
+    let settings = settings_for(&site, dir.path());
+    let config = dir.path().join("astrow-pac.toml");
+    config::save(&config, &settings).unwrap();
+    Rig {
+        store_dir: settings.store.dir.clone().unwrap(),
+        _site: site,
+        config,
+        _dir: dir,
+    }
+}
+
+impl Rig {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .env("NO_COLOR", "1")
+            .env("USER", "history-tester")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        c
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output();
+        tokio::time::timeout(Duration::from_secs(120), out)
+            .await
+            .unwrap_or_else(|_| panic!("astrow-pac {args:?} did not finish"))
+            .unwrap()
+    }
+
+    /// Run with stdout a pipe whose reader is closed before the start.
+    async fn run_into_closed_pipe(&self, args: &[&str]) -> Output {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let child = self
+            .command(args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.wait_with_output();
+        tokio::time::timeout(Duration::from_secs(120), out)
+            .await
+            .unwrap_or_else(|_| panic!("astrow-pac {args:?} did not finish"))
+            .unwrap()
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        let c = open_connection(&self.store_dir.join(DATABASE_FILE)).unwrap();
+        c.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_after_an_apply_lists_every_write_and_filters_by_employee() {
+    let rig = rig().await;
+    let o = rig.run(&["audit"]).await;
+    assert_eq!(o.status.code(), Some(1), "no store yet: {}", text(&o));
+    assert!(text(&o).contains("no store in"), "{}", text(&o));
+
+    let o = rig.run(&["apply", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let written = rig.count("SELECT count(*) FROM audit");
+    assert!(written > 10, "{written} audit rows");
+
+    let o = rig.run(&["audit", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let all: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(all.len() as i64, written);
+    let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+    assert!(all.iter().all(|e| e["user"] == "history-tester"));
+
+    // One linked employee: its rows on both sides, by either id.
+    let pac_id = rig.count(
+        "SELECT k.pac_id FROM links k JOIN audit a ON a.system = 'astrow'
+         AND a.record = 'employee ' || k.pers_no LIMIT 1",
+    );
+    let pers_no = rig.count(&format!(
+        "SELECT pers_no FROM links WHERE pac_id = {pac_id}"
+    ));
+    let expected = rig.count(&format!(
+        "SELECT count(*) FROM audit WHERE (system = 'pac' AND record = 'employee {pac_id}')
+         OR (system = 'astrow' AND record = 'employee {pers_no}')"
+    ));
+    for id in [pac_id, pers_no] {
+        let o = rig
+            .run(&["audit", "--json", "--employee", &id.to_string()])
+            .await;
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(rows.len() as i64, expected, "--employee {id}: {}", text(&o));
+        assert!(
+            rows.iter()
+                .any(|r| r["record"] == format!("employee {pers_no}") && r["system"] == "astrow")
+        );
+    }
+
+    // Text: a header and one line per entry (and its changes).
+    let o = rig.run(&["audit", "--since", "1h"]).await;
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("TIME"), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("history-tester")).count() as i64,
+        written
+    );
+    let o = rig.run(&["audit", "--since", "2099-01-01", "--json"]).await;
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+    let o = rig.run(&["audit", "--since", "yesterday"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("neither a duration"), "{}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_every_command_quietly() {
+    let rig = rig().await;
+    for args in [
+        &["plan", "--json"][..],
+        &["plan"],
+        &["man"],
+        &["completions", "bash"],
+        &["--help"],
+        &["--version"],
+    ] {
+        let o = rig.run_into_closed_pipe(args).await;
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {}",
+            text(&o)
+        );
+        // plan exits 2 when there is something to change; the pipe changes nothing.
+        assert!(
+            matches!(o.status.code(), Some(0 | 2)),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    rig.run(&["apply", "--yes"]).await;
+    let o = rig.run_into_closed_pipe(&["audit"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(o.stderr.is_empty(), "{}", text(&o));
+}
