@@ -9,7 +9,10 @@ use crate::engine::runtime::store_dir;
 use crate::model::Seq;
 use crate::store::{Store, StoreError, ledger, seq_reset};
 
-pub const LONG_ABOUT: &str = "Recoveries of the booking import.
+pub const LONG_ABOUT: &str = "The booking ledger: its export and the import's recoveries.
+
+export --from DATE --to DATE: every PAC event of the window with what became of it in \
+Astrow, as CSV or JSON (see `astrow-pac bookings export --help`).
 
 reset-cursor --to N: after PAC was restored from a backup or reinstalled, its event \
 sequence starts again below the cursor; the engine stops reading and says so (console \
@@ -31,6 +34,9 @@ pub struct BookingsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BookingsAction {
+    /// Print every PAC event of a window with what became of it (CSV or JSON)
+    #[command(long_about = super::bookings_export::EXPORT_ABOUT)]
+    Export(super::bookings_export::ExportArgs),
     /// Move the event cursor to PAC's new sequence after PAC's sequence was reset
     ResetCursor {
         /// Read PAC's events after this seq from now on
@@ -43,19 +49,19 @@ pub enum BookingsAction {
 }
 
 pub fn run(global: &GlobalArgs, args: &BookingsArgs) -> u8 {
+    let (to, yes) = match &args.action {
+        BookingsAction::Export(a) => return super::bookings_export::export(global, a),
+        BookingsAction::ResetCursor { to, yes } => (*to, *yes),
+    };
     let Some((_, settings)) = load_settings(global, false) else {
         return exit::PROBLEMS;
     };
-    match &args.action {
-        BookingsAction::ResetCursor { to, yes } => {
-            let dir = store_dir(&settings);
-            // A service holds the store: it moves the cursor, asked through its socket.
-            if Store::holder(&dir).is_some() {
-                return reset_by_service(&settings, &dir, *to, *yes);
-            }
-            reset(&dir, *to, *yes)
-        }
+    let dir = store_dir(&settings);
+    // A service holds the store: it moves the cursor, asked through its socket.
+    if Store::holder(&dir).is_some() {
+        return reset_by_service(&settings, &dir, to, yes);
     }
+    reset(&dir, to, yes)
 }
 
 /// `reset-cursor` beside a running engine: the same facts and question

@@ -2,8 +2,9 @@
 
 pub mod apply;
 pub mod attach;
-pub mod bookings;
 pub mod audit;
+pub mod bookings;
+pub mod bookings_export;
 pub mod check;
 pub mod common;
 pub mod console;

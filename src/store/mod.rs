@@ -12,6 +12,7 @@ pub mod db;
 mod erasure;
 mod jobs;
 pub mod ledger;
+pub mod ledger_export;
 mod links;
 mod lock;
 mod migrations;

@@ -1,0 +1,165 @@
+//! The booking ledger read for payroll cut-off: every PAC event of a time
+//! window, in seq order, with what became of it in Astrow. Rows are handed
+//! to the caller one at a time (a month of a large site is never held in
+//! memory whole).
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use super::ledger::LedgerError;
+
+/// One exported event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportRow {
+    pub seq: u64,
+    /// The controller's time, with its offset, as PAC gave it.
+    pub time: String,
+    pub event_type: String,
+    pub reader_id: Option<u32>,
+    pub reader_serial: Option<String>,
+    pub badge_number: Option<String>,
+    /// PAC's employee id, and the linked Astrow personnel number.
+    pub employee_id: Option<u64>,
+    pub pers_no: Option<u64>,
+    pub direction: Option<String>,
+    /// processed, queued, duplicate, rejected, waiting, not a booking.
+    pub outcome: String,
+    pub booking_id: Option<u64>,
+    /// Why: Astrow's reason for a rejection, why an event is not a booking.
+    pub reason: String,
+    pub attempts: u32,
+    pub answered_at: Option<String>,
+}
+
+/// What became of an event, from its ledger kind and state, and why.
+pub fn outcome(
+    kind: &str,
+    event_type: &str,
+    state: &str,
+    reason: Option<&str>,
+) -> (String, String) {
+    let why = reason.unwrap_or_default().to_string();
+    match (kind, state) {
+        ("booking", "pending") => ("waiting".into(), "not sent to Astrow yet".into()),
+        ("booking", "rejected") => ("rejected".into(), why),
+        ("booking", s) => (s.to_string(), why),
+        ("roll_call", _) => ("not a booking".into(), "roll-call confirmation".into()),
+        (_, _) if event_type != "access_granted" => (
+            "not a booking".into(),
+            format!("{event_type} is not an access granted"),
+        ),
+        _ => (
+            "not a booking".into(),
+            "the reader does not book (bookings off, or reader set to booking = false, or unknown reader)"
+                .into(),
+        ),
+    }
+}
+
+/// Call `each` with every event whose time is in `[from, to)`, in seq order.
+/// Returns how many there were.
+pub fn for_each_in_window(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    mut each: impl FnMut(ExportRow) -> Result<(), LedgerError>,
+) -> Result<u64, LedgerError> {
+    let sql = |context: &'static str| move |source| LedgerError::Sql { context, source };
+    // Event times carry the controller's offset (at most 14 h from UTC), so
+    // their text is compared against bounds widened by a day, then each
+    // row's instant exactly.
+    let wide = |t: DateTime<Utc>, d: i64| {
+        (t + Duration::days(d))
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string()
+    };
+    let mut stmt = conn
+        .prepare(
+            "SELECT l.seq, l.time, l.event_type, l.reader_id, l.reader_serial, l.badge_number,
+                    l.employee_id, k.pers_no, l.kind, l.direction, l.state, l.booking_id,
+                    l.reason, l.attempts, l.answered_at
+             FROM ledger l LEFT JOIN links k ON k.pac_id = l.employee_id
+             WHERE l.time >= ?1 AND l.time < ?2 ORDER BY l.seq",
+        )
+        .map_err(sql("prepare the export"))?;
+    let mut rows = stmt
+        .query(params![wide(from, -1), wide(to, 1)])
+        .map_err(sql("read the export"))?;
+    let mut n = 0;
+    while let Some(r) = rows.next().map_err(sql("read an exported event"))? {
+        let seq: u64 = r.get(0).map_err(sql("read an exported event"))?;
+        let time: String = r.get(1).map_err(sql("read an exported event"))?;
+        let at = DateTime::parse_from_rfc3339(&time).map_err(|e| LedgerError::Corrupt {
+            seq,
+            detail: format!("time {time:?}: {e}"),
+        })?;
+        if at < from || at >= to {
+            continue;
+        }
+        let get_s = |i| r.get::<_, Option<String>>(i);
+        let (kind, event_type, state): (String, String, String) = (
+            r.get(8).map_err(sql("read an exported event"))?,
+            r.get(2).map_err(sql("read an exported event"))?,
+            r.get(10).map_err(sql("read an exported event"))?,
+        );
+        let reason = get_s(12).map_err(sql("read an exported event"))?;
+        let (outcome, reason) = outcome(&kind, &event_type, &state, reason.as_deref());
+        let row = (|| {
+            Ok::<_, rusqlite::Error>(ExportRow {
+                seq,
+                time: time.clone(),
+                event_type: event_type.clone(),
+                reader_id: r.get(3)?,
+                reader_serial: get_s(4)?,
+                badge_number: get_s(5)?,
+                employee_id: r.get(6)?,
+                pers_no: r.get(7)?,
+                direction: get_s(9)?,
+                outcome,
+                booking_id: r.get(11)?,
+                reason,
+                attempts: r.get(13)?,
+                answered_at: get_s(14)?,
+            })
+        })()
+        .map_err(sql("read an exported event"))?;
+        each(row)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_say_what_became_of_each_event() {
+        let o = |k, t, s, r| outcome(k, t, s, r);
+        assert_eq!(o("booking", "access_granted", "pending", None).0, "waiting");
+        assert_eq!(
+            o(
+                "booking",
+                "access_granted",
+                "rejected",
+                Some("unknown badge")
+            ),
+            ("rejected".into(), "unknown badge".into())
+        );
+        assert_eq!(
+            o("booking", "access_granted", "processed", None).0,
+            "processed"
+        );
+        assert_eq!(o("booking", "access_granted", "queued", None).0, "queued");
+        let (what, why) = o("feed", "access_denied_time", "none", None);
+        assert_eq!(what, "not a booking");
+        assert!(why.contains("access_denied_time"), "{why}");
+        let (_, why) = o("feed", "access_granted", "none", None);
+        assert!(why.contains("reader"), "{why}");
+        assert_eq!(
+            o("roll_call", "access_granted", "none", None).0,
+            "not a booking"
+        );
+    }
+}
