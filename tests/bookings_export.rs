@@ -1,0 +1,227 @@
+//! `astrow-pac bookings export` (issue 13), the real binary on a ledger the
+//! real booking import filled from both simulators over loopback: a window
+//! with processed, queued, rejected and non-booking events parses back
+//! (csv crate) with the ledger's counts; an empty window is the header only.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use astrow_pac::cli::sim::settings_for;
+use astrow_pac::config;
+use astrow_pac::engine::bookings::classify::BookingRules;
+use astrow_pac::engine::bookings::reader::ReadLimits;
+use astrow_pac::engine::bookings::{BookingImport, ImportConfig};
+use astrow_pac::engine::connect::{astrow_client, pac_client};
+use astrow_pac::engine::people::People;
+use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
+use astrow_pac::store::db::open_connection;
+use astrow_pac::store::ledger;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+const BIN: &str = env!("CARGO_BIN_EXE_astrow-pac");
+
+fn export(config: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["bookings", "export"])
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n{}\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = SiteOptions::new(dir.path().join("sim"));
+    opts.employees = 40;
+    let site = RunningSite::start(Which::Both, &opts).await.unwrap();
+    let settings = settings_for(&site, dir.path());
+    let config_path = dir.path().join("astrow-pac.toml");
+    config::save(&config_path, &settings).unwrap();
+    let store_dir = settings.store.dir.clone().unwrap();
+    drop(astrow_pac::store::Store::open(&store_dir).unwrap());
+    let db_path = store_dir.join(astrow_pac::store::DATABASE_FILE);
+
+    let o = export(
+        &config_path,
+        &["--from", "2026-11-31", "--to", "2026-12-01"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--from \"2026-11-31\""), "{}", text(&o));
+
+    // Employees applied: Astrow knows most badges (they process), not
+    // those of PAC employees it lacks (they queue). Astrow mirrors all
+    // readers but one: that one's bookings are rejected.
+    let o = Command::new(BIN)
+        .args(["apply", "--yes", "--config"])
+        .arg(&config_path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pac = pac_client(&settings).unwrap();
+    let astrow = astrow_client(&settings).unwrap();
+    let mut readers = pac.readers().await.unwrap();
+    readers.remove(0);
+    astrow.put_readers(&readers).await.unwrap();
+    // The people map the engine would give the import (linked PAC ids to
+    // their Astrow badge numbers), less every third employee: their swipes
+    // go with PAC's badge number, which Astrow does not know, and queue.
+    let conn = open_connection(&db_path).unwrap();
+    let links: Vec<(u64, u64)> = conn
+        .prepare("SELECT pac_id, pers_no FROM links")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(conn);
+    let astrow_badges: std::collections::HashMap<u64, String> = astrow
+        .list_employees(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.badge_no.map(|b| (e.pers_no.0, b)))
+        .collect();
+    let linked_badges = links
+        .iter()
+        .step_by(3)
+        .chain(links.iter().skip(1).step_by(3))
+        .filter_map(|(pac, pers)| {
+            astrow_badges
+                .get(pers)
+                .map(|b| (astrow_pac::model::PacId(*pac), b.clone()))
+        })
+        .collect();
+    let (people_tx, people) = watch::channel(Some(Arc::new(People {
+        linked_badges,
+        ..People::default()
+    })));
+    let import = BookingImport::start(
+        Arc::new(pac.clone()),
+        Arc::new(astrow.clone()),
+        &db_path,
+        ImportConfig {
+            limits: ReadLimits {
+                page: 1000,
+                wait_s: 1,
+                max_pending: 100_000,
+            },
+            monitor_every: Duration::from_millis(100),
+            ..ImportConfig::default()
+        },
+        BookingRules {
+            enabled: true,
+            ..Default::default()
+        },
+        people,
+        CancellationToken::new(),
+    )
+    .unwrap();
+    let last = site.pac.as_ref().unwrap().0.swipe(600).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let conn = open_connection(&db_path).unwrap();
+        if ledger::cursor(&conn).unwrap().0 >= last && ledger::pending_count(&conn).unwrap() == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "import not quiescent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    import.stop().await;
+    drop(people_tx);
+
+    // The whole ledger's window: far back to far ahead of the sim's clock.
+    let conn = open_connection(&db_path).unwrap();
+    let counts = ledger::counts(&conn).unwrap();
+    let o = export(
+        &config_path,
+        &["--from", "2000-01-01", "--to", "2099-12-31"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header[..3], ["seq", "time", "event_type"]);
+    let outcome_col = header.iter().position(|h| h == "outcome").unwrap();
+    let reason_col = header.iter().position(|h| h == "reason").unwrap();
+    let time_col = header.iter().position(|h| h == "time").unwrap();
+    let mut by_outcome = BTreeMap::<String, u64>::new();
+    let mut rows = 0u64;
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        rows += 1;
+        *by_outcome.entry(rec[outcome_col].to_string()).or_default() += 1;
+        // Times keep their offset; rejections and non-bookings say why.
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&rec[time_col]).is_ok(),
+            "{:?}",
+            &rec[time_col]
+        );
+        if matches!(&rec[outcome_col], "rejected" | "not a booking") {
+            assert!(!rec[reason_col].is_empty(), "{rec:?}");
+        }
+    }
+    let n = |k: &str| by_outcome.get(k).copied().unwrap_or(0);
+    assert_eq!(rows, counts.events, "{by_outcome:?} vs {counts:?}");
+    assert_eq!(n("processed"), counts.processed, "{by_outcome:?}");
+    assert_eq!(n("queued"), counts.queued, "{by_outcome:?}");
+    assert_eq!(n("rejected"), counts.rejected, "{by_outcome:?}");
+    assert_eq!(n("duplicate"), counts.duplicate, "{by_outcome:?}");
+    for must in ["processed", "queued", "rejected", "not a booking"] {
+        assert!(n(must) > 0, "no {must}: {by_outcome:?}");
+    }
+
+    // JSON: the same events.
+    let o = export(
+        &config_path,
+        &[
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2099-12-31",
+            "--format",
+            "json",
+        ],
+    );
+    let json: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json.len() as u64, rows);
+
+    // An empty window: just the header; an empty JSON array.
+    let o = export(
+        &config_path,
+        &["--from", "2001-01-01", "--to", "2001-01-02"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("seq,time,"));
+    let o = export(
+        &config_path,
+        &[
+            "--from",
+            "2001-01-01",
+            "--to",
+            "2001-01-02",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+}
