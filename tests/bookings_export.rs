@@ -15,6 +15,7 @@ use astrow_pac::engine::bookings::reader::ReadLimits;
 use astrow_pac::engine::bookings::{BookingImport, ImportConfig};
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::engine::people::People;
+use astrow_pac::sim::faults::FaultUpdate;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
 use astrow_pac::store::db::open_connection;
 use astrow_pac::store::ledger;
@@ -44,8 +45,17 @@ fn text(o: &Output) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
+struct Filled {
+    _site: RunningSite,
+    config_path: std::path::PathBuf,
+    db_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Both simulators, employees applied, and the real import run over 600
+/// swipes (with `faults` on Astrow while they are sent) until the ledger
+/// is quiescent.
+async fn filled_ledger(faults: Option<FaultUpdate>) -> Filled {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = SiteOptions::new(dir.path().join("sim"));
     opts.employees = 40;
@@ -54,15 +64,7 @@ async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
     let config_path = dir.path().join("astrow-pac.toml");
     config::save(&config_path, &settings).unwrap();
     let store_dir = settings.store.dir.clone().unwrap();
-    drop(astrow_pac::store::Store::open(&store_dir).unwrap());
     let db_path = store_dir.join(astrow_pac::store::DATABASE_FILE);
-
-    let o = export(
-        &config_path,
-        &["--from", "2026-11-31", "--to", "2026-12-01"],
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("--from \"2026-11-31\""), "{}", text(&o));
 
     // Employees applied: Astrow knows most badges (they process), not
     // those of PAC employees it lacks (they queue). Astrow mirrors all
@@ -133,7 +135,17 @@ async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
         CancellationToken::new(),
     )
     .unwrap();
-    let last = site.pac.as_ref().unwrap().0.swipe(600).await;
+    let astrow_faults = &site.astrow.as_ref().unwrap().2;
+    if let Some(f) = faults {
+        astrow_faults.update(f).unwrap();
+    }
+    let mut last = 0;
+    for _ in 0..4 {
+        last = site.pac.as_ref().unwrap().0.swipe(150).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    astrow_faults.clear();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let conn = open_connection(&db_path).unwrap();
@@ -148,14 +160,26 @@ async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
     }
     import.stop().await;
     drop(people_tx);
+    Filled {
+        _site: site,
+        config_path,
+        db_path,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
+    let filled = filled_ledger(None).await;
+    let (config_path, db_path) = (&filled.config_path, &filled.db_path);
+    let o = export(config_path, &["--from", "2026-11-31", "--to", "2026-12-01"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--from \"2026-11-31\""), "{}", text(&o));
 
     // The whole ledger's window: far back to far ahead of the sim's clock.
-    let conn = open_connection(&db_path).unwrap();
+    let conn = open_connection(db_path).unwrap();
     let counts = ledger::counts(&conn).unwrap();
-    let o = export(
-        &config_path,
-        &["--from", "2000-01-01", "--to", "2099-12-31"],
-    );
+    let o = export(config_path, &["--from", "2000-01-01", "--to", "2099-12-31"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
@@ -191,7 +215,7 @@ async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
 
     // JSON: the same events.
     let o = export(
-        &config_path,
+        config_path,
         &[
             "--from",
             "2000-01-01",
@@ -205,15 +229,12 @@ async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
     assert_eq!(json.len() as u64, rows);
 
     // An empty window: just the header; an empty JSON array.
-    let o = export(
-        &config_path,
-        &["--from", "2001-01-01", "--to", "2001-01-02"],
-    );
+    let o = export(config_path, &["--from", "2001-01-01", "--to", "2001-01-02"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("seq,time,"));
     let o = export(
-        &config_path,
+        config_path,
         &[
             "--from",
             "2001-01-01",
@@ -224,4 +245,83 @@ async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
         ],
     );
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+}
+
+fn trace(config: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("trace")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_of_a_booking_through_a_lost_reply_shows_the_resend_and_one_booking() {
+    let filled = filled_ledger(Some(FaultUpdate {
+        drop_rate: Some(0.4),
+        ..Default::default()
+    }))
+    .await;
+    let settings = config::load(&filled.config_path).unwrap().settings;
+    let astrow = astrow_client(&settings).unwrap();
+    let conn = open_connection(&filled.db_path).unwrap();
+    // A lost reply: the import sent the booking again and Astrow answered
+    // "duplicate" with the booking the first send made.
+    let (seq, booking_id, attempts): (u64, u64, u32) = conn
+        .query_row(
+            "SELECT seq, booking_id, attempts FROM ledger
+             WHERE state = 'duplicate' ORDER BY seq LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("a booking resent after a lost reply under 40 % dropped connections");
+    let org = settings.pac.organization_id;
+    // Astrow holds that booking once, under its source_id, resent or not.
+    let source_id = format!("pac:{org}:{seq}");
+    let stored = astrow.list_bookings(None).await.unwrap();
+    let held: Vec<_> = stored
+        .iter()
+        .filter(|b| b.booking.source_id == source_id)
+        .collect();
+    assert_eq!(held.len(), 1, "{source_id}: {held:?}");
+    for key in [format!("pac:{org}:{seq}"), booking_id.to_string()] {
+        let o = trace(&filled.config_path, &["booking", &key, "--json"]);
+        assert_eq!(o.status.code(), Some(0), "{key}: {}", text(&o));
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(rows.len(), 1, "{key}: {rows:?}");
+        assert_eq!(rows[0]["seq"], seq);
+        assert_eq!(rows[0]["attempts"], attempts);
+        assert_eq!(rows[0]["booking_id"], booking_id);
+        assert_eq!(rows[0]["outcome"], "duplicate");
+        assert!(
+            rows[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("reply was lost")
+        );
+    }
+    let o = trace(
+        &filled.config_path,
+        &["booking", &format!("pac:{org}:{seq}")],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&format!("seq {seq}")), "{out}");
+    assert!(
+        out.contains(&format!("Sent        {attempts} time")),
+        "{out}"
+    );
+    assert!(
+        out.contains("Became      duplicate: Astrow already held"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("booking id {booking_id}")), "{out}");
+    // Unknown and malformed keys.
+    let o = trace(&filled.config_path, &["booking", "pac:1:999999999"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = trace(&filled.config_path, &["booking", "web:4411"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }

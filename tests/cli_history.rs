@@ -185,3 +185,66 @@ async fn a_closed_pipe_ends_every_command_quietly() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(o.stderr.is_empty(), "{}", text(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_of_a_matched_then_updated_employee() {
+    let rig = rig().await;
+    let o = rig.run(&["apply", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Matched with an Astrow employee, then its PAC record updated (the link
+    // recorded in external_ref).
+    let pac_id = rig.count(
+        "SELECT k.pac_id FROM links k JOIN audit a ON a.system = 'pac'
+         AND a.record = 'employee ' || k.pac_id AND a.action = 'update'
+         WHERE k.origin = 'matched' LIMIT 1",
+    );
+    let pers_no = rig.count(&format!(
+        "SELECT pers_no FROM links WHERE pac_id = {pac_id}"
+    ));
+    let audit_rows = rig.count(&format!(
+        "SELECT count(*) FROM audit WHERE (system = 'pac' AND record = 'employee {pac_id}')
+         OR (system = 'astrow' AND record = 'employee {pers_no}')"
+    ));
+    for id in [pac_id, pers_no] {
+        let o = rig
+            .run(&["trace", "employee", &id.to_string(), "--json"])
+            .await;
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let t: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(t["link"]["origin"], "matched", "{t}");
+        assert_eq!(t["link"]["pac_id"], pac_id);
+        assert_eq!(t["link"]["pers_no"], pers_no);
+        let items = t["plan_items"].as_array().unwrap();
+        let actions: Vec<&str> = items
+            .iter()
+            .map(|i| i["action"].as_str().unwrap())
+            .collect();
+        assert!(
+            actions.contains(&"link") && actions.contains(&"update"),
+            "{actions:?}"
+        );
+        assert!(items.iter().all(|i| i["state"] == "applied"), "{items:?}");
+        assert!(
+            items
+                .iter()
+                .all(|i| !i["reason"].as_str().unwrap_or("").is_empty())
+        );
+        assert_eq!(
+            t["audit"].as_array().unwrap().len() as i64,
+            audit_rows,
+            "{t}"
+        );
+    }
+    let o = rig.run(&["trace", "employee", &pac_id.to_string()]).await;
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with(&format!(
+            "Link    PAC {pac_id} <-> Astrow {pers_no} (matched"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("history-tester"), "{out}");
+    let o = rig.run(&["trace", "employee", "987654321"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("knows nothing"), "{}", text(&o));
+}

@@ -23,6 +23,7 @@ pub mod status_failed;
 pub mod status_waits;
 pub mod stop_signal;
 pub mod store;
+pub mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,6 +128,9 @@ pub enum Command {
     /// Print the audit log, newest first: who changed what in PAC or Astrow, when, and the result
     #[command(long_about = audit::LONG_ABOUT)]
     Audit(audit::AuditArgs),
+    /// Everything the store knows of one employee or one booking
+    #[command(long_about = trace::LONG_ABOUT)]
+    Trace(trace::TraceArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(long_about = conventions::COMPLETIONS_ABOUT)]
     Completions(conventions::CompletionsArgs),
@@ -161,6 +165,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Bookings(args)) => bookings::run(&cli.global, args),
         Some(Command::Reconcile(args)) => reconcile::run(&cli.global, args),
         Some(Command::Audit(args)) => audit::run(&cli.global, args),
+        Some(Command::Trace(args)) => trace::run(&cli.global, args),
         Some(Command::Completions(args)) => conventions::run_completions(args),
         Some(Command::Man(args)) => conventions::run_man(args),
     };

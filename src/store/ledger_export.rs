@@ -43,6 +43,11 @@ pub fn outcome(
     match (kind, state) {
         ("booking", "pending") => ("waiting".into(), "not sent to Astrow yet".into()),
         ("booking", "rejected") => ("rejected".into(), why),
+        ("booking", "duplicate") if why.is_empty() => (
+            "duplicate".into(),
+            "Astrow already held this source_id: a send whose reply was lost had stored it; one booking"
+                .into(),
+        ),
         ("booking", s) => (s.to_string(), why),
         ("roll_call", _) => ("not a booking".into(), "roll-call confirmation".into()),
         (_, _) if event_type != "access_granted" => (
@@ -65,7 +70,6 @@ pub fn for_each_in_window(
     to: DateTime<Utc>,
     mut each: impl FnMut(ExportRow) -> Result<(), LedgerError>,
 ) -> Result<u64, LedgerError> {
-    let sql = |context: &'static str| move |source| LedgerError::Sql { context, source };
     // Event times carry the controller's offset (at most 14 h from UTC), so
     // their text is compared against bounds widened by a day, then each
     // row's instant exactly.
@@ -74,60 +78,96 @@ pub fn for_each_in_window(
             .format("%Y-%m-%dT%H:%M:%S")
             .to_string()
     };
+    let mut n = 0;
+    query_rows(
+        conn,
+        "WHERE l.time >= ?1 AND l.time < ?2 ORDER BY l.seq",
+        params![wide(from, -1), wide(to, 1)],
+        |row, at| {
+            if at < from || at >= to {
+                return Ok(());
+            }
+            n += 1;
+            each(row)
+        },
+    )?;
+    Ok(n)
+}
+
+/// The events whose seq is `seq` or whose Astrow booking id is
+/// `booking_id` (a trace: at most a few rows), in seq order.
+pub fn find(
+    conn: &Connection,
+    seq: Option<u64>,
+    booking_id: Option<u64>,
+) -> Result<Vec<ExportRow>, LedgerError> {
+    let mut out = Vec::new();
+    query_rows(
+        conn,
+        "WHERE l.seq = ?1 OR l.booking_id = ?2 ORDER BY l.seq",
+        params![seq, booking_id],
+        |row, _| {
+            out.push(row);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn query_rows(
+    conn: &Connection,
+    tail: &str,
+    p: impl rusqlite::Params,
+    mut each: impl FnMut(ExportRow, DateTime<chrono::FixedOffset>) -> Result<(), LedgerError>,
+) -> Result<(), LedgerError> {
+    let sql = |context: &'static str| move |source| LedgerError::Sql { context, source };
     let mut stmt = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT l.seq, l.time, l.event_type, l.reader_id, l.reader_serial, l.badge_number,
                     l.employee_id, k.pers_no, l.kind, l.direction, l.state, l.booking_id,
                     l.reason, l.attempts, l.answered_at
-             FROM ledger l LEFT JOIN links k ON k.pac_id = l.employee_id
-             WHERE l.time >= ?1 AND l.time < ?2 ORDER BY l.seq",
-        )
-        .map_err(sql("prepare the export"))?;
-    let mut rows = stmt
-        .query(params![wide(from, -1), wide(to, 1)])
-        .map_err(sql("read the export"))?;
-    let mut n = 0;
-    while let Some(r) = rows.next().map_err(sql("read an exported event"))? {
-        let seq: u64 = r.get(0).map_err(sql("read an exported event"))?;
-        let time: String = r.get(1).map_err(sql("read an exported event"))?;
-        let at = DateTime::parse_from_rfc3339(&time).map_err(|e| LedgerError::Corrupt {
-            seq,
-            detail: format!("time {time:?}: {e}"),
+             FROM ledger l LEFT JOIN links k ON k.pac_id = l.employee_id {tail}"
+        ))
+        .map_err(sql("prepare the ledger read"))?;
+    let mut rows = stmt.query(p).map_err(sql("read the ledger"))?;
+    while let Some(r) = rows.next().map_err(sql("read a ledger event"))? {
+        let (row, at) = read_row(r).map_err(sql("read a ledger event"))?;
+        let at = at.map_err(|detail| LedgerError::Corrupt {
+            seq: row.seq,
+            detail,
         })?;
-        if at < from || at >= to {
-            continue;
-        }
-        let get_s = |i| r.get::<_, Option<String>>(i);
-        let (kind, event_type, state): (String, String, String) = (
-            r.get(8).map_err(sql("read an exported event"))?,
-            r.get(2).map_err(sql("read an exported event"))?,
-            r.get(10).map_err(sql("read an exported event"))?,
-        );
-        let reason = get_s(12).map_err(sql("read an exported event"))?;
-        let (outcome, reason) = outcome(&kind, &event_type, &state, reason.as_deref());
-        let row = (|| {
-            Ok::<_, rusqlite::Error>(ExportRow {
-                seq,
-                time: time.clone(),
-                event_type: event_type.clone(),
-                reader_id: r.get(3)?,
-                reader_serial: get_s(4)?,
-                badge_number: get_s(5)?,
-                employee_id: r.get(6)?,
-                pers_no: r.get(7)?,
-                direction: get_s(9)?,
-                outcome,
-                booking_id: r.get(11)?,
-                reason,
-                attempts: r.get(13)?,
-                answered_at: get_s(14)?,
-            })
-        })()
-        .map_err(sql("read an exported event"))?;
-        each(row)?;
-        n += 1;
+        each(row, at)?;
     }
-    Ok(n)
+    Ok(())
+}
+
+type Instant = Result<DateTime<chrono::FixedOffset>, String>;
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ExportRow, Instant)> {
+    let time: String = r.get(1)?;
+    let at = DateTime::parse_from_rfc3339(&time).map_err(|e| format!("time {time:?}: {e}"));
+    let kind: String = r.get(8)?;
+    let event_type: String = r.get(2)?;
+    let state: String = r.get(10)?;
+    let reason: Option<String> = r.get(12)?;
+    let (outcome, reason) = outcome(&kind, &event_type, &state, reason.as_deref());
+    let row = ExportRow {
+        seq: r.get(0)?,
+        time,
+        event_type,
+        reader_id: r.get(3)?,
+        reader_serial: r.get(4)?,
+        badge_number: r.get(5)?,
+        employee_id: r.get(6)?,
+        pers_no: r.get(7)?,
+        direction: r.get(9)?,
+        outcome,
+        booking_id: r.get(11)?,
+        reason,
+        attempts: r.get(13)?,
+        answered_at: r.get(14)?,
+    };
+    Ok((row, at))
 }
 
 #[cfg(test)]
@@ -152,6 +192,9 @@ mod tests {
             "processed"
         );
         assert_eq!(o("booking", "access_granted", "queued", None).0, "queued");
+        let (what, why) = o("booking", "access_granted", "duplicate", None);
+        assert_eq!(what, "duplicate");
+        assert!(why.contains("reply was lost"), "{why}");
         let (what, why) = o("feed", "access_denied_time", "none", None);
         assert_eq!(what, "not a booking");
         assert!(why.contains("access_denied_time"), "{why}");

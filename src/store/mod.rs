@@ -25,6 +25,7 @@ pub mod retention;
 pub mod seq_reset;
 mod suppressions;
 pub mod tally;
+pub mod trace;
 
 pub use audit::current_os_user;
 pub use audit::{AuditEntry, AuditRecord};

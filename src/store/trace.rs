@@ -1,0 +1,137 @@
+//! What the store knows of one employee: its link and how it came to be,
+//! every plan item about it, and its audit entries (newest first).
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::audit::AuditEntry;
+use super::audit_page::{self, AuditFilter, EmployeeRecords, FIRST_PAGE};
+use super::{SqlContext, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkRow {
+    pub pac_id: u64,
+    pub pers_no: u64,
+    /// created (we created one side from the other) or matched.
+    pub origin: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanItemRow {
+    pub plan_id: String,
+    pub plan_created_at: String,
+    pub item_id: String,
+    pub action: String,
+    pub target: String,
+    pub state: String,
+    pub done_at: Option<String>,
+    pub detail: Option<String>,
+    /// The item's reason, as the plan gave it.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmployeeTrace {
+    pub link: Option<LinkRow>,
+    pub plan_items: Vec<PlanItemRow>,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Whether a plan item id (`update:pac:10003`, `link:pac:1:astrow:2`,
+/// `create:astrow:pac:10015`) names PAC employee `pac` or Astrow employee
+/// `astrow`.
+pub fn item_is_about(item_id: &str, pac: u64, astrow: u64) -> bool {
+    let parts: Vec<&str> = item_id.split(':').collect();
+    parts.windows(2).any(|w| match w {
+        ["pac", id] => id.parse() == Ok(pac),
+        ["astrow", id] => id.parse() == Ok(astrow),
+        _ => false,
+    })
+}
+
+/// The trace of employee `id` (a PAC id or an Astrow personnel number).
+pub fn employee(
+    conn: &Connection,
+    id: u64,
+    audit_limit: usize,
+) -> Result<EmployeeTrace, StoreError> {
+    let key = i64::try_from(id).unwrap_or(i64::MAX);
+    let link = conn
+        .query_row(
+            "SELECT pac_id, pers_no, origin, at FROM links WHERE pac_id = ?1 OR pers_no = ?1
+             ORDER BY pac_id = ?1 DESC LIMIT 1",
+            [key],
+            |r| {
+                Ok(LinkRow {
+                    pac_id: r.get(0)?,
+                    pers_no: r.get(1)?,
+                    origin: r.get(2)?,
+                    at: r.get(3)?,
+                })
+            },
+        )
+        .optional()
+        .ctx("read the employee's link")?;
+    let (pac, astrow) = link.as_ref().map_or((id, id), |l| (l.pac_id, l.pers_no));
+    let mut stmt = conn
+        .prepare(
+            "SELECT i.plan_id, p.created_at, i.item_id, i.action, i.target, i.state, i.done_at,
+                    i.detail, i.body
+             FROM plan_items i JOIN plans p ON p.plan_id = i.plan_id
+             WHERE i.item_id LIKE ?1 OR i.item_id LIKE ?2
+             ORDER BY p.created_at, i.position",
+        )
+        .ctx("prepare the employee's plan items")?;
+    let rows = stmt
+        .query_map(
+            [format!("%pac:{pac}%"), format!("%astrow:{astrow}%")],
+            |r| {
+                let body: String = r.get(8)?;
+                Ok(PlanItemRow {
+                    plan_id: r.get(0)?,
+                    plan_created_at: r.get(1)?,
+                    item_id: r.get(2)?,
+                    action: r.get(3)?,
+                    target: r.get(4)?,
+                    state: r.get(5)?,
+                    done_at: r.get(6)?,
+                    detail: r.get(7)?,
+                    reason: serde_json::from_str::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| v["reason"].as_str().map(String::from)),
+                })
+            },
+        )
+        .ctx("read the employee's plan items")?
+        .collect::<Result<Vec<_>, _>>()
+        .ctx("read a plan item")?;
+    let plan_items = rows
+        .into_iter()
+        .filter(|i| item_is_about(&i.item_id, pac, astrow))
+        .collect();
+    let filter = AuditFilter {
+        employee: Some(EmployeeRecords::resolve(conn, id)?),
+        ..AuditFilter::default()
+    };
+    let audit = audit_page::page(conn, &filter, FIRST_PAGE, audit_limit)?;
+    Ok(EmployeeTrace {
+        link,
+        plan_items,
+        audit,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_ids_name_their_employees_exactly() {
+        assert!(item_is_about("update:pac:10003", 10003, 1));
+        assert!(!item_is_about("update:pac:100031", 10003, 1));
+        assert!(item_is_about("link:pac:1:astrow:2", 9, 2));
+        assert!(item_is_about("create:astrow:pac:10015", 10015, 0));
+        assert!(!item_is_about("create:astrow:pac:10015", 1, 10015));
+    }
+}
