@@ -268,7 +268,19 @@ fn enter_on_the_apply_dialog_without_moving_applies_nothing() {
     let fx = h.press("<enter>");
     assert!(fx.is_empty(), "{fx:?}");
     assert!(!has(&mut h, "Write 1 approved"), "the dialog closed");
-    h.press("x<right><enter>");
+    // Arrows do not wrap past the safe answer: Left from "No" stays on it.
+    h.press("x<left>");
+    assert!(h.text().contains("▸ No"), "{}", h.text());
+    assert!(
+        h.press("<enter>").is_empty(),
+        "Left from No then Enter applies nothing"
+    );
+    h.press("x<right><right>");
+    assert!(!h.text().contains("▸ No"), "Right twice stays on Apply");
+    h.press("<left><left>");
+    assert!(h.text().contains("▸ No"));
+    assert!(engine(&h.effects).is_empty());
+    h.press("<esc>x<right><enter>");
     assert_eq!(
         engine(&h.effects),
         vec![Command::Apply {

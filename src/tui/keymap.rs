@@ -480,12 +480,16 @@ fn default_bindings() -> Vec<Binding> {
     add(lg, &[c('f')], Action::ToggleFollow, "follow", true);
     add(lg, &[c('/')], Action::Filter, "filter", true);
 
+    // Arrows move without wrapping: Left ends on "No" (the safe answer,
+    // leftmost), Right on the yes answer; Tab toggles.
+    add(Dialog, &[k(K::Left), c('h')], Action::Left, "No", true);
+    add(Dialog, &[k(K::Right), c('l')], Action::Right, "Yes", true);
     add(
         Dialog,
-        &[k(K::Left), c('h'), k(K::Right), c('l'), k(K::Tab)],
+        &[k(K::Tab)],
         Action::ToggleChoice,
         "No / Yes",
-        true,
+        false,
     );
     add(
         Dialog,

@@ -164,11 +164,23 @@ pub fn refuse_write(s: &mut AppState, what: &str) -> bool {
     }
 }
 
+/// The dialog's answer after a key: Left is "No" (leftmost, the safe
+/// answer) and stays there, Right is the yes answer and stays there; only
+/// Tab (`ToggleChoice`) flips.
+pub fn choice_after(yes: bool, a: Action) -> bool {
+    match a {
+        Action::Left => false,
+        Action::Right => true,
+        Action::ToggleChoice => !yes,
+        _ => yes,
+    }
+}
+
 fn modal_update(s: &mut AppState, modal: Modal, a: Action) -> Vec<Effect> {
     match modal {
         Modal::Confirm(mut c) => match a {
             Action::ToggleChoice | Action::Left | Action::Right => {
-                c.yes = !c.yes;
+                c.yes = choice_after(c.yes, a);
                 s.modal = Some(Modal::Confirm(c));
                 Vec::new()
             }
