@@ -1189,3 +1189,54 @@ fn unreadable_records_shown_in_their_panes_and_counted_on_the_overview() {
     );
     assert!(!screen.contains("PAC employees #42"), "{screen}");
 }
+
+/// The engine traces each notice and sends it as an event: with the
+/// tracing buffer the Log shows it once (not as `engine` and again as
+/// `astrow_pac::engine::...`).
+#[tokio::test]
+async fn an_engine_notice_is_one_log_line() {
+    let (handle, eng) = channels();
+    let log = astrow_pac::tui::LogBuffer::new(100);
+    let st = state(snapshot(), 120, 40, true);
+    let io = LoopIo {
+        log: Some(log.clone()),
+        ..LoopIo::default()
+    };
+    let (keys_tx, keys_rx) = futures::channel::mpsc::unbounded::<std::io::Result<Event>>();
+    let task = tokio::spawn(async move {
+        let mut term = match Terminal::new(TestBackend::new(120, 40)) {
+            Ok(t) => t,
+            Err(e) => match e {},
+        };
+        run_loop(&mut term, keys_rx, handle, st, io).await
+    });
+    // What `notice` does in the engine: trace, then send.
+    log.push(
+        astrow_pac::tui::logbuf::LogLevel::Info,
+        "astrow_pac::engine::runtime::command_loop",
+        "scheduled syncs paused".into(),
+    );
+    let _ = eng.events.send(astrow_pac::engine::command::EngineEvent {
+        time: astrow_pac::tui::testkit::t0(),
+        level: astrow_pac::engine::command::EventLevel::Info,
+        message: "scheduled syncs paused".into(),
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = keys_tx.unbounded_send(Ok(Event::Key(keys("q")[0])));
+    let st = match tokio::time::timeout(Duration::from_secs(5), task).await {
+        Ok(Ok(Ok(s))) => s,
+        _ => panic!("the loop did not end cleanly"),
+    };
+    let lines: Vec<_> = st
+        .log
+        .lines
+        .iter()
+        .filter(|l| l.message.contains("scheduled syncs paused"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    // The status line still shows the notice.
+    assert!(
+        st.status
+            .is_some_and(|s| s.text == "scheduled syncs paused")
+    );
+}

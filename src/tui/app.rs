@@ -163,7 +163,12 @@ where
             r = handle.events.recv(), if events_open => match r {
                 Ok(e) => {
                     state.status = Some(super::state::Status { level: e.level, text: e.message.clone() });
-                    derive::push_log(&mut state, vec![event_line(&e)]);
+                    // The engine traces every notice it sends: with the
+                    // tracing buffer the line is already in the Log, so the
+                    // event only becomes a line when there is no buffer.
+                    if log.is_none() {
+                        derive::push_log(&mut state, vec![event_line(&e)]);
+                    }
                     dirty = true;
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
