@@ -153,3 +153,30 @@ fn a_refused_definitions_sync_is_a_warning_in_the_overview() {
     assert_eq!(row.matches('⚠').count(), 2, "{row}");
     assert!(!row.contains('✓'), "{row}");
 }
+
+/// Issue 13: at 80 columns the Overview cut "568 pending, 0 appro...";
+/// the counts now shorten their words, never their numbers.
+#[test]
+fn overview_at_80_columns_keeps_large_plan_counts_whole() {
+    use astrow_pac::engine::snapshot::ItemState;
+    let mut snap = snapshot();
+    let Some(plan) = snap.plan.clone() else {
+        panic!("the test snapshot has a plan")
+    };
+    let mut plan = (*plan).clone();
+    let item = plan.items[0].clone();
+    plan.items = (0..568)
+        .map(|i| {
+            let mut it = item.clone();
+            it.id = format!("item-{i}");
+            it.state = ItemState::Pending;
+            it
+        })
+        .collect();
+    snap.plan = Some(std::sync::Arc::new(plan));
+    let mut h = harness(snap, 80, 24, true);
+    h.press("1");
+    let text = h.text();
+    assert!(text.contains("568 items: 568 pending, 0 appr."), "{text}");
+    insta::assert_snapshot!("overview_large_plan_80x24", text);
+}

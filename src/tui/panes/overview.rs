@@ -128,11 +128,11 @@ fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
             let count = |st: ItemState| p.items.iter().filter(|i| i.state == st).count();
             lines.push(Line::from(vec![
                 Span::styled("Plan   ", t.title),
-                Span::raw(format!(
-                    "{} items: {} pending, {} approved",
+                Span::raw(plan_counts(
                     p.items.len(),
                     count(ItemState::Pending),
-                    count(ItemState::Approved)
+                    count(ItemState::Approved),
+                    w.saturating_sub(7),
                 )),
             ]));
             match &p.held {
@@ -381,5 +381,38 @@ fn run_mark(r: &crate::engine::snapshot::JobRun) -> &'static str {
         (false, _) => "✖",
         (true, true) => "⚠",
         (true, false) => "✓",
+    }
+}
+
+/// The plan's counts in the longest wording that fits `width` cells, so a
+/// number is never cut: "568 items: 568 pending, 0 approved", then shorter
+/// words, then the numbers alone.
+pub fn plan_counts(items: usize, pending: usize, approved: usize, width: usize) -> String {
+    [
+        format!("{items} items: {pending} pending, {approved} approved"),
+        format!("{items} items: {pending} pending, {approved} appr."),
+        format!("{items}: {pending} pending, {approved} appr."),
+        format!("{items}: {pending} pend. {approved} appr."),
+        format!("{items}/{pending}/{approved}"),
+    ]
+    .into_iter()
+    .find(|t| t.chars().count() <= width)
+    .unwrap_or_else(|| format!("{items}/{pending}/{approved}"))
+}
+
+#[cfg(test)]
+mod plan_count_tests {
+    use super::plan_counts;
+
+    #[test]
+    fn numbers_are_never_cut() {
+        assert_eq!(plan_counts(6, 4, 1, 31), "6 items: 4 pending, 1 approved");
+        for width in 10..40 {
+            let t = plan_counts(568, 568, 0, width);
+            assert!(t.chars().count() <= width || width < 11, "{width}: {t}");
+            assert!(t.contains("568") && t.contains('0'), "{t}");
+        }
+        assert_eq!(plan_counts(568, 568, 0, 31), "568 items: 568 pending, 0 appr.");
+        assert_eq!(plan_counts(568, 568, 0, 25), "568: 568 pending, 0 appr.");
     }
 }
