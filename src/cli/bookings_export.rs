@@ -157,8 +157,9 @@ fn write_export(
     Ok(())
 }
 
-pub const HEADER: [&str; 14] = [
+pub const HEADER: [&str; 15] = [
     "seq",
+    "epoch",
     "time",
     "event_type",
     "reader_id",
@@ -174,10 +175,11 @@ pub const HEADER: [&str; 14] = [
     "answered_at",
 ];
 
-fn csv_fields(r: &ExportRow) -> [String; 14] {
+fn csv_fields(r: &ExportRow) -> [String; 15] {
     let opt = |v: Option<String>| v.unwrap_or_default();
     [
         r.seq.to_string(),
+        r.epoch.to_string(),
         r.time.clone(),
         r.event_type.clone(),
         opt(r.reader_id.map(|v| v.to_string())),

@@ -125,18 +125,29 @@ pub fn parse_booking_key(key: &str) -> Result<BookingKey, String> {
             booking_id: Some(id),
         });
     }
-    match k.split(':').collect::<Vec<_>>()[..] {
-        ["pac", org, seq] if org.parse::<u32>().is_ok() => match seq.parse::<u64>() {
-            Ok(seq) => Ok(BookingKey {
-                seq: Some(seq),
-                booking_id: None,
-            }),
-            Err(_) => Err(format!("{k:?}: the seq after pac:{org}: is not a number")),
-        },
-        _ => Err(format!(
-            "{k:?} is neither a source_id (pac:1:881233) nor a booking id (58812)"
-        )),
-    }
+    let bad = || {
+        format!(
+            "{k:?} is neither a source_id (pac:1:881233, or pac:1:e2:17 after a reset of PAC's \
+             sequence) nor a booking id (58812)"
+        )
+    };
+    let (epoch, seq) = match k.split(':').collect::<Vec<_>>()[..] {
+        ["pac", org, seq] if org.parse::<u32>().is_ok() => (0, seq),
+        ["pac", org, epoch, seq] if org.parse::<u32>().is_ok() => {
+            match epoch.strip_prefix('e').map(str::parse::<u32>) {
+                Some(Ok(e)) => (e, seq),
+                _ => return Err(bad()),
+            }
+        }
+        _ => return Err(bad()),
+    };
+    let seq = seq
+        .parse::<u64>()
+        .map_err(|_| format!("{k:?}: the seq at its end is not a number"))?;
+    Ok(BookingKey {
+        seq: Some(crate::store::seq_reset::ledger_key(epoch, crate::model::Seq(seq)).0),
+        booking_id: None,
+    })
 }
 
 fn employee_out(t: &trace::EmployeeTrace, as_json: bool) -> String {
@@ -198,8 +209,13 @@ fn booking_out(rows: &[ExportRow], as_json: bool) -> String {
     let mut s = String::new();
     for r in rows {
         s.push_str(&format!(
-            "PAC event   seq {} at {}: {} on reader {} ({}), badge {}, employee {} (Astrow {})\n",
+            "PAC event   seq {}{} at {}: {} on reader {} ({}), badge {}, employee {} (Astrow {})\n",
             r.seq,
+            if r.epoch > 0 {
+                format!(" (epoch {})", r.epoch)
+            } else {
+                String::new()
+            },
             r.time,
             r.event_type,
             opt(r.reader_id.map(|v| v.to_string())),
@@ -247,7 +263,20 @@ mod tests {
             Some(881_233)
         );
         assert_eq!(parse_booking_key("58812").unwrap().booking_id, Some(58_812));
-        for bad in ["pac:x:1", "pac:1:y", "web:4411", "", "pac:1"] {
+        let after_reset = parse_booking_key("pac:1:e2:17").unwrap().seq.unwrap();
+        assert_eq!(
+            crate::store::seq_reset::split_key(crate::model::Seq(after_reset)),
+            (2, crate::model::Seq(17))
+        );
+        for bad in [
+            "pac:x:1",
+            "pac:1:y",
+            "web:4411",
+            "",
+            "pac:1",
+            "pac:1:2:3",
+            "pac:1:ex:3",
+        ] {
             assert!(parse_booking_key(bad).is_err(), "{bad}");
         }
     }

@@ -12,7 +12,10 @@ use super::ledger::LedgerError;
 /// One exported event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExportRow {
+    /// PAC's event seq, and the epoch of PAC's sequence it belongs to (0
+    /// until PAC's sequence was reset; see `bookings reset-cursor`).
     pub seq: u64,
+    pub epoch: u32,
     /// The controller's time, with its offset, as PAC gave it.
     pub time: String,
     pub event_type: String,
@@ -94,18 +97,19 @@ pub fn for_each_in_window(
     Ok(n)
 }
 
-/// The events whose seq is `seq` or whose Astrow booking id is
-/// `booking_id` (a trace: at most a few rows), in seq order.
+/// The events whose ledger key (epoch and seq, `seq_reset::ledger_key`) is
+/// `key` or whose Astrow booking id is `booking_id` (a trace: at most a few
+/// rows), in seq order.
 pub fn find(
     conn: &Connection,
-    seq: Option<u64>,
+    key: Option<u64>,
     booking_id: Option<u64>,
 ) -> Result<Vec<ExportRow>, LedgerError> {
     let mut out = Vec::new();
     query_rows(
         conn,
         "WHERE l.seq = ?1 OR l.booking_id = ?2 ORDER BY l.seq",
-        params![seq, booking_id],
+        params![key, booking_id],
         |row, _| {
             out.push(row);
             Ok(())
@@ -151,8 +155,11 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ExportRow, Instant)> {
     let state: String = r.get(10)?;
     let reason: Option<String> = r.get(12)?;
     let (outcome, reason) = outcome(&kind, &event_type, &state, reason.as_deref());
+    let key: u64 = r.get(0)?;
+    let (epoch, seq) = super::seq_reset::split_key(crate::model::Seq(key));
     let row = ExportRow {
-        seq: r.get(0)?,
+        seq: seq.0,
+        epoch,
         time,
         event_type,
         reader_id: r.get(3)?,

@@ -412,7 +412,10 @@ mod plan_count_tests {
             assert!(t.chars().count() <= width || width < 11, "{width}: {t}");
             assert!(t.contains("568") && t.contains('0'), "{t}");
         }
-        assert_eq!(plan_counts(568, 568, 0, 31), "568 items: 568 pending, 0 appr.");
+        assert_eq!(
+            plan_counts(568, 568, 0, 31),
+            "568 items: 568 pending, 0 appr."
+        );
         assert_eq!(plan_counts(568, 568, 0, 25), "568: 568 pending, 0 appr.");
     }
 }
