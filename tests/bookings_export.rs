@@ -183,7 +183,7 @@ async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header[..3], ["seq", "time", "event_type"]);
+    assert_eq!(header[..3], ["seq", "epoch", "time"]);
     let outcome_col = header.iter().position(|h| h == "outcome").unwrap();
     let reason_col = header.iter().position(|h| h == "reason").unwrap();
     let time_col = header.iter().position(|h| h == "time").unwrap();
@@ -232,7 +232,7 @@ async fn export_of_a_window_parses_back_with_the_ledgers_counts() {
     let o = export(config_path, &["--from", "2001-01-01", "--to", "2001-01-02"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("seq,time,"));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("seq,epoch,time,"));
     let o = export(
         config_path,
         &[
