@@ -274,7 +274,8 @@ async fn trace_of_a_booking_through_a_lost_reply_shows_the_resend_and_one_bookin
     let (seq, booking_id, attempts): (u64, u64, u32) = conn
         .query_row(
             "SELECT seq, booking_id, attempts FROM ledger
-             WHERE state = 'duplicate' ORDER BY seq LIMIT 1",
+             WHERE state = 'duplicate' OR (attempts >= 2 AND state = 'processed')
+             ORDER BY seq LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
