@@ -1,6 +1,7 @@
 //! Everything but employees: licences, codes, the PAC mirror, bookings,
 //! notifications, heartbeat.
 
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
@@ -95,6 +96,18 @@ impl AstrowClient {
         &self,
         bookings: &[model::Booking],
     ) -> Result<Vec<model::BookingStatus>, AstrowError> {
+        self.send_bookings_counting(bookings, &AtomicU32::new(0))
+            .await
+    }
+
+    /// As [`Self::send_bookings`]; `tries` ends as the number of times the
+    /// batch went out, failed or answered (0 if it never did). A lost reply
+    /// shows as `tries` > 1 and `duplicate` answers.
+    pub async fn send_bookings_counting(
+        &self,
+        bookings: &[model::Booking],
+        tries: &AtomicU32,
+    ) -> Result<Vec<model::BookingStatus>, AstrowError> {
         let call = Call::new(Method::POST, "/bookings/batch");
         let endpoint = call.endpoint();
         if bookings.len() > wire::MAX_BATCH {
@@ -114,7 +127,7 @@ impl AstrowClient {
             bookings: bookings.iter().map(wire::Booking::from).collect(),
         };
         let call = call.json(&body)?;
-        let answer: BatchResults = self.fetch(call, MAX_PAGE_BYTES).await?;
+        let answer: BatchResults = self.fetch_counting(call, MAX_PAGE_BYTES, tries).await?;
         if answer.results.len() != bookings.len() {
             return Err(AstrowError::Answer {
                 endpoint,

@@ -10,6 +10,7 @@
 use crate::http::tolerant::{SetAside, read_items};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use reqwest::{Method, Url};
@@ -261,11 +262,24 @@ impl AstrowClient {
         call: Call,
         max_bytes: usize,
     ) -> Result<T, AstrowError> {
+        self.fetch_counting(call, max_bytes, &AtomicU32::new(0))
+            .await
+    }
+
+    /// As [`Self::fetch`]; `tries` ends as the number of times `call` went
+    /// out (a try whose answer was lost counts: its write may have landed).
+    pub(super) async fn fetch_counting<T: DeserializeOwned>(
+        &self,
+        call: Call,
+        max_bytes: usize,
+        tries: &AtomicU32,
+    ) -> Result<T, AstrowError> {
         let endpoint = call.endpoint();
-        self.run(
+        self.run_counting(
             &call,
             |_, _| None,
             |r| http::read_json(r, &endpoint, max_bytes),
+            tries,
         )
         .await
     }
@@ -287,11 +301,30 @@ impl AstrowClient {
         R: Fn(reqwest::Response) -> Fut,
         Fut: Future<Output = Result<T, HttpError>>,
     {
+        self.run_counting(call, settle, read, &AtomicU32::new(0))
+            .await
+    }
+
+    /// As [`Self::run`], counting the tries in `tries`.
+    async fn run_counting<T, R, Fut>(
+        &self,
+        call: &Call,
+        settle: impl Fn(&HttpError, u32) -> Option<T>,
+        read: R,
+        tries: &AtomicU32,
+    ) -> Result<T, AstrowError>
+    where
+        R: Fn(reqwest::Response) -> Fut,
+        Fut: Future<Output = Result<T, HttpError>>,
+    {
         let (settle, read) = (&settle, &read);
-        http::retry(&self.inner.retry, |attempt| async move {
-            match self.authorised(call).await {
-                Ok(r) => read(r).await,
-                Err(e) => settle(&e, attempt).ok_or(e),
+        http::retry(&self.inner.retry, |attempt| {
+            tries.store(attempt, Ordering::Relaxed);
+            async move {
+                match self.authorised(call).await {
+                    Ok(r) => read(r).await,
+                    Err(e) => settle(&e, attempt).ok_or(e),
+                }
             }
         })
         .await

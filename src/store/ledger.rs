@@ -437,6 +437,30 @@ pub fn mark_sending(conn: &mut Connection, batch: &[(Seq, String)]) -> Result<()
     tx.commit().map_err(sql("commit a send"))
 }
 
+/// A batch that went out `extra` more times than [`mark_sending`] counted
+/// (the connector tried again after a lost reply or a refused try): each
+/// booking's `attempts` says how often it was really sent.
+pub fn count_resends(conn: &mut Connection, seqs: &[Seq], extra: u32) -> Result<(), LedgerError> {
+    if extra == 0 || seqs.is_empty() {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin counting resends"))?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "UPDATE ledger SET attempts = attempts + ?2 WHERE seq = ?1 AND kind = 'booking'",
+            )
+            .map_err(sql("prepare counting resends"))?;
+        for seq in seqs {
+            stmt.execute(params![seq.0, extra])
+                .map_err(sql("count a resend"))?;
+        }
+    }
+    tx.commit().map_err(sql("commit counting resends"))
+}
+
 /// Store Astrow's answers, one transaction for the batch.
 pub fn record_answers(
     conn: &mut Connection,

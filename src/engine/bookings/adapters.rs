@@ -1,10 +1,11 @@
 //! The connectors as the booking import's ports.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::ports::{BookingSink, EventPage, EventSource, SinkError, SourceError};
+use super::ports::{BookingSink, EventPage, EventSource, Sent, SinkError, SourceError};
 use crate::astrow::{AstrowClient, AstrowError};
-use crate::model::{Booking, BookingStatus, Reader, Seq};
+use crate::model::{Booking, Reader, Seq};
 use crate::pac::{PacClient, PacError};
 
 impl EventSource for PacClient {
@@ -51,8 +52,16 @@ impl EventSource for PacClient {
 }
 
 impl BookingSink for AstrowClient {
-    async fn send(&self, batch: Vec<Booking>) -> Result<Vec<BookingStatus>, SinkError> {
-        self.send_bookings(&batch).await.map_err(sink_error)
+    async fn send(&self, batch: Vec<Booking>) -> Sent {
+        let tries = AtomicU32::new(0);
+        let answer = self
+            .send_bookings_counting(&batch, &tries)
+            .await
+            .map_err(sink_error);
+        Sent {
+            tries: tries.load(Ordering::Relaxed),
+            answer,
+        }
     }
 }
 

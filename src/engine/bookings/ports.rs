@@ -61,10 +61,16 @@ pub enum SinkError {
     },
 }
 
+/// What became of one batch: Astrow's answer, and how many times the batch
+/// went out to get it (the connector's own retries included).
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// Tries in all; more than one after a lost reply or a refused try.
+    pub tries: u32,
+    pub answer: Result<Vec<BookingStatus>, SinkError>,
+}
+
 pub trait BookingSink: Send + Sync + 'static {
     /// Send a batch (at most 500); Astrow answers one status per booking, in order.
-    fn send(
-        &self,
-        batch: Vec<Booking>,
-    ) -> impl Future<Output = Result<Vec<BookingStatus>, SinkError>> + Send;
+    fn send(&self, batch: Vec<Booking>) -> impl Future<Output = Sent> + Send;
 }

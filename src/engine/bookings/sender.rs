@@ -200,11 +200,23 @@ impl<K: BookingSink> BookingSender<K> {
         if let Err(e) = self.db.call(move |c| ledger::mark_sending(c, &marks)).await {
             return failed(format!("recording the send: {e}"));
         }
-        let answer = tokio::select! {
+        let sent = tokio::select! {
             _ = self.cancel.cancelled() => return Round::Idle,
             a = self.sink.send(bookings) => a,
         };
-        match answer {
+        // mark_sending counted one send; the connector may have sent more.
+        let extra = sent.tries.saturating_sub(1);
+        if extra > 0 {
+            let resent = seqs.clone();
+            if let Err(e) = self
+                .db
+                .call(move |c| ledger::count_resends(c, &resent, extra))
+                .await
+            {
+                return failed(format!("recording the resends: {e}"));
+            }
+        }
+        match sent.answer {
             Ok(statuses) if statuses.len() == seqs.len() => {
                 let answers: Vec<(Seq, BookingStatus)> = seqs.into_iter().zip(statuses).collect();
                 let n = answers.len();
