@@ -155,6 +155,14 @@ impl Store {
                     params![ABANDONED_REASON, now],
                 )
                 .ctx("abandon the old site's bookings")?;
+            // Rejected for a reader missing from the old Astrow's mirror: they
+            // would be sent again once the new mirror holds that serial.
+            tx.execute(
+                "UPDATE ledger SET reason = ?1
+                 WHERE state = 'rejected' AND kind = 'booking' AND reason LIKE '%mirror%'",
+                params![ABANDONED_REASON],
+            )
+            .ctx("abandon the old site's mirror rejections")?;
             let events = restart_events(&tx)?;
             tx.execute(
                 "INSERT INTO site_binding (id, pac, astrow, bound_at) VALUES (1, ?1, ?2, ?3)

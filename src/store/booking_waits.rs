@@ -163,8 +163,9 @@ fn parse_utc(s: &str) -> Result<DateTime<Utc>, LedgerError> {
 
 /// Bookings Astrow rejected because their reader was missing from its mirror
 /// go back to pending once the mirror holds the reader (a rejected booking is
-/// not stored by Astrow, so sending it again is judged afresh). Returns how
-/// many.
+/// not stored by Astrow, so sending it again is judged afresh). Only the
+/// current epoch's: an older epoch's events were read from another PAC
+/// sequence (a restore or a re-bind). Returns how many.
 pub fn requeue_mirror_rejections(
     conn: &mut Connection,
     mirrored: &HashSet<String>,
@@ -182,16 +183,20 @@ fn requeue_in(conn: &mut Connection, mirrored: &HashSet<String>) -> Result<usize
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql("begin requeueing"))?;
+    let epoch = super::seq_reset::epoch(&tx)?;
     let candidates: Vec<(u64, String)> = {
         let mut stmt = tx
             .prepare_cached(
                 "SELECT seq, reader_serial FROM ledger
                  WHERE state = 'rejected' AND kind = 'booking'
-                   AND reader_serial IS NOT NULL AND reason LIKE '%mirror%'",
+                   AND reader_serial IS NOT NULL AND reason LIKE '%mirror%'
+                   AND (seq >> ?1) = ?2",
             )
             .map_err(sql("find mirror rejections"))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![super::seq_reset::EPOCH_SHIFT, epoch], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .map_err(sql("find mirror rejections"))?;
         rows.collect::<Result<_, _>>()
             .map_err(sql("read mirror rejections"))?

@@ -218,3 +218,45 @@ fn the_audit_is_trimmed_by_whole_months_and_the_trim_recorded() -> TestResult {
     assert_eq!(own[0].action, "trim_audit");
     Ok(())
 }
+
+#[test]
+fn a_rebind_keeps_the_old_sites_mirror_rejections_from_going_again() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    let lacks_reader = BookingStatus::Rejected {
+        reason: "reader R-0012 is not in the reader mirror".into(),
+    };
+    ledger::append_page(store.connection(), &[swipe(1, 7, true)], Utc::now())?;
+    ledger::record_answers(
+        store.connection(),
+        &[(Seq(1), lacks_reader.clone())],
+        Utc::now(),
+    )?;
+    store.rebind(&crate::store::SiteIdentity {
+        pac: "certificate sha256:cd34, organization 2".into(),
+        astrow: "https://astrow.other.local".into(),
+    })?;
+    // The new site's own swipe, rejected for the same serial.
+    ledger::append_page(store.connection(), &[swipe(1, 9, true)], Utc::now())?;
+    let new_key = ledger::recent(store.connection(), 10)?
+        .into_iter()
+        .map(|e| e.seq)
+        .max()
+        .ok_or("no new swipe")?;
+    ledger::record_answers(store.connection(), &[(new_key, lacks_reader)], Utc::now())?;
+
+    let mirrored: std::collections::HashSet<String> = ["R-0012".to_string()].into();
+    let requeued =
+        crate::store::booking_waits::requeue_mirror_rejections(store.connection(), &mirrored)?;
+    assert_eq!(requeued, 1, "only the new site's booking goes again");
+    let old = ledger::get(store.connection(), Seq(1))?.ok_or("old row gone")?;
+    assert_eq!(
+        old.status,
+        Some(BookingStatus::Rejected {
+            reason: crate::store::ABANDONED_REASON.into()
+        })
+    );
+    let new = ledger::get(store.connection(), new_key)?.ok_or("new row gone")?;
+    assert_eq!(new.status, None, "pending again");
+    Ok(())
+}
