@@ -143,18 +143,61 @@ pub fn append_page(
     entries: &[NewEntry],
     read_at: DateTime<Utc>,
 ) -> Result<usize, LedgerError> {
-    super::tally::write(conn, |c| append_page_in(c, entries, read_at))
+    append_page_checked(conn, None, entries, read_at).map(|n| n.unwrap_or(0))
+}
+
+/// Where a page was read from: the cursor it was asked after, in the epoch
+/// of that moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadPoint {
+    pub cursor: Seq,
+    pub epoch: u32,
+}
+
+/// The cursor and epoch a page read now would be read after.
+pub fn read_point(conn: &Connection) -> Result<ReadPoint, LedgerError> {
+    Ok(ReadPoint {
+        cursor: cursor(conn)?,
+        epoch: super::seq_reset::epoch(conn)?,
+    })
+}
+
+/// [`append_page`] of a page read after `from`; `None` (nothing written)
+/// when the cursor or the epoch moved since (a reset-cursor while the page
+/// was fetched): the page belongs to the old cursor and is read again.
+pub fn append_page_after(
+    conn: &mut Connection,
+    from: ReadPoint,
+    entries: &[NewEntry],
+    read_at: DateTime<Utc>,
+) -> Result<Option<usize>, LedgerError> {
+    append_page_checked(conn, Some(from), entries, read_at)
+}
+
+fn append_page_checked(
+    conn: &mut Connection,
+    from: Option<ReadPoint>,
+    entries: &[NewEntry],
+    read_at: DateTime<Utc>,
+) -> Result<Option<usize>, LedgerError> {
+    super::tally::write(conn, |c| append_page_in(c, from, entries, read_at))
 }
 
 fn append_page_in(
     conn: &mut Connection,
+    from: Option<ReadPoint>,
     entries: &[NewEntry],
     read_at: DateTime<Utc>,
-) -> Result<(usize, super::tally::Delta), LedgerError> {
+) -> Result<(Option<usize>, super::tally::Delta), LedgerError> {
     let mut delta = super::tally::Delta::default();
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql("begin a page"))?;
+    if let Some(f) = from
+        && read_point(&tx)? != f
+    {
+        return Ok((None, delta));
+    }
     let epoch = super::seq_reset::epoch(&tx)?;
     let mut added = 0;
     {
@@ -203,7 +246,7 @@ fn append_page_in(
     }
     tx.commit().map_err(sql("commit a page"))?;
     delta.read = Some((read_at, added as u64));
-    Ok((added, delta))
+    Ok((Some(added), delta))
 }
 
 /// PAC no longer holds events after the cursor (410): record the gap
@@ -713,6 +756,34 @@ mod tests {
             }
         );
         assert_eq!(counts(&c).unwrap().events, 2);
+    }
+
+    #[test]
+    fn a_page_read_before_a_cursor_reset_is_dropped_not_stored_in_the_new_epoch() {
+        let mut c = db();
+        append_page(&mut c, &[ev(10, EventType::AccessGranted)], Utc::now()).unwrap();
+        // The reader asks PAC for events after 10 ...
+        let from = read_point(&c).unwrap();
+        // ... while a person moves the cursor to 4 (a restored PAC).
+        crate::store::seq_reset::reset_cursor(&mut c, Seq(4), Utc::now()).unwrap();
+        let late = [
+            ev(11, EventType::AccessGranted),
+            ev(12, EventType::AccessGranted),
+        ];
+        assert_eq!(
+            append_page_after(&mut c, from, &late, Utc::now()).unwrap(),
+            None
+        );
+        assert_eq!(cursor(&c).unwrap(), Seq(4), "the person's cursor stands");
+        assert_eq!(counts(&c).unwrap().events, 1, "nothing written");
+        // Read again after the new cursor: stored.
+        let from = read_point(&c).unwrap();
+        let page = [ev(5, EventType::AccessGranted)];
+        assert_eq!(
+            append_page_after(&mut c, from, &page, Utc::now()).unwrap(),
+            Some(1)
+        );
+        assert_eq!(cursor(&c).unwrap(), Seq(5));
     }
 
     #[test]

@@ -219,11 +219,12 @@ impl<S: EventSource> EventReader<S> {
             s.paused_for_backlog = false;
             was
         });
-        let (after, open_reset) = self
+        let (from, open_reset) = self
             .db
-            .call(|c| Ok::<_, LedgerError>((ledger::cursor(c)?, seq_reset::open_reset(c)?)))
+            .call(|c| Ok::<_, LedgerError>((ledger::read_point(c)?, seq_reset::open_reset(c)?)))
             .await
             .map_err(|e| e.to_string())?;
+        let after = from.cursor;
         if open_reset.is_some() {
             // Stopped until a person moves the cursor: reading on would lose
             // PAC's new events up to our old cursor and reuse their seqs.
@@ -289,11 +290,18 @@ impl<S: EventSource> EventReader<S> {
         let count = entries.len();
         let added = self
             .db
-            .call(move |c| -> Result<usize, LedgerError> {
-                ledger::append_page(c, &entries, Utc::now())
+            .call(move |c| -> Result<Option<usize>, LedgerError> {
+                ledger::append_page_after(c, from, &entries, Utc::now())
             })
             .await
             .map_err(|e| e.to_string())?;
+        let Some(added) = added else {
+            tracing::info!(
+                after = after.0,
+                "the event cursor moved while a page was read (reset-cursor): the page is dropped and read again from the new cursor"
+            );
+            return Ok(());
+        };
         if !unreadable.is_empty() {
             let reasons = unreadable.clone();
             let passed = self
