@@ -21,7 +21,7 @@ use astrow_pac::engine::bookings::reset::reset_cursor_audited;
 use astrow_pac::engine::bookings::{BookingImport, ImportConfig};
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::engine::people::People;
-use astrow_pac::model::{BookingStatus, EventType, Reader, Seq};
+use astrow_pac::model::{BookingStatus, Direction, EventType, Reader, Seq};
 use astrow_pac::pac::PacClient;
 use astrow_pac::sim::pac::PacSim;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
@@ -242,6 +242,107 @@ async fn stored(astrow: &AstrowClient) -> BTreeMap<String, usize> {
         *counts.entry(b.booking.source_id.clone()).or_default() += 1;
     }
     counts
+}
+
+/// One ready booking ahead of many waiting for different readers: the
+/// sender's skip rounds run out, and what it found ready still goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_booking_ahead_of_many_waiting_readers_is_sent() {
+    let rig = rig().await;
+    let all = rig.pac.readers().await.unwrap();
+    rig.astrow.put_readers(&all).await.unwrap();
+    let sim = pac_sim(&rig);
+    sim.swipe_on(all[0].id, 1).await;
+    // More readers Astrow's mirror lacks than the sender has skip rounds.
+    for i in 0..20u32 {
+        let id = 900 + i;
+        sim.set_reader(Reader {
+            id,
+            name: format!("New door {id}"),
+            controller_id: 1,
+            controller_name: "Lobby".into(),
+            serial: format!("R-WAIT-{id}"),
+            direction: Direction::In,
+            online: true,
+        })
+        .await;
+        sim.swipe_on(id, 1).await;
+    }
+    let (_people_tx, people) = watch::channel(people_with_mirror(&all));
+    let cfg = ImportConfig {
+        batch_size: 2,
+        limits: ReadLimits {
+            page: 1000,
+            wait_s: 1,
+            max_pending: 100_000,
+        },
+        monitor_every: Duration::from_millis(100),
+        ..ImportConfig::default()
+    };
+    let import = BookingImport::start(
+        Arc::new(rig.pac.clone()),
+        Arc::new(rig.astrow.clone()),
+        &rig.db_path,
+        cfg,
+        BookingRules {
+            enabled: true,
+            ..Default::default()
+        },
+        people,
+        CancellationToken::new(),
+    )
+    .unwrap();
+    wait_until(
+        "the ready booking was not sent",
+        Duration::from_secs(20),
+        || {
+            let c = counts(&rig);
+            c.events == 21 && c.processed + c.queued == 1
+        },
+    )
+    .await;
+    assert_eq!(counts(&rig).pending, 20, "the waiting ones wait");
+    import.stop().await;
+}
+
+/// Holes in the ledger (forget and retention delete rows) are no sign that
+/// PAC and the ledger part: the suggested cursor is still the backup's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holes_in_the_ledger_do_not_drag_the_suggested_cursor_back() {
+    let rig = rig().await;
+    let all = rig.pac.readers().await.unwrap();
+    rig.astrow.put_readers(&all).await.unwrap();
+    let (_people_tx, people) = watch::channel(people_with_mirror(&all));
+    let import = start(&rig, people);
+    let sim = pac_sim(&rig);
+    let before = sim.swipe(300).await;
+    wait_until(
+        "the first 300 were not read",
+        Duration::from_secs(30),
+        || {
+            let conn = open_connection(&rig.db_path).unwrap();
+            ledger::cursor(&conn).unwrap().0 >= before && ledger::pending_count(&conn).unwrap() == 0
+        },
+    )
+    .await;
+    // Rows 100..=199 gone from the ledger, as forget and retention do.
+    let conn = open_connection(&rig.db_path).unwrap();
+    let gone = conn
+        .execute("DELETE FROM ledger WHERE seq BETWEEN 100 AND 199", [])
+        .unwrap();
+    assert_eq!(gone, 100);
+    drop(conn);
+    sim.restore_backup(200).await;
+    assert_eq!(sim.swipe(50).await, 250);
+    wait_until(
+        "the sequence reset was not raised",
+        Duration::from_secs(10),
+        || import.view.borrow().sequence_reset.is_some(),
+    )
+    .await;
+    let reset = import.view.borrow().sequence_reset.clone().unwrap();
+    assert_eq!(reset.resume_after, Seq(200), "{reset:?}");
+    import.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

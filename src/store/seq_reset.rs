@@ -99,6 +99,22 @@ pub fn epoch_starts_after(conn: &Connection) -> Result<Option<Seq>, LedgerError>
     Ok(Some(Seq(v.unwrap_or(0))))
 }
 
+/// The ledger's newest row of `epoch` at or below PAC seq `seq`, if any.
+/// Holes are normal (forget and retention delete rows, unreadable events
+/// are gaps), so a row missing at `seq` says nothing about PAC.
+pub fn held_at_or_below(
+    conn: &Connection,
+    epoch: u32,
+    seq: Seq,
+) -> Result<Option<super::ledger::Entry>, LedgerError> {
+    let rows = super::ledger::query_entries(
+        conn,
+        "WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+        params![ledger_key(epoch, Seq(0)).0, ledger_key(epoch, seq).0],
+    )?;
+    Ok(rows.into_iter().next())
+}
+
 /// A detected sequence reset that no one has resolved yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenReset {

@@ -7,7 +7,7 @@
 use super::ports::EventSource;
 use crate::model::{Event, Seq};
 use crate::store::db::Db;
-use crate::store::ledger::{self, Entry, LedgerError};
+use crate::store::ledger::{Entry, LedgerError};
 use crate::store::seq_reset;
 
 /// The same event: what the ledger kept of it equals what PAC says now.
@@ -57,18 +57,31 @@ pub async fn resume_point<S: EventSource>(
         .await
         .map_err(|e: LedgerError| e)
         .ok()?;
+    // A seq the ledger holds no row for (a hole) is judged by the nearest
+    // row it holds below: a hole is no sign that PAC and the ledger part.
     let agrees = |s: u64| async move {
-        let page = source.events(Seq(s.saturating_sub(1)), 1, 0).await.ok()?;
-        let Some(e) = page.items.into_iter().find(|e| e.seq == Seq(s)) else {
-            return Some(false);
-        };
-        let key = seq_reset::ledger_key(epoch, Seq(s));
         let entry = db
-            .call(move |c| ledger::get(c, key))
+            .call(move |c| seq_reset::held_at_or_below(c, epoch, Seq(s)))
             .await
             .map_err(|e: LedgerError| e)
             .ok()?;
-        Some(entry.is_some_and(|entry| same_event(&e, &entry)))
+        // Nothing of this epoch held up to `s`: nothing to disagree with.
+        let Some(entry) = entry else {
+            return Some(true);
+        };
+        let held = seq_reset::split_key(entry.seq).1;
+        // Older than all PAC holds: nothing to compare it with either.
+        if held < oldest {
+            return Some(true);
+        }
+        let page = source
+            .events(Seq(held.0.saturating_sub(1)), 1, 0)
+            .await
+            .ok()?;
+        let Some(e) = page.items.into_iter().find(|e| e.seq == held) else {
+            return Some(false);
+        };
+        Some(same_event(&e, &entry))
     };
     last_agreeing(oldest.0.max(1), last.0, agrees)
         .await

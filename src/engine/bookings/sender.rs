@@ -313,6 +313,7 @@ impl<K: BookingSink> BookingSender<K> {
         let link_wait =
             chrono::Duration::from_std(self.waits.link_wait).unwrap_or(chrono::Duration::MAX);
         let mut waits: Vec<WaitKey> = Vec::new();
+        let mut ready_found: Vec<Entry> = Vec::new();
         for _ in 0..MAX_SKIP_ROUNDS {
             let (serials, employees) = skip_lists(&waits);
             let batch = self
@@ -328,8 +329,12 @@ impl<K: BookingSink> BookingSender<K> {
                 return Ok((ready, waits));
             }
             waits.extend(found);
+            // Each round's batch holds the earlier rounds' ready bookings
+            // too (only waiting keys are skipped): keep the latest.
+            ready_found = ready;
         }
-        Ok((Vec::new(), waits))
+        // Out of rounds: what was found ready still goes.
+        Ok((ready_found, waits))
     }
 
     /// Show what waits, record the reasons in the ledger, and ask for a
