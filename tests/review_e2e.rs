@@ -920,3 +920,56 @@ async fn manual_mode_retries_a_failed_item_and_leaves_the_rest_to_the_person() {
     );
     stop(handle, engine).await;
 }
+
+/// A plan the deletion guard held is refused by the apply itself, whoever
+/// asks for it (not only when it is the snapshot's current plan).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_plan_is_refused_by_the_apply_itself() {
+    let mut rig = rig(20).await;
+    rig.first_sync().await;
+    let leavers: Vec<u64> = rig.twins().await.keys().copied().take(3).collect();
+    for id in &leavers {
+        rig.delete_in_pac(*id).await;
+    }
+    rig.settings.sync.delete_employees_on_sync = true;
+    rig.settings.sync.deletion_guard.count = 1;
+    rig.settings.sync.deletion_guard.percent = 100;
+    rig.settings.sync.deletion_guard.window_h = 0;
+    let store = StoreHandle::new(Store::open(&rig.store_dir()).unwrap());
+    let (plan, ..) = compute_plan(&rig.pac, &rig.astrow, &store, &rig.settings)
+        .await
+        .unwrap();
+    assert!(plan.held.is_some(), "{plan:?}");
+    let new = new_plan(&plan);
+    let id = store
+        .call("save", move |s| s.save_plan(&new))
+        .await
+        .unwrap()
+        .plan_id;
+    let pid = id.clone();
+    store
+        .call("approve", move |s| {
+            s.set_item_states(&pid, Selection::All, PlanState::Approved)
+        })
+        .await
+        .unwrap();
+    let deletes_before = rig.astrow_employee_writes("DELETE ");
+    let ctx = ApplyCtx {
+        pac: rig.pac.clone(),
+        astrow: rig.astrow.clone(),
+        store,
+        concurrency: 4,
+        actor: "review".into(),
+    };
+    let refused = apply_plan(&ctx, &id, &|_| {}, &CancellationToken::new())
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(refused.contains("held by the deletion guard"), "{refused}");
+    assert_eq!(rig.astrow_employee_writes("DELETE "), deletes_before);
+    let twins = rig.twins().await;
+    assert!(
+        leavers.iter().all(|id| twins.contains_key(id)),
+        "nothing deleted"
+    );
+}

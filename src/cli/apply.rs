@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::common::one_shot;
 use super::stop_signal::wait_for_stop;
 use super::{GlobalArgs, exit};
-use crate::engine::apply::{ApplyCtx, apply_plan};
+use crate::engine::apply::{ApplyCtx, apply_plan_items};
 use crate::engine::connect::{astrow_client, pac_client};
 use crate::engine::jobs::employees::{compute_plan, new_plan};
 use crate::engine::plan::{Action, PlanItem};
@@ -179,7 +179,8 @@ async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u
         );
         let _ = std::io::stderr().flush();
     };
-    let result = apply_plan(&ctx, &plan_id, &progress, &cancel).await?;
+    let result =
+        apply_plan_items(&ctx, &plan_id, None, args.allow_held, &progress, &cancel).await?;
     if live {
         eprintln!();
     }

@@ -79,16 +79,18 @@ pub async fn apply_plan(
     progress: &(dyn Fn(ApplyProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<ApplyProgress, String> {
-    apply_plan_items(ctx, plan_id, None, progress, cancel).await
+    apply_plan_items(ctx, plan_id, None, false, progress, cancel).await
 }
 
 /// [`apply_plan`], limited to the approved items `only` names (the engine's
 /// retry of failed items in manual mode leaves a person's other approvals
-/// for the person's apply).
+/// for the person's apply). A plan the deletion guard held is refused
+/// unless `allow_held` (a person confirmed it).
 pub async fn apply_plan_items(
     ctx: &ApplyCtx,
     plan_id: &str,
     only: Option<&[String]>,
+    allow_held: bool,
     progress: &(dyn Fn(ApplyProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<ApplyProgress, String> {
@@ -106,6 +108,14 @@ pub async fn apply_plan_items(
         }
         PlanState::Rejected => return Err(format!("plan {plan_id} was rejected")),
         _ => {}
+    }
+    if let Some(reason) = &stored.held_reason
+        && !allow_held
+    {
+        return Err(format!(
+            "plan {plan_id} is held by the deletion guard ({reason}): nothing applied; \
+             confirm the held plan to apply it"
+        ));
     }
     let todo: Vec<(StoredItem, PlanItem)> = stored
         .items

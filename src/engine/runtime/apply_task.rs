@@ -28,14 +28,16 @@ impl Engine {
                 EventLevel::Warning,
                 format!("resuming the apply of plan {plan_id}, which was interrupted"),
             );
-            self.start_apply_holding(plan_id, false, Some(held)).await;
+            // Resumed as it was started: the guard was passed then.
+            self.start_apply_holding(plan_id, false, true, Some(held))
+                .await;
         }
     }
 
     /// What the employee job asked for after a sync.
     pub(super) async fn apply_requested(&mut self, request: ApplyRequest) {
         match request {
-            ApplyRequest::Auto(plan_id) => self.start_apply(plan_id, true).await,
+            ApplyRequest::Auto(plan_id) => self.start_apply(plan_id, true, false).await,
             ApplyRequest::RetryFailed(plan_id) => self.retry_failed(plan_id).await,
         }
     }
@@ -75,7 +77,8 @@ impl Engine {
                     EventLevel::Info,
                     format!("retrying {} failed item(s) of plan {plan_id}", ids.len()),
                 );
-                let run = self.apply_run(Some(ids), Actor::auto().user);
+                // Only asked for a plan the guard did not hold.
+                let run = self.apply_run(Some(ids), Actor::auto().user, false);
                 self.apply_running = Some(tokio::spawn(run.run(plan_id, None)));
             }
             Ok(_) => {}
@@ -84,7 +87,7 @@ impl Engine {
     }
 
     /// An apply of `only` these items (else all approved), audited as `actor`.
-    fn apply_run(&self, only: Option<Vec<String>>, actor: String) -> ApplyRun {
+    fn apply_run(&self, only: Option<Vec<String>>, actor: String, allow_held: bool) -> ApplyRun {
         ApplyRun {
             ctx: ApplyCtx {
                 pac: self.pac.clone(),
@@ -98,17 +101,20 @@ impl Engine {
             rerun: self.triggers.get(&JobKind::Employees).cloned(),
             writing: self.writing.clone(),
             only,
+            allow_held,
         }
     }
 
-    pub(super) async fn start_apply(&mut self, plan_id: String, auto: bool) {
-        self.start_apply_holding(plan_id, auto, None).await;
+    pub(super) async fn start_apply(&mut self, plan_id: String, auto: bool, allow_held: bool) {
+        self.start_apply_holding(plan_id, auto, allow_held, None)
+            .await;
     }
 
     async fn start_apply_holding(
         &mut self,
         plan_id: String,
         auto: bool,
+        allow_held: bool,
         held: Option<OwnedMutexGuard<()>>,
     ) {
         if self.refuse_read_only("applying a plan") || self.refuse_other_site("applying a plan") {
@@ -150,7 +156,7 @@ impl Engine {
         } else {
             self.actor.user.clone()
         };
-        let run = self.apply_run(None, actor);
+        let run = self.apply_run(None, actor, allow_held);
         self.notice(EventLevel::Info, format!("applying plan {plan_id}"));
         self.apply_running = Some(tokio::spawn(run.run(plan_id, held)));
     }
@@ -211,6 +217,8 @@ struct ApplyRun {
     writing: Arc<Mutex<()>>,
     /// Only these approved items (a retry), else every approved item.
     only: Option<Vec<String>>,
+    /// A person confirmed a plan the deletion guard held.
+    allow_held: bool,
 }
 
 impl ApplyRun {
@@ -227,6 +235,7 @@ impl ApplyRun {
             &self.ctx,
             &plan_id,
             self.only.as_deref(),
+            self.allow_held,
             &progress,
             &self.cancel,
         )

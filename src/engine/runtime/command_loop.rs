@@ -287,7 +287,7 @@ impl Engine {
                         EventLevel::Warning,
                         format!("plan {plan_id} is held by the deletion guard ({reason}): confirm the held plan to apply it"),
                     ),
-                    _ => self.start_apply(plan_id, false).await,
+                    _ => self.start_apply(plan_id, false, allow_held).await,
                 }
             }
             Command::Pause => {
