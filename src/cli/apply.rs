@@ -116,6 +116,11 @@ async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u
             "Plan {plan_id} was being applied when that apply stopped: resuming it \
              (items already done are not repeated)."
         );
+    } else if stored.state == PlanState::Applied {
+        // Asked again for a plan that is done (a script re-run, or an apply
+        // that finished as it was being stopped): nothing to do is success.
+        println!("Plan {plan_id} is applied already: nothing left to apply.");
+        return Ok(exit::OK);
     } else if stored.state != PlanState::Pending {
         return Err(format!(
             "plan {plan_id} is {} ({}): run `astrow-pac plan` for a current one",
