@@ -105,7 +105,8 @@ pub async fn compute(
 pub fn plan_json(plan: &Plan, stored: Option<&StoredPlan>) -> serde_json::Value {
     let kept = |id: &str| stored.and_then(|s| s.items.iter().find(|i| i.item_id == id));
     json!({
-        "plan_id": plan.plan_id,
+        // An empty plan is never stored and has no id: null, not "".
+        "plan_id": (!plan.plan_id.is_empty()).then_some(&plan.plan_id),
         "master": plan.master.as_str(),
         "held": plan.held.as_ref().map(|h| json!({"reason": h.reason})),
         "items": plan.items.iter().map(|i| {
@@ -213,4 +214,30 @@ pub fn plan_text(plan: &Plan, names: &Names) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::System;
+
+    #[test]
+    fn an_empty_plan_has_a_null_id_in_json() {
+        let plan = Plan {
+            plan_id: String::new(),
+            master: System::Pac,
+            held: None,
+            items: vec![],
+            unmanaged: vec![],
+            notes: vec![],
+            managed_slave_employees: 0,
+        };
+        let v = plan_json(&plan, None);
+        assert!(v["plan_id"].is_null(), "{v}");
+        let stored = Plan {
+            plan_id: "p-1".into(),
+            ..plan
+        };
+        assert_eq!(plan_json(&stored, None)["plan_id"], "p-1");
+    }
 }

@@ -77,7 +77,7 @@ pub async fn plan(att: &mut Attached, as_json: bool) -> u8 {
         (Some(p), false) => print!("{}", view_text(p, unmanaged)),
         (None, true) => println!(
             "{}",
-            json!({"plan_id": "", "master": snap.settings.master.map(|m| m.as_str()), "held": null, "items": []})
+            json!({"plan_id": null, "master": snap.settings.master.map(|m| m.as_str()), "held": null, "items": []})
         ),
         (None, false) => {
             let master = snap.settings.master.unwrap_or(crate::model::System::Pac);
@@ -203,7 +203,7 @@ fn id_number(id: &Option<String>) -> serde_json::Value {
 /// The JSON `plan --json` prints, from the service's view of the plan.
 pub fn view_json(plan: &PlanView) -> serde_json::Value {
     json!({
-        "plan_id": plan.plan_id,
+        "plan_id": (!plan.plan_id.is_empty()).then_some(&plan.plan_id),
         "master": plan.master.as_str(),
         "held": plan.held.as_ref().map(|h| json!({"reason": h})),
         "items": plan.items.iter().map(|i| json!({
