@@ -237,6 +237,13 @@ async fn consoles_and_commands_share_one_service() {
     .await;
     let by = done.apply.as_ref().unwrap().started_by.clone().unwrap();
     assert_eq!(by, me(), "the apply names who started it");
+    // The same plan asked again by id (a re-run script): done is success.
+    let applied_id = done.apply.as_ref().unwrap().plan_id.clone();
+    let (code, out, err) = rig
+        .run(&["apply", "--yes", "--plan", &applied_id], &[])
+        .await;
+    assert_eq!(code, Some(0), "apply of an applied plan: {out}\n{err}");
+    assert!(out.contains("applied already"), "{out}");
 
     // Quit the console: the service runs on and keeps publishing.
     press("q");

@@ -55,9 +55,28 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> u8 {
     })
 }
 
+/// Beside a running service, a plan asked for by id that the store shows
+/// as applied already: nothing left to do is success (a re-run script), as
+/// it is without a service. `None` when the service should be asked.
+fn finished_plan(settings: &crate::config::Settings, plan_id: &str) -> Option<u8> {
+    let store = Store::open_read_only(&store_dir(settings)).ok()?;
+    let stored = store.load_plan(plan_id).ok()?;
+    (stored.state == PlanState::Applied).then(|| {
+        println!("Plan {plan_id} is applied already: nothing left to apply.");
+        exit::OK
+    })
+}
+
 async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u8, String> {
     // A service holds the store: it applies, this command follows.
     if let Some(mut att) = super::attach::attach_running(settings, false, false).await? {
+        if let Some(code) = args
+            .plan
+            .as_deref()
+            .and_then(|id| finished_plan(settings, id))
+        {
+            return Ok(code);
+        }
         let ask = super::remote::ApplyAsk {
             plan: args.plan.as_deref(),
             yes: args.yes,
