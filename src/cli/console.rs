@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{GlobalArgs, exit, logging};
 use crate::config::{self, Settings};
+use crate::control::ControlServer;
 use crate::engine::command::Command;
 use crate::engine::handle::{EngineHandle, channels};
 use crate::engine::online::online_checks;
@@ -78,7 +79,7 @@ pub fn run(global: &GlobalArgs, look: Look) -> u8 {
             // First run: the console opens on Settings with a guide; no engine yet.
             None => {
                 let (handle, _engine_side) = channels();
-                console(handle, None, options(&path, look, log, false, None)).await
+                console(handle, None, None, options(&path, look, log, false, None)).await
             }
             Some(settings) => {
                 let keys = settings.keys.clone();
@@ -88,6 +89,7 @@ pub fn run(global: &GlobalArgs, look: Look) -> u8 {
                         tracing::info!(pid = attached.pid, "attached to the running engine");
                         let code = console(
                             attached.handle,
+                            None,
                             None,
                             options(&path, look, log, false, Some(keys)),
                         )
@@ -117,16 +119,13 @@ pub fn run(global: &GlobalArgs, look: Look) -> u8 {
                     }
                 };
                 let server = super::attach::serve(&server_settings, &handle);
-                let code = console(
+                console(
                     handle,
                     Some(engine),
+                    server,
                     options(&path, look, log, false, Some(keys)),
                 )
-                .await;
-                if let Some(s) = server {
-                    s.stop().await;
-                }
-                code
+                .await
             }
         }
     })
@@ -171,13 +170,20 @@ pub fn options(
     }
 }
 
-/// Run the console; then stop the engine (the item in flight finishes).
+/// Run the console; then let attached consoles go (the control socket
+/// closes while this engine still holds the store, so no command reaches an
+/// engine that is stopping and a service can start at once), then stop the
+/// engine (the item in flight finishes).
 pub async fn console(
     handle: EngineHandle,
     engine: Option<RunningEngine>,
+    server: Option<ControlServer>,
     opts: ConsoleOptions,
 ) -> u8 {
     let result = tui::run(handle, opts).await;
+    if let Some(s) = server {
+        s.stop().await;
+    }
     if let Some(engine) = engine {
         let _ = engine.commands.send(Command::Shutdown).await;
         if tokio::time::timeout(Duration::from_secs(30), engine.join())

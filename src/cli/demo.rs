@@ -97,6 +97,7 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs, look: Look) -> u8 {
         let code = console(
             handle,
             Some(engine),
+            None,
             options(&config_path, look, log, true, None),
         )
         .await;
