@@ -74,12 +74,21 @@ impl Rig {
 
     /// Run the binary to its end; exit code, stdout, stderr.
     async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+        self.run_with(&self.config, args, env).await
+    }
+
+    async fn run_with(
+        &self,
+        config: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Option<i32>, String, String) {
         let out = tokio::time::timeout(
             Duration::from_secs(120),
             Command::new(env!("CARGO_BIN_EXE_astrow-pac"))
                 .args(args)
                 .arg("--config")
-                .arg(&self.config)
+                .arg(config)
                 .env_remove("SSH_CONNECTION")
                 .env_remove("SSH_CLIENT")
                 .envs(env.iter().copied())
@@ -359,6 +368,35 @@ async fn consoles_and_commands_share_one_service() {
     assert!(out.contains("event cursor moved from"), "{out}");
     kill9(&mut service).await;
     drop(rig.site);
+}
+
+/// A `control.group` member may not be able to read the password file or
+/// the OEM key: `plan` and `apply` beside the service need neither (the
+/// service holds them); without a service the command must read them and
+/// says which one it cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_the_service_carries_out_need_not_read_its_secret_files() {
+    let rig = rig().await;
+    let mut settings = config::load(&rig.config).unwrap().settings;
+    settings.astrow.password = None;
+    settings.astrow.password_file = Some(rig.dir.path().join("unreadable-password"));
+    settings.pac.oem_key_path = rig.dir.path().join("unreadable-key.json");
+    let member = rig.dir.path().join("member.toml");
+    config::save(&member, &settings).unwrap();
+
+    let (code, out, err) = rig.run_with(&member, &["plan"], &[]).await;
+    assert_eq!(code, Some(1), "plan alone: {out}\n{err}");
+    assert!(err.contains("astrow.password_file"), "{err}");
+
+    let mut service = rig.service("service");
+    let _watcher = rig.attach(false).await;
+    let (code, out, err) = rig.run_with(&member, &["plan"], &[]).await;
+    assert_eq!(code, Some(2), "plan beside the service: {out}\n{err}");
+    assert!(out.contains("astrow-pac apply --plan"), "{out}");
+    let (code, out, err) = rig.run_with(&member, &["apply", "--yes"], &[]).await;
+    assert_eq!(code, Some(0), "apply beside the service: {out}\n{err}");
+    assert!(out.contains(", 0 failed."), "{out}");
+    kill9(&mut service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use super::common::one_shot;
+use super::common::{files_checked, one_shot_routed};
 use super::stop_signal::wait_for_stop;
 use super::{GlobalArgs, exit};
 use crate::engine::apply::{ApplyCtx, apply_plan_items};
@@ -40,12 +40,12 @@ pub struct ApplyArgs {
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> u8 {
     // Kept whole: its log guard must live until the command ends.
-    let Some(shot) = one_shot(global) else {
+    let Some(shot) = one_shot_routed(global) else {
         return exit::PROBLEMS;
     };
     let settings = &shot.settings;
     shot.runtime.block_on(async {
-        match apply(settings, args).await {
+        match apply(global, settings, args).await {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("astrow-pac apply: {e}");
@@ -67,7 +67,11 @@ fn finished_plan(settings: &crate::config::Settings, plan_id: &str) -> Option<u8
     })
 }
 
-async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u8, String> {
+async fn apply(
+    global: &GlobalArgs,
+    settings: &crate::config::Settings,
+    args: &ApplyArgs,
+) -> Result<u8, String> {
     // A service holds the store: it applies, this command follows.
     if let Some(mut att) = super::attach::attach_running(settings, false, false).await? {
         if let Some(code) = args
@@ -84,6 +88,9 @@ async fn apply(settings: &crate::config::Settings, args: &ApplyArgs) -> Result<u
             confirm: &confirm,
         };
         return super::remote::apply(&mut att, &ask).await;
+    }
+    if !files_checked(global) {
+        return Ok(exit::PROBLEMS);
     }
     let store = StoreHandle::new(Store::open(&store_dir(settings)).map_err(|e| e.to_string())?);
     let pac = pac_client(settings).map_err(|e| e.to_string())?;

@@ -54,7 +54,26 @@ pub struct OneShot {
 }
 
 pub fn one_shot(global: &GlobalArgs) -> Option<OneShot> {
-    let (_, settings) = load_settings(global, true)?;
+    one_shot_with(global, true)
+}
+
+/// For a command a running service may carry out (`plan`, `apply`): the
+/// files the settings name (password file, OEM key, certificates) are not
+/// checked yet. A member of `control.group` may not be able to read them
+/// and does not need to; call [`files_checked`] before this process uses
+/// them itself.
+pub fn one_shot_routed(global: &GlobalArgs) -> Option<OneShot> {
+    one_shot_with(global, false)
+}
+
+/// The settings checked again, now with the files they name; every
+/// problem printed. For the path where no service carries the command out.
+pub fn files_checked(global: &GlobalArgs) -> bool {
+    load_settings(global, true).is_some()
+}
+
+fn one_shot_with(global: &GlobalArgs, check_files: bool) -> Option<OneShot> {
+    let (_, settings) = load_settings(global, check_files)?;
     let file =
         super::logging::log_file_path(global.log_file.as_deref(), settings.log.file.as_deref());
     let log = super::logging::init_file_logging(&settings.log.level, &file).ok();

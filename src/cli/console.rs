@@ -42,7 +42,10 @@ pub fn run(global: &GlobalArgs, look: Look) -> u8 {
     let settings = if first_run {
         None
     } else {
-        match config::load(&path) {
+        // The files the settings name are checked only when this console
+        // starts its own engine: a `control.group` member attaching to the
+        // service may not be able to read the password file or OEM key.
+        match config::load_with(&path, false) {
             Ok(l) => Some(l.settings),
             Err(e) => {
                 eprintln!("astrow-pac: {e}");
@@ -102,6 +105,9 @@ pub fn run(global: &GlobalArgs, look: Look) -> u8 {
                         eprintln!("astrow-pac: {e}");
                         return exit::PROBLEMS;
                     }
+                }
+                if !super::common::files_checked(global) {
+                    return exit::PROBLEMS;
                 }
                 let server_settings = settings.clone();
                 let opts = EngineOptions {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use clap::Args;
 use serde_json::json;
 
-use super::common::one_shot;
+use super::common::{files_checked, one_shot_routed};
 use super::{GlobalArgs, exit};
 use crate::engine::connect::{astrow_client, pac_client};
 use crate::engine::jobs::employees::{compute_plan, new_plan};
@@ -32,7 +32,7 @@ pub struct PlanArgs {
 
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> u8 {
     // Kept whole: its log guard must live until the command ends.
-    let Some(shot) = one_shot(global) else {
+    let Some(shot) = one_shot_routed(global) else {
         return exit::PROBLEMS;
     };
     let settings = &shot.settings;
@@ -45,6 +45,9 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> u8 {
                 eprintln!("astrow-pac plan: {e}");
                 return exit::PROBLEMS;
             }
+        }
+        if !files_checked(global) {
+            return exit::PROBLEMS;
         }
         match compute(settings).await {
             Ok((plan, names, stored)) => {
