@@ -62,6 +62,21 @@ const PAGE_SQL: &str = "SELECT id, at, os_user, system, action, record, before, 
        AND (?5 IS NULL OR instr(lower(os_user || ' ' || action || ' ' || record || ' ' || result), ?5) > 0)
      ORDER BY id DESC LIMIT ?6";
 
+/// One employee's entries: their few rows found through the index on
+/// (system, record, id) instead of a walk back through the whole log.
+const EMPLOYEE_PAGE_SQL: &str = "SELECT id, at, os_user, system, action, record, before, after, result
+     FROM audit
+     WHERE id IN (SELECT id FROM audit WHERE system = 'pac' AND record = ?3 AND id < ?1
+                  UNION ALL
+                  SELECT id FROM audit WHERE system = 'astrow' AND record = ?4 AND id < ?1)
+       AND (?2 IS NULL OR at >= ?2)
+       AND (?5 IS NULL OR instr(lower(os_user || ' ' || action || ' ' || record || ' ' || result), ?5) > 0)
+     ORDER BY id DESC LIMIT ?6";
+
+/// The index the employee filter reads.
+pub(super) const MIGRATION: &str =
+    "CREATE INDEX IF NOT EXISTS audit_by_record ON audit (system, record, id);";
+
 /// Up to `limit` entries with an id below `before` ([`FIRST_PAGE`] for the
 /// newest), newest first. The next page starts below the last entry's id;
 /// a page shorter than `limit` is the last.
@@ -71,9 +86,11 @@ pub fn page(
     before: i64,
     limit: usize,
 ) -> Result<Vec<AuditEntry>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(PAGE_SQL)
-        .ctx("prepare the audit page")?;
+    let sql = match filter.employee {
+        Some(_) => EMPLOYEE_PAGE_SQL,
+        None => PAGE_SQL,
+    };
+    let mut stmt = conn.prepare_cached(sql).ctx("prepare the audit page")?;
     let since = filter.since.map(time_text);
     let (pac, astrow) = match &filter.employee {
         Some(e) => (Some(e.pac.as_str()), Some(e.astrow.as_str())),
@@ -257,6 +274,63 @@ mod tests {
             ..AuditFilter::default()
         };
         assert_eq!(page(conn, &filter, FIRST_PAGE, 50).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn one_employees_pages_use_the_index_and_walk_without_overlap() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        for i in 0..300u64 {
+            let id = if i % 3 == 0 { 42 } else { i };
+            store
+                .append_audit(&record(System::Pac, id, "update"))
+                .unwrap();
+        }
+        let conn = store.connection();
+        let filter = AuditFilter {
+            employee: Some(EmployeeRecords::resolve(conn, 42).unwrap()),
+            ..AuditFilter::default()
+        };
+        let mut seen = Vec::new();
+        let mut before = FIRST_PAGE;
+        loop {
+            let got = page(conn, &filter, before, 30).unwrap();
+            seen.extend(got.iter().map(|e| e.id));
+            match got.last() {
+                Some(last) if got.len() == 30 => before = last.id,
+                _ => break,
+            }
+        }
+        assert_eq!(seen.len(), 100, "every third entry is employee 42's");
+        assert!(
+            seen.windows(2).all(|w| w[0] > w[1]),
+            "newest first, no repeat"
+        );
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {EMPLOYEE_PAGE_SQL}"))
+            .unwrap()
+            .query_map(
+                params![
+                    FIRST_PAGE,
+                    None::<String>,
+                    "employee 42",
+                    "employee 42",
+                    None::<String>,
+                    30
+                ],
+                |r| r.get::<_, String>(3),
+            )
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|l| l.contains("audit_by_record")),
+            "the employee filter reads the index: {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|l| l.starts_with("SCAN audit")),
+            "no walk through the whole log: {plan:?}"
+        );
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "ledger indexes: by state, by read time",
         sql: super::tally::MIGRATION,
     },
+    Migration {
+        version: 8,
+        name: "audit index: by employee",
+        sql: super::audit_page::MIGRATION,
+    },
 ];
 
 const V1: &str = "
