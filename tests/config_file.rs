@@ -9,6 +9,7 @@ use astrow_pac::config::{
     Settings, schema,
 };
 use astrow_pac::model::Direction;
+use astrow_pac::tui::settings_form::fields_for;
 use proptest::prelude::*;
 
 const EXAMPLE: &str = include_str!("../config/astrow-pac.toml");
@@ -45,16 +46,45 @@ fn the_example_loads_without_problem_or_warning() {
     assert_eq!(s.log, d.log);
 }
 
+/// Walks the settings table: every setting is in the example file, in the
+/// README reference and in the console's form, and its default in words is
+/// the default of `Settings`.
 #[test]
-fn the_example_shows_every_setting() {
+fn every_setting_of_the_table_is_in_the_example_the_readme_and_the_form() {
+    let form = fields_for(&Settings::default(), &["R-1".to_string()]);
+    let defaults = fields_for(&Settings::default(), &[]);
     for d in schema::SETTINGS {
-        let name = d.key.rsplit('.').next().unwrap();
-        let written = EXAMPLE
+        let name = d.field();
+        let in_example = EXAMPLE
             .lines()
             .map(|l| l.trim_start_matches('#').trim_start())
             .any(|l| l.starts_with(&format!("{name} =")));
-        assert!(written, "config/astrow-pac.toml lacks {}", d.key);
+        assert!(in_example, "config/astrow-pac.toml lacks {}", d.key);
+        assert!(
+            README.contains(&format!("| `{}` |", d.key)),
+            "README.md's settings reference lacks {}",
+            d.key
+        );
+        let key = d.key.replace("<serial>", "\"R-1\"");
+        assert!(
+            form.iter()
+                .any(|f| f.key == key && f.help.contains(d.allowed)),
+            "the settings form lacks {key}"
+        );
+        if !d.per_reader() {
+            let shown = &defaults.iter().find(|f| f.key == d.key).unwrap().value;
+            if d.default.starts_with("not set") {
+                assert_eq!(shown, "", "{}: default {}", d.key, d.default);
+            } else if !d.default.starts_with("required") {
+                assert_eq!(shown, d.default, "{}: default", d.key);
+            }
+        }
     }
+    assert_eq!(
+        form.len(),
+        schema::SETTINGS.len(),
+        "one form row per setting"
+    );
 }
 
 #[test]
@@ -101,7 +131,7 @@ fn readme_reference_matches_the_settings() {
     assert_eq!(
         &README[from..to],
         schema::reference_markdown(),
-        "README.md's settings reference drifted from src/config/schema.rs; \
+        "README.md's settings reference drifted from src/config/table.rs; \
          regenerate it with ASTROW_PAC_BLESS_README=1 cargo test --test config_file readme"
     );
 }

@@ -7,6 +7,7 @@ pub mod keyfile;
 mod read;
 pub mod schema;
 mod settings;
+mod table;
 mod validate;
 mod write;
 

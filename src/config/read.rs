@@ -2,14 +2,13 @@
 //! (with "did you mean") instead of stopping at the first.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use toml_edit::{DocumentMut, Item, TableLike, Value};
+use toml_edit::{DocumentMut, Item, TableLike};
 
 use super::Problem;
-use super::schema::{self, SETTINGS};
+use super::schema::{self, Kind, SETTINGS, SettingRow, Value, reader_key};
 use super::settings::*;
-use crate::model::Direction;
+use super::validate::refused_message;
 
 /// Parse the text of a settings file. Problems are type errors and unknown
 /// keys; range rules are `validate`'s.
@@ -45,82 +44,48 @@ pub(crate) fn read_document(doc: &DocumentMut) -> (Settings, Vec<Problem>) {
         root: doc.as_table(),
         problems: Vec::new(),
     };
-    let d = Settings::default();
-    let settings = Settings {
-        pac: PacSettings {
-            address: r.string("pac.address", d.pac.address),
-            port: r.int("pac.port", d.pac.port),
-            oem_key_path: r.path("pac.oem_key_path").unwrap_or_default(),
-            certificate_path: r.path("pac.certificate_path").unwrap_or_default(),
-            organization_id: r.int("pac.organization_id", d.pac.organization_id),
-        },
-        astrow: AstrowSettings {
-            url: r.string("astrow.url", d.astrow.url),
-            username: r.string("astrow.username", d.astrow.username),
-            password: r.secret("astrow.password"),
-            password_file: r.path("astrow.password_file"),
-            ca_path: r.path("astrow.ca_path"),
-            default_cycle_code: r.string("astrow.default_cycle_code", d.astrow.default_cycle_code),
-            default_paygroup_code: r.string(
-                "astrow.default_paygroup_code",
-                d.astrow.default_paygroup_code,
-            ),
-        },
-        sync: SyncSettings {
-            employee_interval_s: r.int("sync.employee_interval_s", d.sync.employee_interval_s),
-            definitions_interval_s: r
-                .int("sync.definitions_interval_s", d.sync.definitions_interval_s),
-            master: r.enumeration("sync.master", d.sync.master),
-            delete_employees_on_sync: r.bool(
-                "sync.delete_employees_on_sync",
-                d.sync.delete_employees_on_sync,
-            ),
-            sync_inactive_employees: r.bool(
-                "sync.sync_inactive_employees",
-                d.sync.sync_inactive_employees,
-            ),
-            apply: r.enumeration("sync.apply", d.sync.apply),
-            match_key: r.enumeration("sync.match_key", d.sync.match_key),
-            deletion_guard: DeletionGuard {
-                count: r.int("sync.deletion_guard.count", d.sync.deletion_guard.count),
-                percent: r.int("sync.deletion_guard.percent", d.sync.deletion_guard.percent),
-                window_h: r.int(
-                    "sync.deletion_guard.window_h",
-                    d.sync.deletion_guard.window_h,
-                ),
-            },
-        },
-        bookings: BookingSettings {
-            enabled: r.bool("bookings.enabled", d.bookings.enabled),
-            batch_size: r.int("bookings.batch_size", d.bookings.batch_size),
-            max_pending: r.int("bookings.max_pending", d.bookings.max_pending),
-            heartbeat_interval_s: r.int(
-                "bookings.heartbeat_interval_s",
-                d.bookings.heartbeat_interval_s,
-            ),
-            roll_call_active: r.bool("bookings.roll_call_active", d.bookings.roll_call_active),
-            wait_alert_s: r.int("bookings.wait_alert_s", d.bookings.wait_alert_s),
-            retention_days: r.int("bookings.retention_days", d.bookings.retention_days),
-        },
-        readers: r.readers(),
-        keys: r.keys(),
-        store: StoreSettings {
-            dir: r.path("store.dir"),
-            audit_retention_months: r.int(
-                "store.audit_retention_months",
-                d.store.audit_retention_months,
-            ),
-        },
-        control: ControlSettings {
-            group: r.get("control.group", |v| v.as_str().map(str::to_string)),
-        },
-        log: LogSettings {
-            level: r.string("log.level", d.log.level),
-            file: r.path("log.file"),
-        },
-    };
+    let mut settings = Settings::default();
+    let mut readers_read = false;
+    for row in SETTINGS {
+        if row.per_reader() {
+            // Readers and console keys sit between bookings and store in the file.
+            if !readers_read {
+                settings.readers = r.readers();
+                settings.keys = r.keys();
+                readers_read = true;
+            }
+            continue;
+        }
+        let Some(item) = r.item(row.key) else {
+            continue;
+        };
+        let item = item.clone();
+        let read = value_of(row.kind, &item).and_then(|v| row.set(&mut settings, v));
+        if read.is_none() {
+            r.bad(row, row.key, &item);
+        }
+    }
     r.unknown_keys();
     (settings, r.problems)
+}
+
+/// The TOML item as a value of `kind` (not yet of the field's type).
+fn value_of(kind: Kind, item: &Item) -> Option<Value> {
+    let v = item.as_value()?;
+    match kind {
+        Kind::Int { .. } => v
+            .as_integer()
+            .and_then(|i| u64::try_from(i).ok())
+            .map(Value::Int),
+        Kind::Bool | Kind::OptBool => v.as_bool().map(Value::Bool),
+        Kind::Secret => v.as_str().map(|t| Value::Secret(Secret::new(t))),
+        Kind::Text
+        | Kind::OptText
+        | Kind::Path
+        | Kind::OptPath
+        | Kind::Choice(_)
+        | Kind::OptChoice(_) => v.as_str().map(|t| Value::Text(t.to_string())),
+    }
 }
 
 struct Reader<'a> {
@@ -159,61 +124,15 @@ impl Reader<'_> {
         Some(item)
     }
 
-    fn bad(&mut self, key: &str, item: &Item, secret: bool) {
-        let value = if secret { None } else { Some(shown(item)) };
-        let what = if secret {
-            "must be text in quotes".to_string()
+    /// `key` (the row's, or a reader's) holds something its row does not accept.
+    fn bad(&mut self, row: &SettingRow, key: &str, item: &Item) {
+        let (value, what) = if row.secret() {
+            (None, "must be text in quotes".to_string())
         } else {
-            format!("must be {}", schema::allowed(key))
+            let text = item.as_str().unwrap_or("");
+            (Some(shown(item)), refused_message(row, text))
         };
         self.problems.push(Problem::new(key, value, what));
-    }
-
-    fn get<T>(&mut self, key: &str, conv: impl Fn(&Value) -> Option<T>) -> Option<T> {
-        self.get_item(key, conv, false)
-    }
-
-    fn get_item<T>(
-        &mut self,
-        key: &str,
-        conv: impl Fn(&Value) -> Option<T>,
-        secret: bool,
-    ) -> Option<T> {
-        let item = self.item(key)?.clone();
-        match item.as_value().and_then(&conv) {
-            Some(v) => Some(v),
-            None => {
-                self.bad(key, &item, secret);
-                None
-            }
-        }
-    }
-
-    fn string(&mut self, key: &str, default: String) -> String {
-        self.get(key, |v| v.as_str().map(str::to_string))
-            .unwrap_or(default)
-    }
-
-    fn secret(&mut self, key: &str) -> Option<Secret> {
-        self.get_item(key, |v| v.as_str().map(Secret::new), true)
-    }
-
-    fn path(&mut self, key: &str) -> Option<PathBuf> {
-        self.get(key, |v| v.as_str().map(PathBuf::from))
-    }
-
-    fn bool(&mut self, key: &str, default: bool) -> bool {
-        self.get(key, Value::as_bool).unwrap_or(default)
-    }
-
-    fn int<T: TryFrom<i64>>(&mut self, key: &str, default: T) -> T {
-        self.get(key, |v| v.as_integer().and_then(|i| T::try_from(i).ok()))
-            .unwrap_or(default)
-    }
-
-    fn enumeration<E: SettingEnum>(&mut self, key: &str, default: E) -> E {
-        self.get(key, |v| v.as_str().and_then(E::parse))
-            .unwrap_or(default)
     }
 
     /// `[keys]`: action name -> key text (several keys separated by spaces).
@@ -269,40 +188,19 @@ impl Reader<'_> {
                 ));
                 continue;
             };
-            let rs = ReaderSettings {
-                booking: self.reader_field(serial, t, "booking", Value::as_bool),
-                direction: self.reader_field(serial, t, "direction", |v| {
-                    v.as_str().and_then(<Direction as SettingEnum>::parse)
-                }),
-                roll_call: self
-                    .reader_field(serial, t, "roll_call", Value::as_bool)
-                    .unwrap_or(false),
-            };
+            let mut rs = ReaderSettings::default();
+            for row in schema::per_reader() {
+                let Some(item) = t.get(row.field()) else {
+                    continue;
+                };
+                let read = value_of(row.kind, item).and_then(|v| row.set_reader(&mut rs, v));
+                if read.is_none() {
+                    self.bad(row, &reader_key(serial, row.field()), item);
+                }
+            }
             out.insert(serial.to_string(), rs);
         }
         out
-    }
-
-    fn reader_field<T>(
-        &mut self,
-        serial: &str,
-        t: &dyn TableLike,
-        field: &str,
-        conv: impl Fn(&Value) -> Option<T>,
-    ) -> Option<T> {
-        let item = t.get(field)?;
-        let got = item.as_value().and_then(conv);
-        if got.is_none() {
-            let key = reader_key(serial, field);
-            let mut message = format!("must be {}", schema::allowed(&key));
-            if field == "direction" && item.as_str() == Some("none") {
-                message
-                    .push_str("; leave direction out to use the reader's own direction from PAC");
-            }
-            self.problems
-                .push(Problem::new(key, Some(shown(item)), message));
-        }
-        got
     }
 
     /// Every key that is not a setting, with a suggestion when one is close.
@@ -324,11 +222,6 @@ impl Reader<'_> {
             self.problems.push(Problem::new(key, None, message));
         }
     }
-}
-
-/// `readers."R-0012".field`
-pub(crate) fn reader_key(serial: &str, field: &str) -> String {
-    format!("readers.\"{}\".{field}", serial.replace('"', "\\\""))
 }
 
 fn is_known_table(path: &str) -> bool {
@@ -424,6 +317,7 @@ fn suggest(unknown: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Direction;
 
     fn problems(text: &str) -> Vec<Problem> {
         parse(text).expect("parses").1

@@ -1,261 +1,342 @@
-//! The reference of every setting: its key, what it accepts, its default and
-//! its meaning. Reading, validation messages, the README and the example file
-//! are all checked against this one table by tests.
+//! What a setting is: the row type of the settings table (`table.rs`) and
+//! what is derived from the table alone (lookups, ordering, the README
+//! reference, which changes need a restart). Reading, saving, validation and
+//! the console's form all walk the same table; adding a setting is one row
+//! there plus its field in `settings.rs`.
 
-/// One setting in the reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SettingDoc {
-    /// Dotted key; `<serial>` stands for a reader's serial.
-    pub key: &'static str,
-    /// What the setting accepts, in words fit for an error message.
-    pub allowed: &'static str,
-    /// The default, in words.
-    pub default: &'static str,
-    pub meaning: &'static str,
+use std::path::PathBuf;
+
+use super::settings::{ReaderSettings, Secret, SettingEnum, Settings};
+use crate::model::Direction;
+
+pub use super::table::SETTINGS;
+
+/// A setting's value as the table's accessors hand it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// An optional setting left out.
+    Unset,
+    Text(String),
+    Path(PathBuf),
+    Int(u64),
+    Bool(bool),
+    /// `Debug` prints `***`.
+    Secret(Secret),
 }
 
-const fn doc(
-    key: &'static str,
-    allowed: &'static str,
-    default: &'static str,
-    meaning: &'static str,
-) -> SettingDoc {
-    SettingDoc {
-        key,
-        allowed,
-        default,
-        meaning,
+impl Value {
+    /// The text of a text value (`""` for any other).
+    pub fn text(&self) -> &str {
+        match self {
+            Value::Text(t) => t,
+            _ => "",
+        }
     }
 }
 
-/// Every setting, in file order.
-pub const SETTINGS: &[SettingDoc] = &[
-    doc(
-        "pac.address",
-        "a host name or IP address, without `https://` and without a port",
-        "required",
-        "where PAC Access Central serves its OEM interface",
-    ),
-    doc(
-        "pac.port",
-        "a whole number from 1 to 65535",
-        "8443",
-        "the port of PAC's OEM interface",
-    ),
-    doc(
-        "pac.oem_key_path",
-        "the path of a readable OEM key file (format `pac-oem-key/1`)",
-        "required",
-        "the OEM key file downloaded from PAC Access Central (Tools > Manage OEM Interface > Add client > download key)",
-    ),
-    doc(
-        "pac.certificate_path",
-        "the path of a readable PEM certificate file",
-        "required",
-        "the PAC certificate to trust, exactly this one (the original's \"Install the PAC certificate\" step)",
-    ),
-    doc(
-        "pac.organization_id",
-        "1 (PAC fixes the organization id to 1 on every installation)",
-        "1",
-        "the PAC organization",
-    ),
-    doc(
-        "astrow.url",
-        "an `http://` or `https://` URL",
-        "required",
-        "the Astrow Web API",
-    ),
-    doc(
-        "astrow.username",
-        "a non-empty user name",
-        "required",
-        "an Astrow user holding \"Allow API to connect to Astrow\"",
-    ),
-    doc(
-        "astrow.password",
-        "text (a secret: never shown)",
-        "not set",
-        "the Astrow password; instead of it use `astrow.password_file` or the environment variable `ASTROW_PAC_ASTROW_PASSWORD`",
-    ),
-    doc(
-        "astrow.password_file",
-        "the path of a readable file whose first line is the password",
-        "not set",
-        "a file holding the Astrow password (used when `astrow.password` is not set)",
-    ),
-    doc(
-        "astrow.ca_path",
-        "the path of a readable PEM certificate file",
-        "not set: the system's trusted roots",
-        "the private CA that signed Astrow's HTTPS certificate",
-    ),
-    doc(
-        "astrow.default_cycle_code",
-        "an Astrow cycle code (not empty when `sync.master` is `pac`)",
-        "required when master is pac",
-        "the cycle given to employees created in Astrow",
-    ),
-    doc(
-        "astrow.default_paygroup_code",
-        "an Astrow pay group code (not empty when `sync.master` is `pac`)",
-        "required when master is pac",
-        "the pay group given to employees created in Astrow",
-    ),
-    doc(
-        "sync.employee_interval_s",
-        "a whole number of seconds from 5 to 86400",
-        "300",
-        "seconds between employee syncs",
-    ),
-    doc(
-        "sync.definitions_interval_s",
-        "a whole number of seconds from 5 to 86400",
-        "3600",
-        "seconds between access group and reader syncs (always PAC to Astrow)",
-    ),
-    doc(
-        "sync.master",
-        "`pac` or `astrow`",
-        "pac",
-        "the system whose employees are the truth",
-    ),
-    doc(
-        "sync.delete_employees_on_sync",
-        "`true` or `false`",
-        "false",
-        "true: the slave deletes employees that left the master; false: it removes their badges and leaves them active",
-    ),
-    doc(
-        "sync.sync_inactive_employees",
-        "`true` or `false`",
-        "false",
-        "only when master is astrow: inactive Astrow employees are pushed to PAC too",
-    ),
-    doc(
-        "sync.apply",
-        "`manual` or `auto`",
-        "manual",
-        "manual: plans wait for approval; auto: applied at once, except what the deletion guard holds",
-    ),
-    doc(
-        "sync.match_key",
-        "`employee_number` or `badge_number`",
-        "employee_number",
-        "how an unlinked master employee is matched to an existing slave employee",
-    ),
-    doc(
-        "sync.deletion_guard.count",
-        "a whole number from 0 to 1000000",
-        "50",
-        "the most destructive items (deletes, badge removals, deactivations) one plan may carry before it is held for approval, even in auto mode; passing this OR the percentage holds the plan",
-    ),
-    doc(
-        "sync.deletion_guard.percent",
-        "a whole number from 0 to 100",
-        "10",
-        "the same limit as a percentage of the managed slave employees (100: no percentage limit)",
-    ),
-    doc(
-        "sync.deletion_guard.window_h",
-        "a whole number from 0 to 720",
-        "24",
-        "hours in which applied destructive items count together with a new plan's against both limits (0: each plan alone)",
-    ),
-    doc(
-        "bookings.enabled",
-        "`true` or `false`",
-        "true",
-        "whether swipes on readers become Astrow bookings (a reader's own `booking` overrides it)",
-    ),
-    doc(
-        "bookings.batch_size",
-        "a whole number from 1 to 500",
-        "500",
-        "bookings sent to Astrow in one request",
-    ),
-    doc(
-        "bookings.max_pending",
-        "a whole number from 1 to 10000000",
-        "100000",
-        "bookings waiting for Astrow before reading PAC events pauses",
-    ),
-    doc(
-        "bookings.heartbeat_interval_s",
-        "a whole number of seconds from 5 to 110 (Astrow shows the service red after 2 minutes without one)",
-        "60",
-        "seconds between heartbeats to Astrow",
-    ),
-    doc(
-        "bookings.roll_call_active",
-        "`true` or `false`",
-        "false",
-        "a roll call is running: swipes on roll-call readers are not T&A bookings",
-    ),
-    doc(
-        "bookings.wait_alert_s",
-        "a whole number of seconds from 60 to 604800",
-        "900",
-        "a booking pending longer than this (its reader not mirrored, its employee not linked, Astrow failing) needs attention: shown in the console, `status` exits 3",
-    ),
-    doc(
-        "bookings.retention_days",
-        "a whole number of days from 1 to 3650",
-        "90",
-        "delivered, queued and feed-only rows of the booking ledger older than this are deleted (in small batches, hourly), once a clean reconciliation has covered them; pending and rejected ones are kept",
-    ),
-    doc(
-        "readers.<serial>.booking",
-        "`true` or `false`",
-        "not set: follows `bookings.enabled`",
-        "whether swipes on this reader become bookings",
-    ),
-    doc(
-        "readers.<serial>.direction",
-        "`in` or `out`",
-        "not set: the reader's direction in PAC",
-        "the booking direction of this reader",
-    ),
-    doc(
-        "readers.<serial>.roll_call",
-        "`true` or `false`",
-        "false",
-        "this reader is a roll-call reader",
-    ),
-    doc(
-        "store.dir",
-        "the path of a directory (created when missing)",
-        "not set: the platform data directory",
-        "where the store (SQLite) lives",
-    ),
-    doc(
-        "store.audit_retention_months",
-        "a whole number from 0 to 1200; 0 keeps the audit for ever",
-        "24",
-        "whole months of audit log kept before the current month; older months are deleted by the engine, at start and daily",
-    ),
-    doc(
-        "control.group",
-        "the name of an existing group",
-        "not set: only the engine's own user may attach",
-        "members of this group may attach consoles and commands to the running engine (its control socket becomes mode 0660, owned by the group)",
-    ),
-    doc(
-        "log.level",
-        "`error`, `warn`, `info`, `debug`, `trace` or a tracing filter such as `astrow_pac=debug`; `RUST_LOG` overrides it",
-        "info",
-        "how much the log says",
-    ),
-    doc(
-        "log.file",
-        "the path of a file; it rolls daily (`<file>.YYYY-MM-DD`)",
-        "not set: `logs/astrow-pac.log` in the platform data directory",
-        "where the log goes; `--log-file` overrides it",
-    ),
-];
+/// How a setting is written in the file and edited in the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// Text that may be left out.
+    OptText,
+    Path,
+    /// A path that may be left out.
+    OptPath,
+    /// Text that is never shown.
+    Secret,
+    /// A whole number in `min..=max`.
+    Int {
+        min: u64,
+        max: u64,
+    },
+    Bool,
+    /// `true`, `false` or left out.
+    OptBool,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// `""` (left out) or one of the other words.
+    OptChoice(&'static [&'static str]),
+}
 
-/// The reference entry of `key` (`readers."R-1".booking` finds `readers.<serial>.booking`).
-pub fn find(key: &str) -> Option<&'static SettingDoc> {
+impl Kind {
+    /// Text typed (or a default written) for a setting of this kind as a
+    /// value (`None`: not one).
+    /// Text is trimmed, except a secret's; empty leaves an optional setting out.
+    pub fn value_of(self, v: &str) -> Option<Value> {
+        let t = v.trim();
+        let optional = matches!(
+            self,
+            Kind::OptText | Kind::OptPath | Kind::OptBool | Kind::OptChoice(_)
+        );
+        if optional && t.is_empty() {
+            return Some(Value::Unset);
+        }
+        Some(match self {
+            Kind::Secret if v.is_empty() => Value::Unset,
+            Kind::Secret => Value::Secret(Secret::new(v)),
+            Kind::Path | Kind::OptPath => Value::Path(PathBuf::from(t)),
+            Kind::Int { .. } => Value::Int(t.parse().ok()?),
+            Kind::Bool | Kind::OptBool => Value::Bool(match t {
+                "true" => true,
+                "false" => false,
+                _ => return None,
+            }),
+            Kind::Text | Kind::OptText | Kind::Choice(_) | Kind::OptChoice(_) => {
+                Value::Text(t.to_string())
+            }
+        })
+    }
+}
+
+/// When a changed value takes effect in a running engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    /// On the next `reload` (the console saves, then reloads).
+    Reload,
+    /// Only when astrow-pac is started again.
+    Restart,
+}
+
+/// The rule a single value must follow beyond its kind (ranges and choices
+/// are checked from the kind).
+#[derive(Clone, Copy)]
+pub enum Rule {
+    Free,
+    /// Must not be empty: "is not set: <hint>".
+    Required(&'static str),
+    /// May be left out, but not written empty: "is empty: <hint>".
+    NotEmpty(&'static str),
+    /// The kind's choices, and this refused word gets this hint.
+    Refuse(&'static str, &'static str),
+    /// A rule of its own (instead of the kind's checks): given the key as
+    /// written and the value.
+    Own(fn(&str, &Value) -> Option<super::Problem>),
+}
+
+/// Where a setting lives in [`Settings`].
+#[derive(Clone, Copy)]
+pub enum Access {
+    Settings {
+        get: fn(&Settings) -> Value,
+        set: fn(&mut Settings, Value) -> Option<()>,
+    },
+    /// A field of every `[readers."<serial>"]` table.
+    Reader {
+        get: fn(&ReaderSettings) -> Value,
+        set: fn(&mut ReaderSettings, Value) -> Option<()>,
+    },
+}
+
+/// One row of the settings table.
+#[derive(Clone, Copy)]
+pub struct SettingRow {
+    /// Dotted key; `<serial>` stands for a reader's serial.
+    pub key: &'static str,
+    pub kind: Kind,
+    /// What the setting accepts, in words fit for an error message.
+    pub allowed: &'static str,
+    /// The default, in words (a test checks it against `Settings::default()`).
+    pub default: &'static str,
+    /// What the setting means (the README and the form's help).
+    pub meaning: &'static str,
+    pub takes: Takes,
+    pub rule: Rule,
+    pub access: Access,
+}
+
+impl std::fmt::Debug for SettingRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SettingRow")
+            .field("key", &self.key)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SettingRow {
+    /// A secret: its value never appears in a message.
+    pub fn secret(&self) -> bool {
+        self.kind == Kind::Secret
+    }
+
+    /// A field of every reader's table.
+    pub fn per_reader(&self) -> bool {
+        matches!(self.access, Access::Reader { .. })
+    }
+
+    /// The last part of the key (a reader table's field name).
+    pub fn field(&self) -> &'static str {
+        self.key.rsplit('.').next().unwrap_or(self.key)
+    }
+
+    /// The value in `s` (`Unset` for a reader row: see [`get_reader`](Self::get_reader)).
+    pub fn get(&self, s: &Settings) -> Value {
+        match self.access {
+            Access::Settings { get, .. } => get(s),
+            Access::Reader { .. } => Value::Unset,
+        }
+    }
+
+    /// Put `v` into `s`; `None` when `v` is not a value of this setting's type.
+    pub fn set(&self, s: &mut Settings, v: Value) -> Option<()> {
+        match self.access {
+            Access::Settings { set, .. } => set(s, v),
+            Access::Reader { .. } => None,
+        }
+    }
+
+    pub fn get_reader(&self, r: &ReaderSettings) -> Value {
+        match self.access {
+            Access::Reader { get, .. } => get(r),
+            Access::Settings { .. } => Value::Unset,
+        }
+    }
+
+    pub fn set_reader(&self, r: &mut ReaderSettings, v: Value) -> Option<()> {
+        match self.access {
+            Access::Reader { set, .. } => set(r, v),
+            Access::Settings { .. } => None,
+        }
+    }
+}
+
+/// A Rust type a setting can be held in, converted to and from [`Value`].
+pub trait FieldValue: Sized {
+    fn to_value(&self) -> Value;
+    fn from_value(v: Value) -> Option<Self>;
+}
+
+impl FieldValue for String {
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl FieldValue for PathBuf {
+    fn to_value(&self) -> Value {
+        Value::Path(self.clone())
+    }
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Path(p) => Some(p),
+            Value::Text(t) => Some(PathBuf::from(t)),
+            _ => None,
+        }
+    }
+}
+
+impl FieldValue for Secret {
+    fn to_value(&self) -> Value {
+        Value::Secret(self.clone())
+    }
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Secret(s) => Some(s),
+            Value::Text(t) => Some(Secret::new(t)),
+            _ => None,
+        }
+    }
+}
+
+impl FieldValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! whole_numbers {
+    ($($t:ty),+) => {$(
+        impl FieldValue for $t {
+            fn to_value(&self) -> Value {
+                Value::Int(u64::from(*self))
+            }
+            fn from_value(v: Value) -> Option<Self> {
+                match v {
+                    Value::Int(n) => <$t>::try_from(n).ok(),
+                    _ => None,
+                }
+            }
+        }
+    )+};
+}
+whole_numbers!(u8, u16, u32, u64);
+
+macro_rules! words {
+    ($($t:ty),+) => {$(
+        impl FieldValue for $t {
+            fn to_value(&self) -> Value {
+                Value::Text(SettingEnum::as_str(*self).to_string())
+            }
+            fn from_value(v: Value) -> Option<Self> {
+                match v {
+                    Value::Text(t) => <$t as SettingEnum>::parse(&t),
+                    _ => None,
+                }
+            }
+        }
+    )+};
+}
+words!(
+    super::settings::Master,
+    super::settings::ApplyMode,
+    super::settings::MatchKey,
+    Direction
+);
+
+impl<T: FieldValue> FieldValue for Option<T> {
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Unset, T::to_value)
+    }
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Unset => Some(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+/// The accessors of a field of [`Settings`] (`on_settings!(pac.port)`).
+macro_rules! on_settings {
+    ($($f:ident).+) => {
+        $crate::config::schema::Access::Settings {
+            get: |s| $crate::config::schema::FieldValue::to_value(&s.$($f).+),
+            set: |s, v| {
+                s.$($f).+ = $crate::config::schema::FieldValue::from_value(v)?;
+                Some(())
+            },
+        }
+    };
+}
+
+/// The accessors of a field of [`ReaderSettings`] (`on_reader!(booking)`).
+macro_rules! on_reader {
+    ($f:ident) => {
+        $crate::config::schema::Access::Reader {
+            get: |r| $crate::config::schema::FieldValue::to_value(&r.$f),
+            set: |r, v| {
+                r.$f = $crate::config::schema::FieldValue::from_value(v)?;
+                Some(())
+            },
+        }
+    };
+}
+pub(crate) use {on_reader, on_settings};
+
+/// The row of `key` (`readers."R-1".booking` finds `readers.<serial>.booking`).
+pub fn find(key: &str) -> Option<&'static SettingRow> {
     let generic = generic_key(key);
     SETTINGS.iter().find(|d| d.key == generic)
 }
@@ -263,6 +344,16 @@ pub fn find(key: &str) -> Option<&'static SettingDoc> {
 /// What `key` accepts (empty when the key is unknown).
 pub fn allowed(key: &str) -> &'static str {
     find(key).map(|d| d.allowed).unwrap_or("")
+}
+
+/// The rows of `[sections]` (not per reader), in file order.
+pub fn fixed() -> impl Iterator<Item = &'static SettingRow> {
+    SETTINGS.iter().filter(|d| !d.per_reader())
+}
+
+/// The rows of each `[readers."<serial>"]`, in file order.
+pub fn per_reader() -> impl Iterator<Item = &'static SettingRow> {
+    SETTINGS.iter().filter(|d| d.per_reader())
 }
 
 /// `readers."R-1".booking` -> `readers.<serial>.booking`; other keys unchanged.
@@ -276,13 +367,25 @@ pub fn generic_key(key: &str) -> String {
     }
 }
 
+/// `readers."R-0012".field`
+pub fn reader_key(serial: &str, field: &str) -> String {
+    format!("readers.\"{}\".{field}", serial.replace('"', "\\\""))
+}
+
+/// `readers."R-1".booking` -> `("R-1", "booking")`.
+pub fn split_reader_key(key: &str) -> Option<(String, &str)> {
+    let rest = key.strip_prefix("readers.\"")?;
+    let (serial, field) = rest.rsplit_once("\".")?;
+    Some((serial.replace("\\\"", "\""), field))
+}
+
 /// Where `key` sorts: its section's place in the reference, then its own
 /// (unknown keys last in their section, unknown sections last).
 pub fn order(key: &str) -> (usize, usize) {
     let generic = generic_key(key);
     let section = generic.split('.').next().unwrap_or("");
     let end = SETTINGS.len();
-    let in_section = |d: &&SettingDoc| d.key.split('.').next() == Some(section);
+    let in_section = |d: &&SettingRow| d.key.split('.').next() == Some(section);
     let section_at = SETTINGS.iter().position(|d| in_section(&d)).unwrap_or(end);
     let at = SETTINGS
         .iter()
@@ -291,13 +394,49 @@ pub fn order(key: &str) -> (usize, usize) {
     (section_at, at)
 }
 
+/// Put every setting whose default the table gives in words that are a
+/// value ("8443", "false") into `s`; "required ..." and "not set ..." are
+/// the empty value `s` already holds.
+pub(crate) fn set_defaults(s: &mut Settings) {
+    for row in fixed() {
+        if let Some(v) = default_value(row) {
+            // A default the row does not take is caught by the table's test.
+            let _ = row.set(s, v);
+        }
+    }
+}
+
+/// The row's default as a value (`None`: "required ..." or "not set ...").
+fn default_value(row: &SettingRow) -> Option<Value> {
+    let words = row.default;
+    if words.starts_with("required") || words.starts_with("not set") {
+        return None;
+    }
+    row.kind.value_of(words)
+}
+
+/// The settings that take effect only at a restart and differ between
+/// `old` and `new`, by key.
+pub fn restart_changes(old: &Settings, new: &Settings) -> Vec<&'static str> {
+    fixed()
+        .filter(|d| d.takes == Takes::Restart && d.get(old) != d.get(new))
+        .map(|d| d.key)
+        .collect()
+}
+
 /// The settings reference as a Markdown table (the README embeds it).
 pub fn reference_markdown() -> String {
-    let mut out = String::from("| setting | accepts | default | meaning |\n|---|---|---|---|\n");
+    let mut out = String::from(
+        "| setting | accepts | default | takes effect | meaning |\n|---|---|---|---|---|\n",
+    );
     for d in SETTINGS {
+        let takes = match d.takes {
+            Takes::Reload => "on reload",
+            Takes::Restart => "at restart",
+        };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
-            d.key, d.allowed, d.default, d.meaning
+            "| `{}` | {} | {} | {} | {} |\n",
+            d.key, d.allowed, d.default, takes, d.meaning
         ));
     }
     out
@@ -318,5 +457,90 @@ mod tests {
             "readers.<serial>.booking"
         );
         assert!(find("readers.\"R-0012\".direction").is_some());
+        assert_eq!(
+            split_reader_key(&reader_key("R\"1", "booking")),
+            Some(("R\"1".to_string(), "booking"))
+        );
+    }
+
+    /// Every row's accessors agree with its kind: the default's value is of
+    /// the kind, and each choice the kind offers is taken and given back.
+    #[test]
+    fn every_row_holds_a_value_of_its_kind() {
+        let s = Settings::default();
+        let r = ReaderSettings::default();
+        for d in SETTINGS {
+            let v = if d.per_reader() {
+                d.get_reader(&r)
+            } else {
+                d.get(&s)
+            };
+            let fits = matches!(
+                (d.kind, &v),
+                (Kind::Text | Kind::Choice(_), Value::Text(_))
+                    | (Kind::Path, Value::Path(_))
+                    | (Kind::Int { .. }, Value::Int(_))
+                    | (Kind::Bool, Value::Bool(_))
+                    | (
+                        Kind::OptText
+                            | Kind::OptPath
+                            | Kind::Secret
+                            | Kind::OptBool
+                            | Kind::OptChoice(_),
+                        Value::Unset,
+                    )
+            );
+            assert!(fits, "{}: {v:?} is not a {:?}", d.key, d.kind);
+            if let Kind::Choice(words) | Kind::OptChoice(words) = d.kind {
+                for w in words.iter().filter(|w| !w.is_empty()) {
+                    let (mut s, mut r) = (s.clone(), r.clone());
+                    let v = Value::Text(w.to_string());
+                    let back = if d.per_reader() {
+                        d.set_reader(&mut r, v.clone()).map(|()| d.get_reader(&r))
+                    } else {
+                        d.set(&mut s, v.clone()).map(|()| d.get(&s))
+                    };
+                    assert_eq!(back, Some(v), "{}: {w}", d.key);
+                }
+            }
+            if let Kind::Int { min, max } = d.kind {
+                for n in [min, max] {
+                    let mut s = s.clone();
+                    assert_eq!(d.set(&mut s, Value::Int(n)), Some(()), "{}: {n}", d.key);
+                    assert_eq!(d.get(&s), Value::Int(n), "{}", d.key);
+                }
+            }
+        }
+    }
+
+    /// `Settings::default()` comes from the table's words: each is a value
+    /// the row takes, or says the setting is required or not set.
+    #[test]
+    fn every_default_in_words_is_taken() {
+        for d in SETTINGS {
+            let words = d.default;
+            if words.starts_with("required") || words.starts_with("not set") {
+                continue;
+            }
+            let v = d.kind.value_of(words);
+            assert!(v.is_some(), "{}: default {words:?}", d.key);
+            let taken = match v {
+                Some(v) if d.per_reader() => d.set_reader(&mut ReaderSettings::default(), v),
+                Some(v) => d.set(&mut Settings::default(), v),
+                None => None,
+            };
+            assert_eq!(taken, Some(()), "{}: default {words:?}", d.key);
+        }
+    }
+
+    #[test]
+    fn restart_changes_name_only_restart_settings() {
+        let old = Settings::default();
+        let mut new = old.clone();
+        new.sync.employee_interval_s = 60;
+        assert!(restart_changes(&old, &new).is_empty());
+        new.pac.port = 9443;
+        new.log.level = "debug".into();
+        assert_eq!(restart_changes(&old, &new), ["pac.port", "log.level"]);
     }
 }

@@ -49,8 +49,9 @@ impl From<&str> for Secret {
     }
 }
 
-/// The whole settings file.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The whole settings file. `Default` is every setting at the default the
+/// settings table gives (the parts' own `Default` is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub pac: PacSettings,
     pub astrow: AstrowSettings,
@@ -66,25 +67,31 @@ pub struct Settings {
     pub keys: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl Default for Settings {
+    fn default() -> Self {
+        let mut s = Settings {
+            pac: PacSettings::default(),
+            astrow: AstrowSettings::default(),
+            sync: SyncSettings::default(),
+            bookings: BookingSettings::default(),
+            readers: BTreeMap::new(),
+            store: StoreSettings::default(),
+            control: ControlSettings::default(),
+            log: LogSettings::default(),
+            keys: BTreeMap::new(),
+        };
+        super::schema::set_defaults(&mut s);
+        s
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PacSettings {
     pub address: String,
     pub port: u16,
     pub oem_key_path: PathBuf,
     pub certificate_path: PathBuf,
     pub organization_id: u32,
-}
-
-impl Default for PacSettings {
-    fn default() -> Self {
-        PacSettings {
-            address: String::new(),
-            port: 8443,
-            oem_key_path: PathBuf::new(),
-            certificate_path: PathBuf::new(),
-            organization_id: 1,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -228,7 +235,7 @@ impl SettingEnum for Direction {
 }
 
 /// The most destructive items one plan may carry before it is held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeletionGuard {
     pub count: u32,
     /// Percent of the managed slave employees, 0 to 100.
@@ -238,17 +245,7 @@ pub struct DeletionGuard {
     pub window_h: u32,
 }
 
-impl Default for DeletionGuard {
-    fn default() -> Self {
-        DeletionGuard {
-            count: 50,
-            percent: 10,
-            window_h: 24,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SyncSettings {
     pub employee_interval_s: u64,
     pub definitions_interval_s: u64,
@@ -260,22 +257,7 @@ pub struct SyncSettings {
     pub deletion_guard: DeletionGuard,
 }
 
-impl Default for SyncSettings {
-    fn default() -> Self {
-        SyncSettings {
-            employee_interval_s: 300,
-            definitions_interval_s: 3600,
-            master: Master::Pac,
-            delete_employees_on_sync: false,
-            sync_inactive_employees: false,
-            apply: ApplyMode::Manual,
-            match_key: MatchKey::EmployeeNumber,
-            deletion_guard: DeletionGuard::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BookingSettings {
     pub enabled: bool,
     pub batch_size: u32,
@@ -288,20 +270,6 @@ pub struct BookingSettings {
     pub retention_days: u64,
 }
 
-impl Default for BookingSettings {
-    fn default() -> Self {
-        BookingSettings {
-            enabled: true,
-            batch_size: 500,
-            max_pending: 100_000,
-            heartbeat_interval_s: 60,
-            roll_call_active: false,
-            wait_alert_s: 900,
-            retention_days: 90,
-        }
-    }
-}
-
 /// One reader's settings (`[readers."R-0012"]`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReaderSettings {
@@ -312,21 +280,12 @@ pub struct ReaderSettings {
     pub roll_call: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StoreSettings {
     /// `None`: the platform data directory.
     pub dir: Option<PathBuf>,
     /// Whole months of audit kept before the current one; 0 keeps it all.
     pub audit_retention_months: u32,
-}
-
-impl Default for StoreSettings {
-    fn default() -> Self {
-        StoreSettings {
-            dir: None,
-            audit_retention_months: 24,
-        }
-    }
 }
 
 /// Who may attach to the engine's control socket besides its own user.
@@ -337,20 +296,11 @@ pub struct ControlSettings {
     pub group: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogSettings {
     pub level: String,
     /// `None`: a daily file in the platform data directory.
     pub file: Option<PathBuf>,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        LogSettings {
-            level: "info".to_string(),
-            file: None,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,40 +1,84 @@
 //! The rules every setting must follow: plain functions over the typed
-//! settings, so the console can validate as the user types.
+//! settings, so the console can validate as the user types. Each value's own
+//! rule comes from the settings table (`table.rs`); rules between settings
+//! and the checks of the files settings name are the named functions here.
 
-use std::ops::RangeInclusive;
 use std::path::Path;
 
 use super::Problem;
 use super::filecheck;
-use super::read::reader_key;
-use super::schema;
+use super::schema::{self, Kind, Rule, SettingRow, Value, reader_key};
 use super::settings::*;
-use crate::model::Direction;
 
-pub const PORT: RangeInclusive<u64> = 1..=65535;
-pub const INTERVAL_S: RangeInclusive<u64> = 5..=86_400;
-pub const GUARD_COUNT: RangeInclusive<u64> = 0..=1_000_000;
-pub const GUARD_PERCENT: RangeInclusive<u64> = 0..=100;
-/// At most 30 days: the store remembers applied destructive items a month.
-pub const GUARD_WINDOW_H: RangeInclusive<u64> = 0..=720;
-pub const BATCH_SIZE: RangeInclusive<u64> = 1..=500;
-pub const MAX_PENDING: RangeInclusive<u64> = 1..=10_000_000;
-pub const HEARTBEAT_S: RangeInclusive<u64> = 5..=110;
-pub const AUDIT_RETENTION_MONTHS: RangeInclusive<u64> = 0..=1200;
-pub const WAIT_ALERT_S: RangeInclusive<u64> = 60..=604_800;
-pub const RETENTION_DAYS: RangeInclusive<u64> = 1..=3650;
-
-/// Every error in `s`. With `check_files`, also that the files exist, can be
-/// read and hold what they should, and that a password is to be found.
+/// Every error in `s`, in the order of the settings reference. With
+/// `check_files`, also that the files exist, can be read and hold what they
+/// should, and that a password is to be found.
 pub fn validate(s: &Settings, check_files: bool) -> Vec<Problem> {
     let mut p = Vec::new();
-    pac(&s.pac, check_files, &mut p);
-    astrow(&s.astrow, s.sync.master, check_files, &mut p);
-    sync(&s.sync, &mut p);
-    bookings(&s.bookings, &mut p);
+    for row in schema::fixed() {
+        p.extend(value_problem(row, row.key, &row.get(s)));
+    }
     readers(s, &mut p);
-    local(s, check_files, &mut p);
+    codes_when_pac_is_master(s, &mut p);
+    password_readable_by_the_group(s, &mut p);
+    if check_files {
+        files(s, &mut p);
+    }
+    p.sort_by_key(|p| schema::order(&p.setting));
     p
+}
+
+/// What is wrong with the value `v` of the setting `row` (written as `key`):
+/// its kind's range or choices, then its rule.
+pub fn value_problem(row: &SettingRow, key: &str, v: &Value) -> Option<Problem> {
+    if let Rule::Own(rule) = row.rule {
+        return rule(key, v);
+    }
+    match (row.kind, v) {
+        (Kind::Int { min, max }, Value::Int(n)) if !(min..=max).contains(n) => {
+            return Some(must(key, n));
+        }
+        (Kind::Choice(words) | Kind::OptChoice(words), Value::Text(t))
+            if t.is_empty() || !words.contains(&t.as_str()) =>
+        {
+            return Some(Problem::new(
+                key,
+                Some(format!("\"{t}\"")),
+                refused_message(row, t),
+            ));
+        }
+        _ => {}
+    }
+    let value = || (!row.secret()).then(|| "\"\"".to_string());
+    match row.rule {
+        Rule::Required(hint) if blank(v) => Some(not_set(key, hint)),
+        Rule::NotEmpty(hint) if written_empty(v) => {
+            Some(Problem::new(key, value(), format!("is empty: {hint}")))
+        }
+        _ => None,
+    }
+}
+
+/// "must be <allowed>", with the row's hint when `text` is its refused word.
+pub(crate) fn refused_message(row: &SettingRow, text: &str) -> String {
+    match row.rule {
+        Rule::Refuse(word, hint) if word == text => format!("must be {}; {hint}", row.allowed),
+        _ => format!("must be {}", row.allowed),
+    }
+}
+
+fn blank(v: &Value) -> bool {
+    match v {
+        Value::Unset => true,
+        Value::Text(t) => t.trim().is_empty(),
+        Value::Path(p) => p.as_os_str().is_empty(),
+        Value::Secret(s) => s.is_empty(),
+        Value::Int(_) | Value::Bool(_) => false,
+    }
+}
+
+fn written_empty(v: &Value) -> bool {
+    !matches!(v, Value::Unset) && blank(v)
 }
 
 /// What is allowed but probably not meant.
@@ -85,58 +129,28 @@ fn must(key: &str, value: impl ToString) -> Problem {
     )
 }
 
-fn range(key: &str, value: u64, allowed: RangeInclusive<u64>, p: &mut Vec<Problem>) {
-    if !allowed.contains(&value) {
-        p.push(must(key, value));
-    }
-}
-
 fn not_set(key: &str, hint: &str) -> Problem {
     Problem::new(key, None, format!("is not set: {hint}"))
 }
 
-fn empty_option(key: &str, value: Option<&Path>, p: &mut Vec<Problem>) {
-    if value.is_some_and(|v| v.as_os_str().is_empty()) {
-        p.push(Problem::new(
+/// `pac.organization_id`: PAC's is always 1.
+pub(crate) fn organization_rule(key: &str, v: &Value) -> Option<Problem> {
+    (*v != Value::Int(1)).then(|| {
+        let shown = match v {
+            Value::Int(n) => n.to_string(),
+            _ => String::new(),
+        };
+        Problem::new(
             key,
-            Some("\"\"".into()),
-            "is empty: remove the line or write a path",
-        ));
-    }
-}
-
-fn pac(s: &PacSettings, check_files: bool, p: &mut Vec<Problem>) {
-    if let Some(problem) = address_problem(&s.address) {
-        p.push(problem);
-    }
-    range("pac.port", u64::from(s.port), PORT, p);
-    if s.organization_id != 1 {
-        p.push(Problem::new(
-            "pac.organization_id",
-            Some(s.organization_id.to_string()),
+            Some(shown),
             "must be 1: PAC fixes the organization id to 1 on every installation; set it to 1 or remove the line",
-        ));
-    }
-    if s.oem_key_path.as_os_str().is_empty() {
-        p.push(not_set("pac.oem_key_path", "download the OEM key file in PAC Access Central (Tools > Manage OEM Interface > Add client > download key) and write its path here"));
-    } else if check_files {
-        p.extend(filecheck::oem_key("pac.oem_key_path", &s.oem_key_path));
-    }
-    if s.certificate_path.as_os_str().is_empty() {
-        p.push(not_set(
-            "pac.certificate_path",
-            "export PAC Access Central's certificate as a PEM file and write its path here",
-        ));
-    } else if check_files {
-        p.extend(filecheck::pem_certificate(
-            "pac.certificate_path",
-            &s.certificate_path,
-        ));
-    }
+        )
+    })
 }
 
-fn address_problem(address: &str) -> Option<Problem> {
-    let key = "pac.address";
+/// `pac.address`: a bare host name or IP address.
+pub(crate) fn address_rule(key: &str, v: &Value) -> Option<Problem> {
+    let address = v.text();
     let a = address.trim();
     if a.is_empty() {
         return Some(not_set(
@@ -172,68 +186,24 @@ fn address_problem(address: &str) -> Option<Problem> {
     None
 }
 
-fn astrow(s: &AstrowSettings, master: Master, check_files: bool, p: &mut Vec<Problem>) {
-    url_problems(&s.url, p);
-    if s.username.trim().is_empty() {
-        p.push(not_set(
-            "astrow.username",
-            "write the Astrow user that holds \"Allow API to connect to Astrow\"",
-        ));
-    }
-    if s.password.as_ref().is_some_and(Secret::is_empty) {
-        p.push(Problem::new("astrow.password", None, "is empty: write the password, or remove the line and use astrow.password_file or ASTROW_PAC_ASTROW_PASSWORD"));
-    }
-    empty_option("astrow.password_file", s.password_file.as_deref(), p);
-    empty_option("astrow.ca_path", s.ca_path.as_deref(), p);
-    if check_files {
-        let have_inline = s.password.as_ref().is_some_and(|p| !p.is_empty());
-        match &s.password_file {
-            Some(f) if !have_inline && !f.as_os_str().is_empty() => {
-                p.extend(filecheck::password_file("astrow.password_file", f));
-            }
-            None if !have_inline
-                && std::env::var_os(ASTROW_PASSWORD_ENV).is_none_or(|v| v.is_empty()) =>
-            {
-                p.push(Problem::new("astrow.password", None, format!(
-                    "no password: set astrow.password or astrow.password_file, or the environment variable {ASTROW_PASSWORD_ENV}"
-                )));
-            }
-            _ => {}
-        }
-        if let Some(ca) = s.ca_path.as_deref().filter(|c| !c.as_os_str().is_empty()) {
-            p.extend(filecheck::pem_certificate("astrow.ca_path", ca));
-        }
-    }
-    if master == Master::Pac {
-        for (key, code) in [
-            ("astrow.default_cycle_code", &s.default_cycle_code),
-            ("astrow.default_paygroup_code", &s.default_paygroup_code),
-        ] {
-            if code.trim().is_empty() {
-                p.push(not_set(key, "PAC is master, so employees are created in Astrow and need it; write a code that exists in Astrow"));
-            }
-        }
-    }
-}
-
-fn url_problems(url: &str, p: &mut Vec<Problem>) {
-    let key = "astrow.url";
+/// `astrow.url`: an http or https URL with a host.
+pub(crate) fn url_rule(key: &str, v: &Value) -> Option<Problem> {
+    let url = v.text();
     if url.trim().is_empty() {
-        p.push(not_set(
+        return Some(not_set(
             key,
             "write the address of the Astrow Web API, e.g. https://astrow.example.local",
         ));
-        return;
     }
     match reqwest::Url::parse(url) {
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => p.push(Problem::new(
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => Some(Problem::new(
             key,
             Some(url.to_string()),
             format!("must start with http:// or https://, not {}://", u.scheme()),
         )),
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => p.push(must(key, url)),
-        Ok(_) => {}
-        Err(e) => p.push(Problem::new(
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some(must(key, url)),
+        Ok(_) => None,
+        Err(e) => Some(Problem::new(
             key,
             Some(url.to_string()),
             format!("is not a URL ({e}); write e.g. https://astrow.example.local"),
@@ -241,67 +211,44 @@ fn url_problems(url: &str, p: &mut Vec<Problem>) {
     }
 }
 
-fn sync(s: &SyncSettings, p: &mut Vec<Problem>) {
-    range(
-        "sync.employee_interval_s",
-        s.employee_interval_s,
-        INTERVAL_S,
-        p,
-    );
-    range(
-        "sync.definitions_interval_s",
-        s.definitions_interval_s,
-        INTERVAL_S,
-        p,
-    );
-    range(
-        "sync.deletion_guard.count",
-        u64::from(s.deletion_guard.count),
-        GUARD_COUNT,
-        p,
-    );
-    range(
-        "sync.deletion_guard.percent",
-        u64::from(s.deletion_guard.percent),
-        GUARD_PERCENT,
-        p,
-    );
-    range(
-        "sync.deletion_guard.window_h",
-        u64::from(s.deletion_guard.window_h),
-        GUARD_WINDOW_H,
-        p,
-    );
+/// `log.level`: a level or a tracing filter.
+pub(crate) fn log_level_rule(key: &str, v: &Value) -> Option<Problem> {
+    (!log_level_ok(v.text())).then(|| must(key, v.text()))
 }
 
-fn bookings(s: &BookingSettings, p: &mut Vec<Problem>) {
-    range(
-        "bookings.batch_size",
-        u64::from(s.batch_size),
-        BATCH_SIZE,
-        p,
-    );
-    range(
-        "bookings.max_pending",
-        u64::from(s.max_pending),
-        MAX_PENDING,
-        p,
-    );
-    range(
-        "bookings.heartbeat_interval_s",
-        s.heartbeat_interval_s,
-        HEARTBEAT_S,
-        p,
-    );
-    range("bookings.wait_alert_s", s.wait_alert_s, WAIT_ALERT_S, p);
-    range(
-        "bookings.retention_days",
-        s.retention_days,
-        RETENTION_DAYS,
-        p,
-    );
+/// PAC as master creates employees in Astrow, which need a cycle and a pay group.
+fn codes_when_pac_is_master(s: &Settings, p: &mut Vec<Problem>) {
+    if s.sync.master != Master::Pac {
+        return;
+    }
+    for (key, code) in [
+        ("astrow.default_cycle_code", &s.astrow.default_cycle_code),
+        (
+            "astrow.default_paygroup_code",
+            &s.astrow.default_paygroup_code,
+        ),
+    ] {
+        if code.trim().is_empty() {
+            p.push(not_set(key, "PAC is master, so employees are created in Astrow and need it; write a code that exists in Astrow"));
+        }
+    }
 }
 
+/// The group needs to read the settings to find the socket: a password
+/// written in them would be the whole group's.
+fn password_readable_by_the_group(s: &Settings, p: &mut Vec<Problem>) {
+    if s.control.group.is_some() && s.astrow.password.is_some() {
+        p.push(Problem::new(
+            "astrow.password",
+            None,
+            "is written in the settings while control.group lets that group read them: \
+             move it to astrow.password_file (readable by the service's user only) or to \
+             the environment variable ASTROW_PAC_ASTROW_PASSWORD",
+        ));
+    }
+}
+
+/// Each reader's settings by the table, and that each reader has a serial.
 fn readers(s: &Settings, p: &mut Vec<Problem>) {
     for (serial, r) in &s.readers {
         if serial.trim().is_empty() {
@@ -311,69 +258,57 @@ fn readers(s: &Settings, p: &mut Vec<Problem>) {
                 "a reader needs its serial as in PAC, e.g. [readers.\"R-0012\"]",
             ));
         }
-        if r.direction == Some(Direction::None) {
-            let key = reader_key(serial, "direction");
-            p.push(Problem::new(
-                &key,
-                Some("\"none\"".into()),
-                format!(
-                    "must be {}; leave direction out to use the reader's own direction from PAC",
-                    schema::allowed(&key)
-                ),
-            ));
+        for row in schema::per_reader() {
+            let key = reader_key(serial, row.field());
+            p.extend(value_problem(row, &key, &row.get_reader(r)));
         }
     }
 }
 
-fn local(s: &Settings, check_files: bool, p: &mut Vec<Problem>) {
-    empty_option("store.dir", s.store.dir.as_deref(), p);
-    range(
-        "store.audit_retention_months",
-        u64::from(s.store.audit_retention_months),
-        AUDIT_RETENTION_MONTHS,
-        p,
-    );
-    if s.control
-        .group
-        .as_deref()
-        .is_some_and(|g| g.trim().is_empty())
-    {
-        p.push(Problem::new(
-            "control.group",
-            Some("\"\"".into()),
-            "is empty: name a group, or leave the setting out",
+/// The files the settings name exist, can be read and hold what they should;
+/// a password is to be found.
+fn files(s: &Settings, p: &mut Vec<Problem>) {
+    let nonempty = |f: &Path| !f.as_os_str().is_empty();
+    if nonempty(&s.pac.oem_key_path) {
+        p.extend(filecheck::oem_key("pac.oem_key_path", &s.pac.oem_key_path));
+    }
+    if nonempty(&s.pac.certificate_path) {
+        p.extend(filecheck::pem_certificate(
+            "pac.certificate_path",
+            &s.pac.certificate_path,
         ));
     }
-    if s.control.group.is_some() && s.astrow.password.is_some() {
-        // The group needs to read the settings to find the socket: a password
-        // written in them would be the whole group's.
+    let a = &s.astrow;
+    let have_inline = a.password.as_ref().is_some_and(|p| !p.is_empty());
+    match &a.password_file {
+        Some(f) if !have_inline && nonempty(f) => {
+            p.extend(filecheck::password_file("astrow.password_file", f));
+        }
+        None if !have_inline
+            && std::env::var_os(ASTROW_PASSWORD_ENV).is_none_or(|v| v.is_empty()) =>
+        {
+            p.push(Problem::new("astrow.password", None, format!(
+                "no password: set astrow.password or astrow.password_file, or the environment variable {ASTROW_PASSWORD_ENV}"
+            )));
+        }
+        _ => {}
+    }
+    if let Some(ca) = a.ca_path.as_deref().filter(|c| nonempty(c)) {
+        p.extend(filecheck::pem_certificate("astrow.ca_path", ca));
+    }
+    if let Some(dir) = s.store.dir.as_deref().filter(|d| d.exists() && !d.is_dir()) {
         p.push(Problem::new(
-            "astrow.password",
-            None,
-            "is written in the settings while control.group lets that group read them: \
-             move it to astrow.password_file (readable by the service's user only) or to \
-             the environment variable ASTROW_PAC_ASTROW_PASSWORD",
+            "store.dir",
+            Some(dir.display().to_string()),
+            "is a file, not a directory: name a directory (it is created when missing)",
         ));
     }
-    empty_option("log.file", s.log.file.as_deref(), p);
-    if !log_level_ok(&s.log.level) {
-        p.push(must("log.level", &s.log.level));
-    }
-    if check_files {
-        if let Some(dir) = s.store.dir.as_deref().filter(|d| d.exists() && !d.is_dir()) {
-            p.push(Problem::new(
-                "store.dir",
-                Some(dir.display().to_string()),
-                "is a file, not a directory: name a directory (it is created when missing)",
-            ));
-        }
-        if let Some(file) = s.log.file.as_deref().filter(|f| f.is_dir()) {
-            p.push(Problem::new(
-                "log.file",
-                Some(file.display().to_string()),
-                "is a directory: name a file in it, e.g. astrow-pac.log",
-            ));
-        }
+    if let Some(file) = s.log.file.as_deref().filter(|f| f.is_dir()) {
+        p.push(Problem::new(
+            "log.file",
+            Some(file.display().to_string()),
+            "is a directory: name a file in it, e.g. astrow-pac.log",
+        ));
     }
 }
 
@@ -393,6 +328,7 @@ fn log_level_ok(level: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Direction;
 
     /// Settings that pass every typed rule.
     pub(crate) fn good() -> Settings {

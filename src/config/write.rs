@@ -1,12 +1,11 @@
 //! `Settings` -> an existing TOML document, touching only what changed so
 //! that comments, order and formatting survive.
 
-use std::path::Path;
-
 use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
 use super::file::SaveError;
-use super::settings::*;
+use super::schema::{self, SETTINGS};
+use super::settings::Settings;
 
 /// Write every setting of `s` into `doc`.
 pub(crate) fn write_settings(doc: &mut DocumentMut, s: &Settings) -> Result<(), SaveError> {
@@ -17,80 +16,20 @@ pub(crate) fn write_settings(doc: &mut DocumentMut, s: &Settings) -> Result<(), 
             root,
             moved: &mut pending_comments,
         };
-        w.str("pac.address", Some(&s.pac.address));
-        w.int("pac.port", Some(u64::from(s.pac.port)))?;
-        w.path("pac.oem_key_path", Some(&s.pac.oem_key_path))?;
-        w.path("pac.certificate_path", Some(&s.pac.certificate_path))?;
-        w.int(
-            "pac.organization_id",
-            Some(u64::from(s.pac.organization_id)),
-        )?;
-
-        let a = &s.astrow;
-        w.str("astrow.url", Some(&a.url));
-        w.str("astrow.username", Some(&a.username));
-        w.str("astrow.password", a.password.as_ref().map(Secret::expose));
-        w.path("astrow.password_file", a.password_file.as_deref())?;
-        w.path("astrow.ca_path", a.ca_path.as_deref())?;
-        w.str("astrow.default_cycle_code", Some(&a.default_cycle_code));
-        w.str(
-            "astrow.default_paygroup_code",
-            Some(&a.default_paygroup_code),
-        );
-
-        let y = &s.sync;
-        w.int("sync.employee_interval_s", Some(y.employee_interval_s))?;
-        w.int(
-            "sync.definitions_interval_s",
-            Some(y.definitions_interval_s),
-        )?;
-        w.str("sync.master", Some(y.master.as_str()));
-        w.bool(
-            "sync.delete_employees_on_sync",
-            Some(y.delete_employees_on_sync),
-        );
-        w.bool(
-            "sync.sync_inactive_employees",
-            Some(y.sync_inactive_employees),
-        );
-        w.str("sync.apply", Some(y.apply.as_str()));
-        w.str("sync.match_key", Some(y.match_key.as_str()));
-        w.int(
-            "sync.deletion_guard.count",
-            Some(u64::from(y.deletion_guard.count)),
-        )?;
-        w.int(
-            "sync.deletion_guard.percent",
-            Some(u64::from(y.deletion_guard.percent)),
-        )?;
-        w.int(
-            "sync.deletion_guard.window_h",
-            Some(u64::from(y.deletion_guard.window_h)),
-        )?;
-
-        let b = &s.bookings;
-        w.bool("bookings.enabled", Some(b.enabled));
-        w.int("bookings.batch_size", Some(u64::from(b.batch_size)))?;
-        w.int("bookings.max_pending", Some(u64::from(b.max_pending)))?;
-        w.int(
-            "bookings.heartbeat_interval_s",
-            Some(b.heartbeat_interval_s),
-        )?;
-        w.bool("bookings.roll_call_active", Some(b.roll_call_active));
-        w.int("bookings.wait_alert_s", Some(b.wait_alert_s))?;
-        w.int("bookings.retention_days", Some(b.retention_days))?;
-
-        w.readers(s)?;
-        w.keys(s);
-
-        w.path("store.dir", s.store.dir.as_deref())?;
-        w.int(
-            "store.audit_retention_months",
-            Some(u64::from(s.store.audit_retention_months)),
-        )?;
-        w.str("control.group", s.control.group.as_deref());
-        w.str("log.level", Some(&s.log.level));
-        w.path("log.file", s.log.file.as_deref())?;
+        let mut readers_written = false;
+        for row in SETTINGS {
+            if row.per_reader() {
+                // Readers and console keys sit between bookings and store in the file.
+                if !readers_written {
+                    w.readers(s)?;
+                    w.keys(s);
+                    readers_written = true;
+                }
+                continue;
+            }
+            let value = toml_value(row.key, row.get(s))?;
+            w.set(row.key, value);
+        }
     }
     if !pending_comments.is_empty() {
         let trailing = doc.trailing().as_str().unwrap_or("").to_string();
@@ -144,34 +83,6 @@ impl Writer<'_> {
         self.set(key, v.map(Value::from));
     }
 
-    fn bool(&mut self, key: &str, v: Option<bool>) {
-        self.set(key, v.map(Value::from));
-    }
-
-    fn int(&mut self, key: &str, v: Option<u64>) -> Result<(), SaveError> {
-        let v = v
-            .map(|n| {
-                i64::try_from(n).map_err(|_| SaveError::Unrepresentable {
-                    setting: key.to_string(),
-                })
-            })
-            .transpose()?;
-        self.set(key, v.map(Value::from));
-        Ok(())
-    }
-
-    fn path(&mut self, key: &str, p: Option<&Path>) -> Result<(), SaveError> {
-        let text = p
-            .map(|p| {
-                p.to_str().ok_or_else(|| SaveError::Unrepresentable {
-                    setting: key.to_string(),
-                })
-            })
-            .transpose()?;
-        self.str(key, text);
-        Ok(())
-    }
-
     fn readers(&mut self, s: &Settings) -> Result<(), SaveError> {
         if s.readers.is_empty() && !self.root.contains_key("readers") {
             return Ok(());
@@ -204,13 +115,10 @@ impl Writer<'_> {
                     setting: format!("readers.\"{serial}\""),
                 });
             };
-            let fields = [
-                ("booking", r.booking.map(Value::from)),
-                ("direction", r.direction.map(|d| Value::from(d.as_str()))),
-                ("roll_call", Some(Value::from(r.roll_call))),
-            ];
-            for (field, value) in fields {
-                set_in(t, field, value, self.moved);
+            for row in schema::per_reader() {
+                let key = schema::reader_key(serial, row.field());
+                let value = toml_value(&key, row.get_reader(r))?;
+                set_in(t, row.field(), value, self.moved);
             }
         }
         // Comments above a removed reader go above the first reader left.
@@ -231,6 +139,21 @@ impl Writer<'_> {
         }
         Ok(())
     }
+}
+
+/// A setting's value as TOML (`None`: the setting is left out).
+fn toml_value(key: &str, v: schema::Value) -> Result<Option<Value>, SaveError> {
+    let unrepresentable = || SaveError::Unrepresentable {
+        setting: key.to_string(),
+    };
+    Ok(Some(match v {
+        schema::Value::Unset => return Ok(None),
+        schema::Value::Text(t) => Value::from(t),
+        schema::Value::Secret(s) => Value::from(s.expose()),
+        schema::Value::Bool(b) => Value::from(b),
+        schema::Value::Int(n) => Value::from(i64::try_from(n).map_err(|_| unrepresentable())?),
+        schema::Value::Path(p) => Value::from(p.to_str().ok_or_else(unrepresentable)?),
+    }))
 }
 
 /// Set (or with `None` remove) `key` in `table`, keeping the value's comments.

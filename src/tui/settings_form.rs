@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use tui_input::Input;
 
-use crate::config::schema;
-use crate::config::{ApplyMode, Master, MatchKey, Secret, SettingEnum, Settings};
-use crate::model::Direction;
+use crate::config::schema::{self, Kind, Value, reader_key, split_reader_key};
+use crate::config::{ReaderSettings, Settings};
 
 use super::list::ListState;
 
@@ -112,58 +111,18 @@ impl std::fmt::Debug for SettingsState {
 }
 
 const OPT_BOOL: &[&str] = &["", "true", "false"];
-const MASTER: &[&str] = &["pac", "astrow"];
-const APPLY: &[&str] = &["manual", "auto"];
-const MATCH: &[&str] = &["employee_number", "badge_number"];
-const OPT_DIR: &[&str] = &["", "in", "out"];
 
-/// Every fixed setting, in file order.
-const FIXED: &[(&str, FieldKind)] = &[
-    ("pac.address", FieldKind::Text),
-    ("pac.port", FieldKind::Number),
-    ("pac.oem_key_path", FieldKind::Path),
-    ("pac.certificate_path", FieldKind::Path),
-    ("pac.organization_id", FieldKind::Number),
-    ("astrow.url", FieldKind::Text),
-    ("astrow.username", FieldKind::Text),
-    ("astrow.password", FieldKind::Secret),
-    ("astrow.password_file", FieldKind::Path),
-    ("astrow.ca_path", FieldKind::Path),
-    ("astrow.default_cycle_code", FieldKind::Text),
-    ("astrow.default_paygroup_code", FieldKind::Text),
-    ("sync.employee_interval_s", FieldKind::Number),
-    ("sync.definitions_interval_s", FieldKind::Number),
-    ("sync.master", FieldKind::Choice(MASTER)),
-    ("sync.delete_employees_on_sync", FieldKind::Bool),
-    ("sync.sync_inactive_employees", FieldKind::Bool),
-    ("sync.apply", FieldKind::Choice(APPLY)),
-    ("sync.match_key", FieldKind::Choice(MATCH)),
-    ("sync.deletion_guard.count", FieldKind::Number),
-    ("sync.deletion_guard.percent", FieldKind::Number),
-    ("sync.deletion_guard.window_h", FieldKind::Number),
-    ("bookings.enabled", FieldKind::Bool),
-    ("bookings.batch_size", FieldKind::Number),
-    ("bookings.max_pending", FieldKind::Number),
-    ("bookings.heartbeat_interval_s", FieldKind::Number),
-    ("bookings.roll_call_active", FieldKind::Bool),
-    ("bookings.wait_alert_s", FieldKind::Number),
-    ("bookings.retention_days", FieldKind::Number),
-    ("store.dir", FieldKind::Path),
-    ("store.audit_retention_months", FieldKind::Number),
-    ("control.group", FieldKind::Text),
-    ("log.level", FieldKind::Text),
-    ("log.file", FieldKind::Path),
-];
-
-fn reader_key(serial: &str, field: &str) -> String {
-    format!("readers.\"{}\".{field}", serial.replace('"', "\\\""))
-}
-
-/// `readers."R-1".booking` -> `("R-1", "booking")`.
-fn split_reader_key(key: &str) -> Option<(String, &str)> {
-    let rest = key.strip_prefix("readers.\"")?;
-    let (serial, field) = rest.rsplit_once("\".")?;
-    Some((serial.replace("\\\"", "\""), field))
+/// How the form edits a setting of `kind`.
+fn field_kind(kind: Kind) -> FieldKind {
+    match kind {
+        Kind::Text | Kind::OptText => FieldKind::Text,
+        Kind::Path | Kind::OptPath => FieldKind::Path,
+        Kind::Secret => FieldKind::Secret,
+        Kind::Int { .. } => FieldKind::Number,
+        Kind::Bool => FieldKind::Bool,
+        Kind::OptBool => FieldKind::Choice(OPT_BOOL),
+        Kind::Choice(words) | Kind::OptChoice(words) => FieldKind::Choice(words),
+    }
 }
 
 fn help_for(key: &str, kind: FieldKind) -> String {
@@ -194,180 +153,68 @@ fn capital(s: &str) -> String {
     }
 }
 
-fn opt_path(p: &Option<PathBuf>) -> String {
-    p.as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
-}
-
-fn opt_bool(b: Option<bool>) -> String {
-    b.map(|b| b.to_string()).unwrap_or_default()
+/// A value as the form shows it (`""`: not set).
+fn text_of(v: Value) -> String {
+    match v {
+        Value::Unset => String::new(),
+        Value::Text(t) => t,
+        Value::Path(p) => p.display().to_string(),
+        Value::Int(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Secret(s) => s.expose().to_string(),
+    }
 }
 
 /// The text of `key` in `s`.
 pub fn get(s: &Settings, key: &str) -> String {
     if let Some((serial, field)) = split_reader_key(key) {
         let r = s.readers.get(&serial).cloned().unwrap_or_default();
-        return match field {
-            "booking" => opt_bool(r.booking),
-            "direction" => r
-                .direction
-                .map(|d| d.as_str().to_string())
-                .unwrap_or_default(),
-            _ => r.roll_call.to_string(),
-        };
+        let row = schema::per_reader().find(|d| d.field() == field);
+        return row.map(|d| text_of(d.get_reader(&r))).unwrap_or_default();
     }
-    match key {
-        "pac.address" => s.pac.address.clone(),
-        "pac.port" => s.pac.port.to_string(),
-        "pac.oem_key_path" => s.pac.oem_key_path.display().to_string(),
-        "pac.certificate_path" => s.pac.certificate_path.display().to_string(),
-        "pac.organization_id" => s.pac.organization_id.to_string(),
-        "astrow.url" => s.astrow.url.clone(),
-        "astrow.username" => s.astrow.username.clone(),
-        "astrow.password" => s
-            .astrow
-            .password
-            .as_ref()
-            .map(|p| p.expose().to_string())
-            .unwrap_or_default(),
-        "astrow.password_file" => opt_path(&s.astrow.password_file),
-        "astrow.ca_path" => opt_path(&s.astrow.ca_path),
-        "astrow.default_cycle_code" => s.astrow.default_cycle_code.clone(),
-        "astrow.default_paygroup_code" => s.astrow.default_paygroup_code.clone(),
-        "sync.employee_interval_s" => s.sync.employee_interval_s.to_string(),
-        "sync.definitions_interval_s" => s.sync.definitions_interval_s.to_string(),
-        "sync.master" => s.sync.master.as_str().into(),
-        "sync.delete_employees_on_sync" => s.sync.delete_employees_on_sync.to_string(),
-        "sync.sync_inactive_employees" => s.sync.sync_inactive_employees.to_string(),
-        "sync.apply" => s.sync.apply.as_str().into(),
-        "sync.match_key" => s.sync.match_key.as_str().into(),
-        "sync.deletion_guard.count" => s.sync.deletion_guard.count.to_string(),
-        "sync.deletion_guard.percent" => s.sync.deletion_guard.percent.to_string(),
-        "sync.deletion_guard.window_h" => s.sync.deletion_guard.window_h.to_string(),
-        "bookings.enabled" => s.bookings.enabled.to_string(),
-        "bookings.batch_size" => s.bookings.batch_size.to_string(),
-        "bookings.max_pending" => s.bookings.max_pending.to_string(),
-        "bookings.heartbeat_interval_s" => s.bookings.heartbeat_interval_s.to_string(),
-        "bookings.wait_alert_s" => s.bookings.wait_alert_s.to_string(),
-        "bookings.retention_days" => s.bookings.retention_days.to_string(),
-        "bookings.roll_call_active" => s.bookings.roll_call_active.to_string(),
-        "store.dir" => opt_path(&s.store.dir),
-        "store.audit_retention_months" => s.store.audit_retention_months.to_string(),
-        "control.group" => s.control.group.clone().unwrap_or_default(),
-        "log.level" => s.log.level.clone(),
-        "log.file" => opt_path(&s.log.file),
-        _ => String::new(),
-    }
+    schema::fixed()
+        .find(|d| d.key == key)
+        .map(|d| text_of(d.get(s)))
+        .unwrap_or_default()
 }
 
 fn wrong(key: &str) -> String {
     format!("expected {}", schema::allowed(key))
 }
 
-fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, String> {
-    v.trim().parse().map_err(|_| wrong(key))
-}
-
-fn boolean(key: &str, v: &str) -> Result<bool, String> {
-    match v.trim() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(wrong(key)),
-    }
-}
-
-fn choice<T: SettingEnum>(key: &str, v: &str) -> Result<T, String> {
-    T::parse(v.trim()).ok_or_else(|| wrong(key))
-}
-
-fn path_opt(v: &str) -> Option<PathBuf> {
-    let v = v.trim();
-    (!v.is_empty()).then(|| PathBuf::from(v))
-}
-
 /// Put the text `v` of `key` into `s`.
 pub fn set(s: &mut Settings, key: &str, v: &str) -> Result<(), String> {
     if let Some((serial, field)) = split_reader_key(key) {
-        // A reader left at its defaults gets no table in the file.
-        let default = match field {
-            "booking" | "direction" => v.trim().is_empty(),
-            _ => v.trim() == "false",
+        let Some(row) = schema::per_reader().find(|d| d.field() == field) else {
+            return Err(format!("{key} is not a setting"));
         };
-        if default && !s.readers.contains_key(&serial) {
+        let value = row.kind.value_of(v).ok_or_else(|| wrong(key))?;
+        // A reader left at its defaults gets no table in the file.
+        let default = row.get_reader(&ReaderSettings::default());
+        if value == default && !s.readers.contains_key(&serial) {
             return Ok(());
         }
         let r = s.readers.entry(serial).or_default();
-        match field {
-            "booking" => {
-                r.booking = if v.trim().is_empty() {
-                    None
-                } else {
-                    Some(boolean(key, v)?)
-                }
-            }
-            "direction" => {
-                r.direction = if v.trim().is_empty() {
-                    None
-                } else {
-                    Some(choice::<Direction>(key, v)?)
-                }
-            }
-            _ => r.roll_call = boolean(key, v)?,
-        }
-        return Ok(());
+        return row.set_reader(r, value).ok_or_else(|| wrong(key));
     }
-    match key {
-        "pac.address" => s.pac.address = v.trim().into(),
-        "pac.port" => s.pac.port = num(key, v)?,
-        "pac.oem_key_path" => s.pac.oem_key_path = PathBuf::from(v.trim()),
-        "pac.certificate_path" => s.pac.certificate_path = PathBuf::from(v.trim()),
-        "pac.organization_id" => s.pac.organization_id = num(key, v)?,
-        "astrow.url" => s.astrow.url = v.trim().into(),
-        "astrow.username" => s.astrow.username = v.trim().into(),
-        "astrow.password" => s.astrow.password = (!v.is_empty()).then(|| Secret::new(v)),
-        "astrow.password_file" => s.astrow.password_file = path_opt(v),
-        "astrow.ca_path" => s.astrow.ca_path = path_opt(v),
-        "astrow.default_cycle_code" => s.astrow.default_cycle_code = v.trim().into(),
-        "astrow.default_paygroup_code" => s.astrow.default_paygroup_code = v.trim().into(),
-        "sync.employee_interval_s" => s.sync.employee_interval_s = num(key, v)?,
-        "sync.definitions_interval_s" => s.sync.definitions_interval_s = num(key, v)?,
-        "sync.master" => s.sync.master = choice::<Master>(key, v)?,
-        "sync.delete_employees_on_sync" => s.sync.delete_employees_on_sync = boolean(key, v)?,
-        "sync.sync_inactive_employees" => s.sync.sync_inactive_employees = boolean(key, v)?,
-        "sync.apply" => s.sync.apply = choice::<ApplyMode>(key, v)?,
-        "sync.match_key" => s.sync.match_key = choice::<MatchKey>(key, v)?,
-        "sync.deletion_guard.count" => s.sync.deletion_guard.count = num(key, v)?,
-        "sync.deletion_guard.percent" => s.sync.deletion_guard.percent = num(key, v)?,
-        "sync.deletion_guard.window_h" => s.sync.deletion_guard.window_h = num(key, v)?,
-        "bookings.enabled" => s.bookings.enabled = boolean(key, v)?,
-        "bookings.batch_size" => s.bookings.batch_size = num(key, v)?,
-        "bookings.max_pending" => s.bookings.max_pending = num(key, v)?,
-        "bookings.heartbeat_interval_s" => s.bookings.heartbeat_interval_s = num(key, v)?,
-        "bookings.wait_alert_s" => s.bookings.wait_alert_s = num(key, v)?,
-        "bookings.retention_days" => s.bookings.retention_days = num(key, v)?,
-        "bookings.roll_call_active" => s.bookings.roll_call_active = boolean(key, v)?,
-        "store.dir" => s.store.dir = path_opt(v),
-        "store.audit_retention_months" => s.store.audit_retention_months = num(key, v)?,
-        "control.group" => s.control.group = Some(v.trim().to_string()).filter(|g| !g.is_empty()),
-        "log.level" => s.log.level = v.trim().into(),
-        "log.file" => s.log.file = path_opt(v),
-        _ => return Err(format!("{key} is not a setting")),
-    }
-    Ok(())
+    let Some(row) = schema::fixed().find(|d| d.key == key) else {
+        return Err(format!("{key} is not a setting"));
+    };
+    let value = row.kind.value_of(v).ok_or_else(|| wrong(key))?;
+    row.set(s, value).ok_or_else(|| wrong(key))
 }
 
 /// The form for `s`, with a field per setting and per reader setting of
 /// every reader in `s` and in `serials` (readers PAC reported).
 pub fn fields_for(s: &Settings, serials: &[String]) -> Vec<Field> {
-    let mut out: Vec<Field> = FIXED
-        .iter()
-        .map(|(k, kind)| {
-            let value = get(s, k);
+    let mut out: Vec<Field> = schema::fixed()
+        .map(|d| {
+            let value = get(s, d.key);
+            let kind = field_kind(d.kind);
             Field {
-                key: k.to_string(),
-                kind: *kind,
-                help: help_for(k, *kind),
+                key: d.key.to_string(),
+                kind,
+                help: help_for(d.key, kind),
                 original: value.clone(),
                 value,
                 problem: None,
@@ -381,16 +228,12 @@ pub fn fields_for(s: &Settings, serials: &[String]) -> Vec<Field> {
         }
     }
     for serial in all {
-        for (field, kind) in [
-            ("booking", FieldKind::Choice(OPT_BOOL)),
-            ("direction", FieldKind::Choice(OPT_DIR)),
-            ("roll_call", FieldKind::Bool),
-        ] {
-            let key = reader_key(&serial, field);
+        for d in schema::per_reader() {
+            let key = reader_key(&serial, d.field());
             let value = get(s, &key);
-            let generic = format!("readers.<serial>.{field}");
+            let kind = field_kind(d.kind);
             out.push(Field {
-                help: help_for(&generic, kind),
+                help: help_for(d.key, kind),
                 key,
                 kind,
                 original: value.clone(),
@@ -515,6 +358,7 @@ pub fn file_saver(path: PathBuf) -> super::SettingsSaver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
 
     #[test]
     fn the_form_never_prints_the_password() {
@@ -538,7 +382,8 @@ mod tests {
     #[test]
     fn every_fixed_setting_round_trips() {
         let s = Settings::default();
-        for (k, _) in FIXED {
+        for d in schema::fixed() {
+            let k = d.key;
             let mut t = s.clone();
             set(&mut t, k, &get(&s, k)).unwrap_or_else(|e| panic!("{k}: {e}"));
             assert_eq!(t, s, "{k}");
@@ -612,7 +457,7 @@ mod tests {
         let mut st = SettingsState::default();
         load_into(&mut st, &dir.path().join("none.toml"), &[]);
         assert!(st.first_run);
-        assert_eq!(st.fields.len(), FIXED.len());
+        assert_eq!(st.fields.len(), schema::fixed().count());
     }
 }
 

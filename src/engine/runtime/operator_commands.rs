@@ -85,10 +85,14 @@ impl Engine {
             b.rules
                 .send_replace(Arc::new(booking_rules(&new, self.roll_call)));
         }
-        if new.pac != old.pac || new.astrow != old.astrow {
+        let restart = config::schema::restart_changes(&old, &new);
+        if !restart.is_empty() {
             self.notice(
                 EventLevel::Warning,
-                "connection settings changed: restart astrow-pac to connect with them",
+                format!(
+                    "settings that take effect at restart changed ({}): restart astrow-pac to use them",
+                    restart.join(", ")
+                ),
             );
         }
         self.state
