@@ -180,3 +180,57 @@ fn overview_at_80_columns_keeps_large_plan_counts_whole() {
     assert!(text.contains("568 items: 568 pending, 0 appr."), "{text}");
     insta::assert_snapshot!("overview_large_plan_80x24", text);
 }
+
+/// Issue 13: with the mirror already matching PAC the Definitions pane said
+/// "The next definitions sync will: +8 added" (what the last run wrote). It
+/// says the next sync will do nothing, and when the last one ran.
+#[test]
+fn definitions_say_what_the_next_sync_will_do_and_when_the_last_ran() {
+    use astrow_pac::engine::snapshot::JobKind;
+    let mut snap = snapshot();
+    let mut defs = (*snap.definitions).clone();
+    defs.astrow_groups = defs.pac_groups.clone();
+    defs.astrow_readers = defs.pac_readers.clone();
+    defs.pending.clear();
+    snap.definitions = std::sync::Arc::new(defs);
+    if let Some(run) = snap
+        .jobs
+        .iter_mut()
+        .find(|j| j.kind == JobKind::Definitions)
+        .and_then(|j| j.last_run.as_mut())
+    {
+        run.summary = "mirrored into Astrow: access groups +4 added, ~0 changed, -0 removed".into();
+    }
+    for (w, h, name) in [(80, 24, "80x24"), (200, 50, "200x50")] {
+        let mut hs = harness(snap.clone(), w, h, true);
+        hs.press("4");
+        let text = hs.text();
+        assert!(
+            text.contains("The next definitions sync will: nothing, Astrow's mirror matches PAC"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Last sync 1m 30s ago: mirrored into Astrow: access groups +4 added"),
+            "{text}"
+        );
+        assert!(!text.contains("· access groups +"), "{text}");
+        insta::assert_snapshot!(format!("definitions_mirrored_{name}"), text);
+    }
+}
+
+/// Issue 13: access groups by name in the list (abbreviated when narrow),
+/// with their ids in the detail.
+#[test]
+fn employees_show_access_groups_by_name_and_ids_in_the_detail() {
+    for (w, h, name) in [(80, 24, "80x24"), (200, 50, "200x50")] {
+        let mut hs = harness(snapshot(), w, h, true);
+        hs.press("2<enter>");
+        let text = hs.text();
+        assert!(
+            text.contains("groups All staff (1), Warehouse (2)"),
+            "{text}"
+        );
+        assert!(!text.contains(" 1,2 "), "{text}");
+        insta::assert_snapshot!(format!("employees_group_names_{name}"), text);
+    }
+}

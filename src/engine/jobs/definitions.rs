@@ -161,15 +161,7 @@ pub async fn sync(
         )
     };
     let done = summarize(summary, &decided.refused, decided.held.as_deref());
-    let mut pending = described;
-    pending.extend(
-        decided
-            .refused
-            .iter()
-            .chain(&decided.held)
-            .chain(&decided.notes)
-            .cloned(),
-    );
+    let pending = next_sync_lines(write, described, &decided);
     let view = DefinitionsView {
         reader_settings: reader_settings(&r.pac_readers, settings),
         pac_groups: r.pac_groups,
@@ -209,6 +201,23 @@ fn summarize(written: String, refused: &[String], held: Option<&str>) -> JobDone
         summary: parts.join("; "),
         warning: true,
     }
+}
+
+/// What the next definitions sync will do, in words. Written changes are
+/// done (the run's summary says so): after a write only what stays to
+/// decide or is kept on purpose remains; without one (read-only) the
+/// changes not written are still to come.
+fn next_sync_lines(write: bool, described: Vec<String>, decided: &MirrorWrite) -> Vec<String> {
+    let mut lines = if write { Vec::new() } else { described };
+    lines.extend(
+        decided
+            .refused
+            .iter()
+            .chain(&decided.held)
+            .chain(&decided.notes)
+            .cloned(),
+    );
+    lines
 }
 
 /// Decisions on removals written now, or no longer called for, are dropped.
@@ -319,7 +328,26 @@ mod set_aside_tests {
 
 #[cfg(test)]
 mod summary_tests {
-    use super::summarize;
+    use super::{MirrorWrite, next_sync_lines, summarize};
+
+    #[test]
+    fn after_a_write_the_next_sync_has_only_what_stays_held_to_do() {
+        let decided = MirrorWrite {
+            held: Some("3 removals held: more than 10% of the mirror".into()),
+            ..MirrorWrite::default()
+        };
+        let described = vec!["access groups +8 added, ~0 changed, -0 removed".to_string()];
+        assert_eq!(
+            next_sync_lines(true, described.clone(), &decided),
+            vec!["3 removals held: more than 10% of the mirror".to_string()]
+        );
+        assert!(next_sync_lines(true, described.clone(), &MirrorWrite::default()).is_empty());
+        // Read-only: nothing was written, so it is all still to come.
+        assert_eq!(
+            next_sync_lines(false, described.clone(), &MirrorWrite::default()),
+            described
+        );
+    }
 
     #[test]
     fn a_refusal_or_a_hold_makes_the_run_a_warning_that_says_so_first() {

@@ -17,11 +17,8 @@ use crate::engine::plan::RemovalState;
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let d = &s.snap.definitions;
-    let pending_h = if d.pending.is_empty() {
-        1
-    } else {
-        (d.pending.len() as u16 + 1).min(4)
-    };
+    // The summary line, what is still to do (at most 3 lines), the last run.
+    let pending_h = (d.pending.len().min(3) as u16) + 2;
     let removals_h = if d.removals.is_empty() {
         0
     } else {
@@ -177,12 +174,20 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         ])
     });
 
+    f.render_widget(Paragraph::new(next_sync_lines(s)), pending);
+}
+
+/// What the next definitions sync will do (nothing, when the mirror matches
+/// PAC), and when the last one ran with what it did.
+fn next_sync_lines(s: &AppState) -> Vec<Line<'static>> {
+    let t = &s.theme;
+    let d = &s.snap.definitions;
     let mut lines = Vec::new();
     if d.pending.is_empty() {
-        lines.push(Line::from(Span::styled(
-            " The mirror in Astrow matches PAC.",
-            t.dim,
-        )));
+        lines.push(Line::from(vec![
+            Span::styled(" The next definitions sync will: ", t.title),
+            Span::styled("nothing, Astrow's mirror matches PAC", t.dim),
+        ]));
     } else {
         lines.push(Line::from(Span::styled(
             " The next definitions sync will:",
@@ -192,7 +197,25 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             lines.push(Line::from(format!("  · {}", ext(p))));
         }
     }
-    f.render_widget(Paragraph::new(lines), pending);
+    let job = s
+        .snap
+        .jobs
+        .iter()
+        .find(|j| j.kind == crate::engine::snapshot::JobKind::Definitions);
+    let last = match job.and_then(|j| j.last_run.as_ref()) {
+        Some(run) => {
+            let when = s.ago(run.finished.unwrap_or(run.started));
+            let how = if run.ok { "" } else { "failed: " };
+            format!(" Last sync {when}: {how}{}", ext(&run.summary))
+        }
+        None => " Last sync: not run yet".to_string(),
+    };
+    let next = job
+        .and_then(|j| j.next_run)
+        .map(|n| format!(" · next {}", s.until(n)))
+        .unwrap_or_default();
+    lines.push(Line::from(Span::styled(format!("{last}{next}"), t.dim)));
+    lines
 }
 
 /// The removals the deletion guard holds, each approved (a) or rejected (r).

@@ -62,14 +62,65 @@ struct SideCells {
     groups: String,
 }
 
-fn groups(ids: &[u32]) -> String {
-    ids.iter()
-        .map(|g| g.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+/// PAC's access group names by id (from the definitions PAC listed).
+pub type GroupNames<'a> = std::collections::HashMap<u32, &'a str>;
+
+pub fn group_names(s: &AppState) -> GroupNames<'_> {
+    s.snap
+        .definitions
+        .pac_groups
+        .iter()
+        .map(|g| (g.id, g.name.as_str()))
+        .collect()
 }
 
-fn pac_cells(p: &PacEmployee) -> SideCells {
+/// Access groups by name for a column `w` wide: whole names when they fit,
+/// else each cut to the same length (at least 3 characters), else cut
+/// with `…`. A group PAC did not list shows as `#id`.
+pub fn groups_cell(ids: &[u32], names: &GroupNames<'_>, w: usize) -> String {
+    let named: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            names
+                .get(id)
+                .map_or_else(|| format!("#{id}"), |n| ext(n).trim().to_string())
+        })
+        .collect();
+    let whole = named.join(",");
+    if whole.chars().count() <= w || named.is_empty() {
+        return whole;
+    }
+    let n = named.len();
+    let each = (w.saturating_sub(n - 1) / n).max(3);
+    let short = named
+        .iter()
+        .map(|name| {
+            name.chars()
+                .take(each)
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    fit(&short, w)
+}
+
+/// Access groups for the detail: names with their ids (`Office (3)`).
+fn groups_detail(ids: &[u32], names: &GroupNames<'_>) -> String {
+    if ids.is_empty() {
+        return "none".into();
+    }
+    ids.iter()
+        .map(|id| match names.get(id) {
+            Some(n) => format!("{} ({id})", ext(n)),
+            None => format!("#{id} (not listed by PAC)"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn pac_cells(p: &PacEmployee, names: &GroupNames<'_>, groups_w: usize) -> SideCells {
     SideCells {
         id: p.id.to_string(),
         name: format!("{} {}", ext(&p.first_name), ext(&p.last_name)),
@@ -81,11 +132,11 @@ fn pac_cells(p: &PacEmployee) -> SideCells {
             .collect::<Vec<_>>()
             .join(","),
         active: if p.active { "yes" } else { "no" },
-        groups: groups(&p.access_group_ids),
+        groups: groups_cell(&p.access_group_ids, names, groups_w),
     }
 }
 
-fn astrow_cells(a: &AstrowEmployee) -> SideCells {
+fn astrow_cells(a: &AstrowEmployee, names: &GroupNames<'_>, groups_w: usize) -> SideCells {
     let name = if a.middle_name.is_empty() {
         format!("{} {}", ext(&a.first_name), ext(&a.last_name))
     } else {
@@ -106,7 +157,7 @@ fn astrow_cells(a: &AstrowEmployee) -> SideCells {
             .map(|b| ext(b).into_owned())
             .unwrap_or_else(|| "–".into()),
         active: if a.active { "yes" } else { "no" },
-        groups: groups(&a.pac_access_group_ids),
+        groups: groups_cell(&a.pac_access_group_ids, names, groups_w),
     }
 }
 
@@ -227,6 +278,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         Span::styled(legend, t.dim),
     ]);
     let rows = &s.snap.employees;
+    let names = group_names(s);
     let empty = if st.filter.active() {
         "no employee matches the filter"
     } else {
@@ -250,6 +302,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             Constraint::Fill(1),
         ];
         let (pac_w, astrow_w) = name_widths(&w, table, (2, 9));
+        let (pac_gw, astrow_gw) = name_widths(&w, table, (6, 13));
         let header = Row::new(vec![
             "",
             "PAC id",
@@ -285,15 +338,27 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             let (m, ms) = kind_mark(r, t);
             let mut cells = vec![Cell::from(Span::styled(m, ms))];
             cells.extend(
-                side_spans(r.pac.as_ref().map(pac_cells), &diffs, t, pac_w)
-                    .into_iter()
-                    .map(Cell::from),
+                side_spans(
+                    r.pac.as_ref().map(|p| pac_cells(p, &names, pac_gw)),
+                    &diffs,
+                    t,
+                    pac_w,
+                )
+                .into_iter()
+                .map(Cell::from),
             );
             cells.push(Cell::from(Span::styled("│", t.border)));
             cells.extend(
-                side_spans(r.astrow.as_ref().map(astrow_cells), &diffs, t, astrow_w)
-                    .into_iter()
-                    .map(Cell::from),
+                side_spans(
+                    r.astrow
+                        .as_ref()
+                        .map(|a| astrow_cells(a, &names, astrow_gw)),
+                    &diffs,
+                    t,
+                    astrow_w,
+                )
+                .into_iter()
+                .map(Cell::from),
             );
             Row::new(cells)
         });
@@ -306,9 +371,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             Constraint::Length(8),
             Constraint::Length(10),
             Constraint::Length(4),
-            Constraint::Length(8),
+            Constraint::Length(11),
         ];
         let (pac_w, astrow_w) = name_widths(&w, table, (3, 3));
+        let (gw, _) = name_widths(&w, table, (7, 7));
         let header = Row::new(vec![
             "", "", "id", "name", "number", "badge", "act", "groups",
         ]);
@@ -329,8 +395,18 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             };
             let diffs = diff_cols(r);
             let (m, ms) = kind_mark(r, t);
-            let p = side_spans(r.pac.as_ref().map(pac_cells), &diffs, t, pac_w);
-            let a = side_spans(r.astrow.as_ref().map(astrow_cells), &diffs, t, astrow_w);
+            let p = side_spans(
+                r.pac.as_ref().map(|p| pac_cells(p, &names, gw)),
+                &diffs,
+                t,
+                pac_w,
+            );
+            let a = side_spans(
+                r.astrow.as_ref().map(|a| astrow_cells(a, &names, gw)),
+                &diffs,
+                t,
+                astrow_w,
+            );
             let mut cells = vec![
                 Cell::from(Text::from(vec![
                     Line::from(Span::styled(m, ms)),
@@ -369,6 +445,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
         f.render_widget(Paragraph::new("").block(block), area);
         return;
     };
+    let names = group_names(s);
     let (m, ms) = kind_mark(r, t);
     let meaning = match r.kind {
         RowKind::Linked if r.differences.is_empty() => {
@@ -417,7 +494,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
                     ext(&p.employee_number),
                     if p.active { "active" } else { "inactive" },
                     date_range(p.valid_from, p.valid_until),
-                    groups(&p.access_group_ids),
+                    groups_detail(&p.access_group_ids, &names),
                     if badges.is_empty() {
                         "none".into()
                     } else {
@@ -441,13 +518,13 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
                 Span::raw(format!(
                     "{} {} · no {} · {} · contract {} · cycle {} · pay group {} · PAC groups {} · badge {}{} · ref {}",
                     a.pers_no,
-                    astrow_cells(a).name,
+                    astrow_cells(a, &names, 0).name,
                     ext(&a.employee_no),
                     if a.active { "active" } else { "inactive" },
                     date_range(a.contract_start, a.contract_end),
                     ext(&a.cycle_code),
                     ext(&a.paygroup_code),
-                    groups(&a.pac_access_group_ids),
+                    groups_detail(&a.pac_access_group_ids, &names),
                     a.badge_no.as_deref().map_or("none".into(), |b| ext(b).into_owned()),
                     a.pac_badge_type.map_or(String::new(), |b| format!(" ({b})")),
                     a.external_ref.as_deref().map_or("–".into(), |r| ext(r).into_owned()),
@@ -481,4 +558,32 @@ fn name_widths(widths: &[Constraint], table: Rect, at: (usize, usize)) -> (usize
         .split(inner);
     let w = |i: usize| cols.get(i).map_or(0, |c| c.width as usize);
     (w(at.0), w(at.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_show_by_name_abbreviated_when_narrow() {
+        let names: GroupNames<'_> = [(1, "All staff"), (2, "Warehouse"), (4, "Night shift")]
+            .into_iter()
+            .collect();
+        assert_eq!(groups_cell(&[1, 2], &names, 40), "All staff,Warehouse");
+        assert_eq!(groups_cell(&[1, 2], &names, 8), "All,War");
+        assert_eq!(groups_cell(&[1, 2, 4], &names, 12), "All,War,Nig");
+        assert_eq!(groups_cell(&[1, 2, 4], &names, 6), "All,W…");
+        assert_eq!(groups_cell(&[7], &names, 8), "#7");
+        assert_eq!(groups_cell(&[], &names, 8), "");
+        assert_eq!(
+            groups_detail(&[2, 7], &names),
+            "Warehouse (2), #7 (not listed by PAC)"
+        );
+    }
+
+    #[test]
+    fn a_group_name_from_pac_is_sanitised() {
+        let names: GroupNames<'_> = [(1, "Evil\u{1b}[2Jname")].into_iter().collect();
+        assert!(!groups_cell(&[1], &names, 40).contains('\u{1b}'));
+    }
 }
