@@ -700,6 +700,7 @@ async fn the_app_loop_runs_headless_on_keys_and_snapshots() {
         time: astrow_pac::tui::testkit::t0(),
         level: astrow_pac::engine::command::EventLevel::Info,
         message: "apply finished: 2 applied".into(),
+        answer: None,
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     send("s");
@@ -824,9 +825,9 @@ fn apply_progress_and_results_stay_on_screen() {
 }
 
 #[test]
-fn employee_details_open_on_enter() {
+fn employee_details_open_on_d() {
     let mut h = Harness::new(snapshot(), 120, 40);
-    h.press("2jjj<enter>");
+    h.press("2jjjd");
     let screen = h.text();
     assert!(
         screen.contains("Details") && screen.contains("differs in last_name"),
@@ -1220,6 +1221,7 @@ async fn an_engine_notice_is_one_log_line() {
         time: astrow_pac::tui::testkit::t0(),
         level: astrow_pac::engine::command::EventLevel::Info,
         message: "scheduled syncs paused".into(),
+        answer: None,
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = keys_tx.unbounded_send(Ok(Event::Key(keys("q")[0])));

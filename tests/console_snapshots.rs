@@ -224,7 +224,7 @@ fn definitions_say_what_the_next_sync_will_do_and_when_the_last_ran() {
 fn employees_show_access_groups_by_name_and_ids_in_the_detail() {
     for (w, h, name) in [(80, 24, "80x24"), (200, 50, "200x50")] {
         let mut hs = harness(snapshot(), w, h, true);
-        hs.press("2<enter>");
+        hs.press("2d");
         let text = hs.text();
         assert!(
             text.contains("groups All staff (1), Warehouse (2)"),

@@ -279,6 +279,7 @@ async fn a_client_that_never_reads_does_not_hang_the_stop() {
                 time: chrono::Utc::now(),
                 level: astrow_pac::engine::command::EventLevel::Info,
                 message: big.clone(),
+                answer: None,
             });
         tokio::time::sleep(Duration::from_millis(2)).await;
     }

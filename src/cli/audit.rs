@@ -9,6 +9,8 @@ use serde_json::json;
 use super::common::load_settings;
 use super::{GlobalArgs, exit};
 use crate::engine::runtime::store_dir;
+pub use crate::engine::trace_text::entry_text;
+use crate::engine::trace_text::local;
 use crate::store::audit_page::{self, AuditFilter, EmployeeRecords, FIRST_PAGE};
 use crate::store::{AuditEntry, Store};
 
@@ -140,11 +142,6 @@ fn print_all(
     Ok(())
 }
 
-fn local(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
 pub fn entry_json(e: &AuditEntry) -> serde_json::Value {
     let r = &e.record;
     json!({
@@ -159,25 +156,6 @@ pub fn entry_json(e: &AuditEntry) -> serde_json::Value {
         "after": r.after,
         "changes": audit_page::diff_lines(r.before.as_deref(), r.after.as_deref()),
     })
-}
-
-/// One entry as text: a line of columns, then its changes indented.
-pub fn entry_text(e: &AuditEntry) -> String {
-    let r = &e.record;
-    let clean = crate::http::sanitize;
-    let mut s = format!(
-        "{:<25} {:<12} {:<6} {:<14} {:<18} {}\n",
-        local(e.at),
-        clean(&e.os_user),
-        r.system.as_str(),
-        clean(&r.action),
-        clean(&r.record),
-        clean(&r.result)
-    );
-    for line in audit_page::diff_lines(r.before.as_deref(), r.after.as_deref()) {
-        s.push_str(&format!("    {}\n", clean(&line)));
-    }
-    s
 }
 
 /// `--since`: a duration back from `now` (`30m`, `24h`, `7d`, `2w`), a date

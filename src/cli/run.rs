@@ -80,6 +80,9 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> u8 {
         // The engine's notices go to the log too.
         let notices = tokio::spawn(async move {
             while let Ok(ev) = handle.events.recv().await {
+                if ev.answer.is_some() {
+                    continue; // a console's query answered, not a notice
+                }
                 match ev.level {
                     EventLevel::Error => {
                         tracing::error!(target: "astrow_pac::engine", "{}", ev.message)

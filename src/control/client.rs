@@ -278,6 +278,7 @@ impl Client {
             time: Utc::now(),
             level,
             message,
+            answer: None,
         });
     }
 

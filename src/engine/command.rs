@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::plan::RemovalDecision;
+use super::query::{Answer, Query};
 use super::snapshot::JobKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +58,12 @@ pub enum Command {
     },
     /// Stop cleanly: finish or safely abandon the item in flight.
     Shutdown,
+    /// Ask about the store (a page of the audit log, a trace): the answer
+    /// comes back as an event carrying `id`. Reads only.
+    Query {
+        id: u64,
+        query: Query,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -67,10 +74,26 @@ pub enum EventLevel {
     Error,
 }
 
-/// A notice for the console's status line and log ("apply finished: 40 applied, 2 stale").
+/// A notice for the console's status line and log ("apply finished: 40 applied, 2 stale"),
+/// or the answer to one console's query (then `message` is empty and the
+/// other consoles ignore it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EngineEvent {
     pub time: DateTime<Utc>,
     pub level: EventLevel,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Box<Answer>>,
+}
+
+impl EngineEvent {
+    /// The event carrying `answer`.
+    pub fn answering(answer: Answer) -> EngineEvent {
+        EngineEvent {
+            time: Utc::now(),
+            level: EventLevel::Info,
+            message: String::new(),
+            answer: Some(Box::new(answer)),
+        }
+    }
 }

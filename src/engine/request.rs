@@ -76,7 +76,10 @@ pub struct Request {
 /// Whether a command changes something (refused to read-only consoles,
 /// audited with its actor). Commands not named here count as writes.
 pub fn is_write(cmd: &Command) -> bool {
-    !matches!(cmd, Command::RunNow(_) | Command::Shutdown)
+    !matches!(
+        cmd,
+        Command::RunNow(_) | Command::Shutdown | Command::Query { .. }
+    )
 }
 
 /// Whether a read-only console may not send `cmd`: every write, and a run

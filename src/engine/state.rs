@@ -224,7 +224,14 @@ impl EngineState {
             time: Utc::now(),
             level,
             message,
+            answer: None,
         });
+    }
+
+    /// Where answers to queries go (the same stream as notices: they reach
+    /// attached consoles the same way); each answer names its query.
+    pub fn answers(&self) -> broadcast::Sender<EngineEvent> {
+        self.events.clone()
     }
 
     /// Publish the current picture as a new immutable snapshot.

@@ -55,6 +55,10 @@ pub enum Action {
     ResetCursor,
     // log
     LogLevel,
+    /// The audit history in the Log pane, or the log lines again.
+    History,
+    /// The selected employee's every field.
+    Details,
     // settings
     Save,
     Discard,
@@ -113,6 +117,8 @@ impl Action {
             Action::StopRollCall => "roll_call_stop",
             Action::ResetCursor => "reset_cursor",
             Action::LogLevel => "log_level",
+            Action::History => "history",
+            Action::Details => "details",
             Action::Save => "save",
             Action::Discard => "discard",
             Action::TestConnection => "test_connection",

@@ -161,6 +161,12 @@ where
                 }
             },
             r = handle.events.recv(), if events_open => match r {
+                Ok(e) if e.answer.is_some() => {
+                    if let Some(a) = &e.answer {
+                        super::update_history::take_answer(&mut state, a);
+                    }
+                    dirty = true;
+                }
                 Ok(e) => {
                     state.status = Some(super::state::Status { level: e.level, text: e.message.clone() });
                     // The engine traces every notice it sends: with the

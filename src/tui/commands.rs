@@ -57,6 +57,11 @@ pub fn all() -> Vec<PaletteCommand> {
             "bind the store to the PAC and Astrow the settings name, forgetting the old site's links and plans (asks first)",
             Action::RebindStore,
         ),
+        c(
+            "history",
+            "the audit log: who changed what, when, with what result",
+            Action::History,
+        ),
         c("help", "show every key", Action::Help),
         c("quit", "leave the console", Action::Quit),
     ];

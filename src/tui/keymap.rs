@@ -388,6 +388,13 @@ fn default_bindings() -> Vec<Binding> {
     add(Global, &[k(K::Enter)], Action::Enter, "open", false);
     add(
         Global,
+        &[c('8')],
+        Action::History,
+        "history: the audit log (in the Log pane)",
+        false,
+    );
+    add(
+        Global,
         &[c('s')],
         Action::SyncEmployees,
         "sync employees now",
@@ -410,7 +417,8 @@ fn default_bindings() -> Vec<Binding> {
 
     let emp = Pane(super::state::Pane::Employees);
     add(emp, &[c('/')], Action::Filter, "filter", true);
-    add(emp, &[k(K::Enter)], Action::Enter, "details", true);
+    add(emp, &[k(K::Enter)], Action::Enter, "trace", true);
+    add(emp, &[c('d')], Action::Details, "details", true);
     add(emp, &[c('s')], Action::SyncEmployees, "sync now", true);
 
     let ch = Pane(super::state::Pane::Changes);
@@ -452,6 +460,13 @@ fn default_bindings() -> Vec<Binding> {
     add(def, &[c('S')], Action::SyncDefinitions, "sync now", true);
 
     let bk = Pane(super::state::Pane::Bookings);
+    add(
+        bk,
+        &[k(K::Enter)],
+        Action::Enter,
+        "trace: what became of the swipe",
+        false,
+    );
     add(bk, &[c('f')], Action::ToggleFollow, "follow/freeze", true);
     add(bk, &[c('/')], Action::Filter, "filter", true);
     add(bk, &[c('c')], Action::RollCallView, "roll call", true);
@@ -479,6 +494,7 @@ fn default_bindings() -> Vec<Binding> {
     add(lg, &[c('l')], Action::LogLevel, "level", true);
     add(lg, &[c('f')], Action::ToggleFollow, "follow", true);
     add(lg, &[c('/')], Action::Filter, "filter", true);
+    add(lg, &[c('H')], Action::History, "history (audit log)", true);
 
     // Arrows move without wrapping: Left ends on "No" (the safe answer,
     // leftmost), Right on the yes answer; Tab toggles.

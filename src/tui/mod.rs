@@ -32,6 +32,7 @@ pub mod state;
 pub mod testkit;
 pub mod theme;
 pub mod update;
+pub mod update_history;
 mod update_mirror;
 mod update_panes;
 #[cfg(test)]

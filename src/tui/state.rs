@@ -217,6 +217,42 @@ impl Default for LogState {
     }
 }
 
+/// The audit history, a view of the Log pane (`H`, or `8` from anywhere):
+/// one page of the store's audit log at a time, asked of the engine; pages
+/// above the one shown are remembered by where they start, never kept.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryState {
+    /// The Log pane shows the history instead of the log lines.
+    pub shown: bool,
+    pub list: ListState,
+    pub filter: Filter,
+    /// The page on screen.
+    pub page: Option<crate::engine::query::HistoryPage>,
+    /// Where each page above the one shown starts (`None`: the newest).
+    pub above: Vec<Option<i64>>,
+    /// The page asked for and not answered yet.
+    pub waiting: Option<HistoryWaiting>,
+    /// Why the last page could not be read.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryWaiting {
+    pub query: u64,
+    /// Select the page's last entry when it comes (moving up into it).
+    pub select_last: bool,
+}
+
+/// A trace (Enter on an employee or a booking row), as the engine answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceView {
+    pub query: u64,
+    pub title: String,
+    /// `None` until the answer comes.
+    pub lines: Option<Vec<String>>,
+    pub scroll: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmKind {
     Apply { plan_id: String, allow_held: bool },
@@ -248,6 +284,7 @@ pub enum Modal {
     Confirm(Confirm),
     Help { scroll: usize },
     Palette(Palette),
+    Trace(TraceView),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,6 +320,11 @@ pub struct AppState {
     pub bookings: BookingsState,
     pub settings: SettingsState,
     pub log: LogState,
+    pub history: HistoryState,
+    /// Ids of this console's queries: this process's id above, a count below
+    /// (answers to other consoles' queries are ignored).
+    pub query_base: u64,
+    pub queries: u64,
 }
 
 /// Lines taken by the header, tabs, status line and key bar.
@@ -310,6 +352,9 @@ impl AppState {
             bookings: BookingsState::default(),
             settings: SettingsState::default(),
             log: LogState::default(),
+            history: HistoryState::default(),
+            query_base: u64::from(std::process::id()) << 32,
+            queries: 0,
         };
         derive::set_snapshot(&mut s, snap);
         s
@@ -319,7 +364,7 @@ impl AppState {
     pub fn context(&self) -> Context {
         match &self.modal {
             Some(Modal::Confirm(_)) => Context::Dialog,
-            Some(Modal::Help { .. }) => Context::Help,
+            Some(Modal::Help { .. } | Modal::Trace(_)) => Context::Help,
             Some(Modal::Palette(_)) => Context::Text,
             None if self.typing() => Context::Text,
             None => Context::Pane(self.pane),
@@ -331,6 +376,7 @@ impl AppState {
         match self.pane {
             Pane::Employees => self.employees.filter.editing,
             Pane::Bookings => self.bookings.filter.editing,
+            Pane::Log if self.history.shown => self.history.filter.editing,
             Pane::Log => self.log.filter.editing,
             Pane::Settings => self.settings.editing.is_some(),
             _ => false,
@@ -345,6 +391,12 @@ impl AppState {
             0
         };
         self.size.1.saturating_sub(CHROME_ROWS + banner) as usize
+    }
+
+    /// A new id for a query to the engine.
+    pub fn next_query(&mut self) -> u64 {
+        self.queries += 1;
+        self.query_base | (self.queries & 0xffff_ffff)
     }
 
     pub fn read_only(&self) -> bool {

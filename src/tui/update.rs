@@ -127,6 +127,7 @@ fn global(s: &mut AppState, a: Action) -> Vec<Effect> {
             super::update_mirror::removals(s, a)
         }
         Action::RebindStore => update_panes::rebind_store(s),
+        Action::History => super::update_history::toggle(s, None),
         Action::Apply | Action::ApproveAll | Action::RejectAll => update_panes::changes(s, a),
         Action::TestConnection | Action::Save => update_panes::settings(s, a),
         other => update_panes::pane(s, other),
@@ -207,6 +208,7 @@ fn modal_update(s: &mut AppState, modal: Modal, a: Action) -> Vec<Effect> {
             s.modal = Some(Modal::Help { scroll });
             Vec::new()
         }
+        Modal::Trace(t) => super::update_history::trace_key(s, t, a),
         Modal::Palette(mut p) => match a {
             Action::Back => Vec::new(),
             Action::Enter => {

@@ -37,6 +37,9 @@ pub fn clamp_all(s: &mut AppState) {
     s.log.list.clamp(n, h);
     let n = s.settings.fields.len();
     s.settings.list.clamp(n, h);
+    let n = s.history.page.as_ref().map_or(0, |p| p.entries.len());
+    let hh = super::update_history::list_rows(s);
+    s.history.list.clamp(n, hh);
 }
 
 /// Employee rows that fit: one line each when wide, two when stacked.
@@ -146,6 +149,12 @@ fn movement(s: &mut AppState, a: &Action) -> bool {
 }
 
 pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
+    if s.pane == Pane::Log
+        && s.history.shown
+        && let Some(fx) = super::update_history::key(s, &a)
+    {
+        return fx;
+    }
     if movement(s, &a) {
         return Vec::new();
     }
@@ -154,10 +163,12 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
             back(s);
             Vec::new()
         }
-        (Pane::Employees, Action::Enter) => {
+        (Pane::Employees, Action::Details) => {
             s.employees.detail = !s.employees.detail;
             Vec::new()
         }
+        (Pane::Employees, Action::Enter) => trace_employee(s),
+        (Pane::Bookings, Action::Enter) if !s.bookings.roll_call => trace_booking(s),
         (Pane::Employees | Pane::Bookings | Pane::Log, Action::Filter) => {
             if let Some(f) = filter_of(s) {
                 f.editing = true;
@@ -206,6 +217,44 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
     }
 }
 
+/// The trace of the selected employee row (its PAC id, else its personnel number).
+fn trace_employee(s: &mut AppState) -> Vec<Effect> {
+    let row = s
+        .employees
+        .visible
+        .get(s.employees.list.selected)
+        .and_then(|&i| s.snap.employees.get(i as usize));
+    let found = row.and_then(|r| match (&r.pac, &r.astrow) {
+        (Some(p), _) => Some((p.id.0, format!("{} {}", p.first_name, p.last_name))),
+        (None, Some(a)) => Some((a.pers_no.0, format!("{} {}", a.first_name, a.last_name))),
+        (None, None) => None,
+    });
+    match found {
+        Some((id, name)) => super::update_history::trace_employee(s, id, &name),
+        None => Vec::new(),
+    }
+}
+
+/// The trace of the selected swipe.
+fn trace_booking(s: &mut AppState) -> Vec<Effect> {
+    let feed = s
+        .bookings
+        .frozen
+        .as_ref()
+        .unwrap_or(&s.snap.bookings)
+        .clone();
+    let seq = s
+        .bookings
+        .visible
+        .get(s.bookings.list.selected)
+        .and_then(|&i| feed.feed.get(i as usize))
+        .map(|e| e.seq.0);
+    match seq {
+        Some(seq) => super::update_history::trace_event(s, seq),
+        None => Vec::new(),
+    }
+}
+
 fn back(s: &mut AppState) {
     match s.pane {
         Pane::Changes if s.changes.anchor.is_some() => s.changes.anchor = None,
@@ -235,6 +284,9 @@ fn filter_of(s: &mut AppState) -> Option<&mut Filter> {
 
 /// Keys while a filter or form field is being typed.
 pub fn typing(s: &mut AppState, a: Action) -> Vec<Effect> {
+    if s.pane == Pane::Log && s.history.shown {
+        return super::update_history::typing(s, a);
+    }
     if s.pane == Pane::Settings {
         return settings_typing(s, a);
     }

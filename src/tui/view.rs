@@ -54,6 +54,7 @@ pub fn draw(f: &mut Frame, s: &AppState) {
         Pane::Definitions => panes::definitions::draw(f, body, s),
         Pane::Bookings => panes::bookings::draw(f, body, s),
         Pane::Settings => panes::settings::draw(f, body, s),
+        Pane::Log if s.history.shown => panes::history::draw(f, body, s),
         Pane::Log => panes::log::draw(f, body, s),
     }
     bar::draw_status(f, status, s);
@@ -62,6 +63,7 @@ pub fn draw(f: &mut Frame, s: &AppState) {
         Some(Modal::Confirm(c)) => confirm::draw(f, body, c, &s.theme),
         Some(Modal::Help { scroll }) => help::draw(f, body, s, *scroll),
         Some(Modal::Palette(p)) => palette::draw(f, body, p, &s.theme),
+        Some(Modal::Trace(t)) => panes::history::draw_trace(f, body, s, t),
         None => {}
     }
 }

@@ -306,7 +306,31 @@ impl Engine {
             Command::StopRollCall => self.roll_call(false).await,
             Command::ResetCursor { to } => self.reset_cursor(to).await,
             Command::Shutdown => self.cancel.cancel(),
+            Command::Query { id, query } => self.query(id, query),
         }
+    }
+
+    /// Answer a console's query on a short task (the loop does not wait
+    /// for the store); the answer goes out as an event naming the query.
+    fn query(&mut self, id: u64, query: crate::engine::query::Query) {
+        let now = match &query {
+            crate::engine::query::Query::TraceEmployee { id } => {
+                crate::engine::query::employee_row(&self.state.snapshot().employees, *id).cloned()
+            }
+            _ => None,
+        };
+        let store = self.store.clone();
+        let out = self.state.answers();
+        self.spawn_detached(async move {
+            let body = store
+                .call("answer a query", move |s| {
+                    crate::engine::query::answer(s, &query, now.as_ref())
+                })
+                .await
+                .unwrap_or_else(crate::engine::query::AnswerBody::Failed);
+            let answer = crate::engine::query::Answer { query: id, body };
+            let _ = out.send(crate::engine::command::EngineEvent::answering(answer));
+        });
     }
 
     async fn rebind_store(&mut self) {

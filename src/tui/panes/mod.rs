@@ -4,6 +4,7 @@ pub mod bookings;
 pub mod changes;
 pub mod definitions;
 pub mod employees;
+pub mod history;
 pub mod log;
 pub mod overview;
 pub mod settings;

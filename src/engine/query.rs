@@ -1,0 +1,260 @@
+//! Questions a console asks the engine about the store (a page of the
+//! audit log, the trace of one employee or one booking) and their answers.
+//! They travel as a command (`Command::Query`) and come back as an event
+//! carrying the answer, addressed by the query's id, so they work the same
+//! over the control socket. Nothing here holds a secret: the audit log and
+//! the ledger hold none.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::System;
+use crate::store::audit_page::{self, AuditFilter, EmployeeRecords, FIRST_PAGE};
+use crate::store::{AuditEntry, Store, StoreError};
+
+/// The most entries one history page carries.
+pub const MAX_PAGE: u32 = 500;
+/// Audit entries an employee's trace shows at most.
+pub const TRACE_AUDIT_LIMIT: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Query {
+    /// Up to `limit` audit entries below id `before` (none: the newest), newest first.
+    History {
+        filter: HistoryFilter,
+        before: Option<i64>,
+        limit: u32,
+    },
+    /// `astrow-pac trace employee ID`: a PAC id or an Astrow personnel number.
+    TraceEmployee { id: u64 },
+    /// `astrow-pac trace booking`: a PAC seq of the current epoch (as the
+    /// bookings feed shows it) or an Astrow booking id.
+    TraceBooking {
+        seq: Option<u64>,
+        booking_id: Option<u64>,
+    },
+}
+
+/// Which audit entries a history page shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFilter {
+    /// Entries whose user, action, record or result contains this.
+    pub text: Option<String>,
+    /// Entries about this employee (a PAC id or a personnel number) on either side.
+    pub employee: Option<u64>,
+}
+
+impl HistoryFilter {
+    /// The filter a person typed: `employee:10231` (or `emp:`, `e:`) picks
+    /// an employee, the other words are text to look for.
+    pub fn parse(typed: &str) -> HistoryFilter {
+        let mut employee = None;
+        let mut words = Vec::new();
+        for w in typed.split_whitespace() {
+            let id = ["employee:", "emp:", "e:"]
+                .iter()
+                .find_map(|p| w.strip_prefix(p))
+                .and_then(|v| v.parse::<u64>().ok());
+            match id {
+                Some(id) => employee = Some(id),
+                None => words.push(w),
+            }
+        }
+        HistoryFilter {
+            text: (!words.is_empty()).then(|| words.join(" ")),
+            employee,
+        }
+    }
+}
+
+/// One audit entry as a console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub user: String,
+    pub system: System,
+    pub action: String,
+    pub record: String,
+    pub result: String,
+    /// What changed, one line per field (`last_name: "Weiss" -> "Weiß"`).
+    pub diff: Vec<String>,
+}
+
+impl From<AuditEntry> for HistoryEntry {
+    fn from(e: AuditEntry) -> HistoryEntry {
+        let r = e.record;
+        HistoryEntry {
+            diff: audit_page::diff_lines(r.before.as_deref(), r.after.as_deref()),
+            id: e.id,
+            at: e.at,
+            user: e.os_user,
+            system: r.system,
+            action: r.action,
+            record: r.record,
+            result: r.result,
+        }
+    }
+}
+
+/// A page of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub filter: HistoryFilter,
+    /// The page holds entries below this id (`None`: from the newest).
+    pub before: Option<i64>,
+    pub entries: Vec<HistoryEntry>,
+    /// More entries follow below the last one.
+    pub more: bool,
+    /// Entries in the whole log (unfiltered).
+    pub total: u64,
+}
+
+/// A trace in lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceText {
+    pub title: String,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerBody {
+    History(HistoryPage),
+    Trace(TraceText),
+    /// The query could not be answered, and why.
+    Failed(String),
+}
+
+/// The answer to query `query` (the id the console gave it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub query: u64,
+    pub body: AnswerBody,
+}
+
+/// The row of employee `id` in the engine's picture: a PAC id first (as
+/// the store's trace reads it), else an Astrow personnel number.
+pub fn employee_row(
+    rows: &[crate::engine::snapshot::EmployeeRow],
+    id: u64,
+) -> Option<&crate::engine::snapshot::EmployeeRow> {
+    rows.iter()
+        .find(|r| r.pac.as_ref().is_some_and(|p| p.id.0 == id))
+        .or_else(|| {
+            rows.iter()
+                .find(|r| r.astrow.as_ref().is_some_and(|a| a.pers_no.0 == id))
+        })
+}
+
+/// Answer `q` from the store. `now` is the engine's live picture of the
+/// employee a trace is about (both sides as last read), when it has one.
+pub fn answer(
+    store: &mut Store,
+    q: &Query,
+    now: Option<&crate::engine::snapshot::EmployeeRow>,
+) -> Result<AnswerBody, StoreError> {
+    let conn = store.connection();
+    match q {
+        Query::History {
+            filter,
+            before,
+            limit,
+        } => {
+            let limit = (*limit).clamp(1, MAX_PAGE) as usize;
+            let employee = match filter.employee {
+                Some(id) => Some(EmployeeRecords::resolve(conn, id)?),
+                None => None,
+            };
+            let f = AuditFilter {
+                since: None,
+                employee,
+                text: filter.text.clone(),
+            };
+            // One more than shown tells whether another page follows.
+            let mut rows = audit_page::page(conn, &f, before.unwrap_or(FIRST_PAGE), limit + 1)?;
+            let more = rows.len() > limit;
+            rows.truncate(limit);
+            Ok(AnswerBody::History(HistoryPage {
+                filter: filter.clone(),
+                before: *before,
+                entries: rows.into_iter().map(HistoryEntry::from).collect(),
+                more,
+                total: audit_page::total(conn)?,
+            }))
+        }
+        Query::TraceEmployee { id } => {
+            let t = crate::store::trace::employee(conn, *id, TRACE_AUDIT_LIMIT)?;
+            let empty = t.link.is_none() && t.plan_items.is_empty() && t.audit.is_empty();
+            // As it stands now first, then how it came to be.
+            let mut text = super::trace_text::current_text(now);
+            text.push_str(&if empty {
+                "the store knows nothing of this employee\n".to_string()
+            } else {
+                super::trace_text::employee_text(&t)
+            });
+            Ok(AnswerBody::Trace(TraceText {
+                title: format!("employee {id}"),
+                lines: text.lines().map(str::to_string).collect(),
+            }))
+        }
+        Query::TraceBooking { seq, booking_id } => {
+            let key = match seq {
+                Some(s) => {
+                    let epoch = crate::store::seq_reset::epoch(conn)
+                        .map_err(|e| StoreError::Ledger(e.to_string()))?;
+                    Some(crate::store::seq_reset::ledger_key(epoch, crate::model::Seq(*s)).0)
+                }
+                None => None,
+            };
+            let rows = crate::store::ledger_export::find(conn, key, *booking_id)
+                .map_err(|e| StoreError::Ledger(e.to_string()))?;
+            let text = if rows.is_empty() {
+                "the store knows nothing of this booking\n".to_string()
+            } else {
+                super::trace_text::booking_text(&rows)
+            };
+            Ok(AnswerBody::Trace(TraceText {
+                title: match (seq, booking_id) {
+                    (Some(s), _) => format!("PAC event {s}"),
+                    (None, Some(b)) => format!("booking {b}"),
+                    (None, None) => "booking".into(),
+                },
+                lines: text.lines().map(str::to_string).collect(),
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_filter_picks_the_employee_and_keeps_the_words() {
+        assert_eq!(
+            HistoryFilter::parse("  employee:10231 delete  "),
+            HistoryFilter {
+                text: Some("delete".into()),
+                employee: Some(10231)
+            }
+        );
+        assert_eq!(
+            HistoryFilter::parse("e:7"),
+            HistoryFilter {
+                text: None,
+                employee: Some(7)
+            }
+        );
+        // Not a number: looked for as text.
+        assert_eq!(
+            HistoryFilter::parse("emp:x alice"),
+            HistoryFilter {
+                text: Some("emp:x alice".into()),
+                employee: None
+            }
+        );
+        assert_eq!(HistoryFilter::parse(""), HistoryFilter::default());
+    }
+}
