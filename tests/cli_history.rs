@@ -234,15 +234,34 @@ async fn trace_of_a_matched_then_updated_employee() {
             audit_rows,
             "{t}"
         );
+        // Both sides as PAC and Astrow answer now, through the link.
+        assert_eq!(t["now"]["pac"]["id"], pac_id, "{t}");
+        assert_eq!(t["now"]["astrow"]["pers_no"], pers_no, "{t}");
+        assert_eq!(
+            t["now"]["pac"]["last_name"], t["now"]["astrow"]["last_name"],
+            "in step after the apply: {t}"
+        );
+        assert!(t["now"]["pac_error"].is_null(), "{t}");
     }
     let o = rig.run(&["trace", "employee", &pac_id.to_string()]).await;
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.starts_with(&format!(
-            "Link    PAC {pac_id} <-> Astrow {pers_no} (matched"
+        out.starts_with("Now (read from PAC and Astrow just now)\n"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("\n  PAC     {pac_id} ")), "{out}");
+    assert!(out.contains(&format!("\n  Astrow  {pers_no} ")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "\nLink    PAC {pac_id} <-> Astrow {pers_no} (matched"
         )),
         "{out}"
     );
+    let o = rig
+        .run(&["trace", "employee", &pac_id.to_string(), "--offline"])
+        .await;
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("Link    PAC "), "the store only: {out}");
     assert!(out.contains("history-tester"), "{out}");
     let o = rig.run(&["trace", "employee", "987654321"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));

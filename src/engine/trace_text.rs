@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Local, Utc};
 
+use crate::model::{AstrowEmployee, PacEmployee};
 use crate::store::audit_page;
 use crate::store::ledger_export::ExportRow;
 use crate::store::{AuditEntry, trace};
@@ -115,16 +116,31 @@ pub fn employee_text(t: &trace::EmployeeTrace) -> String {
     s
 }
 
-/// The employee as it stands now on both sides (as the engine last read
-/// them, or as the CLI read them from PAC and Astrow).
+/// The employee as the engine last read it on both sides.
 pub fn current_text(row: Option<&crate::engine::snapshot::EmployeeRow>) -> String {
+    match row {
+        Some(r) => sides_text(
+            "Now (as last read)",
+            Ok(r.pac.as_ref()),
+            Ok(r.astrow.as_ref()),
+            &r.differences,
+        ),
+        None => "Now     not listed by PAC or Astrow (or not read yet)\n".to_string(),
+    }
+}
+
+/// Both sides of an employee under `heading`: each as read, absent, or
+/// why it could not be read.
+pub fn sides_text(
+    heading: &str,
+    pac: Result<Option<&PacEmployee>, &str>,
+    astrow: Result<Option<&AstrowEmployee>, &str>,
+    differences: &[String],
+) -> String {
     let clean = crate::http::sanitize;
-    let Some(r) = row else {
-        return "Now     not listed by PAC or Astrow (or not read yet)\n".to_string();
-    };
-    let mut s = String::from("Now (as last read)\n");
-    match &r.pac {
-        Some(p) => s.push_str(&format!(
+    let mut s = format!("{heading}\n");
+    match pac {
+        Ok(Some(p)) => s.push_str(&format!(
             "  PAC     {} {} {} · no {} · {} · groups {} · badges {}\n",
             p.id,
             clean(&p.first_name),
@@ -138,10 +154,11 @@ pub fn current_text(row: Option<&crate::engine::snapshot::EmployeeRow>) -> Strin
                 .collect::<Vec<_>>()
                 .join(","),
         )),
-        None => s.push_str("  PAC     not in PAC\n"),
+        Ok(None) => s.push_str("  PAC     not in PAC\n"),
+        Err(why) => s.push_str(&format!("  PAC     not read: {}\n", clean(why))),
     }
-    match &r.astrow {
-        Some(a) => s.push_str(&format!(
+    match astrow {
+        Ok(Some(a)) => s.push_str(&format!(
             "  Astrow  {} {} {} · no {} · {} · PAC groups {} · badge {}\n",
             a.pers_no,
             clean(&a.first_name),
@@ -151,12 +168,13 @@ pub fn current_text(row: Option<&crate::engine::snapshot::EmployeeRow>) -> Strin
             ids(&a.pac_access_group_ids),
             a.badge_no.as_deref().map_or("-".to_string(), clean),
         )),
-        None => s.push_str("  Astrow  not in Astrow\n"),
+        Ok(None) => s.push_str("  Astrow  not in Astrow\n"),
+        Err(why) => s.push_str(&format!("  Astrow  not read: {}\n", clean(why))),
     }
-    if !r.differences.is_empty() {
+    if !differences.is_empty() {
         s.push_str(&format!(
             "  Differ  {}\n",
-            r.differences
+            differences
                 .iter()
                 .map(|d| clean(d))
                 .collect::<Vec<_>>()
