@@ -881,3 +881,38 @@ async fn the_store_is_free_as_soon_as_the_engine_has_stopped() {
         }
     }
 }
+
+/// Issue 13: after the definitions sync mirrored PAC's groups and readers,
+/// its view said the next sync would add them all again ("+8 added"): what
+/// the run had written, not what was left. Nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_definitions_sync_mirrored_everything_nothing_is_left_for_the_next() {
+    let rig = rig(10).await;
+    let mut settings = rig.settings.clone();
+    settings.sync.apply = ApplyMode::Manual;
+    let (handle, engine) = start(rig.engine_options(settings)).await.unwrap();
+    let snap = wait_for("a definitions run", Duration::from_secs(30), async || {
+        let s = snapshot(&handle);
+        s.jobs
+            .iter()
+            .find(|j| j.kind == JobKind::Definitions)
+            .and_then(|j| j.last_run.clone())
+            .map(|run| (s.clone(), run))
+    })
+    .await;
+    let (s, run) = snap;
+    assert!(run.ok, "{run:?}");
+    assert!(
+        run.summary.contains("mirrored into Astrow") && run.summary.contains("added"),
+        "the first run wrote the mirror: {run:?}"
+    );
+    let d = &s.definitions;
+    assert!(!d.pac_groups.is_empty() && !d.pac_readers.is_empty());
+    assert_eq!(d.astrow_groups.len(), d.pac_groups.len());
+    assert!(
+        d.pending.is_empty(),
+        "left for the next sync: {:?}",
+        d.pending
+    );
+    stop(handle, engine).await;
+}
