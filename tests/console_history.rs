@@ -246,3 +246,24 @@ fn history_and_trace_as_drawn_at_80x24_and_200x50() {
         insta::assert_snapshot!(format!("trace_employee_{name}"), text);
     }
 }
+
+#[test]
+fn eight_shows_the_history_from_anywhere_and_h_toggles_it_in_the_log_pane() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    fill(&mut store);
+    let mut h = Harness::new(snapshot(), 80, 24);
+    press(&mut h, &mut store, "3");
+    press(&mut h, &mut store, "8");
+    assert!(h.state.history.shown && h.state.pane == Pane::Log);
+    // 8 again reads it again, still shown.
+    let asked = press(&mut h, &mut store, "8");
+    assert_eq!(asked.len(), 1);
+    assert!(h.state.history.shown);
+    press(&mut h, &mut store, "H");
+    assert!(!h.state.history.shown);
+    assert!(h.text().contains(" Log "));
+    press(&mut h, &mut store, "H");
+    assert!(h.state.history.shown);
+    assert!(h.text().contains(" History "));
+}

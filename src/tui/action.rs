@@ -55,8 +55,10 @@ pub enum Action {
     ResetCursor,
     // log
     LogLevel,
-    /// The audit history in the Log pane, or the log lines again.
+    /// The audit history in the Log pane (read again when shown already).
     History,
+    /// In the Log pane: the audit history, or the log lines again.
+    ToggleHistory,
     /// The selected employee's every field.
     Details,
     // settings
@@ -118,6 +120,7 @@ impl Action {
             Action::ResetCursor => "reset_cursor",
             Action::LogLevel => "log_level",
             Action::History => "history",
+            Action::ToggleHistory => "toggle_history",
             Action::Details => "details",
             Action::Save => "save",
             Action::Discard => "discard",

@@ -494,7 +494,13 @@ fn default_bindings() -> Vec<Binding> {
     add(lg, &[c('l')], Action::LogLevel, "level", true);
     add(lg, &[c('f')], Action::ToggleFollow, "follow", true);
     add(lg, &[c('/')], Action::Filter, "filter", true);
-    add(lg, &[c('H')], Action::History, "history (audit log)", true);
+    add(
+        lg,
+        &[c('H')],
+        Action::ToggleHistory,
+        "history (audit log)",
+        true,
+    );
 
     // Arrows move without wrapping: Left ends on "No" (the safe answer,
     // leftmost), Right on the yes answer; Tab toggles.

@@ -127,7 +127,7 @@ fn global(s: &mut AppState, a: Action) -> Vec<Effect> {
             super::update_mirror::removals(s, a)
         }
         Action::RebindStore => update_panes::rebind_store(s),
-        Action::History => super::update_history::toggle(s, None),
+        Action::History => super::update_history::toggle(s, Some(true)),
         Action::Apply | Action::ApproveAll | Action::RejectAll => update_panes::changes(s, a),
         Action::TestConnection | Action::Save => update_panes::settings(s, a),
         other => update_panes::pane(s, other),

@@ -203,6 +203,7 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
             derive::refilter_log(s);
             Vec::new()
         }
+        (Pane::Log, Action::ToggleHistory) => super::update_history::toggle(s, None),
         (Pane::Log, Action::LogLevel) => {
             s.log.level = s.log.level.next();
             derive::refilter_log(s);
