@@ -7,6 +7,7 @@
 
 use std::hint::black_box;
 
+use astrow_pac::engine::query::{self, HistoryFilter, Query};
 use astrow_pac::store::Store;
 use astrow_pac::store::audit_page::{self, AuditFilter, EmployeeRecords, FIRST_PAGE};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -64,6 +65,30 @@ fn bench(c: &mut Criterion) {
         FIRST_PAGE,
     );
     run("audit first page of 100k, text filter", &text, FIRST_PAGE);
+
+    // What the console's History asks the engine for: a page of 100, one
+    // more to know whether another follows, and the log's size.
+    let first = Query::History {
+        filter: HistoryFilter::default(),
+        before: None,
+        limit: astrow_pac::tui::update_history::PAGE,
+    };
+    let by_employee = Query::History {
+        filter: HistoryFilter::parse("employee:1234"),
+        before: None,
+        limit: astrow_pac::tui::update_history::PAGE,
+    };
+    for (name, q) in [
+        ("console history first page of 100k", &first),
+        (
+            "console history first page of 100k, one employee",
+            &by_employee,
+        ),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| query::answer(&mut store, black_box(q), None).expect("answer"))
+        });
+    }
 }
 
 criterion_group!(audit, bench);
