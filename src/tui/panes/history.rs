@@ -59,7 +59,35 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         Span::styled("H log lines ", t.dim),
     ]);
     let wide = area.width >= 120;
-    let widths = if wide {
+    let empty = match (&st.waiting, &st.problem) {
+        (_, Some(why)) => why.as_str(),
+        (Some(_), None) => "asking the engine for the audit log…",
+        (None, None) if st.filter.active() => "no audit entry matches the filter",
+        (None, None) => "no audit entry yet: every write to PAC or Astrow is recorded here",
+    };
+    let empty = ext(empty).into_owned();
+    VTable {
+        title,
+        header: Some(Row::new(vec![
+            "time", "user", "system", "action", "record", "result",
+        ])),
+        widths: widths(wide),
+        len: entries.len(),
+        list: st.list,
+        focused: true,
+        row_height: 1,
+        empty: &empty,
+        position: Some(position),
+    }
+    .draw(f, table, t, |i| match entries.get(i) {
+        Some(e) => entry_row(e, wide, s),
+        None => Row::new(Vec::<Cell>::new()),
+    });
+    detail(f, detail_area, s, entries.get(st.list.selected));
+}
+
+fn widths(wide: bool) -> Vec<Constraint> {
+    if wide {
         vec![
             Constraint::Length(19),
             Constraint::Length(16),
@@ -77,52 +105,32 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             Constraint::Fill(1),
             Constraint::Fill(1),
         ]
-    };
-    let empty = match (&st.waiting, &st.problem) {
-        (_, Some(why)) => why.as_str(),
-        (Some(_), None) => "asking the engine for the audit log…",
-        (None, None) if st.filter.active() => "no audit entry matches the filter",
-        (None, None) => "no audit entry yet: every write to PAC or Astrow is recorded here",
-    };
-    let empty = ext(empty).into_owned();
-    VTable {
-        title,
-        header: Some(Row::new(vec![
-            "time", "user", "system", "action", "record", "result",
-        ])),
-        widths,
-        len: entries.len(),
-        list: st.list,
-        focused: true,
-        row_height: 1,
-        empty: &empty,
-        position: Some(position),
     }
-    .draw(f, table, t, |i| {
-        let Some(e) = entries.get(i) else {
-            return Row::new(Vec::<Cell>::new());
-        };
-        let local = e.at.with_timezone(&s.tz);
-        let when = if wide {
-            local.format("%Y-%m-%d %H:%M:%S").to_string()
-        } else {
-            local.format("%m-%d %H:%M").to_string()
-        };
-        let result_style = if e.result.starts_with("ok") || e.result.starts_with("requested") {
-            t.base
-        } else {
-            t.warn
-        };
-        Row::new(vec![
-            Cell::from(Span::styled(when, t.dim)),
-            Cell::from(ext(&e.user).into_owned()),
-            Cell::from(e.system.as_str()),
-            Cell::from(ext(&e.action).into_owned()),
-            Cell::from(ext(&e.record).into_owned()),
-            Cell::from(Span::styled(ext(&e.result).into_owned(), result_style)),
-        ])
-    });
-    detail(f, detail_area, s, entries.get(st.list.selected));
+}
+
+/// One entry as a row: time, user, system, action, record, result (a
+/// result that is not ok stands out).
+fn entry_row(e: &HistoryEntry, wide: bool, s: &AppState) -> Row<'static> {
+    let t = &s.theme;
+    let local = e.at.with_timezone(&s.tz);
+    let when = if wide {
+        local.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        local.format("%m-%d %H:%M").to_string()
+    };
+    let result_style = if e.result.starts_with("ok") || e.result.starts_with("requested") {
+        t.base
+    } else {
+        t.warn
+    };
+    Row::new(vec![
+        Cell::from(Span::styled(when, t.dim)),
+        Cell::from(ext(&e.user).into_owned()),
+        Cell::from(e.system.as_str()),
+        Cell::from(ext(&e.action).into_owned()),
+        Cell::from(ext(&e.record).into_owned()),
+        Cell::from(Span::styled(ext(&e.result).into_owned(), result_style)),
+    ])
 }
 
 /// The selected entry whole, and what changed (before -> after).
