@@ -210,7 +210,8 @@ fn definitions_say_what_the_next_sync_will_do_and_when_the_last_ran() {
             "{text}"
         );
         assert!(
-            text.contains("Last sync 1m 30s ago: mirrored into Astrow: access groups +4 added"),
+            text.contains("Last sync 1m 30s ago: mirrored into Astrow: access groups +4 added")
+                && text.contains("-0 removed · next in 58m 30s"),
             "{text}"
         );
         assert!(!text.contains("· access groups +"), "{text}");

@@ -18,7 +18,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let d = &s.snap.definitions;
     // The summary line, what is still to do (at most 3 lines), the last run.
-    let pending_h = (d.pending.len().min(3) as u16) + 2;
+    // What the next sync will do and the last run, wrapped: never cut.
+    let next = next_sync_lines(s);
+    let w = usize::from(area.width.max(1));
+    let pending_h = next
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(w))
+        .sum::<usize>()
+        .min(7) as u16;
     let removals_h = if d.removals.is_empty() {
         0
     } else {
@@ -174,7 +181,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         ])
     });
 
-    f.render_widget(Paragraph::new(next_sync_lines(s)), pending);
+    f.render_widget(
+        Paragraph::new(next).wrap(ratatui::widgets::Wrap { trim: false }),
+        pending,
+    );
 }
 
 /// What the next definitions sync will do (nothing, when the mirror matches
