@@ -915,4 +915,32 @@ async fn after_a_definitions_sync_mirrored_everything_nothing_is_left_for_the_ne
         d.pending
     );
     stop(handle, engine).await;
+    // The write is in the audit log, with what it added.
+    let dir = astrow_pac::engine::runtime::store_dir(&rig.settings);
+    let mut store = Store::open(&dir).unwrap();
+    let filter = astrow_pac::store::audit_page::AuditFilter {
+        text: Some("mirror".into()),
+        ..Default::default()
+    };
+    let rows = astrow_pac::store::audit_page::page(
+        store.connection(),
+        &filter,
+        astrow_pac::store::audit_page::FIRST_PAGE,
+        10,
+    )
+    .unwrap();
+    let records: Vec<&str> = rows.iter().map(|e| e.record.record.as_str()).collect();
+    assert!(
+        records.contains(&"access group mirror") && records.contains(&"reader mirror"),
+        "{records:?}"
+    );
+    let groups = rows
+        .iter()
+        .find(|e| e.record.record == "access group mirror")
+        .unwrap();
+    assert_eq!(groups.os_user, "engine (auto)");
+    assert_eq!(
+        groups.record.result,
+        format!("ok: +{} added, ~0 changed, -0 removed", d.pac_groups.len())
+    );
 }

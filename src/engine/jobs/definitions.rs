@@ -134,6 +134,20 @@ pub async fn sync(
         (r.mirror_groups.clone(), r.mirror_readers.clone(), summary)
     } else {
         write_mirror(job, &decided).await?;
+        let records = mirror_audits(&r, &decided);
+        if !records.is_empty() {
+            let audited = job
+                .store
+                .call("audit the mirror write", move |s| {
+                    records
+                        .iter()
+                        .try_for_each(|rec| s.append_audit_as(rec, AUTO).map(|_| ()))
+                })
+                .await;
+            if let Err(e) = audited {
+                tracing::warn!("definitions: the mirror write is not in the audit log: {e}");
+            }
+        }
         let removed = decided.removed.clone();
         if !removed.is_empty() {
             job.store
@@ -218,6 +232,66 @@ fn next_sync_lines(write: bool, described: Vec<String>, decided: &MirrorWrite) -
             .cloned(),
     );
     lines
+}
+
+/// Who the audit names for the mirror writes: the engine's own schedule.
+const AUTO: &str = "engine (auto)";
+
+/// The audit entries of a mirror write: one per list written, its before
+/// and after as `{id: name}` (so the History shows what changed).
+fn mirror_audits(r: &Read, decided: &MirrorWrite) -> Vec<crate::store::AuditRecord> {
+    let mut out = Vec::new();
+    if let Some(g) = &decided.groups {
+        let d = plan_definitions(g, &r.mirror_groups, &[], &[]).access_groups;
+        let names = |l: &[AccessGroup]| {
+            l.iter()
+                .map(|x| (x.id.to_string(), x.name.clone()))
+                .collect()
+        };
+        out.push(mirror_audit(
+            "access group mirror",
+            names(&r.mirror_groups),
+            names(g),
+            &d,
+        ));
+    }
+    if let Some(list) = &decided.readers {
+        let d = plan_definitions(&[], &[], list, &r.mirror_readers).readers;
+        let names = |l: &[Reader]| {
+            l.iter()
+                .map(|x| (x.serial.clone(), x.name.clone()))
+                .collect()
+        };
+        out.push(mirror_audit(
+            "reader mirror",
+            names(&r.mirror_readers),
+            names(list),
+            &d,
+        ));
+    }
+    out
+}
+
+fn mirror_audit<T>(
+    record: &str,
+    before: BTreeMap<String, String>,
+    after: BTreeMap<String, String>,
+    d: &MirrorDiff<T>,
+) -> crate::store::AuditRecord {
+    let json = |m: &BTreeMap<String, String>| serde_json::to_string(m).ok();
+    crate::store::AuditRecord {
+        system: crate::model::System::Astrow,
+        action: "mirror".into(),
+        record: record.into(),
+        before: json(&before),
+        after: json(&after),
+        result: format!(
+            "ok: +{} added, ~{} changed, -{} removed",
+            d.added.len(),
+            d.changed.len(),
+            d.removed.len()
+        ),
+    }
 }
 
 /// Decisions on removals written now, or no longer called for, are dropped.
@@ -323,6 +397,54 @@ mod set_aside_tests {
             ..aside[0].clone()
         }];
         assert!(keep_set_aside(&mut pac, &mirror, &no_id, |r| r.0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod audit_tests {
+    use super::*;
+
+    #[test]
+    fn a_mirror_write_is_audited_with_what_changed() {
+        let g = |id, name: &str| AccessGroup {
+            id,
+            name: name.into(),
+            is_default: false,
+        };
+        let r = Read {
+            pac_groups: vec![g(1, "All staff"), g(2, "Office")],
+            pac_readers: vec![],
+            mirror_groups: vec![g(1, "All staff"), g(2, "Offices"), g(9, "Old")],
+            mirror_readers: vec![],
+            waiting: BTreeSet::new(),
+            removed_in_window: 0,
+        };
+        let decided = MirrorWrite {
+            groups: Some(vec![g(1, "All staff"), g(2, "Office"), g(4, "Night")]),
+            ..MirrorWrite::default()
+        };
+        let recs = mirror_audits(&r, &decided);
+        assert_eq!(recs.len(), 1, "no reader list written, no reader entry");
+        let rec = &recs[0];
+        assert_eq!(
+            (rec.system, rec.action.as_str(), rec.record.as_str()),
+            (
+                crate::model::System::Astrow,
+                "mirror",
+                "access group mirror"
+            )
+        );
+        assert_eq!(rec.result, "ok: +1 added, ~1 changed, -1 removed");
+        let diff =
+            crate::store::audit_page::diff_lines(rec.before.as_deref(), rec.after.as_deref());
+        assert_eq!(
+            diff,
+            vec![
+                "2: \"Offices\" -> \"Office\"".to_string(),
+                "4: - -> \"Night\"".to_string(),
+                "9: \"Old\" -> -".to_string(),
+            ]
+        );
     }
 }
 
