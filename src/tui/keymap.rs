@@ -527,7 +527,7 @@ fn default_bindings() -> Vec<Binding> {
         Help,
         &[k(K::Esc), c('?'), c('q')],
         Action::Back,
-        "close help",
+        "close",
         true,
     );
     add(Help, &[k(K::Up), c('k')], Action::Up, "scroll up", false);
