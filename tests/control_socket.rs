@@ -77,7 +77,10 @@ async fn a_client_of_another_protocol_is_told_and_others_are_served() {
             reason, protocol, ..
         } => {
             assert_eq!(protocol, wire::PROTOCOL);
-            assert!(reason.contains("control protocol 1"), "{reason}");
+            assert!(
+                reason.contains(&format!("control protocol {}", wire::PROTOCOL)),
+                "{reason}"
+            );
             assert!(
                 reason.contains("the client 99 (astrow-pac 9.9.9)"),
                 "{reason}"
@@ -100,7 +103,7 @@ async fn a_server_of_another_version_is_named_by_the_client() {
         let mut f = Framed::new(s, wire::codec(wire::MAX_SERVER_FRAME));
         let _hello = f.next().await;
         let reply = ServerFrame::Hello(ServerHello {
-            protocol: 2,
+            protocol: wire::PROTOCOL + 1,
             product: "0.2.0".into(),
             pid: 1,
             you_are: "x".into(),
@@ -111,7 +114,10 @@ async fn a_server_of_another_version_is_named_by_the_client() {
     match r {
         Err(AttachError::Refused(why)) => {
             assert!(
-                why.contains("control protocol 2 (astrow-pac 0.2.0)"),
+                why.contains(&format!(
+                    "control protocol {} (astrow-pac 0.2.0)",
+                    wire::PROTOCOL + 1
+                )),
                 "{why}"
             );
         }
@@ -268,8 +274,11 @@ async fn a_client_that_never_reads_does_not_hang_the_stop() {
     let (server, engine, _handle) = serve(dir.path());
     let stream = transport::connect(&server.endpoint).await.unwrap();
     let mut stuck = Framed::new(stream, wire::codec(wire::MAX_SERVER_FRAME));
-    let hello = br#"{"hello":{"protocol":1,"product":"0.1.0","ssh_from":null,"read_only":false}}"#;
-    stuck.send(bytes::Bytes::from_static(hello)).await.unwrap();
+    let hello = format!(
+        r#"{{"hello":{{"protocol":{},"product":"0.1.0","ssh_from":null,"read_only":false}}}}"#,
+        wire::PROTOCOL
+    );
+    stuck.send(bytes::Bytes::from(hello)).await.unwrap();
     // Far more than a socket buffer holds, never read.
     let big = "x".repeat(60_000);
     for _ in 0..200 {

@@ -18,8 +18,11 @@ pub use super::parts::SnapshotFrame;
 use crate::engine::command::{Command, EngineEvent};
 use crate::engine::snapshot::EmployeeRow;
 
-/// The wire's version: both ends must speak the same one.
-pub const PROTOCOL: u32 = 1;
+/// The wire's version: both ends must speak the same one. 2: consoles ask
+/// questions (`Command::Query`) answered in events (`EngineEvent::answer`);
+/// a service of protocol 1 could not read such a command and dropped the
+/// connection, so the two are refused at the hello instead.
+pub const PROTOCOL: u32 = 2;
 /// The product version, told in the hello (a console newer than the service says so).
 pub const PRODUCT: &str = env!("CARGO_PKG_VERSION");
 /// The largest frame a client may send (commands are small).
