@@ -257,4 +257,73 @@ mod tests {
         );
         assert_eq!(HistoryFilter::parse(""), HistoryFilter::default());
     }
+
+    #[test]
+    fn an_empty_store_answers_every_query_saying_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let history = Query::History {
+            filter: HistoryFilter::parse("employee:7 x"),
+            before: None,
+            limit: 0,
+        };
+        match answer(&mut store, &history, None).unwrap() {
+            AnswerBody::History(p) => {
+                assert!(p.entries.is_empty() && !p.more);
+                assert_eq!(p.total, 0);
+            }
+            other => panic!("{other:?}"),
+        }
+        let booking = Query::TraceBooking {
+            seq: Some(5),
+            booking_id: None,
+        };
+        match answer(&mut store, &booking, None).unwrap() {
+            AnswerBody::Trace(t) => {
+                assert_eq!(t.title, "PAC event 5");
+                assert_eq!(t.lines, vec!["the store knows nothing of this booking"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match answer(&mut store, &Query::TraceEmployee { id: 7 }, None).unwrap() {
+            AnswerBody::Trace(t) => assert_eq!(
+                t.lines,
+                vec![
+                    "Now     not listed by PAC or Astrow (or not read yet)",
+                    "the store knows nothing of this employee"
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_page_is_never_larger_than_the_most_a_page_may_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let rec = crate::store::AuditRecord {
+            system: System::Pac,
+            action: "update".into(),
+            record: "employee 1".into(),
+            before: None,
+            after: None,
+            result: "ok".into(),
+        };
+        for _ in 0..(MAX_PAGE + 3) {
+            store.append_audit(&rec).unwrap();
+        }
+        let q = Query::History {
+            filter: HistoryFilter::default(),
+            before: None,
+            limit: u32::MAX,
+        };
+        match answer(&mut store, &q, None).unwrap() {
+            AnswerBody::History(p) => {
+                assert_eq!(p.entries.len(), MAX_PAGE as usize);
+                assert!(p.more);
+                assert_eq!(p.total, u64::from(MAX_PAGE) + 3);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
