@@ -114,7 +114,9 @@ async fn audit_after_an_apply_lists_every_write_and_filters_by_employee() {
     assert_eq!(all.len() as i64, written);
     let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
-    assert!(all.iter().all(|e| e["user"] == "history-tester"));
+    // The user the OS says runs the command, not what USER claims.
+    let me = astrow_pac::store::os_user::current();
+    assert!(all.iter().all(|e| e["user"] == me.as_str()), "{all:?}");
 
     // One linked employee: its rows on both sides, by either id.
     let pac_id = rig.count(
@@ -145,7 +147,9 @@ async fn audit_after_an_apply_lists_every_write_and_filters_by_employee() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("TIME"), "{out}");
     assert_eq!(
-        out.lines().filter(|l| l.contains("history-tester")).count() as i64,
+        out.lines()
+            .filter(|l| l.contains(&format!(" {me} ")))
+            .count() as i64,
         written
     );
     let o = rig.run(&["audit", "--since", "2099-01-01", "--json"]).await;
@@ -262,7 +266,14 @@ async fn trace_of_a_matched_then_updated_employee() {
         .await;
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("Link    PAC "), "the store only: {out}");
-    assert!(out.contains("history-tester"), "{out}");
+    assert!(
+        out.contains(&astrow_pac::store::os_user::current()),
+        "{out}"
+    );
+    assert!(
+        !out.contains("history-tester"),
+        "USER does not name the user: {out}"
+    );
     let o = rig.run(&["trace", "employee", "987654321"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("knows nothing"), "{}", text(&o));

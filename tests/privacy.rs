@@ -355,8 +355,8 @@ async fn the_log_masks_badges_and_forget_erases_an_employee_and_status_still_wor
     assert_eq!(
         own,
         vec![
-            "privacy-tester forget_employee".to_string(),
-            "privacy-tester forget_employee".to_string()
+            format!("{} forget_employee", astrow_pac::store::os_user::current()),
+            format!("{} forget_employee", astrow_pac::store::os_user::current()),
         ],
         "the service's erasure and this one"
     );

@@ -222,26 +222,7 @@ pub mod unix {
 
     /// The name of user `uid`, or the number when it has none.
     pub fn user_name(uid: u32) -> String {
-        let mut buf = vec![0u8; 4096];
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut found: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call; buf outlives pwd's use.
-        let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut found,
-            )
-        };
-        if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
-            return format!("uid {uid}");
-        }
-        // SAFETY: getpwuid_r succeeded: pw_name points into buf, NUL-terminated.
-        unsafe { CStr::from_ptr(pwd.pw_name) }
-            .to_string_lossy()
-            .into_owned()
+        crate::store::os_user::name_of(uid)
     }
 
     /// The id of group `name`.

@@ -32,10 +32,7 @@ pub struct AuditEntry {
 
 /// Who runs this process, as the OS says (for the audit log).
 pub fn current_os_user() -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "(unknown user)".to_string())
+    super::os_user::current()
 }
 
 impl Store {

@@ -17,6 +17,7 @@ mod links;
 mod lock;
 mod migrations;
 mod mirror;
+pub mod os_user;
 mod plan_save;
 mod plans;
 pub mod private;
