@@ -3,6 +3,13 @@
 //! `cargo bench --bench bookings` prints:
 //! - sustained throughput: N swipes made at once, time until every one is
 //!   in Astrow (bookings per second), repeated, median reported;
+//!   the sender serial (choose, mark, send, record, then the next batch) and
+//!   overlapped (the next batch chosen while one is in flight and sent while
+//!   the previous answers are written), each against simulators of its own,
+//!   round by round in turn; where each one's time went, by stage;
+//! - the ceiling, measured in the same run between those rounds: the Astrow
+//!   simulator fed directly (its own client, one connection, batches of
+//!   500, one at a time), and each pipeline's ratio to it;
 //! - lag at a steady 50 swipes per second: event time to Astrow's answer,
 //!   median and 99th percentile over the run.
 //!
@@ -12,12 +19,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use astrow_pac::astrow::AstrowClient;
 use astrow_pac::cli::sim::settings_for;
 use astrow_pac::engine::bookings::classify::BookingRules;
 use astrow_pac::engine::bookings::monitor::percentile;
+use astrow_pac::engine::bookings::sender::Pipeline;
 use astrow_pac::engine::bookings::{BookingImport, ImportConfig};
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::engine::people::People;
+use astrow_pac::model::Booking;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
 use astrow_pac::store::Store;
 use astrow_pac::store::db::open_connection;
@@ -28,12 +38,16 @@ use tokio_util::sync::CancellationToken;
 struct Rig {
     site: RunningSite,
     import: BookingImport,
+    /// A client of its own for the direct feed (the ceiling).
+    direct: AstrowClient,
+    /// A serial Astrow's mirror holds (a booking on it is not rejected).
+    serial: String,
     db: std::path::PathBuf,
     _people: watch::Sender<Option<Arc<People>>>,
     _dir: tempfile::TempDir,
 }
 
-async fn rig() -> Rig {
+async fn rig(pipeline: Pipeline) -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut opts = SiteOptions::new(dir.path().join("sim"));
     opts.employees = 300;
@@ -46,6 +60,8 @@ async fn rig() -> Rig {
     let astrow = astrow_client(&settings).expect("astrow client");
     let readers = pac.readers().await.expect("readers");
     astrow.put_readers(&readers).await.expect("mirror");
+    let serial = readers.first().expect("a reader").serial.clone();
+    let direct = astrow_client(&settings).expect("direct astrow client");
     let store_dir = dir.path().join("store");
     drop(Store::open(&store_dir).expect("store"));
     let db = store_dir.join(astrow_pac::store::DATABASE_FILE);
@@ -56,6 +72,7 @@ async fn rig() -> Rig {
         &db,
         ImportConfig {
             monitor_every: Duration::from_secs(5),
+            pipeline,
             ..ImportConfig::default()
         },
         BookingRules {
@@ -69,6 +86,8 @@ async fn rig() -> Rig {
     Rig {
         site,
         import,
+        direct,
+        serial,
         db,
         _people: people_tx,
         _dir: dir,
@@ -87,39 +106,116 @@ async fn drained(rig: &Rig, last: u64) {
     }
 }
 
+/// The ceiling: `n` bookings straight into the Astrow simulator, batches of
+/// 500 one after the other on one connection, made before the clock starts.
+/// Bookings per second.
+async fn direct_feed(rig: &Rig, round: usize, n: usize) -> f64 {
+    let time = chrono::Utc::now().fixed_offset();
+    let bookings: Vec<Booking> = (0..n)
+        .map(|i| Booking {
+            source_id: format!("ceiling:{round}:{i}"),
+            badge_no: format!("{:08X}", 0xC000_0000u32 + i as u32),
+            time,
+            terminal_serial: rig.serial.clone(),
+            direction: None,
+        })
+        .collect();
+    let start = Instant::now();
+    for batch in bookings.chunks(500) {
+        let answers = rig.direct.send_bookings(batch).await.expect("direct feed");
+        assert_eq!(answers.len(), batch.len());
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
+fn delivered(db: &std::path::Path) -> u64 {
+    let conn = open_connection(db).expect("db");
+    let c = ledger::counts(&conn).expect("counts");
+    c.processed + c.queued + c.duplicate + c.rejected
+}
+
+/// `n` swipes at once; bookings answered and bookings per second until
+/// every one is in Astrow.
+async fn import_round(rig: &Rig, n: usize) -> (u64, f64) {
+    let pac = &rig.site.pac.as_ref().expect("pac").0;
+    let before = delivered(&rig.db);
+    let last = pac.swipe(n).await;
+    let start = Instant::now();
+    drained(rig, last).await;
+    let secs = start.elapsed().as_secs_f64();
+    let bookings = delivered(&rig.db) - before;
+    (bookings, bookings as f64 / secs)
+}
+
+fn print_stages(name: &str, rig: &Rig) {
+    let stages = rig.import.stages.take();
+    let line: Vec<String> = stages
+        .iter()
+        .map(|(s, d)| format!("{s} {:.2} s", d.as_secs_f64()))
+        .collect();
+    println!(
+        "  {name}, time by stage over the rounds: {}",
+        line.join(", ")
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // cargo bench passes --bench; nothing else is taken.
-    let rig = rig().await;
-    let pac = &rig.site.pac.as_ref().expect("pac").0;
-    let n = 20_000;
-    let mut rates = Vec::new();
-    let delivered = |db: &std::path::Path| {
-        let conn = open_connection(db).expect("db");
-        let c = ledger::counts(&conn).expect("counts");
-        c.processed + c.queued + c.duplicate + c.rejected
-    };
-    for round in 0..5 {
-        let before = delivered(&rig.db);
-        let last = pac.swipe(n).await;
-        let start = Instant::now();
-        drained(&rig, last).await;
-        let secs = start.elapsed().as_secs_f64();
-        let bookings = delivered(&rig.db) - before;
-        let per_s = bookings as f64 / secs;
-        println!(
-            "round {round}: {n} events, {bookings} bookings answered in {secs:.2} s = {per_s:.0} bookings/s"
-        );
-        rates.push(per_s);
+    let pipelines = [
+        ("serial", Pipeline::Serial),
+        ("overlapped", Pipeline::Overlapped),
+        ("one commit", Pipeline::OneCommit),
+    ];
+    let mut rigs = Vec::new();
+    for (name, p) in pipelines {
+        rigs.push((name, rig(p).await, Vec::new()));
     }
-    let throughput = median(&mut rates);
+    let n = 20_000;
+    let mut ceilings = Vec::new();
+    for round in 0..5 {
+        let mut bookings = 0;
+        for (name, rig, rates) in rigs.iter_mut() {
+            let (b, per_s) = import_round(rig, n).await;
+            println!("round {round}: {n} events, {b} bookings: {name} {per_s:.0}/s");
+            rates.push(per_s);
+            bookings = b;
+        }
+        let direct = direct_feed(&rigs[0].1, round, bookings as usize).await;
+        println!("round {round}: the simulator fed directly, {bookings} bookings: {direct:.0}/s");
+        ceilings.push(direct);
+    }
+    for (name, rig, _) in &rigs {
+        print_stages(name, rig);
+    }
+    let ceiling = median(&mut ceilings);
+    println!(
+        "\nsustained import, median of 5 rounds of {n} events (loopback, simulators in this process):"
+    );
+    let serial = median(&mut rigs[0].2.clone());
+    for (name, _, rates) in rigs.iter_mut() {
+        let r = median(rates);
+        println!(
+            "  {name:<10} {r:.0} bookings/s = {:.2}x the ceiling, {:.2}x serial (goal >= 0.8x the ceiling)",
+            r / ceiling,
+            r / serial
+        );
+    }
+    println!(
+        "  ceiling: the Astrow simulator fed directly (one connection, batches of 500): {ceiling:.0} bookings/s"
+    );
+    let (_, rig, _) = rigs.pop().expect("the default pipeline");
+    for (_, other, _) in rigs {
+        other.import.stop().await;
+    }
 
-    // Steady 50 swipes per second for 20 seconds.
+    // Steady 50 swipes per second for 20 seconds (the default pipeline: one commit).
+    let pac = &rig.site.pac.as_ref().expect("pac").0;
     let before = delivered(&rig.db);
     let mut last = 0;
     let tick = Duration::from_millis(100);
@@ -133,9 +229,6 @@ async fn main() {
     let steady = (delivered(&rig.db) - before) as usize;
     let mut lags = ledger::recent_lags_ms(&conn, steady.max(1)).expect("lags");
     lags.sort_unstable();
-    println!(
-        "\nsustained import: median {throughput:.0} bookings/s over 5 rounds of {n} events (loopback, both simulators in this process)"
-    );
     println!(
         "steady 50 swipes/s for 20 s: lag p50 {} ms, p99 {} ms over {} bookings",
         percentile(&lags, 50).unwrap_or(0),

@@ -12,6 +12,7 @@ use astrow_pac::astrow::AstrowClient;
 use astrow_pac::cli::sim::settings_for;
 use astrow_pac::engine::bookings::classify::BookingRules;
 use astrow_pac::engine::bookings::reader::ReadLimits;
+use astrow_pac::engine::bookings::sender::Pipeline;
 use astrow_pac::engine::bookings::{BookingImport, ImportConfig};
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::engine::people::People;
@@ -79,6 +80,31 @@ fn start_limited<S: astrow_pac::engine::bookings::ports::EventSource>(
     // Keep the sender's people channel open for the whole test.
     std::mem::forget(_tx);
     start_full(rig, source, max_pending, people, cancel)
+}
+
+/// The import on the rig with the sender pipelined as `pipeline`.
+fn start_pipelined(rig: &Rig, pipeline: Pipeline, cancel: CancellationToken) -> BookingImport {
+    let (tx, people) = watch::channel(Some(Arc::new(People::default())));
+    // Keep the sender's people channel open for the whole test.
+    std::mem::forget(tx);
+    let cfg = ImportConfig {
+        monitor_every: Duration::from_millis(100),
+        pipeline,
+        ..ImportConfig::default()
+    };
+    BookingImport::start(
+        Arc::new(rig.pac.clone()),
+        Arc::new(rig.astrow.clone()),
+        &rig.db_path,
+        cfg,
+        BookingRules {
+            enabled: true,
+            ..Default::default()
+        },
+        people,
+        cancel,
+    )
+    .unwrap()
 }
 
 /// The import on the rig with the test's own people channel.
@@ -178,6 +204,52 @@ async fn under_faults(astrow_faults: FaultUpdate, pac_faults: FaultUpdate) {
     quiescent(&rig, last, Duration::from_secs(60)).await;
     import.stop().await;
     assert_exactly_once(&rig).await;
+}
+
+/// Each way the sender can overlap its work, through backlogs of full
+/// batches (so that batches follow one another in a round): without faults
+/// every booking went out once and its ledger row says so (a batch marked
+/// ahead but never sent would count an attempt too many); then with errors
+/// and dropped connections, still each swipe booked once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sender_pipeline_books_a_backlog_once_with_honest_attempts() {
+    for pipeline in [Pipeline::Serial, Pipeline::Overlapped, Pipeline::OneCommit] {
+        let rig = rig().await;
+        let import = start_pipelined(&rig, pipeline, CancellationToken::new());
+        let last = pac_sim(&rig).swipe(3000).await;
+        quiescent(&rig, last, Duration::from_secs(60)).await;
+        let conn = open_connection(&rig.db_path).unwrap();
+        let bookings: Vec<_> = ledger::recent(&conn, 10_000)
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e.kind, ledger::EntryKind::Booking { .. }))
+            .collect();
+        assert!(
+            bookings.len() > 1000,
+            "{pipeline:?}: a backlog of full batches"
+        );
+        let resent: Vec<_> = bookings.iter().filter(|e| e.attempts != 1).collect();
+        assert!(
+            resent.is_empty(),
+            "{pipeline:?}: sent once each without faults, yet {} rows say otherwise, e.g. {:?}",
+            resent.len(),
+            resent.first()
+        );
+        let faults = &rig.site.astrow.as_ref().unwrap().2;
+        faults
+            .update(FaultUpdate {
+                error_rate: Some(0.15),
+                drop_rate: Some(0.15),
+                ..Default::default()
+            })
+            .unwrap();
+        let last = pac_sim(&rig).swipe(3000).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        faults.clear();
+        quiescent(&rig, last, Duration::from_secs(60)).await;
+        import.stop().await;
+        assert_exactly_once(&rig).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params, params_from_iter};
 
 use super::ledger::{Entry, LedgerError, query_entries};
-use crate::model::PacId;
+use crate::model::{PacId, Seq};
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LedgerError {
     move |source| LedgerError::Sql { context, source }
@@ -19,17 +19,22 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LedgerError {
 /// sender takes what the query gives and skips the rest next round.
 pub const MAX_SKIPPED: usize = 500;
 
-/// The oldest pending bookings, in ledger order, at most `limit`, leaving out
-/// those on the reader serials `serials` and of the PAC employees `employees`.
+/// The oldest pending bookings, in ledger order, at most `limit`, above
+/// `floor` if given (the batch in flight), leaving out those on the reader
+/// serials `serials` and of the PAC employees `employees`.
 pub fn pending_except(
     conn: &Connection,
     limit: usize,
+    floor: Option<Seq>,
     serials: &[String],
     employees: &[PacId],
 ) -> Result<Vec<Entry>, LedgerError> {
     let serials = &serials[..serials.len().min(MAX_SKIPPED)];
     let employees = &employees[..employees.len().min(MAX_SKIPPED)];
     let mut tail = String::from("WHERE state = 'pending'");
+    if floor.is_some() {
+        tail.push_str(" AND seq > ?");
+    }
     let marks = |n: usize| vec!["?"; n].join(", ");
     if !serials.is_empty() {
         tail.push_str(&format!(
@@ -45,6 +50,7 @@ pub fn pending_except(
     }
     tail.push_str(" ORDER BY seq LIMIT ?");
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    values.extend(floor.map(|f| rusqlite::types::Value::Integer(f.0 as i64)));
     values.extend(serials.iter().map(|s| s.clone().into()));
     values.extend(employees.iter().map(|e| (e.0 as i64).into()));
     values.push((limit as i64).into());

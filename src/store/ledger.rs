@@ -465,19 +465,22 @@ pub fn mark_sending(conn: &mut Connection, batch: &[(Seq, String)]) -> Result<()
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql("begin a send"))?;
-    {
-        let mut stmt = tx
-            .prepare_cached(
-                "UPDATE ledger SET badge_no = ?2, attempts = attempts + 1, wait_reason = NULL
-                 WHERE seq = ?1 AND state = 'pending'",
-            )
-            .map_err(sql("prepare a send"))?;
-        for (seq, badge) in batch {
-            stmt.execute(params![seq.0, badge])
-                .map_err(sql("mark a send"))?;
-        }
-    }
+    mark_sending_in(&tx, batch)?;
     tx.commit().map_err(sql("commit a send"))
+}
+
+fn mark_sending_in(tx: &rusqlite::Transaction, batch: &[(Seq, String)]) -> Result<(), LedgerError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "UPDATE ledger SET badge_no = ?2, attempts = attempts + 1, wait_reason = NULL
+             WHERE seq = ?1 AND state = 'pending'",
+        )
+        .map_err(sql("prepare a send"))?;
+    for (seq, badge) in batch {
+        stmt.execute(params![seq.0, badge])
+            .map_err(sql("mark a send"))?;
+    }
+    Ok(())
 }
 
 /// A batch that went out `extra` more times than [`mark_sending`] counted
@@ -510,50 +513,82 @@ pub fn record_answers(
     answers: &[(Seq, BookingStatus)],
     at: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
-    super::tally::write(conn, |c| record_answers_in(c, answers, at))
+    record_answers_then_mark(conn, answers, at, &[])
 }
 
-fn record_answers_in(
+/// Store Astrow's answers of one batch and mark the next batch as sent
+/// ([`mark_sending`]) in one transaction: one commit per batch.
+pub fn record_answers_then_mark(
     conn: &mut Connection,
     answers: &[(Seq, BookingStatus)],
     at: DateTime<Utc>,
-) -> Result<((), super::tally::Delta), LedgerError> {
+    next: &[(Seq, String)],
+) -> Result<(), LedgerError> {
+    super::tally::write(conn, |c| {
+        let tx = c
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin answers"))?;
+        let delta = record_answers_in(&tx, answers, at)?;
+        mark_sending_in(&tx, next)?;
+        tx.commit().map_err(sql("commit answers"))?;
+        Ok(((), delta))
+    })
+}
+
+fn record_answers_in(
+    tx: &rusqlite::Transaction,
+    answers: &[(Seq, BookingStatus)],
+    at: DateTime<Utc>,
+) -> Result<super::tally::Delta, LedgerError> {
     let mut delta = super::tally::Delta::default();
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sql("begin answers"))?;
-    {
-        let mut before = tx
-            .prepare_cached("SELECT state, read_at FROM ledger WHERE seq = ?1 AND kind = 'booking'")
-            .map_err(sql("prepare answers"))?;
-        let mut stmt = tx
-            .prepare_cached(
-                "UPDATE ledger SET state = ?2, booking_id = ?3, reason = ?4, answered_at = ?5
-                 WHERE seq = ?1 AND kind = 'booking'",
-            )
-            .map_err(sql("prepare answers"))?;
-        for (seq, status) in answers {
-            let (state, id, reason) = match status {
-                BookingStatus::Processed { booking_id } => ("processed", Some(*booking_id), None),
-                BookingStatus::Queued { booking_id } => ("queued", Some(*booking_id), None),
-                BookingStatus::Duplicate { booking_id } => ("duplicate", Some(*booking_id), None),
-                BookingStatus::Rejected { reason } => ("rejected", None, Some(reason.as_str())),
-            };
-            let was: Option<(String, String)> = before
-                .query_row(params![seq.0], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-                .map_err(sql("read a booking before its answer"))?;
-            stmt.execute(params![seq.0, state, id, reason, ts(at)])
-                .map_err(sql("record an answer"))?;
-            if let Some((old, read_at)) = was {
-                delta.add(&old, -1);
-                delta.add(state, 1);
-                delta.lags_ms.push(lag_ms(seq.0, &read_at, at)?);
+    // The usual case, a pending booking answered: one statement that says
+    // when it was read. Anything else is read first, then written.
+    let mut from_pending = tx
+        .prepare_cached(
+            "UPDATE ledger SET state = ?2, booking_id = ?3, reason = ?4, answered_at = ?5
+             WHERE seq = ?1 AND kind = 'booking' AND state = 'pending' RETURNING read_at",
+        )
+        .map_err(sql("prepare answers"))?;
+    let mut before = tx
+        .prepare_cached("SELECT state, read_at FROM ledger WHERE seq = ?1 AND kind = 'booking'")
+        .map_err(sql("prepare answers"))?;
+    let mut stmt = tx
+        .prepare_cached(
+            "UPDATE ledger SET state = ?2, booking_id = ?3, reason = ?4, answered_at = ?5
+             WHERE seq = ?1 AND kind = 'booking'",
+        )
+        .map_err(sql("prepare answers"))?;
+    let answered_at = ts(at);
+    for (seq, status) in answers {
+        let (state, id, reason) = match status {
+            BookingStatus::Processed { booking_id } => ("processed", Some(*booking_id), None),
+            BookingStatus::Queued { booking_id } => ("queued", Some(*booking_id), None),
+            BookingStatus::Duplicate { booking_id } => ("duplicate", Some(*booking_id), None),
+            BookingStatus::Rejected { reason } => ("rejected", None, Some(reason.as_str())),
+        };
+        let values = params![seq.0, state, id, reason, answered_at];
+        let pending: Option<String> = from_pending
+            .query_row(values, |r| r.get(0))
+            .optional()
+            .map_err(sql("record an answer"))?;
+        let was = match pending {
+            Some(read_at) => Some(("pending".to_string(), read_at)),
+            None => {
+                let was: Option<(String, String)> = before
+                    .query_row(params![seq.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+                    .map_err(sql("read a booking before its answer"))?;
+                stmt.execute(values).map_err(sql("record an answer"))?;
+                was
             }
+        };
+        if let Some((old, read_at)) = was {
+            delta.add(&old, -1);
+            delta.add(state, 1);
+            delta.lags_ms.push(lag_ms(seq.0, &read_at, at)?);
         }
     }
-    tx.commit().map_err(sql("commit answers"))?;
-    Ok(((), delta))
+    Ok(delta)
 }
 
 /// From reading the event off PAC (`read_at`) to Astrow's answer.

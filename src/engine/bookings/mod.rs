@@ -15,6 +15,7 @@ pub mod reset;
 pub mod resume;
 pub mod rollcall;
 pub mod sender;
+pub mod stages;
 #[cfg(test)]
 mod timed_queries_tests;
 
@@ -33,7 +34,8 @@ use classify::BookingRules;
 use monitor::BookingMonitor;
 use ports::{BookingSink, EventSource};
 use reader::{EventReader, ReadLimits, ReaderStatus};
-use sender::{BookingSender, SenderStatus, WaitPolicy};
+use sender::{BookingSender, Pipeline, SenderStatus, WaitPolicy};
+use stages::StageTimes;
 
 #[derive(Debug, Clone)]
 pub struct ImportConfig {
@@ -46,6 +48,8 @@ pub struct ImportConfig {
     pub waits: WaitPolicy,
     /// PAC's reader list is read again this often (the definitions interval).
     pub readers_every: Duration,
+    /// Whether the sender overlaps choosing, sending and recording.
+    pub pipeline: Pipeline,
 }
 
 impl Default for ImportConfig {
@@ -57,6 +61,7 @@ impl Default for ImportConfig {
             monitor_every: Duration::from_millis(500),
             waits: WaitPolicy::default(),
             readers_every: Duration::from_secs(3600),
+            pipeline: Pipeline::default(),
         }
     }
 }
@@ -69,6 +74,8 @@ pub struct BookingImport {
     pub sender_status: watch::Receiver<SenderStatus>,
     /// Notified when PAC lists new readers: the engine mirrors them into Astrow.
     pub readers_changed: Arc<Notify>,
+    /// Where the import's time goes, by stage.
+    pub stages: Arc<StageTimes>,
     tasks: Vec<JoinHandle<()>>,
     cancel: CancellationToken,
 }
@@ -94,7 +101,9 @@ impl BookingImport {
         let wake = Arc::new(Notify::new());
         let drained = Arc::new(Notify::new());
         let readers_changed = Arc::new(Notify::new());
+        let stages = Arc::new(StageTimes::default());
         let reader = EventReader {
+            stages: stages.clone(),
             readers_changed: readers_changed.clone(),
             unknown_readers: Default::default(),
             readers_every: cfg.readers_every,
@@ -120,6 +129,8 @@ impl BookingImport {
             mirror_needed: readers_changed.clone(),
             waits: cfg.waits,
             memory: Default::default(),
+            pipeline: cfg.pipeline,
+            stages: stages.clone(),
         };
         let monitor = BookingMonitor {
             db: Db::open(db_path)?,
@@ -141,6 +152,7 @@ impl BookingImport {
             reader_status: reader_rx,
             sender_status: sender_rx,
             readers_changed,
+            stages,
             tasks,
             cancel,
         })

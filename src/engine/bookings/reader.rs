@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::classify::{BookingRules, classify};
 use super::ports::{EventPage, EventSource, SourceError};
+use super::stages::{Stage, StageTimes};
 use crate::http::Backoff;
 use crate::model::{Reader, Seq};
 use crate::store::db::Db;
@@ -71,6 +72,8 @@ pub struct EventReader<S> {
     /// PAC's reader list is read again this often (serials and directions
     /// change in PAC too), besides when an event names an unknown reader.
     pub readers_every: Duration,
+    /// Where the time goes (the bookings bench reads it).
+    pub stages: Arc<StageTimes>,
 }
 
 /// After each failed round in a row the reader waits longer.
@@ -244,10 +247,18 @@ impl<S: EventSource> EventReader<S> {
             s.sequence_reset = false;
             was
         });
+        let asked = std::time::Instant::now();
         let page = tokio::select! {
             _ = self.cancel.cancelled() => return Ok(()),
             page = self.source.events(after, self.limits.page, self.limits.wait_s) => page,
         };
+        if page
+            .as_ref()
+            .is_ok_and(|p| p.items.len() >= self.limits.page as usize)
+        {
+            // A full page did not wait on the long poll: PAC's and our cost.
+            self.stages.add(Stage::ReadPac, asked.elapsed());
+        }
         let page = match page {
             Ok(p) => p,
             Err(SourceError::Expired { oldest_seq }) => {
@@ -280,6 +291,7 @@ impl<S: EventSource> EventReader<S> {
         }
         self.learn_readers(&page.items, readers, readers_fetched)
             .await?;
+        let storing = std::time::Instant::now();
         let unreadable = page.unreadable.clone();
         let rules = self.rules.borrow().clone();
         let entries: Vec<_> = page
@@ -295,6 +307,7 @@ impl<S: EventSource> EventReader<S> {
             })
             .await
             .map_err(|e| e.to_string())?;
+        self.stages.add(Stage::StorePage, storing.elapsed());
         let Some(added) = added else {
             tracing::info!(
                 after = after.0,

@@ -14,11 +14,12 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::classify::{badge_for, booking_for};
-use super::ports::{BookingSink, SinkError};
+use super::ports::{BookingSink, Sent, SinkError};
 use super::readiness::{self, Readiness};
+use super::stages::{Stage, StageTimes};
 use crate::engine::people::People;
 use crate::http::Backoff;
-use crate::model::{BookingStatus, PacId, Seq};
+use crate::model::{Booking, BookingStatus, PacId, Seq};
 use crate::model::{LogBadge, mask_badges_in};
 use crate::store::booking_waits::{self, WaitKey};
 use crate::store::db::Db;
@@ -54,6 +55,25 @@ pub struct BookingSender<K> {
     pub mirror_needed: Arc<Notify>,
     pub waits: WaitPolicy,
     pub memory: WaitMemory,
+    pub pipeline: Pipeline,
+    /// Where the time goes (the bookings bench reads it).
+    pub stages: Arc<StageTimes>,
+}
+
+/// How the sender overlaps its work. Either way one batch at a time is in
+/// flight towards Astrow, in ledger order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pipeline {
+    /// Choose a batch, mark it, send it, record the answers; then the next.
+    Serial,
+    /// The next batch is chosen while one is in flight, and goes out while
+    /// the previous answers are written.
+    Overlapped,
+    /// The next batch is chosen while one is in flight; once answered, its
+    /// answers and the next batch's marks are written in one transaction
+    /// (one commit per batch), then the next batch goes.
+    #[default]
+    OneCommit,
 }
 
 /// How long bookings wait, and how often the mirror is asked for.
@@ -98,7 +118,11 @@ fn backoff() -> Backoff {
 
 enum Round {
     Idle,
+    /// A batch answered in full and recorded.
     Sent,
+    /// Astrow refused one booking of a batch as malformed; it is kept as
+    /// rejected and the rest go on.
+    Poisoned,
     Failed {
         message: String,
         retry_after: Option<Duration>,
@@ -110,7 +134,7 @@ impl<K: BookingSink> BookingSender<K> {
         let mut backoff = backoff();
         while !self.cancel.is_cancelled() {
             match self.round().await {
-                Round::Sent => {
+                Round::Sent | Round::Poisoned => {
                     backoff.succeeded();
                     self.drained.notify_waiters();
                 }
@@ -145,8 +169,10 @@ impl<K: BookingSink> BookingSender<K> {
         }
     }
 
+    /// One round: the oldest ready batch, marked, sent, its answers
+    /// recorded; overlapped, the batches after it follow in the same round
+    /// while the ledger holds full ones.
     async fn round(&mut self) -> Round {
-        let limit = self.batch_size.clamp(1, 500);
         // Without the people map yet, wait for it only when something is
         // pending (and say so); with it, go straight to the ledger.
         if self.people.borrow().is_none() {
@@ -159,119 +185,179 @@ impl<K: BookingSink> BookingSender<K> {
                 return Round::Idle;
             }
         }
-        let people = match self.wait_for_people().await {
-            Some(p) => p,
-            None => return Round::Idle,
-        };
-        // Before the ledger: with nothing pending, these are all there is.
-        if let Err(e) = self.requeue_mirror_rejections(&people).await {
-            return failed(format!("sending again what the mirror lacked: {e}"));
-        }
-        let (batch, waits) = match self.ready_batch(&people, limit).await {
-            Ok(b) => b,
-            Err(e) => return failed(format!("reading the ledger: {e}")),
-        };
-        if let Err(e) = self.note_waits(&waits).await {
-            return failed(format!("recording waiting bookings: {e}"));
-        }
-        if batch.is_empty() {
+        if self.wait_for_people().await.is_none() {
             return Round::Idle;
         }
-        let org = self.organization_id;
-        let mut marks = Vec::with_capacity(batch.len());
-        let mut bookings = Vec::with_capacity(batch.len());
-        for entry in &batch {
-            // A booking sent before keeps the badge it first went out with.
-            let badge = entry
-                .badge_no
-                .clone()
-                .unwrap_or_else(|| badge_for(entry, &people.linked_badges));
-            marks.push((entry.seq, badge.clone()));
-            let mut booking = booking_for(org, entry, badge);
-            // A reader whose serial changed in PAC since: the mirror's serial.
-            if let Some(serial) = people.mirrored_serial(entry.reader_id, &booking.terminal_serial)
-            {
-                booking.terminal_serial = serial;
-            }
-            bookings.push(booking);
-        }
-        let seqs: Vec<Seq> = batch.iter().map(|e| e.seq).collect();
-        let sent_with = marks.clone();
-        if let Err(e) = self.db.call(move |c| ledger::mark_sending(c, &marks)).await {
-            return failed(format!("recording the send: {e}"));
-        }
-        let sent = tokio::select! {
-            _ = self.cancel.cancelled() => return Round::Idle,
-            a = self.sink.send(bookings) => a,
+        let batch = match self.prepare(None).await {
+            Ok(Some(b)) => b,
+            Ok(None) => return Round::Idle,
+            Err(r) => return r,
         };
-        // mark_sending counted one send; the connector may have sent more.
-        let extra = sent.tries.saturating_sub(1);
-        if extra > 0 {
-            let resent = seqs.clone();
-            if let Err(e) = self
-                .db
-                .call(move |c| ledger::count_resends(c, &resent, extra))
-                .await
-            {
-                return failed(format!("recording the resends: {e}"));
-            }
+        if let Err(r) = self.mark(&batch).await {
+            return r;
         }
-        match sent.answer {
-            Ok(statuses) if statuses.len() == seqs.len() => {
-                let answers: Vec<(Seq, BookingStatus)> = seqs.into_iter().zip(statuses).collect();
-                let n = answers.len();
-                let logged = answers.clone();
-                if let Err(e) = self.store_answers(answers).await {
-                    return failed(format!("recording Astrow's answers: {e}"));
-                }
-                super::answer_log::log_answers(&sent_with, &logged);
-                tracing::debug!(bookings = n, "batch answered");
-                self.status.send_modify(|s| {
-                    s.astrow_down = false;
-                    s.last_error = None;
-                    s.consecutive_failures = 0;
-                    s.last_batch_at = Some(Utc::now());
-                });
-                Round::Sent
-            }
-            Ok(statuses) => failed(format!(
-                "Astrow answered {} results for {} bookings; nothing recorded, the batch is sent again",
-                statuses.len(),
-                seqs.len()
-            )),
-            Err(SinkError::Malformed { index, message }) => {
-                // One poison booking: keep it with the reason and let the rest go on.
-                let Some(seq) = seqs.get(index).copied() else {
-                    return failed(format!(
-                        "Astrow named booking {index} of {}: {message}",
-                        seqs.len()
-                    ));
+        match self.pipeline {
+            Pipeline::Serial => {
+                let Some(sent) = self.send(&batch).await else {
+                    return Round::Idle;
                 };
-                let badge = sent_with.get(index).map_or("", |(_, b)| b.as_str());
-                tracing::error!(
-                    seq = seq.0,
-                    "booking of badge {} refused as malformed: {}",
-                    LogBadge::new(badge),
-                    mask_badges_in(&message, [badge])
-                );
-                let reason = format!("refused by Astrow as malformed: {message}");
-                match self
-                    .store_answers(vec![(seq, BookingStatus::Rejected { reason })])
-                    .await
-                {
-                    Ok(()) => Round::Sent,
-                    Err(e) => failed(format!("recording a malformed booking: {e}")),
-                }
+                let round = record(self.db.clone(), self.stages.clone(), batch, sent).await;
+                self.answered(round)
             }
-            Err(SinkError::Failed {
-                message,
-                retry_after,
-                ..
-            }) => Round::Failed {
-                message,
-                retry_after,
-            },
+            Pipeline::Overlapped => self.overlapped(batch).await,
+            Pipeline::OneCommit => self.one_commit(batch).await,
         }
+    }
+
+    /// Send `batch` while the next is chosen; write its answers and the
+    /// next batch's marks in one transaction; send the next; and so on.
+    async fn one_commit(&mut self, first: Prepared) -> Round {
+        let mut batch = first;
+        loop {
+            let Some((sent, next)) = self.send_and_prepare(&batch).await else {
+                return Round::Idle;
+            };
+            let in_full = matches!(&sent.answer, Ok(s) if s.len() == batch.seqs.len());
+            let following = match next {
+                Ok(Some(n)) if in_full && !self.cancel.is_cancelled() => n,
+                _ => {
+                    let round = record(self.db.clone(), self.stages.clone(), batch, sent).await;
+                    return self.answered(round);
+                }
+            };
+            let marks = following.marks.clone();
+            let round = record_then_mark(&self.db, &self.stages, batch, sent, marks).await;
+            let round = self.answered(round);
+            if !matches!(round, Round::Sent) {
+                return round;
+            }
+            self.drained.notify_waiters();
+            batch = following;
+        }
+    }
+
+    /// Send `batch`; while it is in flight, choose the next one (above it);
+    /// once answered, mark and send that one while the answers of the
+    /// first are written. One batch in flight towards Astrow at a time.
+    async fn overlapped(&mut self, first: Prepared) -> Round {
+        let mut batch = first;
+        let (mut sent, mut next) = match self.send_and_prepare(&batch).await {
+            Some(r) => r,
+            None => return Round::Idle,
+        };
+        loop {
+            let in_full = matches!(&sent.answer, Ok(s) if s.len() == batch.seqs.len());
+            let following = match next {
+                Ok(Some(n)) if in_full && !self.cancel.is_cancelled() => n,
+                // A failed choice is found again by the next round.
+                _ => break,
+            };
+            if let Err(r) = self.mark(&following).await {
+                self.answered(record(self.db.clone(), self.stages.clone(), batch, sent).await);
+                return r;
+            }
+            let recording = record(self.db.clone(), self.stages.clone(), batch, sent);
+            let (recorded, go) = tokio::join!(recording, self.send_and_prepare(&following));
+            let round = self.answered(recorded);
+            let Some((s, n)) = go else {
+                // Stopped: what went out unanswered stays pending.
+                return round;
+            };
+            if !matches!(round, Round::Sent) {
+                // The ledger refused the answers: those bookings go again
+                // (Astrow answers duplicate); record what came for this one.
+                self.answered(record(self.db.clone(), self.stages.clone(), following, s).await);
+                return round;
+            }
+            self.drained.notify_waiters();
+            batch = following;
+            sent = s;
+            next = n;
+        }
+        let round = record(self.db.clone(), self.stages.clone(), batch, sent).await;
+        self.answered(round)
+    }
+
+    /// `batch` to Astrow, and meanwhile the next batch above it chosen.
+    /// `None` when stopped.
+    async fn send_and_prepare(
+        &mut self,
+        batch: &Prepared,
+    ) -> Option<(Sent, Result<Option<Prepared>, Round>)> {
+        let floor = batch.seqs.iter().max().copied();
+        let sink = self.sink.clone();
+        let stages = self.stages.clone();
+        let bookings = batch.bookings.clone();
+        let send = async move {
+            let started = std::time::Instant::now();
+            let sent = sink.send(bookings).await;
+            stages.add(Stage::Send, started.elapsed());
+            sent
+        };
+        let cancel = self.cancel.clone();
+        tokio::select! {
+            _ = cancel.cancelled() => None,
+            r = async { tokio::join!(send, self.prepare(floor)) } => Some(r),
+        }
+    }
+
+    /// The next batch: the oldest ready bookings (above `floor`, the batch
+    /// in flight), with why others wait recorded. `None`: nothing to send.
+    async fn prepare(&mut self, floor: Option<Seq>) -> Result<Option<Prepared>, Round> {
+        let limit = self.batch_size.clamp(1, 500);
+        let Some(people) = self.people.borrow().clone() else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        // Before the ledger: with nothing pending, these are all there is.
+        if let Err(e) = self.requeue_mirror_rejections(&people).await {
+            return Err(failed(format!("sending again what the mirror lacked: {e}")));
+        }
+        let (batch, waits) = match self.ready_batch(&people, limit, floor).await {
+            Ok(b) => b,
+            Err(e) => return Err(failed(format!("reading the ledger: {e}"))),
+        };
+        if let Err(e) = self.note_waits(&waits).await {
+            return Err(failed(format!("recording waiting bookings: {e}")));
+        }
+        self.stages.add(Stage::Select, started.elapsed());
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Prepared::of(&batch, self.organization_id, &people)))
+    }
+
+    /// Before a batch goes: its badges and one more attempt, in the ledger.
+    async fn mark(&self, batch: &Prepared) -> Result<(), Round> {
+        let started = std::time::Instant::now();
+        let marks = batch.marks.clone();
+        let marked = self.db.call(move |c| ledger::mark_sending(c, &marks)).await;
+        self.stages.add(Stage::Mark, started.elapsed());
+        marked.map_err(|e| failed(format!("recording the send: {e}")))
+    }
+
+    /// `batch` to Astrow; `None` when stopped meanwhile.
+    async fn send(&self, batch: &Prepared) -> Option<Sent> {
+        let started = std::time::Instant::now();
+        let sent = tokio::select! {
+            _ = self.cancel.cancelled() => return None,
+            a = self.sink.send(batch.bookings.clone()) => a,
+        };
+        self.stages.add(Stage::Send, started.elapsed());
+        Some(sent)
+    }
+
+    /// After a batch's answers were recorded: Astrow is up.
+    fn answered(&self, round: Round) -> Round {
+        if matches!(round, Round::Sent) {
+            self.status.send_modify(|s| {
+                s.astrow_down = false;
+                s.last_error = None;
+                s.consecutive_failures = 0;
+                s.last_batch_at = Some(Utc::now());
+            });
+        }
+        round
     }
 
     /// Bookings Astrow rejected for a reader missing from its mirror go
@@ -309,6 +395,7 @@ impl<K: BookingSink> BookingSender<K> {
         &self,
         people: &People,
         limit: usize,
+        floor: Option<Seq>,
     ) -> Result<(Vec<Entry>, Vec<WaitKey>), LedgerError> {
         let link_wait =
             chrono::Duration::from_std(self.waits.link_wait).unwrap_or(chrono::Duration::MAX);
@@ -318,7 +405,7 @@ impl<K: BookingSink> BookingSender<K> {
             let (serials, employees) = skip_lists(&waits);
             let batch = self
                 .db
-                .call(move |c| booking_waits::pending_except(c, limit, &serials, &employees))
+                .call(move |c| booking_waits::pending_except(c, limit, floor, &serials, &employees))
                 .await?;
             let readiness = Readiness::of(people, link_wait, Utc::now());
             let (ready, found) = readiness::split(batch, &readiness);
@@ -399,12 +486,6 @@ impl<K: BookingSink> BookingSender<K> {
         });
     }
 
-    async fn store_answers(&self, answers: Vec<(Seq, BookingStatus)>) -> Result<(), LedgerError> {
-        self.db
-            .call(move |c| ledger::record_answers(c, &answers, Utc::now()))
-            .await
-    }
-
     /// The people map, waiting for the first employee sync if need be.
     async fn wait_for_people(&mut self) -> Option<Arc<People>> {
         loop {
@@ -427,6 +508,132 @@ impl<K: BookingSink> BookingSender<K> {
             }
         }
     }
+}
+
+/// A batch chosen and made ready to go: its ledger seqs, the badge each
+/// booking goes out with, and the bookings.
+struct Prepared {
+    seqs: Vec<Seq>,
+    marks: Vec<(Seq, String)>,
+    bookings: Vec<Booking>,
+}
+
+impl Prepared {
+    fn of(batch: &[Entry], org: u32, people: &People) -> Prepared {
+        let mut marks = Vec::with_capacity(batch.len());
+        let mut bookings = Vec::with_capacity(batch.len());
+        for entry in batch {
+            // A booking sent before keeps the badge it first went out with.
+            let badge = entry
+                .badge_no
+                .clone()
+                .unwrap_or_else(|| badge_for(entry, &people.linked_badges));
+            marks.push((entry.seq, badge.clone()));
+            let mut booking = booking_for(org, entry, badge);
+            // A reader whose serial changed in PAC since: the mirror's serial.
+            if let Some(serial) = people.mirrored_serial(entry.reader_id, &booking.terminal_serial)
+            {
+                booking.terminal_serial = serial;
+            }
+            bookings.push(booking);
+        }
+        Prepared {
+            seqs: batch.iter().map(|e| e.seq).collect(),
+            marks,
+            bookings,
+        }
+    }
+}
+
+/// Record what Astrow answered for `batch` (and how often it went out).
+async fn record(db: Db, stages: Arc<StageTimes>, batch: Prepared, sent: Sent) -> Round {
+    record_then_mark(&db, &stages, batch, sent, Vec::new()).await
+}
+
+/// As [`record`]; a batch answered in full also marks `next` as sent in the
+/// same transaction (nothing is marked otherwise: the caller passes `next`
+/// only for a batch answered in full).
+async fn record_then_mark(
+    db: &Db,
+    stages: &StageTimes,
+    batch: Prepared,
+    sent: Sent,
+    next: Vec<(Seq, String)>,
+) -> Round {
+    let started = std::time::Instant::now();
+    let round = record_answer(db, batch, sent, next).await;
+    stages.add(Stage::Record, started.elapsed());
+    round
+}
+
+async fn record_answer(db: &Db, batch: Prepared, sent: Sent, next: Vec<(Seq, String)>) -> Round {
+    let Prepared { seqs, marks, .. } = batch;
+    // mark_sending counted one send; the connector may have sent more.
+    let extra = sent.tries.saturating_sub(1);
+    if extra > 0 {
+        let resent = seqs.clone();
+        if let Err(e) = db
+            .call(move |c| ledger::count_resends(c, &resent, extra))
+            .await
+        {
+            return failed(format!("recording the resends: {e}"));
+        }
+    }
+    match sent.answer {
+        Ok(statuses) if statuses.len() == seqs.len() => {
+            let answers: Vec<(Seq, BookingStatus)> = seqs.into_iter().zip(statuses).collect();
+            let n = answers.len();
+            let logged = answers.clone();
+            let stored = db
+                .call(move |c| ledger::record_answers_then_mark(c, &answers, Utc::now(), &next))
+                .await;
+            if let Err(e) = stored {
+                return failed(format!("recording Astrow's answers: {e}"));
+            }
+            super::answer_log::log_answers(&marks, &logged);
+            tracing::debug!(bookings = n, "batch answered");
+            Round::Sent
+        }
+        Ok(statuses) => failed(format!(
+            "Astrow answered {} results for {} bookings; nothing recorded, the batch is sent again",
+            statuses.len(),
+            seqs.len()
+        )),
+        Err(SinkError::Malformed { index, message }) => {
+            // One poison booking: keep it with the reason and let the rest go on.
+            let Some(seq) = seqs.get(index).copied() else {
+                return failed(format!(
+                    "Astrow named booking {index} of {}: {message}",
+                    seqs.len()
+                ));
+            };
+            let badge = marks.get(index).map_or("", |(_, b)| b.as_str());
+            tracing::error!(
+                seq = seq.0,
+                "booking of badge {} refused as malformed: {}",
+                LogBadge::new(badge),
+                mask_badges_in(&message, [badge])
+            );
+            let reason = format!("refused by Astrow as malformed: {message}");
+            match store_answers(db, vec![(seq, BookingStatus::Rejected { reason })]).await {
+                Ok(()) => Round::Poisoned,
+                Err(e) => failed(format!("recording a malformed booking: {e}")),
+            }
+        }
+        Err(SinkError::Failed {
+            message,
+            retry_after,
+            ..
+        }) => Round::Failed {
+            message,
+            retry_after,
+        },
+    }
+}
+
+async fn store_answers(db: &Db, answers: Vec<(Seq, BookingStatus)>) -> Result<(), LedgerError> {
+    db.call(move |c| ledger::record_answers(c, &answers, Utc::now()))
+        .await
 }
 
 /// The reader serials and employee ids to leave out of the next query.

@@ -100,6 +100,7 @@ impl ImportStarter {
                 monitor_every: Duration::from_millis(500),
                 waits: Default::default(),
                 readers_every: super::wiring::secs(settings.sync.definitions_interval_s),
+                pipeline: Default::default(),
             },
             booking_rules(settings, roll_call),
             self.people,
