@@ -1,6 +1,11 @@
 //! Plan computation for 100,000 employees on each side with 1 % changed
-//! (600 renamed, 200 new on the master, 200 gone from it), both master modes.
+//! (600 renamed, 200 new on the master, 200 gone from it), both master modes,
+//! and its ratio to a bound measured in the same run: a `HashMap<u64, u64>`
+//! of 100,000 keys built and probed 100,000 times (a fast multiplicative
+//! hasher), the least any plan that matches two sides by key must do.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::hint::black_box;
 
 use astrow_pac::engine::plan::{Listing, MatchKey, PlanInput, PlanSettings, plan_employees};
@@ -118,9 +123,50 @@ fn site(master: System) -> PlanInput {
     }
 }
 
+/// A fast hasher for `u64` keys (a multiply, as FxHash does).
+#[derive(Default)]
+struct MulHasher(u64);
+
+impl Hasher for MulHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+/// The bound: one side's keys into a map, the other side's looked up.
+fn hashmap_bound(keys: &[u64], probes: &[u64]) -> u64 {
+    let mut map: HashMap<u64, u64, BuildHasherDefault<MulHasher>> =
+        HashMap::with_capacity_and_hasher(keys.len(), Default::default());
+    for (i, k) in keys.iter().enumerate() {
+        map.insert(*k, i as u64);
+    }
+    probes.iter().filter_map(|p| map.get(p)).sum()
+}
+
 fn bench_plan(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan_employees_100k_1pct_changed");
     group.sample_size(20);
+    let keys: Vec<u64> = (0..EMPLOYEES).map(|i| 100_000 + i).collect();
+    let probes: Vec<u64> = (0..EMPLOYEES)
+        .map(|i| 100_000 + i * 7 % EMPLOYEES)
+        .collect();
+    let bound = cpu_time_per_run(1000, || hashmap_bound(black_box(&keys), black_box(&probes)));
+    if let Some(b) = bound {
+        eprintln!(
+            "bound: HashMap<u64,u64> build of 100,000 and 100,000 probes: CPU time {b:.2} ms"
+        );
+    }
+    group.bench_function("hashmap_u64_bound", |b| {
+        b.iter(|| hashmap_bound(black_box(&keys), black_box(&probes)))
+    });
     for master in [System::Pac, System::Astrow] {
         let input = site(master);
         // What the plan holds, so a broken fixture shows up as such.
@@ -132,8 +178,14 @@ fn bench_plan(c: &mut Criterion) {
                 plan.held.is_some()
             );
         }
-        if let Some(cpu) = cpu_time_per_plan(&input) {
+        if let Some(cpu) = cpu_time_per_run(100, || plan_employees(black_box(&input))) {
             eprintln!("master {master}: CPU time per plan {cpu:.1} ms (load-independent)");
+            if let Some(b) = bound.filter(|b| *b > 0.0) {
+                eprintln!(
+                    "master {master}: plan / bound = {:.1}x (goal <= 3x)",
+                    cpu / b
+                );
+            }
         }
         group.bench_function(format!("master_{}", master.as_str()), |b| {
             b.iter(|| plan_employees(black_box(&input)))
@@ -142,17 +194,18 @@ fn bench_plan(c: &mut Criterion) {
     group.finish();
 }
 
-/// The CPU time this thread spends per plan, from /proc (Linux): wall time
-/// on a machine shared with other builds says more about them than about us.
-fn cpu_time_per_plan(input: &PlanInput) -> Option<f64> {
-    const RUNS: u32 = 100;
+/// The CPU time in milliseconds this thread spends per run of `f` (over
+/// `runs` runs), from
+/// /proc (Linux): wall time on a machine shared with other builds says more
+/// about them than about us.
+fn cpu_time_per_run<R>(runs: u32, mut f: impl FnMut() -> R) -> Option<f64> {
     let before = thread_cpu_ticks()?;
-    for _ in 0..RUNS {
-        let _ = black_box(plan_employees(black_box(input)));
+    for _ in 0..runs {
+        let _ = black_box(f());
     }
     let after = thread_cpu_ticks()?;
     // Clock ticks are 1/100 s on Linux.
-    Some((after - before) as f64 * 10.0 / f64::from(RUNS))
+    Some((after - before) as f64 * 10.0 / f64::from(runs))
 }
 
 fn thread_cpu_ticks() -> Option<u64> {

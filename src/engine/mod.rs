@@ -9,6 +9,7 @@ pub mod connect;
 pub mod handle;
 pub mod item_error;
 pub mod jobs;
+pub mod memory;
 pub mod online;
 pub mod people;
 pub mod plan;

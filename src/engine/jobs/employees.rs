@@ -172,7 +172,13 @@ pub async fn compute_plan(
             Some(groups.iter().map(|g| g.id).collect()),
         ),
     };
+    let planning = std::time::Instant::now();
     let (mut plan, pairing) = plan_and_pair_employees(&input).map_err(|e| e.to_string())?;
+    tracing::debug!(
+        plan_ms = planning.elapsed().as_millis() as u64,
+        items = plan.items.len(),
+        "employee plan computed"
+    );
     let window_h = settings.sync.deletion_guard.window_h;
     if plan.held.is_none() && window_h > 0 && plan.destructive_count() > 0 {
         let since = chrono::Utc::now() - chrono::Duration::hours(i64::from(window_h));
@@ -198,7 +204,9 @@ impl EmployeeJob {
         let settings = self.settings.borrow().clone();
         // One pairing per sync: the plan's, shared by the rows and the
         // badge map bookings are sent with.
+        let started = std::time::Instant::now();
         let planned = compute_plan(&self.pac, &self.astrow, &self.store, &settings).await;
+        let listed_and_planned = started.elapsed();
         // What was set aside is shown even when no plan could be made.
         crate::engine::set_aside::publish(&self.store, &self.report).await;
         let (plan, pac, astrow, pairing) = planned?;
@@ -259,15 +267,26 @@ impl EmployeeJob {
                 retry_due: 0,
             });
         }
+        let saved = started.elapsed();
         let names = Names::new(&pac, &astrow);
         let view = plan_view(&stored, &names)?;
         let _ = self.report.send(Internal::Plan(Some(Arc::new(view)))).await;
+        tracing::debug!(
+            listed_and_planned_ms = listed_and_planned.as_millis() as u64,
+            rows_and_saved_ms = (saved - listed_and_planned).as_millis() as u64,
+            viewed_ms = (started.elapsed() - saved).as_millis() as u64,
+            "employee sync timings"
+        );
         let counts = Counts {
             actionable,
             conflicts,
             destructive,
         };
-        Ok(sync_result(&stored, counts, held.as_ref()))
+        let result = sync_result(&stored, counts, held.as_ref());
+        // What the sync read and built is freed: give it back.
+        drop((pac, astrow, pairing, plan, names, stored));
+        crate::engine::memory::release_freed();
+        Ok(result)
     }
 }
 
