@@ -104,6 +104,7 @@ impl BookingImport {
         let stages = Arc::new(StageTimes::default());
         let reader = EventReader {
             stages: stages.clone(),
+            backlog: Default::default(),
             readers_changed: readers_changed.clone(),
             unknown_readers: Default::default(),
             readers_every: cfg.readers_every,

@@ -74,6 +74,9 @@ pub struct EventReader<S> {
     pub readers_every: Duration,
     /// Where the time goes (the bookings bench reads it).
     pub stages: Arc<StageTimes>,
+    /// The last page was full: a full page after it read a backlog (it did
+    /// not wait on the long poll).
+    pub backlog: std::sync::atomic::AtomicBool,
 }
 
 /// After each failed round in a row the reader waits longer.
@@ -252,11 +255,15 @@ impl<S: EventSource> EventReader<S> {
             _ = self.cancel.cancelled() => return Ok(()),
             page = self.source.events(after, self.limits.page, self.limits.wait_s) => page,
         };
-        if page
+        let full = page
             .as_ref()
-            .is_ok_and(|p| p.items.len() >= self.limits.page as usize)
+            .is_ok_and(|p| p.items.len() >= self.limits.page as usize);
+        if self
+            .backlog
+            .swap(full, std::sync::atomic::Ordering::Relaxed)
+            && full
         {
-            // A full page did not wait on the long poll: PAC's and our cost.
+            // A full page behind a full page: no long-poll wait in it.
             self.stages.add(Stage::ReadPac, asked.elapsed());
         }
         let page = match page {

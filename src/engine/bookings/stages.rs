@@ -8,8 +8,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// Reader: one `/events` call that came back with a full page (one
-    /// that did not wait on the long poll).
+    /// Reader: one `/events` call that brought a full page right after a
+    /// full page (reading a backlog: no long-poll wait in it).
     ReadPac,
     /// Reader: classifying a page and storing it with the cursor.
     StorePage,
@@ -35,7 +35,7 @@ const STAGES: [Stage; 6] = [
 impl Stage {
     pub fn name(self) -> &'static str {
         match self {
-            Stage::ReadPac => "read PAC (full pages)",
+            Stage::ReadPac => "read PAC (backlog)",
             Stage::StorePage => "store page",
             Stage::Select => "select batch",
             Stage::Mark => "mark sending",
