@@ -2,6 +2,7 @@
 //! rows and the plan; the people map for the booking import.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
@@ -271,12 +272,7 @@ impl EmployeeJob {
         let names = Names::new(&pac, &astrow);
         let view = plan_view(&stored, &names)?;
         let _ = self.report.send(Internal::Plan(Some(Arc::new(view)))).await;
-        tracing::debug!(
-            listed_and_planned_ms = listed_and_planned.as_millis() as u64,
-            rows_and_saved_ms = (saved - listed_and_planned).as_millis() as u64,
-            viewed_ms = (started.elapsed() - saved).as_millis() as u64,
-            "employee sync timings"
-        );
+        log_timings(listed_and_planned, saved, started.elapsed());
         let counts = Counts {
             actionable,
             conflicts,
@@ -288,6 +284,18 @@ impl EmployeeJob {
         crate::engine::memory::release_freed();
         Ok(result)
     }
+}
+
+/// Where a sync's time went (times since it started): reading both
+/// listings and planning, the rows and saving the plan, the plan's view.
+fn log_timings(listed_and_planned: Duration, saved: Duration, viewed: Duration) {
+    let ms = |d: Duration| d.as_millis() as u64;
+    tracing::debug!(
+        listed_and_planned_ms = ms(listed_and_planned),
+        rows_and_saved_ms = ms(saved.saturating_sub(listed_and_planned)),
+        viewed_ms = ms(viewed.saturating_sub(saved)),
+        "employee sync timings"
+    );
 }
 
 impl EmployeeJob {
