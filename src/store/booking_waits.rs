@@ -224,19 +224,17 @@ fn requeue_in(conn: &mut Connection, mirrored: &HashSet<String>) -> Result<usize
 }
 
 /// PAC sent events that could not be read: each is recorded as a gap of one
-/// event with the reason (it is lost to the integration, and shown as such)
-/// and the cursor goes past it, so that one bad event never stops reading.
-/// `after` is the cursor the page was read after. One transaction;
-/// returns the seqs recorded.
-pub fn pass_unreadable(
-    conn: &mut Connection,
-    after: crate::model::Seq,
-    events: &[(crate::model::Seq, String)],
+/// event with the reason (it is lost to the integration, and shown as such),
+/// so that one bad event never stops reading. Runs inside the transaction
+/// that stores the page and moves the cursor past them
+/// ([`super::ledger::append_page_after`]); `after` is the cursor before
+/// that page. Returns the seqs recorded (those not recorded before).
+pub(super) fn record_unreadable(
+    tx: &Connection,
+    after: Seq,
+    events: &[(Seq, String)],
     at: DateTime<Utc>,
-) -> Result<Vec<crate::model::Seq>, LedgerError> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sql("begin passing unreadable events"))?;
+) -> Result<Vec<Seq>, LedgerError> {
     let mut passed = Vec::new();
     for (seq, reason) in events {
         let known: bool = tx
@@ -256,15 +254,6 @@ pub fn pass_unreadable(
         .map_err(sql("record an unreadable event"))?;
         passed.push(*seq);
     }
-    if let Some(max) = passed.iter().max() {
-        tx.execute(
-            "INSERT INTO event_cursor (id, last_seq) VALUES (1, ?1)
-             ON CONFLICT(id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
-            params![max.0],
-        )
-        .map_err(sql("move the cursor past unreadable events"))?;
-    }
-    tx.commit().map_err(sql("commit unreadable events"))?;
     Ok(passed)
 }
 

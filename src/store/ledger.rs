@@ -143,7 +143,7 @@ pub fn append_page(
     entries: &[NewEntry],
     read_at: DateTime<Utc>,
 ) -> Result<usize, LedgerError> {
-    append_page_checked(conn, None, entries, read_at).map(|n| n.unwrap_or(0))
+    append_page_checked(conn, None, entries, &[], read_at).map(|n| n.map_or(0, |p| p.added))
 }
 
 /// Where a page was read from: the cursor it was asked after, in the epoch
@@ -165,30 +165,50 @@ pub fn read_point(conn: &Connection) -> Result<ReadPoint, LedgerError> {
 /// [`append_page`] of a page read after `from`; `None` (nothing written)
 /// when the cursor or the epoch moved since (a reset-cursor while the page
 /// was fetched): the page belongs to the old cursor and is read again.
+///
+/// `unreadable` are the events of the page PAC sent that could not be read:
+/// each is recorded as a gap of one event in the same transaction and the
+/// cursor goes past it too, so a reset of the cursor between the two can
+/// never be undone by them. `None` when the cursor or epoch moved since
+/// `from` (nothing written).
 pub fn append_page_after(
     conn: &mut Connection,
     from: ReadPoint,
     entries: &[NewEntry],
+    unreadable: &[(Seq, String)],
     read_at: DateTime<Utc>,
-) -> Result<Option<usize>, LedgerError> {
-    append_page_checked(conn, Some(from), entries, read_at)
+) -> Result<Option<PageStored>, LedgerError> {
+    append_page_checked(conn, Some(from), entries, unreadable, read_at)
+}
+
+/// What storing a page did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageStored {
+    /// Events new to the ledger.
+    pub added: usize,
+    /// Unreadable events recorded as gaps (not seen before).
+    pub passed: Vec<Seq>,
 }
 
 fn append_page_checked(
     conn: &mut Connection,
     from: Option<ReadPoint>,
     entries: &[NewEntry],
+    unreadable: &[(Seq, String)],
     read_at: DateTime<Utc>,
-) -> Result<Option<usize>, LedgerError> {
-    super::tally::write(conn, |c| append_page_in(c, from, entries, read_at))
+) -> Result<Option<PageStored>, LedgerError> {
+    super::tally::write(conn, |c| {
+        append_page_in(c, from, entries, unreadable, read_at)
+    })
 }
 
 fn append_page_in(
     conn: &mut Connection,
     from: Option<ReadPoint>,
     entries: &[NewEntry],
+    unreadable: &[(Seq, String)],
     read_at: DateTime<Utc>,
-) -> Result<(Option<usize>, super::tally::Delta), LedgerError> {
+) -> Result<(Option<PageStored>, super::tally::Delta), LedgerError> {
     let mut delta = super::tally::Delta::default();
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -238,15 +258,17 @@ fn append_page_in(
             added += n;
         }
     }
-    if let Some(max) = entries.iter().map(|e| e.event.seq).max() {
-        let current = cursor(&tx)?;
-        if max > current {
-            set_cursor(&tx, max)?;
-        }
+    let after = cursor(&tx)?;
+    let passed = super::booking_waits::record_unreadable(&tx, after, unreadable, read_at)?;
+    let read = entries.iter().map(|e| e.event.seq);
+    if let Some(max) = read.chain(passed.iter().copied()).max()
+        && max > after
+    {
+        set_cursor(&tx, max)?;
     }
     tx.commit().map_err(sql("commit a page"))?;
     delta.read = Some((read_at, added as u64));
-    Ok((Some(added), delta))
+    Ok((Some(PageStored { added, passed }), delta))
 }
 
 /// PAC no longer holds events after the cursor (410): record the gap
@@ -805,20 +827,34 @@ mod tests {
             ev(11, EventType::AccessGranted),
             ev(12, EventType::AccessGranted),
         ];
+        // The page also had an unreadable event: it must not move the
+        // person's cursor either (it once did, in a transaction of its own).
+        let aside = [(Seq(13), "time is not a date".to_string())];
         assert_eq!(
-            append_page_after(&mut c, from, &late, Utc::now()).unwrap(),
+            append_page_after(&mut c, from, &late, &aside, Utc::now()).unwrap(),
             None
         );
         assert_eq!(cursor(&c).unwrap(), Seq(4), "the person's cursor stands");
         assert_eq!(counts(&c).unwrap().events, 1, "nothing written");
-        // Read again after the new cursor: stored.
+        assert!(gaps(&c).unwrap().is_empty(), "no gap recorded");
+        // Read again after the new cursor: stored, the unreadable one passed.
         let from = read_point(&c).unwrap();
         let page = [ev(5, EventType::AccessGranted)];
+        let aside = [(Seq(6), "time is not a date".to_string())];
         assert_eq!(
-            append_page_after(&mut c, from, &page, Utc::now()).unwrap(),
-            Some(1)
+            append_page_after(&mut c, from, &page, &aside, Utc::now()).unwrap(),
+            Some(PageStored {
+                added: 1,
+                passed: vec![Seq(6)]
+            })
         );
-        assert_eq!(cursor(&c).unwrap(), Seq(5));
+        assert_eq!(cursor(&c).unwrap(), Seq(6), "past the unreadable event");
+        assert_eq!(gaps(&c).unwrap().len(), 1);
+        // PAC sends it again: not recorded twice.
+        let from = read_point(&c).unwrap();
+        let stored = append_page_after(&mut c, from, &[], &aside, Utc::now()).unwrap();
+        assert_eq!(stored.map(|p| p.passed), Some(vec![]));
+        assert_eq!(gaps(&c).unwrap().len(), 1);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::http::Backoff;
 use crate::model::{Reader, Seq};
 use crate::store::db::Db;
 use crate::store::ledger::{self, LedgerError};
-use crate::store::{booking_waits, seq_reset};
+use crate::store::seq_reset;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadLimits {
@@ -307,35 +307,26 @@ impl<S: EventSource> EventReader<S> {
             .map(|e| classify(e, readers, &rules))
             .collect();
         let count = entries.len();
-        let added = self
+        let aside = unreadable.clone();
+        let stored = self
             .db
-            .call(move |c| -> Result<Option<usize>, LedgerError> {
-                ledger::append_page_after(c, from, &entries, Utc::now())
-            })
+            .call(move |c| ledger::append_page_after(c, from, &entries, &aside, Utc::now()))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e: LedgerError| e.to_string())?;
         self.stages.add(Stage::StorePage, storing.elapsed());
-        let Some(added) = added else {
+        let Some(ledger::PageStored { added, passed }) = stored else {
             tracing::info!(
                 after = after.0,
                 "the event cursor moved while a page was read (reset-cursor): the page is dropped and read again from the new cursor"
             );
             return Ok(());
         };
-        if !unreadable.is_empty() {
-            let reasons = unreadable.clone();
-            let passed = self
-                .db
-                .call(move |c| booking_waits::pass_unreadable(c, after, &reasons, Utc::now()))
-                .await
-                .map_err(|e| e.to_string())?;
-            for (seq, reason) in unreadable.iter().filter(|(s, _)| passed.contains(s)) {
-                tracing::error!(
-                    seq = seq.0,
-                    %reason,
-                    "PAC event {seq} cannot be read: set aside and recorded as a gap of one event"
-                );
-            }
+        for (seq, reason) in unreadable.iter().filter(|(s, _)| passed.contains(s)) {
+            tracing::error!(
+                seq = seq.0,
+                %reason,
+                "PAC event {seq} cannot be read: set aside and recorded as a gap of one event"
+            );
         }
         let cursor = self
             .db
