@@ -20,6 +20,9 @@ mod feed;
 #[path = "contract_astrow/faults.rs"]
 mod faults;
 
+#[path = "contract_astrow/own_bookings.rs"]
+mod own_bookings;
+
 #[path = "contract_astrow/answers.rs"]
 mod answers;
 

@@ -11,6 +11,9 @@ mod faults;
 #[path = "contract_pac/events.rs"]
 mod events;
 
+#[path = "contract_pac/external.rs"]
+mod external;
+
 use astrow_pac::model::{Badge, BadgeType, PacEmployee, PacId};
 use astrow_pac::pac::{PacClient, PacError, new_idempotency_key};
 use reqwest::Method;

@@ -4,6 +4,7 @@ mod calls;
 mod client;
 mod employees;
 mod error;
+pub mod feed;
 mod session;
 pub mod wire;
 

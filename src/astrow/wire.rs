@@ -484,18 +484,65 @@ pub enum StoredStatus {
     Queued,
 }
 
+/// Where Astrow recorded a booking (`terminal_kind` of `GET /bookings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminalKind {
+    /// The File terminal: bookings imported through `POST /bookings/batch`.
+    #[default]
+    File,
+    /// Astrow's web clock.
+    Web,
+    /// Astrow's mobile app.
+    Mobile,
+    /// A terminal of another vendor.
+    Terminal,
+}
+
+impl TerminalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TerminalKind::File => "file",
+            TerminalKind::Web => "web",
+            TerminalKind::Mobile => "mobile",
+            TerminalKind::Terminal => "terminal",
+        }
+    }
+}
+
+/// An empty string goes out as `null` (a stored booking without one).
+fn empty_as_null<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_empty() {
+        s.serialize_none()
+    } else {
+        s.serialize_str(v)
+    }
+}
+
 /// One item of `GET /bookings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredBooking {
     pub booking_id: u64,
     /// Empty when the booking has none (web clock, mobile app: `null`).
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        serialize_with = "empty_as_null"
+    )]
     pub source_id: String,
     #[serde(default, deserialize_with = "null_as_default")]
     pub badge_no: String,
     pub time: DateTime<FixedOffset>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        serialize_with = "empty_as_null"
+    )]
     pub terminal_serial: String,
+    /// Older Astrow versions leave it out: their bookings all came from
+    /// the File terminal.
+    #[serde(default)]
+    pub terminal_kind: TerminalKind,
     #[serde(default)]
     pub direction: Option<BookingDirection>,
     #[serde(default)]

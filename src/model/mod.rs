@@ -148,10 +148,13 @@ pub enum EventType {
     DoorHeldOpen,
     ReaderOffline,
     ReaderOnline,
+    /// A booking made outside PAC (Astrow's web clock, its mobile app, ...)
+    /// that PAC keeps for roll call and presence: never booked into Astrow.
+    ExternalAttendance,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::AccessGranted,
         EventType::AccessDeniedUnknownBadge,
         EventType::AccessDeniedTime,
@@ -160,6 +163,7 @@ impl EventType {
         EventType::DoorHeldOpen,
         EventType::ReaderOffline,
         EventType::ReaderOnline,
+        EventType::ExternalAttendance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -172,6 +176,7 @@ impl EventType {
             EventType::DoorHeldOpen => "door_held_open",
             EventType::ReaderOffline => "reader_offline",
             EventType::ReaderOnline => "reader_online",
+            EventType::ExternalAttendance => "external_attendance",
         }
     }
 }
@@ -216,6 +221,54 @@ pub enum BookingStatus {
 /// ```
 pub fn booking_source_id(org: u32, seq: Seq) -> String {
     format!("pac:{org}:{}", seq.0)
+}
+
+/// A booking Astrow recorded itself (`GET /bookings?after=`): its web
+/// clock, its mobile app, another vendor's terminal, or a File terminal
+/// import (PAC's own bookings among them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AstrowOwnBooking {
+    pub booking_id: u64,
+    /// `None` when Astrow has none (web clock, mobile app).
+    pub source_id: Option<String>,
+    pub pers_no: Option<PersNo>,
+    pub badge_no: String,
+    pub time: DateTime<FixedOffset>,
+    /// `file`, `web`, `mobile` or `terminal`.
+    pub terminal_kind: String,
+    pub direction: Option<Direction>,
+}
+
+/// An attendance event for PAC's `POST /external-events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalEvent {
+    /// `astrow:<booking_id>`: PAC's idempotency key.
+    pub source_id: String,
+    pub time: DateTime<FixedOffset>,
+    pub employee_id: Option<PacId>,
+    /// Upper-case hex, as PAC stores badges.
+    pub badge_number: Option<String>,
+    pub direction: Option<Direction>,
+    /// Where the booking was made ("Astrow web"), at most 64 characters.
+    pub origin: String,
+}
+
+/// What PAC answered for one external event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ExternalOutcome {
+    Stored { seq: u64 },
+    Duplicate { seq: u64 },
+    Rejected { reason: String },
+}
+
+/// The `source_id` of the PAC event made from Astrow booking `booking_id`.
+///
+/// ```
+/// assert_eq!(astrow_pac::model::external_source_id(58812), "astrow:58812");
+/// ```
+pub fn external_source_id(booking_id: u64) -> String {
+    format!("astrow:{booking_id}")
 }
 
 /// Astrow's cycle or pay group: a code and a name.

@@ -106,17 +106,17 @@ const MAX_DEFINITIONS: usize = 100_000;
 const MAX_PAGES: usize = 10_000;
 
 /// One request, everything needed to send it again.
-struct Call<'a> {
+pub(super) struct Call<'a> {
     method: Method,
     path: String,
-    endpoint: String,
+    pub(super) endpoint: String,
     query: Vec<(&'static str, String)>,
     if_match: Option<u64>,
     idempotency_key: Option<&'a str>,
-    body: Option<Vec<u8>>,
+    pub(super) body: Option<Vec<u8>>,
     timeout: Option<Duration>,
-    /// May be repeated (GET, `If-Match`, `Idempotency-Key`).
-    repeatable: bool,
+    /// May be repeated (GET, `If-Match`, `Idempotency-Key`, keyed by `source_id`).
+    pub(super) repeatable: bool,
 }
 
 impl<'a> Call<'a> {
@@ -134,7 +134,7 @@ impl<'a> Call<'a> {
         }
     }
 
-    fn write(method: Method, path: String) -> Self {
+    pub(super) fn write(method: Method, path: String) -> Self {
         Call {
             endpoint: format!("{method} {path}"),
             method,
@@ -482,7 +482,7 @@ impl PacClient {
         Ok(())
     }
 
-    async fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, PacError> {
+    pub(super) async fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, PacError> {
         self.exchange(call, |bytes| {
             http::parse_json(&bytes, &call.endpoint).map_err(Into::into)
         })
@@ -652,6 +652,8 @@ mod tests {
             reader_id: Some(1),
             badge_number: None,
             employee_id: None,
+            source_id: None,
+            origin: None,
         };
         let page = |items, last_seq| wire::EventsPage {
             items,

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod error;
+mod external;
 pub mod tls;
 pub mod wire;
 

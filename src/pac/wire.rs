@@ -213,6 +213,72 @@ pub struct Event {
     pub badge_number: Option<String>,
     #[serde(default)]
     pub employee_id: Option<u64>,
+    /// `external_attendance` only: the idempotency key it was stored under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// `external_attendance` only: where the booking was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+/// Most events one `POST /external-events` carries.
+pub const MAX_EXTERNAL_BATCH: usize = 500;
+/// Longest `origin` of an external event, in characters.
+pub const MAX_ORIGIN_CHARS: usize = 64;
+/// How far in the future an external event's time may be (minutes).
+pub const MAX_FUTURE_MINUTES: i64 = 10;
+
+/// One event of `POST /external-events` (a booking made outside PAC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalEvent {
+    pub source_id: String,
+    pub time: DateTime<FixedOffset>,
+    pub employee_id: Option<u64>,
+    pub badge_number: Option<String>,
+    pub direction: Option<ExternalDirection>,
+    pub origin: String,
+}
+
+/// An external event's direction: `"in"`, `"out"` or `null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExternalDirection {
+    In,
+    Out,
+}
+
+/// `POST /external-events` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalEvents {
+    pub events: Vec<ExternalEvent>,
+}
+
+/// What PAC did with one external event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExternalStatus {
+    Stored,
+    Duplicate,
+    Rejected,
+}
+
+/// PAC's answer for one external event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalResult {
+    pub source_id: String,
+    pub status: ExternalStatus,
+    #[serde(default)]
+    pub seq: Option<u64>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /external-events` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalResults {
+    pub results: Vec<ExternalResult>,
 }
 
 /// `GET /events`: `last_seq` is the newest PAC holds, `oldest_seq` the
@@ -432,6 +498,8 @@ impl From<&model::Event> for Event {
             reader_id: e.reader_id,
             badge_number: e.badge_number.clone(),
             employee_id: e.employee_id.map(|i| i.0),
+            source_id: None,
+            origin: None,
         }
     }
 }

@@ -11,6 +11,7 @@
 
 mod check;
 mod control;
+mod external;
 mod files;
 mod oem;
 mod reply;
@@ -95,6 +96,9 @@ impl Shared {
             last_seq: st.last_seq,
             revoked: st.revoked,
             doors_opened: st.doors_opened,
+            external_stored: st.external.stored,
+            external_duplicates: st.external.duplicates,
+            external_rejected: st.external.rejected,
             requests: self.faults.stats(),
         }
     }
@@ -204,6 +208,19 @@ impl PacSim {
     /// back below a client's cursor); the new last seq.
     pub async fn restore_backup(&self, through: u64) -> u64 {
         self.shared.restore_backup(through).await
+    }
+
+    /// The external events PAC stored: `(source_id, seq)`, by seq.
+    pub async fn external_events(&self) -> Vec<(String, u64)> {
+        let st = self.shared.state.lock().await;
+        let mut out: Vec<(String, u64)> = st
+            .external
+            .by_source
+            .iter()
+            .map(|(s, q)| (s.clone(), *q))
+            .collect();
+        out.sort_by_key(|(_, q)| *q);
+        out
     }
 
     /// Add a reader in PAC, or change one (serial, direction).

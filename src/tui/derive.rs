@@ -301,6 +301,7 @@ pub fn status_text(d: &Delivery, ev: crate::model::EventType) -> String {
             E::DoorHeldOpen => "door held open".into(),
             E::ReaderOffline => "reader offline".into(),
             E::ReaderOnline => "reader online".into(),
+            E::ExternalAttendance => "attendance from Astrow (not sent back)".into(),
         },
         Delivery::RollCall => "roll call".into(),
         Delivery::Pending => "sending".into(),

@@ -1,10 +1,79 @@
 //! Bookings of the simulated Astrow: idempotent on `source_id`, queued when
 //! the badge is no one's, rejected (and not stored) when they cannot be.
 
+use rand::Rng;
+
 use super::state::State;
-use crate::astrow::wire::{Booking, BookingResult, ResultStatus, StoredBooking, StoredStatus};
+use crate::astrow::wire::{
+    Booking, BookingDirection, BookingResult, ResultStatus, StoredBooking, StoredStatus,
+    TerminalKind,
+};
 
 impl State {
+    /// Bookings made at Astrow's own terminals (web clock, mobile app, a
+    /// terminal of another vendor) now, by random employees with a badge;
+    /// one in ten has a badge no one holds (Astrow queues it). Their ids.
+    pub fn own_bookings(&mut self, count: usize, kind: Option<TerminalKind>) -> Vec<u64> {
+        let badges: Vec<(String, u64)> = self
+            .employees
+            .values()
+            .filter_map(|e| e.badge_no.clone().map(|b| (b, e.pers_no.0)))
+            .collect();
+        let mut made = Vec::with_capacity(count);
+        for _ in 0..count {
+            let kind = kind.unwrap_or(if self.rng.random_range(0..3) == 0 {
+                TerminalKind::Mobile
+            } else {
+                TerminalKind::Web
+            });
+            let known = !badges.is_empty() && self.rng.random_range(0..10) != 0;
+            let (badge_no, pers_no) = if known {
+                let (b, p) = &badges[self.rng.random_range(0..badges.len())];
+                (b.clone(), Some(crate::model::PersNo(*p)))
+            } else {
+                (
+                    format!("{}", self.rng.random_range(900_000..1_000_000u32)),
+                    None,
+                )
+            };
+            let direction = if self.rng.random_bool(0.5) {
+                BookingDirection::In
+            } else {
+                BookingDirection::Out
+            };
+            self.own_made += 1;
+            let id = self.next_booking_id;
+            self.next_booking_id += 1;
+            let source_id = match kind {
+                TerminalKind::File => format!("import:{}", self.own_made),
+                k => format!("{}:{}", k.as_str(), self.own_made),
+            };
+            self.by_source.insert(source_id.clone(), id);
+            self.bookings.insert(
+                id,
+                StoredBooking {
+                    booking_id: id,
+                    source_id,
+                    badge_no,
+                    time: super::state::now(),
+                    terminal_serial: String::new(),
+                    terminal_kind: kind,
+                    direction: Some(direction),
+                    mc_code: None,
+                    cc_code: None,
+                    status: if pers_no.is_some() {
+                        StoredStatus::Processed
+                    } else {
+                        StoredStatus::Queued
+                    },
+                    pers_no,
+                },
+            );
+            made.push(id);
+        }
+        made
+    }
+
     /// Behind the integration's back (a person in Astrow): delete the stored
     /// booking with this source id. Whether there was one.
     pub fn delete_booking(&mut self, source_id: &str) -> bool {
@@ -78,6 +147,7 @@ impl State {
                 badge_no: b.badge_no,
                 time: b.time,
                 terminal_serial: b.terminal_serial,
+                terminal_kind: TerminalKind::File,
                 direction: b.direction,
                 mc_code: b.mc_code,
                 cc_code: b.cc_code,

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::request::{ApiErr, json_body};
 use super::state::{Counts, LastHeartbeat};
 use super::{DEFAULT_USERNAME, Shared};
-use crate::astrow::wire::Licenses;
+use crate::astrow::wire::{Licenses, TerminalKind};
 use crate::sim::faults::RequestStats;
 
 type Sim = Ext<Arc<Shared>>;
@@ -29,6 +29,63 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/_sim/licences", put(licences))
         .route("/_sim/permission", put(permission))
         .route("/_sim/stats", get(get_stats))
+        .route(
+            "/_sim/own_bookings",
+            post(own_bookings).put(own_booking_rate),
+        )
+}
+
+/// Most own-terminal bookings one request makes, and the highest rate.
+const MAX_OWN: usize = 10_000;
+const MAX_OWN_PER_MIN: f64 = 60_000.0;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnRequest {
+    count: usize,
+    #[serde(default)]
+    kind: Option<TerminalKind>,
+}
+
+/// `POST /_sim/own_bookings {"count": N, "kind"?: "web" | "mobile" | "terminal"}`:
+/// N bookings at Astrow's own terminals now (web and mobile mixed when no
+/// kind is named). Answers their booking ids.
+async fn own_bookings(Ext(sim): Sim, headers: HeaderMap, body: Body) -> Result<Response, ApiErr> {
+    let req: OwnRequest = json_body(&headers, body)?;
+    if req.count > MAX_OWN {
+        return Err(ApiErr::bad(
+            "invalid_field",
+            "count",
+            format!("count must be at most {MAX_OWN}"),
+        ));
+    }
+    let ids = sim.lock().own_bookings(req.count, req.kind);
+    Ok(Json(serde_json::json!({"booking_ids": ids})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateRequest {
+    per_min: f64,
+}
+
+/// `PUT /_sim/own_bookings {"per_min": F}`: web and mobile bookings at
+/// that rate from now on (0 stops them).
+async fn own_booking_rate(
+    Ext(sim): Sim,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiErr> {
+    let req: RateRequest = json_body(&headers, body)?;
+    if !(0.0..=MAX_OWN_PER_MIN).contains(&req.per_min) {
+        return Err(ApiErr::bad(
+            "invalid_field",
+            "per_min",
+            format!("per_min must be from 0 to {MAX_OWN_PER_MIN}"),
+        ));
+    }
+    super::set_own_rate(&sim, req.per_min);
+    Ok(Json(serde_json::json!({"per_min": req.per_min})).into_response())
 }
 
 /// Most edits one `/_sim/edit` makes (the state lock is held meanwhile).

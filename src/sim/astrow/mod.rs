@@ -7,6 +7,10 @@
 //! - `PUT /_sim/licences {"file_terminal", "employees_import"}`;
 //! - `PUT /_sim/permission {"username"?, "allow_api"}` ("astrow-io" when no
 //!   user is named);
+//! - `POST /_sim/own_bookings {"count": N, "kind"?}`: N bookings at Astrow's
+//!   own terminals (web clock, mobile app; `kind` "web", "mobile" or
+//!   "terminal"), by random employees, one in ten with a badge no one holds;
+//! - `PUT /_sim/own_bookings {"per_min": F}`: such bookings at a rate (0 stops);
 //! - `GET /_sim/stats`: employees, bookings stored, processed, queued,
 //!   duplicates, rejected, logins, edits, the last heartbeat, whether Astrow
 //!   would show the service red, and the shared request counters.
@@ -108,6 +112,48 @@ pub(crate) struct Shared {
     /// The newest notification seq.
     changes: watch::Sender<u64>,
     faults: Arc<Faults>,
+    /// The generator of own-terminal bookings, when one runs.
+    own_generator: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(g) = self
+            .own_generator
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            g.abort();
+        }
+    }
+}
+
+/// Start (or, at 0, stop) the generator of own-terminal bookings. The task
+/// holds only a weak reference: it ends with the simulator.
+fn set_own_rate(shared: &Arc<Shared>, per_min: f64) {
+    let mut slot = shared
+        .own_generator
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(old) = slot.take() {
+        old.abort();
+    }
+    if per_min <= 0.0 {
+        return;
+    }
+    let weak = Arc::downgrade(shared);
+    *slot = Some(tokio::spawn(async move {
+        crate::sim::swipes::run(per_min, |n| {
+            let weak = weak.clone();
+            async move {
+                if let Some(s) = weak.upgrade() {
+                    s.lock().own_bookings(n, None);
+                }
+            }
+        })
+        .await;
+    }));
 }
 
 impl Shared {
@@ -152,6 +198,7 @@ impl AstrowSim {
                 state: Mutex::new(state),
                 changes,
                 faults: opts.faults.unwrap_or_default(),
+                own_generator: Mutex::new(None),
             }),
         }
     }
@@ -232,6 +279,21 @@ impl AstrowSim {
     /// Store the booking with this source id a second time behind the integration's back.
     pub fn double_booking(&self, source_id: &str) -> bool {
         self.shared.lock().double_booking(source_id)
+    }
+
+    /// Bookings at Astrow's own terminals now (see `/_sim/own_bookings`).
+    pub fn own_bookings(&self, count: usize, kind: Option<wire::TerminalKind>) -> Vec<u64> {
+        self.shared.lock().own_bookings(count, kind)
+    }
+
+    /// Own-terminal bookings at `per_min` from now on (0 stops them).
+    pub fn set_own_booking_rate(&self, per_min: f64) {
+        set_own_rate(&self.shared, per_min);
+    }
+
+    /// Every booking Astrow keeps, by booking id.
+    pub fn stored_bookings(&self) -> Vec<wire::StoredBooking> {
+        self.shared.lock().bookings.values().cloned().collect()
     }
 
     /// The employees Astrow holds now, in `pers_no` order.

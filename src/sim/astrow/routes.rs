@@ -288,10 +288,16 @@ pub async fn book(Ext(sim): Sim, headers: HeaderMap, uri: Uri, body: Body) -> An
 
 pub async fn list_bookings(Ext(sim): Sim, headers: HeaderMap, uri: Uri) -> Answer {
     auth(&sim, &headers)?;
-    let q = request::query(&uri, &["limit", "cursor", "since"])?;
+    let q = request::query(&uri, &["limit", "cursor", "since", "after"])?;
     let limit = request::limit_param(&q)?;
-    let after = request::cursor_param(&q)?;
+    let cursor = request::cursor_param(&q)?;
     let since = request::time_param(&q, "since")?;
+    // `after` (a booking_id): only newer ones; with a cursor too, both hold.
+    let after = match q.get("after") {
+        None => None,
+        Some(_) => Some(request::int_param(&q, "after", 0, 0, u64::MAX)?),
+    };
+    let after = cursor.max(after);
     let state = sim.lock();
     let start = after.map_or(0, |c| c.saturating_add(1));
     let mut items: Vec<_> = state

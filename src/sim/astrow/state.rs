@@ -78,7 +78,9 @@ pub struct State {
     pub notifications: Vec<Notification>,
     pub heartbeat: Option<LastHeartbeat>,
     pub counts: Counts,
-    rng: StdRng,
+    pub(super) rng: StdRng,
+    /// Bookings made at Astrow's own terminals so far (their source ids count up).
+    pub(super) own_made: u64,
 }
 
 pub fn now() -> DateTime<FixedOffset> {
@@ -107,6 +109,7 @@ impl State {
             heartbeat: None,
             counts: Counts::default(),
             rng: StdRng::seed_from_u64(seed),
+            own_made: 0,
         }
     }
 

@@ -131,6 +131,10 @@ pub struct Stats {
     pub last_seq: u64,
     pub revoked: bool,
     pub doors_opened: u64,
+    /// `POST /external-events` results: stored, duplicate, rejected.
+    pub external_stored: u64,
+    pub external_duplicates: u64,
+    pub external_rejected: u64,
     /// The shared request counters (as `/_sim/requests`).
     pub requests: crate::sim::faults::RequestStats,
 }

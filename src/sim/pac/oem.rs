@@ -40,6 +40,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{base}/readers"), get(readers))
         .route(&format!("{base}/readers/{{id}}/open"), post(open_door))
         .route(&format!("{base}/events"), get(events))
+        .route(&format!("{base}/external-events"), post(external_events))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(shared.clone(), authorize))
         .with_state(shared)
@@ -264,6 +265,21 @@ async fn open_door(State(shared): Shd, Path((_, raw)): Path<(String, String)>, q
             open_seconds: 5,
         },
     ))
+}
+
+/// `POST /external-events`: at most 500, one result each, idempotent by
+/// `source_id`; a malformed event fails the whole batch.
+async fn external_events(State(shared): Shd, headers: HeaderMap, q: Q, body: Body) -> Reply {
+    no_query(q)?;
+    let v = check::json_body(&headers, body).await?;
+    let events = super::external::batch(&v)?;
+    let (results, last) = {
+        let mut st = shared.state.lock().await;
+        let results = st.external_events(events, now());
+        (results, st.last_seq)
+    };
+    shared.seq_tx.send_replace(last);
+    Ok(json(StatusCode::OK, &wire::ExternalResults { results }))
 }
 
 /// `after`, `limit`, and a long-poll of `wait` seconds when nothing is newer.

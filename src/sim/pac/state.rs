@@ -27,6 +27,8 @@ pub struct State {
     pub doors_opened: u64,
     pub rng: StdRng,
     pub skews: HashMap<u32, i64>,
+    /// External events stored by `POST /external-events`.
+    pub external: super::external::ExternalLog,
 }
 
 pub fn now() -> DateTime<FixedOffset> {
@@ -55,6 +57,7 @@ impl State {
             doors_opened: 0,
             rng,
             skews,
+            external: Default::default(),
         }
     }
 
@@ -268,7 +271,14 @@ impl State {
                 .iter()
                 .skip(skip)
                 .take(limit)
-                .map(Into::into)
+                .map(|e| {
+                    let mut w = wire::Event::from(e);
+                    if let Some((source_id, origin)) = self.external_of(e.seq.0) {
+                        w.source_id = Some(source_id.clone());
+                        w.origin = Some(origin.clone());
+                    }
+                    w
+                })
                 .collect(),
             last_seq: self.last_seq,
             oldest_seq: oldest,
