@@ -268,6 +268,10 @@ pub struct BookingSettings {
     pub wait_alert_s: u64,
     /// Done ledger rows are kept this many days (after a clean reconciliation).
     pub retention_days: u64,
+    /// Astrow's own bookings (web clock, mobile app, other terminals) go
+    /// to PAC as attendance events (`protocol.md`, "Bookings from Astrow
+    /// into PAC"). Off by default.
+    pub astrow_to_pac: bool,
 }
 
 /// One reader's settings (`[readers."R-0012"]`).

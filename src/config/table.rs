@@ -313,6 +313,14 @@ pub const SETTINGS: &[SettingRow] = &[
         "delivered, queued and feed-only rows of the booking ledger older than this are deleted (in small batches, hourly), once a clean reconciliation has covered them; pending and rejected ones are kept",
     ),
     row(
+        "bookings.astrow_to_pac",
+        Kind::Bool,
+        on_settings!(bookings.astrow_to_pac),
+        "`true` or `false`",
+        "false",
+        "Astrow's own bookings (its web clock, mobile app, other vendors' terminals) go to PAC as attendance events, so PAC's roll call and presence lists count people who clocked in there; bookings that came from PAC never go back, and PAC's attendance events never become Astrow bookings",
+    ),
+    row(
         "readers.<serial>.booking",
         Kind::OptBool,
         on_reader!(booking),

@@ -15,6 +15,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::astrow_to_pac::AstrowToPacView;
+
 use crate::engine::snapshot::{
     ApplyProgress, BookingsView, DefinitionsView, EmployeeRow, FeedEntry, Health, JobStatus,
     Origin, PlanView, SettingsSummary, Snapshot, UnreadableView,
@@ -47,6 +49,9 @@ pub struct SnapshotFrame {
     /// What the listings set aside as unreadable, when it changed.
     #[serde(default)]
     pub unreadable: Option<Arc<Vec<UnreadableView>>>,
+    /// The Astrow -> PAC bookings, when they changed.
+    #[serde(default)]
+    pub astrow_to_pac: Option<Arc<AstrowToPacView>>,
 }
 
 /// A part that may be absent itself (no plan): whether it changed, told
@@ -126,6 +131,7 @@ pub struct Sent {
     bookings: Option<Arc<BookingsView>>,
     bookings_head: Option<String>,
     unreadable: Option<Arc<Vec<UnreadableView>>>,
+    astrow_to_pac: Option<Arc<AstrowToPacView>>,
 }
 
 fn changed<T>(last: &mut Option<Arc<T>>, now: &Arc<T>) -> Option<Arc<T>> {
@@ -188,6 +194,7 @@ impl Sent {
             bookings,
             feed,
             unreadable: changed(&mut self.unreadable, &snap.unreadable),
+            astrow_to_pac: changed(&mut self.astrow_to_pac, &snap.astrow_to_pac),
         }
     }
 
@@ -222,6 +229,7 @@ pub struct Received {
     definitions: Arc<DefinitionsView>,
     bookings: Arc<BookingsView>,
     unreadable: Arc<Vec<UnreadableView>>,
+    astrow_to_pac: Arc<AstrowToPacView>,
 }
 
 impl Received {
@@ -264,6 +272,9 @@ impl Received {
         if let Some(u) = f.unreadable {
             self.unreadable = u;
         }
+        if let Some(a) = f.astrow_to_pac {
+            self.astrow_to_pac = a;
+        }
         if f.bookings.is_some() || f.feed.is_some() {
             let mut view = f.bookings.unwrap_or_else(|| (*self.bookings).clone());
             view.feed = match &f.feed {
@@ -288,6 +299,7 @@ impl Received {
             bookings: self.bookings.clone(),
             origin,
             unreadable: self.unreadable.clone(),
+            astrow_to_pac: self.astrow_to_pac.clone(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! commands; plan computation as pure functions.
 
 pub mod apply;
+pub mod astrow_to_pac;
 pub mod bookings;
 pub mod command;
 pub mod command_audit;

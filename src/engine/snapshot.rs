@@ -45,6 +45,9 @@ pub struct Snapshot {
     /// Records the last reads of each listing set aside as unreadable.
     #[serde(default)]
     pub unreadable: Arc<Vec<UnreadableView>>,
+    /// Bookings from Astrow into PAC (`bookings.astrow_to_pac`).
+    #[serde(default)]
+    pub astrow_to_pac: Arc<crate::engine::astrow_to_pac::AstrowToPacView>,
 }
 
 /// A record a listing set aside as unreadable, with the reason (outside

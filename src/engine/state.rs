@@ -66,6 +66,8 @@ pub enum Internal {
         old_site_pending: u64,
     },
     Notice(EventLevel, String),
+    /// The Astrow -> PAC bookings, as the job's monitor sees them.
+    AstrowToPac(Arc<crate::engine::astrow_to_pac::AstrowToPacView>),
 }
 
 pub struct EngineState {
@@ -210,6 +212,7 @@ impl EngineState {
                 }
             }
             Internal::Notice(level, message) => self.notice(level, message),
+            Internal::AstrowToPac(v) => s.astrow_to_pac = v,
         }
     }
 

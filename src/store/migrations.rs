@@ -55,6 +55,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "audit index: by employee",
         sql: super::audit_page::MIGRATION,
     },
+    Migration {
+        version: 9,
+        name: "Astrow->PAC bookings: ledger and cursor",
+        sql: super::astrow_ledger::MIGRATION,
+    },
 ];
 
 const V1: &str = "

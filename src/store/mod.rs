@@ -4,6 +4,7 @@
 //! Arrows: the store knows `model` only. Plans reach it as opaque JSON with
 //! the few columns it must query (ids, states, fingerprints).
 
+pub mod astrow_ledger;
 mod audit;
 pub mod audit_page;
 mod binding;

@@ -435,6 +435,7 @@ pub fn snapshot_with(n: usize, feed_len: usize, held: bool) -> Snapshot {
         site_refusal: None,
         old_site_pending: 0,
         unreadable: Arc::new(Vec::new()),
+        astrow_to_pac: Arc::new(Default::default()),
     }
 }
 

@@ -33,6 +33,8 @@ pub fn classify(event: &Event, readers: &HashMap<u32, Reader>, rules: &BookingRu
         (None, Some(id)) => Some(format!("unknown-reader-{id}")),
         (None, None) => None,
     };
+    // Only a granted swipe books: an `external_attendance` event (a booking
+    // that came from Astrow) never goes back to Astrow (no loops).
     let kind = if event.event_type != EventType::AccessGranted || reader_serial.is_none() {
         EntryKind::Feed
     } else {
@@ -183,6 +185,18 @@ mod tests {
             }
             let e = classify(&event(t, 12), &readers(), &rules());
             assert_eq!(e.kind, EntryKind::Feed, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn an_external_attendance_event_never_becomes_a_booking() {
+        let mut r = rules();
+        r.roll_call_active = true;
+        for reader_id in [12, 13] {
+            let mut e = event(EventType::ExternalAttendance, reader_id);
+            assert_eq!(classify(&e, &readers(), &r).kind, EntryKind::Feed);
+            e.reader_id = None;
+            assert_eq!(classify(&e, &readers(), &r).kind, EntryKind::Feed);
         }
     }
 

@@ -4,6 +4,7 @@
 //! [`start`] reads as the list of what runs.
 
 mod apply_task;
+mod astrow_to_pac_job;
 mod bookings_job;
 mod command_loop;
 mod definitions_job;
@@ -190,6 +191,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
             bookings_job::ImportStart::ReadOnly => (None, None),
         };
     notifications::start(&mut w);
+    astrow_to_pac_job::start(&mut w, &settings)?;
 
     let cancel = w.cancel.clone();
     let engine = Engine {

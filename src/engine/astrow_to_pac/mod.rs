@@ -1,0 +1,257 @@
+//! Bookings from Astrow into PAC (protocol.md, "Bookings from Astrow into
+//! PAC"): Astrow's own bookings (web clock, mobile app, other terminals) are
+//! read by `booking_id` into a ledger of their own together with the
+//! advanced cursor (one transaction), then sent to PAC's
+//! `POST /external-events` as `astrow:<booking_id>`, exactly once through
+//! faults and kills (PAC answers `duplicate` to a resend), each answer kept.
+//!
+//! Three tasks, each with its own store connection: the reader (Astrow ->
+//! ledger), the sender (ledger -> PAC) and the monitor (ledger -> view).
+//! They idle while `bookings.astrow_to_pac` is off or the store is bound to
+//! another site, so the setting takes effect on a reload.
+//!
+//! No loops: a booking whose `source_id` came from PAC (`pac:`) is counted
+//! and passed over, never stored or sent ([`map::event_for`] refuses it as
+//! well); the PAC -> Astrow import never books an `external_attendance`
+//! event (`engine::bookings::classify`).
+
+pub mod map;
+mod reader;
+mod sender;
+pub mod view;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::astrow::AstrowClient;
+use crate::pac::PacClient;
+use crate::store::astrow_ledger;
+use crate::store::db::{Db, DbError};
+pub use view::{A2pEntry, AstrowToPacView};
+
+/// How the job runs.
+#[derive(Debug, Clone)]
+pub struct A2pConfig {
+    /// Events per `POST /external-events` (1..=500).
+    pub batch_size: usize,
+    /// Reading Astrow pauses while this many rows wait for PAC.
+    pub max_pending: u64,
+    /// Bookings per feed page (1..=1000).
+    pub page_size: u32,
+    /// How often Astrow's feed is read when it had nothing new.
+    pub poll_every: Duration,
+    /// The longest wait after failures (backoff doubles up to it).
+    pub max_backoff: Duration,
+    /// How often the monitor refreshes the view when nothing wakes it.
+    pub monitor_every: Duration,
+}
+
+impl Default for A2pConfig {
+    fn default() -> Self {
+        A2pConfig {
+            batch_size: 500,
+            max_pending: 100_000,
+            page_size: 500,
+            poll_every: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(60),
+            monitor_every: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Whether the job may work now (setting on, store bound to this site).
+pub type Gate = watch::Receiver<bool>;
+
+/// A task's run of failures and its last error.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskHealth {
+    pub failures: u32,
+    pub last_error: Option<String>,
+    /// Reader only: paused by back-pressure.
+    pub paused: bool,
+}
+
+/// The running job.
+pub struct AstrowToPac {
+    pub view: watch::Receiver<Arc<AstrowToPacView>>,
+    tasks: Vec<JoinHandle<()>>,
+    cancel: CancellationToken,
+}
+
+impl AstrowToPac {
+    /// Start reader, sender and monitor on the store database at `db_path`.
+    pub fn start(
+        astrow: AstrowClient,
+        pac: PacClient,
+        db_path: &Path,
+        cfg: A2pConfig,
+        gate: Gate,
+        cancel: CancellationToken,
+    ) -> Result<AstrowToPac, DbError> {
+        let (reader_tx, reader_rx) = watch::channel(TaskHealth::default());
+        let (sender_tx, sender_rx) = watch::channel(TaskHealth::default());
+        let (view_tx, view_rx) = watch::channel(Arc::new(AstrowToPacView::default()));
+        let wake_sender = Arc::new(Notify::new());
+        let drained = Arc::new(Notify::new());
+        let reader = reader::FeedReader {
+            astrow,
+            db: Db::open(db_path)?,
+            cfg: cfg.clone(),
+            gate: gate.clone(),
+            wake_sender: wake_sender.clone(),
+            drained: drained.clone(),
+            health: reader_tx,
+            cancel: cancel.clone(),
+        };
+        let sender = sender::EventSender {
+            pac,
+            db: Db::open(db_path)?,
+            cfg: cfg.clone(),
+            gate: gate.clone(),
+            wake: wake_sender,
+            drained,
+            health: sender_tx,
+            cancel: cancel.clone(),
+        };
+        let monitor = Monitor {
+            db: Db::open(db_path)?,
+            gate,
+            reader: reader_rx,
+            sender: sender_rx,
+            out: view_tx,
+            every: cfg.monitor_every,
+            cancel: cancel.clone(),
+        };
+        Ok(AstrowToPac {
+            view: view_rx,
+            tasks: vec![
+                tokio::spawn(reader.run()),
+                tokio::spawn(sender.run()),
+                tokio::spawn(monitor.run()),
+            ],
+            cancel,
+        })
+    }
+
+    /// Stop the tasks and wait for them: a batch in flight is either
+    /// answered and recorded, or left pending to be sent again.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Sleep `d`, or less when cancelled; whether to go on.
+pub(crate) async fn pause(cancel: &CancellationToken, d: Duration) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => false,
+        _ = tokio::time::sleep(d) => true,
+    }
+}
+
+/// The wait after `failures` failures in a row: doubling from `base`.
+pub(crate) fn backoff(base: Duration, failures: u32, max: Duration) -> Duration {
+    let factor = 1u32 << failures.min(10);
+    base.saturating_mul(factor).min(max)
+}
+
+/// Wait until the gate opens; whether to go on.
+pub(crate) async fn gate_open(gate: &mut Gate, cancel: &CancellationToken) -> bool {
+    loop {
+        if *gate.borrow_and_update() {
+            return true;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return false,
+            changed = gate.changed() => if changed.is_err() { return false },
+        }
+    }
+}
+
+struct Monitor {
+    db: Db,
+    gate: Gate,
+    reader: watch::Receiver<TaskHealth>,
+    sender: watch::Receiver<TaskHealth>,
+    out: watch::Sender<Arc<AstrowToPacView>>,
+    every: Duration,
+    cancel: CancellationToken,
+}
+
+impl Monitor {
+    async fn run(mut self) {
+        loop {
+            match self.view().await {
+                Ok(v) => {
+                    self.out.send_if_modified(|old| {
+                        let changed = **old != v;
+                        if changed {
+                            *old = Arc::new(v);
+                        }
+                        changed
+                    });
+                }
+                Err(e) => tracing::warn!("Astrow->PAC view: {e}"),
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.every) => {}
+                _ = self.gate.changed() => {}
+            }
+        }
+    }
+
+    async fn view(&self) -> Result<AstrowToPacView, astrow_ledger::AstrowLedgerError> {
+        let now = chrono::Utc::now();
+        let (tally, rows, (per_minute, lag_ms)) = self
+            .db
+            .call(move |c| {
+                Ok::<_, astrow_ledger::AstrowLedgerError>((
+                    astrow_ledger::tally(c)?,
+                    astrow_ledger::recent(c, view::FEED_ROWS)?,
+                    astrow_ledger::activity(c, now - chrono::TimeDelta::seconds(60))?,
+                ))
+            })
+            .await?;
+        let reader = self.reader.borrow().clone();
+        let sender = self.sender.borrow().clone();
+        let oldest_pending = tally
+            .oldest_pending_read_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        Ok(AstrowToPacView {
+            enabled: *self.gate.borrow(),
+            feed: rows.iter().map(A2pEntry::from).collect(),
+            tally,
+            per_minute: per_minute as f64,
+            lag_ms,
+            last_error: sender.last_error.or(reader.last_error),
+            astrow_failures: reader.failures,
+            pac_failures: sender.failures,
+            reading_paused: reader.paused,
+            oldest_pending,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_limit() {
+        let b = Duration::from_millis(100);
+        let max = Duration::from_secs(5);
+        assert_eq!(backoff(b, 0, max), b);
+        assert_eq!(backoff(b, 3, max), Duration::from_millis(800));
+        assert_eq!(backoff(b, 40, max), max);
+    }
+}

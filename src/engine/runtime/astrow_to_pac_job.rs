@@ -1,0 +1,95 @@
+//! Starts the Astrow -> PAC bookings (`engine::astrow_to_pac`). Its tasks
+//! run while the engine runs and work only while the gate is open:
+//! `bookings.astrow_to_pac` on (as reloaded) and the store bound to this
+//! site. Read-only engines never start it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::EngineError;
+use super::wiring::Wiring;
+use crate::config::Settings;
+use crate::engine::astrow_to_pac::{A2pConfig, AstrowToPac};
+use crate::engine::state::Internal;
+
+pub(super) fn config(settings: &Settings) -> A2pConfig {
+    A2pConfig {
+        batch_size: settings.bookings.batch_size as usize,
+        max_pending: u64::from(settings.bookings.max_pending),
+        ..A2pConfig::default()
+    }
+}
+
+pub(super) fn start(w: &mut Wiring, settings: &Settings) -> Result<(), EngineError> {
+    if w.read_only {
+        return Ok(());
+    }
+    let (gate_tx, gate_rx) = watch::channel(false);
+    w.spawn(keep_gate(
+        w.settings.clone(),
+        w.site.clone(),
+        gate_tx,
+        w.cancel.clone(),
+    ));
+    let job = AstrowToPac::start(
+        w.astrow.clone(),
+        w.pac.clone(),
+        &w.store.database_path(),
+        config(settings),
+        gate_rx,
+        w.cancel.child_token(),
+    )
+    .map_err(|e| EngineError::Ledger(e.to_string()))?;
+    w.spawn(forward(job, w.report.clone(), w.cancel.clone()));
+    Ok(())
+}
+
+/// Open the gate while the setting is on and the store is this site's.
+async fn keep_gate(
+    mut settings: watch::Receiver<Arc<Settings>>,
+    mut site: watch::Receiver<Option<String>>,
+    gate: watch::Sender<bool>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let open = settings.borrow_and_update().bookings.astrow_to_pac
+            && site.borrow_and_update().is_none();
+        gate.send_if_modified(|g| {
+            let changed = *g != open;
+            *g = open;
+            changed
+        });
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = settings.changed() => if r.is_err() { return },
+            r = site.changed() => if r.is_err() { return },
+        }
+    }
+}
+
+/// Hand the job's view to the snapshot; stop the job with the engine.
+async fn forward(
+    job: AstrowToPac,
+    report: tokio::sync::mpsc::Sender<Internal>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let mut view = job.view.clone();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = view.changed() => {
+                if r.is_err() {
+                    break;
+                }
+                let v = view.borrow_and_update().clone();
+                if report.send(Internal::AstrowToPac(v)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    // A batch in flight is answered and recorded, or left to go again.
+    let _ = tokio::time::timeout(Duration::from_secs(30), job.stop()).await;
+}

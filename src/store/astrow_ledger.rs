@@ -1,0 +1,548 @@
+//! The ledger of bookings going from Astrow into PAC: each Astrow booking
+//! read (by `booking_id`) is stored together with the advanced cursor in one
+//! transaction, then sent to PAC as an external event and its per-event
+//! result kept. Bookings that came from PAC (`pac:` source ids) are never
+//! stored here: they are only counted, and never go back.
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AstrowOwnBooking, Direction, ExternalOutcome, PacId, PersNo};
+
+pub const MIGRATION: &str = "
+CREATE TABLE astrow_ledger (
+    booking_id    INTEGER PRIMARY KEY,
+    source_id     TEXT,
+    pers_no       INTEGER,
+    badge_no      TEXT NOT NULL,
+    time          TEXT NOT NULL,
+    terminal_kind TEXT NOT NULL,
+    direction     TEXT CHECK (direction IS NULL OR direction IN ('in', 'out')),
+    state         TEXT NOT NULL CHECK (state IN ('pending', 'stored', 'duplicate', 'rejected', 'unreadable')),
+    pac_seq       INTEGER,
+    reason        TEXT,
+    read_at       TEXT NOT NULL,
+    answered_at   TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX astrow_ledger_by_state ON astrow_ledger (state, booking_id);
+CREATE INDEX astrow_ledger_by_answer ON astrow_ledger (answered_at);
+CREATE TABLE astrow_cursor (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    after_booking_id INTEGER NOT NULL,
+    from_pac         INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO astrow_cursor (id, after_booking_id, from_pac) VALUES (1, 0, 0);
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AstrowLedgerError {
+    #[error("Astrow->PAC ledger: {context}: {source}")]
+    Sql {
+        context: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "Astrow->PAC ledger: booking {booking_id} holds a value that cannot be read back: {detail}"
+    )]
+    Corrupt { booking_id: u64, detail: String },
+    #[error(transparent)]
+    Db(#[from] super::db::DbError),
+}
+
+fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AstrowLedgerError {
+    move |source| AstrowLedgerError::Sql { context, source }
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Whether an Astrow booking came from PAC: it never goes back.
+pub fn came_from_pac(source_id: Option<&str>) -> bool {
+    source_id.is_some_and(|s| s.starts_with("pac:"))
+}
+
+/// Where a row stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RowState {
+    Pending,
+    Answered(ExternalOutcome),
+    /// Astrow's record could not be read: kept with why, never sent.
+    Unreadable {
+        reason: String,
+    },
+}
+
+/// One row of the ledger, with the PAC employee its Astrow employee is
+/// linked to (when it is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub booking: AstrowOwnBooking,
+    pub linked_pac_id: Option<PacId>,
+    pub state: RowState,
+    pub attempts: u32,
+    pub read_at: String,
+}
+
+/// The cursor: the highest booking id read, and how many bookings that
+/// came from PAC were passed over.
+pub fn cursor(conn: &Connection) -> Result<(u64, u64), AstrowLedgerError> {
+    conn.query_row(
+        "SELECT after_booking_id, from_pac FROM astrow_cursor WHERE id = 1",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )
+    .map_err(sql("read the cursor"))
+}
+
+/// Store a page read after `from` with the cursor moved to `to`, in one
+/// transaction; `false` (nothing written) when the cursor is no longer
+/// `from` (another reader got there first: read again).
+pub fn append_page(
+    conn: &mut Connection,
+    from: u64,
+    to: u64,
+    bookings: &[AstrowOwnBooking],
+    unreadable: &[(u64, String)],
+    read_at: DateTime<Utc>,
+) -> Result<bool, AstrowLedgerError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin a page"))?;
+    let (current, _) = cursor(&tx)?;
+    if current != from || to < from {
+        return Ok(false);
+    }
+    let at = ts(read_at);
+    let mut from_pac = 0i64;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO astrow_ledger
+                 (booking_id, source_id, pers_no, badge_no, time, terminal_kind, direction,
+                  state, reason, read_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(sql("prepare the page insert"))?;
+        for b in bookings {
+            if came_from_pac(b.source_id.as_deref()) {
+                from_pac += 1;
+                continue;
+            }
+            let direction = match b.direction {
+                Some(Direction::In) => Some("in"),
+                Some(Direction::Out) => Some("out"),
+                _ => None,
+            };
+            stmt.execute(params![
+                b.booking_id as i64,
+                b.source_id,
+                b.pers_no.map(|p| p.0 as i64),
+                b.badge_no,
+                b.time.to_rfc3339(),
+                b.terminal_kind,
+                direction,
+                "pending",
+                Option::<String>::None,
+                at,
+            ])
+            .map_err(sql("store a booking"))?;
+        }
+        for (id, why) in unreadable {
+            stmt.execute(params![
+                *id as i64,
+                Option::<String>::None,
+                Option::<i64>::None,
+                "",
+                read_at.to_rfc3339(),
+                "",
+                Option::<String>::None,
+                "unreadable",
+                why,
+                at,
+            ])
+            .map_err(sql("store an unreadable booking"))?;
+        }
+    }
+    tx.execute(
+        "UPDATE astrow_cursor SET after_booking_id = ?1, from_pac = from_pac + ?2 WHERE id = 1",
+        params![to as i64, from_pac],
+    )
+    .map_err(sql("move the cursor"))?;
+    tx.commit().map_err(sql("commit a page"))?;
+    Ok(true)
+}
+
+const ROW_COLUMNS: &str = "l.booking_id, l.source_id, l.pers_no, l.badge_no, l.time,
+    l.terminal_kind, l.direction, l.state, l.pac_seq, l.reason, l.attempts, l.read_at, k.pac_id";
+
+/// The oldest `limit` pending rows, in booking id order, each with the PAC
+/// employee its Astrow employee is linked to now.
+pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Row>, AstrowLedgerError> {
+    rows(
+        conn,
+        &format!(
+            "SELECT {ROW_COLUMNS} FROM astrow_ledger l LEFT JOIN links k ON k.pers_no = l.pers_no
+             WHERE l.state = 'pending' ORDER BY l.booking_id LIMIT ?1"
+        ),
+        limit,
+    )
+}
+
+/// The newest `limit` rows, newest first (for the Bookings pane).
+pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<Row>, AstrowLedgerError> {
+    rows(
+        conn,
+        &format!(
+            "SELECT {ROW_COLUMNS} FROM astrow_ledger l LEFT JOIN links k ON k.pers_no = l.pers_no
+             ORDER BY l.booking_id DESC LIMIT ?1"
+        ),
+        limit,
+    )
+}
+
+fn rows(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Row>, AstrowLedgerError> {
+    let mut stmt = conn.prepare_cached(query).map_err(sql("prepare rows"))?;
+    let raw = stmt
+        .query_map([limit as i64], |r| {
+            Ok(RawRow {
+                booking_id: r.get::<_, i64>(0)? as u64,
+                source_id: r.get(1)?,
+                pers_no: r.get::<_, Option<i64>>(2)?.map(|p| p as u64),
+                badge_no: r.get(3)?,
+                time: r.get(4)?,
+                terminal_kind: r.get(5)?,
+                direction: r.get(6)?,
+                state: r.get(7)?,
+                pac_seq: r.get::<_, Option<i64>>(8)?.map(|s| s as u64),
+                reason: r.get(9)?,
+                attempts: r.get::<_, i64>(10)? as u32,
+                read_at: r.get(11)?,
+                pac_id: r.get::<_, Option<i64>>(12)?.map(|p| p as u64),
+            })
+        })
+        .map_err(sql("read rows"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql("read a row"))?;
+    raw.into_iter().map(RawRow::parse).collect()
+}
+
+struct RawRow {
+    booking_id: u64,
+    source_id: Option<String>,
+    pers_no: Option<u64>,
+    badge_no: String,
+    time: String,
+    terminal_kind: String,
+    direction: Option<String>,
+    state: String,
+    pac_seq: Option<u64>,
+    reason: Option<String>,
+    attempts: u32,
+    read_at: String,
+    pac_id: Option<u64>,
+}
+
+impl RawRow {
+    fn parse(self) -> Result<Row, AstrowLedgerError> {
+        let corrupt = |detail: String| AstrowLedgerError::Corrupt {
+            booking_id: self.booking_id,
+            detail,
+        };
+        let time: DateTime<FixedOffset> =
+            DateTime::parse_from_rfc3339(&self.time).map_err(|e| corrupt(e.to_string()))?;
+        let direction = match self.direction.as_deref() {
+            None => None,
+            Some("in") => Some(Direction::In),
+            Some("out") => Some(Direction::Out),
+            Some(o) => return Err(corrupt(format!("direction {o}"))),
+        };
+        let reason = self.reason.clone().unwrap_or_default();
+        let state = match (self.state.as_str(), self.pac_seq) {
+            ("pending", _) => RowState::Pending,
+            ("stored", Some(seq)) => RowState::Answered(ExternalOutcome::Stored { seq }),
+            ("duplicate", Some(seq)) => RowState::Answered(ExternalOutcome::Duplicate { seq }),
+            ("rejected", _) => RowState::Answered(ExternalOutcome::Rejected { reason }),
+            ("unreadable", _) => RowState::Unreadable { reason },
+            (s, _) => return Err(corrupt(format!("state {s}"))),
+        };
+        Ok(Row {
+            booking: AstrowOwnBooking {
+                booking_id: self.booking_id,
+                source_id: self.source_id,
+                pers_no: self.pers_no.map(PersNo),
+                badge_no: self.badge_no,
+                time,
+                terminal_kind: self.terminal_kind,
+                direction,
+            },
+            linked_pac_id: self.pac_id.map(PacId),
+            state,
+            attempts: self.attempts,
+            read_at: self.read_at,
+        })
+    }
+}
+
+/// Count a send of these pending rows (before it goes out): a crash after
+/// it shows as attempts > answers.
+pub fn count_attempt(conn: &mut Connection, ids: &[u64]) -> Result<(), AstrowLedgerError> {
+    let tx = conn.transaction().map_err(sql("begin attempts"))?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "UPDATE astrow_ledger SET attempts = attempts + 1
+                 WHERE booking_id = ?1 AND state = 'pending'",
+            )
+            .map_err(sql("prepare attempts"))?;
+        for id in ids {
+            stmt.execute([*id as i64])
+                .map_err(sql("count an attempt"))?;
+        }
+    }
+    tx.commit().map_err(sql("commit attempts"))
+}
+
+/// Keep PAC's answers, in one transaction. A row already answered keeps
+/// its first answer.
+pub fn record_outcomes(
+    conn: &mut Connection,
+    outcomes: &[(u64, ExternalOutcome)],
+    at: DateTime<Utc>,
+) -> Result<(), AstrowLedgerError> {
+    let tx = conn.transaction().map_err(sql("begin answers"))?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "UPDATE astrow_ledger SET state = ?2, pac_seq = ?3, reason = ?4, answered_at = ?5
+                 WHERE booking_id = ?1 AND state = 'pending'",
+            )
+            .map_err(sql("prepare answers"))?;
+        let at = ts(at);
+        for (id, o) in outcomes {
+            let (state, seq, reason) = match o {
+                ExternalOutcome::Stored { seq } => ("stored", Some(*seq as i64), None),
+                ExternalOutcome::Duplicate { seq } => ("duplicate", Some(*seq as i64), None),
+                ExternalOutcome::Rejected { reason } => ("rejected", None, Some(reason.as_str())),
+            };
+            stmt.execute(params![*id as i64, state, seq, reason, at])
+                .map_err(sql("keep an answer"))?;
+        }
+    }
+    tx.commit().map_err(sql("commit answers"))
+}
+
+/// How many rows wait for PAC.
+pub fn pending_count(conn: &Connection) -> Result<u64, AstrowLedgerError> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM astrow_ledger WHERE state = 'pending'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+    .map_err(sql("count pending rows"))
+}
+
+/// Counts for the console and `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub after_booking_id: u64,
+    pub pending: u64,
+    pub stored: u64,
+    pub duplicate: u64,
+    pub rejected: u64,
+    pub unreadable: u64,
+    /// Bookings in Astrow's feed that came from PAC: passed over, never sent back.
+    pub from_pac: u64,
+    /// When the oldest pending row was read (UTC, RFC 3339).
+    pub oldest_pending_read_at: Option<String>,
+}
+
+pub fn tally(conn: &Connection) -> Result<Tally, AstrowLedgerError> {
+    let (after, from_pac) = cursor(conn)?;
+    let mut t = Tally {
+        after_booking_id: after,
+        from_pac,
+        ..Tally::default()
+    };
+    let mut stmt = conn
+        .prepare_cached("SELECT state, COUNT(*) FROM astrow_ledger GROUP BY state")
+        .map_err(sql("prepare the tally"))?;
+    let counts = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })
+        .map_err(sql("tally"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql("tally row"))?;
+    for (state, n) in counts {
+        match state.as_str() {
+            "pending" => t.pending = n,
+            "stored" => t.stored = n,
+            "duplicate" => t.duplicate = n,
+            "rejected" => t.rejected = n,
+            "unreadable" => t.unreadable = n,
+            _ => {}
+        }
+    }
+    t.oldest_pending_read_at = conn
+        .query_row(
+            "SELECT MIN(read_at) FROM astrow_ledger WHERE state = 'pending'",
+            [],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()
+        .map_err(sql("oldest pending"))?
+        .flatten();
+    Ok(t)
+}
+
+/// Rows PAC answered since `since`, and the lag (Astrow's booking time to
+/// PAC's answer) of the newest answered row.
+pub fn activity(
+    conn: &Connection,
+    since: DateTime<Utc>,
+) -> Result<(u64, Option<u64>), AstrowLedgerError> {
+    let n: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM astrow_ledger WHERE answered_at >= ?1",
+            [ts(since)],
+            |r| r.get(0),
+        )
+        .map_err(sql("count recent answers"))?;
+    let newest: Option<(String, String)> = conn
+        .query_row(
+            "SELECT time, answered_at FROM astrow_ledger WHERE answered_at IS NOT NULL
+             ORDER BY answered_at DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sql("the newest answer"))?;
+    let lag = newest.and_then(|(t, a)| {
+        let t = DateTime::parse_from_rfc3339(&t).ok()?;
+        let a = DateTime::parse_from_rfc3339(&a).ok()?;
+        Some((a - t).num_milliseconds().max(0) as u64)
+    });
+    Ok((n as u64, lag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE links (pac_id INTEGER NOT NULL UNIQUE, pers_no INTEGER NOT NULL UNIQUE);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATION).unwrap();
+        conn
+    }
+
+    fn b(id: u64, source: Option<&str>, pers_no: Option<u64>) -> AstrowOwnBooking {
+        AstrowOwnBooking {
+            booking_id: id,
+            source_id: source.map(str::to_string),
+            pers_no: pers_no.map(PersNo),
+            badge_no: "10231".into(),
+            time: DateTime::parse_from_rfc3339("2026-11-28T08:01:07+01:00").unwrap(),
+            terminal_kind: "web".into(),
+            direction: Some(Direction::In),
+        }
+    }
+
+    #[test]
+    fn a_page_moves_the_cursor_with_its_rows_and_pac_bookings_are_only_counted() {
+        let mut c = db();
+        c.execute("INSERT INTO links VALUES (10001, 1001)", [])
+            .unwrap();
+        let page = [
+            b(1, Some("pac:1:5"), Some(1001)),
+            b(2, Some("web:1"), Some(1001)),
+            b(3, None, None),
+        ];
+        assert!(append_page(&mut c, 0, 4, &page, &[(4, "bad".into())], Utc::now()).unwrap());
+        assert_eq!(cursor(&c).unwrap(), (4, 1));
+        // The same page again, read after the old cursor: refused, nothing doubled.
+        assert!(!append_page(&mut c, 0, 4, &page, &[], Utc::now()).unwrap());
+        let p = pending(&c, 10).unwrap();
+        assert_eq!(
+            p.iter().map(|r| r.booking.booking_id).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        assert_eq!(p[0].linked_pac_id, Some(PacId(10001)));
+        assert_eq!(p[1].linked_pac_id, None);
+        record_outcomes(
+            &mut c,
+            &[
+                (2, ExternalOutcome::Stored { seq: 9 }),
+                (
+                    3,
+                    ExternalOutcome::Rejected {
+                        reason: "no keyholder".into(),
+                    },
+                ),
+            ],
+            Utc::now(),
+        )
+        .unwrap();
+        // A later answer does not overwrite the first.
+        record_outcomes(
+            &mut c,
+            &[(2, ExternalOutcome::Duplicate { seq: 9 })],
+            Utc::now(),
+        )
+        .unwrap();
+        let t = tally(&c).unwrap();
+        assert_eq!(
+            (t.pending, t.stored, t.rejected, t.unreadable, t.from_pac),
+            (0, 1, 1, 1, 1)
+        );
+        let r = recent(&c, 10).unwrap();
+        assert_eq!(
+            r[0].state,
+            RowState::Unreadable {
+                reason: "bad".into()
+            }
+        );
+        assert_eq!(
+            r[1].state,
+            RowState::Answered(ExternalOutcome::Rejected {
+                reason: "no keyholder".into()
+            })
+        );
+        assert_eq!(
+            r[2].state,
+            RowState::Answered(ExternalOutcome::Stored { seq: 9 })
+        );
+    }
+
+    #[test]
+    fn attempts_count_only_pending_rows() {
+        let mut c = db();
+        append_page(
+            &mut c,
+            0,
+            2,
+            &[b(1, None, None), b(2, None, None)],
+            &[],
+            Utc::now(),
+        )
+        .unwrap();
+        record_outcomes(
+            &mut c,
+            &[(1, ExternalOutcome::Stored { seq: 1 })],
+            Utc::now(),
+        )
+        .unwrap();
+        count_attempt(&mut c, &[1, 2]).unwrap();
+        let r = recent(&c, 10).unwrap();
+        assert_eq!((r[0].attempts, r[1].attempts), (1, 0));
+    }
+}
