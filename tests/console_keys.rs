@@ -1242,3 +1242,73 @@ async fn an_engine_notice_is_one_log_line() {
             .is_some_and(|s| s.text == "scheduled syncs paused")
     );
 }
+
+/// The Bookings pane's other direction: `a` shows Astrow's own bookings on
+/// their way into PAC (stored, rejected with PAC's reason, waiting), with the
+/// direction's counts; outside text is drawn sanitised; `a` goes back.
+#[test]
+fn bookings_pane_shows_the_astrow_to_pac_direction() {
+    use astrow_pac::engine::astrow_to_pac::{A2pEntry, AstrowToPacView};
+    use astrow_pac::model::ExternalOutcome;
+    use astrow_pac::store::astrow_ledger::{RowState, Tally};
+    let entry = |id: u64, state: RowState| A2pEntry {
+        booking_id: id,
+        time: chrono::DateTime::parse_from_rfc3339("2026-11-28T08:01:07+01:00").unwrap(),
+        badge_no: "10231".into(),
+        pers_no: Some(1001),
+        pac_id: Some(10231),
+        terminal_kind: "web".into(),
+        direction: Some("in".into()),
+        state,
+        attempts: 1,
+    };
+    let mut snap = snapshot();
+    snap.astrow_to_pac = Arc::new(AstrowToPacView {
+        enabled: true,
+        feed: vec![
+            entry(3, RowState::Pending),
+            entry(
+                2,
+                RowState::Answered(ExternalOutcome::Rejected {
+                    reason: "no keyholder\u{1b}[31m 777777".into(),
+                }),
+            ),
+            entry(1, RowState::Answered(ExternalOutcome::Stored { seq: 881 })),
+        ],
+        tally: Tally {
+            pending: 1,
+            stored: 1,
+            rejected: 1,
+            from_pac: 4,
+            ..Tally::default()
+        },
+        per_minute: 12.0,
+        lag_ms: Some(300),
+        ..AstrowToPacView::default()
+    });
+    let mut h = Harness::new(snap, 120, 40);
+    h.press("5");
+    let screen = h.text();
+    assert!(
+        screen.contains("a: Astrow→PAC 12/min waiting 1"),
+        "{screen}"
+    );
+    h.press("a");
+    let screen = h.text();
+    assert!(screen.contains("Astrow bookings → PAC"), "{screen}");
+    assert!(screen.contains("stored (PAC seq 881)"), "{screen}");
+    assert!(screen.contains("rejected: no keyholder"), "{screen}");
+    assert!(!screen.contains('\u{1b}'), "escape drawn: {screen}");
+    assert!(screen.contains("4 from PAC passed over"), "{screen}");
+    assert!(screen.contains("Astrow→PAC 12/min") && screen.contains("rejected 1"));
+    h.press("j");
+    assert!(has(&mut h, "astrow:2"), "the selected row's detail");
+    h.press("1");
+    let screen = h.text();
+    assert!(
+        screen.contains("Astrow→PAC"),
+        "the Overview lists the second job: {screen}"
+    );
+    h.press("5a");
+    assert!(has(&mut h, "Swipes, newest first"));
+}

@@ -17,7 +17,11 @@ arriving), a temporary store and settings file, and open the console on them. No
 outside the temporary folder is touched; it is removed when you quit.
 
 Try: 3 for the Changes pane (the first sync's plan), a to approve all, x to apply; \
-5 for the bookings arriving; 6 to edit a setting; ? for every key.";
+5 for the bookings arriving (a there shows Astrow's web and mobile bookings going to PAC); \
+6 to edit a setting; ? for every key.";
+
+/// Bookings per minute on Astrow's web clock and mobile app in the demo.
+pub const DEMO_OWN_BOOKINGS_PER_MIN: f64 = 12.0;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -71,6 +75,12 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs, look: Look) -> u8 {
         settings.sync.employee_interval_s = 60;
         settings.sync.definitions_interval_s = 300;
         settings.log.file = Some(file.clone());
+        // The other direction too: a trickle of bookings on Astrow's web
+        // clock and mobile app goes to PAC as attendance events.
+        settings.bookings.astrow_to_pac = true;
+        if let Some((astrow, _, _)) = &site.astrow {
+            astrow.set_own_booking_rate(DEMO_OWN_BOOKINGS_PER_MIN);
+        }
         let config_path = dir.join("astrow-pac.toml");
         if let Err(e) = config::save(&config_path, &settings) {
             eprintln!(

@@ -19,6 +19,7 @@ pub mod remote;
 pub mod run;
 pub mod sim;
 pub mod status;
+pub mod status_a2p;
 pub mod status_failed;
 pub mod status_waits;
 pub mod stop_signal;

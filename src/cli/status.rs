@@ -50,6 +50,14 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> u8 {
     }
     match gather(&dir, settings.bookings.wait_alert_s) {
         Ok(mut v) => {
+            if let Ok(mut store) = Store::open_read_only(&dir) {
+                v["astrow_to_pac"] = super::status_a2p::gather(
+                    store.connection(),
+                    settings.bookings.astrow_to_pac,
+                    settings.bookings.wait_alert_s,
+                    chrono::Utc::now(),
+                );
+            }
             v["site_refusal"] = json!(other_site(&settings, &dir));
             let attention = !v["site_refusal"].is_null()
                 || !v["bookings"]["gaps"]
@@ -59,7 +67,10 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> u8 {
                 || v["plan"]["failing_repeatedly"].as_u64().unwrap_or(0) > 0;
             let bookings_attention = !v["bookings"]["attention"]
                 .as_array()
-                .is_none_or(|a| a.is_empty());
+                .is_none_or(|a| a.is_empty())
+                || !v["astrow_to_pac"]["attention"]
+                    .as_array()
+                    .is_none_or(|a| a.is_empty());
             if args.json {
                 println!("{v}");
             } else {
@@ -272,6 +283,9 @@ fn text(v: &serde_json::Value) -> String {
         ms(&b["lag_p50_ms"]), ms(&b["lag_p99_ms"])
     ));
     out.push_str(&super::status_waits::text(b));
+    if v["astrow_to_pac"].is_object() {
+        out.push_str(&super::status_a2p::text(&v["astrow_to_pac"]));
+    }
     for g in b["gaps"].as_array().into_iter().flatten() {
         out.push_str(&format!(
             "GAP     PAC events {}..={} were lost before they were read (detected {})\n",

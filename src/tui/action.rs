@@ -49,6 +49,8 @@ pub enum Action {
     // bookings
     ToggleFollow,
     RollCallView,
+    /// Show the other direction: Astrow's own bookings going to PAC.
+    AstrowToPacView,
     StartRollCall,
     StopRollCall,
     /// After PAC's event sequence was reset: move the cursor (confirmed).
@@ -115,6 +117,7 @@ impl Action {
             Action::RebindStore => "rebind_store",
             Action::ToggleFollow => "follow",
             Action::RollCallView => "roll_call_view",
+            Action::AstrowToPacView => "astrow_to_pac_view",
             Action::StartRollCall => "roll_call_start",
             Action::StopRollCall => "roll_call_stop",
             Action::ResetCursor => "reset_cursor",

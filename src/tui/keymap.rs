@@ -472,6 +472,13 @@ fn default_bindings() -> Vec<Binding> {
     add(bk, &[c('c')], Action::RollCallView, "roll call", true);
     add(
         bk,
+        &[c('a')],
+        Action::AstrowToPacView,
+        "Astrow→PAC / PAC→Astrow",
+        false,
+    );
+    add(
+        bk,
         &[c('X')],
         Action::ResetCursor,
         "reset event cursor",

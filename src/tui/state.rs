@@ -174,6 +174,9 @@ pub struct BookingsState {
     pub visible: Vec<u32>,
     pub roll_call: bool,
     pub roll_list: ListState,
+    /// Showing the other direction (Astrow's bookings going to PAC).
+    pub astrow_to_pac: bool,
+    pub a2p_list: ListState,
 }
 
 impl Default for BookingsState {
@@ -186,6 +189,8 @@ impl Default for BookingsState {
             visible: Vec::new(),
             roll_call: false,
             roll_list: ListState::default(),
+            astrow_to_pac: false,
+            a2p_list: ListState::default(),
         }
     }
 }

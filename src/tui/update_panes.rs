@@ -79,6 +79,10 @@ fn list_of(s: &mut AppState) -> Option<(&mut ListState, usize, usize)> {
                 Some((&mut s.definitions.removals, n, REMOVAL_ROWS))
             }
         },
+        Pane::Bookings if s.bookings.astrow_to_pac => {
+            let n = s.snap.astrow_to_pac.feed.len();
+            Some((&mut s.bookings.a2p_list, n, h))
+        }
         Pane::Bookings if s.bookings.roll_call => {
             let n = s
                 .snap
@@ -196,6 +200,17 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
         (Pane::Bookings, Action::ResetCursor) => reset_cursor(s),
         (Pane::Bookings, Action::RollCallView) => {
             s.bookings.roll_call = !s.bookings.roll_call;
+            s.bookings.astrow_to_pac = false;
+            Vec::new()
+        }
+        (Pane::Bookings, Action::AstrowToPacView) => {
+            s.bookings.astrow_to_pac = !s.bookings.astrow_to_pac;
+            s.bookings.roll_call = false;
+            s.info(if s.bookings.astrow_to_pac {
+                "showing Astrow's bookings going to PAC (a: back to PAC swipes)"
+            } else {
+                "showing PAC swipes going to Astrow"
+            });
             Vec::new()
         }
         (Pane::Log, Action::ToggleFollow) => {

@@ -75,6 +75,9 @@ pub async fn run_once(
     })
 }
 
+/// An Astrow booking waiting this long for PAC makes the heartbeat degraded.
+pub const A2P_STUCK_AFTER_S: u64 = 900;
+
 /// What is wrong, in words, for the heartbeat's `detail` (pure).
 pub fn problems(snap: &Snapshot, pac: &SystemHealth, astrow: &SystemHealth) -> Vec<String> {
     let mut out = Vec::new();
@@ -107,6 +110,14 @@ pub fn problems(snap: &Snapshot, pac: &SystemHealth, astrow: &SystemHealth) -> V
     }
     if b.reading_paused {
         out.push("reading PAC events paused: too many bookings wait".into());
+    }
+    let a2p = &snap.astrow_to_pac;
+    let now = snap.generated_at.unwrap_or_else(chrono::Utc::now);
+    if let Some(why) = a2p.stuck(now, A2P_STUCK_AFTER_S) {
+        out.push(why);
+    }
+    if a2p.enabled && a2p.reading_paused {
+        out.push("reading Astrow's bookings paused: too many wait for PAC".into());
     }
     if snap.plan.as_ref().is_some_and(|p| p.held.is_some()) {
         out.push("an employee plan is held by the deletion guard".into());
@@ -190,6 +201,27 @@ async fn probe_astrow(astrow: &AstrowClient) -> SystemHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stuck_astrow_to_pac_direction_is_a_heartbeat_problem() {
+        let up = SystemHealth {
+            state: HealthState::Up,
+            ..SystemHealth::default()
+        };
+        let mut snap = Snapshot::default();
+        let mut v = crate::engine::astrow_to_pac::AstrowToPacView {
+            enabled: true,
+            ..Default::default()
+        };
+        snap.astrow_to_pac = Arc::new(v.clone());
+        assert!(problems(&snap, &up, &up).is_empty());
+        v.pac_failures = 5;
+        v.reading_paused = true;
+        snap.astrow_to_pac = Arc::new(v);
+        let p = problems(&snap, &up, &up);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("sending to PAC failed 5 times"), "{p:?}");
+    }
 
     /// A refused or held definitions sync degrades the heartbeat, as a held
     /// employee plan does.

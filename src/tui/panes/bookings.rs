@@ -82,6 +82,21 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     if b.astrow_down {
         l.push(Span::styled("! Astrow down ", t.bad));
     }
+    let a2p = &s.snap.astrow_to_pac;
+    if a2p.enabled && !s.bookings.astrow_to_pac {
+        let rejected = a2p.tally.rejected + a2p.tally.unreadable;
+        l.push(Span::styled(
+            format!(
+                "│ a: Astrow→PAC {:.0}/min waiting {} ",
+                a2p.per_minute, a2p.tally.pending
+            ),
+            t.dim,
+        ));
+        l.push(Span::styled(
+            format!("rejected {rejected}"),
+            if rejected > 0 { t.bad } else { t.dim },
+        ));
+    }
     f.render_widget(Paragraph::new(Line::from(l)), stats);
     super::filter_line(
         f,
@@ -94,6 +109,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     );
     if s.bookings.roll_call {
         roll_call(f, table.union(detail), s);
+        return;
+    }
+    if s.bookings.astrow_to_pac {
+        let a2p = super::bookings_a2p::stats_spans(&s.snap.astrow_to_pac, t);
+        f.render_widget(Paragraph::new(Line::from(a2p)), filter);
+        super::bookings_a2p::draw(f, table.union(detail), s);
         return;
     }
     let view = s.bookings.frozen.as_deref().unwrap_or(b);

@@ -1,6 +1,7 @@
 //! One module per pane; each draws from `AppState` only.
 
 pub mod bookings;
+pub mod bookings_a2p;
 pub mod changes;
 pub mod definitions;
 pub mod employees;

@@ -18,7 +18,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
     systems(f, sys, s);
     plan_and_bookings(f, right, s);
-    let table_h = (s.snap.jobs.len() as u16 + 3).max(4);
+    let a2p_row = u16::from(s.snap.astrow_to_pac.enabled);
+    let table_h = (s.snap.jobs.len() as u16 + a2p_row + 3).max(4);
     if jobs.height >= table_h + 4 {
         let [j, recent] =
             Layout::vertical([Constraint::Length(table_h), Constraint::Min(3)]).areas(jobs);
@@ -245,6 +246,7 @@ fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
             t.warn,
         )));
     }
+    a2p_lines(&mut lines, s, w);
     if b.astrow_down {
         lines.push(Line::from(Span::styled(
             "! Astrow marked down: bookings wait in the ledger",
@@ -267,6 +269,48 @@ fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
         Paragraph::new(lines).block(block("Plan and bookings", s)),
         area,
     );
+}
+
+/// The Astrow -> PAC direction, when it is on.
+fn a2p_lines(lines: &mut Vec<Line<'_>>, s: &AppState, w: usize) {
+    let t = &s.theme;
+    let v = &s.snap.astrow_to_pac;
+    if !v.enabled {
+        return;
+    }
+    let rejected = v.tally.rejected + v.tally.unreadable;
+    lines.push(Line::from(vec![
+        Span::styled("Astrow ", t.title),
+        Span::raw(fit(
+            &format!(
+                "→PAC {:.0}/min, {} stored, {} waiting",
+                v.per_minute,
+                v.tally.stored + v.tally.duplicate,
+                v.tally.pending
+            ),
+            w.saturating_sub(7),
+        )),
+    ]));
+    let mut l = vec![
+        Span::raw("       "),
+        Span::styled(
+            format!("rejected {rejected}"),
+            if rejected > 0 { t.bad } else { t.base },
+        ),
+    ];
+    if let Some(lag) = v.lag_ms {
+        l.push(Span::styled(format!("  lag {}", fmt_ms(lag)), t.dim));
+    }
+    lines.push(Line::from(l));
+    if let Some(why) = v.stuck(
+        chrono::Utc::now(),
+        crate::engine::jobs::heartbeat::A2P_STUCK_AFTER_S,
+    ) {
+        lines.push(Line::from(Span::styled(
+            format!("! {}", fit(&ext(&why), w.saturating_sub(2))),
+            t.bad,
+        )));
+    }
 }
 
 fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
@@ -312,6 +356,10 @@ fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
         Constraint::Length(11),
         Constraint::Min(10),
     ];
+    let mut rows = rows;
+    if let Some(r) = a2p_job_row(s) {
+        rows.push(r);
+    }
     let table = Table::new(rows, widths)
         .header(Row::new(vec!["job", "state", "last run", "next", "result"]).style(t.title))
         .block(block("Jobs", s));
@@ -327,6 +375,40 @@ fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
     } else {
         f.render_widget(table, area);
     }
+}
+
+/// The Astrow -> PAC job as a row of the jobs table (it runs continuously,
+/// like the booking import, so it has no last or next run).
+fn a2p_job_row(s: &AppState) -> Option<Row<'static>> {
+    let t = &s.theme;
+    let v = &s.snap.astrow_to_pac;
+    if !v.enabled {
+        return None;
+    }
+    let down = v.pac_failures.max(v.astrow_failures)
+        >= crate::engine::astrow_to_pac::AstrowToPacView::DOWN_AFTER;
+    let (state, st) = if down {
+        ("✖ failed", t.bad)
+    } else if v.reading_paused {
+        ("paused", t.warn)
+    } else {
+        ("running", t.ok)
+    };
+    Some(Row::new(vec![
+        ratatui::widgets::Cell::from("Astrow→PAC"),
+        ratatui::widgets::Cell::from(Span::styled(state, st)),
+        ratatui::widgets::Cell::from("continuous"),
+        ratatui::widgets::Cell::from("–"),
+        ratatui::widgets::Cell::from(Span::styled(
+            format!(
+                "{} stored, {} waiting, {} rejected",
+                v.tally.stored + v.tally.duplicate,
+                v.tally.pending,
+                v.tally.rejected + v.tally.unreadable
+            ),
+            st,
+        )),
+    ]))
 }
 
 /// Every job's recent runs, newest first.
