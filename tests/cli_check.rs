@@ -253,3 +253,47 @@ fn check_online_explains_an_unreachable_system() {
         "{text}"
     );
 }
+
+#[test]
+fn check_explains_the_astrow_to_pac_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        text.contains("astrow_to_pac = false"),
+        "the example has it off"
+    );
+    std::fs::write(
+        &cfg,
+        text.replace("astrow_to_pac = false", "astrow_to_pac = \"yes\""),
+    )
+    .unwrap();
+    let o = run(
+        &["check", "--offline", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("error: bookings.astrow_to_pac")
+            && stdout(&o).contains("`true` or `false`"),
+        "{}",
+        stdout(&o)
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("astrow_to_pac = \"yes\"", "astrow_to_pac = true"),
+    )
+    .unwrap();
+    let o = run(
+        &["check", "--offline", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("note: bookings.astrow_to_pac = true")
+            && stdout(&o).contains("never sent back"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -36,6 +36,15 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> u8 {
     let mut out = std::io::stdout().lock();
     let mut code = report(&path, loaded, &mut out);
     if let Some(settings) = &settings {
+        if settings.bookings.astrow_to_pac {
+            let _ = writeln!(
+                out,
+                "note: bookings.astrow_to_pac = true: Astrow's own bookings (web clock, mobile \
+                 app, other terminals) go to PAC as attendance events (astrow:<booking_id>); \
+                 bookings that came from PAC are never sent back, and PAC's attendance events \
+                 never become Astrow bookings."
+            );
+        }
         let open = exposed_dirs(global, settings);
         print_all(&mut out, "error", &open);
         if !open.is_empty() {

@@ -85,6 +85,12 @@ pub fn ledger_states(db: &Path) -> (usize, BTreeMap<u64, u64>, BTreeMap<u64, Str
             }
             RowState::Answered(astrow_pac::model::ExternalOutcome::Rejected { reason })
             | RowState::Unreadable { reason } => {
+                // A linked employee is a PAC keyholder: PAC has no reason to refuse.
+                assert_eq!(
+                    r.linked_pac_id, None,
+                    "booking {} of a linked employee rejected: {reason}",
+                    r.booking.booking_id
+                );
                 rejected.insert(r.booking.booking_id, reason);
             }
         }
