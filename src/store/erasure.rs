@@ -289,7 +289,26 @@ fn forget_in(
             delta.add(&state, -1);
         }
     }
-    let swipes_removed = (-delta.states.iter().map(|(_, n)| n).sum::<i64>()) as u64;
+    // Their Astrow bookings on the way to PAC (bookings.astrow_to_pac):
+    // delivered ones go, pending ones are kept so none is lost.
+    let (a2p_removed, a2p_pending) = match pers_no {
+        Some(p) => (
+            tx.execute(
+                "DELETE FROM astrow_ledger WHERE pers_no = ?1 AND state <> 'pending'",
+                [p],
+            )
+            .ctx("remove the employee's Astrow bookings")? as u64,
+            tx.query_row(
+                "SELECT count(*) FROM astrow_ledger WHERE pers_no = ?1 AND state = 'pending'",
+                [p],
+                |r| r.get::<_, u64>(0),
+            )
+            .ctx("count the employee's pending Astrow bookings")?,
+        ),
+        None => (0, 0),
+    };
+    let swipes_pending = swipes_pending + a2p_pending;
+    let swipes_removed = (-delta.states.iter().map(|(_, n)| n).sum::<i64>()) as u64 + a2p_removed;
     let pseudonym = pseudonym();
     open_exception(&tx, "forget", None)?;
     let audit_rows = pseudonymise(&tx, pac_id, pers_no, &pseudonym)?;

@@ -260,3 +260,49 @@ fn a_rebind_keeps_the_old_sites_mirror_rejections_from_going_again() -> TestResu
     assert_eq!(new.status, None, "pending again");
     Ok(())
 }
+
+#[test]
+fn forget_removes_the_employees_delivered_astrow_bookings_and_keeps_pending_ones() -> TestResult {
+    use crate::model::{AstrowOwnBooking, ExternalOutcome};
+    use crate::store::astrow_ledger;
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    store.upsert_link(&Link {
+        pac_id: PacId(7),
+        pers_no: PersNo(1007),
+        origin: LinkOrigin::Created,
+        at: Utc::now(),
+    })?;
+    let b = |id: u64, pers_no: u64| AstrowOwnBooking {
+        booking_id: id,
+        source_id: Some(format!("web:{id}")),
+        pers_no: Some(PersNo(pers_no)),
+        badge_no: "1007".into(),
+        time: FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, 28, 8, 0, 0)
+            .unwrap(),
+        terminal_kind: "web".into(),
+        direction: Some(Direction::In),
+    };
+    let page = [b(1, 1007), b(2, 1007), b(3, 1008)];
+    astrow_ledger::append_page(store.connection(), 0, 3, &page, &[], Utc::now())?;
+    let stored = |seq| ExternalOutcome::Stored { seq };
+    astrow_ledger::record_outcomes(
+        store.connection(),
+        &[(1, stored(10)), (3, stored(11))],
+        Utc::now(),
+    )?;
+    let f = store.forget_employee(PacId(7), None)?;
+    assert_eq!((f.swipes_removed, f.swipes_pending), (1, 1));
+    let left: Vec<u64> = astrow_ledger::recent(store.connection(), 10)?
+        .iter()
+        .map(|r| r.booking.booking_id)
+        .collect();
+    assert_eq!(
+        left,
+        vec![3, 2],
+        "another's booking and the pending one stay"
+    );
+    Ok(())
+}
