@@ -139,8 +139,11 @@ fn gather(dir: &std::path::Path, wait_alert_s: u64) -> Result<serde_json::Value,
     let roll = ledger::roll_call(conn).map_err(err)?;
     let on_site = match roll {
         Some(started) => {
-            let granted =
-                ledger::granted_since(conn, started - chrono::Duration::hours(24)).map_err(err)?;
+            let since = started - chrono::Duration::hours(24);
+            let granted = crate::engine::bookings::rollcall::merge_attendance(
+                ledger::granted_since(conn, since).map_err(err)?,
+                crate::store::astrow_ledger::attendance_since(conn, since).unwrap_or_default(),
+            );
             roll_call(&granted, started, &People::default())
         }
         None => Vec::new(),

@@ -28,6 +28,7 @@ CREATE TABLE astrow_ledger (
 );
 CREATE INDEX astrow_ledger_by_state ON astrow_ledger (state, booking_id);
 CREATE INDEX astrow_ledger_by_answer ON astrow_ledger (answered_at);
+CREATE INDEX astrow_ledger_by_read ON astrow_ledger (read_at);
 CREATE TABLE astrow_cursor (
     id               INTEGER PRIMARY KEY CHECK (id = 1),
     after_booking_id INTEGER NOT NULL,
@@ -208,27 +209,29 @@ pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<Row>, AstrowLedgerE
 fn rows(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Row>, AstrowLedgerError> {
     let mut stmt = conn.prepare_cached(query).map_err(sql("prepare rows"))?;
     let raw = stmt
-        .query_map([limit as i64], |r| {
-            Ok(RawRow {
-                booking_id: r.get::<_, i64>(0)? as u64,
-                source_id: r.get(1)?,
-                pers_no: r.get::<_, Option<i64>>(2)?.map(|p| p as u64),
-                badge_no: r.get(3)?,
-                time: r.get(4)?,
-                terminal_kind: r.get(5)?,
-                direction: r.get(6)?,
-                state: r.get(7)?,
-                pac_seq: r.get::<_, Option<i64>>(8)?.map(|s| s as u64),
-                reason: r.get(9)?,
-                attempts: r.get::<_, i64>(10)? as u32,
-                read_at: r.get(11)?,
-                pac_id: r.get::<_, Option<i64>>(12)?.map(|p| p as u64),
-            })
-        })
+        .query_map([limit as i64], raw_row)
         .map_err(sql("read rows"))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(sql("read a row"))?;
     raw.into_iter().map(RawRow::parse).collect()
+}
+
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        booking_id: r.get::<_, i64>(0)? as u64,
+        source_id: r.get(1)?,
+        pers_no: r.get::<_, Option<i64>>(2)?.map(|p| p as u64),
+        badge_no: r.get(3)?,
+        time: r.get(4)?,
+        terminal_kind: r.get(5)?,
+        direction: r.get(6)?,
+        state: r.get(7)?,
+        pac_seq: r.get::<_, Option<i64>>(8)?.map(|s| s as u64),
+        reason: r.get(9)?,
+        attempts: r.get::<_, i64>(10)? as u32,
+        read_at: r.get(11)?,
+        pac_id: r.get::<_, Option<i64>>(12)?.map(|p| p as u64),
+    })
 }
 
 struct RawRow {
@@ -345,6 +348,57 @@ pub fn pending_count(conn: &Connection) -> Result<u64, AstrowLedgerError> {
     )
     .map(|n| n as u64)
     .map_err(sql("count pending rows"))
+}
+
+/// The bookings PAC stored (or had stored) read since `since`, oldest
+/// first, as attendance entries for the roll call: PAC's employee when the
+/// Astrow employee is linked, else the badge number; in or out as booked.
+pub fn attendance_since(
+    conn: &Connection,
+    since: DateTime<Utc>,
+) -> Result<Vec<super::ledger::Entry>, AstrowLedgerError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM astrow_ledger l LEFT JOIN links k ON k.pers_no = l.pers_no
+             WHERE l.read_at >= ?1 AND l.state IN ('stored', 'duplicate')
+             ORDER BY l.booking_id"
+        ))
+        .map_err(sql("prepare attendance"))?;
+    let rows = stmt
+        .query_map([ts(since)], raw_row)
+        .map_err(sql("read attendance"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql("read an attendance row"))?;
+    rows.into_iter()
+        .map(|raw| {
+            let read_at = DateTime::parse_from_rfc3339(&raw.read_at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(since);
+            let row = raw.parse()?;
+            let seq = match row.state {
+                RowState::Answered(ExternalOutcome::Stored { seq })
+                | RowState::Answered(ExternalOutcome::Duplicate { seq }) => seq,
+                _ => 0,
+            };
+            Ok(super::ledger::Entry {
+                seq: crate::model::Seq(seq),
+                time: row.booking.time,
+                event_type: crate::model::EventType::ExternalAttendance,
+                reader_id: None,
+                reader_serial: None,
+                badge_number: Some(row.booking.badge_no.clone()),
+                employee_id: row.linked_pac_id,
+                kind: super::ledger::EntryKind::Booking {
+                    direction: row.booking.direction,
+                },
+                status: None,
+                badge_no: None,
+                read_at,
+                answered_at: None,
+                attempts: row.attempts,
+            })
+        })
+        .collect()
 }
 
 /// Counts for the console and `status`.

@@ -58,6 +58,9 @@ pub enum LedgerError {
     Corrupt { seq: u64, detail: String },
     #[error(transparent)]
     Db(#[from] super::db::DbError),
+    /// The Astrow -> PAC ledger (read beside this one for the roll call).
+    #[error(transparent)]
+    AstrowToPac(#[from] super::astrow_ledger::AstrowLedgerError),
 }
 
 /// UTC stamps in one fixed width, so that text order is time order.

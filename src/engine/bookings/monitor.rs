@@ -136,7 +136,13 @@ impl BookingMonitor {
 pub fn facts(c: &mut rusqlite::Connection, now: DateTime<Utc>) -> Result<Facts, LedgerError> {
     let started = ledger::roll_call(c)?;
     let granted = match started {
-        Some(s) => ledger::granted_since(c, s - chrono::Duration::hours(24))?,
+        Some(s) => {
+            let since = s - chrono::Duration::hours(24);
+            super::rollcall::merge_attendance(
+                ledger::granted_since(c, since)?,
+                crate::store::astrow_ledger::attendance_since(c, since)?,
+            )
+        }
         None => Vec::new(),
     };
     let (tally, last_minute) = tally::current(c, now)?;

@@ -9,6 +9,25 @@ use crate::engine::snapshot::RollCallPerson;
 use crate::model::Direction;
 use crate::store::ledger::{Entry, EntryKind};
 
+/// PAC's granted swipes and the attendance Astrow sent to PAC (each oldest
+/// first) in one list by time for [`roll_call`]: someone who clocked in on
+/// Astrow's web clock counts as on site. Swipes keep their own order.
+pub fn merge_attendance(granted: Vec<Entry>, external: Vec<Entry>) -> Vec<Entry> {
+    if external.is_empty() {
+        return granted;
+    }
+    let mut out = Vec::with_capacity(granted.len() + external.len());
+    let mut ext = external.into_iter().peekable();
+    for g in granted {
+        while let Some(e) = ext.next_if(|e| e.time < g.time) {
+            out.push(e);
+        }
+        out.push(g);
+    }
+    out.extend(ext);
+    out
+}
+
 /// Fold granted swipes (oldest first) into the roll call: a person is on site
 /// when their last booking swipe went in; confirmed when they swiped a
 /// roll-call reader since the roll call started. Confirmed people are listed
@@ -63,4 +82,57 @@ pub fn roll_call(
     // Unconfirmed first: they are who the roll call is looking for.
     out.sort_by(|a, b| a.confirmed.cmp(&b.confirmed).then(a.name.cmp(&b.name)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventType, PacId, Seq};
+    use chrono::{FixedOffset, TimeZone};
+
+    fn entry(seq: u64, minute: u32, t: EventType, employee: u64, d: Direction) -> Entry {
+        Entry {
+            seq: Seq(seq),
+            time: FixedOffset::east_opt(0)
+                .unwrap()
+                .with_ymd_and_hms(2026, 11, 28, 8, minute, 0)
+                .unwrap(),
+            event_type: t,
+            reader_id: None,
+            reader_serial: None,
+            badge_number: Some(format!("B{employee}")),
+            employee_id: Some(PacId(employee)),
+            kind: EntryKind::Booking { direction: Some(d) },
+            status: None,
+            badge_no: None,
+            read_at: Utc::now(),
+            answered_at: None,
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn someone_who_clocked_in_on_astrow_counts_as_on_site() {
+        let granted = vec![
+            entry(1, 0, EventType::AccessGranted, 1, Direction::In),
+            entry(2, 30, EventType::AccessGranted, 2, Direction::In),
+        ];
+        let external = vec![
+            // 2 clocks out on the web after their swipe in; 3 clocks in on mobile.
+            entry(7, 5, EventType::ExternalAttendance, 3, Direction::In),
+            entry(8, 40, EventType::ExternalAttendance, 2, Direction::Out),
+        ];
+        let mut people = People::default();
+        for i in 1..=3 {
+            people.names.insert(PacId(i), format!("P{i}"));
+        }
+        let merged = merge_attendance(granted, external);
+        let seqs: Vec<u64> = merged.iter().map(|e| e.seq.0).collect();
+        assert_eq!(seqs, [1, 7, 2, 8], "by time");
+        let on_site: Vec<String> = roll_call(&merged, Utc::now(), &people)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(on_site, ["P1", "P3"]);
+    }
 }
