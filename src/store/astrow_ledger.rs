@@ -401,6 +401,23 @@ pub fn attendance_since(
         .collect()
 }
 
+/// Delete up to `limit` rows PAC stored (stored or duplicate) answered
+/// before `before`; rejected, unreadable and pending rows stay. How many.
+pub fn trim(
+    conn: &Connection,
+    before: DateTime<Utc>,
+    limit: usize,
+) -> Result<u64, AstrowLedgerError> {
+    conn.execute(
+        "DELETE FROM astrow_ledger WHERE booking_id IN (
+             SELECT booking_id FROM astrow_ledger
+             WHERE answered_at < ?1 AND state IN ('stored', 'duplicate') LIMIT ?2)",
+        params![ts(before), limit as i64],
+    )
+    .map(|n| n as u64)
+    .map_err(sql("trim answered rows"))
+}
+
 /// Counts for the console and `status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
@@ -575,6 +592,38 @@ mod tests {
             r[2].state,
             RowState::Answered(ExternalOutcome::Stored { seq: 9 })
         );
+    }
+
+    #[test]
+    fn trimming_removes_old_stored_rows_only() {
+        let mut c = db();
+        let page: Vec<_> = (1..=4).map(|i| b(i, None, None)).collect();
+        append_page(&mut c, 0, 4, &page, &[], Utc::now()).unwrap();
+        let old = Utc::now() - chrono::TimeDelta::days(100);
+        record_outcomes(
+            &mut c,
+            &[
+                (1, ExternalOutcome::Stored { seq: 1 }),
+                (2, ExternalOutcome::Rejected { reason: "r".into() }),
+            ],
+            old,
+        )
+        .unwrap();
+        record_outcomes(
+            &mut c,
+            &[(3, ExternalOutcome::Duplicate { seq: 3 })],
+            Utc::now(),
+        )
+        .unwrap();
+        let cut = Utc::now() - chrono::TimeDelta::days(90);
+        assert_eq!(trim(&c, cut, 100).unwrap(), 1);
+        let left: Vec<u64> = recent(&c, 10)
+            .unwrap()
+            .iter()
+            .map(|r| r.booking.booking_id)
+            .collect();
+        assert_eq!(left, [4, 3, 2]);
+        assert_eq!(cursor(&c).unwrap().0, 4, "the cursor stays");
     }
 
     #[test]

@@ -43,7 +43,51 @@ pub(super) fn start(w: &mut Wiring, settings: &Settings) -> Result<(), EngineErr
     )
     .map_err(|e| EngineError::Ledger(e.to_string()))?;
     w.spawn(forward(job, w.report.clone(), w.cancel.clone()));
+    w.spawn(retention(
+        w.store.database_path(),
+        w.settings.clone(),
+        w.cancel.clone(),
+    ));
     Ok(())
+}
+
+/// Rows PAC stored leave the ledger after `bookings.retention_days` (by
+/// the time PAC answered), hourly, in batches; rejected and pending stay.
+async fn retention(
+    db_path: std::path::PathBuf,
+    settings: watch::Receiver<Arc<Settings>>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    const EVERY: Duration = Duration::from_secs(3600);
+    const BATCH: usize = 5_000;
+    let db = match crate::store::db::Db::open(&db_path) {
+        Ok(db) => db,
+        Err(e) => {
+            tracing::warn!("Astrow->PAC retention: {e}");
+            return;
+        }
+    };
+    loop {
+        let days = settings.borrow().bookings.retention_days;
+        let before = chrono::Utc::now() - chrono::TimeDelta::days(days as i64);
+        loop {
+            let trimmed = db
+                .call(move |c| crate::store::astrow_ledger::trim(c, before, BATCH))
+                .await;
+            match trimmed {
+                Ok(n) if n as usize == BATCH && !cancel.is_cancelled() => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!("Astrow->PAC retention: {e}");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+    }
 }
 
 /// Open the gate while the setting is on and the store is this site's.
