@@ -87,6 +87,8 @@ pub struct Row {
     pub state: RowState,
     pub attempts: u32,
     pub read_at: String,
+    /// When PAC answered (UTC, RFC 3339).
+    pub answered_at: Option<String>,
 }
 
 /// The cursor: the highest booking id read, and how many bookings that
@@ -179,7 +181,7 @@ pub fn append_page(
 }
 
 const ROW_COLUMNS: &str = "l.booking_id, l.source_id, l.pers_no, l.badge_no, l.time,
-    l.terminal_kind, l.direction, l.state, l.pac_seq, l.reason, l.attempts, l.read_at, k.pac_id";
+    l.terminal_kind, l.direction, l.state, l.pac_seq, l.reason, l.attempts, l.read_at, k.pac_id, l.answered_at";
 
 /// The oldest `limit` pending rows, in booking id order, each with the PAC
 /// employee its Astrow employee is linked to now.
@@ -231,6 +233,7 @@ fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         attempts: r.get::<_, i64>(10)? as u32,
         read_at: r.get(11)?,
         pac_id: r.get::<_, Option<i64>>(12)?.map(|p| p as u64),
+        answered_at: r.get(13)?,
     })
 }
 
@@ -248,6 +251,7 @@ struct RawRow {
     attempts: u32,
     read_at: String,
     pac_id: Option<u64>,
+    answered_at: Option<String>,
 }
 
 impl RawRow {
@@ -287,6 +291,7 @@ impl RawRow {
             state,
             attempts: self.attempts,
             read_at: self.read_at,
+            answered_at: self.answered_at,
         })
     }
 }

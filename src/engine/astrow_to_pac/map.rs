@@ -64,6 +64,7 @@ mod tests {
             state: RowState::Pending,
             attempts: 0,
             read_at: String::new(),
+            answered_at: None,
         }
     }
 
