@@ -56,7 +56,32 @@ async fn main() {
         .expect("simulators");
     let settings = settings_for(&site, dir.path());
     let store_dir = dir.path().join("store");
-    drop(Store::open(&store_dir).expect("store"));
+    let mut store = Store::open(&store_dir).expect("store");
+    // Link the seeded twins, as the employee sync would: their bookings go
+    // by PAC id and PAC stores them (the others PAC rejects: no keyholder).
+    let pac_ids: std::collections::BTreeSet<u64> = pac_client(&settings)
+        .expect("pac")
+        .list_employees()
+        .await
+        .expect("employees")
+        .iter()
+        .map(|e| e.id.0)
+        .collect();
+    for e in site.astrow.as_ref().expect("astrow").0.employees() {
+        if let Some(pac_id) = astrow_pac::model::parse_pac_ref(e.external_ref.as_deref())
+            && pac_ids.contains(&pac_id.0)
+        {
+            store
+                .upsert_link(&astrow_pac::model::Link {
+                    pac_id,
+                    pers_no: e.pers_no,
+                    origin: astrow_pac::model::LinkOrigin::Matched,
+                    at: chrono::Utc::now(),
+                })
+                .expect("link");
+        }
+    }
+    drop(store);
     let db = store_dir.join(astrow_pac::store::DATABASE_FILE);
     let (_gate, gate_rx) = watch::channel(true);
     let job = AstrowToPac::start(
@@ -126,6 +151,11 @@ async fn main() {
         percentile(&lags, 50).unwrap_or(0),
         percentile(&lags, 99).unwrap_or(0),
         lags.len()
+    );
+    let t = astrow_ledger::tally(&conn).expect("tally");
+    println!(
+        "PAC answered: {} stored, {} duplicate, {} rejected (bookings of Astrow employees PAC does not know)",
+        t.stored, t.duplicate, t.rejected
     );
     job.stop().await;
     site.stop().await;
