@@ -37,6 +37,7 @@ pub fn gather(conn: &Connection, enabled: bool, wait_alert_s: u64, now: DateTime
         "rejected": tally.rejected,
         "unreadable": tally.unreadable,
         "from_pac_passed_over": tally.from_pac,
+        "older_than_start_passed_over": tally.older_than_start,
         "per_minute": activity.0,
         "lag_ms": activity.1,
         "oldest_pending_s": waited_s,
@@ -54,7 +55,7 @@ pub fn text(a: &Value) -> String {
         .map_or("-".to_string(), |n| format!("{n} ms"));
     let mut out = format!(
         "Astrow->PAC {}: cursor {}, {} pending, {} stored, {} duplicate, {} rejected, {} unreadable, \
-         {} from PAC passed over; {}/min, lag {ms}\n",
+         {} from PAC and {} from before the start passed over; {}/min, lag {ms}\n",
         if a["enabled"] == true { "on" } else { "off" },
         a["cursor"],
         a["pending"],
@@ -63,6 +64,7 @@ pub fn text(a: &Value) -> String {
         a["rejected"],
         a["unreadable"],
         a["from_pac_passed_over"],
+        a["older_than_start_passed_over"],
         a["per_minute"],
     );
     for w in a["attention"].as_array().into_iter().flatten() {

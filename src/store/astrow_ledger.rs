@@ -32,7 +32,12 @@ CREATE INDEX astrow_ledger_by_read ON astrow_ledger (read_at);
 CREATE TABLE astrow_cursor (
     id               INTEGER PRIMARY KEY CHECK (id = 1),
     after_booking_id INTEGER NOT NULL,
-    from_pac         INTEGER NOT NULL DEFAULT 0
+    from_pac         INTEGER NOT NULL DEFAULT 0,
+    -- Bookings older than this (set by the first page read: 24 hours
+    -- before it) are history from before the direction was turned on:
+    -- counted in `older`, never sent.
+    floor            TEXT,
+    older            INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO astrow_cursor (id, after_booking_id, from_pac) VALUES (1, 0, 0);
 ";
@@ -60,6 +65,11 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AstrowLedgerErr
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+/// How far back the first read reaches: Astrow's bookings older than this
+/// before the direction was first turned on are history, not attendance
+/// PAC needs (its roll call looks back 24 hours); they are counted, not sent.
+pub const START_HISTORY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// Whether an Astrow booking came from PAC: it never goes back.
 pub fn came_from_pac(source_id: Option<&str>) -> bool {
@@ -121,7 +131,9 @@ pub fn append_page(
         return Ok(false);
     }
     let at = ts(read_at);
+    let floor = history_floor(&tx, read_at)?;
     let mut from_pac = 0i64;
+    let mut older = 0i64;
     {
         let mut stmt = tx
             .prepare_cached(
@@ -134,6 +146,10 @@ pub fn append_page(
         for b in bookings {
             if came_from_pac(b.source_id.as_deref()) {
                 from_pac += 1;
+                continue;
+            }
+            if b.time < floor {
+                older += 1;
                 continue;
             }
             let direction = match b.direction {
@@ -172,12 +188,38 @@ pub fn append_page(
         }
     }
     tx.execute(
-        "UPDATE astrow_cursor SET after_booking_id = ?1, from_pac = from_pac + ?2 WHERE id = 1",
-        params![to as i64, from_pac],
+        "UPDATE astrow_cursor SET after_booking_id = ?1, from_pac = from_pac + ?2,
+         older = older + ?3 WHERE id = 1",
+        params![to as i64, from_pac, older],
     )
     .map_err(sql("move the cursor"))?;
     tx.commit().map_err(sql("commit a page"))?;
     Ok(true)
+}
+
+/// The history floor, set on the first page ([`START_HISTORY`] before it).
+fn history_floor(
+    tx: &rusqlite::Transaction<'_>,
+    read_at: DateTime<Utc>,
+) -> Result<DateTime<FixedOffset>, AstrowLedgerError> {
+    let stored: Option<String> = tx
+        .query_row("SELECT floor FROM astrow_cursor WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .map_err(sql("read the history floor"))?;
+    if let Some(f) = stored {
+        return DateTime::parse_from_rfc3339(&f).map_err(|e| AstrowLedgerError::Corrupt {
+            booking_id: 0,
+            detail: format!("history floor {f}: {e}"),
+        });
+    }
+    let floor = (read_at - START_HISTORY).fixed_offset();
+    tx.execute(
+        "UPDATE astrow_cursor SET floor = ?1 WHERE id = 1",
+        [floor.to_rfc3339()],
+    )
+    .map_err(sql("set the history floor"))?;
+    Ok(floor)
 }
 
 const ROW_COLUMNS: &str = "l.booking_id, l.source_id, l.pers_no, l.badge_no, l.time,
@@ -434,6 +476,9 @@ pub struct Tally {
     pub unreadable: u64,
     /// Bookings in Astrow's feed that came from PAC: passed over, never sent back.
     pub from_pac: u64,
+    /// Bookings older than [`START_HISTORY`] before the first read: passed over.
+    #[serde(default)]
+    pub older_than_start: u64,
     /// When the oldest pending row was read (UTC, RFC 3339).
     pub oldest_pending_read_at: Option<String>,
 }
@@ -465,6 +510,11 @@ pub fn tally(conn: &Connection) -> Result<Tally, AstrowLedgerError> {
             _ => {}
         }
     }
+    t.older_than_start = conn
+        .query_row("SELECT older FROM astrow_cursor WHERE id = 1", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(sql("read the history count"))? as u64;
     t.oldest_pending_read_at = conn
         .query_row(
             "SELECT MIN(read_at) FROM astrow_ledger WHERE state = 'pending'",
@@ -521,6 +571,50 @@ mod tests {
         conn
     }
 
+    /// An hour after the bookings' time.
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-28T08:01:07+01:00")
+            .unwrap()
+            .to_utc()
+            + chrono::TimeDelta::hours(1)
+    }
+
+    #[test]
+    fn history_from_before_the_first_read_is_counted_not_stored() {
+        let mut c = db();
+        let now = t0() + chrono::TimeDelta::days(3);
+        assert!(
+            append_page(
+                &mut c,
+                0,
+                2,
+                &[b(1, None, None), b(2, Some("web:2"), None)],
+                &[],
+                now
+            )
+            .unwrap()
+        );
+        let mut fresh = b(3, None, None);
+        fresh.time = now.fixed_offset();
+        // The floor stays where the first page put it.
+        assert!(
+            append_page(
+                &mut c,
+                2,
+                3,
+                &[fresh],
+                &[],
+                now + chrono::TimeDelta::days(9)
+            )
+            .unwrap()
+        );
+        let t = tally(&c).unwrap();
+        assert_eq!(
+            (t.older_than_start, t.pending, t.after_booking_id),
+            (2, 1, 3)
+        );
+    }
+
     fn b(id: u64, source: Option<&str>, pers_no: Option<u64>) -> AstrowOwnBooking {
         AstrowOwnBooking {
             booking_id: id,
@@ -543,10 +637,10 @@ mod tests {
             b(2, Some("web:1"), Some(1001)),
             b(3, None, None),
         ];
-        assert!(append_page(&mut c, 0, 4, &page, &[(4, "bad".into())], Utc::now()).unwrap());
+        assert!(append_page(&mut c, 0, 4, &page, &[(4, "bad".into())], t0()).unwrap());
         assert_eq!(cursor(&c).unwrap(), (4, 1));
         // The same page again, read after the old cursor: refused, nothing doubled.
-        assert!(!append_page(&mut c, 0, 4, &page, &[], Utc::now()).unwrap());
+        assert!(!append_page(&mut c, 0, 4, &page, &[], t0()).unwrap());
         let p = pending(&c, 10).unwrap();
         assert_eq!(
             p.iter().map(|r| r.booking.booking_id).collect::<Vec<_>>(),
@@ -603,7 +697,7 @@ mod tests {
     fn trimming_removes_old_stored_rows_only() {
         let mut c = db();
         let page: Vec<_> = (1..=4).map(|i| b(i, None, None)).collect();
-        append_page(&mut c, 0, 4, &page, &[], Utc::now()).unwrap();
+        append_page(&mut c, 0, 4, &page, &[], t0()).unwrap();
         let old = Utc::now() - chrono::TimeDelta::days(100);
         record_outcomes(
             &mut c,
@@ -640,7 +734,7 @@ mod tests {
             2,
             &[b(1, None, None), b(2, None, None)],
             &[],
-            Utc::now(),
+            t0(),
         )
         .unwrap();
         record_outcomes(

@@ -286,7 +286,8 @@ fn forget_removes_the_employees_delivered_astrow_bookings_and_keeps_pending_ones
         direction: Some(Direction::In),
     };
     let page = [b(1, 1007), b(2, 1007), b(3, 1008)];
-    astrow_ledger::append_page(store.connection(), 0, 3, &page, &[], Utc::now())?;
+    let read_at = page[0].time.to_utc() + Duration::hours(1);
+    astrow_ledger::append_page(store.connection(), 0, 3, &page, &[], read_at)?;
     let stored = |seq| ExternalOutcome::Stored { seq };
     astrow_ledger::record_outcomes(
         store.connection(),

@@ -77,7 +77,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let title = Line::from(vec![
         Span::styled(" Astrow bookings → PAC, newest first ", t.title),
         Span::styled(
-            format!("{} from PAC passed over (no loops) ", v.tally.from_pac),
+            format!(
+                "{} from PAC passed over (no loops), {} from before the start ",
+                v.tally.from_pac, v.tally.older_than_start
+            ),
             t.dim,
         ),
     ]);
