@@ -465,6 +465,18 @@ pub fn trim(
     .map_err(sql("trim answered rows"))
 }
 
+/// Start afresh (a re-bind to another site): the rows and the cursor were
+/// the old pair's. Runs inside the re-bind's transaction.
+pub fn restart(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM astrow_ledger", [])?;
+    tx.execute(
+        "UPDATE astrow_cursor SET after_booking_id = 0, from_pac = 0, floor = NULL, older = 0
+         WHERE id = 1",
+        [],
+    )?;
+    Ok(())
+}
+
 /// Counts for the console and `status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {

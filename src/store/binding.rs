@@ -127,7 +127,8 @@ impl Store {
     /// Bind the store to `site`, forgetting the links, plans, suppressions
     /// and applied destructive items of the site it was bound to; the old
     /// site's bookings still to be sent are abandoned (kept, marked) and the
-    /// event cursor starts as a fresh store's does. One transaction, its
+    /// event cursor starts as a fresh store's does; the Astrow -> PAC ledger
+    /// (the old pair's booking ids) is emptied and starts afresh. One transaction, its
     /// audit entry included.
     pub fn rebind(&mut self, site: &SiteIdentity) -> Result<Rebound, StoreError> {
         let before = self.site_binding()?;
@@ -163,6 +164,10 @@ impl Store {
                 params![ABANDONED_REASON],
             )
             .ctx("abandon the old site's mirror rejections")?;
+            // The Astrow -> PAC ledger was the old pair's: its booking ids
+            // and cursor are the old Astrow's, its events the old PAC's.
+            // Start as a fresh store does (the last 24 hours read again).
+            super::astrow_ledger::restart(&tx).ctx("restart the Astrow->PAC ledger")?;
             let events = restart_events(&tx)?;
             tx.execute(
                 "INSERT INTO site_binding (id, pac, astrow, bound_at) VALUES (1, ?1, ?2, ?3)

@@ -307,3 +307,38 @@ fn forget_removes_the_employees_delivered_astrow_bookings_and_keeps_pending_ones
     );
     Ok(())
 }
+
+#[test]
+fn a_rebind_starts_the_astrow_to_pac_ledger_afresh() -> TestResult {
+    use crate::model::AstrowOwnBooking;
+    use crate::store::astrow_ledger;
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    let b = AstrowOwnBooking {
+        booking_id: 5,
+        source_id: Some("web:5".into()),
+        pers_no: Some(PersNo(1007)),
+        badge_no: "1007".into(),
+        time: Utc::now().fixed_offset(),
+        terminal_kind: "web".into(),
+        direction: Some(Direction::In),
+    };
+    astrow_ledger::append_page(store.connection(), 0, 5, &[b.clone()], &[], Utc::now())?;
+    store.rebind(&crate::store::SiteIdentity {
+        pac: "certificate sha256:cd34, organization 2".into(),
+        astrow: "https://astrow.other.local".into(),
+    })?;
+    let t = astrow_ledger::tally(store.connection())?;
+    assert_eq!((t.after_booking_id, t.pending), (0, 0));
+    // The new Astrow's booking 5 is read and stored, not taken for the old one.
+    assert!(astrow_ledger::append_page(
+        store.connection(),
+        0,
+        5,
+        &[b],
+        &[],
+        Utc::now()
+    )?);
+    assert_eq!(astrow_ledger::tally(store.connection())?.pending, 1);
+    Ok(())
+}
