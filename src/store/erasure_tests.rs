@@ -323,7 +323,14 @@ fn a_rebind_starts_the_astrow_to_pac_ledger_afresh() -> TestResult {
         terminal_kind: "web".into(),
         direction: Some(Direction::In),
     };
-    astrow_ledger::append_page(store.connection(), 0, 5, &[b.clone()], &[], Utc::now())?;
+    astrow_ledger::append_page(
+        store.connection(),
+        0,
+        5,
+        std::slice::from_ref(&b),
+        &[],
+        Utc::now(),
+    )?;
     store.rebind(&crate::store::SiteIdentity {
         pac: "certificate sha256:cd34, organization 2".into(),
         astrow: "https://astrow.other.local".into(),
