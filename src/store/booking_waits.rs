@@ -19,22 +19,18 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LedgerError {
 /// sender takes what the query gives and skips the rest next round.
 pub const MAX_SKIPPED: usize = 500;
 
-/// The oldest pending bookings, in ledger order, at most `limit`, above
-/// `floor` if given (the batch in flight), leaving out those on the reader
-/// serials `serials` and of the PAC employees `employees`.
+/// The oldest pending bookings, in ledger order, at most `limit`, leaving
+/// out those on the reader serials `serials` and of the PAC employees
+/// `employees`.
 pub fn pending_except(
     conn: &Connection,
     limit: usize,
-    floor: Option<Seq>,
     serials: &[String],
     employees: &[PacId],
 ) -> Result<Vec<Entry>, LedgerError> {
     let serials = &serials[..serials.len().min(MAX_SKIPPED)];
     let employees = &employees[..employees.len().min(MAX_SKIPPED)];
     let mut tail = String::from("WHERE state = 'pending'");
-    if floor.is_some() {
-        tail.push_str(" AND seq > ?");
-    }
     let marks = |n: usize| vec!["?"; n].join(", ");
     if !serials.is_empty() {
         tail.push_str(&format!(
@@ -50,7 +46,6 @@ pub fn pending_except(
     }
     tail.push_str(" ORDER BY seq LIMIT ?");
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
-    values.extend(floor.map(|f| rusqlite::types::Value::Integer(f.0 as i64)));
     values.extend(serials.iter().map(|s| s.clone().into()));
     values.extend(employees.iter().map(|e| (e.0 as i64).into()));
     values.push((limit as i64).into());
@@ -228,7 +223,10 @@ fn requeue_in(conn: &mut Connection, mirrored: &HashSet<String>) -> Result<usize
 /// so that one bad event never stops reading. Runs inside the transaction
 /// that stores the page and moves the cursor past them
 /// ([`super::ledger::append_page_after`]); `after` is the cursor before
-/// that page. Returns the seqs recorded (those not recorded before).
+/// that page. Returns the seqs recorded: every one above `after`. Within an
+/// epoch the cursor only moves forward, so PAC never sends one of them
+/// again; after a reset (a new epoch) the same seq is another event, and is
+/// recorded again.
 pub(super) fn record_unreadable(
     tx: &Connection,
     after: Seq,
@@ -236,15 +234,8 @@ pub(super) fn record_unreadable(
     at: DateTime<Utc>,
 ) -> Result<Vec<Seq>, LedgerError> {
     let mut passed = Vec::new();
-    for (seq, reason) in events {
-        let known: bool = tx
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM event_gaps WHERE from_seq <= ?1 AND to_seq >= ?1)",
-                params![seq.0],
-                |r| r.get(0),
-            )
-            .map_err(sql("look for a gap"))?;
-        if *seq <= after || known {
+    for (seq, reason) in events.iter().filter(|(seq, _)| *seq > after) {
+        if passed.contains(seq) {
             continue;
         }
         tx.execute(

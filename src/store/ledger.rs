@@ -853,11 +853,30 @@ mod tests {
         );
         assert_eq!(cursor(&c).unwrap(), Seq(6), "past the unreadable event");
         assert_eq!(gaps(&c).unwrap().len(), 1);
-        // PAC sends it again: not recorded twice.
+        // At or below the cursor (PAC answering with an old event): nothing.
         let from = read_point(&c).unwrap();
         let stored = append_page_after(&mut c, from, &[], &aside, Utc::now()).unwrap();
         assert_eq!(stored.map(|p| p.passed), Some(vec![]));
         assert_eq!(gaps(&c).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_unreadable_event_after_a_reset_is_recorded_even_where_the_old_epoch_had_a_gap() {
+        let mut c = db();
+        let bad = |seq| [(Seq(seq), "time is not a date".to_string())];
+        append_page(&mut c, &[ev(5, EventType::AccessGranted)], Utc::now()).unwrap();
+        let from = read_point(&c).unwrap();
+        append_page_after(&mut c, from, &[], &bad(6), Utc::now()).unwrap();
+        assert_eq!(cursor(&c).unwrap(), Seq(6));
+        // PAC restored from a backup; a person moves the cursor to 5.
+        crate::store::seq_reset::reset_cursor(&mut c, Seq(5), Utc::now()).unwrap();
+        // The new PAC's event 6 is unreadable too: another event, another gap,
+        // and the cursor goes past it (it stopped at 5 and read 6 for ever).
+        let from = read_point(&c).unwrap();
+        let stored = append_page_after(&mut c, from, &[], &bad(6), Utc::now()).unwrap();
+        assert_eq!(stored.map(|p| p.passed), Some(vec![Seq(6)]));
+        assert_eq!(cursor(&c).unwrap(), Seq(6));
+        assert_eq!(gaps(&c).unwrap().len(), 2);
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl<K: BookingSink> BookingSender<K> {
         if self.wait_for_people().await.is_none() {
             return Round::Idle;
         }
-        let batch = match self.prepare(None).await {
+        let batch = match self.prepare(Vec::new()).await {
             Ok(Some(b)) => b,
             Ok(None) => return Round::Idle,
             Err(r) => return r,
@@ -214,7 +214,7 @@ impl<K: BookingSink> BookingSender<K> {
     async fn one_commit(&mut self, first: Prepared) -> Round {
         let mut batch = first;
         loop {
-            let Some((sent, next)) = self.send_and_prepare(&batch).await else {
+            let Some((sent, next)) = self.send_and_prepare(&batch, &[]).await else {
                 return Round::Idle;
             };
             let in_full = matches!(&sent.answer, Ok(s) if s.len() == batch.seqs.len());
@@ -241,7 +241,7 @@ impl<K: BookingSink> BookingSender<K> {
     /// first are written. One batch in flight towards Astrow at a time.
     async fn overlapped(&mut self, first: Prepared) -> Round {
         let mut batch = first;
-        let (mut sent, mut next) = match self.send_and_prepare(&batch).await {
+        let (mut sent, mut next) = match self.send_and_prepare(&batch, &[]).await {
             Some(r) => r,
             None => return Round::Idle,
         };
@@ -256,8 +256,10 @@ impl<K: BookingSink> BookingSender<K> {
                 self.answered(record(self.db.clone(), self.stages.clone(), batch, sent).await);
                 return r;
             }
+            let written = batch.seqs.clone();
             let recording = record(self.db.clone(), self.stages.clone(), batch, sent);
-            let (recorded, go) = tokio::join!(recording, self.send_and_prepare(&following));
+            let (recorded, go) =
+                tokio::join!(recording, self.send_and_prepare(&following, &written));
             let round = self.answered(recorded);
             let Some((s, n)) = go else {
                 // Stopped: what went out unanswered stays pending.
@@ -278,13 +280,16 @@ impl<K: BookingSink> BookingSender<K> {
         self.answered(round)
     }
 
-    /// `batch` to Astrow, and meanwhile the next batch above it chosen.
-    /// `None` when stopped.
+    /// `batch` to Astrow, and meanwhile the next batch chosen, leaving out
+    /// `batch` and `recording` (a batch whose answers are being written at
+    /// the same time: still pending until they are). `None` when stopped.
     async fn send_and_prepare(
         &mut self,
         batch: &Prepared,
+        recording: &[Seq],
     ) -> Option<(Sent, Result<Option<Prepared>, Round>)> {
-        let floor = batch.seqs.iter().max().copied();
+        let mut in_flight = batch.seqs.clone();
+        in_flight.extend_from_slice(recording);
         let sink = self.sink.clone();
         let stages = self.stages.clone();
         let bookings = batch.bookings.clone();
@@ -297,13 +302,16 @@ impl<K: BookingSink> BookingSender<K> {
         let cancel = self.cancel.clone();
         tokio::select! {
             _ = cancel.cancelled() => None,
-            r = async { tokio::join!(send, self.prepare(floor)) } => Some(r),
+            r = async { tokio::join!(send, self.prepare(in_flight)) } => Some(r),
         }
     }
 
-    /// The next batch: the oldest ready bookings (above `floor`, the batch
-    /// in flight), with why others wait recorded. `None`: nothing to send.
-    async fn prepare(&mut self, floor: Option<Seq>) -> Result<Option<Prepared>, Round> {
+    /// The next batch: the oldest ready bookings but those of the batch in
+    /// flight (`in_flight`: still pending until its answer is written), with
+    /// why others wait recorded. A booking older than the batch in flight
+    /// that became ready (its link came, the mirror got its reader) goes in
+    /// the next batch, not after the whole backlog. `None`: nothing to send.
+    async fn prepare(&mut self, in_flight: Vec<Seq>) -> Result<Option<Prepared>, Round> {
         let limit = self.batch_size.clamp(1, 500);
         let Some(people) = self.people.borrow().clone() else {
             return Ok(None);
@@ -313,7 +321,7 @@ impl<K: BookingSink> BookingSender<K> {
         if let Err(e) = self.requeue_mirror_rejections(&people).await {
             return Err(failed(format!("sending again what the mirror lacked: {e}")));
         }
-        let (batch, waits) = match self.ready_batch(&people, limit, floor).await {
+        let (batch, waits) = match self.ready_batch(&people, limit, in_flight).await {
             Ok(b) => b,
             Err(e) => return Err(failed(format!("reading the ledger: {e}"))),
         };
@@ -395,8 +403,10 @@ impl<K: BookingSink> BookingSender<K> {
         &self,
         people: &People,
         limit: usize,
-        floor: Option<Seq>,
+        in_flight: Vec<Seq>,
     ) -> Result<(Vec<Entry>, Vec<WaitKey>), LedgerError> {
+        let in_flight: std::collections::HashSet<Seq> = in_flight.into_iter().collect();
+        let asked = limit + in_flight.len();
         let link_wait =
             chrono::Duration::from_std(self.waits.link_wait).unwrap_or(chrono::Duration::MAX);
         let mut waits: Vec<WaitKey> = Vec::new();
@@ -405,8 +415,13 @@ impl<K: BookingSink> BookingSender<K> {
             let (serials, employees) = skip_lists(&waits);
             let batch = self
                 .db
-                .call(move |c| booking_waits::pending_except(c, limit, floor, &serials, &employees))
+                .call(move |c| booking_waits::pending_except(c, asked, &serials, &employees))
                 .await?;
+            let batch: Vec<Entry> = batch
+                .into_iter()
+                .filter(|e| !in_flight.contains(&e.seq))
+                .take(limit)
+                .collect();
             let readiness = Readiness::of(people, link_wait, Utc::now());
             let (ready, found) = readiness::split(batch, &readiness);
             let found: Vec<WaitKey> = found.into_iter().filter(|k| !waits.contains(k)).collect();
