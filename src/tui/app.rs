@@ -23,6 +23,7 @@ use super::action::{Action, Effect};
 use super::derive;
 use super::keymap::{Context, Key};
 use super::logbuf::{LogBuffer, LogLevel, LogLine};
+use super::safe_text::SafeText;
 use super::settings_form::SettingsState;
 use super::state::AppState;
 use super::update::update;
@@ -89,8 +90,8 @@ fn event_line(e: &EngineEvent) -> LogLine {
         seq: 0,
         time: e.time,
         level,
-        target: "engine".into(),
-        message: e.message.clone(),
+        target: SafeText::new("engine"),
+        message: SafeText::new(&e.message),
     }
 }
 
@@ -168,7 +169,7 @@ where
                     dirty = true;
                 }
                 Ok(e) => {
-                    state.status = Some(super::state::Status { level: e.level, text: e.message.clone() });
+                    state.status = Some(super::state::Status { level: e.level, text: SafeText::new(&e.message) });
                     // The engine traces every notice it sends: with the
                     // tracing buffer the line is already in the Log, so the
                     // event only becomes a line when there is no buffer.
@@ -197,12 +198,12 @@ where
                         state.info(text);
                         send(&handle, &mut state, Command::ReloadSettings);
                     }
-                    Err(text) => state.status = Some(super::state::Status { level: EventLevel::Error, text }),
+                    Err(text) => state.status = Some(super::state::Status { level: EventLevel::Error, text: text.into() }),
                 }
                 dirty = true;
             },
             Some((ok, text)) = test_rx.recv() => {
-                state.settings.test_result = Some((ok, text));
+                state.settings.test_result = Some((ok, text.into()));
                 dirty = true;
             },
         }
@@ -235,7 +236,7 @@ where
                         }
                         Err((key, msg)) => {
                             state.settings.test_result =
-                                Some((false, format!("not tested: {key}: {msg}")));
+                                Some((false, format!("not tested: {key}: {msg}").into()));
                         }
                     },
                     None => state.warn("the connection test is not available here"),

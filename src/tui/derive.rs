@@ -13,6 +13,7 @@ use super::state::{AppState, ChangeRow};
 
 /// Take a new snapshot, recomputing only what changed.
 pub fn set_snapshot(s: &mut AppState, new: Arc<Snapshot>) {
+    let new = s.snap.next(new);
     let old = std::mem::replace(&mut s.snap, new);
     let h = s.body_rows();
     if !Arc::ptr_eq(&old.employees, &s.snap.employees)

@@ -14,6 +14,8 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
+use super::safe_text::SafeText;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
     Error,
@@ -64,8 +66,9 @@ pub struct LogLine {
     pub seq: u64,
     pub time: DateTime<Utc>,
     pub level: LogLevel,
-    pub target: String,
-    pub message: String,
+    /// Log text holds outside text (a server's answer): cleaned when captured.
+    pub target: SafeText,
+    pub message: SafeText,
 }
 
 #[derive(Debug)]
@@ -126,8 +129,8 @@ impl LogBuffer {
             seq,
             time: Utc::now(),
             level,
-            target: target.to_string(),
-            message,
+            target: SafeText::new(target),
+            message: SafeText::from(message),
         });
         shared.last.store(seq, Ordering::Release);
         drop(ring);

@@ -25,6 +25,7 @@ pub mod keymap;
 pub mod list;
 pub mod logbuf;
 pub mod panes;
+pub mod safe_text;
 pub mod sanitize;
 pub mod settings_form;
 pub mod state;

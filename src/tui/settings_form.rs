@@ -10,6 +10,7 @@ use crate::config::schema::{self, Kind, Value, reader_key, split_reader_key};
 use crate::config::{ReaderSettings, Settings};
 
 use super::list::ListState;
+use super::safe_text::SafeText;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -48,14 +49,15 @@ pub struct SettingsState {
     pub first_run: bool,
     /// Why the file could not be read (the form is then not saved).
     pub load_error: Option<String>,
-    /// Problems the file had when read (the form shows defaults for those).
-    pub file_problems: Vec<String>,
+    /// Problems the file had when read (the form shows defaults for those);
+    /// they quote the file, so they are cleaned.
+    pub file_problems: Vec<SafeText>,
     /// Problems that belong to no single field.
-    pub general: Vec<String>,
+    pub general: Vec<SafeText>,
     /// The settings as read: what the form does not show is kept from here.
     pub base: Settings,
-    /// The last connection test, in words.
-    pub test_result: Option<(bool, String)>,
+    /// The last connection test, in words (a server's answer: cleaned).
+    pub test_result: Option<(bool, SafeText)>,
 }
 
 impl SettingsState {
@@ -287,7 +289,9 @@ pub fn validate(state: &mut SettingsState, draft: Option<(usize, String)>) {
         match state.fields.iter_mut().find(|f| f.key == p.setting) {
             Some(f) if f.problem.is_none() => f.problem = Some(p.message),
             Some(_) => {}
-            None => state.general.push(format!("{}: {}", p.setting, p.message)),
+            None => state
+                .general
+                .push(format!("{}: {}", p.setting, p.message).into()),
         }
     }
 }
@@ -324,7 +328,7 @@ pub fn load_into(state: &mut SettingsState, path: &Path, serials: &[String]) {
         }
         Ok(text) => match crate::config::parse(&text) {
             Ok((s, problems)) => {
-                state.file_problems = problems.iter().map(|p| p.to_string()).collect();
+                state.file_problems = problems.iter().map(|p| p.to_string().into()).collect();
                 s
             }
             Err(p) => {

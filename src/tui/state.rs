@@ -14,6 +14,7 @@ use super::derive;
 use super::keymap::{Context, Keymap};
 use super::list::ListState;
 use super::logbuf::{LogLevel, LogLine};
+use super::safe_text::{SafeSnapshot, SafeText};
 use super::settings_form::SettingsState;
 use super::theme::Theme;
 
@@ -295,7 +296,8 @@ pub enum Modal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
     pub level: EventLevel,
-    pub text: String,
+    /// Notices carry outside text (a server's error): cleaned when made.
+    pub text: SafeText,
 }
 
 /// What the console was started with.
@@ -309,7 +311,9 @@ pub struct Flags {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub pane: Pane,
-    pub snap: Arc<Snapshot>,
+    /// The engine's snapshot, every string in it cleaned (one conversion,
+    /// in `derive::set_snapshot`): what the panes draw from.
+    pub snap: SafeSnapshot,
     pub flags: Flags,
     pub theme: Theme,
     pub keymap: Arc<Keymap>,
@@ -341,7 +345,7 @@ impl AppState {
     pub fn new(snap: Arc<Snapshot>, flags: Flags, theme: Theme, keymap: Keymap) -> AppState {
         let mut s = AppState {
             pane: Pane::Overview,
-            snap: Arc::new(Snapshot::default()),
+            snap: SafeSnapshot::default(),
             flags,
             theme,
             keymap: Arc::new(keymap),
@@ -411,13 +415,13 @@ impl AppState {
     pub fn info(&mut self, text: impl Into<String>) {
         self.status = Some(Status {
             level: EventLevel::Info,
-            text: text.into(),
+            text: SafeText::from(text.into()),
         });
     }
     pub fn warn(&mut self, text: impl Into<String>) {
         self.status = Some(Status {
             level: EventLevel::Warning,
-            text: text.into(),
+            text: SafeText::from(text.into()),
         });
     }
 

@@ -523,7 +523,7 @@ fn open_door(s: &mut AppState) -> Vec<Effect> {
     if refuse_write(s, "opening a door") {
         return Vec::new();
     }
-    let name = super::sanitize::clean(&r.name).into_owned();
+    let name = r.name.clone();
     s.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::OpenDoor { reader_id: r.id },
         title: "Open the door?".into(),

@@ -85,10 +85,7 @@ fn draw_site_banner(f: &mut Frame, area: ratatui::layout::Rect, s: &AppState, wh
              (or run astrow-pac store rebind); otherwise fix store.dir or the settings.",
             t.warn,
         )),
-        Line::from(Span::styled(
-            format!(" {}", super::sanitize::clean(why)),
-            t.dim,
-        )),
+        Line::from(Span::styled(format!(" {why}"), t.dim)),
     ];
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }

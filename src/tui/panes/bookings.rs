@@ -13,7 +13,6 @@ use crate::model::{BookingStatus, EventType};
 use super::super::derive::status_text;
 use super::super::state::AppState;
 use super::super::theme::Theme;
-use super::super::widgets::ext;
 use super::super::widgets::header::fmt_ms;
 use super::super::widgets::vtable::VTable;
 
@@ -162,21 +161,18 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             Cell::from(
                 e.badge_number
                     .as_deref()
-                    .map(|b| ext(b).into_owned())
+                    .map(|b| b.to_string())
                     .unwrap_or_else(|| "–".into()),
             ),
             Cell::from(
                 e.employee
                     .as_deref()
-                    .map(|n| ext(n).into_owned())
+                    .map(|n| n.to_string())
                     .unwrap_or_else(|| "unknown".into()),
             ),
-            Cell::from(ext(&e.reader).into_owned()),
+            Cell::from(e.reader.to_string()),
             Cell::from(e.direction.map_or("", |d| d.as_str())),
-            Cell::from(Span::styled(
-                ext(&status_text(&e.delivery, e.event_type)).into_owned(),
-                ms,
-            )),
+            Cell::from(Span::styled(status_text(&e.delivery, e.event_type), ms)),
         ])
     });
     if let Some(e) = st
@@ -196,16 +192,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
                 ),
                 t.dim,
             ),
-            Span::styled(
-                ext(&status_text(&e.delivery, e.event_type)).into_owned(),
-                ms,
-            ),
+            Span::styled(status_text(&e.delivery, e.event_type), ms),
         ]);
         let [detail, note_area] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(detail);
         f.render_widget(Paragraph::new(line), detail);
         if let Some(note) = &e.pairing_note {
-            let note = Span::styled(format!("   {}", ext(note)), t.warn);
+            let note = Span::styled(format!("   {}", note), t.warn);
             f.render_widget(
                 Paragraph::new(Line::from(note)).wrap(Wrap { trim: false }),
                 note_area,
@@ -245,7 +238,7 @@ pub fn notice_lines(s: &AppState) -> Vec<Line<'static>> {
                 " ▲ {} waiting (oldest {}): {}",
                 w.count,
                 s.ago(w.since),
-                ext(&w.reason)
+                w.reason
             ),
             t.warn,
         )));
@@ -315,8 +308,8 @@ fn roll_call(f: &mut Frame, area: Rect, s: &AppState) {
                 if p.confirmed { "✓" } else { "?" },
                 if p.confirmed { t.ok } else { t.bad },
             )),
-            Cell::from(ext(&p.name).into_owned()),
-            Cell::from(ext(&p.badge_number).into_owned()),
+            Cell::from(p.name.to_string()),
+            Cell::from(p.badge_number.to_string()),
             Cell::from(p.last_seen.format("%H:%M:%S").to_string()),
         ])
     });

@@ -12,7 +12,6 @@ use crate::engine::snapshot::{ItemState, PlanItemView};
 
 use super::super::state::{AppState, ChangeRow};
 use super::super::theme::Theme;
-use super::super::widgets::ext;
 use super::super::widgets::vtable::VTable;
 
 pub fn state_mark(st: ItemState, t: &Theme) -> (&'static str, &'static str, Style) {
@@ -55,11 +54,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     if let Some(why) = &plan.held {
         banner.push(Line::from(vec![
             Span::styled(" HELD ", t.held),
-            Span::styled(format!(" by the deletion guard: {}", ext(why)), t.warn),
+            Span::styled(format!(" by the deletion guard: {}", why), t.warn),
         ]));
     }
     for n in &plan.notes {
-        banner.push(Line::from(Span::styled(format!(" ▲ {}", ext(n)), t.warn)));
+        banner.push(Line::from(Span::styled(format!(" ▲ {}", n), t.warn)));
     }
     let progress = s
         .snap
@@ -172,7 +171,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
                     },
                     ms,
                 )),
-                Cell::from(Span::raw(ext(&it.label).into_owned())),
+                Cell::from(Span::raw(it.label.to_string())),
                 Cell::from(Span::styled(word, ms)),
             ]);
             if in_sel { row.style(t.marked) } else { row }
@@ -206,14 +205,14 @@ fn results_lines(s: &AppState) -> Vec<Line<'static>> {
         let why = it
             .message
             .as_deref()
-            .map(|m| ext(m).into_owned())
+            .map(|m| m.to_string())
             .unwrap_or_default();
         out.push(Line::from(vec![
             Span::styled(format!("  {m} {word:<7} "), st),
             Span::raw(format!(
                 "{} {}",
                 it.action.as_str().replace('_', " "),
-                ext(&it.label)
+                it.label
             )),
             Span::styled(format!("  {why}"), st),
         ]));
@@ -270,14 +269,14 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, item: Option<&PlanItemView>) 
             format!("{} ", it.action.as_str().replace('_', " ")),
             t.title,
         ),
-        Span::raw(ext(&it.label).into_owned()),
+        Span::raw(it.label.to_string()),
         Span::styled(format!(" in {}", it.target.display_name()), t.dim),
         Span::raw("  "),
         Span::styled(format!("{m} {word}"), ms),
     ])];
     let ids = [("master", &it.master_id), ("target", &it.slave_id)]
         .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} id {}", ext(v))))
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} id {}", v)))
         .collect::<Vec<_>>()
         .join(", ");
     if !ids.is_empty() {
@@ -285,7 +284,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, item: Option<&PlanItemView>) 
     }
     lines.push(Line::from(vec![
         Span::styled("why: ", t.dim),
-        Span::raw(ext(&it.reason).into_owned()),
+        Span::raw(it.reason.to_string()),
     ]));
     if let Some(msg) = &it.message {
         let st = if it.state == ItemState::Failed {
@@ -293,7 +292,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, item: Option<&PlanItemView>) 
         } else {
             t.warn
         };
-        lines.push(Line::from(Span::styled(format!("{m} {}", ext(msg)), st)));
+        lines.push(Line::from(Span::styled(format!("{m} {}", msg), st)));
     }
     if it.state == ItemState::Failed {
         lines.push(Line::from(Span::styled(retry_text(it), t.bad)));
@@ -311,15 +310,15 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, item: Option<&PlanItemView>) 
             let before = c
                 .before
                 .as_deref()
-                .map(|b| ext(b).into_owned())
+                .map(|b| b.to_string())
                 .unwrap_or_else(|| "(none)".into());
             let after = c
                 .after
                 .as_deref()
-                .map(|a| ext(a).into_owned())
+                .map(|a| a.to_string())
                 .unwrap_or_else(|| "(none)".into());
             lines.push(Line::from(vec![
-                Span::styled(format!("{:<fw$} ", ext(&c.field)), t.title),
+                Span::styled(format!("{:<fw$} ", c.field), t.title),
                 Span::styled(format!("- {before}"), t.before),
                 Span::styled("  →  ", t.dim),
                 Span::styled(format!("+ {after}"), t.after),

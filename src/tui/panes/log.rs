@@ -7,7 +7,6 @@ use ratatui::widgets::{Cell, Row};
 
 use super::super::logbuf::LogLevel;
 use super::super::state::AppState;
-use super::super::widgets::ext;
 use super::super::widgets::vtable::VTable;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
@@ -61,8 +60,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         Row::new(vec![
             Cell::from(Span::styled(s.clock(l.time), t.dim)),
             Cell::from(Span::styled(l.level.as_str(), style)),
-            Cell::from(Span::styled(ext(&l.target).into_owned(), t.dim)),
-            Cell::from(Span::styled(ext(&l.message).into_owned(), style)),
+            Cell::from(Span::styled(l.target.to_string(), t.dim)),
+            Cell::from(Span::styled(l.message.to_string(), style)),
         ])
     });
 }

@@ -8,8 +8,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 use crate::engine::snapshot::{HealthState, ItemState, JobState, SystemHealth};
 
 use super::super::state::AppState;
+use super::super::widgets::fit;
 use super::super::widgets::header::{fmt_ms, health_mark};
-use super::super::widgets::{ext, fit};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let top_h = if area.height >= 30 { 11 } else { 9 };
@@ -48,7 +48,7 @@ fn system_lines<'a>(name: &'a str, h: &'a SystemHealth, s: &AppState, w: usize) 
         first.push(Span::styled(format!("  {}", fmt_ms(ms)), t.dim));
     }
     if let Some(v) = &h.server_version {
-        first.push(Span::styled(format!("  v{}", fit(&ext(v), 16)), t.dim));
+        first.push(Span::styled(format!("  v{}", fit(v, 16)), t.dim));
     }
     let mut lines = vec![Line::from(first)];
     let contact = match h.last_contact {
@@ -76,7 +76,7 @@ fn system_lines<'a>(name: &'a str, h: &'a SystemHealth, s: &AppState, w: usize) 
     {
         lines.push(Line::from(vec![
             Span::raw("       "),
-            Span::styled(fit(&ext(d), w.saturating_sub(8)), style),
+            Span::styled(fit(d, w.saturating_sub(8)), style),
         ]));
     }
     if let Some(l) = h.licences {
@@ -106,7 +106,7 @@ fn systems(f: &mut Frame, area: Rect, s: &AppState) {
     let at = |addr: &str| {
         (!addr.is_empty() && w > 60).then(|| {
             Line::from(Span::styled(
-                format!("       at {}", fit(&ext(addr), w.saturating_sub(12))),
+                format!("       at {}", fit(addr, w.saturating_sub(12))),
                 t.dim,
             ))
         })
@@ -139,7 +139,7 @@ fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
             match &p.held {
                 Some(why) => lines.push(Line::from(vec![
                     Span::styled(" HELD ", t.held),
-                    Span::styled(format!(" {}", fit(&ext(why), w.saturating_sub(7))), t.warn),
+                    Span::styled(format!(" {}", fit(why, w.saturating_sub(7))), t.warn),
                 ])),
                 None => lines.push(Line::from(Span::styled(
                     "       deletion guard: within limits",
@@ -224,7 +224,7 @@ fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
                     "▲ {} wait (oldest {}): {}",
                     wait.count,
                     s.ago(wait.since),
-                    ext(&wait.reason)
+                    wait.reason
                 ),
                 w.saturating_sub(1),
             ),
@@ -261,7 +261,7 @@ fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
     }
     if let Some(e) = &b.last_error {
         lines.push(Line::from(Span::styled(
-            format!("▲ {}", fit(&ext(e), w.saturating_sub(2))),
+            format!("▲ {}", fit(e, w.saturating_sub(2))),
             t.warn,
         )));
     }
@@ -339,7 +339,7 @@ fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
             let summary = j
                 .last_run
                 .as_ref()
-                .map_or(String::new(), |r| ext(&r.summary).into_owned());
+                .map_or(String::new(), |r| r.summary.to_string());
             Row::new(vec![
                 ratatui::widgets::Cell::from(j.kind.title()),
                 ratatui::widgets::Cell::from(Span::styled(state, st)),
@@ -440,7 +440,7 @@ fn recent_runs(f: &mut Frame, area: Rect, s: &AppState) {
                 ratatui::widgets::Cell::from(*name),
                 ratatui::widgets::Cell::from(Span::styled(run_mark(r), st)),
                 ratatui::widgets::Cell::from(Span::styled(took, t.dim)),
-                ratatui::widgets::Cell::from(Span::styled(ext(&r.summary).into_owned(), st)),
+                ratatui::widgets::Cell::from(Span::styled(r.summary.to_string(), st)),
             ])
         })
         .collect();

@@ -22,7 +22,7 @@ pub fn draw_status(f: &mut Frame, area: Rect, s: &AppState) {
             };
             Line::from(vec![
                 Span::styled(format!(" {mark} "), style),
-                Span::styled(super::ext(&st.text).into_owned(), style),
+                Span::styled(st.text.clone(), style),
             ])
         }
         None => Line::from(""),

@@ -39,10 +39,7 @@ fn system<'a>(name: &'a str, h: &SystemHealth, t: &Theme, wide: bool) -> Vec<Spa
         && h.state != HealthState::Up
         && let Some(d) = &h.detail
     {
-        v.push(Span::styled(
-            format!(": {}", super::fit(&super::ext(d), 40)),
-            style,
-        ));
+        v.push(Span::styled(format!(": {}", super::fit(d, 40)), style));
     }
     v
 }

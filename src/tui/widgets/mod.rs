@@ -14,7 +14,9 @@ use ratatui::text::Span;
 
 use super::sanitize;
 
-/// Text from PAC or Astrow, made safe to draw.
+/// Outside text that does not come through the snapshot (a settings file's
+/// values, a dialog's lines), made safe to draw. What comes through the
+/// snapshot is already clean: `AppState::snap` is a `SafeSnapshot`.
 pub fn ext(s: &str) -> Cow<'_, str> {
     sanitize::clean(s)
 }

@@ -1,0 +1,439 @@
+//! Outside text made safe to draw, by type. [`SafeText`] is text that has
+//! been through [`sanitize::clean`](super::sanitize::clean): its field is
+//! private and every way to make one cleans, so holding one proves it.
+//! [`SafeSnapshot`] is the engine's snapshot with every string in it cleaned:
+//! the console keeps only that (`AppState::snap`), converted once when a
+//! snapshot arrives (`derive::set_snapshot`), so a pane (a new one included)
+//! reads names, labels and reasons that are already safe.
+//!
+//! A raw snapshot cannot be put where the console keeps its picture:
+//!
+//! ```compile_fail,E0308
+//! use std::sync::Arc;
+//! use astrow_pac::engine::snapshot::Snapshot;
+//! use astrow_pac::tui::safe_text::SafeSnapshot;
+//! let raw: Arc<Snapshot> = Arc::new(Snapshot::default());
+//! let drawn: SafeSnapshot = raw;
+//! ```
+//!
+//! A plain `String` of outside text is not a `SafeText`:
+//!
+//! ```compile_fail,E0308
+//! use astrow_pac::tui::safe_text::SafeText;
+//! fn cell(text: SafeText) -> SafeText { text }
+//! let name: String = "\x1b]0;pwned\x07Eve".to_string();
+//! cell(name);
+//! ```
+//!
+//! nor can one be made without cleaning it:
+//!
+//! ```compile_fail,E0423
+//! use astrow_pac::tui::safe_text::SafeText;
+//! let name = SafeText("\x1b]0;pwned\x07Eve".to_string());
+//! ```
+//!
+//! The way in cleans:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use astrow_pac::engine::snapshot::Snapshot;
+//! use astrow_pac::tui::safe_text::{SafeSnapshot, SafeText};
+//! assert_eq!(SafeText::new("\x1b]0;pwned\x07Eve").as_str(), "Eve");
+//! let raw = Snapshot {
+//!     site_refusal: Some("\x1b[2Jbound elsewhere".into()),
+//!     ..Snapshot::default()
+//! };
+//! let drawn: SafeSnapshot = SafeSnapshot::new(Arc::new(raw));
+//! assert_eq!(drawn.site_refusal.as_deref(), Some("bound elsewhere"));
+//! ```
+
+use std::borrow::Cow;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use ratatui::text::{Line, Text};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::sanitize;
+use crate::engine::snapshot::Snapshot;
+
+/// Text that has been cleaned for drawing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SafeText(String);
+
+impl SafeText {
+    /// `text` without escape sequences, control characters or bidi marks.
+    pub fn new(text: &str) -> SafeText {
+        SafeText(sanitize::clean(text).into_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for SafeText {
+    fn from(text: &str) -> SafeText {
+        SafeText::new(text)
+    }
+}
+
+impl From<String> for SafeText {
+    fn from(text: String) -> SafeText {
+        match sanitize::clean(&text) {
+            Cow::Borrowed(_) => SafeText(text),
+            Cow::Owned(clean) => SafeText(clean),
+        }
+    }
+}
+
+impl From<&String> for SafeText {
+    fn from(text: &String) -> SafeText {
+        SafeText::new(text)
+    }
+}
+
+impl Deref for SafeText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for SafeText {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for SafeText {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl std::fmt::Display for SafeText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<SafeText> for Cow<'static, str> {
+    fn from(t: SafeText) -> Self {
+        Cow::Owned(t.0)
+    }
+}
+
+impl From<SafeText> for Line<'static> {
+    fn from(t: SafeText) -> Self {
+        Line::from(t.0)
+    }
+}
+
+impl From<SafeText> for Text<'static> {
+    fn from(t: SafeText) -> Self {
+        Text::from(t.0)
+    }
+}
+
+/// The engine's snapshot with every string in it cleaned. Derefs to
+/// [`Snapshot`]; made only by [`SafeSnapshot::new`] and [`SafeSnapshot::next`].
+#[derive(Debug, Clone, Default)]
+pub struct SafeSnapshot {
+    /// The snapshot as the engine sent it: its sections' `Arc`s tell which
+    /// cleaned sections the next one can reuse.
+    raw: Arc<Snapshot>,
+    clean: Arc<Snapshot>,
+}
+
+impl Deref for SafeSnapshot {
+    type Target = Snapshot;
+    fn deref(&self) -> &Snapshot {
+        &self.clean
+    }
+}
+
+impl SafeSnapshot {
+    pub fn new(raw: Arc<Snapshot>) -> SafeSnapshot {
+        SafeSnapshot::default().next(raw)
+    }
+
+    /// `raw` cleaned. The large sections (employees, plan, apply,
+    /// definitions, bookings, unreadable) that are the same `Arc` as in the
+    /// snapshot `self` was made from are taken from `self` as they are (so
+    /// the console can still tell by `Arc::ptr_eq` what changed); everything
+    /// else goes through [`cleaned`], field by field through serde, so a
+    /// field added to the snapshot later is cleaned without being named here.
+    pub fn next(&self, raw: Arc<Snapshot>) -> SafeSnapshot {
+        let (old, old_clean) = (&self.raw, &self.clean);
+        let mut light = (*raw).clone();
+        light.employees = Arc::default();
+        light.plan = None;
+        light.apply = None;
+        light.definitions = Arc::default();
+        light.bookings = Arc::default();
+        light.unreadable = Arc::default();
+        let mut c = cleaned(&light).unwrap_or_default();
+        c.employees = section(&old.employees, &old_clean.employees, &raw.employees);
+        c.definitions = section(&old.definitions, &old_clean.definitions, &raw.definitions);
+        c.bookings = section(&old.bookings, &old_clean.bookings, &raw.bookings);
+        c.unreadable = section(&old.unreadable, &old_clean.unreadable, &raw.unreadable);
+        c.plan = optional_section(&old.plan, &old_clean.plan, &raw.plan);
+        c.apply = optional_section(&old.apply, &old_clean.apply, &raw.apply);
+        SafeSnapshot {
+            raw,
+            clean: Arc::new(c),
+        }
+    }
+}
+
+fn section<T: Serialize + DeserializeOwned + Default>(
+    old: &Arc<T>,
+    old_clean: &Arc<T>,
+    raw: &Arc<T>,
+) -> Arc<T> {
+    if Arc::ptr_eq(old, raw) {
+        return old_clean.clone();
+    }
+    cleaned_arc(raw).unwrap_or_default()
+}
+
+fn optional_section<T: Serialize + DeserializeOwned>(
+    old: &Option<Arc<T>>,
+    old_clean: &Option<Arc<T>>,
+    raw: &Option<Arc<T>>,
+) -> Option<Arc<T>> {
+    match (old, old_clean, raw) {
+        (Some(o), Some(c), Some(r)) if Arc::ptr_eq(o, r) => Some(c.clone()),
+        (_, _, Some(r)) => cleaned_arc(r),
+        (_, _, None) => None,
+    }
+}
+
+/// `raw` itself when all its text is clean (the usual case: nothing is
+/// copied), else a cleaned copy.
+fn cleaned_arc<T: Serialize + DeserializeOwned>(raw: &Arc<T>) -> Option<Arc<T>> {
+    if is_clean(&**raw) {
+        return Some(raw.clone());
+    }
+    rebuilt(&**raw).map(Arc::new)
+}
+
+/// `value` with every string in it (map keys too) cleaned; `None` only if
+/// it does not survive a JSON round trip (the control socket sends it so).
+pub fn cleaned<T: Serialize + DeserializeOwned + Clone>(value: &T) -> Option<T> {
+    if is_clean(value) {
+        return Some(value.clone());
+    }
+    rebuilt(value)
+}
+
+fn rebuilt<T: Serialize + DeserializeOwned>(value: &T) -> Option<T> {
+    let mut json = match serde_json::to_value(value) {
+        Ok(j) => j,
+        Err(e) => {
+            tracing::warn!("console: a snapshot part could not be cleaned: {e}");
+            return None;
+        }
+    };
+    clean_json(&mut json);
+    match serde_json::from_value(json) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!("console: a snapshot part could not be cleaned: {e}");
+            None
+        }
+    }
+}
+
+fn clean_json(v: &mut serde_json::Value) {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => {
+            if let Cow::Owned(c) = sanitize::clean(s) {
+                *s = c;
+            }
+        }
+        J::Array(items) => items.iter_mut().for_each(clean_json),
+        J::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut item) in old {
+                clean_json(&mut item);
+                map.insert(sanitize::clean(&k).into_owned(), item);
+            }
+        }
+        J::Null | J::Bool(_) | J::Number(_) => {}
+    }
+}
+
+/// Whether every string in `value` is clean, found by scanning its JSON as
+/// it is written (nothing is kept): serde_json escapes C0 controls as `\n`,
+/// `\u001b` and so on, and writes DEL, C1 controls and bidi marks as they are.
+fn is_clean<T: Serialize>(value: &T) -> bool {
+    let mut scan = UnsafeScan::default();
+    // The scanner never fails a write; an error is serde's, and a value that
+    // cannot be written is treated as unclean (and so rebuilt or dropped).
+    serde_json::to_writer(&mut scan, value).is_ok() && !scan.found
+}
+
+/// Looks for unsafe characters in JSON text across writes.
+#[derive(Default)]
+struct UnsafeScan {
+    found: bool,
+    /// The bytes of a sequence not finished at the end of the last write.
+    carry: Vec<u8>,
+}
+
+impl UnsafeScan {
+    /// Scan `bytes` from `i` while `i < end`: `Err(i)` when an unfinished
+    /// sequence starts at `i`, else where the scan stopped.
+    fn scan(&mut self, bytes: &[u8], mut i: usize, end: usize) -> Result<usize, usize> {
+        while i < end {
+            match unsafe_at(&bytes[i..]) {
+                Scan::Unsafe => {
+                    self.found = true;
+                    return Ok(end);
+                }
+                Scan::Safe(n) => i += n,
+                Scan::NeedMore => return Err(i),
+            }
+        }
+        Ok(i)
+    }
+}
+
+impl std::io::Write for UnsafeScan {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut start = 0;
+        if !self.carry.is_empty() && !self.found {
+            // At most 2 bytes carried and 3 needed: join them with the first few.
+            let carried = std::mem::take(&mut self.carry);
+            let mut joined = carried.clone();
+            joined.extend_from_slice(&buf[..buf.len().min(3)]);
+            match self.scan(&joined, 0, carried.len()) {
+                Ok(i) => start = i.saturating_sub(carried.len()),
+                Err(i) => {
+                    // `buf` too short to finish it: carry all of it on.
+                    self.carry = joined[i..].to_vec();
+                    return Ok(buf.len());
+                }
+            }
+        }
+        if !self.found
+            && let Err(i) = self.scan(buf, start, buf.len())
+        {
+            self.carry = buf[i..].to_vec();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+enum Scan {
+    Unsafe,
+    /// This many bytes are fine.
+    Safe(usize),
+    NeedMore,
+}
+
+/// The JSON text at the start of `b`: an escape for a control character, a
+/// DEL, a C1 control (`C2 80..9F`) or a bidi mark (`E2 80 8E/8F/AA..AE`,
+/// `E2 81 A6..A9`) is unsafe (as `sanitize::clean` sees it).
+fn unsafe_at(b: &[u8]) -> Scan {
+    match b {
+        [b'\\', next, ..] => match next {
+            b'"' | b'\\' | b'/' => Scan::Safe(2),
+            _ => Scan::Unsafe,
+        },
+        [b'\\'] | [0xC2] | [0xE2] | [0xE2, 0x80 | 0x81] => Scan::NeedMore,
+        [0x7F, ..] => Scan::Unsafe,
+        [0xC2, 0x80..=0x9F, ..] => Scan::Unsafe,
+        [0xE2, 0x80, 0x8E | 0x8F | 0xAA..=0xAE, ..] => Scan::Unsafe,
+        [0xE2, 0x81, 0xA6..=0xA9, ..] => Scan::Unsafe,
+        _ => Scan::Safe(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::testkit;
+
+    /// The scanner agrees with `sanitize::clean` on every character that
+    /// matters: all below U+0100, the bidi block and a few others.
+    #[test]
+    fn the_scan_finds_exactly_what_clean_removes() {
+        let chars = (0u32..0x100)
+            .chain(0x2000..0x2070)
+            .chain([0x2028, 0x2029, 0xFEFF, 0x1F600])
+            .filter_map(char::from_u32);
+        for c in chars {
+            let text = format!("a{c}b");
+            let removes = sanitize::clean(&text) != text.as_str();
+            assert_eq!(!is_clean(&text), removes, "U+{:04X}", c as u32);
+            // Split across writes at every byte.
+            let json = serde_json::to_vec(&text).unwrap_or_default();
+            for cut in 0..json.len() {
+                let mut scan = UnsafeScan::default();
+                let _ = std::io::Write::write(&mut scan, &json[..cut]);
+                let _ = std::io::Write::write(&mut scan, &json[cut..]);
+                assert_eq!(scan.found, removes, "U+{:04X} cut at {cut}", c as u32);
+            }
+        }
+    }
+
+    fn hostile() -> Snapshot {
+        let mut snap = Snapshot {
+            site_refusal: Some("bound\x1b[2J elsewhere".into()),
+            ..Snapshot::default()
+        };
+        snap.health.pac.detail = Some("down\x07\u{202E}".into());
+        let mut feed = testkit::feed(1);
+        feed[0].reader = "R-1\x1b]0;pwned\x07".into();
+        snap.bookings = Arc::new(crate::engine::snapshot::BookingsView {
+            feed,
+            ..Default::default()
+        });
+        let mut plan = testkit::plan(false);
+        plan.items[0].label = "Eve\x1b[31m Evil".into();
+        snap.plan = Some(Arc::new(plan));
+        snap
+    }
+
+    #[test]
+    fn every_string_of_a_snapshot_is_cleaned() {
+        let safe = SafeSnapshot::new(Arc::new(hostile()));
+        assert!(is_clean(&*safe), "{:?}", serde_json::to_string(&*safe));
+        assert_eq!(safe.site_refusal.as_deref(), Some("bound elsewhere"));
+        assert_eq!(safe.health.pac.detail.as_deref(), Some("down"));
+        assert_eq!(safe.bookings.feed[0].reader, "R-1");
+        let label = safe.plan.as_ref().map(|p| p.items[0].label.clone());
+        assert_eq!(label.as_deref(), Some("Eve Evil"));
+    }
+
+    #[test]
+    fn unchanged_sections_are_reused_and_clean_ones_not_copied() {
+        let raw = Arc::new(hostile());
+        let first = SafeSnapshot::new(raw.clone());
+        let mut again = (*raw).clone();
+        again.version += 1;
+        let second = first.next(Arc::new(again));
+        assert!(Arc::ptr_eq(&first.bookings, &second.bookings));
+        assert!(Arc::ptr_eq(&first.employees, &second.employees));
+        // A clean section is the engine's own, not a copy.
+        assert!(Arc::ptr_eq(&raw.definitions, &first.definitions));
+        // A changed section is cleaned again.
+        let mut changed = (*raw).clone();
+        changed.bookings = Arc::new(crate::engine::snapshot::BookingsView::default());
+        let third = second.next(Arc::new(changed.clone()));
+        assert!(Arc::ptr_eq(&changed.bookings, &third.bookings));
+    }
+}
