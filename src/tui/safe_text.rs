@@ -58,6 +58,8 @@ use serde::de::DeserializeOwned;
 use super::sanitize;
 use crate::engine::snapshot::Snapshot;
 
+mod finder;
+
 /// Text that has been cleaned for drawing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SafeText(String);
@@ -271,95 +273,9 @@ fn clean_json(v: &mut serde_json::Value) {
     }
 }
 
-/// Whether every string in `value` is clean, found by scanning its JSON as
-/// it is written (nothing is kept): serde_json escapes C0 controls as `\n`,
-/// `\u001b` and so on, and writes DEL, C1 controls and bidi marks as they are.
+/// Whether every string in `value` is clean (nothing is copied).
 fn is_clean<T: Serialize>(value: &T) -> bool {
-    let mut scan = UnsafeScan::default();
-    // The scanner never fails a write; an error is serde's, and a value that
-    // cannot be written is treated as unclean (and so rebuilt or dropped).
-    serde_json::to_writer(&mut scan, value).is_ok() && !scan.found
-}
-
-/// Looks for unsafe characters in JSON text across writes.
-#[derive(Default)]
-struct UnsafeScan {
-    found: bool,
-    /// The bytes of a sequence not finished at the end of the last write.
-    carry: Vec<u8>,
-}
-
-impl UnsafeScan {
-    /// Scan `bytes` from `i` while `i < end`: `Err(i)` when an unfinished
-    /// sequence starts at `i`, else where the scan stopped.
-    fn scan(&mut self, bytes: &[u8], mut i: usize, end: usize) -> Result<usize, usize> {
-        while i < end {
-            match unsafe_at(&bytes[i..]) {
-                Scan::Unsafe => {
-                    self.found = true;
-                    return Ok(end);
-                }
-                Scan::Safe(n) => i += n,
-                Scan::NeedMore => return Err(i),
-            }
-        }
-        Ok(i)
-    }
-}
-
-impl std::io::Write for UnsafeScan {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut start = 0;
-        if !self.carry.is_empty() && !self.found {
-            // At most 2 bytes carried and 3 needed: join them with the first few.
-            let carried = std::mem::take(&mut self.carry);
-            let mut joined = carried.clone();
-            joined.extend_from_slice(&buf[..buf.len().min(3)]);
-            match self.scan(&joined, 0, carried.len()) {
-                Ok(i) => start = i.saturating_sub(carried.len()),
-                Err(i) => {
-                    // `buf` too short to finish it: carry all of it on.
-                    self.carry = joined[i..].to_vec();
-                    return Ok(buf.len());
-                }
-            }
-        }
-        if !self.found
-            && let Err(i) = self.scan(buf, start, buf.len())
-        {
-            self.carry = buf[i..].to_vec();
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-enum Scan {
-    Unsafe,
-    /// This many bytes are fine.
-    Safe(usize),
-    NeedMore,
-}
-
-/// The JSON text at the start of `b`: an escape for a control character, a
-/// DEL, a C1 control (`C2 80..9F`) or a bidi mark (`E2 80 8E/8F/AA..AE`,
-/// `E2 81 A6..A9`) is unsafe (as `sanitize::clean` sees it).
-fn unsafe_at(b: &[u8]) -> Scan {
-    match b {
-        [b'\\', next, ..] => match next {
-            b'"' | b'\\' | b'/' => Scan::Safe(2),
-            _ => Scan::Unsafe,
-        },
-        [b'\\'] | [0xC2] | [0xE2] | [0xE2, 0x80 | 0x81] => Scan::NeedMore,
-        [0x7F, ..] => Scan::Unsafe,
-        [0xC2, 0x80..=0x9F, ..] => Scan::Unsafe,
-        [0xE2, 0x80, 0x8E | 0x8F | 0xAA..=0xAE, ..] => Scan::Unsafe,
-        [0xE2, 0x81, 0xA6..=0xA9, ..] => Scan::Unsafe,
-        _ => Scan::Safe(1),
-    }
+    finder::all_clean(value)
 }
 
 #[cfg(test)]
@@ -367,10 +283,10 @@ mod tests {
     use super::*;
     use crate::tui::testkit;
 
-    /// The scanner agrees with `sanitize::clean` on every character that
+    /// The check agrees with `sanitize::clean` on every character that
     /// matters: all below U+0100, the bidi block and a few others.
     #[test]
-    fn the_scan_finds_exactly_what_clean_removes() {
+    fn the_check_finds_exactly_what_clean_removes() {
         let chars = (0u32..0x100)
             .chain(0x2000..0x2070)
             .chain([0x2028, 0x2029, 0xFEFF, 0x1F600])
@@ -379,14 +295,6 @@ mod tests {
             let text = format!("a{c}b");
             let removes = sanitize::clean(&text) != text.as_str();
             assert_eq!(!is_clean(&text), removes, "U+{:04X}", c as u32);
-            // Split across writes at every byte.
-            let json = serde_json::to_vec(&text).unwrap_or_default();
-            for cut in 0..json.len() {
-                let mut scan = UnsafeScan::default();
-                let _ = std::io::Write::write(&mut scan, &json[..cut]);
-                let _ = std::io::Write::write(&mut scan, &json[cut..]);
-                assert_eq!(scan.found, removes, "U+{:04X} cut at {cut}", c as u32);
-            }
         }
     }
 

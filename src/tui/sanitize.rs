@@ -14,10 +14,16 @@ fn is_unsafe(c: char) -> bool {
     c.is_control() || is_bidi_control(c)
 }
 
+/// `s` has nothing [`clean`] would remove.
+pub fn is_clean(s: &str) -> bool {
+    // Printable ASCII is the usual case: no char decoding for it.
+    s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(is_unsafe)
+}
+
 /// `s` without escape sequences or control characters; tabs and line breaks
 /// become one space each (every cell is one line). Borrows when `s` is clean.
 pub fn clean(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
+    if is_clean(s) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
