@@ -181,10 +181,10 @@ impl SafeSnapshot {
         light.bookings = Arc::default();
         light.unreadable = Arc::default();
         let mut c = cleaned(&light).unwrap_or_default();
-        c.employees = section(&old.employees, &old_clean.employees, &raw.employees);
+        c.employees = rows_section(&old.employees, &old_clean.employees, &raw.employees);
         c.definitions = section(&old.definitions, &old_clean.definitions, &raw.definitions);
         c.bookings = section(&old.bookings, &old_clean.bookings, &raw.bookings);
-        c.unreadable = section(&old.unreadable, &old_clean.unreadable, &raw.unreadable);
+        c.unreadable = rows_section(&old.unreadable, &old_clean.unreadable, &raw.unreadable);
         c.plan = optional_section(&old.plan, &old_clean.plan, &raw.plan);
         c.apply = optional_section(&old.apply, &old_clean.apply, &raw.apply);
         SafeSnapshot {
@@ -203,6 +203,22 @@ fn section<T: Serialize + DeserializeOwned + Default>(
         return old_clean.clone();
     }
     cleaned_arc(raw).unwrap_or_default()
+}
+
+/// As [`section`] for a list, cleaned row by row: one hostile name among
+/// many rows rebuilds that row only.
+fn rows_section<T: Serialize + DeserializeOwned + Clone>(
+    old: &Arc<Vec<T>>,
+    old_clean: &Arc<Vec<T>>,
+    raw: &Arc<Vec<T>>,
+) -> Arc<Vec<T>> {
+    if Arc::ptr_eq(old, raw) {
+        return old_clean.clone();
+    }
+    if is_clean(&**raw) {
+        return raw.clone();
+    }
+    Arc::new(raw.iter().filter_map(cleaned).collect())
 }
 
 fn optional_section<T: Serialize + DeserializeOwned>(
@@ -310,6 +326,11 @@ mod tests {
             feed,
             ..Default::default()
         });
+        let mut rows = testkit::employees(3);
+        if let Some(p) = rows[1].pac.as_mut() {
+            p.first_name = "Eve\x1b]0;pwned\x07".into();
+        }
+        snap.employees = Arc::new(rows);
         let mut plan = testkit::plan(false);
         plan.items[0].label = "Eve\x1b[31m Evil".into();
         snap.plan = Some(Arc::new(plan));
@@ -323,6 +344,14 @@ mod tests {
         assert_eq!(safe.site_refusal.as_deref(), Some("bound elsewhere"));
         assert_eq!(safe.health.pac.detail.as_deref(), Some("down"));
         assert_eq!(safe.bookings.feed[0].reader, "R-1");
+        assert_eq!(
+            safe.employees[1]
+                .pac
+                .as_ref()
+                .map(|p| p.first_name.as_str()),
+            Some("Eve")
+        );
+        assert_eq!(safe.employees.len(), 3);
         let label = safe.plan.as_ref().map(|p| p.items[0].label.clone());
         assert_eq!(label.as_deref(), Some("Eve Evil"));
     }
