@@ -3,6 +3,13 @@
 //! (`keymap`), `update` turns an action into state changes and effects, and
 //! `view` draws from state only.
 //!
+//! Outside text (from PAC, Astrow, the store, the log) reaches the panes
+//! already clean: the state keeps the engine's snapshot only as a
+//! `safe_text::SafeSnapshot` (every string cleaned once, when it arrives),
+//! and log lines, notices and settings problems as `safe_text::SafeText`.
+//! `widgets::ext` remains for text that does not come that way (a settings
+//! file's values as typed).
+//!
 //! Wiring it (what `cli` does for the console and `demo`):
 //!
 //! ```text

@@ -143,6 +143,26 @@ impl From<SafeText> for Text<'static> {
     }
 }
 
+/// A value from outside that is not the snapshot (an engine's answer to a
+/// query) with every string in it cleaned: what the console keeps of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Safe<T>(T);
+
+impl<T: Serialize + DeserializeOwned + Clone> Safe<T> {
+    /// `None` only if `raw` does not survive a JSON round trip (the control
+    /// socket carries it so).
+    pub fn new(raw: &T) -> Option<Safe<T>> {
+        cleaned(raw).map(Safe)
+    }
+}
+
+impl<T> Deref for Safe<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// The engine's snapshot with every string in it cleaned. Derefs to
 /// [`Snapshot`]; made only by [`SafeSnapshot::new`] and [`SafeSnapshot::next`].
 #[derive(Debug, Clone, Default)]
@@ -354,6 +374,13 @@ mod tests {
         assert_eq!(safe.employees.len(), 3);
         let label = safe.plan.as_ref().map(|p| p.items[0].label.clone());
         assert_eq!(label.as_deref(), Some("Eve Evil"));
+    }
+
+    #[test]
+    fn any_answer_can_be_made_safe() {
+        let raw = vec![(String::from("ok"), Some(String::from("Eve\x1b[2J")))];
+        let safe = Safe::new(&raw).map(|s| (*s).clone());
+        assert_eq!(safe, Some(vec![("ok".into(), Some("Eve".into()))]));
     }
 
     #[test]
