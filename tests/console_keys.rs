@@ -639,6 +639,37 @@ fn escape_sequences_from_a_simulator_are_drawn_as_plain_text() {
     assert!(h.text().contains("Gate  B"));
 }
 
+#[test]
+fn a_settings_file_with_escape_sequences_is_drawn_as_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("astrow-pac.toml");
+    let text = "[pac]\naddress = \"pac\\u001b]0;pwned\\u0007.local\"\n\
+                [readers.\"R-\\u001b]0;pwned\\u00071\"]\nbooking = false\n";
+    std::fs::write(&path, text).unwrap();
+    let mut h = Harness::new(snapshot(), 160, 48);
+    astrow_pac::tui::settings_form::load_into(&mut h.state.settings, &path, &[]);
+    assert!(
+        h.state
+            .settings
+            .fields
+            .iter()
+            .any(|f| f.key.contains('\u{1b}')),
+        "the file's serial is kept as written"
+    );
+    h.press("6");
+    let buf = h.draw().clone();
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(|c| c.is_control()),
+            "control character in {:?}",
+            cell.symbol()
+        );
+    }
+    let screen = h.text();
+    assert!(!screen.contains("pwned"), "{screen}");
+    assert!(screen.contains("readers.\"R-1\".booking"), "{screen}");
+}
+
 // ---- the app loop without a terminal ----
 
 #[tokio::test]

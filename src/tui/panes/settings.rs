@@ -138,7 +138,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         };
         let mut cells = vec![
             Cell::from(Span::styled(m, ms)),
-            Cell::from(field.key.clone()),
+            // A reader's key holds its serial as the settings file wrote it.
+            Cell::from(super::super::widgets::ext(&field.key).into_owned()),
             Cell::from(value),
         ];
         if wide {
