@@ -639,6 +639,66 @@ fn escape_sequences_from_a_simulator_are_drawn_as_plain_text() {
     assert!(h.text().contains("Gate  B"));
 }
 
+/// Every text of the snapshot (names, labels, reasons, serials, versions...)
+/// made hostile: no pane draws a control character or the escape's payload.
+/// A field or pane added later is covered without being named here.
+#[test]
+fn every_pane_draws_a_snapshot_whose_every_text_is_hostile() {
+    const EVIL: (&str, &str) = ("\u{1b}]0;pwned\u{7}\u{202E}", "\u{1b}[2J\u{9b}1m\r\n");
+    /// JSON pointers of every string in `v`.
+    fn strings(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(_) => out.push(at),
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    strings(item, format!("{at}/{i}"), out);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, item) in map {
+                    let k = k.replace('~', "~0").replace('/', "~1");
+                    strings(item, format!("{at}/{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut json = serde_json::to_value(snapshot_with(30, 30, true)).unwrap();
+    let mut at = Vec::new();
+    strings(&json, String::new(), &mut at);
+    // Poison every string that is text (not an enum's name, a time or an id
+    // of a fixed format): one that no longer reads is put back.
+    let mut poisoned = 0;
+    for p in &at {
+        let Some(serde_json::Value::String(s)) = json.pointer_mut(p) else {
+            continue;
+        };
+        let old = s.clone();
+        *s = format!("{}{old}{}", EVIL.0, EVIL.1);
+        if serde_json::from_value::<Snapshot>(json.clone()).is_ok() {
+            poisoned += 1;
+        } else if let Some(serde_json::Value::String(s)) = json.pointer_mut(p) {
+            *s = old;
+        }
+    }
+    assert!(poisoned > 100, "{poisoned} of {} strings", at.len());
+    let snap: Snapshot = serde_json::from_value(json).expect("still a snapshot");
+    let mut h = Harness::new(snap, 160, 48);
+    for pane in ["1", "2", "3", "4", "5", "6", "7"] {
+        h.press(pane);
+        let buf = h.draw().clone();
+        for cell in buf.content() {
+            assert!(
+                !cell.symbol().chars().any(|c| c.is_control()),
+                "pane {pane}: control character in {:?}",
+                cell.symbol()
+            );
+        }
+        let screen = h.text();
+        assert!(!screen.contains("pwned"), "pane {pane}: {screen}");
+    }
+}
+
 #[test]
 fn a_settings_file_with_escape_sequences_is_drawn_as_plain_text() {
     let dir = tempfile::tempdir().unwrap();
