@@ -267,3 +267,40 @@ fn eight_shows_the_history_from_anywhere_and_h_toggles_it_in_the_log_pane() {
     assert!(h.state.history.shown);
     assert!(h.text().contains(" History "));
 }
+
+#[test]
+fn audit_text_with_escape_sequences_is_drawn_as_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .connection()
+        .execute(
+            "INSERT INTO audit (at, os_user, system, action, record, before, after, result)
+             VALUES ('2026-01-01T00:00:00.000Z', ?1, 'pac', 'update', ?2, ?3, ?4, ?5)",
+            [
+                "eve\u{1b}]0;pwned\u{7}",
+                "employee 7\u{1b}[2J",
+                "{\"last_name\":\"Weiss\"}",
+                "{\"last_name\":\"W\u{1b}[31meiß\u{202E}\"}",
+                "failed: \u{9b}31mconflict",
+            ],
+        )
+        .unwrap();
+    let mut h = Harness::new(snapshot(), 200, 50);
+    press(&mut h, &mut store, "8");
+    assert_eq!(shown_ids(&h).len(), 1);
+    let buf = h.draw().clone();
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(|c| c.is_control()),
+            "control character in {:?}",
+            cell.symbol()
+        );
+    }
+    let text = h.text();
+    assert!(
+        text.contains("employee 7") && text.contains("failed: conflict"),
+        "{text}"
+    );
+    assert!(!text.contains("pwned") && !text.contains("[2J"), "{text}");
+}

@@ -10,6 +10,7 @@ use crate::engine::command::Command;
 use crate::engine::query::{Answer, AnswerBody, HistoryFilter, Query};
 
 use super::action::{Action, Effect};
+use super::safe_text::Safe;
 use super::state::{AppState, Filter, HistoryWaiting, Modal, Pane, TraceView};
 
 /// Entries a history page holds.
@@ -187,7 +188,15 @@ pub fn trace_key(s: &mut AppState, mut t: TraceView, a: Action) -> Vec<Effect> {
 
 /// An answer from the engine: kept when it answers this console's query
 /// still waiting (a newer query, or another console's, makes it moot).
+/// It carries outside text (audit records, names): cleaned once, here, so
+/// what the History pane and the trace draw is already safe.
 pub fn take_answer(s: &mut AppState, answer: &Answer) {
+    if let Some(answer) = Safe::new(answer) {
+        take_safe_answer(s, &answer);
+    }
+}
+
+fn take_safe_answer(s: &mut AppState, answer: &Safe<Answer>) {
     if let Some(Modal::Trace(t)) = &mut s.modal
         && t.query == answer.query
     {

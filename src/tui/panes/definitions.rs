@@ -10,7 +10,6 @@ use crate::model::Direction;
 
 use super::super::state::{AppState, DefSection};
 use super::super::update_panes::REMOVAL_ROWS;
-use super::super::widgets::ext;
 use super::super::widgets::vtable::VTable;
 use crate::engine::plan::RemovalState;
 
@@ -94,22 +93,19 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
                 Cell::from(Span::styled("-", t.warn)),
                 Cell::from(Span::styled(a.id.to_string(), t.dim)),
                 Cell::from(Span::styled("not in PAC", t.dim)),
-                Cell::from(Span::styled(
-                    format!("-{} (to be removed)", ext(&a.name)),
-                    t.warn,
-                )),
+                Cell::from(Span::styled(format!("-{} (to be removed)", a.name), t.warn)),
             ]);
         };
         let mirror = d.astrow_groups.iter().find(|a| a.id == g.id);
         let (m, ms, text) = match mirror {
-            Some(a) if a.name == g.name => ("✓", t.ok, ext(&a.name).into_owned()),
-            Some(a) => ("≠", t.diff, format!("≠{}", ext(&a.name))),
+            Some(a) if a.name == g.name => ("✓", t.ok, a.name.to_string()),
+            Some(a) => ("≠", t.diff, format!("≠{}", a.name)),
             None => ("+", t.warn, "not mirrored yet".to_string()),
         };
         let name = if g.is_default {
-            format!("{} (default)", ext(&g.name))
+            format!("{} (default)", g.name)
         } else {
-            ext(&g.name).into_owned()
+            g.name.to_string()
         };
         Row::new(vec![
             Cell::from(Span::styled(m, ms)),
@@ -165,8 +161,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         let dir = |d: Direction| d.as_str();
         Row::new(vec![
             Cell::from(Span::styled(if r.online { " " } else { "!" }, t.bad)),
-            Cell::from(ext(&r.name).into_owned()),
-            Cell::from(Span::styled(ext(&r.serial).into_owned(), t.dim)),
+            Cell::from(r.name.to_string()),
+            Cell::from(Span::styled(r.serial.to_string(), t.dim)),
             Cell::from(Span::styled(
                 if r.online { "online" } else { "OFFLINE" },
                 if r.online { t.ok } else { t.bad },
@@ -204,7 +200,7 @@ fn next_sync_lines(s: &AppState) -> Vec<Line<'static>> {
             t.title,
         )));
         for p in d.pending.iter().take(3) {
-            lines.push(Line::from(format!("  · {}", ext(p))));
+            lines.push(Line::from(format!("  · {}", p)));
         }
     }
     let job = s
@@ -216,7 +212,7 @@ fn next_sync_lines(s: &AppState) -> Vec<Line<'static>> {
         Some(run) => {
             let when = s.ago(run.finished.unwrap_or(run.started));
             let how = if run.ok { "" } else { "failed: " };
-            format!(" Last sync {when}: {how}{}", ext(&run.summary))
+            format!(" Last sync {when}: {how}{}", run.summary)
         }
         None => " Last sync: not run yet".to_string(),
     };
@@ -271,8 +267,8 @@ fn draw_removals(f: &mut Frame, area: Rect, s: &AppState) {
         let mark = if (lo..=hi).contains(&i) { "▌" } else { " " };
         Row::new(vec![
             Cell::from(Span::styled(mark, t.selected)),
-            Cell::from(ext(&r.key).into_owned()),
-            Cell::from(ext(&r.name).into_owned()),
+            Cell::from(r.key.to_string()),
+            Cell::from(r.name.to_string()),
             Cell::from(Span::styled(state, style)),
         ])
     });

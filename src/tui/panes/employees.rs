@@ -13,8 +13,8 @@ use crate::model::{AstrowEmployee, PacEmployee};
 
 use super::super::state::AppState;
 use super::super::theme::Theme;
+use super::super::widgets::fit;
 use super::super::widgets::vtable::VTable;
-use super::super::widgets::{ext, fit};
 
 /// The column a difference name belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -83,7 +83,7 @@ pub fn groups_cell(ids: &[u32], names: &GroupNames<'_>, w: usize) -> String {
         .map(|id| {
             names
                 .get(id)
-                .map_or_else(|| format!("#{id}"), |n| ext(n).trim().to_string())
+                .map_or_else(|| format!("#{id}"), |n| n.trim().to_string())
         })
         .collect();
     let whole = named.join(",");
@@ -113,7 +113,7 @@ fn groups_detail(ids: &[u32], names: &GroupNames<'_>) -> String {
     }
     ids.iter()
         .map(|id| match names.get(id) {
-            Some(n) => format!("{} ({id})", ext(n)),
+            Some(n) => format!("{} ({id})", n),
             None => format!("#{id} (not listed by PAC)"),
         })
         .collect::<Vec<_>>()
@@ -123,12 +123,12 @@ fn groups_detail(ids: &[u32], names: &GroupNames<'_>) -> String {
 fn pac_cells(p: &PacEmployee, names: &GroupNames<'_>, groups_w: usize) -> SideCells {
     SideCells {
         id: p.id.to_string(),
-        name: format!("{} {}", ext(&p.first_name), ext(&p.last_name)),
-        number: ext(&p.employee_number).into_owned(),
+        name: format!("{} {}", p.first_name, p.last_name),
+        number: p.employee_number.to_string(),
         badge: p
             .badges
             .iter()
-            .map(|b| ext(&b.number).into_owned())
+            .map(|b| b.number.to_string())
             .collect::<Vec<_>>()
             .join(","),
         active: if p.active { "yes" } else { "no" },
@@ -138,23 +138,18 @@ fn pac_cells(p: &PacEmployee, names: &GroupNames<'_>, groups_w: usize) -> SideCe
 
 fn astrow_cells(a: &AstrowEmployee, names: &GroupNames<'_>, groups_w: usize) -> SideCells {
     let name = if a.middle_name.is_empty() {
-        format!("{} {}", ext(&a.first_name), ext(&a.last_name))
+        format!("{} {}", a.first_name, a.last_name)
     } else {
-        format!(
-            "{} {} {}",
-            ext(&a.first_name),
-            ext(&a.middle_name),
-            ext(&a.last_name)
-        )
+        format!("{} {} {}", a.first_name, a.middle_name, a.last_name)
     };
     SideCells {
         id: a.pers_no.to_string(),
         name,
-        number: ext(&a.employee_no).into_owned(),
+        number: a.employee_no.to_string(),
         badge: a
             .badge_no
             .as_deref()
-            .map(|b| ext(b).into_owned())
+            .map(|b| b.to_string())
             .unwrap_or_else(|| "–".into()),
         active: if a.active { "yes" } else { "no" },
         groups: groups_cell(&a.pac_access_group_ids, names, groups_w),
@@ -455,7 +450,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
             "linked and managed; differs in {}",
             r.differences
                 .iter()
-                .map(|d| ext(d).into_owned())
+                .map(|d| d.to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -477,7 +472,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
                 .map(|b| {
                     format!(
                         "{} ({}{})",
-                        ext(&b.number),
+                        b.number,
                         b.badge_type,
                         if b.active { "" } else { ", inactive" }
                     )
@@ -489,9 +484,9 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
                 Span::raw(format!(
                     "{} {} {} · no {} · {} · valid {} · groups {} · badges {} · ref {}",
                     p.id,
-                    ext(&p.first_name),
-                    ext(&p.last_name),
-                    ext(&p.employee_number),
+                    p.first_name,
+                    p.last_name,
+                    p.employee_number,
                     if p.active { "active" } else { "inactive" },
                     date_range(p.valid_from, p.valid_until),
                     groups_detail(&p.access_group_ids, &names),
@@ -502,7 +497,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
                     },
                     p.external_ref
                         .as_deref()
-                        .map_or("–".into(), |r| ext(r).into_owned()),
+                        .map_or("–".into(), |r| r.to_string()),
                 )),
             ]));
         }
@@ -519,15 +514,15 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
                     "{} {} · no {} · {} · contract {} · cycle {} · pay group {} · PAC groups {} · badge {}{} · ref {}",
                     a.pers_no,
                     astrow_cells(a, &names, 0).name,
-                    ext(&a.employee_no),
+                    a.employee_no,
                     if a.active { "active" } else { "inactive" },
                     date_range(a.contract_start, a.contract_end),
-                    ext(&a.cycle_code),
-                    ext(&a.paygroup_code),
+                    a.cycle_code,
+                    a.paygroup_code,
                     groups_detail(&a.pac_access_group_ids, &names),
-                    a.badge_no.as_deref().map_or("none".into(), |b| ext(b).into_owned()),
+                    a.badge_no.as_deref().map_or("none".into(), |b| b.to_string()),
                     a.pac_badge_type.map_or(String::new(), |b| format!(" ({b})")),
-                    a.external_ref.as_deref().map_or("–".into(), |r| ext(r).into_owned()),
+                    a.external_ref.as_deref().map_or("–".into(), |r| r.to_string()),
                 )),
             ]));
         }

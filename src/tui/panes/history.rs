@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Wrap};
 use super::super::state::{AppState, TraceView};
 use super::super::update_history;
 use super::super::widgets::vtable::VTable;
-use super::super::widgets::{centred, ext, fit};
+use super::super::widgets::{centred, fit};
 use crate::engine::query::HistoryEntry;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
@@ -65,7 +65,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         (None, None) if st.filter.active() => "no audit entry matches the filter",
         (None, None) => "no audit entry yet: every write to PAC or Astrow is recorded here",
     };
-    let empty = ext(empty).into_owned();
+    let empty = empty.to_string();
     VTable {
         title,
         header: Some(Row::new(vec![
@@ -125,11 +125,11 @@ fn entry_row(e: &HistoryEntry, wide: bool, s: &AppState) -> Row<'static> {
     };
     Row::new(vec![
         Cell::from(Span::styled(when, t.dim)),
-        Cell::from(ext(&e.user).into_owned()),
+        Cell::from(e.user.to_string()),
         Cell::from(e.system.as_str()),
-        Cell::from(ext(&e.action).into_owned()),
-        Cell::from(ext(&e.record).into_owned()),
-        Cell::from(Span::styled(ext(&e.result).into_owned(), result_style)),
+        Cell::from(e.action.to_string()),
+        Cell::from(e.record.to_string()),
+        Cell::from(Span::styled(e.result.to_string(), result_style)),
     ])
 }
 
@@ -151,13 +151,13 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, e: Option<&HistoryEntry>) {
                 .to_string(),
             t.dim,
         ),
-        Span::styled(format!("{} ", ext(&e.user)), t.title),
+        Span::styled(format!("{} ", e.user), t.title),
         Span::raw(format!(
             "{} in {} on {}: {}",
-            ext(&e.action),
+            e.action,
             e.system.as_str(),
-            ext(&e.record),
-            ext(&e.result)
+            e.record,
+            e.result
         )),
     ])];
     if e.diff.is_empty() {
@@ -168,10 +168,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, e: Option<&HistoryEntry>) {
     }
     let w = area.width.saturating_sub(4) as usize;
     for d in &e.diff {
-        lines.push(Line::from(Span::styled(
-            format!("  {}", fit(&ext(d), w)),
-            t.diff,
-        )));
+        lines.push(Line::from(Span::styled(format!("  {}", fit(d, w)), t.diff)));
     }
     f.render_widget(
         Paragraph::new(lines)
@@ -189,10 +186,7 @@ pub fn draw_trace(f: &mut Frame, area: Rect, s: &AppState, tr: &TraceView) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus)
-        .title(Span::styled(
-            format!(" Trace of {} ", ext(&tr.title)),
-            t.title,
-        ))
+        .title(Span::styled(format!(" Trace of {} ", tr.title), t.title))
         .title_bottom(Line::from(" ↑↓ scroll · esc close ").right_aligned())
         .style(t.dialog);
     let lines: Vec<Line> = match &tr.lines {
@@ -213,7 +207,7 @@ pub fn draw_trace(f: &mut Frame, area: Rect, s: &AppState, tr: &TraceView) {
 
 /// A line of a trace: section names stand out, the rest is plain.
 fn trace_line(text: &str, s: &AppState) -> Line<'static> {
-    let clean = ext(text).into_owned();
+    let clean = text.to_string();
     if !clean.starts_with(' ') {
         Line::from(Span::styled(clean, s.theme.title))
     } else {
