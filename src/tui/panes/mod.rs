@@ -85,11 +85,7 @@ pub fn unreadable_lines(
         let text = if i + 1 == room && aside.len() > room {
             format!("  … and {} more (astrow-pac status)", aside.len() - i)
         } else {
-            format!(
-                "  unreadable {} {id}: {}",
-                super::widgets::ext(&u.listing),
-                super::widgets::ext(&u.reason)
-            )
+            format!("  unreadable {} {id}: {}", u.listing, u.reason)
         };
         lines.push(Line::from(Span::styled(
             super::widgets::fit(&text, w),

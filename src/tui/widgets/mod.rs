@@ -10,7 +10,6 @@ pub mod vtable;
 use std::borrow::Cow;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use ratatui::text::Span;
 
 use super::sanitize;
 
@@ -19,11 +18,6 @@ use super::sanitize;
 /// snapshot is already clean: `AppState::snap` is a `SafeSnapshot`.
 pub fn ext(s: &str) -> Cow<'_, str> {
     sanitize::clean(s)
-}
-
-/// A span of outside text.
-pub fn ext_span<'a>(s: &'a str, style: ratatui::style::Style) -> Span<'a> {
-    Span::styled(ext(s), style)
 }
 
 /// A rectangle of `w` x `h` centred in `area` (clipped to it).
