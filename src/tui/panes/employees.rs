@@ -13,7 +13,7 @@ use crate::model::{AstrowEmployee, PacEmployee};
 
 use super::super::state::AppState;
 use super::super::theme::Theme;
-use super::super::widgets::fit;
+use super::super::widgets::{ext, fit};
 use super::super::widgets::vtable::VTable;
 
 /// The column a difference name belongs to.
@@ -83,7 +83,7 @@ pub fn groups_cell(ids: &[u32], names: &GroupNames<'_>, w: usize) -> String {
         .map(|id| {
             names
                 .get(id)
-                .map_or_else(|| format!("#{id}"), |n| n.trim().to_string())
+                .map_or_else(|| format!("#{id}"), |n| ext(n).trim().to_string())
         })
         .collect();
     let whole = named.join(",");
@@ -113,7 +113,7 @@ fn groups_detail(ids: &[u32], names: &GroupNames<'_>) -> String {
     }
     ids.iter()
         .map(|id| match names.get(id) {
-            Some(n) => format!("{} ({id})", n),
+            Some(n) => format!("{} ({id})", ext(n)),
             None => format!("#{id} (not listed by PAC)"),
         })
         .collect::<Vec<_>>()
