@@ -307,7 +307,7 @@ fn a2p_lines(lines: &mut Vec<Line<'_>>, s: &AppState, w: usize) {
         crate::engine::jobs::heartbeat::A2P_STUCK_AFTER_S,
     ) {
         lines.push(Line::from(Span::styled(
-            format!("! {}", fit(&ext(&why), w.saturating_sub(2))),
+            format!("! {}", fit(&why, w.saturating_sub(2))),
             t.bad,
         )));
     }
