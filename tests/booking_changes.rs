@@ -166,7 +166,13 @@ async fn five_hundred_waiting_on_an_unmirrored_reader_hold_back_none_of_a_thousa
         },
     )
     .await;
-    assert!(import.sender_status.borrow().waiting_for_mirror);
+    // The sender's status follows its rounds: wait for it, as for the view.
+    wait_until(
+        "the sender does not say it waits for the mirror",
+        Duration::from_secs(10),
+        || import.sender_status.borrow().waiting_for_mirror,
+    )
+    .await;
     assert!(import.view.borrow().oldest_pending.is_some());
     // Waiting on: the mirror is not asked again and again.
     tokio::time::sleep(Duration::from_secs(3)).await;

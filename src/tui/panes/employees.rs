@@ -13,8 +13,8 @@ use crate::model::{AstrowEmployee, PacEmployee};
 
 use super::super::state::AppState;
 use super::super::theme::Theme;
-use super::super::widgets::{ext, fit};
 use super::super::widgets::vtable::VTable;
+use super::super::widgets::{ext, fit};
 
 /// The column a difference name belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
