@@ -26,15 +26,15 @@ use tokio_util::sync::CancellationToken;
 
 fn answered(db: &std::path::Path) -> u64 {
     let conn = open_connection(db).expect("db");
-    let t = astrow_ledger::tally(&conn).expect("tally");
+    let t = astrow_ledger::tally(&conn, false).expect("tally");
     t.stored + t.duplicate + t.rejected
 }
 
 async fn drained(db: &std::path::Path, last: u64) {
     let conn = open_connection(db).expect("db");
     loop {
-        let t = astrow_ledger::tally(&conn).expect("tally");
-        if t.after_booking_id >= last && t.pending == 0 {
+        let t = astrow_ledger::tally(&conn, false).expect("tally");
+        if t.after_booking_id >= last && t.pending == t.waiting {
             return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -152,7 +152,7 @@ async fn main() {
         percentile(&lags, 99).unwrap_or(0),
         lags.len()
     );
-    let t = astrow_ledger::tally(&conn).expect("tally");
+    let t = astrow_ledger::tally(&conn, false).expect("tally");
     println!(
         "PAC answered: {} stored, {} duplicate, {} rejected (bookings of Astrow employees PAC does not know)",
         t.stored, t.duplicate, t.rejected

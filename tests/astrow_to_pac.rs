@@ -21,15 +21,15 @@ use astrow_pac::config::Settings;
 use astrow_pac::engine::astrow_to_pac::{A2pConfig, AstrowToPac};
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::engine::runtime::{EngineOptions, start};
-use astrow_pac::model::{self, Direction, EventType, Seq};
+use astrow_pac::model::{self, Direction, EventType, Link, LinkOrigin, PacId, PersNo, Seq};
 use astrow_pac::pac::PacClient;
 use astrow_pac::sim::astrow::AstrowSim;
 use astrow_pac::sim::faults::FaultUpdate;
 use astrow_pac::sim::pac::PacSim;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
-use astrow_pac::store::DATABASE_FILE;
 use astrow_pac::store::astrow_ledger;
 use astrow_pac::store::db::open_connection;
+use astrow_pac::store::{DATABASE_FILE, Store};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -107,8 +107,8 @@ impl Rig {
                 .last()
                 .map_or(0, |b| b.booking_id);
             let conn = open_connection(&self.db()).unwrap();
-            let t = astrow_ledger::tally(&conn).unwrap();
-            if t.after_booking_id == last && t.pending == 0 {
+            let t = astrow_ledger::tally(&conn, false).unwrap();
+            if t.after_booking_id == last && t.pending == t.waiting {
                 return;
             }
             assert!(
@@ -182,9 +182,9 @@ async fn exactly_once_under_errors_and_lost_replies() {
         "replies were lost after PAC stored: {pac_faults:?}"
     );
     let (stored, rejected) =
-        a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db()).await;
+        a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db(), false).await;
     let conn = open_connection(&rig.db()).unwrap();
-    let t = astrow_ledger::tally(&conn).unwrap();
+    let t = astrow_ledger::tally(&conn, false).unwrap();
     assert_eq!(t.from_pac, 5, "PAC's bookings passed over: {t:?}");
     // The seeded site has Astrow employees PAC does not know: PAC rejects theirs.
     assert!(stored > 100, "{stored} stored, {rejected} rejected");
@@ -200,29 +200,127 @@ async fn a_rejected_event_is_kept_with_its_reason_and_the_rest_go() {
     let rig = rig(20).await;
     let readers = rig.mirror_readers().await;
     let serial = &readers[0].serial;
-    let known = rig
+    let linked: Vec<_> = rig
         .astrow_sim()
         .employees()
         .into_iter()
-        .find(|e| model::parse_pac_ref(e.external_ref.as_deref()).is_some())
-        .unwrap()
-        .badge_no
+        .filter(|e| model::parse_pac_ref(e.external_ref.as_deref()).is_some())
+        .collect();
+    let known = linked[0].badge_no.clone().unwrap();
+    // The second linked employee is linked to a PAC id PAC does not hold
+    // (say, deleted in PAC since): PAC refuses its event.
+    let gone = &linked[1];
+    let mut store = Store::open(&rig.store_dir).unwrap();
+    store
+        .delete_link_by_pers_no(PersNo(gone.pers_no.0))
         .unwrap();
-    // First a badge no one holds in either system, then five of a linked employee.
-    let mut batch = vec![file_booking("import:x".into(), "777777", serial)];
+    store
+        .upsert_link(&Link {
+            pac_id: PacId(9_999_999),
+            pers_no: PersNo(gone.pers_no.0),
+            origin: LinkOrigin::Matched,
+            at: chrono::Utc::now(),
+        })
+        .unwrap();
+    drop(store);
+    // First the one PAC refuses, then five of a linked employee.
+    let gone_badge = gone.badge_no.clone().unwrap();
+    let mut batch = vec![file_booking("import:x".into(), &gone_badge, serial)];
     batch.extend((0..5).map(|i| file_booking(format!("import:{i}"), &known, serial)));
     rig.astrow.send_bookings(&batch).await.unwrap();
     let (job, _gate) = rig.start_job(fast());
     rig.quiescent(Duration::from_secs(30)).await;
     job.stop().await;
-    let (pending, sent, rejected) = a2p::ledger_states(&rig.db());
-    assert_eq!((pending, sent.len(), rejected.len()), (0, 5, 1));
+    let (pending, sent, rejected, waiting) = a2p::ledger_states(&rig.db(), false);
+    assert_eq!(
+        (pending, sent.len(), rejected.len(), waiting.len()),
+        (0, 5, 1, 0)
+    );
     let reason = rejected.values().next().unwrap();
     assert!(
-        reason.contains("777777") && reason.contains("keyholder"),
+        reason.contains("9999999") && reason.contains("keyholder"),
         "{reason}"
     );
-    a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db()).await;
+    let in_pac = rig.pac_sim().external_events().await;
+    assert_eq!(in_pac.len(), 5, "{in_pac:?}");
+    for (id, seq) in &sent {
+        assert!(in_pac.contains(&(format!("astrow:{id}"), *seq)), "{id}");
+    }
+}
+
+/// Astrow master, manual apply: a new hire clocks in on Astrow's web clock
+/// before the PAC create is approved. The booking waits (not sent by badge,
+/// where PAC would answer "no keyholder" and it would be lost), shows why,
+/// and goes by PAC id once the link appears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_of_an_employee_not_linked_yet_waits_and_goes_by_pac_id_once_linked() {
+    let rig = rig(20).await;
+    let readers = rig.mirror_readers().await;
+    let serial = &readers[0].serial;
+    let linked: Vec<_> = rig
+        .astrow_sim()
+        .employees()
+        .into_iter()
+        .filter(|e| model::parse_pac_ref(e.external_ref.as_deref()).is_some())
+        .collect();
+    let hire = &linked[0];
+    let pac_id = model::parse_pac_ref(hire.external_ref.as_deref()).unwrap();
+    let mut store = Store::open(&rig.store_dir).unwrap();
+    store
+        .delete_link_by_pers_no(PersNo(hire.pers_no.0))
+        .unwrap();
+    let badge = hire.badge_no.clone().unwrap();
+    rig.astrow
+        .send_bookings(&[file_booking("import:hire".into(), &badge, serial)])
+        .await
+        .unwrap();
+    let (job, _gate) = rig.start_job(fast());
+    rig.quiescent(Duration::from_secs(30)).await;
+    let (pending, sent, rejected, waiting) = a2p::ledger_states(&rig.db(), false);
+    assert_eq!(
+        (pending, sent.len(), rejected.len()),
+        (0, 0, 0),
+        "{rejected:?}"
+    );
+    let why = waiting.values().next().expect("the booking waits");
+    assert!(why.contains("not linked"), "{why}");
+    assert!(rig.pac_sim().external_events().await.is_empty());
+    // The console shows why it waits.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let view = job.view.borrow().clone();
+        if let Some(e) = view.feed.first()
+            && view.tally.waiting == 1
+        {
+            assert!(
+                e.status_text().starts_with("waiting: "),
+                "{}",
+                e.status_text()
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{view:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The PAC create is approved: the link appears and the booking goes by PAC id.
+    store
+        .upsert_link(&Link {
+            pac_id,
+            pers_no: PersNo(hire.pers_no.0),
+            origin: LinkOrigin::Matched,
+            at: chrono::Utc::now(),
+        })
+        .unwrap();
+    drop(store);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a2p::ledger_states(&rig.db(), false).1.is_empty() {
+        assert!(Instant::now() < deadline, "not sent after the link");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    job.stop().await;
+    let events = rig.pac_sim().external_events().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db(), false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,7 +335,7 @@ async fn the_setting_off_reads_and_sends_nothing_until_it_is_on() {
     gate.send_replace(true);
     rig.quiescent(Duration::from_secs(20)).await;
     job.stop().await;
-    a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db()).await;
+    a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db(), false).await;
 }
 
 /// PAC's event types by seq.
@@ -350,7 +448,7 @@ async fn no_booking_loops_with_both_directions_on() {
         "{swipes} swipes, {} external",
         external.len()
     );
-    a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db()).await;
+    a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db(), true).await;
     eprintln!(
         "{swipes} swipes booked into Astrow, {} Astrow bookings into PAC",
         external.len()

@@ -1352,11 +1352,16 @@ fn bookings_pane_shows_the_astrow_to_pac_direction() {
         direction: Some("in".into()),
         state,
         attempts: 1,
+        wait: None,
     };
+    let mut held = entry(4, RowState::Pending);
+    held.pac_id = None;
+    held.wait = Some("Astrow employee 1001 is not linked\u{1b}[31m to a PAC employee yet".into());
     let mut snap = snapshot();
     snap.astrow_to_pac = Arc::new(AstrowToPacView {
         enabled: true,
         feed: vec![
+            held,
             entry(3, RowState::Pending),
             entry(
                 2,
@@ -1367,7 +1372,8 @@ fn bookings_pane_shows_the_astrow_to_pac_direction() {
             entry(1, RowState::Answered(ExternalOutcome::Stored { seq: 881 })),
         ],
         tally: Tally {
-            pending: 1,
+            pending: 2,
+            waiting: 1,
             stored: 1,
             rejected: 1,
             from_pac: 4,
@@ -1381,7 +1387,7 @@ fn bookings_pane_shows_the_astrow_to_pac_direction() {
     h.press("5");
     let screen = h.text();
     assert!(
-        screen.contains("a: Astrow→PAC 12/min waiting 1"),
+        screen.contains("a: Astrow→PAC 12/min waiting 2"),
         "{screen}"
     );
     h.press("a");
@@ -1389,10 +1395,15 @@ fn bookings_pane_shows_the_astrow_to_pac_direction() {
     assert!(screen.contains("Astrow bookings → PAC"), "{screen}");
     assert!(screen.contains("stored (PAC seq 881)"), "{screen}");
     assert!(screen.contains("rejected: no keyholder"), "{screen}");
+    assert!(
+        screen.contains("waiting: Astrow employee 1001 is not linked"),
+        "why a booking is held: {screen}"
+    );
+    assert!(screen.contains("1 held for a link to PAC"), "{screen}");
     assert!(!screen.contains('\u{1b}'), "escape drawn: {screen}");
     assert!(screen.contains("4 from PAC passed over"), "{screen}");
     assert!(screen.contains("Astrow→PAC 12/min") && screen.contains("rejected 1"));
-    h.press("j");
+    h.press("jj");
     assert!(has(&mut h, "astrow:2"), "the selected row's detail");
     h.press("1");
     let screen = h.text();

@@ -55,6 +55,7 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> u8 {
                     store.connection(),
                     settings.bookings.astrow_to_pac,
                     settings.bookings.wait_alert_s,
+                    settings.sync.master == crate::config::Master::Pac,
                     chrono::Utc::now(),
                 );
             }

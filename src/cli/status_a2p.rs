@@ -8,9 +8,15 @@ use crate::store::astrow_ledger;
 
 /// The Astrow -> PAC part of `status --json`; `null` counts on a store an
 /// older binary made (no ledger yet).
-pub fn gather(conn: &Connection, enabled: bool, wait_alert_s: u64, now: DateTime<Utc>) -> Value {
+pub fn gather(
+    conn: &Connection,
+    enabled: bool,
+    wait_alert_s: u64,
+    badges_are_pac_ids: bool,
+    now: DateTime<Utc>,
+) -> Value {
     let (tally, activity) = match (
-        astrow_ledger::tally(conn),
+        astrow_ledger::tally(conn, badges_are_pac_ids),
         astrow_ledger::activity(conn, now - chrono::TimeDelta::seconds(60)),
     ) {
         (Ok(t), Ok(a)) => (t, a),
@@ -24,14 +30,15 @@ pub fn gather(conn: &Connection, enabled: bool, wait_alert_s: u64, now: DateTime
     let mut attention = Vec::new();
     if let Some(w) = waited_s.filter(|w| *w as u64 > wait_alert_s) {
         attention.push(format!(
-            "{} Astrow bookings wait to go to PAC, the oldest for {w} s",
-            tally.pending
+            "{} Astrow bookings wait to go to PAC ({} of them for a link to PAC), the oldest for {w} s",
+            tally.pending, tally.waiting
         ));
     }
     json!({
         "enabled": enabled,
         "cursor": tally.after_booking_id,
         "pending": tally.pending,
+        "waiting_for_link": tally.waiting,
         "stored": tally.stored,
         "duplicate": tally.duplicate,
         "rejected": tally.rejected,
@@ -54,11 +61,12 @@ pub fn text(a: &Value) -> String {
         .as_u64()
         .map_or("-".to_string(), |n| format!("{n} ms"));
     let mut out = format!(
-        "Astrow->PAC {}: cursor {}, {} pending, {} stored, {} duplicate, {} rejected, {} unreadable, \
+        "Astrow->PAC {}: cursor {}, {} pending ({} waiting for a link), {} stored, {} duplicate, {} rejected, {} unreadable, \
          {} from PAC and {} from before the start passed over; {}/min, lag {ms}\n",
         if a["enabled"] == true { "on" } else { "off" },
         a["cursor"],
         a["pending"],
+        a["waiting_for_link"],
         a["stored"],
         a["duplicate"],
         a["rejected"],
@@ -83,7 +91,7 @@ mod tests {
     #[test]
     fn a_store_without_the_ledger_reads_as_null_and_counts_show() {
         let conn = Connection::open_in_memory().unwrap();
-        let v = gather(&conn, true, 60, Utc::now());
+        let v = gather(&conn, true, 60, false, Utc::now());
         assert!(v["ledger"].is_null());
         conn.execute_batch("CREATE TABLE links (pac_id INTEGER, pers_no INTEGER);")
             .unwrap();
@@ -94,7 +102,7 @@ mod tests {
             [],
         )
         .unwrap();
-        let v = gather(&conn, true, 60, Utc::now());
+        let v = gather(&conn, true, 60, false, Utc::now());
         assert_eq!(v["pending"], 1);
         assert_eq!(v["attention"].as_array().map(Vec::len), Some(1));
         assert!(text(&v).contains("1 pending"), "{}", text(&v));

@@ -225,17 +225,51 @@ fn history_floor(
 const ROW_COLUMNS: &str = "l.booking_id, l.source_id, l.pers_no, l.badge_no, l.time,
     l.terminal_kind, l.direction, l.state, l.pac_seq, l.reason, l.attempts, l.read_at, k.pac_id, l.answered_at";
 
-/// The oldest `limit` pending rows, in booking id order, each with the PAC
-/// employee its Astrow employee is linked to now.
-pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Row>, AstrowLedgerError> {
-    rows(
-        conn,
+/// A pending row that may go now (map::decide sends it): its Astrow
+/// employee is linked, or it has none and its badge is a hex badge while
+/// badges are badges (`?2` = 0: Astrow is master), or it came from PAC (to
+/// be refused). The others wait, still pending, out of the sender's way.
+const SENDABLE: &str = "(k.pac_id IS NOT NULL
+    OR coalesce(l.source_id, '') LIKE 'pac:%'
+    OR (l.pers_no IS NULL AND ?2 = 0 AND trim(l.badge_no) <> ''
+        AND length(trim(l.badge_no)) <= 32 AND trim(l.badge_no) NOT GLOB '*[^0-9A-Fa-f]*'))";
+
+/// The oldest `limit` pending rows that may go now (see [`SENDABLE`]), in
+/// booking id order, each with the PAC employee its Astrow employee is
+/// linked to now.
+pub fn pending(
+    conn: &Connection,
+    limit: usize,
+    badges_are_pac_ids: bool,
+) -> Result<Vec<Row>, AstrowLedgerError> {
+    let query = format!(
+        "SELECT {ROW_COLUMNS} FROM astrow_ledger l LEFT JOIN links k ON k.pers_no = l.pers_no
+         WHERE l.state = 'pending' AND {SENDABLE} ORDER BY l.booking_id LIMIT ?1"
+    );
+    let mut stmt = conn.prepare_cached(&query).map_err(sql("prepare rows"))?;
+    let raw = stmt
+        .query_map(params![limit as i64, badges_are_pac_ids], raw_row)
+        .map_err(sql("read rows"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql("read a row"))?;
+    raw.into_iter().map(RawRow::parse).collect()
+}
+
+/// How many pending rows wait (not sendable now, see [`SENDABLE`]).
+pub fn waiting_count(
+    conn: &Connection,
+    badges_are_pac_ids: bool,
+) -> Result<u64, AstrowLedgerError> {
+    conn.query_row(
         &format!(
-            "SELECT {ROW_COLUMNS} FROM astrow_ledger l LEFT JOIN links k ON k.pers_no = l.pers_no
-             WHERE l.state = 'pending' ORDER BY l.booking_id LIMIT ?1"
+            "SELECT COUNT(*) FROM astrow_ledger l LEFT JOIN links k ON k.pers_no = l.pers_no
+             WHERE l.state = 'pending' AND NOT {SENDABLE} AND ?1 = ?1"
         ),
-        limit,
+        params![0i64, badges_are_pac_ids],
+        |r| r.get::<_, i64>(0),
     )
+    .map(|n| n as u64)
+    .map_err(sql("count waiting rows"))
 }
 
 /// The newest `limit` rows, newest first (for the Bookings pane).
@@ -493,9 +527,14 @@ pub struct Tally {
     pub older_than_start: u64,
     /// When the oldest pending row was read (UTC, RFC 3339).
     pub oldest_pending_read_at: Option<String>,
+    /// Pending rows held back: their Astrow employee is not linked yet, or
+    /// they have no employee and no real badge (`map::decide`).
+    #[serde(default)]
+    pub waiting: u64,
 }
 
-pub fn tally(conn: &Connection) -> Result<Tally, AstrowLedgerError> {
+/// The counts; `badges_are_pac_ids` when PAC is master (for `waiting`).
+pub fn tally(conn: &Connection, badges_are_pac_ids: bool) -> Result<Tally, AstrowLedgerError> {
     let (after, from_pac) = cursor(conn)?;
     let mut t = Tally {
         after_booking_id: after,
@@ -536,6 +575,7 @@ pub fn tally(conn: &Connection) -> Result<Tally, AstrowLedgerError> {
         .optional()
         .map_err(sql("oldest pending"))?
         .flatten();
+    t.waiting = waiting_count(conn, badges_are_pac_ids)?;
     Ok(t)
 }
 
@@ -620,11 +660,47 @@ mod tests {
             )
             .unwrap()
         );
-        let t = tally(&c).unwrap();
+        let t = tally(&c, false).unwrap();
         assert_eq!(
             (t.older_than_start, t.pending, t.after_booking_id),
             (2, 1, 3)
         );
+    }
+
+    #[test]
+    fn unlinked_employees_wait_out_of_the_senders_way_until_linked() {
+        let mut c = db();
+        c.execute("INSERT INTO links VALUES (10001, 1001)", [])
+            .unwrap();
+        let mut not_hex = b(5, None, None);
+        not_hex.badge_no = "no badge".into();
+        let page = [
+            b(1, None, Some(1002)),
+            b(2, None, Some(1001)),
+            b(3, None, None),
+            b(4, None, Some(1002)),
+            not_hex,
+        ];
+        assert!(append_page(&mut c, 0, 5, &page, &[], t0()).unwrap());
+        let ids = |c: &Connection, pac_ids| {
+            pending(c, 10, pac_ids)
+                .unwrap()
+                .iter()
+                .map(|r| r.booking.booking_id)
+                .collect::<Vec<_>>()
+        };
+        // Astrow master: a real badge of no employee goes by badge.
+        assert_eq!(ids(&c, false), [2, 3]);
+        assert_eq!(tally(&c, false).unwrap().waiting, 3);
+        // PAC master: Astrow's badge numbers are PAC ids, not badges.
+        assert_eq!(ids(&c, true), [2]);
+        assert_eq!(tally(&c, true).unwrap().waiting, 4);
+        // Held rows do not fill the batch: the one behind them goes.
+        assert_eq!(pending(&c, 1, false).unwrap()[0].booking.booking_id, 2);
+        c.execute("INSERT INTO links VALUES (10002, 1002)", [])
+            .unwrap();
+        assert_eq!(ids(&c, true), [1, 2, 4]);
+        assert_eq!(tally(&c, true).unwrap().waiting, 2);
     }
 
     fn b(id: u64, source: Option<&str>, pers_no: Option<u64>) -> AstrowOwnBooking {
@@ -653,7 +729,7 @@ mod tests {
         assert_eq!(cursor(&c).unwrap(), (4, 1));
         // The same page again, read after the old cursor: refused, nothing doubled.
         assert!(!append_page(&mut c, 0, 4, &page, &[], t0()).unwrap());
-        let p = pending(&c, 10).unwrap();
+        let p = pending(&c, 10, false).unwrap();
         assert_eq!(
             p.iter().map(|r| r.booking.booking_id).collect::<Vec<_>>(),
             [2, 3]
@@ -681,7 +757,7 @@ mod tests {
             Utc::now(),
         )
         .unwrap();
-        let t = tally(&c).unwrap();
+        let t = tally(&c, false).unwrap();
         assert_eq!(
             (t.pending, t.stored, t.rejected, t.unreadable, t.from_pac),
             (0, 1, 1, 1, 1)

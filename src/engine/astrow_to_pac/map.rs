@@ -1,5 +1,5 @@
 //! What an Astrow booking becomes in PAC (pure): the external event sent
-//! for a ledger row, or why it is not sent.
+//! for a ledger row, why it is never sent, or why it waits.
 
 use crate::model::{ExternalEvent, external_source_id, normalise_badge_hex};
 use crate::store::astrow_ledger::{Row, came_from_pac};
@@ -21,26 +21,67 @@ pub fn origin(terminal_kind: &str) -> String {
     }
 }
 
-/// The event for a row: the linked PAC employee when the Astrow employee is
-/// linked, else the badge number (PAC finds its keyholder, or rejects it).
-/// `Err` with the reason for a row that must never go (it came from PAC).
-pub fn event_for(row: &Row) -> Result<ExternalEvent, &'static str> {
+/// What becomes of a pending row now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Send this event.
+    Send(ExternalEvent),
+    /// Never send it: answered here with this reason (the loop rule).
+    Refuse(&'static str),
+    /// Not yet: held (still pending) for this reason, sent when it clears.
+    Wait(String),
+}
+
+/// The decision for a row. A linked Astrow employee goes by PAC id. An
+/// Astrow employee not linked yet waits for the link (sent by badge, PAC
+/// would answer "no keyholder" and the booking would be lost). A booking
+/// of no known Astrow employee goes by badge only when Astrow's badge
+/// numbers are real badges (`badges_are_pac_ids` false: Astrow is master);
+/// when PAC is master they are PAC's decimal ids and it waits.
+pub fn decide(row: &Row, badges_are_pac_ids: bool) -> Decision {
     let b = &row.booking;
     if came_from_pac(b.source_id.as_deref()) {
-        return Err(FROM_PAC_REASON);
+        return Decision::Refuse(FROM_PAC_REASON);
     }
-    let badge_number = match row.linked_pac_id {
-        Some(_) => None,
-        None => normalise_badge_hex(&b.badge_no),
+    let (employee_id, badge_number) = match (row.linked_pac_id, b.pers_no) {
+        (Some(id), _) => (Some(id), None),
+        (None, Some(p)) => {
+            return Decision::Wait(format!(
+                "Astrow employee {} is not linked to a PAC employee yet",
+                p.0
+            ));
+        }
+        (None, None) if badges_are_pac_ids => {
+            return Decision::Wait(
+                "no Astrow employee, and Astrow's badge numbers are PAC ids (PAC is master),                  not badges"
+                    .to_string(),
+            );
+        }
+        (None, None) => match normalise_badge_hex(&b.badge_no) {
+            Some(badge) => (None, Some(badge)),
+            None => {
+                return Decision::Wait(
+                    "no Astrow employee, and the badge number is not a hex badge".to_string(),
+                );
+            }
+        },
     };
-    Ok(ExternalEvent {
+    Decision::Send(ExternalEvent {
         source_id: external_source_id(b.booking_id),
         time: b.time,
-        employee_id: row.linked_pac_id,
+        employee_id,
         badge_number,
         direction: b.direction,
         origin: origin(&b.terminal_kind),
     })
+}
+
+/// Why a pending row is held, if it is.
+pub fn wait_reason(row: &Row, badges_are_pac_ids: bool) -> Option<String> {
+    match decide(row, badges_are_pac_ids) {
+        Decision::Wait(why) => Some(why),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -68,9 +109,19 @@ mod tests {
         }
     }
 
+    fn sent(d: Decision) -> ExternalEvent {
+        match d {
+            Decision::Send(e) => e,
+            other => panic!("not sent: {other:?}"),
+        }
+    }
+
     #[test]
     fn a_linked_employee_goes_by_pac_id_with_the_terminal_as_origin() {
-        let e = event_for(&row(Some("web:4411"), Some(10231), "10231", "web")).unwrap();
+        let e = sent(decide(
+            &row(Some("web:4411"), Some(10231), "10231", "web"),
+            true,
+        ));
         assert_eq!(e.source_id, "astrow:58812");
         assert_eq!(e.employee_id, Some(PacId(10231)));
         assert_eq!(e.badge_number, None);
@@ -79,22 +130,37 @@ mod tests {
     }
 
     #[test]
-    fn an_unlinked_one_goes_by_badge_number() {
-        let e = event_for(&row(None, None, " 00a1b2 ", "mobile")).unwrap();
+    fn an_astrow_employee_not_linked_yet_waits_whoever_is_master() {
+        for pac_master in [false, true] {
+            let r = row(None, None, "00a1b2", "web");
+            let why = wait_reason(&r, pac_master).unwrap();
+            assert!(why.contains("1001") && why.contains("not linked"), "{why}");
+        }
+    }
+
+    #[test]
+    fn no_astrow_employee_goes_by_a_real_badge_else_waits() {
+        let mut r = row(None, None, " 00a1b2 ", "mobile");
+        r.booking.pers_no = None;
+        let e = sent(decide(&r, false));
         assert_eq!(e.employee_id, None);
         assert_eq!(e.badge_number.as_deref(), Some("00A1B2"));
         assert_eq!(e.origin, "Astrow mobile");
-        let none = event_for(&row(None, None, "not-hex", "terminal")).unwrap();
-        assert_eq!(none.badge_number, None, "PAC rejects it with its reason");
+        assert!(wait_reason(&r, true).unwrap().contains("PAC is master"));
+        r.booking.badge_no = "not-hex".into();
+        assert!(wait_reason(&r, false).unwrap().contains("not a hex badge"));
     }
 
     #[test]
     fn a_booking_from_pac_never_goes_back() {
         assert_eq!(
-            event_for(&row(Some("pac:1:881233"), Some(1), "1", "file")),
-            Err(FROM_PAC_REASON)
+            decide(&row(Some("pac:1:881233"), Some(1), "1", "file"), false),
+            Decision::Refuse(FROM_PAC_REASON)
         );
-        assert!(event_for(&row(Some("import:7"), Some(1), "1", "file")).is_ok());
+        assert!(matches!(
+            decide(&row(Some("import:7"), Some(1), "1", "file"), false),
+            Decision::Send(_)
+        ));
     }
 
     #[test]

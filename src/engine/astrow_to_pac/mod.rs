@@ -11,7 +11,7 @@
 //! another site, so the setting takes effect on a reload.
 //!
 //! No loops: a booking whose `source_id` came from PAC (`pac:`) is counted
-//! and passed over, never stored or sent ([`map::event_for`] refuses it as
+//! and passed over, never stored or sent ([`map::decide`] refuses it as
 //! well); the PAC -> Astrow import never books an `external_attendance`
 //! event (`engine::bookings::classify`).
 
@@ -49,6 +49,9 @@ pub struct A2pConfig {
     pub max_backoff: Duration,
     /// How often the monitor refreshes the view when nothing wakes it.
     pub monitor_every: Duration,
+    /// PAC is master: Astrow's badge numbers are PAC's decimal ids, not
+    /// badges; a booking of no known Astrow employee waits (`map::decide`).
+    pub badges_are_pac_ids: bool,
 }
 
 impl Default for A2pConfig {
@@ -60,6 +63,7 @@ impl Default for A2pConfig {
             poll_every: Duration::from_secs(2),
             max_backoff: Duration::from_secs(60),
             monitor_every: Duration::from_millis(500),
+            badges_are_pac_ids: false,
         }
     }
 }
@@ -125,6 +129,7 @@ impl AstrowToPac {
             sender: sender_rx,
             out: view_tx,
             every: cfg.monitor_every,
+            badges_are_pac_ids: cfg.badges_are_pac_ids,
             cancel: cancel.clone(),
         };
         Ok(AstrowToPac {
@@ -182,6 +187,7 @@ struct Monitor {
     sender: watch::Receiver<TaskHealth>,
     out: watch::Sender<Arc<AstrowToPacView>>,
     every: Duration,
+    badges_are_pac_ids: bool,
     cancel: CancellationToken,
 }
 
@@ -210,11 +216,12 @@ impl Monitor {
 
     async fn view(&self) -> Result<AstrowToPacView, astrow_ledger::AstrowLedgerError> {
         let now = chrono::Utc::now();
+        let pac_ids = self.badges_are_pac_ids;
         let (tally, rows, (per_minute, lag_ms)) = self
             .db
             .call(move |c| {
                 Ok::<_, astrow_ledger::AstrowLedgerError>((
-                    astrow_ledger::tally(c)?,
+                    astrow_ledger::tally(c, pac_ids)?,
                     astrow_ledger::recent(c, view::FEED_ROWS)?,
                     astrow_ledger::activity(c, now - chrono::TimeDelta::seconds(60))?,
                 ))
@@ -229,7 +236,7 @@ impl Monitor {
             .map(|t| t.with_timezone(&chrono::Utc));
         Ok(AstrowToPacView {
             enabled: *self.gate.borrow(),
-            feed: rows.iter().map(A2pEntry::from).collect(),
+            feed: rows.iter().map(|r| A2pEntry::of(r, pac_ids)).collect(),
             tally,
             per_minute: per_minute as f64,
             lag_ms,

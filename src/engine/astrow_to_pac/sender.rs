@@ -8,7 +8,7 @@ use chrono::Utc;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::map::event_for;
+use super::map::{Decision, decide};
 use super::{A2pConfig, Gate, TaskHealth, backoff, gate_open, pause};
 use crate::model::{ExternalEvent, ExternalOutcome};
 use crate::pac::{PacClient, PacError};
@@ -89,15 +89,16 @@ impl EventSender {
             .cfg
             .batch_size
             .clamp(1, crate::pac::wire::MAX_EXTERNAL_BATCH);
+        let pac_ids = self.cfg.badges_are_pac_ids;
         let rows = self
             .db
-            .call(move |c| astrow_ledger::pending(c, limit))
+            .call(move |c| astrow_ledger::pending(c, limit, pac_ids))
             .await
             .map_err(|e| e.to_string())?;
         if rows.is_empty() {
             return Ok(Sent::Nothing);
         }
-        let (ids, events, refused) = split(&rows);
+        let (ids, events, refused) = split(&rows, pac_ids);
         if !refused.is_empty() {
             self.record(refused).await?;
         }
@@ -140,19 +141,23 @@ impl EventSender {
 }
 
 /// The rows to send (ids and events, same order), and those refused here
-/// (the loop rule) with their outcome.
+/// (the loop rule) with their outcome; rows that wait stay pending.
 #[allow(clippy::type_complexity)]
-fn split(rows: &[Row]) -> (Vec<u64>, Vec<ExternalEvent>, Vec<(u64, ExternalOutcome)>) {
+fn split(
+    rows: &[Row],
+    badges_are_pac_ids: bool,
+) -> (Vec<u64>, Vec<ExternalEvent>, Vec<(u64, ExternalOutcome)>) {
     let mut ids = Vec::new();
     let mut events = Vec::new();
     let mut refused = Vec::new();
     for r in rows {
-        match event_for(r) {
-            Ok(e) => {
+        match decide(r, badges_are_pac_ids) {
+            Decision::Send(e) => {
                 ids.push(r.booking.booking_id);
                 events.push(e);
             }
-            Err(reason) => refused.push((
+            Decision::Wait(_) => {}
+            Decision::Refuse(reason) => refused.push((
                 r.booking.booking_id,
                 ExternalOutcome::Rejected {
                     reason: reason.to_string(),

@@ -59,8 +59,8 @@ impl AstrowToPacView {
         let waited = (now - since).num_seconds().max(0) as u64;
         (waited > stuck_after_s).then(|| {
             format!(
-                "Astrow->PAC: {} bookings waiting, the oldest for {waited} s",
-                self.tally.pending
+                "Astrow->PAC: {} bookings waiting ({} of them for a link to PAC), the oldest for {waited} s",
+                self.tally.pending, self.tally.waiting
             )
         })
     }
@@ -79,10 +79,19 @@ pub struct A2pEntry {
     pub direction: Option<String>,
     pub state: RowState,
     pub attempts: u32,
+    /// Pending and held back: why (not linked yet, no real badge).
+    #[serde(default)]
+    pub wait: Option<String>,
 }
 
-impl From<&Row> for A2pEntry {
-    fn from(r: &Row) -> Self {
+impl A2pEntry {
+    /// The entry for a row; `badges_are_pac_ids` when PAC is master (why a
+    /// pending row waits, `map::decide`).
+    pub fn of(r: &Row, badges_are_pac_ids: bool) -> Self {
+        let wait = match r.state {
+            RowState::Pending => super::map::wait_reason(r, badges_are_pac_ids),
+            _ => None,
+        };
         A2pEntry {
             booking_id: r.booking.booking_id,
             time: r.booking.time,
@@ -93,16 +102,18 @@ impl From<&Row> for A2pEntry {
             direction: r.booking.direction.map(|d| d.as_str().to_string()),
             state: r.state.clone(),
             attempts: r.attempts,
+            wait,
         }
     }
-}
 
-impl A2pEntry {
     /// The state in a few words (outside text in `reason`: sanitise to draw).
     pub fn status_text(&self) -> String {
         use crate::model::ExternalOutcome as O;
         match &self.state {
-            RowState::Pending => "sending".to_string(),
+            RowState::Pending => match &self.wait {
+                Some(why) => format!("waiting: {why}"),
+                None => "sending".to_string(),
+            },
             RowState::Answered(O::Stored { seq }) => format!("stored (PAC seq {seq})"),
             RowState::Answered(O::Duplicate { seq }) => format!("duplicate (PAC seq {seq})"),
             RowState::Answered(O::Rejected { reason }) => format!("rejected: {reason}"),

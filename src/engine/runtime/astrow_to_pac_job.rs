@@ -18,6 +18,7 @@ pub(super) fn config(settings: &Settings) -> A2pConfig {
     A2pConfig {
         batch_size: settings.bookings.batch_size as usize,
         max_pending: u64::from(settings.bookings.max_pending),
+        badges_are_pac_ids: settings.sync.master == crate::config::Master::Pac,
         ..A2pConfig::default()
     }
 }

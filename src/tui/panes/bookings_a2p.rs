@@ -66,6 +66,12 @@ pub fn stats_spans(v: &AstrowToPacView, t: &Theme) -> Vec<Span<'static>> {
     if v.reading_paused {
         l.push(Span::styled("  ▲ reading paused", t.warn));
     }
+    if v.tally.waiting > 0 {
+        l.push(Span::styled(
+            format!("  {} held for a link to PAC", v.tally.waiting),
+            t.warn,
+        ));
+    }
     l
 }
 
