@@ -431,8 +431,9 @@ pub fn pending_count(conn: &Connection) -> Result<u64, AstrowLedgerError> {
     .map_err(sql("count pending rows"))
 }
 
-/// The bookings PAC stored (or had stored) read since `since`, oldest
-/// first, as attendance entries for the roll call: PAC's employee when the
+/// The bookings PAC stored (or had stored) read since `since`, in booking
+/// id order (entry order, not time: `rollcall::merge_attendance` sorts by
+/// time), as attendance entries for the roll call: PAC's employee when the
 /// Astrow employee is linked, else the badge number; in or out as booked.
 pub fn attendance_since(
     conn: &Connection,

@@ -9,13 +9,17 @@ use crate::engine::snapshot::RollCallPerson;
 use crate::model::Direction;
 use crate::store::ledger::{Entry, EntryKind};
 
-/// PAC's granted swipes and the attendance Astrow sent to PAC (each oldest
-/// first) in one list by time for [`roll_call`]: someone who clocked in on
+/// PAC's granted swipes (oldest first) and the attendance Astrow sent to
+/// PAC in one list by time for [`roll_call`]: someone who clocked in on
 /// Astrow's web clock counts as on site. Swipes keep their own order.
-pub fn merge_attendance(granted: Vec<Entry>, external: Vec<Entry>) -> Vec<Entry> {
+/// Astrow's attendance is sorted by its booking time here: its booking ids
+/// are entry order, and a clock-out entered late by hand for earlier must
+/// not override a later clock-in.
+pub fn merge_attendance(granted: Vec<Entry>, mut external: Vec<Entry>) -> Vec<Entry> {
     if external.is_empty() {
         return granted;
     }
+    external.sort_by_key(|e| e.time);
     let mut out = Vec::with_capacity(granted.len() + external.len());
     let mut ext = external.into_iter().peekable();
     for g in granted {
@@ -134,5 +138,30 @@ mod tests {
             .map(|p| p.name)
             .collect();
         assert_eq!(on_site, ["P1", "P3"]);
+    }
+
+    #[test]
+    fn a_late_entered_earlier_clock_out_does_not_override_a_later_clock_in() {
+        // Astrow's booking ids are entry order: 7 (in at 08:30) was booked
+        // first, 8 (out at 08:10, entered late by hand) after it.
+        let external = vec![
+            entry(7, 30, EventType::ExternalAttendance, 4, Direction::In),
+            entry(8, 10, EventType::ExternalAttendance, 4, Direction::Out),
+        ];
+        let mut people = People::default();
+        people.names.insert(PacId(4), "P4".into());
+        people.names.insert(PacId(1), "P1".into());
+        for granted in [
+            vec![],
+            vec![entry(1, 0, EventType::AccessGranted, 1, Direction::In)],
+        ] {
+            let merged = merge_attendance(granted.clone(), external.clone());
+            let on_site: Vec<String> = roll_call(&merged, Utc::now(), &people)
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+            assert!(on_site.contains(&"P4".to_string()), "{on_site:?}");
+            assert_eq!(on_site.len(), granted.len() + 1);
+        }
     }
 }
