@@ -43,6 +43,7 @@ pub fn gather(
         "duplicate": tally.duplicate,
         "rejected": tally.rejected,
         "unreadable": tally.unreadable,
+        "abandoned_at_rebind": tally.abandoned,
         "from_pac_passed_over": tally.from_pac,
         "older_than_start_passed_over": tally.older_than_start,
         "per_minute": activity.0,

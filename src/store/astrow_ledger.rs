@@ -40,6 +40,22 @@ CREATE TABLE astrow_cursor (
     older            INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO astrow_cursor (id, after_booking_id, from_pac) VALUES (1, 0, 0);
+-- Rows still pending when the store was re-bound to another site: kept
+-- here with why (their booking ids are the old Astrow's and would collide
+-- with the new one's in astrow_ledger), never sent.
+CREATE TABLE astrow_ledger_abandoned (
+    booking_id    INTEGER NOT NULL,
+    source_id     TEXT,
+    pers_no       INTEGER,
+    badge_no      TEXT NOT NULL,
+    time          TEXT NOT NULL,
+    terminal_kind TEXT NOT NULL,
+    direction     TEXT,
+    attempts      INTEGER NOT NULL,
+    read_at       TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    abandoned_at  TEXT NOT NULL
+);
 ";
 
 #[derive(Debug, thiserror::Error)]
@@ -500,16 +516,31 @@ pub fn trim(
     .map_err(sql("trim answered rows"))
 }
 
+/// Why a row pending at a re-bind was abandoned.
+pub const ABANDONED_REASON: &str =
+    "abandoned: store re-bound to another site, never sent to the new PAC";
+
 /// Start afresh (a re-bind to another site): the rows and the cursor were
-/// the old pair's. Runs inside the re-bind's transaction.
-pub fn restart(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+/// the old pair's. Rows still pending are kept in `astrow_ledger_abandoned`
+/// with [`ABANDONED_REASON`] (never sent); how many. Runs inside the
+/// re-bind's transaction.
+pub fn restart(tx: &rusqlite::Transaction<'_>, at: DateTime<Utc>) -> rusqlite::Result<usize> {
+    let abandoned = tx.execute(
+        "INSERT INTO astrow_ledger_abandoned
+         (booking_id, source_id, pers_no, badge_no, time, terminal_kind, direction, attempts,
+          read_at, reason, abandoned_at)
+         SELECT booking_id, source_id, pers_no, badge_no, time, terminal_kind, direction,
+                attempts, read_at, ?1, ?2
+         FROM astrow_ledger WHERE state = 'pending'",
+        params![ABANDONED_REASON, ts(at)],
+    )?;
     tx.execute("DELETE FROM astrow_ledger", [])?;
     tx.execute(
         "UPDATE astrow_cursor SET after_booking_id = 0, from_pac = 0, floor = NULL, older = 0
          WHERE id = 1",
         [],
     )?;
-    Ok(())
+    Ok(abandoned)
 }
 
 /// Counts for the console and `status`.
@@ -528,6 +559,9 @@ pub struct Tally {
     pub older_than_start: u64,
     /// When the oldest pending row was read (UTC, RFC 3339).
     pub oldest_pending_read_at: Option<String>,
+    /// Rows pending at a re-bind to another site: kept aside, never sent.
+    #[serde(default)]
+    pub abandoned: u64,
     /// Pending rows held back: their Astrow employee is not linked yet, or
     /// they have no employee and no real badge (`map::decide`).
     #[serde(default)]
@@ -577,6 +611,11 @@ pub fn tally(conn: &Connection, badges_are_pac_ids: bool) -> Result<Tally, Astro
         .map_err(sql("oldest pending"))?
         .flatten();
     t.waiting = waiting_count(conn, badges_are_pac_ids)?;
+    t.abandoned = conn
+        .query_row("SELECT COUNT(*) FROM astrow_ledger_abandoned", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(sql("count abandoned rows"))? as u64;
     Ok(t)
 }
 

@@ -44,6 +44,9 @@ pub struct Rebound {
     /// The old site's bookings that were still to be sent: abandoned (kept
     /// in the ledger, never sent to the new Astrow).
     pub abandoned: usize,
+    /// The old Astrow's bookings still to be sent to PAC: abandoned (kept
+    /// aside with why, never sent to the new PAC).
+    pub astrow_to_pac_abandoned: usize,
 }
 
 impl Rebound {
@@ -51,9 +54,10 @@ impl Rebound {
     pub fn describe(&self) -> String {
         format!(
             "{} links and {} plans of the old site forgotten, {} of its bookings still to be sent \
-             abandoned (kept in the ledger as rejected: {ABANDONED_REASON}); bookings start \
-             afresh for the new PAC; the next plan starts from scratch",
-            self.links, self.plans, self.abandoned
+             abandoned (kept in the ledger as rejected: {ABANDONED_REASON}); {} of the old \
+             Astrow's bookings still to be sent to PAC abandoned (kept aside, never sent); \
+             bookings start afresh for the new PAC; the next plan starts from scratch",
+            self.links, self.plans, self.abandoned, self.astrow_to_pac_abandoned
         )
     }
 }
@@ -167,7 +171,8 @@ impl Store {
             // The Astrow -> PAC ledger was the old pair's: its booking ids
             // and cursor are the old Astrow's, its events the old PAC's.
             // Start as a fresh store does (the last 24 hours read again).
-            super::astrow_ledger::restart(&tx).ctx("restart the Astrow->PAC ledger")?;
+            let astrow_to_pac_abandoned = super::astrow_ledger::restart(&tx, Utc::now())
+                .ctx("restart the Astrow->PAC ledger")?;
             let events = restart_events(&tx)?;
             tx.execute(
                 "INSERT INTO site_binding (id, pac, astrow, bound_at) VALUES (1, ?1, ?2, ?3)
@@ -180,6 +185,7 @@ impl Store {
                 links,
                 plans,
                 abandoned,
+                astrow_to_pac_abandoned,
             };
             super::audit::append_audit_in(
                 &tx,

@@ -331,12 +331,28 @@ fn a_rebind_starts_the_astrow_to_pac_ledger_afresh() -> TestResult {
         &[],
         Utc::now(),
     )?;
-    store.rebind(&crate::store::SiteIdentity {
+    let done = store.rebind(&crate::store::SiteIdentity {
         pac: "certificate sha256:cd34, organization 2".into(),
         astrow: "https://astrow.other.local".into(),
     })?;
     let t = astrow_ledger::tally(store.connection(), false)?;
     assert_eq!((t.after_booking_id, t.pending), (0, 0));
+    // The old Astrow's pending booking is kept aside with why, and counted.
+    assert_eq!(t.abandoned, 1);
+    assert_eq!(done.astrow_to_pac_abandoned, 1);
+    assert!(done.describe().contains("1 of the old Astrow's bookings"));
+    let (id, reason): (i64, String) = store.connection().query_row(
+        "SELECT booking_id, reason FROM astrow_ledger_abandoned",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    assert_eq!((id, reason.as_str()), (5, astrow_ledger::ABANDONED_REASON));
+    let audit: String = store.connection().query_row(
+        "SELECT result FROM audit WHERE action = 'rebind_store'",
+        [],
+        |r| r.get(0),
+    )?;
+    assert!(audit.contains("1 of the old Astrow's bookings"), "{audit}");
     // The new Astrow's booking 5 is read and stored, not taken for the old one.
     assert!(astrow_ledger::append_page(
         store.connection(),
