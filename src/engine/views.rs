@@ -8,7 +8,7 @@ use super::snapshot::{
     ActionKind, EmployeeRow, FieldChange, ItemState, PlanItemView, PlanView, RowKind,
 };
 use crate::model::{AstrowEmployee, PacEmployee, PacId, PersNo, System};
-use crate::store::{PlanState, StoredPlan};
+use crate::store::{PlanState, StoredItem, StoredPlan};
 
 pub fn action_kind(a: Action) -> ActionKind {
     match a {
@@ -91,41 +91,35 @@ fn opt(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-/// The snapshot's view of a stored plan (items decoded from their JSON).
-pub fn plan_view(stored: &StoredPlan, names: &Names) -> Result<PlanView, String> {
-    let plan: Plan = serde_json::from_str(&stored.body_json)
-        .map_err(|e| format!("stored plan {} cannot be read: {e}", stored.plan_id))?;
+/// The snapshot's view of a stored plan: each stored item (its state) with
+/// the plan's own item of the same id (what it does), so nothing is
+/// decoded from the store's JSON.
+pub fn plan_view(plan: &Plan, stored: &StoredPlan, names: &Names) -> Result<PlanView, String> {
+    let in_order = plan.items.len() == stored.items.len()
+        && plan
+            .items
+            .iter()
+            .zip(&stored.items)
+            .all(|(p, s)| p.id == s.item_id);
+    let by_id: HashMap<&str, &PlanItem> = if in_order {
+        HashMap::new()
+    } else {
+        plan.items.iter().map(|i| (i.id.as_str(), i)).collect()
+    };
     let mut items = Vec::with_capacity(stored.items.len());
-    for si in &stored.items {
-        let item: PlanItem = serde_json::from_str(&si.body_json).map_err(|e| {
+    for (k, si) in stored.items.iter().enumerate() {
+        let item = if in_order {
+            plan.items.get(k)
+        } else {
+            by_id.get(si.item_id.as_str()).copied()
+        };
+        let item = item.ok_or_else(|| {
             format!(
-                "item {} of plan {} cannot be read: {e}",
+                "item {} of plan {} is not in the plan made",
                 si.item_id, stored.plan_id
             )
         })?;
-        items.push(PlanItemView {
-            label: names.label(&item, stored.master),
-            id: item.id,
-            action: action_kind(item.action),
-            target: item.target,
-            master_id: item.master_id.map(|i| i.to_string()),
-            slave_id: item.slave_id.map(|i| i.to_string()),
-            changes: item
-                .changes
-                .iter()
-                .map(|c| FieldChange {
-                    field: c.field.clone(),
-                    before: opt(&c.before),
-                    after: opt(&c.after),
-                })
-                .collect(),
-            reason: item.reason,
-            state: item_state(si.state),
-            message: si.detail.clone(),
-            attempts: si.attempts,
-            retry_at: si.retry_at,
-            failure_kind: super::retry::failure_kind(si),
-        });
+        items.push(item_view(item, si, names, stored.master));
     }
     Ok(PlanView {
         plan_id: stored.plan_id.clone(),
@@ -133,8 +127,35 @@ pub fn plan_view(stored: &StoredPlan, names: &Names) -> Result<PlanView, String>
         created_at: stored.created_at,
         held: stored.held_reason.clone(),
         items,
-        notes: plan.notes,
+        notes: plan.notes.clone(),
     })
+}
+
+/// One item as shown: what it does (the plan's) and where it is (the store's).
+fn item_view(item: &PlanItem, si: &StoredItem, names: &Names, master: System) -> PlanItemView {
+    PlanItemView {
+        label: names.label(item, master),
+        id: item.id.clone(),
+        action: action_kind(item.action),
+        target: item.target,
+        master_id: item.master_id.map(|i| i.to_string()),
+        slave_id: item.slave_id.map(|i| i.to_string()),
+        changes: item
+            .changes
+            .iter()
+            .map(|c| FieldChange {
+                field: c.field.clone(),
+                before: opt(&c.before),
+                after: opt(&c.after),
+            })
+            .collect(),
+        reason: item.reason.clone(),
+        state: item_state(si.state),
+        message: si.detail.clone(),
+        attempts: si.attempts,
+        retry_at: si.retry_at,
+        failure_kind: super::retry::failure_kind(si),
+    }
 }
 
 /// Both sides aligned: the pairs of the plan's pairing (linked, or matched

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::plans::{NewPlan, SaveOutcome, SavedPlan};
-use super::{SqlContext, Store, StoreError, fingerprint_text, time_text};
+use super::plans::{NewPlan, PlanState, SaveOutcome, SavedPlan, StoredItem, StoredPlan};
+use super::{SqlContext, Store, StoreError, fingerprint_text, parse_time, time_text};
 
 /// How many plans that are no longer live (applied, stale, rejected) the
 /// store keeps.
@@ -37,10 +37,46 @@ struct Carried {
     origin_plan: String,
 }
 
+/// What the insert of a new plan wrote for one item besides the plan's own
+/// columns: its state, new or carried over from the live plan.
+#[derive(Debug, Clone)]
+struct Inserted {
+    state: PlanState,
+    attempts: u32,
+    detail: Option<String>,
+    retry_at: Option<chrono::DateTime<Utc>>,
+    failure_kind: Option<String>,
+    origin_plan: Option<String>,
+}
+
+/// A new plan as inserted: its time and its items' states, in plan order.
+struct InsertedPlan {
+    at: chrono::DateTime<Utc>,
+    items: Vec<Inserted>,
+}
+
 impl Store {
     /// Store a plan as the live plan (see the module's rules). One
     /// transaction: a crash leaves the old live plan or the new one.
     pub fn save_plan(&mut self, plan: &NewPlan) -> Result<SavedPlan, StoreError> {
+        self.save(plan).map(|(saved, _)| saved)
+    }
+
+    /// [`Store::save_plan`], and the plan as the store now holds it. A new
+    /// plan is not read back: it is built from what was inserted (its
+    /// items' bodies moved from `plan`); a kept or applied one is loaded.
+    pub fn save_plan_stored(
+        &mut self,
+        plan: NewPlan,
+    ) -> Result<(SaveOutcome, StoredPlan), StoreError> {
+        let (saved, inserted) = self.save(&plan)?;
+        match inserted {
+            Some(inserted) => Ok((saved.outcome, stored_from(plan, inserted))),
+            None => Ok((saved.outcome, self.load_plan(&saved.plan_id)?)),
+        }
+    }
+
+    fn save(&mut self, plan: &NewPlan) -> Result<(SavedPlan, Option<InsertedPlan>), StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -58,12 +94,12 @@ impl Store {
             outcome,
         };
         match same.as_deref() {
-            Some("applied") => return Ok(saved(SaveOutcome::AlreadyApplied)),
+            Some("applied") => return Ok((saved(SaveOutcome::AlreadyApplied), None)),
             Some("pending" | "approved") => {
                 refresh(&tx, plan)?;
                 supersede(&tx, &plan.plan_id)?;
                 tx.commit().ctx("commit a kept plan")?;
-                return Ok(saved(SaveOutcome::Kept));
+                return Ok((saved(SaveOutcome::Kept), None));
             }
             Some(_) => {
                 // An older, no longer live plan of the same work: the new
@@ -78,10 +114,10 @@ impl Store {
             None => HashMap::new(),
         };
         supersede(&tx, &plan.plan_id)?;
-        insert(&tx, plan, &carried)?;
+        let inserted = insert(&tx, plan, &carried)?;
         prune(&tx)?;
         tx.commit().ctx("commit a plan")?;
-        Ok(saved(SaveOutcome::New))
+        Ok((saved(SaveOutcome::New), Some(inserted)))
     }
 
     /// How many plans the store holds, live or not (for tests and `status`).
@@ -201,8 +237,12 @@ fn insert(
     tx: &Transaction<'_>,
     plan: &NewPlan,
     carried: &HashMap<String, Carried>,
-) -> Result<(), StoreError> {
+) -> Result<InsertedPlan, StoreError> {
     let now = time_text(Utc::now());
+    let mut inserted = InsertedPlan {
+        at: parse_time("a plan's creation time", &now)?,
+        items: Vec::with_capacity(plan.items.len()),
+    };
     tx.execute(
         "INSERT INTO plans (plan_id, master, state, held_reason, body, created_at, updated_at)
          VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5)",
@@ -245,8 +285,76 @@ fn insert(
                 same.and_then(|c| c.failure_kind.clone()),
             ])
             .ctx("insert a plan item")?;
+        inserted.items.push(match same {
+            Some(c) => carried_state(c)?,
+            None => Inserted {
+                state: PlanState::Pending,
+                attempts: 0,
+                detail: None,
+                retry_at: None,
+                failure_kind: None,
+                origin_plan: None,
+            },
+        });
     }
-    Ok(())
+    Ok(inserted)
+}
+
+/// A carried item's state as a load would read it.
+fn carried_state(c: &Carried) -> Result<Inserted, StoreError> {
+    let corrupt = |what, value: String| StoreError::Corrupt { what, value };
+    Ok(Inserted {
+        state: PlanState::parse(&c.state)
+            .ok_or_else(|| corrupt("a plan state", c.state.clone()))?,
+        attempts: u32::try_from(c.attempts)
+            .map_err(|_| corrupt("an item's attempts", c.attempts.to_string()))?,
+        detail: c.detail.clone(),
+        retry_at: c
+            .retry_at
+            .as_deref()
+            .map(|t| parse_time("an item's retry time", t))
+            .transpose()?,
+        failure_kind: c.failure_kind.clone(),
+        origin_plan: Some(c.origin_plan.clone()),
+    })
+}
+
+/// The plan as stored, from the plan given and what its insert wrote.
+fn stored_from(plan: NewPlan, inserted: InsertedPlan) -> StoredPlan {
+    let items = plan
+        .items
+        .into_iter()
+        .zip(inserted.items)
+        .enumerate()
+        .map(|(position, (item, state))| StoredItem {
+            item_id: item.item_id,
+            position: u32::try_from(position).unwrap_or(u32::MAX),
+            action: item.action,
+            target: item.target,
+            state: state.state,
+            source_fingerprint: item.source_fingerprint,
+            body_json: item.body_json,
+            started_at: None,
+            done_at: None,
+            detail: state.detail,
+            attempts: state.attempts,
+            retry_at: state.retry_at,
+            failure_kind: state.failure_kind,
+            destructive: item.destructive,
+            origin_plan: state.origin_plan,
+        })
+        .collect();
+    StoredPlan {
+        plan_id: plan.plan_id,
+        master: plan.master,
+        state: PlanState::Pending,
+        held_reason: plan.held_reason,
+        body_json: plan.body_json,
+        created_at: inserted.at,
+        updated_at: inserted.at,
+        note: None,
+        items,
+    }
 }
 
 /// Keep the newest [`PLAN_HISTORY`] plans that are no longer live, and a

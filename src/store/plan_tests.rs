@@ -228,3 +228,38 @@ fn mirror_readers_with_pending_bookings_are_listed_once() -> TestResult {
     assert_eq!(waiting, ["R-1", "R-4"]);
     Ok(())
 }
+
+/// The plan a save gives back (built from what was inserted, not read) is
+/// the plan a load reads: new items, carried approvals and failures, kept
+/// work.
+#[test]
+fn plan_save_gives_back_the_plan_as_a_load_reads_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    let (outcome, first) = store.save_plan_stored(plan("w1", &["a", "b", "c"]))?;
+    assert_eq!(outcome, SaveOutcome::New);
+    assert_eq!(first, store.load_plan("w1")?);
+    store.set_item_states(
+        "w1",
+        Selection::Items(&["a".into(), "b".into()]),
+        PlanState::Approved,
+    )?;
+    let failure = ItemFailure {
+        error: "Astrow unreachable",
+        kind: "unreachable",
+        retry_at: Utc::now() + Duration::minutes(5),
+    };
+    store.mark_item_failed("w1", "b", &failure)?;
+    let mut next = plan("w2", &["a", "b", "d"]);
+    next.items[2].body_json = "{\"id\":\"d\"}".into();
+    let (outcome, second) = store.save_plan_stored(next)?;
+    assert_eq!(outcome, SaveOutcome::New);
+    let loaded = store.load_plan("w2")?;
+    assert_eq!(second, loaded);
+    assert_eq!(loaded.items[1].state, PlanState::Failed);
+    assert!(loaded.items[1].retry_at.is_some());
+    let (outcome, kept) = store.save_plan_stored(plan("w2", &["a", "b", "d"]))?;
+    assert_eq!(outcome, SaveOutcome::Kept);
+    assert_eq!(kept.items, store.load_plan("w2")?.items);
+    Ok(())
+}

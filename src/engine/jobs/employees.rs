@@ -53,9 +53,16 @@ pub fn master(s: &Settings) -> System {
 
 /// A plan as the store keeps it.
 pub fn new_plan(plan: &Plan) -> NewPlan {
+    // The plan without its items (stored one by one below), made without
+    // cloning them.
     let body = Plan {
+        plan_id: plan.plan_id.clone(),
+        master: plan.master,
+        held: plan.held.clone(),
         items: Vec::new(),
-        ..plan.clone()
+        unmanaged: plan.unmanaged.clone(),
+        notes: plan.notes.clone(),
+        managed_slave_employees: plan.managed_slave_employees,
     };
     NewPlan {
         plan_id: plan.plan_id.clone(),
@@ -224,6 +231,7 @@ impl EmployeeJob {
             known.awaiting_link = awaiting_link(&pac, &known);
         }
         self.people.send_replace(Some(Arc::new(known)));
+        let rows_made = started.elapsed();
         let actionable = plan.actionable().count();
         let conflicts = plan.items.len() - actionable;
         if plan.items.is_empty() {
@@ -270,9 +278,9 @@ impl EmployeeJob {
         }
         let saved = started.elapsed();
         let names = Names::new(&pac, &astrow);
-        let view = plan_view(&stored, &names)?;
+        let view = plan_view(&plan, &stored, &names)?;
         let _ = self.report.send(Internal::Plan(Some(Arc::new(view)))).await;
-        log_timings(listed_and_planned, saved, started.elapsed());
+        log_timings([listed_and_planned, rows_made, saved, started.elapsed()]);
         let counts = Counts {
             actionable,
             conflicts,
@@ -287,12 +295,14 @@ impl EmployeeJob {
 }
 
 /// Where a sync's time went (times since it started): reading both
-/// listings and planning, the rows and saving the plan, the plan's view.
-fn log_timings(listed_and_planned: Duration, saved: Duration, viewed: Duration) {
+/// listings and planning, the employee rows and people map, saving the
+/// plan, the plan's view.
+fn log_timings([listed_and_planned, rows_made, saved, viewed]: [Duration; 4]) {
     let ms = |d: Duration| d.as_millis() as u64;
     tracing::debug!(
         listed_and_planned_ms = ms(listed_and_planned),
-        rows_and_saved_ms = ms(saved.saturating_sub(listed_and_planned)),
+        rows_ms = ms(rows_made.saturating_sub(listed_and_planned)),
+        saved_ms = ms(saved.saturating_sub(rows_made)),
         viewed_ms = ms(viewed.saturating_sub(saved)),
         "employee sync timings"
     );
@@ -319,9 +329,7 @@ impl EmployeeJob {
                 {
                     return Ok(None);
                 }
-                let saved = s.save_plan(&new)?;
-                s.load_plan(&saved.plan_id)
-                    .map(|p| Some((saved.outcome, p)))
+                s.save_plan_stored(new).map(Some)
             })
             .await
     }
