@@ -235,3 +235,22 @@ fn employees_show_access_groups_by_name_and_ids_in_the_detail() {
         insta::assert_snapshot!(format!("employees_group_names_{name}"), text);
     }
 }
+
+/// The first frames before the engine's first employee sync has ended: the
+/// header and the panes it fills say "loading", not "no employees".
+#[test]
+fn loading_before_the_first_employee_sync_at_80x24() {
+    let mut snap = snapshot_with(0, 0, false);
+    snap.plan = None;
+    for job in &mut snap.jobs {
+        job.last_run = None;
+        job.history.clear();
+    }
+    for (key, name) in [("1", "overview"), ("2", "employees"), ("3", "changes")] {
+        let mut h = harness(snap.clone(), 80, 24, true);
+        h.press(key);
+        let text = h.text();
+        assert!(text.contains("pending loading"), "the header says loading");
+        insta::assert_snapshot!(format!("loading_{name}_80x24"), text);
+    }
+}

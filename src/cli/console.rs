@@ -77,6 +77,7 @@ pub fn run(global: &GlobalArgs, look: Look) -> u8 {
     let Some(rt) = super::common::runtime() else {
         return exit::PROBLEMS;
     };
+    tracing::debug!("console starting");
     rt.block_on(async move {
         match settings {
             // First run: the console opens on Settings with a guide; no engine yet.
@@ -116,7 +117,13 @@ pub fn run(global: &GlobalArgs, look: Look) -> u8 {
                     read_only: look.read_only,
                     demo: false,
                 };
-                let (handle, engine) = match start(opts).await {
+                let starting = std::time::Instant::now();
+                let started = start(opts).await;
+                tracing::debug!(
+                    ms = starting.elapsed().as_millis() as u64,
+                    "console: the engine started"
+                );
+                let (handle, engine) = match started {
                     Ok(e) => e,
                     Err(e) => {
                         tracing::error!("cannot start the engine: {e}");

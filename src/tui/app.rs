@@ -117,6 +117,7 @@ where
     let (test_tx, mut test_rx) = mpsc::channel::<(bool, String)>(4);
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    let mut first_frame = Some(Instant::now());
     let mut snapshots_open = true;
     let mut events_open = true;
     let mut input_open = true;
@@ -131,9 +132,16 @@ where
         tokio::select! {
             biased;
             _ = sleep_until(last_draw + FRAME), if dirty => {
+                let drawing = Instant::now();
                 draw(terminal, &state)?;
+                if drawing.elapsed() > FRAME {
+                    tracing::debug!(ms = drawing.elapsed().as_millis() as u64, "console: a frame took long to draw");
+                }
                 dirty = false;
                 last_draw = Instant::now();
+                if let Some(t) = first_frame.take() {
+                    tracing::debug!(ms = t.elapsed().as_millis() as u64, "console: first frame drawn");
+                }
             }
             ev = events.next(), if input_open => match ev {
                 Some(Ok(ev)) => {
@@ -151,7 +159,12 @@ where
             r = handle.snapshots.changed(), if snapshots_open => match r {
                 Ok(()) => {
                     let snap = handle.snapshots.borrow_and_update().clone();
+                    let deriving = Instant::now();
                     derive::set_snapshot(&mut state, snap);
+                    let took = deriving.elapsed();
+                    if took > FRAME {
+                        tracing::debug!(ms = took.as_millis() as u64, "console: a snapshot took long to take in");
+                    }
                     dirty = true;
                 }
                 Err(_) => {

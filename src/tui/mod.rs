@@ -30,6 +30,7 @@ pub mod commands;
 pub mod derive;
 pub mod keymap;
 pub mod list;
+pub mod loading;
 pub mod logbuf;
 pub mod panes;
 pub mod safe_text;

@@ -28,13 +28,20 @@ pub fn state_mark(st: ItemState, t: &Theme) -> (&'static str, &'static str, Styl
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let t = &s.theme;
     let Some(plan) = s.snap.plan.as_deref() else {
+        let (title, hint) = if crate::tui::loading::employees_loading(s) {
+            let what = crate::tui::loading::EMPLOYEES_LOADING;
+            (" Loading.", format!(" {what}; the plan follows."))
+        } else {
+            (
+                " No pending plan.",
+                " The employee sync makes one on its interval; s runs it now.".to_string(),
+            )
+        };
         let mut lines = vec![
-            Line::from(Span::styled(" No pending plan.", t.title)),
+            Line::from(Span::styled(title, t.title)),
             Line::from(""),
+            Line::from(hint),
         ];
-        lines.push(Line::from(
-            " The employee sync makes one on its interval; s runs it now.",
-        ));
         if let Some(a) = s.snap.apply.as_deref() {
             lines.push(Line::from(""));
             lines.push(Line::from(format!(

@@ -276,6 +276,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let names = group_names(s);
     let empty = if st.filter.active() {
         "no employee matches the filter"
+    } else if crate::tui::loading::employees_loading(s) {
+        crate::tui::loading::EMPLOYEES_LOADING
     } else {
         "no employees listed yet"
     };

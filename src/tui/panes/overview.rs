@@ -149,7 +149,14 @@ fn plan_and_bookings(f: &mut Frame, area: Rect, s: &AppState) {
         }
         None => lines.push(Line::from(vec![
             Span::styled("Plan   ", t.title),
-            Span::styled("nothing pending", t.dim),
+            Span::styled(
+                if crate::tui::loading::employees_loading(s) {
+                    "loading (first employee sync)"
+                } else {
+                    "nothing pending"
+                },
+                t.dim,
+            ),
         ])),
     }
     if let Some(a) = snap.apply.as_deref() {

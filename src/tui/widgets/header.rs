@@ -121,10 +121,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             .count()
     });
     l2.push(Span::styled("pending ", t.dim));
-    l2.push(Span::styled(
-        pending.to_string(),
-        if pending > 0 { t.warn } else { t.base },
-    ));
+    if crate::tui::loading::employees_loading(s) {
+        l2.push(Span::styled("loading", t.dim));
+    } else {
+        l2.push(Span::styled(
+            pending.to_string(),
+            if pending > 0 { t.warn } else { t.base },
+        ));
+    }
     if snap.plan.as_ref().is_some_and(|p| p.held.is_some()) {
         l2.push(Span::raw(" "));
         l2.push(Span::styled(" HELD ", t.held));
