@@ -81,7 +81,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let v = &s.snap.astrow_to_pac;
     let [table, detail] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let title = Line::from(vec![
-        Span::styled(" Astrow bookings → PAC, newest first ", t.title),
+        Span::styled(" Astrow bookings → PAC, newest first · ", t.title),
         Span::styled(
             format!(
                 "{} from PAC passed over (no loops), {} from before the start ",

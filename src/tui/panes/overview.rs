@@ -290,7 +290,7 @@ fn a2p_lines(lines: &mut Vec<Line<'_>>, s: &AppState, w: usize) {
         Span::styled("Astrow ", t.title),
         Span::raw(fit(
             &format!(
-                "→PAC {:.0}/min, {} stored, {} waiting",
+                "→ PAC {:.0}/min, {} stored, {} waiting",
                 v.per_minute,
                 v.tally.stored + v.tally.duplicate,
                 v.tally.pending
