@@ -40,7 +40,10 @@ fn bench(c: &mut Criterion) {
     let conn = store.connection();
     let all = AuditFilter::default();
     let employee = AuditFilter {
-        employee: Some(EmployeeRecords::resolve(conn, 1234).expect("resolve")),
+        employee: Some(
+            EmployeeRecords::resolve(conn, astrow_pac::model::EmployeeKey::Pac(1234), &[])
+                .expect("resolve"),
+        ),
         ..AuditFilter::default()
     };
     let text = AuditFilter {
@@ -86,7 +89,7 @@ fn bench(c: &mut Criterion) {
         ),
     ] {
         c.bench_function(name, |b| {
-            b.iter(|| query::answer(&mut store, black_box(q), None).expect("answer"))
+            b.iter(|| query::answer(&mut store, black_box(q), &[]).expect("answer"))
         });
     }
 }

@@ -278,3 +278,98 @@ async fn trace_of_a_matched_then_updated_employee() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("knows nothing"), "{}", text(&o));
 }
+
+/// PAC ids and personnel numbers share one number space: with Astrow
+/// employee P (never linked; written by the product, so in the audit)
+/// beside PAC employee P (linked to Astrow A), `P` alone is refused naming
+/// both, and `pac:P` / `astrow:P` each give only that person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_naming_two_people_is_refused_and_a_side_chooses() {
+    let rig = rig().await;
+    let o = rig.run(&["apply", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pac_id = rig.count(
+        "SELECT k.pac_id FROM links k JOIN audit a ON a.system = 'pac'
+         AND a.record = 'employee ' || k.pac_id LIMIT 1",
+    );
+    let pers_no = rig.count(&format!(
+        "SELECT pers_no FROM links WHERE pac_id = {pac_id}"
+    ));
+    assert_ne!(pac_id, pers_no);
+    let c = open_connection(&rig.store_dir.join(DATABASE_FILE)).unwrap();
+    c.execute(
+        "INSERT INTO audit (at, os_user, system, action, record, result)
+         VALUES ('2026-11-28T08:00:00.000Z', 'engine (auto)', 'astrow', 'create', ?1, 'ok')",
+        [format!("employee {pac_id}")],
+    )
+    .unwrap();
+    drop(c);
+    let linked_rows = rig.count(&format!(
+        "SELECT count(*) FROM audit WHERE (system = 'pac' AND record = 'employee {pac_id}')
+         OR (system = 'astrow' AND record = 'employee {pers_no}')"
+    ));
+    let bare = pac_id.to_string();
+    for args in [
+        vec!["trace", "employee", bare.as_str(), "--offline"],
+        vec!["audit", "--employee", bare.as_str()],
+    ] {
+        let o = rig.run(&args).await;
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("employee {pac_id} is ambiguous"))
+                && err.contains(&format!("pac:{pac_id}"))
+                && err.contains(&format!("astrow:{pac_id}"))
+                && err.contains(&format!("Astrow employee {pers_no}")),
+            "{args:?}: {err}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}: {}", text(&o));
+    }
+
+    let pac_key = format!("pac:{pac_id}");
+    let astrow_key = format!("astrow:{pac_id}");
+    let o = rig
+        .run(&["trace", "employee", &pac_key, "--offline", "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(t["link"]["pers_no"], pers_no, "{t}");
+    assert_eq!(t["audit"].as_array().unwrap().len() as i64, linked_rows);
+
+    let o = rig
+        .run(&["trace", "employee", &astrow_key, "--offline"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with(&format!(
+            "Link    none: Astrow employee {pac_id} (no PAC employee linked)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("Audit (1, newest first)"), "{out}");
+    assert!(!out.contains(&format!("employee {pers_no}")), "{out}");
+
+    let o = rig
+        .run(&["audit", "--employee", &astrow_key, "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["system"], "astrow");
+    let o = rig.run(&["audit", "--employee", &pac_key, "--json"]).await;
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows.len() as i64, linked_rows, "{}", text(&o));
+
+    // A bare number naming one person keeps working (scripts).
+    let o = rig
+        .run(&["audit", "--employee", &pers_no.to_string(), "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows.len() as i64, linked_rows);
+    // Not an employee key: wrong use, saying how to write one.
+    let o = rig.run(&["audit", "--employee", "badge:7"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("pac:7"), "{}", text(&o));
+}

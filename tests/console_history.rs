@@ -5,6 +5,7 @@
 
 use astrow_pac::engine::command::Command;
 use astrow_pac::engine::query::{self, Answer, Query};
+use astrow_pac::model::EmployeeKey;
 use astrow_pac::store::Store;
 use astrow_pac::tui::action::Effect;
 use astrow_pac::tui::state::{Modal, Pane};
@@ -39,12 +40,21 @@ fn answer_all(h: &mut Harness, store: &mut Store, fx: Vec<Effect>) -> Vec<Query>
     let mut asked = Vec::new();
     for e in fx {
         if let Effect::Engine(Command::Query { id, query: q }) = e {
-            let body = query::answer(store, &q, None).unwrap();
+            let body = engine_answer(h, store, &q);
             take_answer(&mut h.state, &Answer { query: id, body });
             asked.push(q);
         }
     }
     asked
+}
+
+/// The answer the engine gives: the store's, with the rows of the
+/// console's picture the query's employee could be.
+fn engine_answer(h: &Harness, store: &mut Store, q: &Query) -> query::AnswerBody {
+    let rows = query::employee_of(q)
+        .map(|k| query::employee_rows(&h.state.snap.employees, k))
+        .unwrap_or_default();
+    query::answer(store, q, &rows).unwrap()
 }
 
 fn press(h: &mut Harness, store: &mut Store, keys: &str) -> Vec<Query> {
@@ -154,7 +164,7 @@ fn answers_to_other_queries_are_ignored() {
         panic!("{fx:?}")
     };
     // Another console's answer (another id) changes nothing.
-    let body = query::answer(&mut store, &q, None).unwrap();
+    let body = engine_answer(&h, &mut store, &q);
     take_answer(
         &mut h.state,
         &Answer {
@@ -175,7 +185,12 @@ fn enter_on_an_employee_or_a_swipe_opens_its_trace() {
     let Some(Effect::Engine(Command::Query { id, query: q })) = fx.first().cloned() else {
         panic!("{fx:?}")
     };
-    assert_eq!(q, Query::TraceEmployee { id: 1000 });
+    assert_eq!(
+        q,
+        Query::TraceEmployee {
+            employee: EmployeeKey::Pac(1000)
+        }
+    );
     assert!(h.text().contains("asking the engine for the trace"));
     take_answer(
         &mut h.state,
@@ -193,7 +208,7 @@ fn enter_on_an_employee_or_a_swipe_opens_its_trace() {
     );
     let text = h.text();
     assert!(
-        text.contains("Trace of employee 1000 Anna Peeters"),
+        text.contains("Trace of employee pac:1000 Anna Peeters"),
         "{text}"
     );
     assert!(text.contains("Link    PAC 1000 <-> Astrow 5000"), "{text}");
@@ -237,8 +252,7 @@ fn history_and_trace_as_drawn_at_80x24_and_200x50() {
         };
         // The engine's answer for an employee the store knows nothing of,
         // with the live picture of both sides.
-        let now = h.state.snap.employees.first().cloned();
-        let body = query::answer(&mut store, &q, now.as_ref()).unwrap();
+        let body = engine_answer(&h, &mut store, &q);
         take_answer(&mut h.state, &Answer { query: id, body });
         let text = h.text();
         assert!(text.contains("Now (as last read)"), "{text}");

@@ -162,7 +162,7 @@ async fn an_attached_read_only_console_reads_the_history_and_a_trace_after_an_ap
     let moves = format!("2{}", "j".repeat(row));
     let screen = console(&endpoint, &[&moves, "<enter>"]).await;
     assert!(
-        screen.contains(&format!("Trace of employee {pac_id}")),
+        screen.contains(&format!("Trace of employee pac:{pac_id}")),
         "{screen}"
     );
     assert!(screen.contains("Now (as last read)"), "{screen}");

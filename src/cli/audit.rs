@@ -11,8 +11,9 @@ use super::{GlobalArgs, exit};
 use crate::engine::runtime::store_dir;
 pub use crate::engine::trace_text::entry_text;
 use crate::engine::trace_text::local;
+use crate::model::EmployeeKey;
 use crate::store::audit_page::{self, AuditFilter, EmployeeRecords, FIRST_PAGE};
-use crate::store::{AuditEntry, Store};
+use crate::store::{AuditEntry, Store, StoreError};
 
 pub const LONG_ABOUT: &str = "Print the audit log, newest first: every write the product made \
 to PAC or Astrow, with its time, the user, the system, the action, the record, the result and \
@@ -20,7 +21,7 @@ what changed (before -> after). It reads the store without locking it, so it wor
 running engine, and reads it a page at a time however large it is.
 
   astrow-pac audit --since 7d
-  astrow-pac audit --employee 10231 --json
+  astrow-pac audit --employee pac:10231 --json   (astrow:1001 for a personnel number)
 
 Exit codes: 0 printed (even nothing), 1 no store or unreadable, 2 wrong use.";
 
@@ -30,10 +31,10 @@ pub struct AuditArgs {
     /// (2026-11-28, 2026-11-28T08:00:00+01:00)
     #[arg(long, value_name = "DURATION|DATE")]
     pub since: Option<String>,
-    /// Only entries about this employee: a PAC id or an Astrow personnel number (both sides
-    /// through its link)
-    #[arg(long, value_name = "ID")]
-    pub employee: Option<u64>,
+    /// Only entries about this employee: pac:ID (a PAC id), astrow:ID (an Astrow personnel
+    /// number), or a bare number when it names one person; both sides through its link
+    #[arg(long, value_name = "pac:ID|astrow:ID|ID", value_parser = EmployeeKey::parse)]
+    pub employee: Option<EmployeeKey>,
     /// Only entries whose user, action, record or result contains this text
     #[arg(long, value_name = "TEXT")]
     pub grep: Option<String>,
@@ -72,10 +73,12 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> u8 {
         .and_then(|mut store| {
             let conn = store.connection();
             let employee = match args.employee {
-                Some(id) => Some(
-                    EmployeeRecords::resolve(conn, id)
-                        .map_err(|e| Failure::Store(e.to_string()))?,
-                ),
+                Some(key) => Some(EmployeeRecords::resolve(conn, key, &[]).map_err(
+                    |e| match e {
+                        StoreError::AmbiguousEmployee(a) => Failure::Ambiguous(a),
+                        e => Failure::Store(e.to_string()),
+                    },
+                )?),
                 None => None,
             };
             let filter = AuditFilter {
@@ -88,6 +91,10 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> u8 {
     match result.and_then(|()| out.flush().map_err(Failure::Write)) {
         Ok(()) => exit::OK,
         Err(Failure::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e @ Failure::Ambiguous(_)) => {
+            eprintln!("astrow-pac audit: --employee {e}");
+            exit::USAGE
+        }
         Err(e) => {
             eprintln!("astrow-pac audit: {e}");
             exit::PROBLEMS
@@ -99,6 +106,8 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> u8 {
 enum Failure {
     #[error("{0}")]
     Store(String),
+    #[error("{0}")]
+    Ambiguous(crate::model::AmbiguousEmployee),
     #[error("cannot write to stdout: {0}")]
     Write(#[from] std::io::Error),
 }

@@ -15,14 +15,15 @@ use crate::engine::connect;
 use crate::engine::runtime::store_dir;
 use crate::engine::trace_text;
 pub use crate::engine::trace_text::{BookingKey, parse_booking_key};
-use crate::model::{AstrowEmployee, PacEmployee, PacId, PersNo};
+use crate::model::{AstrowEmployee, EmployeeKey, PacEmployee, PacId, PersNo};
+use crate::store::StoreError;
 use crate::store::ledger_export::{self, ExportRow};
 use crate::store::{Store, trace};
 
 pub const LONG_ABOUT: &str = "Everything the store knows of one employee or one booking, read \
 beside a running engine.
 
-  astrow-pac trace employee 10231     (a PAC id or an Astrow personnel number)
+  astrow-pac trace employee pac:10231     (or astrow:1001 for a personnel number)
   astrow-pac trace booking pac:1:881233   (Astrow's source_id, or its booking id: 58812)
 
 An employee: as it stands now on both sides (read from PAC and Astrow; --offline skips \
@@ -31,6 +32,10 @@ reason, result) and its audit entries with what changed. A booking: the PAC even
 with the controller's offset, reader, badge), what it became (processed, queued, duplicate, \
 rejected with Astrow's reason, waiting, or not a booking and why), how many times it was sent \
 and Astrow's booking id.
+
+PAC ids and Astrow personnel numbers share one number space: pac:ID and astrow:ID say which \
+side is meant. A bare number is taken when it names one person, and refused (exit 2) when it \
+is one person's PAC id and another's personnel number.
 
 Exit codes: 0 found, 1 not found or no store, 2 wrong use.";
 
@@ -50,8 +55,10 @@ pub struct TraceArgs {
 pub enum TraceWhat {
     /// One employee: its link, plan items and audit entries
     Employee {
-        /// A PAC employee id or an Astrow personnel number
-        id: u64,
+        /// pac:ID (a PAC employee id), astrow:ID (an Astrow personnel number), or a bare
+        /// number when it names one person
+        #[arg(value_name = "pac:ID|astrow:ID|ID", value_parser = EmployeeKey::parse)]
+        key: EmployeeKey,
     },
     /// One booking: the PAC event, what it became, the sends and Astrow's answer
     Booking {
@@ -94,15 +101,20 @@ pub fn run(global: &GlobalArgs, args: &TraceArgs) -> u8 {
     };
     let conn = store.connection();
     let found = match (&args.what, booking_key) {
-        (TraceWhat::Employee { id }, _) => trace::employee(conn, *id, AUDIT_LIMIT)
-            .map_err(|e| e.to_string())
-            .map(|t| {
+        (TraceWhat::Employee { key }, _) => match trace::employee(conn, *key, &[], AUDIT_LIMIT) {
+            Err(StoreError::AmbiguousEmployee(e)) => {
+                eprintln!("astrow-pac trace employee: {e}");
+                return exit::USAGE;
+            }
+            Err(e) => Err(e.to_string()),
+            Ok(t) => {
                 let empty = t.link.is_none() && t.plan_items.is_empty() && t.audit.is_empty();
-                (!empty).then(|| {
-                    let live = (!args.offline).then(|| read_live(&settings, *id, &t));
+                Ok((!empty).then(|| {
+                    let live = (!args.offline).then(|| read_live(&settings, &t));
                     employee_out(&t, live.as_ref(), args.json)
-                })
-            }),
+                }))
+            }
+        },
         (TraceWhat::Booking { .. }, Some(key)) => {
             ledger_export::find(conn, key.seq, key.booking_id)
                 .map_err(|e| e.to_string())
@@ -124,10 +136,11 @@ pub fn run(global: &GlobalArgs, args: &TraceArgs) -> u8 {
 }
 
 /// The employee on both sides as PAC and Astrow answer now (a side that
-/// cannot be read says why), and the ids asked for.
+/// cannot be read says why), and the ids asked for (a side the employee
+/// has no id on is not asked).
 pub struct Live {
-    pub pac_id: u64,
-    pub pers_no: u64,
+    pub pac_id: Option<u64>,
+    pub pers_no: Option<u64>,
     pub pac: Result<Option<PacEmployee>, String>,
     pub astrow: Result<Option<AstrowEmployee>, String>,
 }
@@ -135,10 +148,10 @@ pub struct Live {
 /// How long `trace` waits for each side's answer.
 const LIVE_WAIT: Duration = Duration::from_secs(15);
 
-/// Read both sides of employee `id`: through its link when it has one,
-/// else `id` on both sides.
-fn read_live(settings: &Settings, id: u64, t: &trace::EmployeeTrace) -> Live {
-    let (pac_id, pers_no) = t.link.as_ref().map_or((id, id), |l| (l.pac_id, l.pers_no));
+/// Read the traced employee on the sides it has an id on (both through
+/// its link).
+fn read_live(settings: &Settings, t: &trace::EmployeeTrace) -> Live {
+    let (pac_id, pers_no) = (t.person.pac, t.person.astrow);
     let Some(rt) = super::common::runtime() else {
         let no = "no async runtime".to_string();
         return Live {
@@ -150,6 +163,9 @@ fn read_live(settings: &Settings, id: u64, t: &trace::EmployeeTrace) -> Live {
     };
     rt.block_on(async {
         let pac = async {
+            let Some(pac_id) = pac_id else {
+                return Ok(None);
+            };
             let c = connect::pac_client(settings).map_err(|e| e.to_string())?;
             match tokio::time::timeout(LIVE_WAIT, c.get_employee(PacId(pac_id))).await {
                 Ok(r) => r.map_err(|e| e.to_string()),
@@ -157,6 +173,9 @@ fn read_live(settings: &Settings, id: u64, t: &trace::EmployeeTrace) -> Live {
             }
         };
         let astrow = async {
+            let Some(pers_no) = pers_no else {
+                return Ok(None);
+            };
             let c = connect::astrow_client(settings).map_err(|e| e.to_string())?;
             match tokio::time::timeout(LIVE_WAIT, c.get_employee(PersNo(pers_no))).await {
                 Ok(r) => r.map_err(|e| e.to_string()),
@@ -187,10 +206,7 @@ fn live_text(t: &trace::EmployeeTrace, live: &Live) -> String {
         &[],
     );
     if t.link.is_none() {
-        s.push_str(&format!(
-            "  (no link: PAC employee {} and Astrow employee {} are not known to be one person)\n",
-            live.pac_id, live.pers_no
-        ));
+        s.push_str(&format!("  (no link: {})\n", t.person.describe()));
     }
     s
 }

@@ -21,8 +21,10 @@ use crate::engine::snapshot::EmployeeRow;
 /// The wire's version: both ends must speak the same one. 2: consoles ask
 /// questions (`Command::Query`) answered in events (`EngineEvent::answer`);
 /// a service of protocol 1 could not read such a command and dropped the
-/// connection, so the two are refused at the hello instead.
-pub const PROTOCOL: u32 = 2;
+/// connection, so the two are refused at the hello instead. 3: an
+/// employee in a query names its side (`{"pac": 12}`, `{"astrow": 12}`,
+/// `{"either": 12}`) where protocol 2 sent a bare number.
+pub const PROTOCOL: u32 = 3;
 /// The product version, told in the hello (a console newer than the service says so).
 pub const PRODUCT: &str = env!("CARGO_PKG_VERSION");
 /// The largest frame a client may send (commands are small).

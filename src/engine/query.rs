@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::System;
+use crate::engine::snapshot::{EmployeeRow, RowKind};
+use crate::model::{EmployeeKey, Person, System};
 use crate::store::audit_page::{self, AuditFilter, EmployeeRecords, FIRST_PAGE};
 use crate::store::{AuditEntry, Store, StoreError};
 
@@ -26,8 +27,9 @@ pub enum Query {
         before: Option<i64>,
         limit: u32,
     },
-    /// `astrow-pac trace employee ID`: a PAC id or an Astrow personnel number.
-    TraceEmployee { id: u64 },
+    /// `astrow-pac trace employee pac:ID|astrow:ID|ID`: a side's employee,
+    /// or a bare number when it names one person.
+    TraceEmployee { employee: EmployeeKey },
     /// `astrow-pac trace booking`: a PAC seq of the current epoch (as the
     /// bookings feed shows it) or an Astrow booking id.
     TraceBooking {
@@ -41,13 +43,15 @@ pub enum Query {
 pub struct HistoryFilter {
     /// Entries whose user, action, record or result contains this.
     pub text: Option<String>,
-    /// Entries about this employee (a PAC id or a personnel number) on either side.
-    pub employee: Option<u64>,
+    /// Entries about this employee (`pac:ID`, `astrow:ID`, or a bare
+    /// number that names one person), both sides through its link.
+    pub employee: Option<EmployeeKey>,
 }
 
 impl HistoryFilter {
-    /// The filter a person typed: `employee:10231` (or `emp:`, `e:`) picks
-    /// an employee, the other words are text to look for.
+    /// The filter a person typed: `employee:pac:10231`, `employee:astrow:7`
+    /// or `employee:10231` (or `emp:`, `e:`) picks an employee, the other
+    /// words are text to look for.
     pub fn parse(typed: &str) -> HistoryFilter {
         let mut employee = None;
         let mut words = Vec::new();
@@ -55,7 +59,7 @@ impl HistoryFilter {
             let id = ["employee:", "emp:", "e:"]
                 .iter()
                 .find_map(|p| w.strip_prefix(p))
-                .and_then(|v| v.parse::<u64>().ok());
+                .and_then(|v| EmployeeKey::parse(v).ok());
             match id {
                 Some(id) => employee = Some(id),
                 None => words.push(w),
@@ -134,28 +138,65 @@ pub struct Answer {
     pub body: AnswerBody,
 }
 
-/// The row of employee `id` in the engine's picture: a PAC id first (as
-/// the store's trace reads it), else an Astrow personnel number.
-pub fn employee_row(
-    rows: &[crate::engine::snapshot::EmployeeRow],
-    id: u64,
-) -> Option<&crate::engine::snapshot::EmployeeRow> {
-    rows.iter()
-        .find(|r| r.pac.as_ref().is_some_and(|p| p.id.0 == id))
-        .or_else(|| {
-            rows.iter()
-                .find(|r| r.astrow.as_ref().is_some_and(|a| a.pers_no.0 == id))
-        })
+/// The employee query `q` is about, if any (a trace, or a history page
+/// filtered by employee).
+pub fn employee_of(q: &Query) -> Option<EmployeeKey> {
+    match q {
+        Query::TraceEmployee { employee } => Some(*employee),
+        Query::History { filter, .. } => filter.employee,
+        Query::TraceBooking { .. } => None,
+    }
 }
 
-/// Answer `q` from the store. `now` is the engine's live picture of the
-/// employee a trace is about (both sides as last read), when it has one.
+/// The rows of the engine's picture that `key` could mean: the one with
+/// that PAC id, the one with that personnel number (as the key's side
+/// allows).
+pub fn employee_rows(rows: &[EmployeeRow], key: EmployeeKey) -> Vec<EmployeeRow> {
+    let (pac, astrow) = match key {
+        EmployeeKey::Pac(id) => (Some(id), None),
+        EmployeeKey::Astrow(id) => (None, Some(id)),
+        EmployeeKey::Either(id) => (Some(id), Some(id)),
+    };
+    rows.iter()
+        .filter(|r| {
+            pac.is_some_and(|id| r.pac.as_ref().is_some_and(|p| p.id.0 == id))
+                || astrow.is_some_and(|id| r.astrow.as_ref().is_some_and(|a| a.pers_no.0 == id))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The people a console row shows: one person when it is linked, else
+/// each side it has (a conflict row pairs two records that are not known
+/// to be one person).
+fn row_people(r: &EmployeeRow) -> Vec<Person> {
+    let pac = r.pac.as_ref().map(|p| p.id.0);
+    let astrow = r.astrow.as_ref().map(|a| a.pers_no.0);
+    if r.kind == RowKind::Linked {
+        return vec![Person { pac, astrow }];
+    }
+    let sides = [pac.map(Person::pac), astrow.map(Person::astrow)];
+    sides.into_iter().flatten().collect()
+}
+
+/// Whether row `r` shows `person` (on a side the person has).
+fn row_is(r: &EmployeeRow, person: Person) -> bool {
+    let pac = r.pac.as_ref().map(|p| p.id.0);
+    let astrow = r.astrow.as_ref().map(|a| a.pers_no.0);
+    (person.pac.is_some() && pac == person.pac)
+        || (person.astrow.is_some() && astrow == person.astrow)
+}
+
+/// Answer `q` from the store. `rows` are the rows of the engine's live
+/// picture the query's employee could be (see [`employee_rows`]): they
+/// count as people seen, and the trace shows its person's row first.
 pub fn answer(
     store: &mut Store,
     q: &Query,
-    now: Option<&crate::engine::snapshot::EmployeeRow>,
+    rows: &[EmployeeRow],
 ) -> Result<AnswerBody, StoreError> {
     let conn = store.connection();
+    let seen: Vec<Person> = rows.iter().flat_map(row_people).collect();
     match q {
         Query::History {
             filter,
@@ -164,7 +205,7 @@ pub fn answer(
         } => {
             let limit = (*limit).clamp(1, MAX_PAGE) as usize;
             let employee = match filter.employee {
-                Some(id) => Some(EmployeeRecords::resolve(conn, id)?),
+                Some(key) => Some(EmployeeRecords::resolve(conn, key, &seen)?),
                 None => None,
             };
             let f = AuditFilter {
@@ -184,9 +225,10 @@ pub fn answer(
                 total: audit_page::total(conn)?,
             }))
         }
-        Query::TraceEmployee { id } => {
-            let t = crate::store::trace::employee(conn, *id, TRACE_AUDIT_LIMIT)?;
+        Query::TraceEmployee { employee } => {
+            let t = crate::store::trace::employee(conn, *employee, &seen, TRACE_AUDIT_LIMIT)?;
             let empty = t.link.is_none() && t.plan_items.is_empty() && t.audit.is_empty();
+            let now = rows.iter().find(|r| row_is(r, t.person));
             // As it stands now first, then how it came to be.
             let mut text = super::trace_text::current_text(now);
             text.push_str(&if empty {
@@ -195,7 +237,7 @@ pub fn answer(
                 super::trace_text::employee_text(&t)
             });
             Ok(AnswerBody::Trace(TraceText {
-                title: format!("employee {id}"),
+                title: format!("employee {employee}"),
                 lines: text.lines().map(str::to_string).collect(),
             }))
         }
@@ -237,14 +279,14 @@ mod tests {
             HistoryFilter::parse("  employee:10231 delete  "),
             HistoryFilter {
                 text: Some("delete".into()),
-                employee: Some(10231)
+                employee: Some(EmployeeKey::Either(10231))
             }
         );
         assert_eq!(
             HistoryFilter::parse("e:7"),
             HistoryFilter {
                 text: None,
-                employee: Some(7)
+                employee: Some(EmployeeKey::Either(7))
             }
         );
         // Not a number: looked for as text.
@@ -267,7 +309,7 @@ mod tests {
             before: None,
             limit: 0,
         };
-        match answer(&mut store, &history, None).unwrap() {
+        match answer(&mut store, &history, &[]).unwrap() {
             AnswerBody::History(p) => {
                 assert!(p.entries.is_empty() && !p.more);
                 assert_eq!(p.total, 0);
@@ -278,14 +320,22 @@ mod tests {
             seq: Some(5),
             booking_id: None,
         };
-        match answer(&mut store, &booking, None).unwrap() {
+        match answer(&mut store, &booking, &[]).unwrap() {
             AnswerBody::Trace(t) => {
                 assert_eq!(t.title, "PAC event 5");
                 assert_eq!(t.lines, vec!["the store knows nothing of this booking"]);
             }
             other => panic!("{other:?}"),
         }
-        match answer(&mut store, &Query::TraceEmployee { id: 7 }, None).unwrap() {
+        match answer(
+            &mut store,
+            &Query::TraceEmployee {
+                employee: EmployeeKey::Either(7),
+            },
+            &[],
+        )
+        .unwrap()
+        {
             AnswerBody::Trace(t) => assert_eq!(
                 t.lines,
                 vec![
@@ -317,7 +367,7 @@ mod tests {
             before: None,
             limit: u32::MAX,
         };
-        match answer(&mut store, &q, None).unwrap() {
+        match answer(&mut store, &q, &[]).unwrap() {
             AnswerBody::History(p) => {
                 assert_eq!(p.entries.len(), MAX_PAGE as usize);
                 assert!(p.more);

@@ -90,7 +90,12 @@ pub fn employee_text(t: &trace::EmployeeTrace) -> String {
             },
             l.at
         )),
-        None => s.push_str("Link    none\n"),
+        None => match (t.person.pac, t.person.astrow) {
+            (Some(p), Some(a)) => s.push_str(&format!(
+                "Link    none stored (PAC {p} and Astrow {a} are shown as one row)\n"
+            )),
+            _ => s.push_str(&format!("Link    none: {}\n", t.person.describe())),
+        },
     }
     s.push_str(&format!("Plan items ({})\n", t.plan_items.len()));
     for i in &t.plan_items {

@@ -1,10 +1,12 @@
 //! The neutral domain both connectors map to and the engine reasons about.
 //! Nothing here does I/O or knows a wire format.
 
+mod employee_key;
 mod ids;
 mod link;
 mod masked;
 
+pub use employee_key::{AmbiguousEmployee, EmployeeKey, Person, resolve as resolve_employee};
 pub use ids::{PacId, PersNo, Seq};
 pub use link::*;
 pub use masked::{LogBadge, mask_badges_in};

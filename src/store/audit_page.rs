@@ -3,10 +3,11 @@
 //! whole log: a page is one indexed range scan of at most `limit` rows.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::audit::{AuditEntry, AuditRecord};
 use super::{SqlContext, StoreError, parse_system, parse_time, time_text};
+use crate::model::{EmployeeKey, Person};
 
 /// Which entries a listing shows. `Default` shows all of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,34 +22,78 @@ pub struct AuditFilter {
 }
 
 /// How the audit names one employee on each side (`employee 10231` on PAC,
-/// `employee 1001` on Astrow).
+/// `employee 1001` on Astrow); a side it has no record on is `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmployeeRecords {
-    pub pac: String,
-    pub astrow: String,
+    pub pac: Option<String>,
+    pub astrow: Option<String>,
 }
 
 impl EmployeeRecords {
-    /// The audit names of the employee `id` (a PAC id or an Astrow
-    /// personnel number): through its link when there is one, else `id` on
-    /// both sides.
-    pub fn resolve(conn: &Connection, id: u64) -> Result<EmployeeRecords, StoreError> {
-        let id = i64::try_from(id).unwrap_or(i64::MAX);
-        let link: Option<(i64, i64)> = conn
-            .query_row(
-                "SELECT pac_id, pers_no FROM links WHERE pac_id = ?1
-                 UNION ALL SELECT pac_id, pers_no FROM links WHERE pers_no = ?1 LIMIT 1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .ctx("look up the employee's link")?;
-        let (pac, pers_no) = link.unwrap_or((id, id));
-        Ok(EmployeeRecords {
-            pac: format!("employee {pac}"),
-            astrow: format!("employee {pers_no}"),
-        })
+    /// The audit names of `person`: only the sides it has.
+    pub fn of(person: Person) -> EmployeeRecords {
+        EmployeeRecords {
+            pac: person.pac.map(|id| format!("employee {id}")),
+            astrow: person.astrow.map(|id| format!("employee {id}")),
+        }
     }
+
+    /// The audit names of the employee `key` means (through its link when
+    /// it has one); `also_seen` adds people the caller knows of (the
+    /// console's rows). A bare number naming two people is refused.
+    pub fn resolve(
+        conn: &Connection,
+        key: EmployeeKey,
+        also_seen: &[Person],
+    ) -> Result<EmployeeRecords, StoreError> {
+        Ok(EmployeeRecords::of(resolve_person(conn, key, also_seen)?))
+    }
+}
+
+/// The person `key` means, from what the store has seen of its number (its
+/// links, its audit records on either side) and `also_seen`.
+pub fn resolve_person(
+    conn: &Connection,
+    key: EmployeeKey,
+    also_seen: &[Person],
+) -> Result<Person, StoreError> {
+    let mut seen = sightings(conn, key.id())?;
+    seen.extend_from_slice(also_seen);
+    Ok(crate::model::resolve_employee(key, &seen)?)
+}
+
+/// Everyone the store knows by number `id` on either side: the links with
+/// `id` as PAC id or personnel number, and a one-sided person for each
+/// side whose audit names `employee id`.
+fn sightings(conn: &Connection, id: u64) -> Result<Vec<Person>, StoreError> {
+    let key = i64::try_from(id).unwrap_or(i64::MAX);
+    let mut stmt = conn
+        .prepare_cached("SELECT pac_id, pers_no FROM links WHERE pac_id = ?1 OR pers_no = ?1")
+        .ctx("prepare the employee's links")?;
+    let mut seen = stmt
+        .query_map([key], |r| {
+            Ok(Person {
+                pac: Some(r.get(0)?),
+                astrow: Some(r.get(1)?),
+            })
+        })
+        .ctx("look up the employee's links")?
+        .collect::<Result<Vec<_>, _>>()
+        .ctx("read a link")?;
+    let record = format!("employee {id}");
+    for (system, person) in [("pac", Person::pac(id)), ("astrow", Person::astrow(id))] {
+        let audited: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM audit WHERE system = ?1 AND record = ?2)",
+                params![system, record],
+                |r| r.get(0),
+            )
+            .ctx("look up the employee in the audit")?;
+        if audited {
+            seen.push(person);
+        }
+    }
+    Ok(seen)
 }
 
 /// Where the next page starts: entries with an id below `before`.
@@ -93,7 +138,7 @@ pub fn page(
     let mut stmt = conn.prepare_cached(sql).ctx("prepare the audit page")?;
     let since = filter.since.map(time_text);
     let (pac, astrow) = match &filter.employee {
-        Some(e) => (Some(e.pac.as_str()), Some(e.astrow.as_str())),
+        Some(e) => (e.pac.as_deref(), e.astrow.as_deref()),
         None => (None, None),
     };
     let text = filter
@@ -189,7 +234,7 @@ pub fn diff_lines(before: Option<&str>, after: Option<&str>) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::model::System;
-    use crate::store::Store;
+    use crate::store::{Store, StoreError};
 
     fn record(system: System, id: u64, action: &str) -> AuditRecord {
         AuditRecord {
@@ -243,37 +288,68 @@ mod tests {
         store
             .append_audit(&record(System::Pac, 7, "delete"))
             .unwrap();
+        store
+            .append_audit(&record(System::Astrow, 7, "update"))
+            .unwrap();
+        store
+            .append_audit(&record(System::Pac, 8, "delete"))
+            .unwrap();
         let conn = store.connection();
         conn.execute(
             "INSERT INTO links (pac_id, pers_no, origin, at) VALUES (10231, 1001, 'created', '2026-11-28T08:00:00.000Z')",
             [],
         )
         .unwrap();
-        for id in [10231, 1001] {
+        let by = |key: EmployeeKey| -> Vec<(System, String)> {
             let filter = AuditFilter {
-                employee: Some(EmployeeRecords::resolve(conn, id).unwrap()),
+                employee: Some(EmployeeRecords::resolve(conn, key, &[]).unwrap()),
                 ..AuditFilter::default()
             };
-            let got: Vec<_> = page(conn, &filter, FIRST_PAGE, 50)
+            page(conn, &filter, FIRST_PAGE, 50)
                 .unwrap()
                 .into_iter()
                 .map(|e| (e.record.system, e.record.action))
-                .collect();
-            assert_eq!(
-                got,
-                vec![
-                    (System::Astrow, "create".into()),
-                    (System::Pac, "update".into())
-                ],
-                "by {id}"
-            );
-        }
-        // Without a link, the id is matched on both sides.
-        let filter = AuditFilter {
-            employee: Some(EmployeeRecords::resolve(conn, 7).unwrap()),
-            ..AuditFilter::default()
+                .collect()
         };
-        assert_eq!(page(conn, &filter, FIRST_PAGE, 50).unwrap().len(), 1);
+        let linked = vec![
+            (System::Astrow, "create".to_string()),
+            (System::Pac, "update".to_string()),
+        ];
+        for key in [
+            EmployeeKey::Pac(10231),
+            EmployeeKey::Astrow(1001),
+            EmployeeKey::Either(1001),
+        ] {
+            assert_eq!(by(key), linked, "by {key}");
+        }
+        // Astrow 10231 is not PAC 10231's person: only its own entry, and
+        // the bare number is refused naming both.
+        assert_eq!(
+            by(EmployeeKey::Astrow(10231)),
+            vec![(System::Astrow, "create".into())]
+        );
+        let refused = EmployeeRecords::resolve(conn, EmployeeKey::Either(10231), &[]).unwrap_err();
+        assert!(
+            matches!(refused, StoreError::AmbiguousEmployee(_))
+                && refused.to_string().contains("pac:10231")
+                && refused.to_string().contains("astrow:10231"),
+            "{refused}"
+        );
+        // Without a link, a side's number matches that side's record only;
+        // the bare number is taken when one side knows it.
+        assert_eq!(
+            by(EmployeeKey::Either(8)),
+            vec![(System::Pac, "delete".into())]
+        );
+        assert_eq!(
+            by(EmployeeKey::Pac(7)),
+            vec![(System::Pac, "delete".into())]
+        );
+        assert_eq!(
+            by(EmployeeKey::Astrow(7)),
+            vec![(System::Astrow, "update".into())]
+        );
+        assert!(EmployeeRecords::resolve(conn, EmployeeKey::Either(7), &[]).is_err());
     }
 
     #[test]
@@ -288,7 +364,7 @@ mod tests {
         }
         let conn = store.connection();
         let filter = AuditFilter {
-            employee: Some(EmployeeRecords::resolve(conn, 42).unwrap()),
+            employee: Some(EmployeeRecords::resolve(conn, EmployeeKey::Either(42), &[]).unwrap()),
             ..AuditFilter::default()
         };
         let mut seen = Vec::new();

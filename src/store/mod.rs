@@ -103,6 +103,8 @@ pub enum StoreError {
     Db(#[from] db::DbError),
     #[error("store: {0}")]
     Ledger(String),
+    #[error("{0}")]
+    AmbiguousEmployee(#[from] crate::model::AmbiguousEmployee),
     #[error("store: no plan {0}")]
     UnknownPlan(String),
     #[error("store: plan {plan_id} has no item {item_id}")]

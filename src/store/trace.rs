@@ -1,12 +1,13 @@
 //! What the store knows of one employee: its link and how it came to be,
 //! every plan item about it, and its audit entries (newest first).
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::audit::AuditEntry;
 use super::audit_page::{self, AuditFilter, EmployeeRecords, FIRST_PAGE};
 use super::{SqlContext, StoreError};
+use crate::model::{EmployeeKey, Person};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkRow {
@@ -33,6 +34,8 @@ pub struct PlanItemRow {
 
 #[derive(Debug, Clone)]
 pub struct EmployeeTrace {
+    /// Whom the trace is about (a side it does not have is `None`).
+    pub person: Person,
     pub link: Option<LinkRow>,
     pub plan_items: Vec<PlanItemRow>,
     pub audit: Vec<AuditEntry>,
@@ -40,28 +43,32 @@ pub struct EmployeeTrace {
 
 /// Whether a plan item id (`update:pac:10003`, `link:pac:1:astrow:2`,
 /// `create:astrow:pac:10015`) names PAC employee `pac` or Astrow employee
-/// `astrow`.
-pub fn item_is_about(item_id: &str, pac: u64, astrow: u64) -> bool {
+/// `astrow` (a side that is `None` names nobody).
+pub fn item_is_about(item_id: &str, pac: Option<u64>, astrow: Option<u64>) -> bool {
     let parts: Vec<&str> = item_id.split(':').collect();
     parts.windows(2).any(|w| match w {
-        ["pac", id] => id.parse() == Ok(pac),
-        ["astrow", id] => id.parse() == Ok(astrow),
+        ["pac", id] => pac.is_some_and(|p| id.parse() == Ok(p)),
+        ["astrow", id] => astrow.is_some_and(|a| id.parse() == Ok(a)),
         _ => false,
     })
 }
 
-/// The trace of employee `id` (a PAC id or an Astrow personnel number).
+/// The trace of the employee `key` means (see
+/// [`audit_page::resolve_person`]; `also_seen`: people the caller knows
+/// of). A bare number naming two people is refused.
 pub fn employee(
     conn: &Connection,
-    id: u64,
+    key: EmployeeKey,
+    also_seen: &[Person],
     audit_limit: usize,
 ) -> Result<EmployeeTrace, StoreError> {
-    let key = i64::try_from(id).unwrap_or(i64::MAX);
+    let person = audit_page::resolve_person(conn, key, also_seen)?;
+    let as_key = |id: Option<u64>| id.and_then(|i| i64::try_from(i).ok());
     let link = conn
         .query_row(
-            "SELECT pac_id, pers_no, origin, at FROM links WHERE pac_id = ?1 OR pers_no = ?1
+            "SELECT pac_id, pers_no, origin, at FROM links WHERE pac_id = ?1 OR pers_no = ?2
              ORDER BY pac_id = ?1 DESC LIMIT 1",
-            [key],
+            params![as_key(person.pac), as_key(person.astrow)],
             |r| {
                 Ok(LinkRow {
                     pac_id: r.get(0)?,
@@ -73,7 +80,23 @@ pub fn employee(
         )
         .optional()
         .ctx("read the employee's link")?;
-    let (pac, astrow) = link.as_ref().map_or((id, id), |l| (l.pac_id, l.pers_no));
+    let plan_items = plan_items(conn, person)?;
+    let filter = AuditFilter {
+        employee: Some(EmployeeRecords::of(person)),
+        ..AuditFilter::default()
+    };
+    let audit = audit_page::page(conn, &filter, FIRST_PAGE, audit_limit)?;
+    Ok(EmployeeTrace {
+        person,
+        link,
+        plan_items,
+        audit,
+    })
+}
+
+/// Every plan item about `person`, oldest plan first.
+fn plan_items(conn: &Connection, person: Person) -> Result<Vec<PlanItemRow>, StoreError> {
+    let like = |side: &str, id: Option<u64>| id.map(|i| format!("%{side}:{i}%"));
     let mut stmt = conn
         .prepare(
             "SELECT i.plan_id, p.created_at, i.item_id, i.action, i.target, i.state, i.done_at,
@@ -85,7 +108,7 @@ pub fn employee(
         .ctx("prepare the employee's plan items")?;
     let rows = stmt
         .query_map(
-            [format!("%pac:{pac}%"), format!("%astrow:{astrow}%")],
+            params![like("pac", person.pac), like("astrow", person.astrow)],
             |r| {
                 let body: String = r.get(8)?;
                 Ok(PlanItemRow {
@@ -106,20 +129,10 @@ pub fn employee(
         .ctx("read the employee's plan items")?
         .collect::<Result<Vec<_>, _>>()
         .ctx("read a plan item")?;
-    let plan_items = rows
+    Ok(rows
         .into_iter()
-        .filter(|i| item_is_about(&i.item_id, pac, astrow))
-        .collect();
-    let filter = AuditFilter {
-        employee: Some(EmployeeRecords::resolve(conn, id)?),
-        ..AuditFilter::default()
-    };
-    let audit = audit_page::page(conn, &filter, FIRST_PAGE, audit_limit)?;
-    Ok(EmployeeTrace {
-        link,
-        plan_items,
-        audit,
-    })
+        .filter(|i| item_is_about(&i.item_id, person.pac, person.astrow))
+        .collect())
 }
 
 #[cfg(test)]
@@ -128,10 +141,17 @@ mod tests {
 
     #[test]
     fn item_ids_name_their_employees_exactly() {
-        assert!(item_is_about("update:pac:10003", 10003, 1));
-        assert!(!item_is_about("update:pac:100031", 10003, 1));
-        assert!(item_is_about("link:pac:1:astrow:2", 9, 2));
-        assert!(item_is_about("create:astrow:pac:10015", 10015, 0));
-        assert!(!item_is_about("create:astrow:pac:10015", 1, 10015));
+        assert!(item_is_about("update:pac:10003", Some(10003), Some(1)));
+        assert!(!item_is_about("update:pac:100031", Some(10003), Some(1)));
+        assert!(item_is_about("link:pac:1:astrow:2", Some(9), Some(2)));
+        assert!(item_is_about("create:astrow:pac:10015", Some(10015), None));
+        assert!(!item_is_about(
+            "create:astrow:pac:10015",
+            Some(1),
+            Some(10015)
+        ));
+        // One side only: the other side's same number is someone else.
+        assert!(!item_is_about("update:astrow:12", Some(12), None));
+        assert!(!item_is_about("update:pac:12", None, Some(12)));
     }
 }

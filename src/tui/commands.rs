@@ -59,7 +59,7 @@ pub fn all() -> Vec<PaletteCommand> {
         ),
         c(
             "history",
-            "the audit log: who changed what, when, with what result",
+            "the audit log: who changed what, when, with what result (/ employee:pac:ID or employee:astrow:ID picks one employee)",
             Action::History,
         ),
         c("help", "show every key", Action::Help),

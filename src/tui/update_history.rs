@@ -8,6 +8,7 @@ use tui_input::backend::crossterm::to_input_request;
 
 use crate::engine::command::Command;
 use crate::engine::query::{Answer, AnswerBody, HistoryFilter, Query};
+use crate::model::EmployeeKey;
 
 use super::action::{Action, Effect};
 use super::safe_text::Safe;
@@ -35,7 +36,7 @@ pub fn toggle(s: &mut AppState, show: Option<bool>) -> Vec<Effect> {
     if !s.history.shown {
         return Vec::new();
     }
-    s.info("history: the audit log, newest first (/ filters, employee:ID picks one; H back to the log)");
+    s.info("history: the audit log, newest first (/ filters, employee:pac:ID or employee:astrow:ID picks one; H back to the log)");
     let before = s.history.page.as_ref().and_then(|p| p.before);
     ask(s, before, false)
 }
@@ -137,12 +138,12 @@ pub fn typing(s: &mut AppState, a: Action) -> Vec<Effect> {
     }
 }
 
-/// Open the trace of employee `id` (a PAC id, else a personnel number).
-pub fn trace_employee(s: &mut AppState, id: u64, name: &str) -> Vec<Effect> {
+/// Open the trace of employee `key` (a side and its id), shown as `name`.
+pub fn trace_employee(s: &mut AppState, key: EmployeeKey, name: &str) -> Vec<Effect> {
     open_trace(
         s,
-        format!("employee {id} {name}"),
-        Query::TraceEmployee { id },
+        format!("employee {key} {name}"),
+        Query::TraceEmployee { employee: key },
     )
 }
 
@@ -223,7 +224,12 @@ fn take_safe_answer(s: &mut AppState, answer: &Safe<Answer>) {
                 s.history.list.top();
             }
         }
-        AnswerBody::Failed(why) => s.history.problem = Some(why.clone()),
+        AnswerBody::Failed(why) => {
+            // The entries shown were asked under another filter: keep none
+            // under this one (a refused employee must not show another's).
+            s.history.page = None;
+            s.history.problem = Some(why.clone());
+        }
         AnswerBody::Trace(_) => {}
     }
 }

@@ -6,6 +6,7 @@ use tui_input::backend::crossterm::to_input_request;
 
 use crate::engine::command::Command;
 use crate::engine::snapshot::ItemState;
+use crate::model::EmployeeKey;
 
 use super::action::{Action, Effect};
 use super::derive;
@@ -233,7 +234,9 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
     }
 }
 
-/// The trace of the selected employee row (its PAC id, else its personnel number).
+/// The trace of the selected employee row: by its PAC id, or by its
+/// personnel number for an Astrow-only row (the side is sent, as the same
+/// number can be another person's id on the other side).
 fn trace_employee(s: &mut AppState) -> Vec<Effect> {
     let row = s
         .employees
@@ -241,12 +244,18 @@ fn trace_employee(s: &mut AppState) -> Vec<Effect> {
         .get(s.employees.list.selected)
         .and_then(|&i| s.snap.employees.get(i as usize));
     let found = row.and_then(|r| match (&r.pac, &r.astrow) {
-        (Some(p), _) => Some((p.id.0, format!("{} {}", p.first_name, p.last_name))),
-        (None, Some(a)) => Some((a.pers_no.0, format!("{} {}", a.first_name, a.last_name))),
+        (Some(p), _) => Some((
+            EmployeeKey::Pac(p.id.0),
+            format!("{} {}", p.first_name, p.last_name),
+        )),
+        (None, Some(a)) => Some((
+            EmployeeKey::Astrow(a.pers_no.0),
+            format!("{} {}", a.first_name, a.last_name),
+        )),
         (None, None) => None,
     });
     match found {
-        Some((id, name)) => super::update_history::trace_employee(s, id, &name),
+        Some((key, name)) => super::update_history::trace_employee(s, key, &name),
         None => Vec::new(),
     }
 }

@@ -313,18 +313,16 @@ impl Engine {
     /// Answer a console's query on a short task (the loop does not wait
     /// for the store); the answer goes out as an event naming the query.
     fn query(&mut self, id: u64, query: crate::engine::query::Query) {
-        let now = match &query {
-            crate::engine::query::Query::TraceEmployee { id } => {
-                crate::engine::query::employee_row(&self.state.snapshot().employees, *id).cloned()
-            }
-            _ => None,
-        };
+        use crate::engine::query::{employee_of, employee_rows};
+        let rows = employee_of(&query)
+            .map(|k| employee_rows(&self.state.snapshot().employees, k))
+            .unwrap_or_default();
         let store = self.store.clone();
         let out = self.state.answers();
         self.spawn_detached(async move {
             let body = store
                 .call("answer a query", move |s| {
-                    crate::engine::query::answer(s, &query, now.as_ref())
+                    crate::engine::query::answer(s, &query, &rows)
                 })
                 .await
                 .unwrap_or_else(crate::engine::query::AnswerBody::Failed);

@@ -32,7 +32,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
         entries.len(),
         total,
         t,
-        "employee:ID picks one · enter asks",
+        "employee:pac:ID or astrow:ID picks one · enter asks",
     );
     let first = st.above.len() * update_history::PAGE as usize;
     let more = st.page.as_ref().is_some_and(|p| p.more);
