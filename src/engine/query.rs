@@ -301,6 +301,31 @@ mod tests {
     }
 
     #[test]
+    fn only_a_linked_row_counts_as_one_person() {
+        let mut rows = crate::tui::testkit::employees(1);
+        let linked = rows[0].clone();
+        assert_eq!(linked.kind, RowKind::Linked);
+        let mut conflict = linked.clone();
+        conflict.kind = RowKind::Conflict;
+        rows.push(conflict.clone());
+        assert_eq!(
+            row_people(&linked),
+            vec![Person {
+                pac: Some(1000),
+                astrow: Some(5000)
+            }]
+        );
+        assert_eq!(
+            row_people(&conflict),
+            vec![Person::pac(1000), Person::astrow(5000)]
+        );
+        // The rows a key could mean: by its side only.
+        assert_eq!(employee_rows(&rows, EmployeeKey::Astrow(1000)).len(), 0);
+        assert_eq!(employee_rows(&rows, EmployeeKey::Pac(1000)).len(), 2);
+        assert_eq!(employee_rows(&rows, EmployeeKey::Either(5000)).len(), 2);
+    }
+
+    #[test]
     fn an_empty_store_answers_every_query_saying_so() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
