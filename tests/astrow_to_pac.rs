@@ -167,12 +167,23 @@ async fn exactly_once_under_errors_and_lost_replies() {
     rig.pac_sim().faults().update(lossy.clone()).unwrap();
     rig.site.astrow.as_ref().unwrap().2.update(lossy).unwrap();
     let (job, _gate) = rig.start_job(fast());
-    // More come while it runs.
-    for _ in 0..20 {
-        rig.astrow_sim().own_bookings(5, None);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // More come while it runs, until PAC has lost at least one reply after
+    // storing (the case this test is about; at a 20 % drop rate over a few
+    // dozen batches a run without one is possible, so it goes on until one).
+    let lost_after = || {
+        let stats = rig.pac_sim().faults().stats();
+        stats.faults.get("drop_after").copied().unwrap_or(0)
+    };
+    for _ in 0..10 {
+        for _ in 0..20 {
+            rig.astrow_sim().own_bookings(5, None);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        rig.quiescent(Duration::from_secs(90)).await;
+        if lost_after() > 0 {
+            break;
+        }
     }
-    rig.quiescent(Duration::from_secs(90)).await;
     let pac_faults = rig.pac_sim().faults().stats();
     rig.pac_sim().faults().clear();
     rig.site.astrow.as_ref().unwrap().2.clear();
