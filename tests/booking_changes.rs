@@ -459,6 +459,80 @@ async fn pac_restored_from_a_backup_is_raised_at_once_and_recovered_without_coll
     assert_eq!(r.expected, r.booked_once);
 }
 
+/// PAC whose one-event reads (the restore bisection's) fail while `failing`.
+struct SingleReadsFail {
+    pac: PacClient,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl EventSource for SingleReadsFail {
+    async fn events(&self, after: Seq, limit: u32, wait_s: u32) -> Result<EventPage, SourceError> {
+        if limit == 1 && self.failing.load(Ordering::SeqCst) {
+            return Err(SourceError::Failed {
+                message: "connection reset by peer".into(),
+                retry_after: None,
+            });
+        }
+        EventSource::events(&self.pac, after, limit, wait_s).await
+    }
+
+    async fn readers(&self) -> Result<Vec<Reader>, SourceError> {
+        EventSource::readers(&self.pac).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_whose_resume_point_cannot_be_found_suggests_no_cursor_and_is_tried_again() {
+    let rig = rig().await;
+    let all = rig.pac.readers().await.unwrap();
+    rig.astrow.put_readers(&all).await.unwrap();
+    let (_people_tx, people) = watch::channel(people_with_mirror(&all));
+    let source = Arc::new(SingleReadsFail {
+        pac: rig.pac.clone(),
+        failing: std::sync::atomic::AtomicBool::new(true),
+    });
+    let import = start_on(&rig, source.clone(), people);
+    let sim = pac_sim(&rig);
+    let before = sim.swipe(300).await;
+    wait_until(
+        "the first 300 were not read",
+        Duration::from_secs(30),
+        || {
+            let conn = open_connection(&rig.db_path).unwrap();
+            ledger::cursor(&conn).unwrap().0 >= before
+        },
+    )
+    .await;
+    sim.restore_backup(200).await;
+    sim.swipe(50).await;
+    // The bisection cannot read: no reset recorded with a guessed cursor
+    // (it used to suggest PAC's last seq, 250: 201..=250 would be skipped).
+    wait_until(
+        "the failed search is not said",
+        Duration::from_secs(10),
+        || {
+            let s = import.reader_status.borrow();
+            s.last_error.as_deref().unwrap_or("").contains("went back")
+        },
+    )
+    .await;
+    assert!(import.view.borrow().sequence_reset.is_none());
+    let conn = open_connection(&rig.db_path).unwrap();
+    assert!(seq_reset::open_reset(&conn).unwrap().is_none());
+    assert_eq!(counts(&rig).events, 300, "nothing read meanwhile");
+    // PAC answers again: the reset is raised with the right point.
+    source.failing.store(false, Ordering::SeqCst);
+    wait_until(
+        "the sequence reset was not raised once PAC could be read",
+        Duration::from_secs(20),
+        || import.view.borrow().sequence_reset.is_some(),
+    )
+    .await;
+    let reset = import.view.borrow().sequence_reset.clone().unwrap();
+    assert_eq!(reset.resume_after, Seq(200), "{reset:?}");
+    import.stop().await;
+}
+
 /// A PAC whose every answer is 410 with nothing to record as a gap.
 struct AlwaysExpired {
     calls: AtomicU32,

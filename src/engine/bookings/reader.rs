@@ -170,13 +170,22 @@ impl<S: EventSource> EventReader<S> {
     }
 
     /// PAC's newest seq is below our cursor: PAC was restored from a backup
-    /// or reinstalled. Record it (reading stops) and say so loudly.
+    /// or reinstalled. Record it (reading stops) and say so loudly. When the
+    /// point where PAC and the ledger part cannot be found (PAC or the store
+    /// could not be read), nothing is recorded and the step fails: the next
+    /// one finds the reset again and tries again, rather than suggest a
+    /// cursor that would skip PAC's new events (bookings lost) or read its
+    /// old ones again (booked twice). Nothing is read meanwhile.
     async fn sequence_went_back(&self, cursor: Seq, page: &EventPage) -> Result<(), String> {
         let pac_last = page.last_seq;
-        let resume =
-            super::resume::resume_point(&*self.source, &self.db, page.oldest_seq, pac_last)
-                .await
-                .unwrap_or(pac_last);
+        let Some(resume) =
+            super::resume::resume_point(&*self.source, &self.db, page.oldest_seq, pac_last).await
+        else {
+            return Err(format!(
+                "PAC's event sequence went back (it ends at {pac_last}, we had read up to {cursor}: restored from a backup?); \
+                 finding where PAC and the ledger part failed (PAC or the store could not be read): reading stays stopped and it is tried again"
+            ));
+        };
         let news = self
             .db
             .call(move |c| seq_reset::record_reset(c, cursor, pac_last, resume, Utc::now()))
