@@ -153,20 +153,6 @@ impl AstrowToPac {
     }
 }
 
-/// Sleep `d`, or less when cancelled; whether to go on.
-pub(crate) async fn pause(cancel: &CancellationToken, d: Duration) -> bool {
-    tokio::select! {
-        _ = cancel.cancelled() => false,
-        _ = tokio::time::sleep(d) => true,
-    }
-}
-
-/// The wait after `failures` failures in a row: doubling from `base`.
-pub(crate) fn backoff(base: Duration, failures: u32, max: Duration) -> Duration {
-    let factor = 1u32 << failures.min(10);
-    base.saturating_mul(factor).min(max)
-}
-
 /// Wait until the gate opens; whether to go on.
 pub(crate) async fn gate_open(gate: &mut Gate, cancel: &CancellationToken) -> bool {
     loop {
@@ -246,19 +232,5 @@ impl Monitor {
             reading_paused: reader.paused,
             oldest_pending,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_limit() {
-        let b = Duration::from_millis(100);
-        let max = Duration::from_secs(5);
-        assert_eq!(backoff(b, 0, max), b);
-        assert_eq!(backoff(b, 3, max), Duration::from_millis(800));
-        assert_eq!(backoff(b, 40, max), max);
     }
 }

@@ -7,8 +7,9 @@ use chrono::Utc;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::{A2pConfig, Gate, TaskHealth, backoff, gate_open, pause};
+use super::{A2pConfig, Gate, TaskHealth, gate_open};
 use crate::astrow::AstrowClient;
+use crate::http::Backoff;
 use crate::store::astrow_ledger::{self, AstrowLedgerError};
 use crate::store::db::Db;
 
@@ -35,7 +36,7 @@ enum Step {
 
 impl FeedReader {
     pub(super) async fn run(mut self) {
-        let mut failures = 0u32;
+        let mut backoff = Backoff::new(self.cfg.poll_every, self.cfg.max_backoff);
         loop {
             if !gate_open(&mut self.gate, &self.cancel).await {
                 return;
@@ -43,14 +44,11 @@ impl FeedReader {
             let step = self.step().await;
             let paused = matches!(step, Ok(Step::Full));
             match &step {
-                Ok(_) => failures = 0,
-                Err(e) => {
-                    failures += 1;
-                    tracing::warn!("Astrow->PAC: reading Astrow's bookings: {e}");
-                }
+                Ok(_) => backoff.succeeded(),
+                Err(e) => tracing::warn!("Astrow->PAC: reading Astrow's bookings: {e}"),
             }
             self.health.send_replace(TaskHealth {
-                failures,
+                failures: backoff.failures() + u32::from(step.is_err()),
                 last_error: step.as_ref().err().cloned(),
                 paused,
             });
@@ -61,10 +59,7 @@ impl FeedReader {
                     let drained = self.drained.clone();
                     self.wait(self.cfg.poll_every, Some(drained)).await
                 }
-                Err(_) => {
-                    let d = backoff(self.cfg.poll_every, failures - 1, self.cfg.max_backoff);
-                    pause(&self.cancel, d).await
-                }
+                Err(_) => backoff.wait_after_failure(None, &self.cancel).await,
             };
             if !go_on {
                 return;

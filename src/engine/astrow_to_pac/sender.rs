@@ -9,7 +9,8 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::map::{Decision, decide};
-use super::{A2pConfig, Gate, TaskHealth, backoff, gate_open, pause};
+use super::{A2pConfig, Gate, TaskHealth, gate_open};
+use crate::http::Backoff;
 use crate::model::{ExternalEvent, ExternalOutcome};
 use crate::pac::{PacClient, PacError};
 use crate::store::astrow_ledger::{self, AstrowLedgerError, Row};
@@ -36,21 +37,18 @@ enum Sent {
 
 impl EventSender {
     pub(super) async fn run(mut self) {
-        let mut failures = 0u32;
+        let mut backoff = Backoff::new(self.cfg.poll_every / 4, self.cfg.max_backoff);
         loop {
             if !gate_open(&mut self.gate, &self.cancel).await {
                 return;
             }
             let step = self.step().await;
             match &step {
-                Ok(_) => failures = 0,
-                Err(e) => {
-                    failures += 1;
-                    tracing::warn!("Astrow->PAC: sending to PAC: {e}");
-                }
+                Ok(_) => backoff.succeeded(),
+                Err(e) => tracing::warn!("Astrow->PAC: sending to PAC: {e}"),
             }
             self.health.send_replace(TaskHealth {
-                failures,
+                failures: backoff.failures() + u32::from(step.is_err()),
                 last_error: step.as_ref().err().cloned(),
                 paused: false,
             });
@@ -60,14 +58,7 @@ impl EventSender {
                     !self.cancel.is_cancelled()
                 }
                 Ok(Sent::Nothing) => self.idle().await,
-                Err(_) => {
-                    let base = self.cfg.poll_every / 4;
-                    pause(
-                        &self.cancel,
-                        backoff(base, failures - 1, self.cfg.max_backoff),
-                    )
-                    .await
-                }
+                Err(_) => backoff.wait_after_failure(None, &self.cancel).await,
             };
             if !go_on {
                 return;
