@@ -99,11 +99,12 @@ fn sightings(conn: &Connection, id: u64) -> Result<Vec<Person>, StoreError> {
 /// Where the next page starts: entries with an id below `before`.
 pub const FIRST_PAGE: i64 = i64::MAX;
 
+/// Without an employee (that filter is [`EMPLOYEE_PAGE_SQL`]; ?3 and ?4
+/// are bound and unused here).
 const PAGE_SQL: &str = "SELECT id, at, os_user, system, action, record, before, after, result
      FROM audit
      WHERE id < ?1
        AND (?2 IS NULL OR at >= ?2)
-       AND (?3 IS NULL OR (system = 'pac' AND record = ?3) OR (system = 'astrow' AND record = ?4))
        AND (?5 IS NULL OR instr(lower(os_user || ' ' || action || ' ' || record || ' ' || result), ?5) > 0)
      ORDER BY id DESC LIMIT ?6";
 
