@@ -126,6 +126,19 @@ async fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool
     }
 }
 
+/// Wait until PAC's events up to `last` are read and none is pending.
+async fn read_and_sent(rig: &Rig, last: u64) {
+    wait_until(
+        "the swipes were not all read and sent",
+        Duration::from_secs(30),
+        || {
+            let conn = open_connection(&rig.db_path).unwrap();
+            ledger::cursor(&conn).unwrap().0 >= last && ledger::pending_count(&conn).unwrap() == 0
+        },
+    )
+    .await;
+}
+
 fn counts(rig: &Rig) -> ledger::Counts {
     ledger::counts(&open_connection(&rig.db_path).unwrap()).unwrap()
 }
@@ -322,15 +335,7 @@ async fn holes_in_the_ledger_do_not_drag_the_suggested_cursor_back() {
     let import = start(&rig, people);
     let sim = pac_sim(&rig);
     let before = sim.swipe(300).await;
-    wait_until(
-        "the first 300 were not read",
-        Duration::from_secs(30),
-        || {
-            let conn = open_connection(&rig.db_path).unwrap();
-            ledger::cursor(&conn).unwrap().0 >= before && ledger::pending_count(&conn).unwrap() == 0
-        },
-    )
-    .await;
+    read_and_sent(&rig, before).await;
     // Rows 100..=199 gone from the ledger, as forget and retention do.
     let conn = open_connection(&rig.db_path).unwrap();
     let gone = conn
@@ -360,15 +365,7 @@ async fn pac_restored_from_a_backup_is_raised_at_once_and_recovered_without_coll
     let import = start(&rig, people);
     let sim = pac_sim(&rig);
     let before = sim.swipe(300).await;
-    wait_until(
-        "the first 300 were not read",
-        Duration::from_secs(30),
-        || {
-            let conn = open_connection(&rig.db_path).unwrap();
-            ledger::cursor(&conn).unwrap().0 >= before && ledger::pending_count(&conn).unwrap() == 0
-        },
-    )
-    .await;
+    read_and_sent(&rig, before).await;
     let old = stored(&rig.astrow).await;
     // PAC restored from its backup of seq 200, then 50 new swipes: their
     // seqs 201..=250 are new events under numbers we have already read.
@@ -494,15 +491,7 @@ async fn a_restore_whose_resume_point_cannot_be_found_suggests_no_cursor_and_is_
     let import = start_on(&rig, source.clone(), people);
     let sim = pac_sim(&rig);
     let before = sim.swipe(300).await;
-    wait_until(
-        "the first 300 were not read",
-        Duration::from_secs(30),
-        || {
-            let conn = open_connection(&rig.db_path).unwrap();
-            ledger::cursor(&conn).unwrap().0 >= before
-        },
-    )
-    .await;
+    read_and_sent(&rig, before).await;
     sim.restore_backup(200).await;
     sim.swipe(50).await;
     // The bisection cannot read: no reset recorded with a guessed cursor
