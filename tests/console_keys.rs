@@ -1180,6 +1180,30 @@ fn bookings_say_why_a_swipe_goes_without_its_astrow_badge() {
     assert!(!h.text().contains("pairing conflict"));
 }
 
+/// A part of the snapshot that cannot be cleaned for drawing (here a rate
+/// JSON cannot carry, beside a hostile reader name) is left out, and the
+/// header says how much: a shorter list is never taken for the whole one.
+#[test]
+fn what_the_console_cannot_show_safely_is_flagged_in_the_header() {
+    let unreadable = || {
+        let mut snap = snapshot();
+        let b = Arc::make_mut(&mut snap.bookings);
+        b.per_minute = f64::NAN;
+        b.feed[0].reader = "R-1\x1b]0;pwned\x07".into();
+        snap
+    };
+    let mut h = Harness::new(unreadable(), 120, 40);
+    assert!(
+        has(&mut h, "1 NOT SHOWN: unreadable, see the log"),
+        "{}",
+        h.text()
+    );
+    let mut narrow = Harness::new(unreadable(), 80, 24);
+    assert!(has(&mut narrow, "1 NOT SHOWN"), "{}", narrow.text());
+    h.set_snapshot(snapshot());
+    assert!(!has(&mut h, "NOT SHOWN"), "{}", h.text());
+}
+
 #[test]
 fn a_sequence_reset_is_a_banner_and_x_on_bookings_moves_the_cursor_after_a_yes() {
     use astrow_pac::engine::snapshot::{SequenceResetView, WaitingView};

@@ -171,6 +171,23 @@ pub struct SafeSnapshot {
     /// cleaned sections the next one can reuse.
     raw: Arc<Snapshot>,
     clean: Arc<Snapshot>,
+    /// What could not be cleaned and is not shown, section by section.
+    unshown: Unshown,
+}
+
+/// Parts of a snapshot left out because cleaning them failed (they did not
+/// survive a JSON round trip, e.g. a non-finite number): a row each for the
+/// lists, one for any other section. Kept per section so that a reused
+/// section keeps its count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Unshown {
+    light: usize,
+    employees: usize,
+    definitions: usize,
+    bookings: usize,
+    unreadable: usize,
+    plan: usize,
+    apply: usize,
 }
 
 impl Deref for SafeSnapshot {
@@ -192,7 +209,7 @@ impl SafeSnapshot {
     /// else goes through [`cleaned`], field by field through serde, so a
     /// field added to the snapshot later is cleaned without being named here.
     pub fn next(&self, raw: Arc<Snapshot>) -> SafeSnapshot {
-        let (old, old_clean) = (&self.raw, &self.clean);
+        let (old, old_clean, was) = (&self.raw, &self.clean, &self.unshown);
         let mut light = (*raw).clone();
         light.employees = Arc::default();
         light.plan = None;
@@ -200,56 +217,99 @@ impl SafeSnapshot {
         light.definitions = Arc::default();
         light.bookings = Arc::default();
         light.unreadable = Arc::default();
-        let mut c = cleaned(&light).unwrap_or_default();
-        c.employees = rows_section(&old.employees, &old_clean.employees, &raw.employees);
-        c.definitions = section(&old.definitions, &old_clean.definitions, &raw.definitions);
-        c.bookings = section(&old.bookings, &old_clean.bookings, &raw.bookings);
-        c.unreadable = rows_section(&old.unreadable, &old_clean.unreadable, &raw.unreadable);
-        c.plan = optional_section(&old.plan, &old_clean.plan, &raw.plan);
-        c.apply = optional_section(&old.apply, &old_clean.apply, &raw.apply);
+        let mut unshown = Unshown::default();
+        let mut c = match cleaned(&light) {
+            Some(c) => c,
+            None => {
+                unshown.light = 1;
+                Snapshot::default()
+            }
+        };
+        (c.employees, unshown.employees) = rows_section(
+            (&old.employees, &old_clean.employees, was.employees),
+            &raw.employees,
+        );
+        (c.definitions, unshown.definitions) = section(
+            (&old.definitions, &old_clean.definitions, was.definitions),
+            &raw.definitions,
+        );
+        (c.bookings, unshown.bookings) = section(
+            (&old.bookings, &old_clean.bookings, was.bookings),
+            &raw.bookings,
+        );
+        (c.unreadable, unshown.unreadable) = rows_section(
+            (&old.unreadable, &old_clean.unreadable, was.unreadable),
+            &raw.unreadable,
+        );
+        (c.plan, unshown.plan) =
+            optional_section((&old.plan, &old_clean.plan, was.plan), &raw.plan);
+        (c.apply, unshown.apply) =
+            optional_section((&old.apply, &old_clean.apply, was.apply), &raw.apply);
+        if unshown != Unshown::default() {
+            tracing::warn!("console: parts of the engine's snapshot are not shown: {unshown:?}");
+        }
         SafeSnapshot {
             raw,
             clean: Arc::new(c),
+            unshown,
         }
+    }
+
+    /// How many rows or sections of the engine's snapshot are left out
+    /// because they could not be cleaned; the header says so when not 0,
+    /// so that a shorter list is never taken for the whole one.
+    pub fn unshown(&self) -> usize {
+        let u = &self.unshown;
+        u.light + u.employees + u.definitions + u.bookings + u.unreadable + u.plan + u.apply
     }
 }
 
+/// A section as the previous snapshot had it: raw, cleaned, and how much of
+/// it was left out.
+type Before<'a, T> = (&'a T, &'a T, usize);
+
 fn section<T: Serialize + DeserializeOwned + Default>(
-    old: &Arc<T>,
-    old_clean: &Arc<T>,
+    (old, old_clean, was): Before<'_, Arc<T>>,
     raw: &Arc<T>,
-) -> Arc<T> {
+) -> (Arc<T>, usize) {
     if Arc::ptr_eq(old, raw) {
-        return old_clean.clone();
+        return (old_clean.clone(), was);
     }
-    cleaned_arc(raw).unwrap_or_default()
+    match cleaned_arc(raw) {
+        Some(c) => (c, 0),
+        None => (Arc::default(), 1),
+    }
 }
 
 /// As [`section`] for a list, cleaned row by row: one hostile name among
-/// many rows rebuilds that row only.
+/// many rows rebuilds that row only, and a row that cannot be cleaned is
+/// left out (and counted) without losing the others.
 fn rows_section<T: Serialize + DeserializeOwned + Clone>(
-    old: &Arc<Vec<T>>,
-    old_clean: &Arc<Vec<T>>,
+    (old, old_clean, was): Before<'_, Arc<Vec<T>>>,
     raw: &Arc<Vec<T>>,
-) -> Arc<Vec<T>> {
+) -> (Arc<Vec<T>>, usize) {
     if Arc::ptr_eq(old, raw) {
-        return old_clean.clone();
+        return (old_clean.clone(), was);
     }
     if is_clean(&**raw) {
-        return raw.clone();
+        return (raw.clone(), 0);
     }
-    Arc::new(raw.iter().filter_map(cleaned).collect())
+    let rows: Vec<T> = raw.iter().filter_map(cleaned).collect();
+    let left_out = raw.len() - rows.len();
+    (Arc::new(rows), left_out)
 }
 
 fn optional_section<T: Serialize + DeserializeOwned>(
-    old: &Option<Arc<T>>,
-    old_clean: &Option<Arc<T>>,
+    (old, old_clean, was): Before<'_, Option<Arc<T>>>,
     raw: &Option<Arc<T>>,
-) -> Option<Arc<T>> {
+) -> (Option<Arc<T>>, usize) {
     match (old, old_clean, raw) {
-        (Some(o), Some(c), Some(r)) if Arc::ptr_eq(o, r) => Some(c.clone()),
-        (_, _, Some(r)) => cleaned_arc(r),
-        (_, _, None) => None,
+        (Some(o), Some(c), Some(r)) if Arc::ptr_eq(o, r) => (Some(c.clone()), was),
+        (_, _, Some(r)) => match cleaned_arc(r) {
+            Some(c) => (Some(c), 0),
+            None => (None, 1),
+        },
+        (_, _, None) => (None, 0),
     }
 }
 
@@ -381,6 +441,28 @@ mod tests {
         let raw = vec![(String::from("ok"), Some(String::from("Eve\x1b[2J")))];
         let safe = Safe::new(&raw).map(|s| (*s).clone());
         assert_eq!(safe, Some(vec![("ok".into(), Some("Eve".into()))]));
+    }
+
+    /// A section that cannot be cleaned (here a non-finite rate beside a
+    /// hostile reader name: JSON has no NaN) is left out and counted, and
+    /// the count survives while the section is reused; the rest is shown.
+    #[test]
+    fn what_cannot_be_cleaned_is_counted_not_silently_dropped() {
+        let mut raw = hostile();
+        let mut bookings = (*raw.bookings).clone();
+        bookings.per_minute = f64::NAN;
+        raw.bookings = Arc::new(bookings);
+        let first = SafeSnapshot::new(Arc::new(raw.clone()));
+        assert_eq!(first.unshown(), 1);
+        assert!(first.bookings.feed.is_empty());
+        assert_eq!(first.employees.len(), 3);
+        let mut again = raw.clone();
+        again.version += 1;
+        let second = first.next(Arc::new(again));
+        assert_eq!(second.unshown(), 1, "a reused section keeps its count");
+        let mut mended = raw;
+        mended.bookings = Arc::default();
+        assert_eq!(second.next(Arc::new(mended)).unshown(), 0);
     }
 
     #[test]

@@ -92,6 +92,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     if s.engine_gone {
         flags.push(Span::styled(" ENGINE STOPPED ", t.bad));
     }
+    if snap.unshown() > 0 {
+        let n = snap.unshown();
+        let text = if wide {
+            format!(" {n} NOT SHOWN: unreadable, see the log ")
+        } else {
+            format!(" {n} NOT SHOWN ")
+        };
+        flags.push(Span::styled(text, t.bad));
+        flags.push(Span::raw(" "));
+    }
     if snap.bookings.sequence_reset.is_some() {
         flags.push(Span::styled(" PAC SEQ RESET ", t.bad));
         flags.push(Span::raw(" "));
