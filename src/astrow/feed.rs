@@ -101,6 +101,7 @@ pub fn read_booking(item: Value) -> Result<AstrowOwnBooking, String> {
         badge_no: b.badge_no.trim().to_string(),
         time: b.time,
         terminal_kind: b.terminal_kind.as_str().to_string(),
+        terminal_serial: Some(b.terminal_serial.trim().to_string()).filter(|s| !s.is_empty()),
         direction: b.direction.map(|d| match d {
             BookingDirection::In => Direction::In,
             BookingDirection::Out => Direction::Out,

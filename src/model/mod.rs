@@ -238,6 +238,11 @@ pub struct AstrowOwnBooking {
     pub time: DateTime<FixedOffset>,
     /// `file`, `web`, `mobile` or `terminal`.
     pub terminal_kind: String,
+    /// The terminal's serial: a File terminal booking from a PAC reader's
+    /// serial came from PAC (the old Astrow IO Service); `None` when Astrow
+    /// has none (web clock, mobile app).
+    #[serde(default)]
+    pub terminal_serial: Option<String>,
     pub direction: Option<Direction>,
 }
 

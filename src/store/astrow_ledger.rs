@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use super::astrow_tally::Delta;
 use crate::model::{AstrowOwnBooking, Direction, ExternalOutcome, PacId, PersNo};
 
 pub const MIGRATION: &str = "
@@ -58,6 +59,18 @@ CREATE TABLE astrow_ledger_abandoned (
 );
 ";
 
+/// Migration 10: the terminal's serial (a File terminal booking from a PAC
+/// reader came from PAC), kept in the ledger and with the abandoned rows;
+/// the abandoned rows by when (their retention).
+pub const MIGRATION_SERIAL: &str = "
+ALTER TABLE astrow_ledger ADD COLUMN terminal_serial TEXT;
+ALTER TABLE astrow_ledger_abandoned ADD COLUMN terminal_serial TEXT;
+CREATE INDEX astrow_ledger_abandoned_by_time ON astrow_ledger_abandoned (abandoned_at);
+";
+
+/// The serials of PAC's readers (as Astrow's reader mirror holds them).
+pub type PacReaderSerials = std::collections::HashSet<String>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AstrowLedgerError {
     #[error("Astrow->PAC ledger: {context}: {source}")]
@@ -87,9 +100,19 @@ fn ts(t: DateTime<Utc>) -> String {
 /// PAC needs (its roll call looks back 24 hours); they are counted, not sent.
 pub const START_HISTORY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
-/// Whether an Astrow booking came from PAC: it never goes back.
-pub fn came_from_pac(source_id: Option<&str>) -> bool {
-    source_id.is_some_and(|s| s.starts_with("pac:"))
+/// Whether an Astrow booking came from PAC: it never goes back. Ours carry
+/// a `pac:` source id; those the old Astrow IO Service made from PAC's
+/// swipes came through Astrow's File terminal with no such id, at the
+/// serial of a PAC reader (`pac_readers`). A File terminal booking at a
+/// serial PAC does not know is Astrow's own (another import) and goes.
+pub fn came_from_pac(b: &AstrowOwnBooking, pac_readers: &PacReaderSerials) -> bool {
+    b.source_id
+        .as_deref()
+        .is_some_and(|s| s.starts_with("pac:"))
+        || (b.terminal_kind == "file"
+            && b.terminal_serial
+                .as_deref()
+                .is_some_and(|s| pac_readers.contains(s)))
 }
 
 /// Where a row stands.
@@ -128,52 +151,84 @@ pub fn cursor(conn: &Connection) -> Result<(u64, u64), AstrowLedgerError> {
     .map_err(sql("read the cursor"))
 }
 
+/// A page of Astrow's feed as read: its bookings and those that could
+/// not be read (id and why), after `from` up to `to`.
+pub struct Page<'a> {
+    pub from: u64,
+    pub to: u64,
+    pub bookings: &'a [AstrowOwnBooking],
+    pub unreadable: &'a [(u64, String)],
+}
+
 /// Store a page read after `from` with the cursor moved to `to`, in one
 /// transaction; `false` (nothing written) when the cursor is no longer
-/// `from` (another reader got there first: read again).
+/// `from` (another reader got there first: read again). Bookings that came
+/// from PAC ([`came_from_pac`] with `pac_readers`) are only counted.
 pub fn append_page(
     conn: &mut Connection,
-    from: u64,
-    to: u64,
-    bookings: &[AstrowOwnBooking],
-    unreadable: &[(u64, String)],
+    page: &Page<'_>,
+    pac_readers: &PacReaderSerials,
     read_at: DateTime<Utc>,
 ) -> Result<bool, AstrowLedgerError> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sql("begin a page"))?;
-    let (current, _) = cursor(&tx)?;
-    if current != from || to < from {
-        return Ok(false);
-    }
+    super::astrow_tally::write(conn, |c| {
+        let tx = c
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin a page"))?;
+        let (current, _) = cursor(&tx)?;
+        if current != page.from || page.to < page.from {
+            return Ok((false, Delta::default()));
+        }
+        let floor = history_floor(&tx, read_at)?;
+        let delta = insert_page(&tx, page, pac_readers, floor, read_at)?;
+        tx.execute(
+            "UPDATE astrow_cursor SET after_booking_id = ?1, from_pac = from_pac + ?2,
+             older = older + ?3 WHERE id = 1",
+            params![page.to as i64, delta.from_pac, delta.older_than_start],
+        )
+        .map_err(sql("move the cursor"))?;
+        tx.commit().map_err(sql("commit a page"))?;
+        Ok((true, delta))
+    })
+}
+
+/// The rows of a page (those from PAC and from before the start only
+/// counted), and how they change the counts.
+fn insert_page(
+    tx: &rusqlite::Transaction<'_>,
+    page: &Page<'_>,
+    pac_readers: &PacReaderSerials,
+    floor: DateTime<FixedOffset>,
+    read_at: DateTime<Utc>,
+) -> Result<Delta, AstrowLedgerError> {
     let at = ts(read_at);
-    let floor = history_floor(&tx, read_at)?;
-    let mut from_pac = 0i64;
-    let mut older = 0i64;
-    {
-        let mut stmt = tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO astrow_ledger
-                 (booking_id, source_id, pers_no, badge_no, time, terminal_kind, direction,
-                  state, reason, read_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .map_err(sql("prepare the page insert"))?;
-        for b in bookings {
-            if came_from_pac(b.source_id.as_deref()) {
-                from_pac += 1;
-                continue;
-            }
-            if b.time < floor {
-                older += 1;
-                continue;
-            }
-            let direction = match b.direction {
-                Some(Direction::In) => Some("in"),
-                Some(Direction::Out) => Some("out"),
-                _ => None,
-            };
-            stmt.execute(params![
+    let mut delta = Delta {
+        after_booking_id: Some(page.to),
+        ..Delta::default()
+    };
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO astrow_ledger
+             (booking_id, source_id, pers_no, badge_no, time, terminal_kind, direction,
+              state, reason, read_at, terminal_serial)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .map_err(sql("prepare the page insert"))?;
+    for b in page.bookings {
+        if came_from_pac(b, pac_readers) {
+            delta.from_pac += 1;
+            continue;
+        }
+        if b.time < floor {
+            delta.older_than_start += 1;
+            continue;
+        }
+        let direction = match b.direction {
+            Some(Direction::In) => Some("in"),
+            Some(Direction::Out) => Some("out"),
+            _ => None,
+        };
+        let n = stmt
+            .execute(params![
                 b.booking_id as i64,
                 b.source_id,
                 b.pers_no.map(|p| p.0 as i64),
@@ -184,11 +239,14 @@ pub fn append_page(
                 "pending",
                 Option::<String>::None,
                 at,
+                b.terminal_serial,
             ])
             .map_err(sql("store a booking"))?;
-        }
-        for (id, why) in unreadable {
-            stmt.execute(params![
+        delta.pending += n as i64;
+    }
+    for (id, why) in page.unreadable {
+        let n = stmt
+            .execute(params![
                 *id as i64,
                 Option::<String>::None,
                 Option::<i64>::None,
@@ -199,18 +257,12 @@ pub fn append_page(
                 "unreadable",
                 why,
                 at,
+                Option::<String>::None,
             ])
             .map_err(sql("store an unreadable booking"))?;
-        }
+        delta.unreadable += n as i64;
     }
-    tx.execute(
-        "UPDATE astrow_cursor SET after_booking_id = ?1, from_pac = from_pac + ?2,
-         older = older + ?3 WHERE id = 1",
-        params![to as i64, from_pac, older],
-    )
-    .map_err(sql("move the cursor"))?;
-    tx.commit().map_err(sql("commit a page"))?;
-    Ok(true)
+    Ok(delta)
 }
 
 /// The history floor, set on the first page ([`START_HISTORY`] before it).
@@ -239,7 +291,8 @@ fn history_floor(
 }
 
 const ROW_COLUMNS: &str = "l.booking_id, l.source_id, l.pers_no, l.badge_no, l.time,
-    l.terminal_kind, l.direction, l.state, l.pac_seq, l.reason, l.attempts, l.read_at, k.pac_id, l.answered_at";
+    l.terminal_kind, l.direction, l.state, l.pac_seq, l.reason, l.attempts, l.read_at, k.pac_id, l.answered_at,
+    l.terminal_serial";
 
 /// A pending row that may go now (map::decide sends it): its Astrow
 /// employee is linked, or it has none and its badge is a hex badge while
@@ -326,6 +379,7 @@ fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         read_at: r.get(11)?,
         pac_id: r.get::<_, Option<i64>>(12)?.map(|p| p as u64),
         answered_at: r.get(13)?,
+        terminal_serial: r.get(14)?,
     })
 }
 
@@ -344,6 +398,7 @@ struct RawRow {
     read_at: String,
     pac_id: Option<u64>,
     answered_at: Option<String>,
+    terminal_serial: Option<String>,
 }
 
 impl RawRow {
@@ -377,6 +432,7 @@ impl RawRow {
                 badge_no: self.badge_no,
                 time,
                 terminal_kind: self.terminal_kind,
+                terminal_serial: self.terminal_serial,
                 direction,
             },
             linked_pac_id: self.pac_id.map(PacId),
@@ -414,26 +470,35 @@ pub fn record_outcomes(
     outcomes: &[(u64, ExternalOutcome)],
     at: DateTime<Utc>,
 ) -> Result<(), AstrowLedgerError> {
-    let tx = conn.transaction().map_err(sql("begin answers"))?;
-    {
-        let mut stmt = tx
-            .prepare_cached(
-                "UPDATE astrow_ledger SET state = ?2, pac_seq = ?3, reason = ?4, answered_at = ?5
-                 WHERE booking_id = ?1 AND state = 'pending'",
-            )
-            .map_err(sql("prepare answers"))?;
-        let at = ts(at);
-        for (id, o) in outcomes {
-            let (state, seq, reason) = match o {
-                ExternalOutcome::Stored { seq } => ("stored", Some(*seq as i64), None),
-                ExternalOutcome::Duplicate { seq } => ("duplicate", Some(*seq as i64), None),
-                ExternalOutcome::Rejected { reason } => ("rejected", None, Some(reason.as_str())),
-            };
-            stmt.execute(params![*id as i64, state, seq, reason, at])
-                .map_err(sql("keep an answer"))?;
+    super::astrow_tally::write(conn, |c| {
+        let tx = c.transaction().map_err(sql("begin answers"))?;
+        let mut delta = Delta::default();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE astrow_ledger SET state = ?2, pac_seq = ?3, reason = ?4, answered_at = ?5
+                     WHERE booking_id = ?1 AND state = 'pending'",
+                )
+                .map_err(sql("prepare answers"))?;
+            let at = ts(at);
+            for (id, o) in outcomes {
+                let (state, seq, reason) = match o {
+                    ExternalOutcome::Stored { seq } => ("stored", Some(*seq as i64), None),
+                    ExternalOutcome::Duplicate { seq } => ("duplicate", Some(*seq as i64), None),
+                    ExternalOutcome::Rejected { reason } => {
+                        ("rejected", None, Some(reason.as_str()))
+                    }
+                };
+                let n = stmt
+                    .execute(params![*id as i64, state, seq, reason, at])
+                    .map_err(sql("keep an answer"))? as i64;
+                delta.add("pending", -n);
+                delta.add(state, n);
+            }
         }
-    }
-    tx.commit().map_err(sql("commit answers"))
+        tx.commit().map_err(sql("commit answers"))?;
+        Ok(((), delta))
+    })
 }
 
 /// How many rows wait for PAC.
@@ -502,18 +567,54 @@ pub fn attendance_since(
 /// Delete up to `limit` rows PAC stored (stored or duplicate) answered
 /// before `before`; rejected, unreadable and pending rows stay. How many.
 pub fn trim(
-    conn: &Connection,
+    conn: &mut Connection,
     before: DateTime<Utc>,
     limit: usize,
 ) -> Result<u64, AstrowLedgerError> {
-    conn.execute(
-        "DELETE FROM astrow_ledger WHERE booking_id IN (
-             SELECT booking_id FROM astrow_ledger
-             WHERE answered_at < ?1 AND state IN ('stored', 'duplicate') LIMIT ?2)",
-        params![ts(before), limit as i64],
-    )
-    .map(|n| n as u64)
-    .map_err(sql("trim answered rows"))
+    super::astrow_tally::write(conn, |c| {
+        let mut stmt = c
+            .prepare_cached(
+                "DELETE FROM astrow_ledger WHERE booking_id IN (
+                     SELECT booking_id FROM astrow_ledger
+                     WHERE answered_at < ?1 AND state IN ('stored', 'duplicate') LIMIT ?2)
+                 RETURNING state",
+            )
+            .map_err(sql("prepare the trim"))?;
+        let states = stmt
+            .query_map(params![ts(before), limit as i64], |r| r.get::<_, String>(0))
+            .map_err(sql("trim answered rows"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql("trim answered rows"))?;
+        let mut delta = Delta::default();
+        for state in &states {
+            delta.add(state, -1);
+        }
+        Ok((states.len() as u64, delta))
+    })
+}
+
+/// Delete up to `limit` rows kept aside at a re-bind
+/// (`astrow_ledger_abandoned`) abandoned before `before`: personal data
+/// never sent, kept as long as the ledger keeps what PAC stored. How many.
+pub fn trim_abandoned(
+    conn: &mut Connection,
+    before: DateTime<Utc>,
+    limit: usize,
+) -> Result<u64, AstrowLedgerError> {
+    super::astrow_tally::write(conn, |c| {
+        let n = c
+            .execute(
+                "DELETE FROM astrow_ledger_abandoned WHERE rowid IN (
+                     SELECT rowid FROM astrow_ledger_abandoned WHERE abandoned_at < ?1 LIMIT ?2)",
+                params![ts(before), limit as i64],
+            )
+            .map_err(sql("trim abandoned rows"))? as u64;
+        let delta = Delta {
+            abandoned: -(n as i64),
+            ..Delta::default()
+        };
+        Ok((n, delta))
+    })
 }
 
 /// Why a row pending at a re-bind was abandoned.
@@ -528,9 +629,9 @@ pub fn restart(tx: &rusqlite::Transaction<'_>, at: DateTime<Utc>) -> rusqlite::R
     let abandoned = tx.execute(
         "INSERT INTO astrow_ledger_abandoned
          (booking_id, source_id, pers_no, badge_no, time, terminal_kind, direction, attempts,
-          read_at, reason, abandoned_at)
+          read_at, reason, abandoned_at, terminal_serial)
          SELECT booking_id, source_id, pers_no, badge_no, time, terminal_kind, direction,
-                attempts, read_at, ?1, ?2
+                attempts, read_at, ?1, ?2, terminal_serial
          FROM astrow_ledger WHERE state = 'pending'",
         params![ABANDONED_REASON, ts(at)],
     )?;
@@ -569,14 +670,42 @@ pub struct Tally {
 }
 
 /// The counts; `badges_are_pac_ids` when PAC is master (for `waiting`).
+/// Counts the ledger: for `status` and tests; the engine keeps them in
+/// memory (`astrow_tally`).
 pub fn tally(conn: &Connection, badges_are_pac_ids: bool) -> Result<Tally, AstrowLedgerError> {
-    let (after, from_pac) = cursor(conn)?;
+    let mut t = counts(conn)?;
+    pending_details(conn, &mut t, badges_are_pac_ids)?;
+    Ok(t)
+}
+
+/// The counts by state, the cursor's and the abandoned rows, read in one
+/// transaction: the state count from the covering index on state, the
+/// abandoned count from the index on its time (`astrow_tally` reads them
+/// once, at start).
+pub fn counts(conn: &Connection) -> Result<Tally, AstrowLedgerError> {
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(sql("begin the count"))?;
+    let (after, from_pac, older) = tx
+        .query_row(
+            "SELECT after_booking_id, from_pac, older FROM astrow_cursor WHERE id = 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .map_err(sql("read the cursor"))?;
     let mut t = Tally {
-        after_booking_id: after,
-        from_pac,
+        after_booking_id: after as u64,
+        from_pac: from_pac as u64,
+        older_than_start: older as u64,
         ..Tally::default()
     };
-    let mut stmt = conn
+    let mut stmt = tx
         .prepare_cached("SELECT state, COUNT(*) FROM astrow_ledger GROUP BY state")
         .map_err(sql("prepare the tally"))?;
     let counts = stmt
@@ -586,6 +715,7 @@ pub fn tally(conn: &Connection, badges_are_pac_ids: bool) -> Result<Tally, Astro
         .map_err(sql("tally"))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(sql("tally row"))?;
+    drop(stmt);
     for (state, n) in counts {
         match state.as_str() {
             "pending" => t.pending = n,
@@ -596,27 +726,37 @@ pub fn tally(conn: &Connection, badges_are_pac_ids: bool) -> Result<Tally, Astro
             _ => {}
         }
     }
-    t.older_than_start = conn
-        .query_row("SELECT older FROM astrow_cursor WHERE id = 1", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map_err(sql("read the history count"))? as u64;
-    t.oldest_pending_read_at = conn
-        .query_row(
-            "SELECT MIN(read_at) FROM astrow_ledger WHERE state = 'pending'",
-            [],
-            |r| r.get::<_, Option<String>>(0),
-        )
-        .optional()
-        .map_err(sql("oldest pending"))?
-        .flatten();
-    t.waiting = waiting_count(conn, badges_are_pac_ids)?;
-    t.abandoned = conn
+    t.abandoned = tx
         .query_row("SELECT COUNT(*) FROM astrow_ledger_abandoned", [], |r| {
             r.get::<_, i64>(0)
         })
         .map_err(sql("count abandoned rows"))? as u64;
+    tx.finish().map_err(sql("end the count"))?;
     Ok(t)
+}
+
+/// When the oldest pending row was read and how many pending rows wait
+/// (see [`SENDABLE`]), both walking the index of pending rows; nothing is
+/// read when none is pending.
+pub fn pending_details(
+    conn: &Connection,
+    t: &mut Tally,
+    badges_are_pac_ids: bool,
+) -> Result<(), AstrowLedgerError> {
+    if t.pending == 0 {
+        t.oldest_pending_read_at = None;
+        t.waiting = 0;
+        return Ok(());
+    }
+    t.oldest_pending_read_at = conn
+        .prepare_cached(
+            "SELECT read_at FROM astrow_ledger WHERE state = 'pending'
+             ORDER BY booking_id LIMIT 1",
+        )
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, String>(0)).optional())
+        .map_err(sql("oldest pending"))?;
+    t.waiting = waiting_count(conn, badges_are_pac_ids)?;
+    Ok(())
 }
 
 /// Rows PAC answered since `since`, and the lag (Astrow's booking time to
@@ -660,6 +800,7 @@ mod tests {
         )
         .unwrap();
         conn.execute_batch(MIGRATION).unwrap();
+        conn.execute_batch(MIGRATION_SERIAL).unwrap();
         conn
     }
 
@@ -678,10 +819,13 @@ mod tests {
         assert!(
             append_page(
                 &mut c,
-                0,
-                2,
-                &[b(1, None, None), b(2, Some("web:2"), None)],
-                &[],
+                &Page {
+                    from: 0,
+                    to: 2,
+                    bookings: &[b(1, None, None), b(2, Some("web:2"), None)],
+                    unreadable: &[]
+                },
+                &PacReaderSerials::new(),
                 now
             )
             .unwrap()
@@ -692,10 +836,13 @@ mod tests {
         assert!(
             append_page(
                 &mut c,
-                2,
-                3,
-                &[fresh],
-                &[],
+                &Page {
+                    from: 2,
+                    to: 3,
+                    bookings: &[fresh],
+                    unreadable: &[]
+                },
+                &PacReaderSerials::new(),
                 now + chrono::TimeDelta::days(9)
             )
             .unwrap()
@@ -721,7 +868,20 @@ mod tests {
             b(4, None, Some(1002)),
             not_hex,
         ];
-        assert!(append_page(&mut c, 0, 5, &page, &[], t0()).unwrap());
+        assert!(
+            append_page(
+                &mut c,
+                &Page {
+                    from: 0,
+                    to: 5,
+                    bookings: &page,
+                    unreadable: &[]
+                },
+                &PacReaderSerials::new(),
+                t0()
+            )
+            .unwrap()
+        );
         let ids = |c: &Connection, pac_ids| {
             pending(c, 10, pac_ids)
                 .unwrap()
@@ -751,6 +911,7 @@ mod tests {
             badge_no: "10231".into(),
             time: DateTime::parse_from_rfc3339("2026-11-28T08:01:07+01:00").unwrap(),
             terminal_kind: "web".into(),
+            terminal_serial: None,
             direction: Some(Direction::In),
         }
     }
@@ -765,10 +926,36 @@ mod tests {
             b(2, Some("web:1"), Some(1001)),
             b(3, None, None),
         ];
-        assert!(append_page(&mut c, 0, 4, &page, &[(4, "bad".into())], t0()).unwrap());
+        assert!(
+            append_page(
+                &mut c,
+                &Page {
+                    from: 0,
+                    to: 4,
+                    bookings: &page,
+                    unreadable: &[(4, "bad".into())]
+                },
+                &PacReaderSerials::new(),
+                t0()
+            )
+            .unwrap()
+        );
         assert_eq!(cursor(&c).unwrap(), (4, 1));
         // The same page again, read after the old cursor: refused, nothing doubled.
-        assert!(!append_page(&mut c, 0, 4, &page, &[], t0()).unwrap());
+        assert!(
+            !append_page(
+                &mut c,
+                &Page {
+                    from: 0,
+                    to: 4,
+                    bookings: &page,
+                    unreadable: &[]
+                },
+                &PacReaderSerials::new(),
+                t0()
+            )
+            .unwrap()
+        );
         let p = pending(&c, 10, false).unwrap();
         assert_eq!(
             p.iter().map(|r| r.booking.booking_id).collect::<Vec<_>>(),
@@ -825,7 +1012,18 @@ mod tests {
     fn trimming_removes_old_stored_rows_only() {
         let mut c = db();
         let page: Vec<_> = (1..=4).map(|i| b(i, None, None)).collect();
-        append_page(&mut c, 0, 4, &page, &[], t0()).unwrap();
+        append_page(
+            &mut c,
+            &Page {
+                from: 0,
+                to: 4,
+                bookings: &page,
+                unreadable: &[],
+            },
+            &PacReaderSerials::new(),
+            t0(),
+        )
+        .unwrap();
         let old = Utc::now() - chrono::TimeDelta::days(100);
         record_outcomes(
             &mut c,
@@ -843,7 +1041,7 @@ mod tests {
         )
         .unwrap();
         let cut = Utc::now() - chrono::TimeDelta::days(90);
-        assert_eq!(trim(&c, cut, 100).unwrap(), 1);
+        assert_eq!(trim(&mut c, cut, 100).unwrap(), 1);
         let left: Vec<u64> = recent(&c, 10)
             .unwrap()
             .iter()
@@ -858,10 +1056,13 @@ mod tests {
         let mut c = db();
         append_page(
             &mut c,
-            0,
-            2,
-            &[b(1, None, None), b(2, None, None)],
-            &[],
+            &Page {
+                from: 0,
+                to: 2,
+                bookings: &[b(1, None, None), b(2, None, None)],
+                unreadable: &[],
+            },
+            &PacReaderSerials::new(),
             t0(),
         )
         .unwrap();
@@ -874,5 +1075,139 @@ mod tests {
         count_attempt(&mut c, &[1, 2]).unwrap();
         let r = recent(&c, 10).unwrap();
         assert_eq!((r[0].attempts, r[1].attempts), (1, 0));
+    }
+
+    fn file(id: u64, serial: Option<&str>) -> AstrowOwnBooking {
+        AstrowOwnBooking {
+            source_id: Some(format!("IO-{id}")),
+            terminal_kind: "file".into(),
+            terminal_serial: serial.map(str::to_string),
+            ..b(id, None, Some(1001))
+        }
+    }
+
+    #[test]
+    fn file_bookings_at_a_pac_reader_are_counted_as_from_pac_and_others_stored() {
+        let mut c = db();
+        let pac_readers: PacReaderSerials = ["R-0012".to_string()].into();
+        let page = [
+            // The old Astrow IO Service's booking of a PAC swipe.
+            file(1, Some("R-0012")),
+            // Another File terminal import: Astrow's own.
+            file(2, Some("CLOCK-9")),
+            file(3, None),
+            // A PAC reader's serial on another kind of terminal.
+            AstrowOwnBooking {
+                terminal_serial: Some("R-0012".into()),
+                ..b(4, None, Some(1001))
+            },
+        ];
+        let read = Page {
+            from: 0,
+            to: 4,
+            bookings: &page,
+            unreadable: &[],
+        };
+        assert!(append_page(&mut c, &read, &pac_readers, t0()).unwrap());
+        let t = tally(&c, false).unwrap();
+        assert_eq!((t.from_pac, t.pending), (1, 3));
+        let kept: Vec<(u64, Option<String>)> = recent(&c, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.booking.booking_id, r.booking.terminal_serial))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                (4, Some("R-0012".into())),
+                (3, None),
+                (2, Some("CLOCK-9".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn abandoned_rows_are_trimmed_after_the_retention() {
+        let mut c = db();
+        for (id, days) in [(1, 100), (2, 100), (3, 10)] {
+            c.execute(
+                "INSERT INTO astrow_ledger_abandoned (booking_id, badge_no, time, terminal_kind,
+                 attempts, read_at, reason, abandoned_at) VALUES (?1, '1', 't', 'web', 0, 'r', 'x', ?2)",
+                params![id, ts(Utc::now() - chrono::TimeDelta::days(days))],
+            )
+            .unwrap();
+        }
+        let cut = Utc::now() - chrono::TimeDelta::days(90);
+        assert_eq!(trim_abandoned(&mut c, cut, 1).unwrap(), 1, "in batches");
+        assert_eq!(trim_abandoned(&mut c, cut, 10).unwrap(), 1);
+        assert_eq!(trim_abandoned(&mut c, cut, 10).unwrap(), 0);
+        let left: i64 = c
+            .query_row("SELECT booking_id FROM astrow_ledger_abandoned", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(left, 3);
+    }
+
+    /// The counts kept in memory follow every write (a page, answers, a
+    /// trim): they equal the ledger's counted again.
+    #[test]
+    fn the_counts_kept_in_memory_equal_the_ledgers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a2p.db");
+        let mut c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE links (pac_id INTEGER NOT NULL UNIQUE, pers_no INTEGER NOT NULL UNIQUE);",
+        )
+        .unwrap();
+        c.execute_batch(MIGRATION).unwrap();
+        c.execute_batch(MIGRATION_SERIAL).unwrap();
+        let memory = |c: &Connection| {
+            let mut t = super::super::astrow_tally::current(c).unwrap();
+            pending_details(c, &mut t, false).unwrap();
+            t
+        };
+        assert_eq!(memory(&c), tally(&c, false).unwrap());
+        let pac_readers: PacReaderSerials = ["R-1".to_string()].into();
+        let page: Vec<_> = (1..=6).map(|i| b(i, None, None)).collect();
+        let mut with_pac = page.clone();
+        with_pac.push(file(7, Some("R-1")));
+        let read = Page {
+            from: 0,
+            to: 8,
+            bookings: &with_pac,
+            unreadable: &[(8, "bad".into())],
+        };
+        append_page(&mut c, &read, &pac_readers, t0()).unwrap();
+        // The same page again (refused) and rows answered twice move nothing.
+        append_page(&mut c, &read, &pac_readers, t0()).unwrap();
+        let old = Utc::now() - chrono::TimeDelta::days(100);
+        let answers = [
+            (1, ExternalOutcome::Stored { seq: 1 }),
+            (2, ExternalOutcome::Duplicate { seq: 2 }),
+            (3, ExternalOutcome::Rejected { reason: "r".into() }),
+        ];
+        record_outcomes(&mut c, &answers, old).unwrap();
+        record_outcomes(&mut c, &answers, old).unwrap();
+        assert_eq!(memory(&c), tally(&c, false).unwrap());
+        trim(&mut c, Utc::now() - chrono::TimeDelta::days(90), 100).unwrap();
+        let t = memory(&c);
+        assert_eq!(t, tally(&c, false).unwrap());
+        assert_eq!(
+            (
+                t.pending,
+                t.stored,
+                t.duplicate,
+                t.rejected,
+                t.unreadable,
+                t.from_pac
+            ),
+            (3, 0, 0, 1, 1, 1)
+        );
+        // A write behind the tally's back is seen once it is forgotten.
+        c.execute("DELETE FROM astrow_ledger WHERE state = 'rejected'", [])
+            .unwrap();
+        super::super::astrow_tally::forget(&c);
+        assert_eq!(memory(&c).rejected, 0);
     }
 }

@@ -137,7 +137,7 @@ impl Store {
     pub fn rebind(&mut self, site: &SiteIdentity) -> Result<Rebound, StoreError> {
         let before = self.site_binding()?;
         // The abandoned bookings move the ledger's counts kept in memory.
-        super::tally::write(&mut self.conn, |conn| {
+        let rebound = super::tally::write(&mut self.conn, |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .ctx("begin a re-bind")?;
@@ -203,7 +203,10 @@ impl Store {
             delta.add("pending", -(abandoned as i64));
             delta.add("rejected", abandoned as i64);
             Ok((done, delta))
-        })
+        });
+        // The Astrow -> PAC ledger was emptied: its counts are read again.
+        super::astrow_tally::forget(&self.conn);
+        rebound
     }
 }
 /// Bookings start for the new PAC as in a fresh store: the event cursor at

@@ -168,7 +168,10 @@ impl Store {
         pac_id: PacId,
         pers_no: Option<u64>,
     ) -> Result<Forgotten, StoreError> {
-        super::tally::write(&mut self.conn, |conn| forget_in(conn, pac_id, pers_no))
+        let done = super::tally::write(&mut self.conn, |conn| forget_in(conn, pac_id, pers_no));
+        // The Astrow -> PAC ledger lost rows: its counts are read again.
+        super::astrow_tally::forget(&self.conn);
+        done
     }
 
     /// Delete audit rows of the whole months before the last `months`
@@ -276,6 +279,8 @@ fn forget_in(
             |r| r.get(0),
         )
         .ctx("count the employee's pending swipes")?;
+    // Before their swipes go: the badges the store knows them by.
+    let abandoned_removed = forget_abandoned(&tx, pac_id, pers_no)?;
     let mut delta = super::tally::Delta::default();
     {
         let mut stmt = tx
@@ -308,7 +313,9 @@ fn forget_in(
         None => (0, 0),
     };
     let swipes_pending = swipes_pending + a2p_pending;
-    let swipes_removed = (-delta.states.iter().map(|(_, n)| n).sum::<i64>()) as u64 + a2p_removed;
+    let swipes_removed = (-delta.states.iter().map(|(_, n)| n).sum::<i64>()) as u64
+        + a2p_removed
+        + abandoned_removed;
     let pseudonym = pseudonym();
     open_exception(&tx, "forget", None)?;
     let audit_rows = pseudonymise(&tx, pac_id, pers_no, &pseudonym)?;
@@ -331,6 +338,61 @@ fn forget_in(
         },
         delta,
     ))
+}
+
+/// Remove the employee's rows kept aside at a re-bind
+/// (`astrow_ledger_abandoned`, never sent): their ids are the old pair's,
+/// so they are matched by every id and badge the store knows of the
+/// employee: the personnel number (linked or `--pers-no`), the PAC id as a
+/// badge number (PAC master: Astrow's badge numbers are PAC ids), and the
+/// badges of their swipes and Astrow bookings in the ledgers. A row of
+/// another old-site person with the same number goes too: it is never sent
+/// and erasing more is the side privacy errs on. How many went.
+fn forget_abandoned(
+    tx: &Transaction,
+    pac_id: PacId,
+    pers_no: Option<u64>,
+) -> Result<u64, StoreError> {
+    let mut badges: Vec<String> = vec![pac_id.0.to_string()];
+    let mut known = |sql: &str, id: u64| -> Result<(), StoreError> {
+        let mut stmt = tx.prepare(sql).ctx("prepare the employee's badges")?;
+        let found = stmt
+            .query_map([id], |r| r.get::<_, String>(0))
+            .ctx("find the employee's badges")?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx("read a badge")?;
+        badges.extend(found);
+        Ok(())
+    };
+    known(
+        "SELECT DISTINCT badge_number FROM ledger
+         WHERE employee_id = ?1 AND badge_number IS NOT NULL",
+        pac_id.0,
+    )?;
+    let mut removed = 0;
+    if let Some(p) = pers_no {
+        known(
+            "SELECT DISTINCT badge_no FROM astrow_ledger WHERE pers_no = ?1",
+            p,
+        )?;
+        removed += tx
+            .execute(
+                "DELETE FROM astrow_ledger_abandoned WHERE pers_no = ?1",
+                [p],
+            )
+            .ctx("remove the employee's abandoned Astrow bookings")?;
+    }
+    badges.sort();
+    badges.dedup();
+    for b in badges.iter().map(|b| b.trim()).filter(|b| !b.is_empty()) {
+        removed += tx
+            .execute(
+                "DELETE FROM astrow_ledger_abandoned WHERE upper(trim(badge_no)) = upper(?1)",
+                [b],
+            )
+            .ctx("remove the employee's abandoned Astrow bookings")?;
+    }
+    Ok(removed as u64)
 }
 
 /// Rewrite the employee's audit rows; how many.

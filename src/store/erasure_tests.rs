@@ -283,11 +283,22 @@ fn forget_removes_the_employees_delivered_astrow_bookings_and_keeps_pending_ones
             .with_ymd_and_hms(2026, 11, 28, 8, 0, 0)
             .unwrap(),
         terminal_kind: "web".into(),
+        terminal_serial: None,
         direction: Some(Direction::In),
     };
     let page = [b(1, 1007), b(2, 1007), b(3, 1008)];
     let read_at = page[0].time.to_utc() + Duration::hours(1);
-    astrow_ledger::append_page(store.connection(), 0, 3, &page, &[], read_at)?;
+    astrow_ledger::append_page(
+        store.connection(),
+        &astrow_ledger::Page {
+            from: 0,
+            to: 3,
+            bookings: &page,
+            unreadable: &[],
+        },
+        &astrow_ledger::PacReaderSerials::new(),
+        read_at,
+    )?;
     let stored = |seq| ExternalOutcome::Stored { seq };
     astrow_ledger::record_outcomes(
         store.connection(),
@@ -321,14 +332,18 @@ fn a_rebind_starts_the_astrow_to_pac_ledger_afresh() -> TestResult {
         badge_no: "1007".into(),
         time: Utc::now().fixed_offset(),
         terminal_kind: "web".into(),
+        terminal_serial: None,
         direction: Some(Direction::In),
     };
     astrow_ledger::append_page(
         store.connection(),
-        0,
-        5,
-        std::slice::from_ref(&b),
-        &[],
+        &astrow_ledger::Page {
+            from: 0,
+            to: 5,
+            bookings: std::slice::from_ref(&b),
+            unreadable: &[],
+        },
+        &astrow_ledger::PacReaderSerials::new(),
         Utc::now(),
     )?;
     let done = store.rebind(&crate::store::SiteIdentity {
@@ -356,12 +371,53 @@ fn a_rebind_starts_the_astrow_to_pac_ledger_afresh() -> TestResult {
     // The new Astrow's booking 5 is read and stored, not taken for the old one.
     assert!(astrow_ledger::append_page(
         store.connection(),
-        0,
-        5,
-        &[b],
-        &[],
+        &astrow_ledger::Page {
+            from: 0,
+            to: 5,
+            bookings: &[b],
+            unreadable: &[]
+        },
+        &astrow_ledger::PacReaderSerials::new(),
         Utc::now()
     )?);
     assert_eq!(astrow_ledger::tally(store.connection(), false)?.pending, 1);
+    Ok(())
+}
+
+/// Rows kept aside at a re-bind carry the old pair's ids: `forget` finds
+/// them by every id and badge the store knows of the employee.
+#[test]
+fn forget_removes_the_employees_rows_kept_aside_at_a_rebind() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    // A swipe of PAC employee 7 (badge 0A1B0007) in the booking ledger.
+    ledger::append_page(store.connection(), &[swipe(1, 7, false)], Utc::now())?;
+    let abandoned = [
+        (5, Some(1007), "1007"),     // their personnel number
+        (6, None, "7"),              // their PAC id as Astrow's badge number
+        (8, Some(2000), "0a1b0007"), // a badge the ledger knows as theirs
+        (9, Some(2001), "555"),      // someone else
+    ];
+    for (id, pers_no, badge) in abandoned {
+        store.connection().execute(
+            "INSERT INTO astrow_ledger_abandoned (booking_id, pers_no, badge_no, time,
+             terminal_kind, attempts, read_at, reason, abandoned_at)
+             VALUES (?1, ?2, ?3, 't', 'web', 0, 'r', 'x', 'y')",
+            rusqlite::params![id, pers_no, badge],
+        )?;
+    }
+    let count = |s: &mut Store| -> Result<u64, Box<dyn std::error::Error>> {
+        Ok(crate::store::astrow_tally::current(s.connection())?.abandoned)
+    };
+    assert_eq!(count(&mut store)?, 4);
+    let f = store.forget_employee(PacId(7), Some(1007))?;
+    let left: Vec<i64> = store
+        .connection()
+        .prepare("SELECT booking_id FROM astrow_ledger_abandoned")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    assert_eq!(left, [9], "only someone else's row stays");
+    assert_eq!(f.swipes_removed, 1 + 3, "the swipe and the three rows");
+    assert_eq!(count(&mut store)?, 1, "the counts shown follow");
     Ok(())
 }

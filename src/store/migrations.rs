@@ -60,6 +60,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "Astrow->PAC bookings: ledger and cursor",
         sql: super::astrow_ledger::MIGRATION,
     },
+    Migration {
+        version: 10,
+        name: "Astrow->PAC bookings: terminal serial; abandoned rows by time",
+        sql: super::astrow_ledger::MIGRATION_SERIAL,
+    },
 ];
 
 const V1: &str = "

@@ -5,6 +5,7 @@
 //! the few columns it must query (ids, states, fingerprints).
 
 pub mod astrow_ledger;
+pub mod astrow_tally;
 mod audit;
 pub mod audit_page;
 mod binding;

@@ -2,7 +2,7 @@
 //! for a ledger row, why it is never sent, or why it waits.
 
 use crate::model::{ExternalEvent, external_source_id, normalise_badge_hex};
-use crate::store::astrow_ledger::{Row, came_from_pac};
+use crate::store::astrow_ledger::{PacReaderSerials, Row, came_from_pac};
 
 /// Why a row goes to PAC as nothing: it came from PAC (the loop rule).
 pub const FROM_PAC_REASON: &str = "came from PAC: never sent back (no loops)";
@@ -37,10 +37,12 @@ pub enum Decision {
 /// would answer "no keyholder" and the booking would be lost). A booking
 /// of no known Astrow employee goes by badge only when Astrow's badge
 /// numbers are real badges (`badges_are_pac_ids` false: Astrow is master);
-/// when PAC is master they are PAC's decimal ids and it waits.
-pub fn decide(row: &Row, badges_are_pac_ids: bool) -> Decision {
+/// when PAC is master they are PAC's decimal ids and it waits. A booking
+/// that came from PAC (a `pac:` source id, or a File terminal booking at
+/// one of `pac_readers`) is refused: the loop rule.
+pub fn decide(row: &Row, badges_are_pac_ids: bool, pac_readers: &PacReaderSerials) -> Decision {
     let b = &row.booking;
-    if came_from_pac(b.source_id.as_deref()) {
+    if came_from_pac(b, pac_readers) {
         return Decision::Refuse(FROM_PAC_REASON);
     }
     let (employee_id, badge_number) = match (row.linked_pac_id, b.pers_no) {
@@ -77,8 +79,12 @@ pub fn decide(row: &Row, badges_are_pac_ids: bool) -> Decision {
 }
 
 /// Why a pending row is held, if it is.
-pub fn wait_reason(row: &Row, badges_are_pac_ids: bool) -> Option<String> {
-    match decide(row, badges_are_pac_ids) {
+pub fn wait_reason(
+    row: &Row,
+    badges_are_pac_ids: bool,
+    pac_readers: &PacReaderSerials,
+) -> Option<String> {
+    match decide(row, badges_are_pac_ids, pac_readers) {
         Decision::Wait(why) => Some(why),
         _ => None,
     }
@@ -99,6 +105,7 @@ mod tests {
                 badge_no: badge.into(),
                 time: chrono::DateTime::parse_from_rfc3339("2026-11-28T08:01:07+01:00").unwrap(),
                 terminal_kind: kind.into(),
+                terminal_serial: Some("R-0012".into()),
                 direction: Some(Direction::Out),
             },
             linked_pac_id: linked.map(PacId),
@@ -107,6 +114,14 @@ mod tests {
             read_at: String::new(),
             answered_at: None,
         }
+    }
+
+    fn none() -> PacReaderSerials {
+        PacReaderSerials::new()
+    }
+
+    fn pac_readers() -> PacReaderSerials {
+        ["R-0012".to_string(), "R-0013".to_string()].into()
     }
 
     fn sent(d: Decision) -> ExternalEvent {
@@ -121,6 +136,7 @@ mod tests {
         let e = sent(decide(
             &row(Some("web:4411"), Some(10231), "10231", "web"),
             true,
+            &none(),
         ));
         assert_eq!(e.source_id, "astrow:58812");
         assert_eq!(e.employee_id, Some(PacId(10231)));
@@ -133,7 +149,7 @@ mod tests {
     fn an_astrow_employee_not_linked_yet_waits_whoever_is_master() {
         for pac_master in [false, true] {
             let r = row(None, None, "00a1b2", "web");
-            let why = wait_reason(&r, pac_master).unwrap();
+            let why = wait_reason(&r, pac_master, &none()).unwrap();
             assert!(why.contains("1001") && why.contains("not linked"), "{why}");
         }
     }
@@ -142,23 +158,67 @@ mod tests {
     fn no_astrow_employee_goes_by_a_real_badge_else_waits() {
         let mut r = row(None, None, " 00a1b2 ", "mobile");
         r.booking.pers_no = None;
-        let e = sent(decide(&r, false));
+        let e = sent(decide(&r, false, &none()));
         assert_eq!(e.employee_id, None);
         assert_eq!(e.badge_number.as_deref(), Some("00A1B2"));
         assert_eq!(e.origin, "Astrow mobile");
-        assert!(wait_reason(&r, true).unwrap().contains("PAC is master"));
+        assert!(
+            wait_reason(&r, true, &none())
+                .unwrap()
+                .contains("PAC is master")
+        );
         r.booking.badge_no = "not-hex".into();
-        assert!(wait_reason(&r, false).unwrap().contains("not a hex badge"));
+        assert!(
+            wait_reason(&r, false, &none())
+                .unwrap()
+                .contains("not a hex badge")
+        );
     }
 
     #[test]
     fn a_booking_from_pac_never_goes_back() {
         assert_eq!(
-            decide(&row(Some("pac:1:881233"), Some(1), "1", "file"), false),
+            decide(
+                &row(Some("pac:1:881233"), Some(1), "1", "file"),
+                false,
+                &none()
+            ),
             Decision::Refuse(FROM_PAC_REASON)
         );
         assert!(matches!(
-            decide(&row(Some("import:7"), Some(1), "1", "file"), false),
+            decide(&row(Some("import:7"), Some(1), "1", "file"), false, &none()),
+            Decision::Send(_)
+        ));
+    }
+
+    #[test]
+    fn a_file_booking_at_a_pac_readers_serial_came_from_pac() {
+        // The old Astrow IO Service booked PAC's swipes through the File
+        // terminal with no `pac:` source id, at the PAC reader's serial.
+        let old_service = row(Some("IO-77812"), Some(1), "1", "file");
+        assert_eq!(
+            decide(&old_service, false, &pac_readers()),
+            Decision::Refuse(FROM_PAC_REASON)
+        );
+        assert_eq!(wait_reason(&old_service, true, &pac_readers()), None);
+        // Another File terminal import, at a serial PAC does not know: Astrow's own.
+        let mut other = old_service.clone();
+        other.booking.terminal_serial = Some("CLOCK-9".into());
+        assert!(matches!(
+            decide(&other, false, &pac_readers()),
+            Decision::Send(_)
+        ));
+        // A PAC reader's serial on a terminal of another kind is not a File import.
+        let mut web = old_service.clone();
+        web.booking.terminal_kind = "terminal".into();
+        assert!(matches!(
+            decide(&web, false, &pac_readers()),
+            Decision::Send(_)
+        ));
+        let mut no_serial = old_service;
+        no_serial.booking.terminal_serial = None;
+        assert!(matches!(
+            decide(&no_serial, false, &pac_readers()),
             Decision::Send(_)
         ));
     }

@@ -10,10 +10,15 @@
 //! They idle while `bookings.astrow_to_pac` is off or the store is bound to
 //! another site, so the setting takes effect on a reload.
 //!
-//! No loops: a booking whose `source_id` came from PAC (`pac:`) is counted
-//! and passed over, never stored or sent ([`map::decide`] refuses it as
-//! well); the PAC -> Astrow import never books an `external_attendance`
-//! event (`engine::bookings::classify`).
+//! No loops: a booking whose `source_id` came from PAC (`pac:`), or that
+//! Astrow's File terminal took at the serial of one of PAC's readers (the
+//! old Astrow IO Service's bookings of PAC's swipes), is counted and passed
+//! over, never stored or sent ([`map::decide`] refuses it as well); the
+//! reader waits until PAC's reader list is known. The PAC -> Astrow import
+//! never books an `external_attendance` event (`engine::bookings::classify`).
+//!
+//! The counts shown are kept in memory (`store::astrow_tally`), read from
+//! SQLite once; while the gate is closed the monitor touches no store.
 
 pub mod map;
 mod reader;
@@ -30,7 +35,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::astrow::AstrowClient;
 use crate::pac::PacClient;
-use crate::store::astrow_ledger;
+use crate::store::astrow_ledger::{self, PacReaderSerials};
+use crate::store::astrow_tally;
 use crate::store::db::{Db, DbError};
 pub use view::{A2pEntry, AstrowToPacView};
 
@@ -71,6 +77,15 @@ impl Default for A2pConfig {
 /// Whether the job may work now (setting on, store bound to this site).
 pub type Gate = watch::Receiver<bool>;
 
+/// The serials of PAC's readers (Astrow's mirror of them, published by the
+/// definitions job); `None` until known: nothing is read before.
+pub type PacReaders = watch::Receiver<Option<Arc<PacReaderSerials>>>;
+
+/// The serials known now (none while the list is not known).
+pub(crate) fn serials_now(readers: &PacReaders) -> Arc<PacReaderSerials> {
+    readers.borrow().clone().unwrap_or_default()
+}
+
 /// A task's run of failures and its last error.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskHealth {
@@ -88,15 +103,17 @@ pub struct AstrowToPac {
 }
 
 impl AstrowToPac {
-    /// Start reader, sender and monitor on the store database at `db_path`.
+    /// Start reader, sender and monitor on the store database at `db_path`;
+    /// `pac_readers` tells File terminal bookings that came from PAC.
     pub fn start(
         astrow: AstrowClient,
         pac: PacClient,
         db_path: &Path,
         cfg: A2pConfig,
-        gate: Gate,
+        gates: (Gate, PacReaders),
         cancel: CancellationToken,
     ) -> Result<AstrowToPac, DbError> {
+        let (gate, pac_readers) = gates;
         let (reader_tx, reader_rx) = watch::channel(TaskHealth::default());
         let (sender_tx, sender_rx) = watch::channel(TaskHealth::default());
         let (view_tx, view_rx) = watch::channel(Arc::new(AstrowToPacView::default()));
@@ -107,6 +124,7 @@ impl AstrowToPac {
             db: Db::open(db_path)?,
             cfg: cfg.clone(),
             gate: gate.clone(),
+            pac_readers: pac_readers.clone(),
             wake_sender: wake_sender.clone(),
             drained: drained.clone(),
             health: reader_tx,
@@ -117,6 +135,7 @@ impl AstrowToPac {
             db: Db::open(db_path)?,
             cfg: cfg.clone(),
             gate: gate.clone(),
+            pac_readers: pac_readers.clone(),
             wake: wake_sender,
             drained,
             health: sender_tx,
@@ -125,6 +144,7 @@ impl AstrowToPac {
         let monitor = Monitor {
             db: Db::open(db_path)?,
             gate,
+            pac_readers,
             reader: reader_rx,
             sender: sender_rx,
             out: view_tx,
@@ -169,6 +189,7 @@ pub(crate) async fn gate_open(gate: &mut Gate, cancel: &CancellationToken) -> bo
 struct Monitor {
     db: Db,
     gate: Gate,
+    pac_readers: PacReaders,
     reader: watch::Receiver<TaskHealth>,
     sender: watch::Receiver<TaskHealth>,
     out: watch::Sender<Arc<AstrowToPacView>>,
@@ -180,7 +201,17 @@ struct Monitor {
 impl Monitor {
     async fn run(mut self) {
         loop {
-            match self.view().await {
+            let on = *self.gate.borrow_and_update();
+            let view = if on {
+                self.view().await
+            } else {
+                // Off: no store work at all; the last view, marked off.
+                Ok(AstrowToPacView {
+                    enabled: false,
+                    ..(**self.out.borrow()).clone()
+                })
+            };
+            match view {
                 Ok(v) => {
                     self.out.send_if_modified(|old| {
                         let changed = **old != v;
@@ -194,20 +225,24 @@ impl Monitor {
             }
             tokio::select! {
                 _ = self.cancel.cancelled() => return,
-                _ = tokio::time::sleep(self.every) => {}
-                _ = self.gate.changed() => {}
+                _ = tokio::time::sleep(self.every), if on => {}
+                r = self.gate.changed() => if r.is_err() { return },
             }
         }
     }
 
+    /// The view, from the counts kept in memory and indexed reads (the
+    /// newest rows, the pending rows' details, the last minute's answers).
     async fn view(&self) -> Result<AstrowToPacView, astrow_ledger::AstrowLedgerError> {
         let now = chrono::Utc::now();
         let pac_ids = self.badges_are_pac_ids;
         let (tally, rows, (per_minute, lag_ms)) = self
             .db
             .call(move |c| {
+                let mut t = astrow_tally::current(c)?;
+                astrow_ledger::pending_details(c, &mut t, pac_ids)?;
                 Ok::<_, astrow_ledger::AstrowLedgerError>((
-                    astrow_ledger::tally(c, pac_ids)?,
+                    t,
                     astrow_ledger::recent(c, view::FEED_ROWS)?,
                     astrow_ledger::activity(c, now - chrono::TimeDelta::seconds(60))?,
                 ))
@@ -220,9 +255,13 @@ impl Monitor {
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&chrono::Utc));
+        let serials = serials_now(&self.pac_readers);
         Ok(AstrowToPacView {
-            enabled: *self.gate.borrow(),
-            feed: rows.iter().map(|r| A2pEntry::of(r, pac_ids)).collect(),
+            enabled: true,
+            feed: rows
+                .iter()
+                .map(|r| A2pEntry::of(r, pac_ids, &serials))
+                .collect(),
             tally,
             per_minute: per_minute as f64,
             lag_ms,

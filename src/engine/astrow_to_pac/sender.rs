@@ -9,11 +9,11 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::map::{Decision, decide};
-use super::{A2pConfig, Gate, TaskHealth, gate_open};
+use super::{A2pConfig, Gate, PacReaders, TaskHealth, gate_open, serials_now};
 use crate::http::Backoff;
 use crate::model::{ExternalEvent, ExternalOutcome};
 use crate::pac::{PacClient, PacError};
-use crate::store::astrow_ledger::{self, AstrowLedgerError, Row};
+use crate::store::astrow_ledger::{self, AstrowLedgerError, PacReaderSerials, Row};
 use crate::store::db::Db;
 
 pub(super) struct EventSender {
@@ -21,6 +21,7 @@ pub(super) struct EventSender {
     pub db: Db,
     pub cfg: A2pConfig,
     pub gate: Gate,
+    pub pac_readers: PacReaders,
     pub wake: Arc<Notify>,
     pub drained: Arc<Notify>,
     pub health: watch::Sender<TaskHealth>,
@@ -89,7 +90,7 @@ impl EventSender {
         if rows.is_empty() {
             return Ok(Sent::Nothing);
         }
-        let (ids, events, refused) = split(&rows, pac_ids);
+        let (ids, events, refused) = split(&rows, pac_ids, &serials_now(&self.pac_readers));
         if !refused.is_empty() {
             self.record(refused).await?;
         }
@@ -137,12 +138,13 @@ impl EventSender {
 fn split(
     rows: &[Row],
     badges_are_pac_ids: bool,
+    pac_readers: &PacReaderSerials,
 ) -> (Vec<u64>, Vec<ExternalEvent>, Vec<(u64, ExternalOutcome)>) {
     let mut ids = Vec::new();
     let mut events = Vec::new();
     let mut refused = Vec::new();
     for r in rows {
-        match decide(r, badges_are_pac_ids) {
+        match decide(r, badges_are_pac_ids, pac_readers) {
             Decision::Send(e) => {
                 ids.push(r.booking.booking_id);
                 events.push(e);

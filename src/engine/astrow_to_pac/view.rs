@@ -87,9 +87,13 @@ pub struct A2pEntry {
 impl A2pEntry {
     /// The entry for a row; `badges_are_pac_ids` when PAC is master (why a
     /// pending row waits, `map::decide`).
-    pub fn of(r: &Row, badges_are_pac_ids: bool) -> Self {
+    pub fn of(
+        r: &Row,
+        badges_are_pac_ids: bool,
+        pac_readers: &crate::store::astrow_ledger::PacReaderSerials,
+    ) -> Self {
         let wait = match r.state {
-            RowState::Pending => super::map::wait_reason(r, badges_are_pac_ids),
+            RowState::Pending => super::map::wait_reason(r, badges_are_pac_ids, pac_readers),
             _ => None,
         };
         A2pEntry {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::EngineError;
+use super::definitions_job::MirroredSerials;
 use super::wiring::Wiring;
 use crate::config::Settings;
 use crate::engine::astrow_to_pac::{A2pConfig, AstrowToPac};
@@ -23,10 +24,16 @@ pub(super) fn config(settings: &Settings) -> A2pConfig {
     }
 }
 
-pub(super) fn start(w: &mut Wiring, settings: &Settings) -> Result<(), EngineError> {
+pub(super) fn start(
+    w: &mut Wiring,
+    settings: &Settings,
+    mirror: MirroredSerials,
+) -> Result<(), EngineError> {
     if w.read_only {
         return Ok(());
     }
+    let (readers_tx, readers_rx) = watch::channel(None);
+    w.spawn(pac_readers(mirror, readers_tx, w.cancel.clone()));
     let (gate_tx, gate_rx) = watch::channel(false);
     w.spawn(keep_gate(
         w.settings.clone(),
@@ -39,7 +46,7 @@ pub(super) fn start(w: &mut Wiring, settings: &Settings) -> Result<(), EngineErr
         w.pac.clone(),
         &w.store.database_path(),
         config(settings),
-        gate_rx,
+        (gate_rx, readers_rx),
         w.cancel.child_token(),
     )
     .map_err(|e| EngineError::Ledger(e.to_string()))?;
@@ -53,7 +60,9 @@ pub(super) fn start(w: &mut Wiring, settings: &Settings) -> Result<(), EngineErr
 }
 
 /// Rows PAC stored leave the ledger after `bookings.retention_days` (by
-/// the time PAC answered), hourly, in batches; rejected and pending stay.
+/// the time PAC answered), and rows kept aside at a re-bind after as long
+/// (by when they were abandoned), hourly, in batches; rejected and pending
+/// stay.
 async fn retention(
     db_path: std::path::PathBuf,
     settings: watch::Receiver<Arc<Settings>>,
@@ -73,7 +82,13 @@ async fn retention(
         let before = chrono::Utc::now() - chrono::TimeDelta::days(days as i64);
         loop {
             let trimmed = db
-                .call(move |c| crate::store::astrow_ledger::trim(c, before, BATCH))
+                .call(move |c| {
+                    let n = crate::store::astrow_ledger::trim(c, before, BATCH)?;
+                    // Rows kept aside at a re-bind: personal data, kept
+                    // as long as what PAC stored.
+                    let m = crate::store::astrow_ledger::trim_abandoned(c, before, BATCH)?;
+                    Ok::<_, crate::store::astrow_ledger::AstrowLedgerError>(n.max(m))
+                })
                 .await;
             match trimmed {
                 Ok(n) if n as usize == BATCH && !cancel.is_cancelled() => continue,
@@ -87,6 +102,29 @@ async fn retention(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
+/// PAC's reader serials as Astrow's mirror holds them (the definitions
+/// job publishes them each time it ran): a File terminal booking at one of
+/// them came from PAC.
+async fn pac_readers(
+    mut mirror: MirroredSerials,
+    out: watch::Sender<Option<Arc<crate::store::astrow_ledger::PacReaderSerials>>>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let serials = mirror
+            .borrow_and_update()
+            .as_ref()
+            .map(|m| Arc::new(m.values().cloned().collect()));
+        if serials.is_some() {
+            out.send_replace(serials);
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = mirror.changed() => if r.is_err() { return },
         }
     }
 }

@@ -184,14 +184,19 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
     retention_job::start(&mut w);
     heartbeat_job::start_reconcile(&mut w);
     let roll_call = bookings_job::roll_call_on(&w)?;
-    let (bookings, bookings_after_rebind) =
-        match bookings_job::start(&mut w, &settings, roll_call, employees.people, mirror)? {
-            bookings_job::ImportStart::Running(b) => (Some(b), None),
-            bookings_job::ImportStart::AfterRebind(s) => (None, Some(s)),
-            bookings_job::ImportStart::ReadOnly => (None, None),
-        };
+    let (bookings, bookings_after_rebind) = match bookings_job::start(
+        &mut w,
+        &settings,
+        roll_call,
+        employees.people,
+        mirror.clone(),
+    )? {
+        bookings_job::ImportStart::Running(b) => (Some(b), None),
+        bookings_job::ImportStart::AfterRebind(s) => (None, Some(s)),
+        bookings_job::ImportStart::ReadOnly => (None, None),
+    };
     notifications::start(&mut w);
-    astrow_to_pac_job::start(&mut w, &settings)?;
+    astrow_to_pac_job::start(&mut w, &settings, mirror)?;
 
     let cancel = w.cancel.clone();
     let engine = Engine {
