@@ -12,6 +12,7 @@ mod exactly_once;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use astrow_pac::astrow::AstrowClient;
@@ -40,6 +41,7 @@ struct Rig {
     pac: PacClient,
     astrow: AstrowClient,
     store_dir: PathBuf,
+    pac_serials: astrow_ledger::PacReaderSerials,
     dir: tempfile::TempDir,
 }
 
@@ -52,7 +54,17 @@ async fn rig(employees: usize) -> Rig {
     let mut settings = settings_for(&site, dir.path());
     settings.bookings.astrow_to_pac = true;
     let store_dir = settings.store.dir.clone().unwrap();
+    let pac_serials = site
+        .pac
+        .as_ref()
+        .unwrap()
+        .0
+        .reader_serials()
+        .await
+        .into_iter()
+        .collect();
     let rig = Rig {
+        pac_serials,
         pac: pac_client(&settings).unwrap(),
         astrow: astrow_client(&settings).unwrap(),
         settings,
@@ -80,22 +92,39 @@ impl Rig {
     }
     fn start_job_gated(&self, cfg: A2pConfig, on: bool) -> (AstrowToPac, watch::Sender<bool>) {
         let (gate_tx, gate_rx) = watch::channel(on);
+        let (_, readers) = watch::channel(Some(Arc::new(self.pac_readers())));
         let job = AstrowToPac::start(
             self.astrow.clone(),
             self.pac.clone(),
             &self.db(),
             cfg,
-            gate_rx,
+            (gate_rx, readers),
             CancellationToken::new(),
         )
         .unwrap();
         (job, gate_tx)
+    }
+    /// PAC's readers' serials (what the engine's definitions job hands
+    /// the job once Astrow's mirror holds them).
+    fn pac_readers(&self) -> astrow_ledger::PacReaderSerials {
+        self.pac_serials.clone()
     }
     /// Astrow's mirror holds PAC's readers (File terminal bookings need it).
     async fn mirror_readers(&self) -> Vec<model::Reader> {
         let readers = self.pac.readers().await.unwrap();
         self.astrow.put_readers(&readers).await.unwrap();
         readers
+    }
+    /// Astrow's mirror holds PAC's readers and a terminal of another
+    /// vendor's ("CLOCK-9", a File terminal import PAC does not know).
+    async fn mirror_readers_and_a_clock(&self) -> String {
+        let mut readers = self.pac.readers().await.unwrap();
+        let mut clock = readers[0].clone();
+        clock.id = 9_999;
+        clock.serial = "CLOCK-9".into();
+        readers.push(clock);
+        self.astrow.put_readers(&readers).await.unwrap();
+        "CLOCK-9".into()
     }
     /// Wait until the ledger has read all Astrow holds and nothing pends.
     async fn quiescent(&self, within: Duration) {
@@ -158,6 +187,15 @@ async fn exactly_once_under_errors_and_lost_replies() {
         .collect();
     rig.astrow.send_bookings(&from_pac).await.unwrap();
     rig.astrow_sim().own_bookings(4, Some(TerminalKind::File));
+    // The old Astrow IO Service's bookings of PAC swipes: File terminal at
+    // a PAC reader, no `pac:` source id. Never sent back.
+    let old_service =
+        rig.astrow_sim()
+            .own_bookings_at(3, Some(TerminalKind::File), &readers[1].serial);
+    // Another File terminal import, at a serial PAC does not know: it goes.
+    let other_import = rig
+        .astrow_sim()
+        .own_bookings_at(3, Some(TerminalKind::File), "CLOCK-9");
     rig.astrow_sim().own_bookings(150, None);
     let lossy = FaultUpdate {
         error_rate: Some(0.2),
@@ -166,6 +204,14 @@ async fn exactly_once_under_errors_and_lost_replies() {
     };
     rig.pac_sim().faults().update(lossy.clone()).unwrap();
     rig.site.astrow.as_ref().unwrap().2.update(lossy).unwrap();
+    let (job, _gate) = rig.start_job(fast());
+    // Killed mid-run (its tasks dropped where they stand), then started
+    // again: the counts kept in memory must not drift.
+    for _ in 0..10 {
+        rig.astrow_sim().own_bookings(5, None);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    job.abort();
     let (job, _gate) = rig.start_job(fast());
     // More come while it runs, until PAC has lost at least one reply after
     // storing (the case this test is about; at a 20 % drop rate over a few
@@ -187,6 +233,21 @@ async fn exactly_once_under_errors_and_lost_replies() {
     let pac_faults = rig.pac_sim().faults().stats();
     rig.pac_sim().faults().clear();
     rig.site.astrow.as_ref().unwrap().2.clear();
+    // The counts shown equal the ledger's counted again.
+    let conn = open_connection(&rig.db()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let shown = job.view.borrow().tally.clone();
+        let counted = astrow_ledger::tally(&conn, false).unwrap();
+        if shown == counted {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the counts shown {shown:?} are not the ledger's {counted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     job.stop().await;
     assert!(
         pac_faults.faults.get("drop_after").copied().unwrap_or(0) > 0,
@@ -196,7 +257,21 @@ async fn exactly_once_under_errors_and_lost_replies() {
         a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db(), false).await;
     let conn = open_connection(&rig.db()).unwrap();
     let t = astrow_ledger::tally(&conn, false).unwrap();
-    assert_eq!(t.from_pac, 5, "PAC's bookings passed over: {t:?}");
+    assert_eq!(t.from_pac, 5 + 3, "PAC's bookings passed over: {t:?}");
+    // The old service's are only counted, never kept to send (nor in
+    // PAC: `assert_exactly_once` above); the other import's are kept and
+    // answered like any other booking.
+    let kept: Vec<u64> = astrow_ledger::recent(&conn, usize::MAX >> 1)
+        .unwrap()
+        .iter()
+        .map(|r| r.booking.booking_id)
+        .collect();
+    for id in &old_service {
+        assert!(!kept.contains(id), "{id} from PAC kept to send");
+    }
+    for id in &other_import {
+        assert!(kept.contains(id), "{id} of another import not kept");
+    }
     // The seeded site has Astrow employees PAC does not know: PAC rejects theirs.
     assert!(stored > 100, "{stored} stored, {rejected} rejected");
     assert!(
@@ -209,8 +284,7 @@ async fn exactly_once_under_errors_and_lost_replies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_event_is_kept_with_its_reason_and_the_rest_go() {
     let rig = rig(20).await;
-    let readers = rig.mirror_readers().await;
-    let serial = &readers[0].serial;
+    let serial = &rig.mirror_readers_and_a_clock().await;
     let linked: Vec<_> = rig
         .astrow_sim()
         .employees()
@@ -242,7 +316,8 @@ async fn a_rejected_event_is_kept_with_its_reason_and_the_rest_go() {
     let (job, _gate) = rig.start_job(fast());
     rig.quiescent(Duration::from_secs(30)).await;
     job.stop().await;
-    let (pending, sent, rejected, waiting) = a2p::ledger_states(&rig.db(), false);
+    let (pending, sent, rejected, waiting) =
+        a2p::ledger_states(&rig.db(), false, &rig.pac_readers());
     assert_eq!(
         (pending, sent.len(), rejected.len(), waiting.len()),
         (0, 5, 1, 0)
@@ -266,8 +341,7 @@ async fn a_rejected_event_is_kept_with_its_reason_and_the_rest_go() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_booking_of_an_employee_not_linked_yet_waits_and_goes_by_pac_id_once_linked() {
     let rig = rig(20).await;
-    let readers = rig.mirror_readers().await;
-    let serial = &readers[0].serial;
+    let serial = &rig.mirror_readers_and_a_clock().await;
     let linked: Vec<_> = rig
         .astrow_sim()
         .employees()
@@ -287,7 +361,8 @@ async fn a_booking_of_an_employee_not_linked_yet_waits_and_goes_by_pac_id_once_l
         .unwrap();
     let (job, _gate) = rig.start_job(fast());
     rig.quiescent(Duration::from_secs(30)).await;
-    let (pending, sent, rejected, waiting) = a2p::ledger_states(&rig.db(), false);
+    let (pending, sent, rejected, waiting) =
+        a2p::ledger_states(&rig.db(), false, &rig.pac_readers());
     assert_eq!(
         (pending, sent.len(), rejected.len()),
         (0, 0, 0),
@@ -324,7 +399,10 @@ async fn a_booking_of_an_employee_not_linked_yet_waits_and_goes_by_pac_id_once_l
         .unwrap();
     drop(store);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while a2p::ledger_states(&rig.db(), false).1.is_empty() {
+    while a2p::ledger_states(&rig.db(), false, &rig.pac_readers())
+        .1
+        .is_empty()
+    {
         assert!(Instant::now() < deadline, "not sent after the link");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -381,6 +459,12 @@ async fn counts(rig: &Rig) -> (usize, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_booking_loops_with_both_directions_on() {
     let rig = rig(40).await;
+    // The last day's bookings the old Astrow IO Service made of PAC's
+    // swipes (File terminal, a PAC reader's serial, no `pac:` source id).
+    let serial = rig.pac_readers().into_iter().next().unwrap();
+    let old_service = rig
+        .astrow_sim()
+        .own_bookings_at(20, Some(TerminalKind::File), &serial);
     let (_handle, engine) = start(EngineOptions {
         settings: rig.settings.clone(),
         config_path: rig.dir.path().join("astrow-pac.toml"),
@@ -444,6 +528,13 @@ async fn no_booking_loops_with_both_directions_on() {
     }
     // Astrow -> PAC: only Astrow's own bookings, never one that came from PAC.
     let external = rig.pac_sim().external_events().await;
+    for id in &old_service {
+        let source_id = format!("astrow:{id}");
+        assert!(
+            external.iter().all(|(s, _)| *s != source_id),
+            "{source_id}, the old service's booking of a PAC swipe, went back to PAC"
+        );
+    }
     for (source_id, _) in &external {
         let id: u64 = source_id.strip_prefix("astrow:").unwrap().parse().unwrap();
         let b = by_id.get(&id).expect("an Astrow booking");

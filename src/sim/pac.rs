@@ -223,6 +223,12 @@ impl PacSim {
         out
     }
 
+    /// The serials of PAC's readers.
+    pub async fn reader_serials(&self) -> Vec<String> {
+        let st = self.shared.state.lock().await;
+        st.readers.iter().map(|r| r.serial.clone()).collect()
+    }
+
     /// Add a reader in PAC, or change one (serial, direction).
     pub async fn set_reader(&self, reader: crate::model::Reader) {
         self.shared.state.lock().await.set_reader(reader);

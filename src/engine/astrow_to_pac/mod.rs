@@ -163,6 +163,14 @@ impl AstrowToPac {
         })
     }
 
+    /// Stop at once, as a kill does: each task is dropped at its next
+    /// await (a store write in flight commits whole or not at all).
+    pub fn abort(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+
     /// Stop the tasks and wait for them: a batch in flight is either
     /// answered and recorded, or left pending to be sent again.
     pub async fn stop(self) {

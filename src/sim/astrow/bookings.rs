@@ -14,6 +14,18 @@ impl State {
     /// terminal of another vendor) now, by random employees with a badge;
     /// one in ten has a badge no one holds (Astrow queues it). Their ids.
     pub fn own_bookings(&mut self, count: usize, kind: Option<TerminalKind>) -> Vec<u64> {
+        self.own_bookings_at(count, kind, None)
+    }
+
+    /// [`own_bookings`](Self::own_bookings) at the terminal with this
+    /// serial: File terminal bookings at a PAC reader's serial are what the
+    /// old Astrow IO Service made of PAC's swipes (no `pac:` source id).
+    pub fn own_bookings_at(
+        &mut self,
+        count: usize,
+        kind: Option<TerminalKind>,
+        serial: Option<&str>,
+    ) -> Vec<u64> {
         let badges: Vec<(String, u64)> = self
             .employees
             .values()
@@ -56,7 +68,7 @@ impl State {
                     source_id,
                     badge_no,
                     time: super::state::now(),
-                    terminal_serial: String::new(),
+                    terminal_serial: serial.unwrap_or_default().to_string(),
                     terminal_kind: kind,
                     direction: Some(direction),
                     mc_code: None,

@@ -45,11 +45,15 @@ struct OwnRequest {
     count: usize,
     #[serde(default)]
     kind: Option<TerminalKind>,
+    #[serde(default)]
+    serial: Option<String>,
 }
 
-/// `POST /_sim/own_bookings {"count": N, "kind"?: "web" | "mobile" | "terminal"}`:
-/// N bookings at Astrow's own terminals now (web and mobile mixed when no
-/// kind is named). Answers their booking ids.
+/// `POST /_sim/own_bookings {"count": N, "kind"?: "web" | "mobile" | "terminal" | "file",
+/// "serial"?: "R-0012"}`: N bookings at Astrow's own terminals now (web and
+/// mobile mixed when no kind is named), at the terminal `serial` when given
+/// (`file` at a PAC reader's serial: what the old Astrow IO Service made of
+/// PAC's swipes). Answers their booking ids.
 async fn own_bookings(Ext(sim): Sim, headers: HeaderMap, body: Body) -> Result<Response, ApiErr> {
     let req: OwnRequest = json_body(&headers, body)?;
     if req.count > MAX_OWN {
@@ -59,7 +63,18 @@ async fn own_bookings(Ext(sim): Sim, headers: HeaderMap, body: Body) -> Result<R
             format!("count must be at most {MAX_OWN}"),
         ));
     }
-    let ids = sim.lock().own_bookings(req.count, req.kind);
+    if let Some(serial) = &req.serial
+        && (serial.chars().count() > 64 || serial.chars().any(char::is_control))
+    {
+        return Err(ApiErr::bad(
+            "invalid_field",
+            "serial",
+            "serial must be at most 64 characters without control characters".to_string(),
+        ));
+    }
+    let ids = sim
+        .lock()
+        .own_bookings_at(req.count, req.kind, req.serial.as_deref());
     Ok(Json(serde_json::json!({"booking_ids": ids})).into_response())
 }
 

@@ -7,9 +7,11 @@
 //! - `PUT /_sim/licences {"file_terminal", "employees_import"}`;
 //! - `PUT /_sim/permission {"username"?, "allow_api"}` ("astrow-io" when no
 //!   user is named);
-//! - `POST /_sim/own_bookings {"count": N, "kind"?}`: N bookings at Astrow's
-//!   own terminals (web clock, mobile app; `kind` "web", "mobile" or
-//!   "terminal"), by random employees, one in ten with a badge no one holds;
+//! - `POST /_sim/own_bookings {"count": N, "kind"?, "serial"?}`: N bookings
+//!   at Astrow's own terminals (web clock, mobile app; `kind` "web",
+//!   "mobile", "terminal" or "file"), by random employees, one in ten with a
+//!   badge no one holds; at the terminal `serial` when given (`file` at a
+//!   PAC reader's serial: the old Astrow IO Service's bookings of PAC swipes);
 //! - `PUT /_sim/own_bookings {"per_min": F}`: such bookings at a rate (0 stops);
 //! - `GET /_sim/stats`: employees, bookings stored, processed, queued,
 //!   duplicates, rejected, logins, edits, the last heartbeat, whether Astrow
@@ -284,6 +286,24 @@ impl AstrowSim {
     /// Bookings at Astrow's own terminals now (see `/_sim/own_bookings`).
     pub fn own_bookings(&self, count: usize, kind: Option<wire::TerminalKind>) -> Vec<u64> {
         self.shared.lock().own_bookings(count, kind)
+    }
+
+    /// Such bookings at the terminal with this serial (see `/_sim/own_bookings`).
+    pub fn own_bookings_at(
+        &self,
+        count: usize,
+        kind: Option<wire::TerminalKind>,
+        serial: &str,
+    ) -> Vec<u64> {
+        self.shared
+            .lock()
+            .own_bookings_at(count, kind, Some(serial))
+    }
+
+    /// The serials of the readers in Astrow's mirror of PAC's readers.
+    pub fn mirrored_reader_serials(&self) -> Vec<String> {
+        let s = self.shared.lock();
+        s.readers.iter().map(|r| r.serial.clone()).collect()
     }
 
     /// Own-terminal bookings at `per_min` from now on (0 stops them).
