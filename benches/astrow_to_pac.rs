@@ -84,6 +84,10 @@ async fn main() {
     drop(store);
     let db = store_dir.join(astrow_pac::store::DATABASE_FILE);
     let (_gate, gate_rx) = watch::channel(true);
+    // Astrow's own bookings only: no File terminal bookings at PAC's readers.
+    let (_readers, readers_rx) = watch::channel(Some(std::sync::Arc::new(
+        astrow_pac::store::astrow_ledger::PacReaderSerials::new(),
+    )));
     let job = AstrowToPac::start(
         astrow_client(&settings).expect("astrow"),
         pac_client(&settings).expect("pac"),
@@ -93,7 +97,7 @@ async fn main() {
             monitor_every: Duration::from_secs(5),
             ..A2pConfig::default()
         },
-        gate_rx,
+        (gate_rx, readers_rx),
         CancellationToken::new(),
     )
     .expect("job");

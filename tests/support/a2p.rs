@@ -92,7 +92,7 @@ pub fn ledger_states(
     let mut waiting = BTreeMap::new();
     for r in rows {
         match r.state {
-            RowState::Pending => match wait_reason(&r, badges_are_pac_ids, &pac_readers) {
+            RowState::Pending => match wait_reason(&r, badges_are_pac_ids, pac_readers) {
                 Some(why) => {
                     waiting.insert(r.booking.booking_id, why);
                 }

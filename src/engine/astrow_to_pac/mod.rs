@@ -194,6 +194,31 @@ pub(crate) async fn gate_open(gate: &mut Gate, cancel: &CancellationToken) -> bo
     }
 }
 
+/// What the monitor reads on every tick while the direction is on: the
+/// counts kept in memory, the pending rows' details, the newest rows and
+/// the last minute's answers (each indexed: `timed_queries_tests`).
+#[allow(clippy::type_complexity)]
+pub(crate) fn view_facts(
+    c: &rusqlite::Connection,
+    now: chrono::DateTime<chrono::Utc>,
+    badges_are_pac_ids: bool,
+) -> Result<
+    (
+        astrow_ledger::Tally,
+        Vec<astrow_ledger::Row>,
+        (u64, Option<u64>),
+    ),
+    astrow_ledger::AstrowLedgerError,
+> {
+    let mut t = astrow_tally::current(c)?;
+    astrow_ledger::pending_details(c, &mut t, badges_are_pac_ids)?;
+    Ok((
+        t,
+        astrow_ledger::recent(c, view::FEED_ROWS)?,
+        astrow_ledger::activity(c, now - chrono::TimeDelta::seconds(60))?,
+    ))
+}
+
 struct Monitor {
     db: Db,
     gate: Gate,
@@ -244,18 +269,8 @@ impl Monitor {
     async fn view(&self) -> Result<AstrowToPacView, astrow_ledger::AstrowLedgerError> {
         let now = chrono::Utc::now();
         let pac_ids = self.badges_are_pac_ids;
-        let (tally, rows, (per_minute, lag_ms)) = self
-            .db
-            .call(move |c| {
-                let mut t = astrow_tally::current(c)?;
-                astrow_ledger::pending_details(c, &mut t, pac_ids)?;
-                Ok::<_, astrow_ledger::AstrowLedgerError>((
-                    t,
-                    astrow_ledger::recent(c, view::FEED_ROWS)?,
-                    astrow_ledger::activity(c, now - chrono::TimeDelta::seconds(60))?,
-                ))
-            })
-            .await?;
+        let (tally, rows, (per_minute, lag_ms)) =
+            self.db.call(move |c| view_facts(c, now, pac_ids)).await?;
         let reader = self.reader.borrow().clone();
         let sender = self.sender.borrow().clone();
         let oldest_pending = tally
@@ -279,5 +294,75 @@ impl Monitor {
             reading_paused: reader.paused,
             oldest_pending,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+
+    use super::*;
+
+    static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+    fn count(e: TraceEvent<'_>) {
+        if let TraceEvent::Stmt(..) = e {
+            STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// While the direction is off the monitor runs no statement at all
+    /// (not even on its timer); on, it reads the store on every tick.
+    #[tokio::test]
+    async fn the_monitor_does_no_store_work_while_the_direction_is_off() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(crate::store::Store::open(dir.path()).unwrap());
+        let db = Db::open(&dir.path().join(crate::store::DATABASE_FILE)).unwrap();
+        db.call(|c| {
+            c.trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(count));
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+        let (gate_tx, gate) = watch::channel(false);
+        let (_readers_tx, pac_readers) = watch::channel(None);
+        let (_r, reader) = watch::channel(TaskHealth::default());
+        let (_s, sender) = watch::channel(TaskHealth::default());
+        let (out, view) = watch::channel(Arc::new(AstrowToPacView::default()));
+        let cancel = CancellationToken::new();
+        let monitor = Monitor {
+            db,
+            gate,
+            pac_readers,
+            reader,
+            sender,
+            out,
+            every: Duration::from_millis(5),
+            badges_are_pac_ids: false,
+            cancel: cancel.clone(),
+        };
+        let task = tokio::spawn(monitor.run());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(STATEMENTS.load(Ordering::SeqCst), 0, "store work while off");
+        assert!(!view.borrow().enabled);
+        gate_tx.send_replace(true);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let on = STATEMENTS.load(Ordering::SeqCst);
+        assert!(on > 10, "the view is read while on: {on} statements");
+        assert!(view.borrow().enabled);
+        gate_tx.send_replace(false);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let off = STATEMENTS.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            STATEMENTS.load(Ordering::SeqCst),
+            off,
+            "store work off again"
+        );
+        assert!(!view.borrow().enabled);
+        cancel.cancel();
+        task.await.unwrap();
     }
 }

@@ -5,7 +5,8 @@
 //! may scan the whole ledger. A scan of the table is allowed only as a
 //! short walk down the primary key that stops at its `LIMIT` (checked by
 //! running it and reading SQLite's count of full-scan steps); an index may
-//! be scanned only when it is the partial index of pending rows.
+//! be scanned only when it is the partial index of pending rows. The same
+//! for the Astrow -> PAC direction (its monitor, reader, sender, retention).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -218,4 +219,185 @@ fn a_full_count_is_caught() {
     let sql = "SELECT COUNT(*) FROM ledger WHERE answered_at IS NOT NULL";
     assert_eq!(ledger_lines(&c, sql), vec!["SCAN ledger".to_string()]);
     assert!(fullscan_steps(&c, sql) as u64 >= ROWS - 1);
+}
+
+static SEEN_A2P: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// [`record`] for the Astrow -> PAC test (the two tests run at once).
+fn record_a2p(e: TraceEvent<'_>) {
+    if let TraceEvent::Stmt(stmt, sql) = e {
+        let sql = stmt.expanded_sql().unwrap_or_else(|| sql.to_string());
+        SEEN_A2P.lock().unwrap_or_else(|p| p.into_inner()).push(sql);
+    }
+}
+
+/// The plan's lines that name a table of the Astrow -> PAC ledger (by
+/// name, or `l` as its queries call it).
+fn a2p_lines(c: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    rows.into_iter()
+        .filter(|d| {
+            matches!(
+                d.split_whitespace().nth(1),
+                Some("astrow_ledger" | "l" | "astrow_ledger_abandoned")
+            )
+        })
+        .collect()
+}
+
+/// An Astrow -> PAC ledger of [`ROWS`] rows on disk: most answered long
+/// ago, the newest pending, some of them waiting for a link; a few rows
+/// abandoned at a re-bind.
+fn a2p_filled() -> (tempfile::TempDir, Connection) {
+    use crate::model::{AstrowOwnBooking, ExternalOutcome, PersNo};
+    use crate::store::astrow_ledger::{self, PacReaderSerials, Page};
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    let mut c =
+        crate::store::db::open_connection(&dir.path().join(crate::store::DATABASE_FILE)).unwrap();
+    c.execute(
+        "INSERT INTO links (pac_id, pers_no, origin, at) VALUES (1, 1001, 'matched', 'x')",
+        [],
+    )
+    .unwrap();
+    let now = Utc::now();
+    for from in (0..ROWS).step_by(500) {
+        let bookings: Vec<AstrowOwnBooking> = (from + 1..=from + 500)
+            .map(|id| AstrowOwnBooking {
+                booking_id: id,
+                source_id: Some(format!("web:{id}")),
+                pers_no: Some(PersNo(1000 + id % 3)),
+                badge_no: format!("{id:X}"),
+                time: now.fixed_offset(),
+                terminal_kind: "web".into(),
+                terminal_serial: None,
+                direction: Some(Direction::In),
+            })
+            .collect();
+        let page = Page {
+            from,
+            to: from + 500,
+            bookings: &bookings,
+            unreadable: &[],
+        };
+        astrow_ledger::append_page(&mut c, &page, &PacReaderSerials::new(), now).unwrap();
+    }
+    let answers: Vec<(u64, ExternalOutcome)> = (1..ROWS - 300)
+        .map(|id| (id, ExternalOutcome::Stored { seq: id }))
+        .collect();
+    astrow_ledger::record_outcomes(&mut c, &answers, now - Duration::days(200)).unwrap();
+    for id in 0..5 {
+        c.execute(
+            "INSERT INTO astrow_ledger_abandoned (booking_id, badge_no, time, terminal_kind,
+             attempts, read_at, reason, abandoned_at) VALUES (?1, '1', 't', 'web', 0, 'r', 'x', ?2)",
+            rusqlite::params![id, (now - Duration::days(200)).to_rfc3339()],
+        )
+        .unwrap();
+    }
+    (dir, c)
+}
+
+#[test]
+fn no_timed_astrow_to_pac_query_scans_its_ledger() {
+    use crate::store::astrow_ledger;
+    let (_dir, mut c) = a2p_filled();
+    let now = Utc::now();
+    // The counts are read from SQLite once, at start (checked below).
+    crate::store::astrow_tally::current(&c).unwrap();
+    c.trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record_a2p));
+    // The monitor: every tick while the direction is on.
+    let (t, recent, _) = crate::engine::astrow_to_pac::view_facts(&c, now, false).unwrap();
+    assert!(
+        t.pending > 0 && t.waiting > 0 && recent.len() == 200,
+        "{t:?}"
+    );
+    // The reader: each round.
+    astrow_ledger::cursor(&c).unwrap();
+    crate::store::astrow_tally::current(&c).unwrap();
+    // The sender: each round.
+    let rows = astrow_ledger::pending(&c, 500, false).unwrap();
+    let ids: Vec<u64> = rows.iter().map(|r| r.booking.booking_id).take(3).collect();
+    astrow_ledger::count_attempt(&mut c, &ids).unwrap();
+    let answers: Vec<_> = ids
+        .iter()
+        .map(|id| (*id, crate::model::ExternalOutcome::Stored { seq: *id }))
+        .collect();
+    astrow_ledger::record_outcomes(&mut c, &answers, now).unwrap();
+    // The retention, hourly: what PAC stored, the abandoned rows.
+    let cut = now - Duration::days(90);
+    assert!(astrow_ledger::trim(&mut c, cut, 50).unwrap() == 50);
+    assert!(astrow_ledger::trim_abandoned(&mut c, cut, 50).unwrap() == 5);
+    c.trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, None);
+
+    let seen: Vec<String> = std::mem::take(&mut *SEEN_A2P.lock().unwrap());
+    let reads: Vec<&String> = seen
+        .iter()
+        .filter(|s| {
+            let t = s.trim_start().to_ascii_uppercase();
+            (t.starts_with("SELECT") || t.starts_with("UPDATE") || t.starts_with("DELETE"))
+                && s.contains("astrow_")
+        })
+        .collect();
+    assert!(reads.len() >= 8, "the queries were recorded: {seen:#?}");
+    let mut bad = Vec::new();
+    for sql in reads {
+        for line in a2p_lines(&c, sql) {
+            if line.starts_with("SEARCH") {
+                continue;
+            }
+            // A short walk down the primary key that stops at its LIMIT.
+            if line.starts_with("SCAN l") && !line.contains("INDEX") {
+                let steps = fullscan_steps(&c, sql);
+                if steps <= 1_000 {
+                    continue;
+                }
+                bad.push(format!("{line} ({steps} rows stepped): {sql}"));
+                continue;
+            }
+            bad.push(format!("{line}: {sql}"));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "full scans of the Astrow->PAC ledger:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_astrow_to_pac_start_counts_read_indexes_not_tables() {
+    let (_dir, c) = a2p_filled();
+    assert_eq!(
+        a2p_lines(
+            &c,
+            "SELECT state, COUNT(*) FROM astrow_ledger GROUP BY state"
+        ),
+        vec!["SCAN astrow_ledger USING COVERING INDEX astrow_ledger_by_state".to_string()]
+    );
+    let lines = a2p_lines(&c, "SELECT COUNT(*) FROM astrow_ledger_abandoned");
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].contains("COVERING INDEX"), "{lines:?}");
+    // The old timed count of the oldest pending row walked every pending
+    // row; its replacement stops at the first.
+    let old = "SELECT MIN(read_at) FROM astrow_ledger WHERE state = 'pending'";
+    let new = "SELECT read_at FROM astrow_ledger WHERE state = 'pending'
+               ORDER BY booking_id LIMIT 1";
+    let steps = |sql: &str| {
+        let mut stmt = c.prepare(sql).unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        while rows.next().unwrap().is_some() {}
+        drop(rows);
+        stmt.get_status(StatementStatus::VmStep)
+    };
+    assert!(
+        steps(new) * 10 < steps(old),
+        "{} vs {}",
+        steps(new),
+        steps(old)
+    );
 }
