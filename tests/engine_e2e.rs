@@ -426,7 +426,7 @@ async fn a_record_edited_between_plan_and_apply_is_skipped_as_stale() {
         .unwrap();
     for item in &stored.items {
         let body: astrow_pac::engine::plan::PlanItem =
-            serde_json::from_str(&item.body_json).unwrap();
+            astrow_pac::engine::plan::decode_item(&item.body).unwrap();
         let want = if body.slave_id == Some(victim.pers_no.0) {
             PlanState::Stale
         } else {
@@ -943,4 +943,81 @@ async fn after_a_definitions_sync_mirrored_everything_nothing_is_left_for_the_ne
         groups.record.result,
         format!("ok: +{} added, ~0 changed, -0 removed", d.pac_groups.len())
     );
+}
+
+/// A plan as an earlier version stored it: each item's body as JSON.
+async fn save_as_json_and_approve(store: &StoreHandle, plan: &Plan) -> String {
+    let mut old = new_plan(plan);
+    for (stored, item) in old.items.iter_mut().zip(&plan.items) {
+        stored.body = serde_json::to_vec(item).unwrap();
+    }
+    let id = store
+        .call("save", move |s| s.save_plan(&old))
+        .await
+        .unwrap()
+        .plan_id;
+    let ids: Vec<String> = plan.actionable().map(|i| i.id.clone()).collect();
+    let pid = id.clone();
+    store
+        .call("approve", move |s| {
+            s.set_item_states(&pid, Selection::Items(&ids), PlanState::Approved)
+        })
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_plan_stored_as_json_by_an_earlier_version_is_applied_after_an_upgrade() {
+    let rig = rig(25).await;
+    let store = rig.store();
+    let plan = rig.plan(&store).await;
+    assert!(count(&plan, Action::Create) > 0, "{plan:#?}");
+    let id = save_as_json_and_approve(&store, &plan).await;
+    let p = rig.apply(&store, &id).await;
+    let actionable = plan.actionable().count();
+    assert_eq!((p.applied, p.stale, p.failed), (actionable, 0, 0), "{p:?}");
+    let twins = rig.twins().await;
+    let pac = rig.pac_employees().await;
+    assert_eq!(twins.len(), pac.len());
+    for p in &pac {
+        assert_in_step(p, &twins[&p.id.0]);
+    }
+    assert!(rig.plan(&store).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_plan_planned_again_in_the_compact_format_keeps_its_approvals() {
+    let rig = rig(20).await;
+    let store = rig.store();
+    let plan = rig.plan(&store).await;
+    let id = save_as_json_and_approve(&store, &plan).await;
+    // The upgraded engine plans the same work and stores it compactly.
+    let again = rig.plan(&store).await;
+    assert_eq!(again.plan_id, plan.plan_id);
+    let new = new_plan(&again);
+    let outcome = store
+        .call("save", move |s| s.save_plan(&new))
+        .await
+        .unwrap()
+        .outcome;
+    assert_eq!(outcome, astrow_pac::store::SaveOutcome::Kept);
+    let pid = id.clone();
+    let stored = store
+        .call("load", move |s| s.load_plan(&pid))
+        .await
+        .unwrap();
+    for item in &stored.items {
+        let body = astrow_pac::engine::plan::decode_item(&item.body).unwrap();
+        assert_ne!(item.body.first(), Some(&b'{'), "{}", item.item_id);
+        let want = if body.action == Action::Conflict {
+            PlanState::Pending
+        } else {
+            PlanState::Approved
+        };
+        assert_eq!(item.state, want, "{}", item.item_id);
+    }
+    let p = rig.apply(&store, &id).await;
+    assert_eq!(p.failed, 0, "{p:?}");
+    assert!(rig.plan(&store).await.is_empty());
 }

@@ -251,7 +251,7 @@ fn actionable_ids(stored: &StoredPlan) -> Result<Vec<String>, String> {
         ) {
             continue;
         }
-        let item: PlanItem = serde_json::from_str(&i.body_json)
+        let item: PlanItem = crate::engine::plan::decode_item(&i.body)
             .map_err(|e| format!("item {} cannot be read: {e}", i.item_id))?;
         if item.action != Action::Conflict {
             ids.push(i.item_id.clone());

@@ -101,7 +101,13 @@ pub fn run(global: &GlobalArgs, args: &TraceArgs) -> u8 {
     };
     let conn = store.connection();
     let found = match (&args.what, booking_key) {
-        (TraceWhat::Employee { key }, _) => match trace::employee(conn, *key, &[], AUDIT_LIMIT) {
+        (TraceWhat::Employee { key }, _) => match trace::employee(
+            conn,
+            *key,
+            &[],
+            AUDIT_LIMIT,
+            crate::engine::plan::item_reason,
+        ) {
             Err(StoreError::AmbiguousEmployee(e)) => {
                 eprintln!("astrow-pac trace employee: {e}");
                 return exit::USAGE;

@@ -123,7 +123,7 @@ pub async fn apply_plan_items(
         .filter(|i| i.state == PlanState::Approved && i.progress() != ItemProgress::Done)
         .filter(|i| only.is_none_or(|ids| ids.contains(&i.item_id)))
         .map(|i| {
-            serde_json::from_str::<PlanItem>(&i.body_json)
+            crate::engine::plan::decode_item(&i.body)
                 .map(|p| (i.clone(), p))
                 .map_err(|e| format!("item {} cannot be read: {e}", i.item_id))
         })

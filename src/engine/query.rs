@@ -226,7 +226,13 @@ pub fn answer(
             }))
         }
         Query::TraceEmployee { employee } => {
-            let t = crate::store::trace::employee(conn, *employee, &seen, TRACE_AUDIT_LIMIT)?;
+            let t = crate::store::trace::employee(
+                conn,
+                *employee,
+                &seen,
+                TRACE_AUDIT_LIMIT,
+                crate::engine::plan::item_reason,
+            )?;
             let empty = t.link.is_none() && t.plan_items.is_empty() && t.audit.is_empty();
             let now = rows.iter().find(|r| row_is(r, t.person));
             // As it stands now first, then how it came to be.

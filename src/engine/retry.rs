@@ -158,7 +158,7 @@ mod tests {
             target: System::Astrow,
             state,
             source_fingerprint: 1,
-            body_json: "{}".into(),
+            body: b"{}".to_vec(),
             started_at: None,
             done_at: None,
             detail: Some("licence employees_import is off".into()),

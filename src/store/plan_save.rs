@@ -28,7 +28,7 @@ pub const DESTRUCTIVE_MEMORY_DAYS: i64 = 31;
 /// An item's state as a re-plan inherits it.
 #[derive(Debug, Clone)]
 struct Carried {
-    body: String,
+    body: Vec<u8>,
     state: String,
     attempts: i64,
     detail: Option<String>,
@@ -174,7 +174,7 @@ fn refresh(tx: &Transaction<'_>, plan: &NewPlan) -> Result<(), StoreError> {
         .ctx("prepare the item refresh")?;
     for item in &plan.items {
         update
-            .execute(params![item.body_json, plan.plan_id, item.item_id])
+            .execute(params![item.body, plan.plan_id, item.item_id])
             .ctx("refresh an item")?;
     }
     Ok(())
@@ -194,7 +194,7 @@ fn carry_from(tx: &Transaction<'_>, plan_id: &str) -> Result<HashMap<String, Car
             Ok((
                 r.get::<_, String>(0)?,
                 Carried {
-                    body: r.get(1)?,
+                    body: super::plans::body_bytes(r, 1)?,
                     state: r.get(2)?,
                     attempts: r.get(3)?,
                     detail: r.get(4)?,
@@ -264,9 +264,7 @@ fn insert(
         )
         .ctx("prepare the item insert")?;
     for (position, item) in plan.items.iter().enumerate() {
-        let same = carried
-            .get(&item.item_id)
-            .filter(|c| c.body == item.body_json);
+        let same = carried.get(&item.item_id).filter(|c| c.body == item.body);
         insert
             .execute(params![
                 plan.plan_id,
@@ -276,7 +274,7 @@ fn insert(
                 item.target.as_str(),
                 same.map_or("pending", |c| c.state.as_str()),
                 fingerprint_text(item.source_fingerprint),
-                item.body_json,
+                item.body,
                 item.destructive,
                 same.map_or(0, |c| c.attempts),
                 same.and_then(|c| c.detail.clone()),
@@ -333,7 +331,7 @@ fn stored_from(plan: NewPlan, inserted: InsertedPlan) -> StoredPlan {
             target: item.target,
             state: state.state,
             source_fingerprint: item.source_fingerprint,
-            body_json: item.body_json,
+            body: item.body,
             started_at: None,
             done_at: None,
             detail: state.detail,

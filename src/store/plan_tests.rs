@@ -69,7 +69,7 @@ fn plan_save_carries_unchanged_items_into_new_work_and_drops_made_ones() -> Test
     let mut next = plan("w2", &["a", "b", "d"]);
     // Same ids, same bodies: the helper's fingerprints follow the position,
     // and the store compares bodies, not fingerprints.
-    next.items[2].body_json = "{\"id\":\"d\"}".into();
+    next.items[2].body = "{\"id\":\"d\"}".into();
     assert_eq!(store.save_plan(&next)?.outcome, SaveOutcome::New);
     assert_eq!(
         states(&store, "w2")?,
@@ -98,7 +98,7 @@ fn plan_save_carries_unchanged_items_into_new_work_and_drops_made_ones() -> Test
 
     // A changed item (another body) starts over.
     let mut changed = plan("w3", &["a", "b", "d"]);
-    changed.items[0].body_json = "{\"id\":\"a\",\"after\":\"Anna\"}".into();
+    changed.items[0].body = "{\"id\":\"a\",\"after\":\"Anna\"}".into();
     store.save_plan(&changed)?;
     assert_eq!(states(&store, "w3")?[0], one("a", PlanState::Pending));
     assert_eq!(states(&store, "w3")?[1], one("b", PlanState::Failed));
@@ -251,7 +251,7 @@ fn plan_save_gives_back_the_plan_as_a_load_reads_it() -> TestResult {
     };
     store.mark_item_failed("w1", "b", &failure)?;
     let mut next = plan("w2", &["a", "b", "d"]);
-    next.items[2].body_json = "{\"id\":\"d\"}".into();
+    next.items[2].body = "{\"id\":\"d\"}".into();
     let (outcome, second) = store.save_plan_stored(next)?;
     assert_eq!(outcome, SaveOutcome::New);
     let loaded = store.load_plan("w2")?;

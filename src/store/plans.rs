@@ -1,7 +1,8 @@
 //! Plans and their items: states, approvals, per-item apply progress.
 //!
-//! A plan's body and each item's body are the engine's JSON; the store
-//! keeps the columns it must query beside them.
+//! A plan's body is the engine's JSON, each item's body the engine's bytes
+//! (binary, or JSON from earlier versions); the store does not look into
+//! them and keeps the columns it must query beside them.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
@@ -75,7 +76,8 @@ pub struct NewPlanItem {
     pub source_fingerprint: u64,
     /// Counted by the deletion guard's rolling window once applied.
     pub destructive: bool,
-    pub body_json: String,
+    /// The item as the engine encodes it (stored as a blob).
+    pub body: Vec<u8>,
 }
 
 /// Where an item's apply got to: a crash between `Started` and `Done` means
@@ -95,7 +97,8 @@ pub struct StoredItem {
     pub target: System,
     pub state: PlanState,
     pub source_fingerprint: u64,
-    pub body_json: String,
+    /// The item as the engine encoded it.
+    pub body: Vec<u8>,
     pub started_at: Option<DateTime<Utc>>,
     pub done_at: Option<DateTime<Utc>>,
     /// Why it failed or went stale (for a failed item: the last error).
@@ -535,7 +538,7 @@ struct RawItem {
     target: String,
     state: String,
     fingerprint: String,
-    body_json: String,
+    body: Vec<u8>,
     started: Option<String>,
     done: Option<String>,
     detail: Option<String>,
@@ -554,7 +557,7 @@ fn raw_item(r: &Row<'_>) -> rusqlite::Result<RawItem> {
         target: r.get(3)?,
         state: r.get(4)?,
         fingerprint: r.get(5)?,
-        body_json: r.get(6)?,
+        body: body_bytes(r, 6)?,
         started: r.get(7)?,
         done: r.get(8)?,
         detail: r.get(9)?,
@@ -564,6 +567,18 @@ fn raw_item(r: &Row<'_>) -> rusqlite::Result<RawItem> {
         origin_plan: r.get(13)?,
         failure_kind: r.get(14)?,
     })
+}
+
+/// An item body's bytes: a blob, or text as earlier versions wrote it.
+pub(crate) fn body_bytes(r: &Row<'_>, column: usize) -> rusqlite::Result<Vec<u8>> {
+    match r.get_ref(column)? {
+        rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => Ok(b.to_vec()),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            column,
+            "body".into(),
+            other.data_type(),
+        )),
+    }
 }
 
 fn item_from_raw(raw: RawItem) -> Result<StoredItem, StoreError> {
@@ -582,7 +597,7 @@ fn item_from_raw(raw: RawItem) -> Result<StoredItem, StoreError> {
         target: parse_system(&raw.target)?,
         state: parse_state(&raw.state)?,
         source_fingerprint: parse_fingerprint(&raw.fingerprint)?,
-        body_json: raw.body_json,
+        body: raw.body,
         started_at: time("an item's start time", raw.started)?,
         done_at: time("an item's end time", raw.done)?,
         detail: raw.detail,

@@ -26,7 +26,7 @@ pub(super) fn plan(id: &str, items: &[&str]) -> NewPlan {
                 target: System::Astrow,
                 source_fingerprint: u64::MAX - i as u64,
                 destructive: false,
-                body_json: format!("{{\"id\":\"{item}\"}}"),
+                body: format!("{{\"id\":\"{item}\"}}").into_bytes(),
             })
             .collect(),
     }
@@ -274,7 +274,7 @@ fn store_plan_and_item_states_round_trip() -> TestResult {
     assert_eq!(pending.state, PlanState::Pending);
     assert_eq!(pending.items.len(), 3);
     assert_eq!(pending.items[0].source_fingerprint, u64::MAX);
-    assert_eq!(pending.items[1].body_json, "{\"id\":\"b\"}");
+    assert_eq!(pending.items[1].body, b"{\"id\":\"b\"}");
     assert!(
         pending
             .items

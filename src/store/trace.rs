@@ -55,12 +55,14 @@ pub fn item_is_about(item_id: &str, pac: Option<u64>, astrow: Option<u64>) -> bo
 
 /// The trace of the employee `key` means (see
 /// [`audit_page::resolve_person`]; `also_seen`: people the caller knows
-/// of). A bare number naming two people is refused.
+/// of). A bare number naming two people is refused. `reason_of` reads an
+/// item's reason from its body (the engine's format).
 pub fn employee(
     conn: &Connection,
     key: EmployeeKey,
     also_seen: &[Person],
     audit_limit: usize,
+    reason_of: fn(&[u8]) -> Option<String>,
 ) -> Result<EmployeeTrace, StoreError> {
     let person = audit_page::resolve_person(conn, key, also_seen)?;
     let as_key = |id: Option<u64>| id.and_then(|i| i64::try_from(i).ok());
@@ -80,7 +82,7 @@ pub fn employee(
         )
         .optional()
         .ctx("read the employee's link")?;
-    let plan_items = plan_items(conn, person)?;
+    let plan_items = plan_items(conn, person, reason_of)?;
     let filter = AuditFilter {
         employee: Some(EmployeeRecords::of(person)),
         ..AuditFilter::default()
@@ -95,7 +97,11 @@ pub fn employee(
 }
 
 /// Every plan item about `person`, oldest plan first.
-fn plan_items(conn: &Connection, person: Person) -> Result<Vec<PlanItemRow>, StoreError> {
+fn plan_items(
+    conn: &Connection,
+    person: Person,
+    reason_of: fn(&[u8]) -> Option<String>,
+) -> Result<Vec<PlanItemRow>, StoreError> {
     let like = |side: &str, id: Option<u64>| id.map(|i| format!("%{side}:{i}%"));
     let mut stmt = conn
         .prepare(
@@ -110,7 +116,7 @@ fn plan_items(conn: &Connection, person: Person) -> Result<Vec<PlanItemRow>, Sto
         .query_map(
             params![like("pac", person.pac), like("astrow", person.astrow)],
             |r| {
-                let body: String = r.get(8)?;
+                let body = super::plans::body_bytes(r, 8)?;
                 Ok(PlanItemRow {
                     plan_id: r.get(0)?,
                     plan_created_at: r.get(1)?,
@@ -120,9 +126,7 @@ fn plan_items(conn: &Connection, person: Person) -> Result<Vec<PlanItemRow>, Sto
                     state: r.get(5)?,
                     done_at: r.get(6)?,
                     detail: r.get(7)?,
-                    reason: serde_json::from_str::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| v["reason"].as_str().map(String::from)),
+                    reason: reason_of(&body),
                 })
             },
         )

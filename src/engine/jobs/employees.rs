@@ -78,7 +78,7 @@ pub fn new_plan(plan: &Plan) -> NewPlan {
                 target: i.target,
                 source_fingerprint: i.source_fingerprint.0,
                 destructive: i.destructive,
-                body_json: serde_json::to_string(i).unwrap_or_default(),
+                body: crate::engine::plan::encode_item(i),
             })
             .collect(),
     }

@@ -6,6 +6,7 @@
 mod astrow_badges;
 mod astrow_record;
 mod badge_order;
+mod body;
 mod definitions;
 mod employee_pairing;
 mod employees;
@@ -22,6 +23,7 @@ mod text;
 #[cfg(test)]
 mod tests;
 
+pub use body::{BodyError, decode_item, encode_item, item_reason};
 pub use definitions::{DefinitionsPlan, MirrorDiff, plan_definitions};
 pub use employee_pairing::{EmployeePair, EmployeePairing};
 pub use employees::{plan_and_pair_employees, plan_employees};
