@@ -313,7 +313,7 @@ async fn a_slave_edit_of_an_owned_field_is_overwritten_an_unowned_one_kept() {
         .find(|i| i.slave_id == Some(twin.pers_no.0))
         .expect("the edited twin is planned");
     assert_eq!(item.action, Action::Update);
-    let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_str()).collect();
+    let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_ref()).collect();
     assert_eq!(fields, ["first_name"], "only the owned field");
     assert_eq!(p.applied, 1, "{p:?}");
     let now = rig
@@ -804,7 +804,7 @@ async fn a_pairing_conflict_books_no_swipe_to_either_claimant() {
     assert!(
         plan.items.iter().any(
             |i| i.action == astrow_pac::engine::snapshot::ActionKind::Conflict
-                && i.master_id == Some(p.id.0.to_string())
+                && i.master_id == Some(p.id.0)
         ),
         "the plan holds the conflict: {plan:#?}"
     );

@@ -192,14 +192,6 @@ pub fn view_text(plan: &PlanView, unmanaged: usize) -> String {
     out
 }
 
-fn id_number(id: &Option<String>) -> serde_json::Value {
-    match id.as_deref().map(str::parse::<u64>) {
-        Some(Ok(n)) => json!(n),
-        Some(Err(_)) => json!(id),
-        None => serde_json::Value::Null,
-    }
-}
-
 /// The JSON `plan --json` prints, from the service's view of the plan.
 pub fn view_json(plan: &PlanView) -> serde_json::Value {
     json!({
@@ -210,8 +202,8 @@ pub fn view_json(plan: &PlanView) -> serde_json::Value {
             "id": i.id,
             "action": i.action.as_str(),
             "target": i.target.as_str(),
-            "master_id": id_number(&i.master_id),
-            "slave_id": id_number(&i.slave_id),
+            "master_id": i.master_id,
+            "slave_id": i.slave_id,
             "changes": i.changes.iter().map(|c| json!({
                 "field": c.field,
                 "before": c.before.clone().unwrap_or_default(),

@@ -23,8 +23,9 @@ use crate::engine::snapshot::EmployeeRow;
 /// a service of protocol 1 could not read such a command and dropped the
 /// connection, so the two are refused at the hello instead. 3: an
 /// employee in a query names its side (`{"pac": 12}`, `{"astrow": 12}`,
-/// `{"either": 12}`) where protocol 2 sent a bare number.
-pub const PROTOCOL: u32 = 3;
+/// `{"either": 12}`) where protocol 2 sent a bare number. 4: a plan item's
+/// master and target ids are numbers, not text.
+pub const PROTOCOL: u32 = 4;
 /// The product version, told in the hello (a console newer than the service says so).
 pub const PRODUCT: &str = env!("CARGO_PKG_VERSION");
 /// The largest frame a client may send (commands are small).

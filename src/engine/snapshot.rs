@@ -266,7 +266,8 @@ pub enum ItemState {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
-    pub field: String,
+    /// A field name (the planner's own words: shared, not copied per item).
+    pub field: std::borrow::Cow<'static, str>,
     pub before: Option<String>,
     pub after: Option<String>,
 }
@@ -276,8 +277,8 @@ pub struct PlanItemView {
     pub id: String,
     pub action: ActionKind,
     pub target: System,
-    pub master_id: Option<String>,
-    pub slave_id: Option<String>,
+    pub master_id: Option<u64>,
+    pub slave_id: Option<u64>,
     /// The person's name, for lists.
     pub label: String,
     pub changes: Vec<FieldChange>,

@@ -138,8 +138,8 @@ fn item_view(item: &PlanItem, si: &StoredItem, names: &Names, master: System) ->
         id: item.id.clone(),
         action: action_kind(item.action),
         target: item.target,
-        master_id: item.master_id.map(|i| i.to_string()),
-        slave_id: item.slave_id.map(|i| i.to_string()),
+        master_id: item.master_id,
+        slave_id: item.slave_id,
         changes: item
             .changes
             .iter()
@@ -191,7 +191,7 @@ pub fn employee_rows(
                     item.changes
                         .iter()
                         .filter(|c| c.field != "external_ref")
-                        .map(|c| c.field.clone()),
+                        .map(|c| c.field.to_string()),
                 );
             }
         }

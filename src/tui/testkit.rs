@@ -149,8 +149,8 @@ fn item(
         id: id.into(),
         action,
         target: System::Astrow,
-        master_id: Some("1003".into()),
-        slave_id: Some("5003".into()),
+        master_id: Some(1003),
+        slave_id: Some(5003),
         label: label.into(),
         changes,
         reason: reason.into(),
@@ -164,7 +164,7 @@ fn item(
 
 fn fc(field: &str, before: Option<&str>, after: Option<&str>) -> FieldChange {
     FieldChange {
-        field: field.into(),
+        field: field.to_string().into(),
         before: before.map(Into::into),
         after: after.map(Into::into),
     }

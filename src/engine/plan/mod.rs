@@ -163,7 +163,8 @@ impl Action {
 /// One field of a record, before and after, as text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
-    pub field: String,
+    /// The field's name: the planner's own words, never copied per item.
+    pub field: std::borrow::Cow<'static, str>,
     pub before: String,
     pub after: String,
 }

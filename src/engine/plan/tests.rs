@@ -331,7 +331,7 @@ fn master_pac_changes_to_owned_fields_update_astrow() {
     let plan = plan(&input(System::Pac, vec![p], vec![a.clone()], vec![l]));
     let item = only(&plan);
     assert_eq!((item.action, item.target), (Action::Update, System::Astrow));
-    let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_str()).collect();
+    let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_ref()).collect();
     assert_eq!(
         fields,
         [
@@ -600,7 +600,7 @@ fn master_astrow_changes_update_pac() {
     a.contract_end = NaiveDate::from_ymd_opt(2027, 1, 1);
     let plan = plan(&input(System::Astrow, vec![p], vec![a], vec![l]));
     let item = only(&plan);
-    let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_str()).collect();
+    let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_ref()).collect();
     assert_eq!(fields, ["last_name", "valid_until", "badges"]);
     assert_eq!(item.action, Action::Update);
 }

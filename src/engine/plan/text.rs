@@ -95,21 +95,26 @@ pub(crate) fn same_badges(a: &[Badge], b: &[Badge]) -> bool {
 pub(crate) struct Changes(pub Vec<FieldChange>);
 
 impl Changes {
-    pub(crate) fn push(&mut self, field: &str, before: String, after: String) {
+    pub(crate) fn push(&mut self, field: &'static str, before: String, after: String) {
         self.0.push(FieldChange {
-            field: field.to_string(),
+            field: field.into(),
             before,
             after,
         });
     }
 
-    pub(crate) fn text(&mut self, field: &str, before: &str, after: &str) {
+    pub(crate) fn text(&mut self, field: &'static str, before: &str, after: &str) {
         if before != after {
             self.push(field, before.to_string(), after.to_string());
         }
     }
 
-    pub(crate) fn opt_text(&mut self, field: &str, before: Option<&str>, after: Option<&str>) {
+    pub(crate) fn opt_text(
+        &mut self,
+        field: &'static str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) {
         if before != after {
             self.push(
                 field,
@@ -119,7 +124,7 @@ impl Changes {
         }
     }
 
-    pub(crate) fn flag(&mut self, field: &str, before: bool, after: bool) {
+    pub(crate) fn flag(&mut self, field: &'static str, before: bool, after: bool) {
         if before != after {
             self.push(field, flag(before), flag(after));
         }
@@ -127,7 +132,7 @@ impl Changes {
 
     pub(crate) fn date(
         &mut self,
-        field: &str,
+        field: &'static str,
         before: Option<NaiveDate>,
         after: Option<NaiveDate>,
     ) {
@@ -136,13 +141,13 @@ impl Changes {
         }
     }
 
-    pub(crate) fn ids(&mut self, field: &str, before: &[u32], after: &[u32]) {
+    pub(crate) fn ids(&mut self, field: &'static str, before: &[u32], after: &[u32]) {
         if !same_ids(before, after) {
             self.push(field, ids(before), ids(after));
         }
     }
 
-    pub(crate) fn badges(&mut self, field: &str, before: &[Badge], after: &[Badge]) {
+    pub(crate) fn badges(&mut self, field: &'static str, before: &[Badge], after: &[Badge]) {
         if !same_badges(before, after) {
             self.push(field, badges(before), badges(after));
         }
@@ -156,7 +161,7 @@ impl Changes {
     pub(crate) fn field_names(&self) -> String {
         self.0
             .iter()
-            .map(|c| c.field.as_str())
+            .map(|c| c.field.as_ref())
             .collect::<Vec<_>>()
             .join(", ")
     }
