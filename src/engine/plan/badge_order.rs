@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::id_map::FastMap;
+use super::id_map::{FastMap, FastSet};
 use super::{Action, DesiredRecord, FieldChange, PlanItem, record_fingerprint};
 use crate::model::{AstrowEmployee, PacEmployee, System};
 
@@ -108,17 +108,27 @@ fn current_records(
     pac: &[PacEmployee],
     astrow: &[AstrowEmployee],
 ) -> FastMap<(&'static str, u64), DesiredRecord> {
-    let wanted: BTreeSet<(&'static str, u64)> = items.iter().filter_map(target_id).collect();
+    // One hash probe per listed record (a set per system: an ordered set of
+    // (system name, id) compared the names' bytes at every step).
     let (pac_key, astrow_key) = (sys(System::Pac), sys(System::Astrow));
-    let mut out = FastMap::default();
-    for p in pac.iter().filter(|p| wanted.contains(&(pac_key, p.id.0))) {
-        out.insert((pac_key, p.id.0), DesiredRecord::Pac(p.clone()));
+    let (mut want_pac, mut want_astrow) = (FastSet::default(), FastSet::default());
+    for (system, id) in items.iter().filter_map(target_id) {
+        if system == pac_key {
+            want_pac.insert(id);
+        } else {
+            want_astrow.insert(id);
+        }
     }
-    for a in astrow
-        .iter()
-        .filter(|a| wanted.contains(&(astrow_key, a.pers_no.0)))
-    {
-        out.insert((astrow_key, a.pers_no.0), DesiredRecord::Astrow(a.clone()));
+    let mut out = FastMap::default();
+    if !want_pac.is_empty() {
+        for p in pac.iter().filter(|p| want_pac.contains(&p.id.0)) {
+            out.insert((pac_key, p.id.0), DesiredRecord::Pac(p.clone()));
+        }
+    }
+    if !want_astrow.is_empty() {
+        for a in astrow.iter().filter(|a| want_astrow.contains(&a.pers_no.0)) {
+            out.insert((astrow_key, a.pers_no.0), DesiredRecord::Astrow(a.clone()));
+        }
     }
     out
 }
