@@ -1021,3 +1021,42 @@ async fn a_json_plan_planned_again_in_the_compact_format_keeps_its_approvals() {
     assert_eq!(p.failed, 0, "{p:?}");
     assert!(rig.plan(&store).await.is_empty());
 }
+
+/// New work after an upgrade (other records edited since): the items of the
+/// old JSON plan that are the same change keep their approval, compared in
+/// today's encoding, and only the changed ones go back to pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_work_after_an_upgrade_keeps_the_approvals_of_unchanged_items() {
+    let rig = rig(20).await;
+    let store = rig.store();
+    let plan = rig.plan(&store).await;
+    save_as_json_and_approve(&store, &plan).await;
+    rig.pac_control("/_sim/edit", json!({"count": 3})).await;
+    let again = rig.plan(&store).await;
+    assert_ne!(again.plan_id, plan.plan_id, "the edits make new work");
+    let new = new_plan(&again);
+    let saved = store
+        .call("save", move |s| s.save_plan(&new))
+        .await
+        .unwrap();
+    assert_eq!(saved.outcome, astrow_pac::store::SaveOutcome::New);
+    let stored = store
+        .call("load", move |s| s.load_plan(&saved.plan_id))
+        .await
+        .unwrap();
+    let before: BTreeMap<&str, &astrow_pac::engine::plan::PlanItem> =
+        plan.items.iter().map(|i| (i.id.as_str(), i)).collect();
+    let mut kept = 0;
+    for item in &stored.items {
+        let body = astrow_pac::engine::plan::decode_item(&item.body).unwrap();
+        let same = before.get(item.item_id.as_str()) == Some(&&body);
+        let want = if same && body.action != Action::Conflict {
+            kept += 1;
+            PlanState::Approved
+        } else {
+            PlanState::Pending
+        };
+        assert_eq!(item.state, want, "{}", item.item_id);
+    }
+    assert!(kept > 0, "some items are the same change: {stored:#?}");
+}

@@ -264,7 +264,9 @@ fn insert(
         )
         .ctx("prepare the item insert")?;
     for (position, item) in plan.items.iter().enumerate() {
-        let same = carried.get(&item.item_id).filter(|c| c.body == item.body);
+        let same = carried.get(&item.item_id).filter(|c| {
+            c.body == item.body || (plan.upgrade_body)(&c.body).is_some_and(|b| b == item.body)
+        });
         insert
             .execute(params![
                 plan.plan_id,

@@ -58,7 +58,7 @@ impl PlanState {
 }
 
 /// A plan to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct NewPlan {
     pub plan_id: String,
     pub master: System,
@@ -66,6 +66,12 @@ pub struct NewPlan {
     /// The plan as JSON (without its items, or with: the store does not look).
     pub body_json: String,
     pub items: Vec<NewPlanItem>,
+    /// An item body stored by an earlier version, in today's encoding
+    /// (`None`: already today's, or unreadable). A re-plan compares the
+    /// live plan's bodies with the new ones byte for byte to carry a
+    /// person's approvals over; an old body is upgraded first, so an
+    /// upgrade of the program does not silently drop approvals.
+    pub upgrade_body: fn(&[u8]) -> Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

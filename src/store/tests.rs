@@ -17,6 +17,7 @@ pub(super) fn plan(id: &str, items: &[&str]) -> NewPlan {
         master: System::Pac,
         held_reason: None,
         body_json: format!("{{\"plan_id\":\"{id}\"}}"),
+        upgrade_body: |_| None,
         items: items
             .iter()
             .enumerate()

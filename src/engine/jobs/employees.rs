@@ -69,6 +69,7 @@ pub fn new_plan(plan: &Plan) -> NewPlan {
         master: plan.master,
         held_reason: plan.held.as_ref().map(|h| h.reason.clone()),
         body_json: serde_json::to_string(&body).unwrap_or_default(),
+        upgrade_body: crate::engine::plan::upgrade_body,
         items: plan
             .items
             .iter()

@@ -126,6 +126,16 @@ pub fn decode_item(body: &[u8]) -> Result<PlanItem, BodyError> {
     }
 }
 
+/// A body stored by an earlier version (JSON) in today's binary format, so
+/// that a re-plan can tell the same change by its bytes; `None` for a body
+/// that is already binary or does not read.
+pub fn upgrade_body(body: &[u8]) -> Option<Vec<u8>> {
+    match body.first() {
+        Some(b'{') => decode_item(body).ok().map(|i| encode_item(&i)),
+        _ => None,
+    }
+}
+
 /// The reason of a stored item, for traces (`None` when it does not read).
 pub fn item_reason(body: &[u8]) -> Option<String> {
     decode_item(body).ok().map(|i| i.reason)

@@ -23,7 +23,7 @@ mod text;
 #[cfg(test)]
 mod tests;
 
-pub use body::{BodyError, decode_item, encode_item, item_reason};
+pub use body::{BodyError, decode_item, encode_item, item_reason, upgrade_body};
 pub use definitions::{DefinitionsPlan, MirrorDiff, plan_definitions};
 pub use employee_pairing::{EmployeePair, EmployeePairing};
 pub use employees::{plan_and_pair_employees, plan_employees};
