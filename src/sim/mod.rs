@@ -5,6 +5,7 @@ pub mod astrow;
 pub mod faults;
 pub mod pac;
 pub mod real_data;
+pub mod roster;
 pub mod seed;
 pub mod seed_astrow;
 pub mod server;

@@ -132,11 +132,7 @@ impl State {
             self.counts.rejected += 1;
             return result(ResultStatus::Rejected, None, Some(reason));
         }
-        let owner = self
-            .employees
-            .values()
-            .find(|e| e.badge_no.as_deref() == Some(b.badge_no.trim()))
-            .map(|e| e.pers_no);
+        let owner = self.employees.owner(b.badge_no.trim()).map(|e| e.pers_no);
         let (status, stored) = match owner {
             Some(_) => {
                 self.counts.processed += 1;

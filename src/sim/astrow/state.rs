@@ -16,6 +16,7 @@ use crate::astrow::wire::{
     PacTab, Reader, StoredBooking, clean_badge,
 };
 use crate::model::PersNo;
+use crate::sim::roster::Roster;
 
 /// A user of the simulated Astrow.
 #[derive(Clone)]
@@ -65,7 +66,7 @@ pub struct State {
     pub licences: Licenses,
     pub cycles: Vec<CodeName>,
     pub paygroups: Vec<CodeName>,
-    pub employees: BTreeMap<u64, Employee>,
+    pub employees: Roster<Employee>,
     next_pers_no: u64,
     created_by_key: HashMap<String, Employee>,
     pub groups: Vec<AccessGroup>,
@@ -96,7 +97,7 @@ impl State {
             licences,
             cycles: Vec::new(),
             paygroups: Vec::new(),
-            employees: BTreeMap::new(),
+            employees: Roster::default(),
             next_pers_no: 1001,
             created_by_key: HashMap::new(),
             groups: Vec::new(),
@@ -264,7 +265,7 @@ impl State {
         let old = self.employee(pers_no)?;
         check_version(old, if_match)?;
         let pers_no = old.pers_no;
-        self.employees.remove(&pers_no.0);
+        self.employees.remove(pers_no.0);
         self.notify(NotificationOp::Delete, pers_no);
         Ok(())
     }
@@ -328,8 +329,9 @@ impl State {
         if let Some(b) = &badge_no
             && let Some(owner) = self
                 .employees
-                .values()
-                .find(|e| Some(e.pers_no.0) != pers_no && e.badge_no.as_deref() == Some(b))
+                .holders(b)
+                .find(|id| Some(*id) != pers_no)
+                .and_then(|id| self.employees.get(&id))
         {
             return Err(ApiErr::new(
                 StatusCode::CONFLICT,
@@ -369,23 +371,25 @@ impl State {
             let pers_no = keys[self.rng.random_range(0..keys.len())];
             let kind = self.rng.random_range(0..4u8);
             let fresh_badge = self.fresh_badge();
-            let Some(e) = self.employees.get_mut(&pers_no) else {
+            let edited = self.employees.update(pers_no, |e| {
+                match kind {
+                    0 => {
+                        e.last_name = format!(
+                            "{}-{}",
+                            e.last_name.split('-').next().unwrap_or(""),
+                            "Ionescu"
+                        )
+                    }
+                    1 => e.first_name = format!("{}a", e.first_name.trim_end_matches('a')),
+                    2 => e.active = !e.active,
+                    _ => e.badge_no = Some(fresh_badge),
+                }
+                e.version += 1;
+                e.pers_no
+            });
+            let Some(pers_no) = edited else {
                 continue;
             };
-            match kind {
-                0 => {
-                    e.last_name = format!(
-                        "{}-{}",
-                        e.last_name.split('-').next().unwrap_or(""),
-                        "Ionescu"
-                    )
-                }
-                1 => e.first_name = format!("{}a", e.first_name.trim_end_matches('a')),
-                2 => e.active = !e.active,
-                _ => e.badge_no = Some(fresh_badge),
-            }
-            e.version += 1;
-            let pers_no = e.pers_no;
             self.counts.edits += 1;
             self.notify(NotificationOp::Edit, pers_no);
         }
@@ -395,11 +399,7 @@ impl State {
     fn fresh_badge(&mut self) -> String {
         loop {
             let b = format!("{}", self.rng.random_range(800_000..900_000u32));
-            if !self
-                .employees
-                .values()
-                .any(|e| e.badge_no.as_deref() == Some(&b))
-            {
+            if self.employees.holders(&b).next().is_none() {
                 return b;
             }
         }

@@ -202,12 +202,9 @@ impl State {
             return Ok(id);
         }
         if let Some(b) = &e.badge_number
-            && let Some(holder) = self
-                .employees
-                .values()
-                .find(|p| p.badges.iter().any(|x| x.active && &x.number == b))
+            && let Some(holder) = self.employees.holders(b).next()
         {
-            return Ok(holder.id.0);
+            return Ok(holder);
         }
         Err(match (e.employee_id, &e.badge_number) {
             (Some(id), Some(b)) => format!("no keyholder {id} and no active badge {b}"),

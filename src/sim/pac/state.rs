@@ -2,7 +2,7 @@
 //! the bounded event history, idempotency keys. Every rule of the protocol
 //! that concerns data (versions, badge uniqueness, validation, expiry) is here.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, FixedOffset};
 use rand::Rng;
@@ -11,10 +11,11 @@ use rand::rngs::StdRng;
 use super::reply::Fail;
 use crate::model::{self, AccessGroup, Badge, PacEmployee, PacId, Reader};
 use crate::pac::wire::{self, EmployeeWrite};
+use crate::sim::roster::Roster;
 use crate::sim::{seed, swipes};
 
 pub struct State {
-    pub employees: BTreeMap<u64, PacEmployee>,
+    pub employees: Roster<PacEmployee>,
     pub updated_at: HashMap<u64, DateTime<FixedOffset>>,
     pub groups: Vec<AccessGroup>,
     pub readers: Vec<Reader>,
@@ -130,29 +131,33 @@ impl State {
         if wanted.is_empty() {
             return Ok(());
         }
-        for (id, e) in &self.employees {
-            if Some(*id) == me {
-                continue;
-            }
-            if let Some(b) = e
-                .badges
-                .iter()
-                .find(|b| b.active && wanted.contains(b.number.as_str()))
-            {
-                let i = w
-                    .badges
-                    .iter()
-                    .position(|x| x.number == b.number)
-                    .unwrap_or(0);
-                return Err(Fail::new(
-                    axum::http::StatusCode::CONFLICT,
-                    "badge_in_use",
-                    format!("badge {} belongs to employee {id}", b.number),
-                )
-                .field(format!("badges[{i}].number")));
-            }
-        }
-        Ok(())
+        // The lowest id holding one of the wanted badges, as a scan in id
+        // order would find it.
+        let holder = wanted
+            .iter()
+            .filter_map(|b| self.employees.holders(b).find(|id| Some(*id) != me))
+            .min();
+        let Some((id, e)) = holder.and_then(|id| Some((id, self.employees.get(&id)?))) else {
+            return Ok(());
+        };
+        let Some(b) = e
+            .badges
+            .iter()
+            .find(|b| b.active && wanted.contains(b.number.as_str()))
+        else {
+            return Ok(());
+        };
+        let i = w
+            .badges
+            .iter()
+            .position(|x| x.number == b.number)
+            .unwrap_or(0);
+        Err(Fail::new(
+            axum::http::StatusCode::CONFLICT,
+            "badge_in_use",
+            format!("badge {} belongs to employee {id}", b.number),
+        )
+        .field(format!("badges[{i}].number")))
     }
 
     fn record(id: PacId, w: EmployeeWrite, version: u64) -> PacEmployee {
@@ -242,7 +247,7 @@ impl State {
 
     pub fn delete(&mut self, id: u64, if_match: u64) -> Result<(), Fail> {
         self.current(id, if_match)?;
-        self.employees.remove(&id);
+        self.employees.remove(id);
         self.updated_at.remove(&id);
         Ok(())
     }
@@ -375,37 +380,39 @@ impl State {
         for _ in 0..count {
             let id = ids[self.rng.random_range(0..ids.len())];
             let rng = &mut self.rng;
-            let Some(e) = self.employees.get_mut(&id) else {
+            let changed = self.employees.update(id, |e| {
+                match rng.random_range(0..10) {
+                    0..=2 => e.last_name = names[rng.random_range(0..names.len())].clone(),
+                    3..=5 if !groups.is_empty() => {
+                        let g = groups[rng.random_range(0..groups.len())];
+                        match e.access_group_ids.iter().position(|x| *x == g) {
+                            Some(p) => {
+                                e.access_group_ids.remove(p);
+                            }
+                            None => {
+                                e.access_group_ids.push(g);
+                                e.access_group_ids.sort_unstable();
+                            }
+                        }
+                    }
+                    6..=8 => {
+                        for b in &mut e.badges {
+                            b.active = false;
+                        }
+                        let t = model::BadgeType::ALL[rng.random_range(0..3)];
+                        e.badges.push(Badge {
+                            number: seed::badge_number(rng, t, &mut taken),
+                            badge_type: t,
+                            active: true,
+                        });
+                    }
+                    _ => e.active = !e.active,
+                }
+                e.version += 1;
+            });
+            if changed.is_none() {
                 continue;
-            };
-            match rng.random_range(0..10) {
-                0..=2 => e.last_name = names[rng.random_range(0..names.len())].clone(),
-                3..=5 if !groups.is_empty() => {
-                    let g = groups[rng.random_range(0..groups.len())];
-                    match e.access_group_ids.iter().position(|x| *x == g) {
-                        Some(p) => {
-                            e.access_group_ids.remove(p);
-                        }
-                        None => {
-                            e.access_group_ids.push(g);
-                            e.access_group_ids.sort_unstable();
-                        }
-                    }
-                }
-                6..=8 => {
-                    for b in &mut e.badges {
-                        b.active = false;
-                    }
-                    let t = model::BadgeType::ALL[rng.random_range(0..3)];
-                    e.badges.push(Badge {
-                        number: seed::badge_number(rng, t, &mut taken),
-                        badge_type: t,
-                        active: true,
-                    });
-                }
-                _ => e.active = !e.active,
             }
-            e.version += 1;
             self.updated_at.insert(id, now());
             edited.push(id);
         }
