@@ -213,7 +213,12 @@ async fn under_faults(astrow_faults: FaultUpdate, pac_faults: FaultUpdate) {
 /// and dropped connections, still each swipe booked once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sender_pipeline_books_a_backlog_once_with_honest_attempts() {
-    for pipeline in [Pipeline::Serial, Pipeline::Overlapped, Pipeline::OneCommit] {
+    for pipeline in [
+        Pipeline::Serial,
+        Pipeline::Overlapped,
+        Pipeline::OneCommit,
+        Pipeline::Grouped,
+    ] {
         let rig = rig().await;
         let import = start_pipelined(&rig, pipeline, CancellationToken::new());
         let last = pac_sim(&rig).swipe(3000).await;

@@ -7,10 +7,18 @@ use crate::model::{BookingStatus, LogBadge, Seq, mask_badges_in};
 /// One line per queued or rejected booking of the batch; `badges` holds the
 /// badge each booking was sent with.
 pub(super) fn log_answers(badges: &[(Seq, String)], answers: &[(Seq, BookingStatus)]) {
-    for (seq, status) in answers {
+    for (i, (seq, status)) in answers.iter().enumerate() {
+        if matches!(
+            status,
+            BookingStatus::Processed { .. } | BookingStatus::Duplicate { .. }
+        ) {
+            continue;
+        }
+        // Both lists are in batch order: the same place first, else a search.
         let badge = badges
-            .iter()
-            .find(|(s, _)| s == seq)
+            .get(i)
+            .filter(|(s, _)| s == seq)
+            .or_else(|| badges.iter().find(|(s, _)| s == seq))
             .map_or("", |(_, b)| b.as_str());
         match status {
             BookingStatus::Queued { booking_id } => tracing::info!(

@@ -79,6 +79,15 @@ pub struct EventReader<S> {
     pub backlog: std::sync::atomic::AtomicBool,
 }
 
+/// Pages read and stored in one transaction while PAC holds a backlog.
+pub const READ_AHEAD: usize = 4;
+
+/// The highest seq a page holds, readable or not (`None`: empty).
+fn highest_seq(page: &EventPage) -> Option<Seq> {
+    let read = page.items.iter().map(|e| e.seq);
+    read.chain(page.unreadable.iter().map(|(s, _)| *s)).max()
+}
+
 /// After each failed round in a row the reader waits longer.
 fn backoff() -> Backoff {
     Backoff::new(Duration::from_millis(250), Duration::from_secs(30))
@@ -209,7 +218,58 @@ impl<S: EventSource> EventReader<S> {
             .contains(&id)
     }
 
-    /// One round: back-pressure check, one page, one transaction.
+    /// While PAC holds more than `first` (a backlog), the pages after it,
+    /// read at once (no long-poll), up to [`READ_AHEAD`] in all: stored
+    /// together in one transaction, a commit per several pages instead of
+    /// one per page. A page after the first that fails, goes back or names
+    /// a reader not known yet ends the run; it is read again next round.
+    /// Back-pressure holds: no page is read ahead once the pages read hold
+    /// `room` events (what may still wait before reading pauses).
+    async fn read_ahead(
+        &self,
+        first: EventPage,
+        room: u64,
+        readers: &mut HashMap<u32, Reader>,
+        readers_fetched: &mut Option<tokio::time::Instant>,
+    ) -> Vec<EventPage> {
+        let mut pages = vec![first];
+        while let Some(last) = pages.last() {
+            let Some(top) = highest_seq(last) else { break };
+            let more = last.last_seq > top;
+            self.backlog
+                .store(more, std::sync::atomic::Ordering::Relaxed);
+            let read: usize = pages.iter().map(|p| p.items.len()).sum();
+            if !more
+                || pages.len() >= READ_AHEAD
+                || read as u64 >= room
+                || self.cancel.is_cancelled()
+            {
+                break;
+            }
+            let asked = std::time::Instant::now();
+            let next = tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                page = self.source.events(top, self.limits.page, 0) => page,
+            };
+            self.stages.add(Stage::ReadPac, asked.elapsed());
+            let next = match next {
+                Ok(p) if p.last_seq >= top && highest_seq(&p).is_some() => p,
+                _ => break,
+            };
+            if self
+                .learn_readers(&next.items, readers, readers_fetched)
+                .await
+                .is_err()
+            {
+                break;
+            }
+            pages.push(next);
+        }
+        pages
+    }
+
+    /// One round: back-pressure check, one page (more while PAC holds a
+    /// backlog: [`Self::read_ahead`]), one transaction.
     async fn step(
         &self,
         readers: &mut HashMap<u32, Reader>,
@@ -264,15 +324,13 @@ impl<S: EventSource> EventReader<S> {
             _ = self.cancel.cancelled() => return Ok(()),
             page = self.source.events(after, self.limits.page, self.limits.wait_s) => page,
         };
-        let full = page
-            .as_ref()
-            .is_ok_and(|p| p.items.len() >= self.limits.page as usize);
-        if self
-            .backlog
-            .swap(full, std::sync::atomic::Ordering::Relaxed)
-            && full
+        if page.is_ok()
+            && self
+                .backlog
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
         {
-            // A full page behind a full page: no long-poll wait in it.
+            // PAC held more than the last page when it answered it: this
+            // call found events at once (no long-poll wait in it).
             self.stages.add(Stage::ReadPac, asked.elapsed());
         }
         let page = match page {
@@ -307,12 +365,17 @@ impl<S: EventSource> EventReader<S> {
         }
         self.learn_readers(&page.items, readers, readers_fetched)
             .await?;
+        let room = self.limits.max_pending.saturating_sub(pending);
+        let pages = self.read_ahead(page, room, readers, readers_fetched).await;
         let storing = std::time::Instant::now();
-        let unreadable = page.unreadable.clone();
-        let rules = self.rules.borrow().clone();
-        let entries: Vec<_> = page
-            .items
+        let unreadable: Vec<(Seq, String)> = pages
             .iter()
+            .flat_map(|p| p.unreadable.iter().cloned())
+            .collect();
+        let rules = self.rules.borrow().clone();
+        let entries: Vec<_> = pages
+            .iter()
+            .flat_map(|p| p.items.iter())
             .map(|e| classify(e, readers, &rules))
             .collect();
         let count = entries.len();

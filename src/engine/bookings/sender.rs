@@ -72,9 +72,18 @@ pub enum Pipeline {
     /// The next batch is chosen while one is in flight; once answered, its
     /// answers and the next batch's marks are written in one transaction
     /// (one commit per batch), then the next batch goes.
-    #[default]
     OneCommit,
+    /// Up to [`GROUP`] batches are chosen at once and marked in one
+    /// transaction, then sent one after the other; while the first is in
+    /// flight the next group is chosen; once the last is answered, the
+    /// group's answers and the next group's marks are written in one
+    /// transaction (one commit per group).
+    #[default]
+    Grouped,
 }
+
+/// Batches a [`Pipeline::Grouped`] sender marks, sends and records per commit.
+pub const GROUP: usize = 4;
 
 /// How long bookings wait, and how often the mirror is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,14 +197,23 @@ impl<K: BookingSink> BookingSender<K> {
         if self.wait_for_people().await.is_none() {
             return Round::Idle;
         }
-        let batch = match self.prepare(Vec::new()).await {
-            Ok(Some(b)) => b,
-            Ok(None) => return Round::Idle,
+        let batches = if self.pipeline == Pipeline::Grouped {
+            GROUP
+        } else {
+            1
+        };
+        let mut group = match self.prepare_up_to(Vec::new(), batches).await {
+            Ok(g) if !g.is_empty() => g,
+            Ok(_) => return Round::Idle,
             Err(r) => return r,
         };
-        if let Err(r) = self.mark(&batch).await {
+        if let Err(r) = self.mark_all(&group).await {
             return r;
         }
+        if self.pipeline == Pipeline::Grouped {
+            return self.grouped(group).await;
+        }
+        let batch = group.remove(0);
         match self.pipeline {
             Pipeline::Serial => {
                 let Some(sent) = self.send(&batch).await else {
@@ -205,7 +223,70 @@ impl<K: BookingSink> BookingSender<K> {
                 self.answered(round)
             }
             Pipeline::Overlapped => self.overlapped(batch).await,
-            Pipeline::OneCommit => self.one_commit(batch).await,
+            Pipeline::OneCommit | Pipeline::Grouped => self.one_commit(batch).await,
+        }
+    }
+
+    /// Send the marked batches of `group` one after the other (the next
+    /// group chosen while the first is in flight); write their answers and
+    /// the next group's marks in one transaction; send that group; and so
+    /// on. A batch not answered in full ends the round: the answers before
+    /// it are written, its own as [`record`] does; batches of the group not
+    /// sent yet stay pending with their attempt counted (as after a crash
+    /// between marking and sending) and go again.
+    async fn grouped(&mut self, first: Vec<Prepared>) -> Round {
+        let mut group = first;
+        loop {
+            let mut answered: Vec<(Prepared, Sent)> = Vec::new();
+            let mut next: Vec<Prepared> = Vec::new();
+            let mut unanswered: Option<(Prepared, Sent)> = None;
+            let mut stopped = false;
+            let mut queue = group.into_iter();
+            while let Some(batch) = queue.next() {
+                let busy: Vec<Seq> = answered
+                    .iter()
+                    .map(|(b, _)| b)
+                    .chain(queue.as_slice())
+                    .flat_map(|b| b.seqs.iter().copied())
+                    .collect();
+                let choose = if answered.is_empty() { GROUP } else { 0 };
+                let Some((sent, chosen)) = self.send_and_prepare_up_to(&batch, &busy, choose).await
+                else {
+                    stopped = true;
+                    break;
+                };
+                if let Ok(n) = chosen {
+                    next.extend(n);
+                }
+                if !matches!(&sent.answer, Ok(s) if s.len() == batch.seqs.len()) {
+                    unanswered = Some((batch, sent));
+                    break;
+                }
+                answered.push((batch, sent));
+                if self.cancel.is_cancelled() {
+                    stopped = true;
+                    break;
+                }
+            }
+            let go_on = unanswered.is_none() && !stopped && queue.len() == 0 && !next.is_empty();
+            let marks: Vec<(Seq, String)> = if go_on {
+                next.iter().flat_map(|b| b.marks.iter().cloned()).collect()
+            } else {
+                Vec::new()
+            };
+            let round = self.answered(record_group(&self.db, &self.stages, answered, marks).await);
+            if !matches!(round, Round::Sent) {
+                return round;
+            }
+            if let Some((batch, sent)) = unanswered {
+                return self
+                    .answered(record(self.db.clone(), self.stages.clone(), batch, sent).await);
+            }
+            if !go_on {
+                return if stopped { Round::Idle } else { round };
+            }
+            self.drained.notify_waiters();
+            group = next;
         }
     }
 
@@ -288,6 +369,18 @@ impl<K: BookingSink> BookingSender<K> {
         batch: &Prepared,
         recording: &[Seq],
     ) -> Option<(Sent, Result<Option<Prepared>, Round>)> {
+        let (sent, next) = self.send_and_prepare_up_to(batch, recording, 1).await?;
+        Some((sent, next.map(|n| n.into_iter().next())))
+    }
+
+    /// As [`Self::send_and_prepare`], choosing up to `batches` batches
+    /// (none: only the send).
+    async fn send_and_prepare_up_to(
+        &mut self,
+        batch: &Prepared,
+        recording: &[Seq],
+        batches: usize,
+    ) -> Option<(Sent, Result<Vec<Prepared>, Round>)> {
         let mut in_flight = batch.seqs.clone();
         in_flight.extend_from_slice(recording);
         let sink = self.sink.clone();
@@ -302,19 +395,33 @@ impl<K: BookingSink> BookingSender<K> {
         let cancel = self.cancel.clone();
         tokio::select! {
             _ = cancel.cancelled() => None,
-            r = async { tokio::join!(send, self.prepare(in_flight)) } => Some(r),
+            r = async {
+                tokio::join!(send, async {
+                    if batches == 0 {
+                        Ok(Vec::new())
+                    } else {
+                        self.prepare_up_to(in_flight, batches).await
+                    }
+                })
+            } => Some(r),
         }
     }
 
-    /// The next batch: the oldest ready bookings but those of the batch in
-    /// flight (`in_flight`: still pending until its answer is written), with
-    /// why others wait recorded. A booking older than the batch in flight
-    /// that became ready (its link came, the mirror got its reader) goes in
-    /// the next batch, not after the whole backlog. `None`: nothing to send.
-    async fn prepare(&mut self, in_flight: Vec<Seq>) -> Result<Option<Prepared>, Round> {
-        let limit = self.batch_size.clamp(1, 500);
+    /// The next batches (up to `batches`): the oldest ready bookings but
+    /// those in flight (`in_flight`: still pending until their answers are
+    /// written), with why others wait recorded. A booking older than the
+    /// batch in flight that became ready (its link came, the mirror got its
+    /// reader) goes in the next batch, not after the whole backlog. Empty:
+    /// nothing to send.
+    async fn prepare_up_to(
+        &mut self,
+        in_flight: Vec<Seq>,
+        batches: usize,
+    ) -> Result<Vec<Prepared>, Round> {
+        let size = self.batch_size.clamp(1, 500);
+        let limit = size * batches.max(1);
         let Some(people) = self.people.borrow().clone() else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         let started = std::time::Instant::now();
         // Before the ledger: with nothing pending, these are all there is.
@@ -329,16 +436,24 @@ impl<K: BookingSink> BookingSender<K> {
             return Err(failed(format!("recording waiting bookings: {e}")));
         }
         self.stages.add(Stage::Select, started.elapsed());
-        if batch.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(Prepared::of(&batch, self.organization_id, &people)))
+        Ok(batch
+            .chunks(size)
+            .map(|b| Prepared::of(b, self.organization_id, &people))
+            .collect())
     }
 
     /// Before a batch goes: its badges and one more attempt, in the ledger.
     async fn mark(&self, batch: &Prepared) -> Result<(), Round> {
+        self.mark_all(std::slice::from_ref(batch)).await
+    }
+
+    /// [`Self::mark`] for batches at once, in one transaction.
+    async fn mark_all(&self, batches: &[Prepared]) -> Result<(), Round> {
         let started = std::time::Instant::now();
-        let marks = batch.marks.clone();
+        let marks: Vec<(Seq, String)> = batches
+            .iter()
+            .flat_map(|b| b.marks.iter().cloned())
+            .collect();
         let marked = self.db.call(move |c| ledger::mark_sending(c, &marks)).await;
         self.stages.add(Stage::Mark, started.elapsed());
         marked.map_err(|e| failed(format!("recording the send: {e}")))
@@ -579,6 +694,62 @@ async fn record_then_mark(
     let round = record_answer(db, batch, sent, next).await;
     stages.add(Stage::Record, started.elapsed());
     round
+}
+
+/// The answers of batches each answered in full, and `next`'s marks, in
+/// one transaction (resends counted first, as [`record_answer`] does).
+async fn record_group(
+    db: &Db,
+    stages: &StageTimes,
+    answered: Vec<(Prepared, Sent)>,
+    next: Vec<(Seq, String)>,
+) -> Round {
+    if answered.is_empty() && next.is_empty() {
+        return Round::Sent;
+    }
+    let started = std::time::Instant::now();
+    let round = record_group_answers(db, answered, next).await;
+    stages.add(Stage::Record, started.elapsed());
+    round
+}
+
+async fn record_group_answers(
+    db: &Db,
+    answered: Vec<(Prepared, Sent)>,
+    next: Vec<(Seq, String)>,
+) -> Round {
+    let mut answers: Vec<(Seq, BookingStatus)> = Vec::new();
+    let mut logged = Vec::new();
+    for (batch, sent) in answered {
+        let extra = sent.tries.saturating_sub(1);
+        if extra > 0 {
+            let resent = batch.seqs.clone();
+            if let Err(e) = db
+                .call(move |c| ledger::count_resends(c, &resent, extra))
+                .await
+            {
+                return failed(format!("recording the resends: {e}"));
+            }
+        }
+        let Ok(statuses) = sent.answer else {
+            return failed("a batch of a group was not answered; nothing recorded".into());
+        };
+        let these: Vec<(Seq, BookingStatus)> = batch.seqs.into_iter().zip(statuses).collect();
+        answers.extend(these.iter().cloned());
+        logged.push((batch.marks, these));
+    }
+    let n = answers.len();
+    let stored = db
+        .call(move |c| ledger::record_answers_then_mark(c, &answers, Utc::now(), &next))
+        .await;
+    if let Err(e) = stored {
+        return failed(format!("recording Astrow's answers: {e}"));
+    }
+    for (marks, these) in &logged {
+        super::answer_log::log_answers(marks, these);
+    }
+    tracing::debug!(bookings = n, "group of batches answered");
+    Round::Sent
 }
 
 async fn record_answer(db: &Db, batch: Prepared, sent: Sent, next: Vec<(Seq, String)>) -> Round {
