@@ -1,7 +1,7 @@
 //! First-sync apply against its ceiling, both simulators on loopback.
 //!
 //! `cargo bench --bench apply` (`APPLY_EMPLOYEES`, default 10000; `APPLY_RUNS`,
-//! default 3) starts, per run, two identical sites (same seed) and computes
+//! default 3; `APPLY_CONCURRENCY`, default 4) starts, per run, two identical sites (same seed) and computes
 //! the first-sync plan on each (before any clock starts). Then, in turn:
 //! - the engine applies the first plan (`apply_plan`, every actionable item
 //!   approved, the concurrency the engine uses): items per second;
@@ -31,8 +31,11 @@ use astrow_pac::store::{PlanState, Selection, Store};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-/// The engine's apply concurrency (engine/runtime/apply_task.rs).
-const CONCURRENCY: usize = 4;
+/// The engine's apply concurrency (engine/runtime/apply_task.rs);
+/// `APPLY_CONCURRENCY` tries another (both sides use it).
+fn concurrency() -> usize {
+    env_usize("APPLY_CONCURRENCY", 4).max(1)
+}
 
 struct Rig {
     _site: RunningSite,
@@ -100,7 +103,7 @@ async fn engine_apply(rig: &Rig, store: &StoreHandle, plan: &Plan) -> f64 {
         pac: rig.pac.clone(),
         astrow: rig.astrow.clone(),
         store: store.clone(),
-        concurrency: CONCURRENCY,
+        concurrency: concurrency(),
         actor: "bench".into(),
     };
     let start = Instant::now();
@@ -170,7 +173,7 @@ async fn direct_item(rig: &Rig, planned: &Planned, item: &PlanItem) {
 }
 
 /// The ceiling: the plan's writes made directly, group by group (one
-/// action of one wave), `CONCURRENCY` at a time. Items per second.
+/// action of one wave), [`concurrency`] at a time. Items per second.
 async fn direct_apply(rig: &Rig, planned: &Planned) -> f64 {
     let items: Vec<&PlanItem> = planned.plan.actionable().collect();
     let start = Instant::now();
@@ -183,7 +186,7 @@ async fn direct_apply(rig: &Rig, planned: &Planned) -> f64 {
             .map_or(items.len(), |n| at + n);
         futures::stream::iter(&items[at..end])
             .map(|item| direct_item(rig, planned, item))
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(concurrency())
             .collect::<Vec<()>>()
             .await;
         at = end;

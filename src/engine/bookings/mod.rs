@@ -50,6 +50,8 @@ pub struct ImportConfig {
     pub readers_every: Duration,
     /// Whether the sender overlaps choosing, sending and recording.
     pub pipeline: Pipeline,
+    /// Pages the reader stores in one transaction while PAC holds a backlog.
+    pub read_ahead: usize,
 }
 
 impl Default for ImportConfig {
@@ -62,6 +64,7 @@ impl Default for ImportConfig {
             waits: WaitPolicy::default(),
             readers_every: Duration::from_secs(3600),
             pipeline: Pipeline::default(),
+            read_ahead: reader::READ_AHEAD,
         }
     }
 }
@@ -105,6 +108,7 @@ impl BookingImport {
         let reader = EventReader {
             stages: stages.clone(),
             backlog: Default::default(),
+            read_ahead: cfg.read_ahead.max(1),
             readers_changed: readers_changed.clone(),
             unknown_readers: Default::default(),
             readers_every: cfg.readers_every,

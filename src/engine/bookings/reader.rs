@@ -77,9 +77,12 @@ pub struct EventReader<S> {
     /// The last page was full: a full page after it read a backlog (it did
     /// not wait on the long poll).
     pub backlog: std::sync::atomic::AtomicBool,
+    /// Pages stored in one transaction while PAC holds a backlog.
+    pub read_ahead: usize,
 }
 
-/// Pages read and stored in one transaction while PAC holds a backlog.
+/// Pages read and stored in one transaction while PAC holds a backlog
+/// (the default of [`super::ImportConfig::read_ahead`]).
 pub const READ_AHEAD: usize = 4;
 
 /// The highest seq a page holds, readable or not (`None`: empty).
@@ -219,7 +222,7 @@ impl<S: EventSource> EventReader<S> {
     }
 
     /// While PAC holds more than `first` (a backlog), the pages after it,
-    /// read at once (no long-poll), up to [`READ_AHEAD`] in all: stored
+    /// read at once (no long-poll), up to `read_ahead` in all: stored
     /// together in one transaction, a commit per several pages instead of
     /// one per page. A page after the first that fails, goes back or names
     /// a reader not known yet ends the run; it is read again next round.
@@ -240,7 +243,7 @@ impl<S: EventSource> EventReader<S> {
                 .store(more, std::sync::atomic::Ordering::Relaxed);
             let read: usize = pages.iter().map(|p| p.items.len()).sum();
             if !more
-                || pages.len() >= READ_AHEAD
+                || pages.len() >= self.read_ahead
                 || read as u64 >= room
                 || self.cancel.is_cancelled()
             {

@@ -101,6 +101,7 @@ impl ImportStarter {
                 waits: Default::default(),
                 readers_every: super::wiring::secs(settings.sync.definitions_interval_s),
                 pipeline: Default::default(),
+                ..Default::default()
             },
             booking_rules(settings, roll_call),
             self.people,
