@@ -11,7 +11,7 @@ use std::time::Duration;
 use astrow_pac::astrow::AstrowClient;
 use astrow_pac::cli::sim::settings_for;
 use astrow_pac::engine::bookings::classify::BookingRules;
-use astrow_pac::engine::bookings::reader::ReadLimits;
+use astrow_pac::engine::bookings::reader::{READ_AHEAD, ReadLimits};
 use astrow_pac::engine::bookings::sender::Pipeline;
 use astrow_pac::engine::bookings::{BookingImport, ImportConfig};
 use astrow_pac::engine::connect::{astrow_client, pac_client};
@@ -90,6 +90,13 @@ fn start_pipelined(rig: &Rig, pipeline: Pipeline, cancel: CancellationToken) -> 
     let cfg = ImportConfig {
         monitor_every: Duration::from_millis(100),
         pipeline,
+        // The grouped sender's run also has the reader store several pages
+        // a transaction: both options through the same backlog and faults.
+        read_ahead: if pipeline == Pipeline::Grouped {
+            READ_AHEAD
+        } else {
+            1
+        },
         ..ImportConfig::default()
     };
     BookingImport::start(

@@ -50,7 +50,8 @@ pub struct ImportConfig {
     pub readers_every: Duration,
     /// Whether the sender overlaps choosing, sending and recording.
     pub pipeline: Pipeline,
-    /// Pages the reader stores in one transaction while PAC holds a backlog.
+    /// Pages the reader stores in one transaction while PAC holds a
+    /// backlog (1: each page in its own; see [`reader::READ_AHEAD`]).
     pub read_ahead: usize,
 }
 
@@ -64,7 +65,7 @@ impl Default for ImportConfig {
             waits: WaitPolicy::default(),
             readers_every: Duration::from_secs(3600),
             pipeline: Pipeline::default(),
-            read_ahead: reader::READ_AHEAD,
+            read_ahead: 1,
         }
     }
 }

@@ -81,8 +81,11 @@ pub struct EventReader<S> {
     pub read_ahead: usize,
 }
 
-/// Pages read and stored in one transaction while PAC holds a backlog
-/// (the default of [`super::ImportConfig::read_ahead`]).
+/// Pages read and stored in one transaction while PAC holds a backlog,
+/// when read-ahead is on ([`super::ImportConfig::read_ahead`], default 1:
+/// off). The reader alone stores a backlog 1.3-2.3x faster with 4, but
+/// beside a sender the longer transactions hold the ledger's write lock
+/// while the sender waits to record answers: 0.75-0.94x over three runs.
 pub const READ_AHEAD: usize = 4;
 
 /// The highest seq a page holds, readable or not (`None`: empty).
