@@ -1,8 +1,10 @@
 //! First-sync apply against its ceiling, both simulators on loopback.
 //!
 //! `cargo bench --bench apply` (`APPLY_EMPLOYEES`, default 10000; `APPLY_RUNS`,
-//! default 3; `APPLY_CONCURRENCY`, default 4) starts, per run, two identical sites (same seed) and computes
-//! the first-sync plan on each (before any clock starts). Then, in turn:
+//! default 3; `APPLY_CONCURRENCY`, default 4; `APPLY_ENGINE=0`: the direct
+//! writes only) starts, per run, two identical sites (same seed) and
+//! computes the first-sync plan on each (before any clock starts). Then, in
+//! turn:
 //! - the engine applies the first plan (`apply_plan`, every actionable item
 //!   approved, the concurrency the engine uses): items per second;
 //! - the ceiling: the same writes made directly on the second site by the
@@ -210,6 +212,9 @@ fn env_usize(name: &str, default: usize) -> usize {
 async fn main() {
     let employees = env_usize("APPLY_EMPLOYEES", 10_000);
     let runs = env_usize("APPLY_RUNS", 3).max(1);
+    // APPLY_ENGINE=0: the direct writes alone (the simulators' own cost at
+    // a size where the engine's apply would take minutes).
+    let engine_too = env_usize("APPLY_ENGINE", 1) != 0;
     let (mut engine, mut direct) = (Vec::new(), Vec::new());
     for run in 0..runs {
         let (a, b) = (rig(employees).await, rig(employees).await);
@@ -221,6 +226,14 @@ async fn main() {
         let mut by_action: HashMap<&str, usize> = HashMap::new();
         for i in planned_a.plan.actionable() {
             *by_action.entry(i.action.as_str()).or_default() += 1;
+        }
+        if !engine_too {
+            let d = direct_apply(&b, &planned_b).await;
+            println!(
+                "run {run}: {employees} employees a side, {n} items {by_action:?}: direct {d:.0} items/s"
+            );
+            direct.push(d);
+            continue;
         }
         // Alternate which goes first: neither always gets the cooler machine.
         let (e, d) = if run % 2 == 0 {
@@ -236,6 +249,13 @@ async fn main() {
         );
         engine.push(e);
         direct.push(d);
+    }
+    if !engine_too {
+        println!(
+            "\nthe same writes made directly, {employees} employees a side, median of {runs} runs: {:.0} items/s",
+            median(&mut direct)
+        );
+        return;
     }
     let (e, d) = (median(&mut engine), median(&mut direct));
     println!(

@@ -223,10 +223,15 @@ async fn run_item(
     stored: &StoredItem,
     item: PlanItem,
 ) -> Result<ItemOutcome, String> {
-    let (p, i) = (plan_id.to_string(), item.id.clone());
-    ctx.store
-        .call("mark an item started", move |s| s.mark_item_started(&p, &i))
-        .await?;
+    // An item that writes to neither system (a link of records already
+    // alike: only the store's link) is not marked started: repeated after
+    // a crash it stores the same link again. One store write fewer each.
+    if writes_out(&item) {
+        let (p, i) = (plan_id.to_string(), item.id.clone());
+        ctx.store
+            .call("mark an item started", move |s| s.mark_item_started(&p, &i))
+            .await?;
+    }
     // A create's idempotency key comes from the plan it was first planned
     // in: a retry carried into a later plan never creates twice.
     let key_plan = stored.origin_plan.as_deref().unwrap_or(plan_id);
@@ -268,6 +273,16 @@ async fn run_item(
         })
         .await?;
     Ok(outcome)
+}
+
+/// Whether applying `item` writes to PAC or Astrow (every action but a
+/// link with no field to change, and a conflict, which is not applied).
+fn writes_out(item: &PlanItem) -> bool {
+    match item.action {
+        Action::Link => !item.changes.is_empty(),
+        Action::Conflict => false,
+        _ => true,
+    }
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Option<String> {
