@@ -28,9 +28,9 @@ use astrow_pac::sim::astrow::AstrowSim;
 use astrow_pac::sim::faults::FaultUpdate;
 use astrow_pac::sim::pac::PacSim;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
-use astrow_pac::store::astrow_ledger;
 use astrow_pac::store::db::open_connection;
 use astrow_pac::store::{DATABASE_FILE, Store};
+use astrow_pac::store::{astrow_ledger, ledger, seq_reset};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -554,5 +554,125 @@ async fn no_booking_loops_with_both_directions_on() {
     eprintln!(
         "{swipes} swipes booked into Astrow, {} Astrow bookings into PAC",
         external.len()
+    );
+}
+
+/// PAC's newest seq, as its `/events` says.
+async fn pac_last_seq(pac: &PacClient) -> u64 {
+    pac.events(Seq(0), 1, Duration::ZERO)
+        .await
+        .unwrap()
+        .last_seq
+        .0
+}
+
+/// Wait until PAC's stored external events equal Astrow's non-PAC bookings
+/// (less those rejected or waiting), then assert it. The engine runs with
+/// PAC as master (`badges_are_pac_ids`).
+async fn settled_exactly_once(rig: &Rig, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let last = rig
+            .astrow_sim()
+            .stored_bookings()
+            .last()
+            .map_or(0, |b| b.booking_id);
+        let t = astrow_ledger::tally(&open_connection(&rig.db()).unwrap(), true).unwrap();
+        let (pending, sent, rejected, waiting) = a2p::ledger_states(&rig.db(), true);
+        let want = rig
+            .astrow_sim()
+            .stored_bookings()
+            .iter()
+            .filter(|b| !b.source_id.starts_with("pac:"))
+            .count()
+            - rejected.len()
+            - waiting.len();
+        let in_pac = rig.pac_sim().external_events().await.len();
+        if t.after_booking_id == last && pending == 0 && in_pac == want && sent.len() == want {
+            break;
+        }
+        if Instant::now() > deadline {
+            break; // the assertion below says what differs
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    a2p::assert_exactly_once(rig.astrow_sim(), rig.pac_sim(), &rig.pac, &rig.db(), true).await;
+}
+
+/// PAC restored from a backup loses the external events it stored after
+/// it (and its memory of their source ids), while the ledger says
+/// `stored`: when the PAC->Astrow side detects the restore, those rows go
+/// back to pending, are sent again (counted with the reset, audited), and
+/// PAC's external events again equal Astrow's own bookings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_events_pac_lost_in_a_restore_are_sent_again() {
+    let rig = rig(40).await;
+    let (_handle, engine) = start(EngineOptions {
+        settings: rig.settings.clone(),
+        config_path: rig.dir.path().join("astrow-pac.toml"),
+        read_only: false,
+        demo: false,
+    })
+    .await
+    .unwrap();
+    rig.astrow_sim().set_own_booking_rate(900.0);
+    for _ in 0..10 {
+        rig.pac_sim().swipe(2).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    rig.astrow_sim().set_own_booking_rate(0.0);
+    settled_exactly_once(&rig, Duration::from_secs(60)).await;
+    // The PAC->Astrow side has read all of PAC's events.
+    let last = pac_last_seq(&rig.pac).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ledger::cursor(&open_connection(&rig.db()).unwrap())
+        .unwrap()
+        .0
+        < last
+    {
+        assert!(Instant::now() < deadline, "PAC's events not all read");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let external = rig.pac_sim().external_events().await;
+    assert!(external.len() >= 10, "{} external events", external.len());
+    let through = external[external.len() / 2].1 - 1;
+    let lost = external.iter().filter(|(_, seq)| *seq > through).count() as u64;
+    rig.pac_sim().restore_backup(through).await;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let reset = loop {
+        let conn = open_connection(&rig.db()).unwrap();
+        if let Some(r) = seq_reset::open_reset(&conn).unwrap() {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "PAC's restore not detected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(reset.resume_after.0, through, "{reset:?}");
+    assert_eq!(reset.a2p_requeued, lost, "{reset:?}");
+    settled_exactly_once(&rig, Duration::from_secs(60)).await;
+
+    // Bookings made after the restore go as well.
+    rig.astrow_sim().set_own_booking_rate(900.0);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    rig.astrow_sim().set_own_booking_rate(0.0);
+    settled_exactly_once(&rig, Duration::from_secs(60)).await;
+    engine.cancel.cancel();
+    engine.join().await;
+
+    let store = Store::open(&rig.store_dir).unwrap();
+    let audit = store.audit_log(1000).unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e.record.action == "resend_external_events")
+        .expect("the resend is audited");
+    assert!(
+        entry
+            .record
+            .after
+            .as_deref()
+            .is_some_and(|a| a.starts_with(&format!("{lost} bookings"))),
+        "{entry:?}"
     );
 }

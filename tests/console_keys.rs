@@ -1216,6 +1216,7 @@ fn a_sequence_reset_is_a_banner_and_x_on_bookings_moves_the_cursor_after_a_yes()
         cursor: Seq(1600),
         pac_last_seq: Seq(130),
         resume_after: Seq(100),
+        a2p_requeued: 0,
     });
     b.waiting = vec![WaitingView {
         reason: "reader R-0099 is not in Astrow's reader mirror yet".into(),

@@ -27,6 +27,7 @@ pub fn attention(
                 cursor: r.cursor,
                 pac_last_seq: r.pac_last_seq,
                 resume_after: r.resume_after,
+                a2p_requeued: r.a2p_requeued,
             }
             .message(),
         );
@@ -83,7 +84,7 @@ pub fn gather(
         "oldest_pending_age_s": oldest.map(|o| (now - o).num_seconds()),
         "sequence_reset": reset.map(|r| json!({
             "detected_at": r.detected_at, "cursor": r.cursor.0, "pac_last_seq": r.pac_last_seq.0,
-            "resume_after": r.resume_after.0,
+            "resume_after": r.resume_after.0, "a2p_requeued": r.a2p_requeued,
         })),
         "epoch": epoch,
         "wait_alert_s": wait_alert_s,
@@ -163,11 +164,14 @@ mod tests {
             cursor: Seq(1600),
             pac_last_seq: Seq(100),
             resume_after: Seq(90),
+            a2p_requeued: 3,
         };
         let a = attention(None, &[], Some(&r), 900, now());
         assert_eq!(a.len(), 1);
         assert!(
-            a[0].contains("1600") && a[0].contains("reset-cursor"),
+            a[0].contains("1600")
+                && a[0].contains("reset-cursor")
+                && a[0].contains("3 Astrow->PAC"),
             "{a:?}"
         );
     }

@@ -440,6 +440,10 @@ pub struct SequenceResetView {
     pub pac_last_seq: Seq,
     /// Where PAC and the ledger part: reading goes on after it by default.
     pub resume_after: Seq,
+    /// Astrow->PAC bookings PAC stored after its backup (lost in the
+    /// restore), pending again to be sent again.
+    #[serde(default)]
+    pub a2p_requeued: u64,
 }
 
 impl SequenceResetView {
@@ -448,7 +452,13 @@ impl SequenceResetView {
         format!(
             "PAC's event sequence was reset (restored from a backup?): it ended at {} while we had read up to {}; reading stopped. PAC's events up to {} are the ones already read: continue with `astrow-pac bookings reset-cursor --to {}`",
             self.pac_last_seq, self.cursor, self.resume_after, self.resume_after
-        )
+        ) + &match self.a2p_requeued {
+            0 => String::new(),
+            n => format!(
+                ". {n} Astrow->PAC bookings PAC had stored after seq {} (lost in its restore) are sent again",
+                self.resume_after
+            ),
+        }
     }
 }
 

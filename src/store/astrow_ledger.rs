@@ -501,6 +501,23 @@ pub fn record_outcomes(
     })
 }
 
+/// PAC was restored from a backup: the external events it stored after the
+/// backup are gone, and so is its memory of their `source_id`s. Every row
+/// PAC answered with a seq above `kept_through` (the newest seq on which PAC
+/// and the PAC->Astrow ledger still agree) goes back to pending, to be sent
+/// again (PAC stores it anew, or answers `duplicate` if it kept it after
+/// all). Rows trimmed by retention are no longer here to resend. How many.
+pub fn requeue_lost_in_pac(conn: &Connection, kept_through: u64) -> Result<u64, AstrowLedgerError> {
+    conn.execute(
+        "UPDATE astrow_ledger SET state = 'pending', pac_seq = NULL, reason = NULL,
+         answered_at = NULL
+         WHERE state IN ('stored', 'duplicate') AND pac_seq > ?1",
+        [kept_through as i64],
+    )
+    .map(|n| n as u64)
+    .map_err(sql("send again what PAC lost"))
+}
+
 /// How many rows wait for PAC.
 pub fn pending_count(conn: &Connection) -> Result<u64, AstrowLedgerError> {
     conn.query_row(

@@ -65,6 +65,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "Astrow->PAC bookings: terminal serial; abandoned rows by time",
         sql: super::astrow_ledger::MIGRATION_SERIAL,
     },
+    Migration {
+        version: 11,
+        name: "restores: Astrow's bookings (epochs), PAC's (Astrow->PAC rows sent again)",
+        sql: super::astrow_restore::MIGRATION,
+    },
 ];
 
 const V1: &str = "

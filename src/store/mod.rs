@@ -5,6 +5,7 @@
 //! the few columns it must query (ids, states, fingerprints).
 
 pub mod astrow_ledger;
+pub mod astrow_restore;
 pub mod astrow_tally;
 mod audit;
 pub mod audit_page;
@@ -30,6 +31,7 @@ mod suppressions;
 pub mod tally;
 pub mod trace;
 
+pub(crate) use audit::append_audit_in;
 pub use audit::current_os_user;
 pub use audit::{AuditEntry, AuditRecord};
 pub use binding::{ABANDONED_REASON, BindingCheck, RebindPreview, Rebound, SiteIdentity};

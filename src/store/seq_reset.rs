@@ -126,19 +126,21 @@ pub struct OpenReset {
     /// The newest seq on which PAC and the ledger agreed: what PAC kept from
     /// before its backup. Reading goes on after it by default.
     pub resume_after: Seq,
+    /// Astrow->PAC bookings PAC lost in its restore, sent again.
+    pub a2p_requeued: u64,
 }
 
 pub fn open_reset(conn: &Connection) -> Result<Option<OpenReset>, LedgerError> {
-    let row: Option<(String, u64, u64, u64)> = conn
+    let row: Option<(String, u64, u64, u64, u64)> = conn
         .query_row(
-            "SELECT detected_at, cursor, pac_last_seq, resume_after FROM sequence_resets
-             WHERE resolved_at IS NULL ORDER BY id LIMIT 1",
+            "SELECT detected_at, cursor, pac_last_seq, resume_after, a2p_requeued
+             FROM sequence_resets WHERE resolved_at IS NULL ORDER BY id LIMIT 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()
         .map_err(sql("read a sequence reset"))?;
-    row.map(|(at, cursor, last, resume)| {
+    row.map(|(at, cursor, last, resume, a2p_requeued)| {
         let detected_at = DateTime::parse_from_rfc3339(&at)
             .map(|d| d.with_timezone(&Utc))
             .map_err(|e| LedgerError::Corrupt {
@@ -150,6 +152,7 @@ pub fn open_reset(conn: &Connection) -> Result<Option<OpenReset>, LedgerError> {
             cursor: Seq(cursor),
             pac_last_seq: Seq(last),
             resume_after: Seq(resume),
+            a2p_requeued,
         })
     })
     .transpose()
@@ -174,6 +177,34 @@ pub fn record_reset(
     )
     .map_err(sql("record a sequence reset"))?;
     Ok(true)
+}
+
+/// [`record_reset`], and in the same transaction the Astrow->PAC rows PAC
+/// lost in its restore go back to pending
+/// ([`super::astrow_ledger::requeue_lost_in_pac`], rows above
+/// `resume_after`), their count kept with the reset. `None` when a reset
+/// was already open (nothing done), else how many rows go again.
+pub fn record_reset_requeuing(
+    conn: &mut Connection,
+    cursor: Seq,
+    pac_last_seq: Seq,
+    resume_after: Seq,
+    at: DateTime<Utc>,
+) -> Result<Option<u64>, LedgerError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin recording a sequence reset"))?;
+    if !record_reset(&tx, cursor, pac_last_seq, resume_after, at)? {
+        return Ok(None);
+    }
+    let requeued = super::astrow_ledger::requeue_lost_in_pac(&tx, resume_after.0)?;
+    tx.execute(
+        "UPDATE sequence_resets SET a2p_requeued = ?1 WHERE resolved_at IS NULL",
+        params![requeued as i64],
+    )
+    .map_err(sql("count the Astrow->PAC rows sent again"))?;
+    tx.commit().map_err(sql("commit a sequence reset"))?;
+    Ok(Some(requeued))
 }
 
 /// What `reset-cursor` did.

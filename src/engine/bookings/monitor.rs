@@ -123,6 +123,7 @@ impl BookingMonitor {
                 cursor: r.cursor,
                 pac_last_seq: r.pac_last_seq,
                 resume_after: r.resume_after,
+                a2p_requeued: r.a2p_requeued,
             }),
         })
     }

@@ -203,18 +203,55 @@ impl<S: EventSource> EventReader<S> {
         };
         let news = self
             .db
-            .call(move |c| seq_reset::record_reset(c, cursor, pac_last, resume, Utc::now()))
+            .call(move |c| {
+                seq_reset::record_reset_requeuing(c, cursor, pac_last, resume, Utc::now())
+            })
             .await
             .map_err(|e| e.to_string())?;
-        if news {
+        if let Some(requeued) = news {
             tracing::error!(
                 cursor = cursor.0,
                 pac_last_seq = pac_last.0,
                 "PAC's event sequence was reset (restored from a backup?): it ends at {pac_last} while we had read up to {cursor}; reading stopped until `astrow-pac bookings reset-cursor --to N`"
             );
+            self.audit_requeued(resume, requeued).await;
         }
         self.status.send_modify(|s| s.sequence_reset = true);
         Ok(())
+    }
+
+    /// Audit (and log) the Astrow->PAC bookings PAC lost in its restore
+    /// and that go to it again; an audit failure is logged, the rows are
+    /// pending either way.
+    async fn audit_requeued(&self, resume: Seq, requeued: u64) {
+        if requeued > 0 {
+            tracing::warn!(
+                requeued,
+                kept_through = resume.0,
+                "Astrow->PAC: {requeued} bookings PAC stored after its backup (seq above {resume}) are sent again"
+            );
+        }
+        let record = crate::store::AuditRecord {
+            system: crate::model::System::Pac,
+            action: "resend_external_events".into(),
+            record: "Astrow->PAC bookings".into(),
+            before: Some(format!(
+                "PAC restored from a backup: it agrees with the ledger up to seq {resume}"
+            )),
+            after: Some(format!(
+                "{requeued} bookings PAC had stored above seq {resume} pending again"
+            )),
+            result: "ok".into(),
+        };
+        let audited = self
+            .db
+            .call(move |c| crate::store::append_audit_in(c, &record))
+            .await;
+        if let Err(e) = audited {
+            tracing::error!(
+                "Astrow->PAC rows sent again, but the audit log refused the entry: {e}"
+            );
+        }
     }
 
     fn confirmed_unknown(&self, id: u32) -> bool {

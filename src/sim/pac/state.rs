@@ -342,6 +342,9 @@ impl State {
     pub fn restore_backup(&mut self, through: u64) {
         self.events.retain(|e| e.seq.0 <= through);
         self.last_seq = self.last_seq.min(through);
+        // Its memory of external events is restored with it.
+        self.external.by_seq.retain(|seq, _| *seq <= through);
+        self.external.by_source.retain(|_, seq| *seq <= through);
     }
 
     /// Add a reader, or change the one with its id (serial, direction, ...).

@@ -1,0 +1,191 @@
+//! Astrow restored from a backup: its `booking_id`s start again below our
+//! cursor, so reading `after` the cursor would find nothing for ever (or,
+//! once Astrow's new ids pass it, skip the bookings in between). The reader
+//! records that here (and stops reading) until a person moves the cursor
+//! with `astrow-pac bookings astrow-cursor --to N`, which starts a new
+//! *epoch*: the ledger keeps every row of the old numbering, and the new
+//! numbering's bookings get ledger keys and `source_id`s of their own
+//! (`astrow:e<epoch>:<booking_id>`), so nothing collides with what PAC
+//! already stored (PAC would answer `duplicate` and keep the old one).
+//!
+//! Also here: PAC's side of a restore (migration 11 adds the count of
+//! Astrow->PAC rows sent again to `sequence_resets`).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::astrow_ledger::AstrowLedgerError;
+
+/// Schema (a migration of the store).
+pub const MIGRATION: &str = "
+ALTER TABLE sequence_resets ADD COLUMN a2p_requeued INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE astrow_cursor ADD COLUMN mark TEXT;
+ALTER TABLE astrow_cursor ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE astrow_restores (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    detected_at   TEXT NOT NULL,
+    cursor        INTEGER NOT NULL,
+    why           TEXT NOT NULL,
+    resolved_at   TEXT,
+    resolved_to   INTEGER,
+    epoch         INTEGER
+);
+";
+
+/// Ledger keys are `epoch << EPOCH_SHIFT | booking_id`: epoch 0 keys are
+/// Astrow's booking ids.
+pub const EPOCH_SHIFT: u32 = 40;
+const ID_MASK: u64 = (1 << EPOCH_SHIFT) - 1;
+
+/// The ledger key of Astrow booking `booking_id` in `epoch`.
+pub fn ledger_key(epoch: u32, booking_id: u64) -> u64 {
+    (u64::from(epoch) << EPOCH_SHIFT) | (booking_id & ID_MASK)
+}
+
+/// `(epoch, Astrow booking id)` of a ledger key.
+pub fn split_key(key: u64) -> (u32, u64) {
+    ((key >> EPOCH_SHIFT) as u32, key & ID_MASK)
+}
+
+fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AstrowLedgerError {
+    move |source| AstrowLedgerError::Sql { context, source }
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The current epoch (0 until the first restore is resolved).
+pub fn epoch(conn: &Connection) -> Result<u32, AstrowLedgerError> {
+    conn.query_row("SELECT epoch FROM astrow_cursor WHERE id = 1", [], |r| {
+        r.get(0)
+    })
+    .map_err(sql("read the Astrow epoch"))
+}
+
+/// A detected Astrow restore no one has resolved yet.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OpenRestore {
+    pub detected_at: DateTime<Utc>,
+    /// Our cursor (the newest Astrow booking id read) then.
+    pub cursor: u64,
+    /// What Astrow's feed showed.
+    pub why: String,
+}
+
+impl OpenRestore {
+    /// The one sentence shown everywhere (console, log, heartbeat, status).
+    pub fn message(&self) -> String {
+        format!(
+            "Astrow's bookings went back (restored from a backup?): {}; we had read up to booking {}. \
+             Reading Astrow's bookings stopped: continue with `astrow-pac bookings astrow-cursor --to N` \
+             (N: the newest booking id Astrow kept from before its backup; newer ones are read and sent)",
+            self.why, self.cursor
+        )
+    }
+}
+
+pub fn open_restore(conn: &Connection) -> Result<Option<OpenRestore>, AstrowLedgerError> {
+    let row: Option<(String, u64, String)> = conn
+        .query_row(
+            "SELECT detected_at, cursor, why FROM astrow_restores
+             WHERE resolved_at IS NULL ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(sql("read an Astrow restore"))?;
+    row.map(|(at, cursor, why)| {
+        let detected_at = DateTime::parse_from_rfc3339(&at)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|e| AstrowLedgerError::Corrupt {
+                booking_id: cursor,
+                detail: format!("Astrow restore time {at:?}: {e}"),
+            })?;
+        Ok(OpenRestore {
+            detected_at,
+            cursor,
+            why,
+        })
+    })
+    .transpose()
+}
+
+/// Record that Astrow's feed went back below `cursor`, unless a restore is
+/// already open. Whether this is news.
+pub fn record_restore(
+    conn: &Connection,
+    cursor: u64,
+    why: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, AstrowLedgerError> {
+    if open_restore(conn)?.is_some() {
+        return Ok(false);
+    }
+    conn.execute(
+        "INSERT INTO astrow_restores (detected_at, cursor, why) VALUES (?1, ?2, ?3)",
+        params![ts(at), cursor as i64, why],
+    )
+    .map_err(sql("record an Astrow restore"))?;
+    Ok(true)
+}
+
+/// What `astrow-cursor` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AstrowCursorMove {
+    pub old_cursor: u64,
+    pub new_cursor: u64,
+    pub new_epoch: u32,
+}
+
+/// Continue reading Astrow's bookings after `to` in a new epoch (one
+/// transaction): the cursor may go back, every open restore is resolved,
+/// and the ledger keeps the old epoch's rows under their keys.
+pub fn move_cursor(
+    conn: &mut Connection,
+    to: u64,
+    at: DateTime<Utc>,
+) -> Result<AstrowCursorMove, AstrowLedgerError> {
+    if to > ID_MASK {
+        return Err(AstrowLedgerError::Corrupt {
+            booking_id: to,
+            detail: format!("a cursor above {ID_MASK} is not supported"),
+        });
+    }
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin an Astrow cursor move"))?;
+    let (old_cursor, _) = super::astrow_ledger::cursor(&tx)?;
+    let new_epoch = epoch(&tx)? + 1;
+    tx.execute(
+        "UPDATE astrow_cursor SET after_booking_id = ?1, epoch = ?2, mark = NULL WHERE id = 1",
+        params![to as i64, new_epoch],
+    )
+    .map_err(sql("move the Astrow cursor"))?;
+    tx.execute(
+        "UPDATE astrow_restores SET resolved_at = ?1, resolved_to = ?2, epoch = ?3
+         WHERE resolved_at IS NULL",
+        params![ts(at), to as i64, new_epoch],
+    )
+    .map_err(sql("resolve the Astrow restore"))?;
+    tx.commit().map_err(sql("commit an Astrow cursor move"))?;
+    Ok(AstrowCursorMove {
+        old_cursor,
+        new_cursor: to,
+        new_epoch,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_the_first_epoch_are_astrows_ids_and_later_ones_do_not_collide() {
+        assert_eq!(ledger_key(0, 58812), 58812);
+        let k = ledger_key(2, 7);
+        assert_ne!(k, 7);
+        assert_eq!(split_key(k), (2, 7));
+        assert!(ledger_key(1, 1) > ledger_key(0, ID_MASK));
+    }
+}
