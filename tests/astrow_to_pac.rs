@@ -10,7 +10,7 @@ mod a2p;
 #[path = "support/exactly_once.rs"]
 mod exactly_once;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use astrow_pac::astrow::AstrowClient;
 use astrow_pac::astrow::wire::TerminalKind;
 use astrow_pac::cli::sim::settings_for;
 use astrow_pac::config::Settings;
+use astrow_pac::engine::astrow_to_pac::cursor;
 use astrow_pac::engine::astrow_to_pac::{A2pConfig, AstrowToPac};
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::engine::runtime::{EngineOptions, start};
@@ -30,7 +31,7 @@ use astrow_pac::sim::pac::PacSim;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
 use astrow_pac::store::db::open_connection;
 use astrow_pac::store::{DATABASE_FILE, Store};
-use astrow_pac::store::{astrow_ledger, ledger, seq_reset};
+use astrow_pac::store::{astrow_ledger, astrow_restore, ledger, seq_reset};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -675,4 +676,159 @@ async fn external_events_pac_lost_in_a_restore_are_sent_again() {
             .is_some_and(|a| a.starts_with(&format!("{lost} bookings"))),
         "{entry:?}"
     );
+}
+
+/// Wait until the Astrow->PAC job has recorded that Astrow went back.
+async fn astrow_restore_detected(rig: &Rig, job: &AstrowToPac) -> astrow_restore::OpenRestore {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let open = astrow_restore::open_restore(&open_connection(&rig.db()).unwrap()).unwrap();
+        let view = job.view.borrow().clone();
+        if let (Some(r), Some(shown)) = (open, view.astrow_restore.clone()) {
+            assert_eq!(r, shown);
+            let why = view
+                .stuck(chrono::Utc::now(), 3600)
+                .expect("shown as stuck");
+            assert!(why.contains("astrow-cursor"), "{why}");
+            return r;
+        }
+        assert!(Instant::now() < deadline, "Astrow's restore not detected");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// After the cursor was moved to Astrow's backup: PAC holds every own
+/// booking sent before the restore as `astrow:<id>` (`before`), and every
+/// one read after it (all of `after`, Astrow's bookings above the backup)
+/// in epoch 1 as `astrow:e1:<id>`, each once; nothing else.
+async fn assert_both_epochs_in_pac(rig: &Rig, before: &[String], after: &BTreeMap<u64, String>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let in_pac: BTreeSet<String> = rig
+            .pac_sim()
+            .external_events()
+            .await
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        let (pending, sent, rejected, waiting) = a2p::ledger_states(&rig.db(), false);
+        let epoch1: BTreeSet<u64> = sent
+            .keys()
+            .chain(rejected.keys())
+            .chain(waiting.keys())
+            .filter(|k| *k >> 40 == 1)
+            .map(|k| k & ((1 << 40) - 1))
+            .collect();
+        let want: BTreeSet<String> = sent.keys().map(|k| model::external_source_id(*k)).collect();
+        let done = pending == 0 && epoch1.len() == after.len() && in_pac == want;
+        if done {
+            assert!(
+                before.iter().all(|b| in_pac.contains(b)),
+                "{before:?} {in_pac:?}"
+            );
+            assert!(epoch1.iter().eq(after.keys()), "{epoch1:?}");
+            assert!(want.iter().any(|s| s.starts_with("astrow:e1:")), "{want:?}");
+            assert_eq!(a2p::external_event_count(&rig.pac).await, in_pac.len());
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "PAC holds {in_pac:?}, the ledger sent {want:?}; epoch 1 read {epoch1:?} of {:?}",
+            after.keys()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Astrow's own bookings now (web, by badge of linked employees), sent and
+/// stored in PAC; their PAC source ids.
+async fn own_bookings_sent(rig: &Rig, n: usize) -> Vec<String> {
+    rig.astrow_sim().own_bookings(n, Some(TerminalKind::Web));
+    rig.quiescent(Duration::from_secs(30)).await;
+    let (_, sent, _, _) = a2p::ledger_states(&rig.db(), false);
+    sent.keys().map(|id| format!("astrow:{id}")).collect()
+}
+
+/// Astrow restored from a backup, nothing booked since: its newest booking
+/// id is below our cursor. Raised (store, view, stuck), nothing read until
+/// a person moves the cursor; then the new numbering goes in a new epoch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn astrow_restored_below_the_cursor_is_raised_and_recovered_in_a_new_epoch() {
+    let rig = rig(40).await;
+    let (job, _gate) = rig.start_job(fast());
+    let before = own_bookings_sent(&rig, 30).await;
+    let cursor = rig
+        .astrow_sim()
+        .stored_bookings()
+        .last()
+        .unwrap()
+        .booking_id;
+    let through = cursor - 10;
+    rig.astrow_sim().restore_bookings(through);
+    let r = astrow_restore_detected(&rig, &job).await;
+    assert_eq!(r.cursor, cursor);
+    assert!(r.why.contains("below our cursor"), "{r:?}");
+
+    // New bookings reuse the lost ids: nothing is read meanwhile.
+    rig.astrow_sim().own_bookings(20, Some(TerminalKind::Web));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let conn = open_connection(&rig.db()).unwrap();
+    assert_eq!(astrow_ledger::cursor(&conn).unwrap().0, cursor);
+    assert!(astrow_restore::open_restore(&conn).unwrap().is_some());
+
+    let mut store = Store::open(&rig.store_dir).unwrap();
+    let moved = cursor::move_cursor_audited(&mut store, through).unwrap();
+    assert_eq!((moved.new_cursor, moved.new_epoch), (through, 1));
+    drop(store);
+    let after: BTreeMap<u64, String> = rig
+        .astrow_sim()
+        .stored_bookings()
+        .into_iter()
+        .filter(|b| b.booking_id > through)
+        .map(|b| (b.booking_id, b.source_id))
+        .collect();
+    assert_eq!(after.len(), 20);
+    assert_both_epochs_in_pac(&rig, &before, &after).await;
+    assert!(job.view.borrow().astrow_restore.is_none());
+    job.stop().await;
+}
+
+/// Astrow restored and booked on past our cursor before the reader looked:
+/// the booking at the cursor is another one now. Raised the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn astrow_restored_and_booked_past_the_cursor_is_raised() {
+    let rig = rig(40).await;
+    let (job, gate) = rig.start_job(fast());
+    let before = own_bookings_sent(&rig, 30).await;
+    let cursor = rig
+        .astrow_sim()
+        .stored_bookings()
+        .last()
+        .unwrap()
+        .booking_id;
+    gate.send_replace(false);
+    job.stop().await;
+    let through = cursor - 10;
+    rig.astrow_sim().restore_bookings(through);
+    rig.astrow_sim().own_bookings(20, Some(TerminalKind::Web));
+    let (job, _gate) = rig.start_job(fast());
+    let r = astrow_restore_detected(&rig, &job).await;
+    assert!(r.why.contains("another booking"), "{r:?}");
+    let conn = open_connection(&rig.db()).unwrap();
+    assert_eq!(astrow_ledger::cursor(&conn).unwrap().0, cursor);
+
+    let mut store = Store::open(&rig.store_dir).unwrap();
+    cursor::move_cursor_audited(&mut store, through).unwrap();
+    let audit = store.audit_log(10).unwrap();
+    assert_eq!(audit[0].record.action, "move_booking_cursor");
+    drop(store);
+    let after: BTreeMap<u64, String> = rig
+        .astrow_sim()
+        .stored_bookings()
+        .into_iter()
+        .filter(|b| b.booking_id > through)
+        .map(|b| (b.booking_id, b.source_id))
+        .collect();
+    assert_both_epochs_in_pac(&rig, &before, &after).await;
+    job.stop().await;
 }

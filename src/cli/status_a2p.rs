@@ -28,6 +28,13 @@ pub fn gather(
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| (now - t.with_timezone(&Utc)).num_seconds().max(0));
     let mut attention = Vec::new();
+    // A store an older binary made has no restores table yet: none open.
+    let restore = crate::store::astrow_restore::open_restore(conn)
+        .ok()
+        .flatten();
+    if let Some(r) = &restore {
+        attention.push(r.message());
+    }
     if let Some(w) = waited_s.filter(|w| *w as u64 > wait_alert_s) {
         attention.push(format!(
             "{} Astrow bookings wait to go to PAC ({} of them for a link to PAC), the oldest for {w} s",
@@ -49,6 +56,9 @@ pub fn gather(
         "per_minute": activity.0,
         "lag_ms": activity.1,
         "oldest_pending_s": waited_s,
+        "astrow_restore": restore.map(|r| json!({
+            "detected_at": r.detected_at, "cursor": r.cursor, "why": r.why,
+        })),
         "attention": attention,
     })
 }
@@ -77,10 +87,13 @@ pub fn text(a: &Value) -> String {
         a["per_minute"],
     );
     for w in a["attention"].as_array().into_iter().flatten() {
-        out.push_str(&format!(
-            "WAITING {}\n",
-            crate::http::sanitize(w.as_str().unwrap_or(""))
-        ));
+        let w = w.as_str().unwrap_or("");
+        let label = if w.starts_with("Astrow's bookings went back") {
+            "STOPPED"
+        } else {
+            "WAITING"
+        };
+        out.push_str(&format!("{label} {}\n", crate::http::sanitize(w)));
     }
     out
 }

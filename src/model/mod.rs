@@ -269,13 +269,25 @@ pub enum ExternalOutcome {
     Rejected { reason: String },
 }
 
-/// The `source_id` of the PAC event made from Astrow booking `booking_id`.
+/// Astrow->PAC ledger keys are `epoch << A2P_EPOCH_SHIFT | booking_id`:
+/// after Astrow was restored from a backup its booking ids start again, and
+/// a person's `astrow-cursor` starts a new epoch so they collide with nothing.
+pub const A2P_EPOCH_SHIFT: u32 = 40;
+
+/// The `source_id` of the PAC event made from the Astrow booking under
+/// ledger key `key`: `astrow:<booking_id>` in the first epoch,
+/// `astrow:e<epoch>:<booking_id>` after a restore of Astrow.
 ///
 /// ```
 /// assert_eq!(astrow_pac::model::external_source_id(58812), "astrow:58812");
+/// assert_eq!(astrow_pac::model::external_source_id((2 << 40) | 7), "astrow:e2:7");
 /// ```
-pub fn external_source_id(booking_id: u64) -> String {
-    format!("astrow:{booking_id}")
+pub fn external_source_id(key: u64) -> String {
+    let (epoch, booking_id) = (key >> A2P_EPOCH_SHIFT, key & ((1 << A2P_EPOCH_SHIFT) - 1));
+    match epoch {
+        0 => format!("astrow:{booking_id}"),
+        e => format!("astrow:e{e}:{booking_id}"),
+    }
 }
 
 /// Astrow's cycle or pay group: a code and a name.

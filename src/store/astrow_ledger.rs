@@ -180,10 +180,17 @@ pub fn append_page(
         }
         let floor = history_floor(&tx, read_at)?;
         let delta = insert_page(&tx, page, pac_readers, floor, read_at)?;
+        // The booking at the new cursor, to tell it from another one under
+        // the same id after a restore of Astrow (`astrow_restore::mark`).
+        let mark = page
+            .bookings
+            .iter()
+            .find(|b| b.booking_id == page.to)
+            .map(super::astrow_restore::mark);
         tx.execute(
             "UPDATE astrow_cursor SET after_booking_id = ?1, from_pac = from_pac + ?2,
-             older = older + ?3 WHERE id = 1",
-            params![page.to as i64, delta.from_pac, delta.older_than_start],
+             older = older + ?3, mark = ?4 WHERE id = 1",
+            params![page.to as i64, delta.from_pac, delta.older_than_start, mark],
         )
         .map_err(sql("move the cursor"))?;
         tx.commit().map_err(sql("commit a page"))?;
@@ -205,6 +212,9 @@ fn insert_page(
         after_booking_id: Some(page.to),
         ..Delta::default()
     };
+    // After a restore of Astrow its ids are keyed in the new epoch.
+    let epoch = super::astrow_restore::epoch(tx)?;
+    let key = |id: u64| super::astrow_restore::ledger_key(epoch, id) as i64;
     let mut stmt = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO astrow_ledger
@@ -229,7 +239,7 @@ fn insert_page(
         };
         let n = stmt
             .execute(params![
-                b.booking_id as i64,
+                key(b.booking_id),
                 b.source_id,
                 b.pers_no.map(|p| p.0 as i64),
                 b.badge_no,
@@ -247,7 +257,7 @@ fn insert_page(
     for (id, why) in page.unreadable {
         let n = stmt
             .execute(params![
-                *id as i64,
+                key(*id),
                 Option::<String>::None,
                 Option::<i64>::None,
                 "",
@@ -654,9 +664,14 @@ pub fn restart(tx: &rusqlite::Transaction<'_>, at: DateTime<Utc>) -> rusqlite::R
     )?;
     tx.execute("DELETE FROM astrow_ledger", [])?;
     tx.execute(
-        "UPDATE astrow_cursor SET after_booking_id = 0, from_pac = 0, floor = NULL, older = 0
-         WHERE id = 1",
+        "UPDATE astrow_cursor SET after_booking_id = 0, from_pac = 0, floor = NULL, older = 0,
+         mark = NULL WHERE id = 1",
         [],
+    )?;
+    // A restore of the old Astrow no longer holds reading back.
+    tx.execute(
+        "UPDATE astrow_restores SET resolved_at = ?1, resolved_to = 0 WHERE resolved_at IS NULL",
+        params![ts(at)],
     )?;
     Ok(abandoned)
 }
@@ -813,11 +828,14 @@ mod tests {
     fn db() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
-            "CREATE TABLE links (pac_id INTEGER NOT NULL UNIQUE, pers_no INTEGER NOT NULL UNIQUE);",
+            "CREATE TABLE links (pac_id INTEGER NOT NULL UNIQUE, pers_no INTEGER NOT NULL UNIQUE);
+             CREATE TABLE sequence_resets (id INTEGER PRIMARY KEY);",
         )
         .unwrap();
         conn.execute_batch(MIGRATION).unwrap();
         conn.execute_batch(MIGRATION_SERIAL).unwrap();
+        conn.execute_batch(super::super::astrow_restore::MIGRATION)
+            .unwrap();
         conn
     }
 
@@ -1174,11 +1192,14 @@ mod tests {
         let path = dir.path().join("a2p.db");
         let mut c = Connection::open(&path).unwrap();
         c.execute_batch(
-            "CREATE TABLE links (pac_id INTEGER NOT NULL UNIQUE, pers_no INTEGER NOT NULL UNIQUE);",
+            "CREATE TABLE links (pac_id INTEGER NOT NULL UNIQUE, pers_no INTEGER NOT NULL UNIQUE);
+             CREATE TABLE sequence_resets (id INTEGER PRIMARY KEY);",
         )
         .unwrap();
         c.execute_batch(MIGRATION).unwrap();
         c.execute_batch(MIGRATION_SERIAL).unwrap();
+        c.execute_batch(super::super::astrow_restore::MIGRATION)
+            .unwrap();
         let memory = |c: &Connection| {
             let mut t = super::super::astrow_tally::current(c).unwrap();
             pending_details(c, &mut t, false).unwrap();

@@ -34,7 +34,7 @@ CREATE TABLE astrow_restores (
 
 /// Ledger keys are `epoch << EPOCH_SHIFT | booking_id`: epoch 0 keys are
 /// Astrow's booking ids.
-pub const EPOCH_SHIFT: u32 = 40;
+pub const EPOCH_SHIFT: u32 = crate::model::A2P_EPOCH_SHIFT;
 const ID_MASK: u64 = (1 << EPOCH_SHIFT) - 1;
 
 /// The ledger key of Astrow booking `booking_id` in `epoch`.
@@ -53,6 +53,26 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AstrowLedgerErr
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// What identifies an Astrow booking beyond its id (kept with the cursor,
+/// so that the booking at the cursor can be told from another one under
+/// the same id after a restore of Astrow): source id, time, employee.
+pub fn mark(b: &crate::model::AstrowOwnBooking) -> String {
+    format!(
+        "{}|{}|{}",
+        b.source_id.as_deref().unwrap_or("-"),
+        b.time.to_rfc3339(),
+        b.pers_no.map_or("-".to_string(), |p| p.0.to_string())
+    )
+}
+
+/// The cursor's mark: what the booking at the cursor was when read.
+pub fn cursor_mark(conn: &Connection) -> Result<Option<String>, AstrowLedgerError> {
+    conn.query_row("SELECT mark FROM astrow_cursor WHERE id = 1", [], |r| {
+        r.get(0)
+    })
+    .map_err(sql("read the cursor's mark"))
 }
 
 /// The current epoch (0 until the first restore is resolved).

@@ -22,6 +22,7 @@
 
 pub mod map;
 mod reader;
+pub mod restore;
 mod sender;
 pub mod view;
 
@@ -271,6 +272,10 @@ impl Monitor {
         let pac_ids = self.badges_are_pac_ids;
         let (tally, rows, (per_minute, lag_ms)) =
             self.db.call(move |c| view_facts(c, now, pac_ids)).await?;
+        let astrow_restore = self
+            .db
+            .call(|c| crate::store::astrow_restore::open_restore(c))
+            .await?;
         let reader = self.reader.borrow().clone();
         let sender = self.sender.borrow().clone();
         let oldest_pending = tally
@@ -293,6 +298,7 @@ impl Monitor {
             pac_failures: sender.failures,
             reading_paused: reader.paused,
             oldest_pending,
+            astrow_restore,
         })
     }
 }

@@ -13,7 +13,7 @@ use super::{A2pConfig, Gate, PacReaders, TaskHealth, gate_open};
 use crate::astrow::AstrowClient;
 use crate::http::Backoff;
 use crate::store::astrow_ledger::{self, AstrowLedgerError, Page};
-use crate::store::astrow_tally;
+use crate::store::{astrow_restore, astrow_tally};
 use crate::store::db::Db;
 
 pub(super) struct FeedReader {
@@ -38,6 +38,9 @@ enum Step {
     Full,
     /// PAC's reader list is not known yet: wait for it.
     NoReaders,
+    /// Astrow went back below the cursor (restored from a backup):
+    /// recorded, nothing read until a person moves the cursor.
+    WentBack,
 }
 
 /// What the reader says while it waits for PAC's reader list.
@@ -69,7 +72,7 @@ impl FeedReader {
             });
             let go_on = match step {
                 Ok(Step::More) => !self.cancel.is_cancelled(),
-                Ok(Step::Idle) => self.wait(self.cfg.poll_every, None).await,
+                Ok(Step::Idle | Step::WentBack) => self.wait(self.cfg.poll_every, None).await,
                 Ok(Step::Full) => {
                     let drained = self.drained.clone();
                     self.wait(self.cfg.poll_every, Some(drained)).await
@@ -99,6 +102,24 @@ impl FeedReader {
         }
     }
 
+    /// Astrow went back below the cursor: record it (reading stops) and
+    /// say so loudly, once.
+    async fn record_went_back(&self, cursor: u64, why: String) -> Result<(), String> {
+        let text = why.clone();
+        let news = self
+            .db
+            .call(move |c| astrow_restore::record_restore(c, cursor, &text, Utc::now()))
+            .await
+            .map_err(|e| e.to_string())?;
+        if news {
+            tracing::error!(
+                cursor,
+                "Astrow's bookings went back (restored from a backup?): {why}; reading Astrow's bookings stopped until `astrow-pac bookings astrow-cursor --to N`"
+            );
+        }
+        Ok(())
+    }
+
     /// Wait until PAC's reader list changes (or the gate does).
     async fn wait_for_readers(&mut self) -> bool {
         tokio::select! {
@@ -108,28 +129,41 @@ impl FeedReader {
         }
     }
 
+    /// One page: read after `cursor - 1`, so that the page begins with the
+    /// booking at the cursor, still the one read (else Astrow went back:
+    /// `restore::went_back`), then store what is newer.
     async fn step(&self) -> Result<Step, String> {
         let Some(pac_readers) = self.pac_readers.borrow().clone() else {
             return Ok(Step::NoReaders);
         };
-        let (after, pending) = self
+        let (after, pending, mark, went_back) = self
             .db
             .call(|c| {
                 Ok::<_, AstrowLedgerError>((
                     astrow_ledger::cursor(c)?.0,
                     astrow_tally::current(c)?.pending,
+                    astrow_restore::cursor_mark(c)?,
+                    astrow_restore::open_restore(c)?,
                 ))
             })
             .await
             .map_err(|e| e.to_string())?;
+        if went_back.is_some() {
+            return Ok(Step::WentBack);
+        }
         if pending >= self.cfg.max_pending {
             return Ok(Step::Full);
         }
         let page = self
             .astrow
-            .bookings_after(after, self.cfg.page_size)
+            .bookings_after(after.saturating_sub(1), self.cfg.page_size.max(2))
             .await
             .map_err(|e| e.to_string())?;
+        if let Some(why) = super::restore::went_back(after, mark.as_deref(), &page) {
+            self.record_went_back(after, why).await?;
+            return Ok(Step::WentBack);
+        }
+        let page = super::restore::after_cursor(page, after);
         let Some(to) = page.last_id() else {
             return Ok(Step::Idle);
         };

@@ -30,6 +30,10 @@ pub struct AstrowToPacView {
     pub reading_paused: bool,
     /// When the oldest pending row was read (nothing sent since): stuck.
     pub oldest_pending: Option<DateTime<Utc>>,
+    /// Astrow went back below the cursor (restored from a backup): reading
+    /// stopped until a person moves the cursor.
+    #[serde(default)]
+    pub astrow_restore: Option<crate::store::astrow_restore::OpenRestore>,
 }
 
 impl AstrowToPacView {
@@ -42,6 +46,9 @@ impl AstrowToPacView {
     pub fn stuck(&self, now: DateTime<Utc>, stuck_after_s: u64) -> Option<String> {
         if !self.enabled {
             return None;
+        }
+        if let Some(r) = &self.astrow_restore {
+            return Some(format!("Astrow->PAC: {}", r.message()));
         }
         if self.astrow_failures >= Self::DOWN_AFTER {
             return Some(format!(

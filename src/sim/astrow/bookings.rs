@@ -95,6 +95,15 @@ impl State {
         }
     }
 
+    /// Astrow restored from a backup taken when its newest booking was
+    /// `through`: later bookings are gone (with their source ids) and
+    /// numbering goes on from there.
+    pub fn restore_bookings(&mut self, through: u64) {
+        self.bookings.retain(|id, _| *id <= through);
+        self.by_source.retain(|_, id| *id <= through);
+        self.next_booking_id = self.next_booking_id.min(through + 1);
+    }
+
     /// Behind the integration's back (another import): store the booking
     /// with this source id once more, under a new booking id.
     pub fn double_booking(&mut self, source_id: &str) -> bool {

@@ -29,6 +29,7 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/_sim/licences", put(licences))
         .route("/_sim/permission", put(permission))
         .route("/_sim/stats", get(get_stats))
+        .route("/_sim/restore_bookings", post(restore_bookings))
         .route(
             "/_sim/own_bookings",
             post(own_bookings).put(own_booking_rate),
@@ -101,6 +102,24 @@ async fn own_booking_rate(
     }
     super::set_own_rate(&sim, req.per_min);
     Ok(Json(serde_json::json!({"per_min": req.per_min})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestoreRequest {
+    through: u64,
+}
+
+/// `POST /_sim/restore_bookings {"through": N}`: Astrow restored from a
+/// backup taken when its newest booking was N.
+async fn restore_bookings(
+    Ext(sim): Sim,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiErr> {
+    let req: RestoreRequest = json_body(&headers, body)?;
+    sim.lock().restore_bookings(req.through);
+    Ok(Json(serde_json::json!({"through": req.through})).into_response())
 }
 
 /// Most edits one `/_sim/edit` makes (the state lock is held meanwhile).

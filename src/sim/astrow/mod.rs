@@ -13,6 +13,9 @@
 //!   badge no one holds; at the terminal `serial` when given (`file` at a
 //!   PAC reader's serial: the old Astrow IO Service's bookings of PAC swipes);
 //! - `PUT /_sim/own_bookings {"per_min": F}`: such bookings at a rate (0 stops);
+//! - `POST /_sim/restore_bookings {"through": N}`: Astrow restored from a
+//!   backup taken when its newest booking was N (later ones gone, ids go on
+//!   from N + 1);
 //! - `GET /_sim/stats`: employees, bookings stored, processed, queued,
 //!   duplicates, rejected, logins, edits, the last heartbeat, whether Astrow
 //!   would show the service red, and the shared request counters.
@@ -276,6 +279,12 @@ impl AstrowSim {
     /// Delete the stored booking with this source id behind the integration's back.
     pub fn delete_booking(&self, source_id: &str) -> bool {
         self.shared.lock().delete_booking(source_id)
+    }
+
+    /// Astrow restored from a backup taken at booking `through` (see
+    /// `/_sim/restore_bookings`).
+    pub fn restore_bookings(&self, through: u64) {
+        self.shared.lock().restore_bookings(through);
     }
 
     /// Store the booking with this source id a second time behind the integration's back.
