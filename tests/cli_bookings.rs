@@ -11,7 +11,7 @@ use astrow_pac::model::{Direction, Event, EventType, PacId, Seq};
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
 use astrow_pac::store::booking_waits::{self, WaitKey};
 use astrow_pac::store::ledger::{self, EntryKind, NewEntry};
-use astrow_pac::store::{Store, seq_reset};
+use astrow_pac::store::{Store, astrow_restore, seq_reset};
 use chrono::{FixedOffset, TimeZone, Utc};
 
 fn run(config: &Path, args: &[&str]) -> Output {
@@ -110,4 +110,68 @@ async fn reset_cursor_is_refused_while_an_engine_holds_the_store() {
     let out = run(&config, &["bookings", "reset-cursor", "--to", "1", "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("console"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_exits_3_for_an_astrow_restore_that_astrow_cursor_resolves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, config, store_dir) = setup(dir.path()).await;
+    {
+        let mut store = Store::open(&store_dir).unwrap();
+        let conn = store.connection();
+        conn.execute(
+            "UPDATE astrow_cursor SET after_booking_id = 40 WHERE id = 1",
+            [],
+        )
+        .unwrap();
+        astrow_restore::record_restore(
+            conn,
+            40,
+            "Astrow's newest booking id is below our cursor 40",
+            Utc::now(),
+        )
+        .unwrap();
+    }
+    let out = run(&config, &["status", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &v["astrow_to_pac"];
+    assert_eq!(a["astrow_restore"]["cursor"], 40, "{a}");
+    assert!(
+        a["attention"][0]
+            .as_str()
+            .unwrap()
+            .contains("astrow-cursor"),
+        "{a}"
+    );
+    let text = run(&config, &["status"]);
+    assert_eq!(text.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("STOPPED Astrow's bookings went back"),
+        "{text}"
+    );
+
+    // Without a yes, nothing moves.
+    let out = run(&config, &["bookings", "astrow-cursor", "--to", "30"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = run(
+        &config,
+        &["bookings", "astrow-cursor", "--to", "30", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("epoch 1"),
+        "{out:?}"
+    );
+
+    let out = run(&config, &["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["astrow_to_pac"]["astrow_restore"].is_null());
+    assert_eq!(v["astrow_to_pac"]["cursor"], 30);
+    let store = Store::open(&store_dir).unwrap();
+    let audit = store.audit_log(5).unwrap();
+    assert_eq!(audit[0].record.action, "move_booking_cursor");
+    assert_eq!(audit[0].record.result, "ok");
 }

@@ -1369,6 +1369,7 @@ fn bookings_pane_shows_the_astrow_to_pac_direction() {
     use astrow_pac::store::astrow_ledger::{RowState, Tally};
     let entry = |id: u64, state: RowState| A2pEntry {
         booking_id: id,
+        source_id: format!("astrow:{id}"),
         time: chrono::DateTime::parse_from_rfc3339("2026-11-28T08:01:07+01:00").unwrap(),
         badge_no: "10231".into(),
         pers_no: Some(1001),
@@ -1438,4 +1439,35 @@ fn bookings_pane_shows_the_astrow_to_pac_direction() {
     );
     h.press("5a");
     assert!(has(&mut h, "Swipes, newest first"));
+}
+
+/// Astrow restored from a backup: the Overview and the Bookings pane's
+/// other direction say reading stopped and how to go on; Astrow's text is
+/// drawn sanitised.
+#[test]
+fn an_astrow_restore_is_shown_on_the_overview_and_the_bookings_pane() {
+    use astrow_pac::engine::astrow_to_pac::AstrowToPacView;
+    use astrow_pac::store::astrow_restore::OpenRestore;
+    let mut snap = snapshot();
+    let now = snap.generated_at.unwrap_or_default();
+    snap.astrow_to_pac = Arc::new(AstrowToPacView {
+        enabled: true,
+        astrow_restore: Some(OpenRestore {
+            detected_at: now,
+            cursor: 40,
+            why: "Astrow's newest booking id\u{1b}[31m is below our cursor 40".into(),
+        }),
+        ..AstrowToPacView::default()
+    });
+    let mut h = Harness::new(snap, 200, 40);
+    h.press("1");
+    let screen = h.text();
+    assert!(screen.contains("Astrow's bookings went back"), "{screen}");
+    assert!(!screen.contains('\u{1b}'), "escape drawn: {screen}");
+    h.press("5a");
+    let screen = h.text();
+    assert!(
+        screen.contains("Astrow went back (restored?): reading stopped"),
+        "{screen}"
+    );
 }

@@ -24,6 +24,15 @@ Asks for confirmation (default No) and writes the audit log. The engine holds th
 while it runs: then the engine moves the cursor, asked through its control socket (or use \
 the console: Bookings pane, key X).
 
+astrow-cursor --to N: the other direction's recovery (bookings.astrow_to_pac). After \
+Astrow was restored from a backup its booking ids start again below the Astrow->PAC \
+cursor; the engine stops reading Astrow's bookings and says so (console Overview, log, \
+heartbeat degraded, `status` exit 3). This moves that cursor to N (the newest booking \
+id of Astrow's backup) in a new epoch: Astrow's bookings after N are read and sent to \
+PAC as `astrow:e<epoch>:<booking_id>`, so they never collide with what PAC already \
+stored. Asks for confirmation (default No) and writes the audit log; beside a running \
+engine the engine moves it, asked through its control socket.
+
 Exit codes: 0 moved, 1 refused, declined or failed, 2 the engine runs.";
 
 #[derive(Debug, Args)]
@@ -46,12 +55,24 @@ pub enum BookingsAction {
         #[arg(long)]
         yes: bool,
     },
+    /// Move the Astrow->PAC booking cursor after Astrow was restored from a backup
+    AstrowCursor {
+        /// Read Astrow's bookings after this booking id from now on
+        #[arg(long, value_name = "N")]
+        to: u64,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub fn run(global: &GlobalArgs, args: &BookingsArgs) -> u8 {
     let (to, yes) = match &args.action {
         BookingsAction::Export(a) => return super::bookings_export::export(global, a),
         BookingsAction::ResetCursor { to, yes } => (*to, *yes),
+        BookingsAction::AstrowCursor { to, yes } => {
+            return super::bookings_astrow::run(global, *to, *yes);
+        }
     };
     let Some((_, settings)) = load_settings(global, false) else {
         return exit::PROBLEMS;

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod attach;
 pub mod audit;
 pub mod bookings;
+pub mod bookings_astrow;
 pub mod bookings_export;
 pub mod check;
 pub mod common;

@@ -56,6 +56,12 @@ pub enum Command {
     ResetCursor {
         to: u64,
     },
+    /// After Astrow was restored from a backup (its booking ids went back
+    /// below the Astrow->PAC cursor): read Astrow's bookings after `to`
+    /// from now on, in a new epoch (audited).
+    MoveAstrowCursor {
+        to: u64,
+    },
     /// Stop cleanly: finish or safely abandon the item in flight.
     Shutdown,
     /// Ask about the store (a page of the audit log, a trace): the answer

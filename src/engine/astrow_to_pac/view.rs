@@ -76,7 +76,12 @@ impl AstrowToPacView {
 /// One Astrow booking on its way to PAC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct A2pEntry {
+    /// Astrow's booking id (in its epoch, see `source_id`).
     pub booking_id: u64,
+    /// The PAC `source_id` it goes under: `astrow:<id>`, or
+    /// `astrow:e<epoch>:<id>` after a restore of Astrow.
+    #[serde(default)]
+    pub source_id: String,
     pub time: DateTime<FixedOffset>,
     pub badge_no: String,
     pub pers_no: Option<u64>,
@@ -104,7 +109,8 @@ impl A2pEntry {
             _ => None,
         };
         A2pEntry {
-            booking_id: r.booking.booking_id,
+            booking_id: crate::store::astrow_restore::split_key(r.booking.booking_id).1,
+            source_id: crate::model::external_source_id(r.booking.booking_id),
             time: r.booking.time,
             badge_no: r.booking.badge_no.clone(),
             pers_no: r.booking.pers_no.map(|p| p.0),

@@ -163,6 +163,26 @@ impl Engine {
         }
     }
 
+    pub(super) async fn move_astrow_cursor(&mut self, to: u64) {
+        use crate::engine::astrow_to_pac::cursor;
+        if self.refuse_read_only("moving the Astrow booking cursor") {
+            return;
+        }
+        let r = self
+            .store
+            .call("move the Astrow booking cursor", move |s| {
+                Ok(cursor::move_cursor_audited(s, to))
+            })
+            .await;
+        match r.and_then(|r| r) {
+            Ok(done) => self.notice(EventLevel::Warning, cursor::describe(&done)),
+            Err(e) => self.notice(
+                EventLevel::Error,
+                format!("Astrow booking cursor not moved: {e}"),
+            ),
+        }
+    }
+
     pub(super) async fn roll_call(&mut self, start: bool) {
         if self.refuse_read_only("a roll call") {
             return;

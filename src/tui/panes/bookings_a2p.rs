@@ -66,6 +66,12 @@ pub fn stats_spans(v: &AstrowToPacView, t: &Theme) -> Vec<Span<'static>> {
     if v.reading_paused {
         l.push(Span::styled("  ▲ reading paused", t.warn));
     }
+    if v.astrow_restore.is_some() {
+        l.push(Span::styled(
+            "  ! Astrow went back (restored?): reading stopped, see bookings astrow-cursor",
+            t.bad,
+        ));
+    }
     if v.tally.waiting > 0 {
         l.push(Span::styled(
             format!("  {} held for a link to PAC", v.tally.waiting),
@@ -141,8 +147,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
             Span::styled(format!(" {m} "), ms),
             Span::styled(
                 format!(
-                    "astrow:{} · {} · {who} · {} tries · ",
-                    e.booking_id,
+                    "{} · {} · {who} · {} tries · ",
+                    ext(&e.source_id),
                     e.time.format("%Y-%m-%d %H:%M:%S %:z"),
                     e.attempts
                 ),
