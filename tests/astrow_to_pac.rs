@@ -832,3 +832,45 @@ async fn astrow_restored_and_booked_past_the_cursor_is_raised() {
     assert_both_epochs_in_pac(&rig, &before, &after).await;
     job.stop().await;
 }
+
+/// The reconciliation of this direction against both simulators: clean
+/// after a run (PAC's rejections and held bookings counted apart, not as
+/// missing); an event deleted in PAC is missing; the source id and origin
+/// of PAC's external events are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_astrow_to_pac_is_clean_then_finds_a_deleted_event() {
+    use astrow_pac::engine::jobs::reconcile_a2p;
+    let rig = rig(40).await;
+    let (job, _gate) = rig.start_job(fast());
+    rig.astrow_sim().own_bookings(60, None);
+    rig.quiescent(Duration::from_secs(30)).await;
+    let (_, sent, rejected, _) = a2p::ledger_states(&rig.db(), false);
+    assert!(sent.len() > 5, "{sent:?}");
+    let page = rig.pac.events(Seq(0), 1000, Duration::ZERO).await.unwrap();
+    let ext = page.external.values().next().expect("external events kept");
+    assert!(ext.source_id.starts_with("astrow:"), "{ext:?}");
+    assert!(ext.origin.starts_with("Astrow "), "{ext:?}");
+    job.stop().await;
+
+    let facts = reconcile_a2p::ledger_facts(&open_connection(&rig.db()).unwrap()).unwrap();
+    let now = chrono::Utc::now();
+    let (from, to) = (
+        now - chrono::Duration::hours(24),
+        now + chrono::Duration::minutes(1),
+    );
+    let r = reconcile_a2p::run(&rig.pac, &rig.astrow, &facts, from, to)
+        .await
+        .unwrap();
+    assert!(r.clean(), "{r:?}");
+    assert_eq!(r.booked_once, sent.len(), "{r:?}");
+    assert_eq!(r.rejected, rejected.len(), "{r:?}");
+    assert_eq!(r.expected, sent.len() + r.rejected + r.waiting, "{r:?}");
+
+    let gone = format!("astrow:{}", sent.keys().next().unwrap());
+    assert!(rig.pac_sim().delete_external(&gone).await);
+    let r = reconcile_a2p::run(&rig.pac, &rig.astrow, &facts, from, to)
+        .await
+        .unwrap();
+    assert_eq!(r.missing, vec![gone], "{r:?}");
+    assert!(r.doubled.is_empty() && r.unexpected.is_empty(), "{r:?}");
+}

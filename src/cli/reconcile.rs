@@ -8,7 +8,7 @@ use serde_json::json;
 use super::common::one_shot;
 use super::{GlobalArgs, exit};
 use crate::engine::connect::{astrow_client, pac_client};
-use crate::engine::jobs::reconcile;
+use crate::engine::jobs::{reconcile, reconcile_a2p};
 use crate::engine::reconcile::ReconcileReport;
 use crate::engine::runtime::store_dir;
 use crate::store::Store;
@@ -19,6 +19,12 @@ that Astrow does not hold (missing), holds more than once (doubled), and booking
 source ids that match no swipe (unexpected). Only what PAC still keeps in its event history \
 can be judged. It only reads; it works beside a running engine, which also reconciles the \
 last 24 hours every hour (Overview, Jobs).
+
+--direction astrow-to-pac reconciles the other direction (bookings.astrow_to_pac): \
+Astrow's own bookings of the window (not those from PAC), by the source id they go to PAC \
+under (astrow:<booking_id>), against PAC's external_attendance events: missing, doubled, \
+unexpected; those still waiting in the ledger (pending or held with a reason) and those \
+PAC rejected with a reason are counted apart, not as missing.
 
 --from and --to are dates (YYYY-MM-DD, both included, local time); without them, the last \
 24 hours.
@@ -36,6 +42,18 @@ pub struct ReconcileArgs {
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
+    /// Which direction of bookings to reconcile
+    #[arg(long, value_enum, default_value_t = Direction::PacToAstrow)]
+    pub direction: Direction,
+}
+
+/// The two directions bookings travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Direction {
+    /// PAC's granted swipes booked into Astrow
+    PacToAstrow,
+    /// Astrow's own bookings sent to PAC as external events
+    AstrowToPac,
 }
 
 /// The window `[from, to)` the arguments name (pure but for `now`).
@@ -82,6 +100,9 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> u8 {
             return exit::USAGE;
         }
     };
+    if args.direction == Direction::AstrowToPac {
+        return run_a2p(&shot, args, from, to);
+    }
     // The epoch of the store and what still waits in its ledger, beside a
     // running engine or not (nothing without a store).
     let org = settings.pac.organization_id;
@@ -94,12 +115,43 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> u8 {
         let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
         reconcile::run(&pac, &astrow, settings, epoch, &waiting, from, to).await
     });
+    tell(args, result, ReconcileReport::summary)
+}
+
+/// `--direction astrow-to-pac`.
+fn run_a2p(
+    shot: &super::common::OneShot,
+    args: &ReconcileArgs,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> u8 {
+    let settings = &shot.settings;
+    // What waits or was rejected in the ledger, beside a running engine or
+    // not (nothing without a store: all judged).
+    let facts = Store::open_read_only(&store_dir(settings))
+        .ok()
+        .and_then(|mut s| reconcile_a2p::ledger_facts(s.connection()).ok())
+        .unwrap_or_default();
+    let result = shot.runtime.block_on(async {
+        let pac = pac_client(settings).map_err(|e| e.to_string())?;
+        let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
+        reconcile_a2p::run(&pac, &astrow, &facts, from, to).await
+    });
+    tell(args, result, crate::engine::reconcile_a2p::summary)
+}
+
+/// Print the report (or why there is none); the exit code.
+fn tell(
+    args: &ReconcileArgs,
+    result: Result<ReconcileReport, String>,
+    summary: fn(&ReconcileReport) -> String,
+) -> u8 {
     match result {
         Ok(report) => {
             if args.json {
                 println!("{}", report_json(&report));
             } else {
-                print!("{}", report_text(&report));
+                print!("{}", report_text(&report, summary));
             }
             if report.clean() {
                 exit::OK
@@ -118,18 +170,19 @@ fn report_json(r: &ReconcileReport) -> serde_json::Value {
     json!({
         "from": r.from, "to": r.to, "clean": r.clean(),
         "expected": r.expected, "booked_once": r.booked_once, "waiting": r.waiting,
+        "rejected": r.rejected,
         "missing": r.missing,
         "doubled": r.doubled.iter().map(|(s, n)| json!({"source_id": s, "times": n})).collect::<Vec<_>>(),
         "unexpected": r.unexpected,
     })
 }
 
-fn report_text(r: &ReconcileReport) -> String {
+fn report_text(r: &ReconcileReport, summary: fn(&ReconcileReport) -> String) -> String {
     let mut out = format!(
         "{} .. {}: {}\n",
         r.from.map(|t| t.to_rfc3339()).unwrap_or_default(),
         r.to.map(|t| t.to_rfc3339()).unwrap_or_default(),
-        r.summary()
+        summary(r)
     );
     for s in &r.missing {
         out.push_str(&format!("MISSING    {}\n", crate::http::sanitize(s)));

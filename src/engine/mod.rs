@@ -16,6 +16,7 @@ pub mod people;
 pub mod plan;
 pub mod query;
 pub mod reconcile;
+pub mod reconcile_a2p;
 pub mod request;
 pub mod retry;
 pub mod runtime;

@@ -20,6 +20,10 @@ pub struct ReconcileReport {
     /// sent (not counted as missing).
     #[serde(default)]
     pub waiting: usize,
+    /// Expected, not held, and refused by the receiving side with a reason
+    /// kept in the ledger (Astrow->PAC: PAC's `rejected`; not missing).
+    #[serde(default)]
+    pub rejected: usize,
     /// Expected and not held by Astrow.
     pub missing: Vec<String>,
     /// Held by Astrow more than once: `(source_id, times)`.
@@ -88,6 +92,7 @@ pub fn compare<'a>(
         expected: expected.len(),
         booked_once,
         waiting: 0,
+        rejected: 0,
         missing,
         doubled,
         unexpected,

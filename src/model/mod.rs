@@ -269,6 +269,15 @@ pub enum ExternalOutcome {
     Rejected { reason: String },
 }
 
+/// Where an `external_attendance` event of PAC came from: the `source_id`
+/// it was stored under (`astrow:<booking_id>` when this integration sent it)
+/// and its free-text `origin` ("Astrow web").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalSource {
+    pub source_id: String,
+    pub origin: String,
+}
+
 /// Astrow->PAC ledger keys are `epoch << A2P_EPOCH_SHIFT | booking_id`:
 /// after Astrow was restored from a backup its booking ids start again, and
 /// a person's `astrow-cursor` starts a new epoch so they collide with nothing.

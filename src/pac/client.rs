@@ -98,6 +98,59 @@ pub struct EventBatch {
     /// Events of this batch that could not be read (their seq, when
     /// readable, lets the reader go past them and report them).
     pub set_aside: Vec<SetAside>,
+    /// The `source_id` and `origin` of this batch's `external_attendance`
+    /// events (the Astrow->PAC reconciliation matches them), by seq.
+    pub external: std::collections::BTreeMap<Seq, crate::model::ExternalSource>,
+}
+
+/// Longest `source_id` of an external event accepted from PAC.
+pub const MAX_EXTERNAL_SOURCE_ID: usize = 200;
+
+/// The `source_id` and `origin` of the `external_attendance` events (checked:
+/// printable, bounded); an event whose `source_id` is missing or not is set
+/// aside with why (an origin that is not is dropped: free text).
+fn external_sources(
+    items: &mut Vec<wire::Event>,
+    set_aside: &mut Vec<SetAside>,
+) -> std::collections::BTreeMap<Seq, crate::model::ExternalSource> {
+    let printable = |s: &str, max: usize| {
+        !s.trim().is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
+    };
+    let mut out = std::collections::BTreeMap::new();
+    items.retain(|e| {
+        if e.event_type != crate::model::EventType::ExternalAttendance {
+            return true;
+        }
+        match e.source_id.as_deref() {
+            Some(s) if printable(s, MAX_EXTERNAL_SOURCE_ID) => {
+                let origin = e
+                    .origin
+                    .as_deref()
+                    .filter(|o| printable(o, wire::MAX_ORIGIN_CHARS))
+                    .unwrap_or("")
+                    .to_string();
+                out.insert(
+                    Seq(e.seq),
+                    crate::model::ExternalSource {
+                        source_id: s.to_string(),
+                        origin,
+                    },
+                );
+                true
+            }
+            _ => {
+                set_aside.push(SetAside {
+                    listing: "PAC events",
+                    id: Some(e.seq),
+                    reason: format!(
+                        "an external_attendance event needs a source_id of 1 to {MAX_EXTERNAL_SOURCE_ID} printable characters"
+                    ),
+                });
+                false
+            }
+        }
+    });
+    out
 }
 
 /// Most access groups or readers accepted in one answer.
@@ -423,7 +476,8 @@ impl PacClient {
             }
             Err(e) => return Err(e),
         };
-        let (items, set_aside) = read_items::<wire::Event>("PAC events", "seq", page.items);
+        let (mut items, mut set_aside) = read_items::<wire::Event>("PAC events", "seq", page.items);
+        let external = external_sources(&mut items, &mut set_aside);
         let page = wire::EventsPage {
             items,
             last_seq: page.last_seq,
@@ -435,6 +489,7 @@ impl PacClient {
             last_seq: Seq(page.last_seq),
             oldest_seq: Seq(page.oldest_seq),
             set_aside,
+            external,
         })
     }
 
@@ -641,6 +696,38 @@ mod tests {
     fn base_urls_bracket_ipv6() {
         assert_eq!(base_url("::1", 443), "https://[::1]:443");
         assert_eq!(base_url("10.0.0.5", 8443), "https://10.0.0.5:8443");
+    }
+
+    #[test]
+    fn external_sources_are_kept_when_printable_and_bounded_else_set_aside() {
+        let ev = |seq, source_id: Option<&str>, origin: Option<&str>| wire::Event {
+            seq,
+            time: chrono::DateTime::parse_from_rfc3339("2026-11-28T08:01:07+01:00").unwrap(),
+            event_type: crate::model::EventType::ExternalAttendance,
+            reader_id: None,
+            badge_number: None,
+            employee_id: Some(7),
+            source_id: source_id.map(String::from),
+            origin: origin.map(String::from),
+        };
+        let long = "x".repeat(MAX_EXTERNAL_SOURCE_ID + 1);
+        let mut items = vec![
+            ev(1, Some("astrow:5"), Some("Astrow web")),
+            ev(2, Some("astrow:\u{1b}[31m"), None),
+            ev(3, None, None),
+            ev(4, Some(&long), None),
+            ev(5, Some("astrow:6"), Some("bad\u{7}")),
+        ];
+        let mut set_aside = Vec::new();
+        let kept = external_sources(&mut items, &mut set_aside);
+        assert_eq!(items.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 5]);
+        assert_eq!(
+            set_aside.iter().map(|s| s.id).collect::<Vec<_>>(),
+            vec![Some(2), Some(3), Some(4)]
+        );
+        assert_eq!(kept[&Seq(1)].source_id, "astrow:5");
+        assert_eq!(kept[&Seq(1)].origin, "Astrow web");
+        assert_eq!(kept[&Seq(5)].origin, "", "an unprintable origin is dropped");
     }
 
     #[test]

@@ -229,6 +229,12 @@ impl PacSim {
         st.readers.iter().map(|r| r.serial.clone()).collect()
     }
 
+    /// Delete the external event stored under `source_id` behind the
+    /// integration's back. Whether there was one.
+    pub async fn delete_external(&self, source_id: &str) -> bool {
+        self.shared.state.lock().await.delete_external(source_id)
+    }
+
     /// Add a reader in PAC, or change one (serial, direction).
     pub async fn set_reader(&self, reader: crate::model::Reader) {
         self.shared.state.lock().await.set_reader(reader);

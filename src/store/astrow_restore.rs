@@ -150,6 +150,40 @@ pub fn record_restore(
     Ok(true)
 }
 
+/// Where each epoch after the first starts: `(epoch, after booking id)`.
+pub fn epoch_starts(conn: &Connection) -> Result<Vec<(u32, u64)>, AstrowLedgerError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT epoch, resolved_to FROM astrow_restores
+             WHERE epoch IS NOT NULL AND resolved_to IS NOT NULL ORDER BY id",
+        )
+        .map_err(sql("prepare the epoch starts"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)? as u64))
+        })
+        .map_err(sql("read the epoch starts"))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(sql("read an epoch start"))
+}
+
+/// The ledger keys of the rows in one of `states` (`'pending'`, ...).
+pub fn keys_in(conn: &Connection, states: &[&str]) -> Result<Vec<u64>, AstrowLedgerError> {
+    let marks = vec!["?"; states.len()].join(", ");
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT booking_id FROM astrow_ledger WHERE state IN ({marks})"
+        ))
+        .map_err(sql("prepare the rows by state"))?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(states), |r| {
+            r.get::<_, i64>(0).map(|k| k as u64)
+        })
+        .map_err(sql("read the rows by state"))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(sql("read a row by state"))
+}
+
 /// What `astrow-cursor` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AstrowCursorMove {

@@ -22,6 +22,7 @@
 
 pub mod map;
 mod reader;
+pub mod cursor;
 pub mod restore;
 mod sender;
 pub mod view;

@@ -4,4 +4,5 @@ pub mod definitions;
 pub mod employees;
 pub mod heartbeat;
 pub mod reconcile;
+pub mod reconcile_a2p;
 pub mod scheduler;

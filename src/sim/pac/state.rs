@@ -347,6 +347,17 @@ impl State {
         self.external.by_source.retain(|_, seq| *seq <= through);
     }
 
+    /// Behind the integration's back (a person in PAC): delete the
+    /// external event stored under `source_id`. Whether there was one.
+    pub fn delete_external(&mut self, source_id: &str) -> bool {
+        let Some(seq) = self.external.by_source.remove(source_id) else {
+            return false;
+        };
+        self.external.by_seq.remove(&seq);
+        self.events.retain(|e| e.seq.0 != seq);
+        true
+    }
+
     /// Add a reader, or change the one with its id (serial, direction, ...).
     pub fn set_reader(&mut self, reader: Reader) {
         match self.readers.iter_mut().find(|r| r.id == reader.id) {
