@@ -172,27 +172,46 @@ pub async fn scheduled(
     // A margin: what was read in the last minutes may be on its way.
     let to = Utc::now() - chrono::Duration::minutes(2);
     let r = run(pac, astrow, &settings, epoch, &waiting, to - WINDOW, to).await?;
-    let line = format!("last 24 h: {}", r.summary());
-    if r.clean() {
+    let mut line = format!("last 24 h: {}", r.summary());
+    // The other direction, when it is on: the same window, the same proof.
+    let a2p = if settings.bookings.astrow_to_pac {
+        let facts = store
+            .call("read the Astrow->PAC ledger's waits", |s| {
+                Ok(super::reconcile_a2p::ledger_facts(s.connection()))
+            })
+            .await?
+            .map_err(|e| e.to_string())?;
+        let a = super::reconcile_a2p::run(pac, astrow, &facts, to - WINDOW, to).await?;
+        line.push_str(&format!(
+            "; Astrow->PAC: {}",
+            crate::engine::reconcile_a2p::summary(&a)
+        ));
+        Some(a)
+    } else {
+        None
+    };
+    let first = first_off(&r).or_else(|| a2p.as_ref().and_then(first_off));
+    let Some(first) = first else {
         let trimmed = keep_bounded(store, to, settings.bookings.retention_days).await?;
-        Ok(if trimmed > 0 {
+        return Ok(if trimmed > 0 {
             format!("{line}; {trimmed} ledger rows past retention trimmed")
         } else {
             line
-        })
-    } else {
-        let first = r
-            .missing
-            .first()
-            .map(|s| format!("missing {s}"))
-            .or_else(|| r.doubled.first().map(|(s, n)| format!("{s} {n} times")))
-            .or_else(|| r.unexpected.first().map(|s| format!("unexpected {s}")))
-            .unwrap_or_default();
-        tracing::error!("reconciliation: {line} (e.g. {first})");
-        Err(format!(
-            "{line} (e.g. {first}); `astrow-pac reconcile` lists them"
-        ))
-    }
+        });
+    };
+    tracing::error!("reconciliation: {line} (e.g. {first})");
+    Err(format!(
+        "{line} (e.g. {first}); `astrow-pac reconcile` lists them"
+    ))
+}
+
+/// The first thing off in a report, if any.
+fn first_off(r: &ReconcileReport) -> Option<String> {
+    r.missing
+        .first()
+        .map(|s| format!("missing {s}"))
+        .or_else(|| r.doubled.first().map(|(s, n)| format!("{s} {n} times")))
+        .or_else(|| r.unexpected.first().map(|s| format!("unexpected {s}")))
 }
 
 /// The store's event epoch and the source ids still pending in its ledger.
