@@ -768,6 +768,7 @@ async fn astrow_restored_below_the_cursor_is_raised_and_recovered_in_a_new_epoch
     let r = astrow_restore_detected(&rig, &job).await;
     assert_eq!(r.cursor, cursor);
     assert!(r.why.contains("below our cursor"), "{r:?}");
+    assert_eq!(r.resume_after, Some(through), "the suggested cursor: {r:?}");
 
     // New bookings reuse the lost ids: nothing is read meanwhile.
     rig.astrow_sim().own_bookings(20, Some(TerminalKind::Web));
@@ -814,6 +815,7 @@ async fn astrow_restored_and_booked_past_the_cursor_is_raised() {
     let (job, _gate) = rig.start_job(fast());
     let r = astrow_restore_detected(&rig, &job).await;
     assert!(r.why.contains("another booking"), "{r:?}");
+    assert_eq!(r.resume_after, Some(through), "the suggested cursor: {r:?}");
     let conn = open_connection(&rig.db()).unwrap();
     assert_eq!(astrow_ledger::cursor(&conn).unwrap().0, cursor);
 

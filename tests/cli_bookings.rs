@@ -128,6 +128,7 @@ async fn status_exits_3_for_an_astrow_restore_that_astrow_cursor_resolves() {
             conn,
             40,
             "Astrow's newest booking id is below our cursor 40",
+            None,
             Utc::now(),
         )
         .unwrap();

@@ -1456,6 +1456,7 @@ fn an_astrow_restore_is_shown_on_the_overview_and_the_bookings_pane() {
             detected_at: now,
             cursor: 40,
             why: "Astrow's newest booking id\u{1b}[31m is below our cursor 40".into(),
+            resume_after: Some(30),
         }),
         ..AstrowToPacView::default()
     });
@@ -1467,7 +1468,9 @@ fn an_astrow_restore_is_shown_on_the_overview_and_the_bookings_pane() {
     h.press("5a");
     let screen = h.text();
     assert!(
-        screen.contains("Astrow went back (restored?): reading stopped"),
+        screen.contains(
+            "Astrow went back (restored?): reading stopped, bookings astrow-cursor --to 30"
+        ),
         "{screen}"
     );
 }

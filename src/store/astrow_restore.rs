@@ -26,6 +26,7 @@ CREATE TABLE astrow_restores (
     detected_at   TEXT NOT NULL,
     cursor        INTEGER NOT NULL,
     why           TEXT NOT NULL,
+    resume_after  INTEGER,
     resolved_at   TEXT,
     resolved_to   INTEGER,
     epoch         INTEGER
@@ -59,12 +60,51 @@ fn ts(t: DateTime<Utc>) -> String {
 /// so that the booking at the cursor can be told from another one under
 /// the same id after a restore of Astrow): source id, time, employee.
 pub fn mark(b: &crate::model::AstrowOwnBooking) -> String {
-    format!(
-        "{}|{}|{}",
-        b.source_id.as_deref().unwrap_or("-"),
-        b.time.to_rfc3339(),
-        b.pers_no.map_or("-".to_string(), |p| p.0.to_string())
+    mark_of(
+        b.source_id.as_deref(),
+        &b.time.to_rfc3339(),
+        b.pers_no.map(|p| p.0),
     )
+}
+
+fn mark_of(source_id: Option<&str>, time: &str, pers_no: Option<u64>) -> String {
+    format!(
+        "{}|{time}|{}",
+        source_id.unwrap_or("-"),
+        pers_no.map_or("-".to_string(), |p| p.to_string())
+    )
+}
+
+/// The ledger's rows of `epoch` as `(Astrow booking id, mark)`, in id order
+/// (to find where Astrow and the ledger part after a restore).
+pub fn marks_of_epoch(
+    conn: &Connection,
+    epoch: u32,
+) -> Result<Vec<(u64, String)>, AstrowLedgerError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT booking_id, source_id, time, pers_no FROM astrow_ledger
+             WHERE booking_id >= ?1 AND booking_id < ?2 AND state != 'unreadable'
+             ORDER BY booking_id",
+        )
+        .map_err(sql("prepare the ledger's marks"))?;
+    let rows = stmt
+        .query_map(
+            params![ledger_key(epoch, 0) as i64, ledger_key(epoch + 1, 0) as i64],
+            |r| {
+                let key = r.get::<_, i64>(0)? as u64;
+                let source: Option<String> = r.get(1)?;
+                let time: String = r.get(2)?;
+                let pers_no: Option<i64> = r.get(3)?;
+                Ok((
+                    split_key(key).1,
+                    mark_of(source.as_deref(), &time, pers_no.map(|p| p as u64)),
+                ))
+            },
+        )
+        .map_err(sql("read the ledger's marks"))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(sql("read a ledger mark"))
 }
 
 /// The cursor's mark: what the booking at the cursor was when read.
@@ -91,6 +131,11 @@ pub struct OpenRestore {
     pub cursor: u64,
     /// What Astrow's feed showed.
     pub why: String,
+    /// The newest booking id on which Astrow and the ledger still agree
+    /// (what Astrow kept from before its backup): the suggested cursor.
+    /// `None` when it could not be found (a person chooses).
+    #[serde(default)]
+    pub resume_after: Option<u64>,
 }
 
 impl OpenRestore {
@@ -98,24 +143,32 @@ impl OpenRestore {
     pub fn message(&self) -> String {
         format!(
             "Astrow's bookings went back (restored from a backup?): {}; we had read up to booking {}. \
-             Reading Astrow's bookings stopped: continue with `astrow-pac bookings astrow-cursor --to N` \
-             (N: the newest booking id Astrow kept from before its backup; newer ones are read and sent)",
-            self.why, self.cursor
+             Reading Astrow's bookings stopped: {}",
+            self.why,
+            self.cursor,
+            match self.resume_after {
+                Some(n) => format!(
+                    "Astrow's bookings up to {n} are the ones already read: continue with `astrow-pac bookings astrow-cursor --to {n}`"
+                ),
+                None => "continue with `astrow-pac bookings astrow-cursor --to N` \
+                         (N: the newest booking id Astrow kept from before its backup; newer ones are read and sent)"
+                    .to_string(),
+            }
         )
     }
 }
 
 pub fn open_restore(conn: &Connection) -> Result<Option<OpenRestore>, AstrowLedgerError> {
-    let row: Option<(String, u64, String)> = conn
+    let row: Option<(String, u64, String, Option<u64>)> = conn
         .query_row(
-            "SELECT detected_at, cursor, why FROM astrow_restores
+            "SELECT detected_at, cursor, why, resume_after FROM astrow_restores
              WHERE resolved_at IS NULL ORDER BY id LIMIT 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()
         .map_err(sql("read an Astrow restore"))?;
-    row.map(|(at, cursor, why)| {
+    row.map(|(at, cursor, why, resume_after)| {
         let detected_at = DateTime::parse_from_rfc3339(&at)
             .map(|d| d.with_timezone(&Utc))
             .map_err(|e| AstrowLedgerError::Corrupt {
@@ -126,6 +179,7 @@ pub fn open_restore(conn: &Connection) -> Result<Option<OpenRestore>, AstrowLedg
             detected_at,
             cursor,
             why,
+            resume_after,
         })
     })
     .transpose()
@@ -137,14 +191,16 @@ pub fn record_restore(
     conn: &Connection,
     cursor: u64,
     why: &str,
+    resume_after: Option<u64>,
     at: DateTime<Utc>,
 ) -> Result<bool, AstrowLedgerError> {
     if open_restore(conn)?.is_some() {
         return Ok(false);
     }
     conn.execute(
-        "INSERT INTO astrow_restores (detected_at, cursor, why) VALUES (?1, ?2, ?3)",
-        params![ts(at), cursor as i64, why],
+        "INSERT INTO astrow_restores (detected_at, cursor, why, resume_after)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![ts(at), cursor as i64, why, resume_after.map(|n| n as i64)],
     )
     .map_err(sql("record an Astrow restore"))?;
     Ok(true)

@@ -24,6 +24,7 @@ pub mod map;
 mod reader;
 pub mod cursor;
 pub mod restore;
+mod resume;
 mod sender;
 pub mod view;
 

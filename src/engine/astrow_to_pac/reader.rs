@@ -105,10 +105,19 @@ impl FeedReader {
     /// Astrow went back below the cursor: record it (reading stops) and
     /// say so loudly, once.
     async fn record_went_back(&self, cursor: u64, why: String) -> Result<(), String> {
+        let open = self
+            .db
+            .call(|c| astrow_restore::open_restore(c))
+            .await
+            .map_err(|e| e.to_string())?;
+        if open.is_some() {
+            return Ok(());
+        }
+        let resume = super::resume::resume_point(&self.astrow, &self.db).await;
         let text = why.clone();
         let news = self
             .db
-            .call(move |c| astrow_restore::record_restore(c, cursor, &text, Utc::now()))
+            .call(move |c| astrow_restore::record_restore(c, cursor, &text, resume, Utc::now()))
             .await
             .map_err(|e| e.to_string())?;
         if news {

@@ -66,9 +66,12 @@ pub fn stats_spans(v: &AstrowToPacView, t: &Theme) -> Vec<Span<'static>> {
     if v.reading_paused {
         l.push(Span::styled("  ▲ reading paused", t.warn));
     }
-    if v.astrow_restore.is_some() {
+    if let Some(r) = &v.astrow_restore {
+        let to = r.resume_after.map_or("N".to_string(), |n| n.to_string());
         l.push(Span::styled(
-            "  ! Astrow went back (restored?): reading stopped, see bookings astrow-cursor",
+            format!(
+                "  ! Astrow went back (restored?): reading stopped, bookings astrow-cursor --to {to}"
+            ),
             t.bad,
         ));
     }
