@@ -366,6 +366,12 @@ async fn consoles_and_commands_share_one_service() {
         .await;
     assert_eq!(code, Some(0), "reset-cursor: {out}\n{err}");
     assert!(out.contains("event cursor moved from"), "{out}");
+    // `bookings astrow-cursor` beside it: the service moves the Astrow cursor.
+    let (code, out, err) = rig
+        .run(&["bookings", "astrow-cursor", "--to", "0", "--yes"], &[])
+        .await;
+    assert_eq!(code, Some(0), "astrow-cursor: {out}\n{err}");
+    assert!(out.contains("Astrow booking cursor moved from"), "{out}");
     kill9(&mut service).await;
     drop(rig.site);
 }

@@ -1473,4 +1473,13 @@ fn an_astrow_restore_is_shown_on_the_overview_and_the_bookings_pane() {
         ),
         "{screen}"
     );
+    // X asks first; n leaves everything as it was; y moves the Astrow cursor.
+    assert!(engine(&h.press("X")).is_empty());
+    assert!(has(&mut h, "Move the Astrow booking cursor?"));
+    assert!(engine(&h.press("n")).is_empty());
+    h.press("X");
+    assert_eq!(
+        engine(&h.press("y")),
+        vec![Command::MoveAstrowCursor { to: 30 }]
+    );
 }

@@ -264,6 +264,7 @@ pub enum ConfirmKind {
     Apply { plan_id: String, allow_held: bool },
     OpenDoor { reader_id: u32 },
     ResetCursor { to: u64 },
+    MoveAstrowCursor { to: u64 },
     Quit,
     DiscardSettings,
     RebindStore,

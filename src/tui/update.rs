@@ -265,6 +265,10 @@ fn confirmed(s: &mut AppState, kind: ConfirmKind) -> Vec<Effect> {
             s.info("asked the engine to move the event cursor");
             vec![Effect::Engine(Command::ResetCursor { to })]
         }
+        ConfirmKind::MoveAstrowCursor { to } => {
+            s.info("asked the engine to move the Astrow booking cursor");
+            vec![Effect::Engine(Command::MoveAstrowCursor { to })]
+        }
         ConfirmKind::Quit => {
             s.quit = true;
             vec![Effect::Quit]

@@ -198,6 +198,7 @@ pub fn pane(s: &mut AppState, a: Action) -> Vec<Effect> {
             derive::refresh_bookings(s, None);
             Vec::new()
         }
+        (Pane::Bookings, Action::ResetCursor) if s.bookings.astrow_to_pac => move_astrow_cursor(s),
         (Pane::Bookings, Action::ResetCursor) => reset_cursor(s),
         (Pane::Bookings, Action::RollCallView) => {
             s.bookings.roll_call = !s.bookings.roll_call;
@@ -508,6 +509,39 @@ fn reset_cursor(s: &mut AppState) -> Vec<Effect> {
             ),
             format!("Read PAC's events after {to} from now on, in a new epoch (new source ids)?"),
             "Events up to it match what was already read. Audited.".into(),
+        ],
+        yes_label: "Move".into(),
+        yes: false,
+    }));
+    Vec::new()
+}
+
+/// After Astrow was restored from a backup (shown with `a`): offer to read
+/// Astrow's bookings after the proposed point, in a new epoch.
+fn move_astrow_cursor(s: &mut AppState) -> Vec<Effect> {
+    let Some(r) = s.snap.astrow_to_pac.astrow_restore.clone() else {
+        s.info("Astrow's bookings did not go back: the Astrow cursor stays");
+        return Vec::new();
+    };
+    let Some(to) = r.resume_after else {
+        s.info("no proposal where to go on: use `astrow-pac bookings astrow-cursor --to N`");
+        return Vec::new();
+    };
+    if refuse_write(s, "moving the Astrow booking cursor") {
+        return Vec::new();
+    }
+    s.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::MoveAstrowCursor { to },
+        title: "Move the Astrow booking cursor?".into(),
+        lines: vec![
+            format!(
+                "Astrow's bookings went back while we had read up to {}.",
+                r.cursor
+            ),
+            format!(
+                "Read Astrow's bookings after {to} from now on, in a new epoch (new source ids)?"
+            ),
+            "Bookings up to it match what was already read. Audited.".into(),
         ],
         yes_label: "Move".into(),
         yes: false,
