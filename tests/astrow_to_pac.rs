@@ -579,7 +579,8 @@ async fn settled_exactly_once(rig: &Rig, within: Duration) {
             .last()
             .map_or(0, |b| b.booking_id);
         let t = astrow_ledger::tally(&open_connection(&rig.db()).unwrap(), true).unwrap();
-        let (pending, sent, rejected, waiting) = a2p::ledger_states(&rig.db(), true);
+        let (pending, sent, rejected, waiting) =
+            a2p::ledger_states(&rig.db(), true, &rig.pac_readers());
         let want = rig
             .astrow_sim()
             .stored_bookings()
@@ -711,7 +712,8 @@ async fn assert_both_epochs_in_pac(rig: &Rig, before: &[String], after: &BTreeMa
             .into_iter()
             .map(|(s, _)| s)
             .collect();
-        let (pending, sent, rejected, waiting) = a2p::ledger_states(&rig.db(), false);
+        let (pending, sent, rejected, waiting) =
+            a2p::ledger_states(&rig.db(), false, &rig.pac_readers());
         let epoch1: BTreeSet<u64> = sent
             .keys()
             .chain(rejected.keys())
@@ -745,7 +747,7 @@ async fn assert_both_epochs_in_pac(rig: &Rig, before: &[String], after: &BTreeMa
 async fn own_bookings_sent(rig: &Rig, n: usize) -> Vec<String> {
     rig.astrow_sim().own_bookings(n, Some(TerminalKind::Web));
     rig.quiescent(Duration::from_secs(30)).await;
-    let (_, sent, _, _) = a2p::ledger_states(&rig.db(), false);
+    let (_, sent, _, _) = a2p::ledger_states(&rig.db(), false, &rig.pac_readers());
     sent.keys().map(|id| format!("astrow:{id}")).collect()
 }
 
@@ -846,7 +848,7 @@ async fn reconcile_astrow_to_pac_is_clean_then_finds_a_deleted_event() {
     let (job, _gate) = rig.start_job(fast());
     rig.astrow_sim().own_bookings(60, None);
     rig.quiescent(Duration::from_secs(30)).await;
-    let (_, sent, rejected, _) = a2p::ledger_states(&rig.db(), false);
+    let (_, sent, rejected, _) = a2p::ledger_states(&rig.db(), false, &rig.pac_readers());
     assert!(sent.len() > 5, "{sent:?}");
     let page = rig.pac.events(Seq(0), 1000, Duration::ZERO).await.unwrap();
     let ext = page.external.values().next().expect("external events kept");

@@ -279,6 +279,8 @@ pub fn move_cursor(
     )
     .map_err(sql("resolve the Astrow restore"))?;
     tx.commit().map_err(sql("commit an Astrow cursor move"))?;
+    // A rare write: the counts kept in memory (the cursor) are read again.
+    super::astrow_tally::forget(conn);
     Ok(AstrowCursorMove {
         old_cursor,
         new_cursor: to,

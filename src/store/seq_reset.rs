@@ -204,6 +204,8 @@ pub fn record_reset_requeuing(
     )
     .map_err(sql("count the Astrow->PAC rows sent again"))?;
     tx.commit().map_err(sql("commit a sequence reset"))?;
+    // A rare write: the Astrow->PAC counts kept in memory are read again.
+    super::astrow_tally::forget(conn);
     Ok(Some(requeued))
 }
 

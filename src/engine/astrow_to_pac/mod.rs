@@ -20,9 +20,9 @@
 //! The counts shown are kept in memory (`store::astrow_tally`), read from
 //! SQLite once; while the gate is closed the monitor touches no store.
 
+pub mod cursor;
 pub mod map;
 mod reader;
-pub mod cursor;
 pub mod restore;
 mod resume;
 mod sender;

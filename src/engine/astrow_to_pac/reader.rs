@@ -13,8 +13,8 @@ use super::{A2pConfig, Gate, PacReaders, TaskHealth, gate_open};
 use crate::astrow::AstrowClient;
 use crate::http::Backoff;
 use crate::store::astrow_ledger::{self, AstrowLedgerError, Page};
-use crate::store::{astrow_restore, astrow_tally};
 use crate::store::db::Db;
+use crate::store::{astrow_restore, astrow_tally};
 
 pub(super) struct FeedReader {
     pub astrow: AstrowClient,

@@ -60,6 +60,7 @@ mod tests {
             time: chrono::DateTime::parse_from_rfc3339("2026-11-28T08:01:07+01:00").unwrap(),
             terminal_kind: "web".into(),
             direction: None,
+            terminal_serial: None,
         }
     }
 
