@@ -24,8 +24,10 @@ use crate::engine::snapshot::EmployeeRow;
 /// connection, so the two are refused at the hello instead. 3: an
 /// employee in a query names its side (`{"pac": 12}`, `{"astrow": 12}`,
 /// `{"either": 12}`) where protocol 2 sent a bare number. 4: a plan item's
-/// master and target ids are numbers, not text.
-pub const PROTOCOL: u32 = 4;
+/// master and target ids are numbers, not text. 5: `Command::MoveAstrowCursor`
+/// (after Astrow was restored from a backup), which a service of protocol 4
+/// could not read.
+pub const PROTOCOL: u32 = 5;
 /// The product version, told in the hello (a console newer than the service says so).
 pub const PRODUCT: &str = env!("CARGO_PKG_VERSION");
 /// The largest frame a client may send (commands are small).
