@@ -70,6 +70,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "restores: Astrow's bookings (epochs), PAC's (Astrow->PAC rows sent again)",
         sql: super::astrow_restore::MIGRATION,
     },
+    Migration {
+        version: 12,
+        name: "booking ledger: pending rows found by the state index alone",
+        sql: super::tally::MIGRATION_ONE_PENDING_INDEX,
+    },
 ];
 
 const V1: &str = "
