@@ -5,7 +5,9 @@
 //!   in Astrow (bookings per second), repeated, median reported, for each
 //!   sender pipeline (serial; one commit, the default: a batch's answers
 //!   with the next batch's marks; grouped: four batches marked, sent and
-//!   recorded per commit), with the reader storing one page per transaction
+//!   recorded per commit; "before 11": one commit on a store with the
+//!   partial index of pending rows that migration 11 dropped), with the
+//!   reader storing one page per transaction
 //!   (the default) or up to four while PAC holds a backlog, each against
 //!   simulators of its own, round by round in turn; where each one's time
 //!   went, by stage;
@@ -56,7 +58,9 @@ struct Rig {
 
 /// `pipeline`; `None`: no sender at work (the people map never comes),
 /// the reader alone storing PAC's events (the second bound).
-async fn rig(pipeline: Option<Pipeline>, read_ahead: usize) -> Rig {
+/// `before_11`: the store as it was before migration 11 (the partial index
+/// of pending rows put back), to compare the two in the same run.
+async fn rig(pipeline: Option<Pipeline>, read_ahead: usize, before_11: bool) -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut opts = SiteOptions::new(dir.path().join("sim"));
     opts.employees = 300;
@@ -74,6 +78,12 @@ async fn rig(pipeline: Option<Pipeline>, read_ahead: usize) -> Rig {
     let store_dir = dir.path().join("store");
     drop(Store::open(&store_dir).expect("store"));
     let db = store_dir.join(astrow_pac::store::DATABASE_FILE);
+    if before_11 {
+        open_connection(&db)
+            .expect("db")
+            .execute_batch("CREATE INDEX ledger_pending ON ledger(seq) WHERE state = 'pending'")
+            .expect("the index of before");
+    }
     let people = pipeline.map(|_| Arc::new(People::default()));
     let (people_tx, people) = watch::channel(people);
     let mut limits = astrow_pac::engine::bookings::reader::ReadLimits::default();
@@ -202,17 +212,38 @@ async fn main() {
     // cargo bench passes --bench; nothing else is taken.
     // "one commit, 1 page": the default (the reader storing each page in a
     // transaction of its own); last, it also gives the steady lag.
+    // "before 11": the same with the store as before migration 11.
+    // BOOKINGS_ONLY (names, comma-separated) runs some of them (the last
+    // gives the steady lag).
     let pipelines = [
-        ("serial", Some(Pipeline::Serial), 1),
-        ("one commit, 4 pages", Some(Pipeline::OneCommit), READ_AHEAD),
-        ("read only, 1 page", None, 1),
-        ("read only", None, READ_AHEAD),
-        ("grouped, 4 pages", Some(Pipeline::Grouped), READ_AHEAD),
-        ("one commit, 1 page", Some(Pipeline::OneCommit), 1),
+        ("serial", Some(Pipeline::Serial), 1, false),
+        (
+            "one commit, 4 pages",
+            Some(Pipeline::OneCommit),
+            READ_AHEAD,
+            false,
+        ),
+        ("read only, 1 page", None, 1, false),
+        ("read only", None, READ_AHEAD, false),
+        (
+            "grouped, 4 pages",
+            Some(Pipeline::Grouped),
+            READ_AHEAD,
+            false,
+        ),
+        ("before 11, 1 page", Some(Pipeline::OneCommit), 1, true),
+        ("one commit, 1 page", Some(Pipeline::OneCommit), 1, false),
     ];
+    let only = std::env::var("BOOKINGS_ONLY").ok();
+    let chosen = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n.trim() == name))
+    };
     let mut rigs = Vec::new();
-    for (name, p, pages) in pipelines {
-        rigs.push((name, rig(p, pages).await, Vec::new()));
+    for (name, p, pages, before_11) in pipelines {
+        if chosen(name) {
+            rigs.push((name, rig(p, pages, before_11).await, Vec::new()));
+        }
     }
     // The simulators start with a history of events: read and sent before
     // the rounds, and their time by stage left out.
@@ -242,7 +273,10 @@ async fn main() {
     println!(
         "\nsustained import, median of 5 rounds of {n} events (loopback, simulators in this process):"
     );
-    let serial = median(&mut rigs[0].2.clone());
+    let serial = rigs
+        .iter()
+        .find(|(name, _, _)| *name == "serial")
+        .map_or(f64::NAN, |(_, _, rates)| median(&mut rates.clone()));
     let read_only = rigs
         .iter()
         .find(|(name, _, _)| *name == "read only")

@@ -223,6 +223,7 @@ fn append_page_in(
     }
     let epoch = super::seq_reset::epoch(&tx)?;
     let mut added = 0;
+    let read_at_text = ts(read_at);
     {
         let mut stmt = tx
             .prepare_cached(
@@ -252,7 +253,7 @@ fn append_page_in(
                     kind,
                     direction,
                     state,
-                    ts(read_at),
+                    read_at_text,
                 ])
                 .map_err(sql("insert an event"))?;
             if n > 0 {
