@@ -213,8 +213,9 @@ async fn main() {
     // "one commit, 1 page": the default (the reader storing each page in a
     // transaction of its own); last, it also gives the steady lag.
     // "before 11": the same with the store as before migration 11.
-    // BOOKINGS_ONLY (names, comma-separated) runs some of them (the last
+    // BOOKINGS_ONLY (names, separated by ';') runs some of them (the last
     // gives the steady lag).
+    // (name, pipeline, pages per transaction, store before 11)
     let pipelines = [
         ("serial", Some(Pipeline::Serial), 1, false),
         (
@@ -237,12 +238,13 @@ async fn main() {
     let only = std::env::var("BOOKINGS_ONLY").ok();
     let chosen = |name: &str| {
         only.as_deref()
-            .is_none_or(|o| o.split(',').any(|n| n.trim() == name))
+            .is_none_or(|o| o.split(';').any(|n| n.trim() == name))
     };
     let mut rigs = Vec::new();
     for (name, p, pages, before_11) in pipelines {
         if chosen(name) {
-            rigs.push((name, rig(p, pages, before_11).await, Vec::new()));
+            let r = rig(p, pages, before_11).await;
+            rigs.push((name, r, Vec::new()));
         }
     }
     // The simulators start with a history of events: read and sent before
