@@ -5,8 +5,8 @@
 //!   in Astrow (bookings per second), repeated, median reported, for each
 //!   sender pipeline (serial; one commit, the default: a batch's answers
 //!   with the next batch's marks; grouped: four batches marked, sent and
-//!   recorded per commit; "before 11": one commit on a store with the
-//!   partial index of pending rows that migration 11 dropped), with the
+//!   recorded per commit; "before 12": one commit on a store with the
+//!   partial index of pending rows that migration 12 dropped), with the
 //!   reader storing one page per transaction
 //!   (the default) or up to four while PAC holds a backlog, each against
 //!   simulators of its own, round by round in turn; where each one's time
@@ -58,9 +58,9 @@ struct Rig {
 
 /// `pipeline`; `None`: no sender at work (the people map never comes),
 /// the reader alone storing PAC's events (the second bound).
-/// `before_11`: the store as it was before migration 11 (the partial index
+/// `before_12`: the store as it was before migration 12 (the partial index
 /// of pending rows put back), to compare the two in the same run.
-async fn rig(pipeline: Option<Pipeline>, read_ahead: usize, before_11: bool) -> Rig {
+async fn rig(pipeline: Option<Pipeline>, read_ahead: usize, before_12: bool) -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut opts = SiteOptions::new(dir.path().join("sim"));
     opts.employees = 300;
@@ -78,7 +78,7 @@ async fn rig(pipeline: Option<Pipeline>, read_ahead: usize, before_11: bool) -> 
     let store_dir = dir.path().join("store");
     drop(Store::open(&store_dir).expect("store"));
     let db = store_dir.join(astrow_pac::store::DATABASE_FILE);
-    if before_11 {
+    if before_12 {
         open_connection(&db)
             .expect("db")
             .execute_batch("CREATE INDEX ledger_pending ON ledger(seq) WHERE state = 'pending'")
@@ -212,10 +212,10 @@ async fn main() {
     // cargo bench passes --bench; nothing else is taken.
     // "one commit, 1 page": the default (the reader storing each page in a
     // transaction of its own); last, it also gives the steady lag.
-    // "before 11": the same with the store as before migration 11.
+    // "before 12": the same with the store as before migration 12.
     // BOOKINGS_ONLY (names, separated by ';') runs some of them (the last
     // gives the steady lag).
-    // (name, pipeline, pages per transaction, store before 11)
+    // (name, pipeline, pages per transaction, store before 12)
     let pipelines = [
         ("serial", Some(Pipeline::Serial), 1, false),
         (
@@ -232,7 +232,7 @@ async fn main() {
             READ_AHEAD,
             false,
         ),
-        ("before 11, 1 page", Some(Pipeline::OneCommit), 1, true),
+        ("before 12, 1 page", Some(Pipeline::OneCommit), 1, true),
         ("one commit, 1 page", Some(Pipeline::OneCommit), 1, false),
     ];
     let only = std::env::var("BOOKINGS_ONLY").ok();
@@ -241,9 +241,9 @@ async fn main() {
             .is_none_or(|o| o.split(';').any(|n| n.trim() == name))
     };
     let mut rigs = Vec::new();
-    for (name, p, pages, before_11) in pipelines {
+    for (name, p, pages, before_12) in pipelines {
         if chosen(name) {
-            let r = rig(p, pages, before_11).await;
+            let r = rig(p, pages, before_12).await;
             rigs.push((name, r, Vec::new()));
         }
     }
