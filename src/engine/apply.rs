@@ -729,7 +729,18 @@ async fn create_item(
                             audits.push(a);
                             String::new()
                         }
-                        Ok(None) => String::new(),
+                        Ok(None) => {
+                            // Set by the interrupted attempt, whose audit
+                            // entry was to commit with the item's result.
+                            if resumed {
+                                let (system, id) = match item.target.other() {
+                                    System::Pac => (System::Pac, link.pac_id.0),
+                                    System::Astrow => (System::Astrow, link.pers_no.0),
+                                };
+                                audits.push(found_on_resume("update", system, id, None));
+                            }
+                            String::new()
+                        }
                         Err(e) => format!("; the master's external_ref was not updated: {e}"),
                     };
                 return (
