@@ -15,12 +15,19 @@ use crate::model::{AstrowOwnBooking, Direction};
 /// Longest `source_id` and `badge_no` accepted from the feed.
 pub const MAX_FEED_TEXT: usize = 200;
 
+/// The highest Astrow booking id accepted: ledger keys put an Astrow
+/// restore's epoch above it (`model::A2P_EPOCH_SHIFT`).
+pub const MAX_BOOKING_ID: u64 = (1 << crate::model::A2P_EPOCH_SHIFT) - 1;
+
 /// One page of the feed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FeedPage {
     pub bookings: Vec<AstrowOwnBooking>,
     /// Records that could not be read: their booking id and what is wrong.
     pub unreadable: Vec<(u64, String)>,
+    /// The marks of the unreadable records ([`unreadable_mark`]
+    /// of their raw text), to tell one from another under the same id.
+    pub unreadable_marks: Vec<(u64, String)>,
     /// More bookings follow this page.
     pub more: bool,
 }
@@ -68,14 +75,39 @@ impl AstrowClient {
                     "booking id {id} is not after {last}: the feed is out of order"
                 )));
             }
+            if id > MAX_BOOKING_ID {
+                return Err(bad(format!(
+                    "booking id {id} is above {MAX_BOOKING_ID} (2^40 - 1), the highest this \
+                     integration can key (its epochs of Astrow restores use the bits above): \
+                     nothing of the page was stored; ask for Astrow's booking ids to be checked"
+                )));
+            }
             last = id;
+            let raw = item.to_string();
             match read_booking(item) {
                 Ok(b) => out.bookings.push(b),
-                Err(why) => out.unreadable.push((id, why)),
+                Err(why) => {
+                    out.unreadable.push((id, why));
+                    let mark = unreadable_mark(&raw);
+                    out.unreadable_marks.push((id, mark));
+                }
             }
         }
         Ok(out)
     }
+}
+
+/// The mark of a record Astrow's feed could not read (its raw text's
+/// hash), to tell it from another one under the same id after a restore.
+pub fn unreadable_mark(raw: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, raw.as_bytes());
+    let hex: String = digest
+        .as_ref()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("unreadable|{hex}")
 }
 
 /// One record of the feed, checked.

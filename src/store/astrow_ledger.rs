@@ -170,6 +170,18 @@ pub fn append_page(
     pac_readers: &PacReaderSerials,
     read_at: DateTime<Utc>,
 ) -> Result<bool, AstrowLedgerError> {
+    append_page_marked(conn, page, &[], pac_readers, read_at)
+}
+
+/// [`append_page`] with the marks of the page's unreadable records (the
+/// cursor's mark when the page ends with one).
+pub fn append_page_marked(
+    conn: &mut Connection,
+    page: &Page<'_>,
+    unreadable_marks: &[(u64, String)],
+    pac_readers: &PacReaderSerials,
+    read_at: DateTime<Utc>,
+) -> Result<bool, AstrowLedgerError> {
     super::astrow_tally::write(conn, |c| {
         let tx = c
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -186,7 +198,14 @@ pub fn append_page(
             .bookings
             .iter()
             .find(|b| b.booking_id == page.to)
-            .map(super::astrow_restore::mark);
+            .map(super::astrow_restore::mark)
+            .or_else(|| {
+                let marks = unreadable_marks.iter();
+                marks
+                    .filter(|(id, _)| *id == page.to)
+                    .map(|(_, m)| m.clone())
+                    .next()
+            });
         tx.execute(
             "UPDATE astrow_cursor SET after_booking_id = ?1, from_pac = from_pac + ?2,
              older = older + ?3, mark = ?4 WHERE id = 1",
@@ -219,8 +238,9 @@ fn insert_page(
         .prepare_cached(
             "INSERT OR IGNORE INTO astrow_ledger
              (booking_id, source_id, pers_no, badge_no, time, terminal_kind, direction,
-              state, reason, read_at, terminal_serial)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+              state, reason, read_at, terminal_serial, pac_seq, answered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                     CASE WHEN ?8 = 'pending' THEN NULL ELSE ?10 END)",
         )
         .map_err(sql("prepare the page insert"))?;
     for b in page.bookings {
@@ -237,6 +257,21 @@ fn insert_page(
             Some(Direction::Out) => Some("out"),
             _ => None,
         };
+        // Kept by Astrow's backup and sent already in an older epoch: the
+        // same booking (its mark), counted as a duplicate, not sent again.
+        let sent_in = match epoch {
+            0 => None,
+            _ => super::astrow_restore::sent_in_older_epoch(
+                tx,
+                epoch,
+                b.booking_id,
+                &super::astrow_restore::mark(b),
+            )?,
+        };
+        let (state, reason, seq) = match sent_in {
+            Some((e, seq)) => ("duplicate", Some(already_sent(e, b.booking_id)), seq),
+            None => ("pending", None, None),
+        };
         let n = stmt
             .execute(params![
                 key(b.booking_id),
@@ -246,13 +281,14 @@ fn insert_page(
                 b.time.to_rfc3339(),
                 b.terminal_kind,
                 direction,
-                "pending",
-                Option::<String>::None,
+                state,
+                reason,
                 at,
                 b.terminal_serial,
+                seq.map(|s| s as i64),
             ])
             .map_err(sql("store a booking"))?;
-        delta.pending += n as i64;
+        delta.add(state, n as i64);
     }
     for (id, why) in page.unreadable {
         let n = stmt
@@ -268,11 +304,22 @@ fn insert_page(
                 why,
                 at,
                 Option::<String>::None,
+                Option::<i64>::None,
             ])
             .map_err(sql("store an unreadable booking"))?;
         delta.unreadable += n as i64;
     }
     Ok(delta)
+}
+
+/// Why a row read in a new epoch is not sent: the same booking was sent in
+/// `epoch` (Astrow kept it through its backup).
+fn already_sent(epoch: u32, booking_id: u64) -> String {
+    let key = super::astrow_restore::ledger_key(epoch, booking_id);
+    format!(
+        "the same booking was read before Astrow's restore and sent as {}: not sent again",
+        crate::model::external_source_id(key)
+    )
 }
 
 /// The history floor, set on the first page ([`START_HISTORY`] before it).
@@ -430,6 +477,9 @@ impl RawRow {
             ("pending", _) => RowState::Pending,
             ("stored", Some(seq)) => RowState::Answered(ExternalOutcome::Stored { seq }),
             ("duplicate", Some(seq)) => RowState::Answered(ExternalOutcome::Duplicate { seq }),
+            // Read again after an Astrow restore while the older epoch's row
+            // still waited: that row goes, this one never does.
+            ("duplicate", None) => RowState::Answered(ExternalOutcome::Rejected { reason }),
             ("rejected", _) => RowState::Answered(ExternalOutcome::Rejected { reason }),
             ("unreadable", _) => RowState::Unreadable { reason },
             (s, _) => return Err(corrupt(format!("state {s}"))),

@@ -58,21 +58,101 @@ fn ts(t: DateTime<Utc>) -> String {
 
 /// What identifies an Astrow booking beyond its id (kept with the cursor,
 /// so that the booking at the cursor can be told from another one under
-/// the same id after a restore of Astrow): source id, time, employee.
+/// the same id after a restore of Astrow): source id and time. The
+/// employee is left out: a booking queued without one gets it later.
 pub fn mark(b: &crate::model::AstrowOwnBooking) -> String {
-    mark_of(
-        b.source_id.as_deref(),
-        &b.time.to_rfc3339(),
-        b.pers_no.map(|p| p.0),
-    )
+    mark_of(b.source_id.as_deref(), &b.time.to_rfc3339())
 }
 
-fn mark_of(source_id: Option<&str>, time: &str, pers_no: Option<u64>) -> String {
-    format!(
-        "{}|{time}|{}",
-        source_id.unwrap_or("-"),
-        pers_no.map_or("-".to_string(), |p| p.to_string())
+fn mark_of(source_id: Option<&str>, time: &str) -> String {
+    format!("{}|{time}", source_id.unwrap_or("-"))
+}
+
+/// Whether the mark `was` (as kept) names the booking whose mark is `now`.
+/// Marks kept before the employee was left out end in `|<pers_no or ->`.
+pub fn same_mark(was: &str, now: &str) -> bool {
+    was == now
+        || was
+            .strip_prefix(now)
+            .and_then(|r| r.strip_prefix('|'))
+            .is_some_and(|p| p == "-" || (!p.is_empty() && p.bytes().all(|c| c.is_ascii_digit())))
+}
+
+/// The mark of the ledger's row for Astrow booking `booking_id` in `epoch`,
+/// if it holds one (unreadable rows have none).
+pub fn ledger_mark(
+    conn: &Connection,
+    epoch: u32,
+    booking_id: u64,
+) -> Result<Option<String>, AstrowLedgerError> {
+    conn.query_row(
+        "SELECT source_id, time FROM astrow_ledger WHERE booking_id = ?1 AND state != 'unreadable'",
+        [ledger_key(epoch, booking_id) as i64],
+        |r| {
+            Ok(mark_of(
+                r.get::<_, Option<String>>(0)?.as_deref(),
+                &r.get::<_, String>(1)?,
+            ))
+        },
     )
+    .optional()
+    .map_err(sql("read a ledger row's mark"))
+}
+
+/// The older epoch whose row for `booking_id` is the booking marked `now`
+/// (read already, kept by Astrow's backup), and the PAC seq it was stored
+/// under (`None` while it waits), if one is.
+pub fn sent_in_older_epoch(
+    conn: &Connection,
+    epoch: u32,
+    booking_id: u64,
+    now: &str,
+) -> Result<Option<(u32, Option<u64>)>, AstrowLedgerError> {
+    for e in (0..epoch).rev() {
+        let row: Option<(Option<String>, String, Option<i64>)> = conn
+            .query_row(
+                "SELECT source_id, time, pac_seq FROM astrow_ledger
+                 WHERE booking_id = ?1 AND state != 'unreadable'",
+                [ledger_key(e, booking_id) as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(sql("read an older epoch's row"))?;
+        if let Some((source, time, seq)) = row {
+            let was = mark_of(source.as_deref(), &time);
+            return Ok(same_mark(&was, now).then_some((e, seq.map(|s| s as u64))));
+        }
+    }
+    Ok(None)
+}
+
+/// The ledger's newest readable row of `epoch` below `cursor`:
+/// `(Astrow booking id, mark)`.
+pub fn newest_before(
+    conn: &Connection,
+    epoch: u32,
+    cursor: u64,
+) -> Result<Option<(u64, String)>, AstrowLedgerError> {
+    conn.query_row(
+        "SELECT booking_id, source_id, time FROM astrow_ledger
+         WHERE booking_id >= ?1 AND booking_id < ?2 AND state != 'unreadable'
+         ORDER BY booking_id DESC LIMIT 1",
+        params![
+            ledger_key(epoch, 0) as i64,
+            ledger_key(epoch, cursor) as i64
+        ],
+        |r| {
+            Ok((
+                split_key(r.get::<_, i64>(0)? as u64).1,
+                mark_of(
+                    r.get::<_, Option<String>>(1)?.as_deref(),
+                    &r.get::<_, String>(2)?,
+                ),
+            ))
+        },
+    )
+    .optional()
+    .map_err(sql("read the ledger row before the cursor"))
 }
 
 /// The ledger's rows of `epoch` as `(Astrow booking id, mark)`, in id order
@@ -83,7 +163,7 @@ pub fn marks_of_epoch(
 ) -> Result<Vec<(u64, String)>, AstrowLedgerError> {
     let mut stmt = conn
         .prepare(
-            "SELECT booking_id, source_id, time, pers_no FROM astrow_ledger
+            "SELECT booking_id, source_id, time FROM astrow_ledger
              WHERE booking_id >= ?1 AND booking_id < ?2 AND state != 'unreadable'
              ORDER BY booking_id",
         )
@@ -95,11 +175,7 @@ pub fn marks_of_epoch(
                 let key = r.get::<_, i64>(0)? as u64;
                 let source: Option<String> = r.get(1)?;
                 let time: String = r.get(2)?;
-                let pers_no: Option<i64> = r.get(3)?;
-                Ok((
-                    split_key(key).1,
-                    mark_of(source.as_deref(), &time, pers_no.map(|p| p as u64)),
-                ))
+                Ok((split_key(key).1, mark_of(source.as_deref(), &time)))
             },
         )
         .map_err(sql("read the ledger's marks"))?;

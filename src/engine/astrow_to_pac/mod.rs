@@ -132,6 +132,7 @@ impl AstrowToPac {
             drained: drained.clone(),
             health: reader_tx,
             cancel: cancel.clone(),
+            suspect: None,
         };
         let sender = sender::EventSender {
             pac,

@@ -9,8 +9,10 @@ use chrono::Utc;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::restore::WentBack;
 use super::{A2pConfig, Gate, PacReaders, TaskHealth, gate_open};
 use crate::astrow::AstrowClient;
+use crate::astrow::feed::FeedPage;
 use crate::http::Backoff;
 use crate::store::astrow_ledger::{self, AstrowLedgerError, Page};
 use crate::store::db::Db;
@@ -26,6 +28,10 @@ pub(super) struct FeedReader {
     pub drained: Arc<Notify>,
     pub health: watch::Sender<TaskHealth>,
     pub cancel: CancellationToken,
+    /// The cursor at which the last read saw Astrow go back: recorded only
+    /// when a second read (a poll interval later) sees it again, so a
+    /// passing glitch (an empty page) is not taken for a restore.
+    pub suspect: Option<u64>,
 }
 
 /// What one step found.
@@ -141,17 +147,24 @@ impl FeedReader {
     /// One page: read after `cursor - 1`, so that the page begins with the
     /// booking at the cursor, still the one read (else Astrow went back:
     /// `restore::went_back`), then store what is newer.
-    async fn step(&self) -> Result<Step, String> {
+    async fn step(&mut self) -> Result<Step, String> {
         let Some(pac_readers) = self.pac_readers.borrow().clone() else {
             return Ok(Step::NoReaders);
         };
         let (after, pending, mark, went_back) = self
             .db
             .call(|c| {
+                let after = astrow_ledger::cursor(c)?.0;
+                // Without the cursor's mark (kept since migration 11), the
+                // ledger row's own.
+                let mark = match astrow_restore::cursor_mark(c)? {
+                    Some(m) => Some(m),
+                    None => astrow_restore::ledger_mark(c, astrow_restore::epoch(c)?, after)?,
+                };
                 Ok::<_, AstrowLedgerError>((
-                    astrow_ledger::cursor(c)?.0,
+                    after,
                     astrow_tally::current(c)?.pending,
-                    astrow_restore::cursor_mark(c)?,
+                    mark,
                     astrow_restore::open_restore(c)?,
                 ))
             })
@@ -168,10 +181,48 @@ impl FeedReader {
             .bookings_after(after.saturating_sub(1), self.cfg.page_size.max(2))
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(why) = super::restore::went_back(after, mark.as_deref(), &page) {
-            self.record_went_back(after, why).await?;
-            return Ok(Step::WentBack);
+        let sign = super::restore::went_back(after, mark.as_deref(), &page);
+        let Some(sign) = sign else {
+            self.suspect = None;
+            return self.store_page(after, page, pac_readers).await;
+        };
+        if sign == WentBack::Empty && self.newest_deleted(after).await? {
+            self.suspect = None;
+            return Ok(Step::Idle);
         }
+        if self.suspect.replace(after) != Some(after) {
+            // Seen once: read again after a poll interval.
+            return Ok(Step::Idle);
+        }
+        self.record_went_back(after, sign.why(after)).await?;
+        Ok(Step::WentBack)
+    }
+
+    /// Nothing at or after the cursor: whether Astrow's newest bookings
+    /// were deleted (the ledger's row before the cursor is still there as
+    /// read) rather than Astrow going back. If Astrow did go back, its new
+    /// ids reach the cursor and the mark tells it then.
+    async fn newest_deleted(&self, cursor: u64) -> Result<bool, String> {
+        let before = self
+            .db
+            .call(move |c| astrow_restore::newest_before(c, astrow_restore::epoch(c)?, cursor))
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some((id, was)) = before else {
+            return Ok(false);
+        };
+        let there = super::resume::still_there(&self.astrow, id, &was).await;
+        Ok(there.ok_or("Astrow's bookings could not be read to tell a deletion from a restore")?)
+    }
+
+    /// Store what is newer than the cursor on `page` (read after
+    /// `after - 1`).
+    async fn store_page(
+        &self,
+        after: u64,
+        page: FeedPage,
+        pac_readers: Arc<astrow_ledger::PacReaderSerials>,
+    ) -> Result<Step, String> {
         let page = super::restore::after_cursor(page, after);
         let Some(to) = page.last_id() else {
             return Ok(Step::Idle);
@@ -186,7 +237,8 @@ impl FeedReader {
                     bookings: &page.bookings,
                     unreadable: &page.unreadable,
                 };
-                astrow_ledger::append_page(c, &read, &pac_readers, Utc::now())
+                let marks = &page.unreadable_marks;
+                astrow_ledger::append_page_marked(c, &read, marks, &pac_readers, Utc::now())
             })
             .await
             .map_err(|e| e.to_string())?;
