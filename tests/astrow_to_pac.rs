@@ -780,7 +780,7 @@ async fn astrow_restored_below_the_cursor_is_raised_and_recovered_in_a_new_epoch
     assert!(astrow_restore::open_restore(&conn).unwrap().is_some());
 
     let mut store = Store::open(&rig.store_dir).unwrap();
-    let moved = cursor::move_cursor_audited(&mut store, through).unwrap();
+    let moved = cursor::move_cursor_audited(&mut store, through, false).unwrap();
     assert_eq!((moved.new_cursor, moved.new_epoch), (through, 1));
     drop(store);
     let after: BTreeMap<u64, String> = rig
@@ -822,7 +822,7 @@ async fn astrow_restored_and_booked_past_the_cursor_is_raised() {
     assert_eq!(astrow_ledger::cursor(&conn).unwrap().0, cursor);
 
     let mut store = Store::open(&rig.store_dir).unwrap();
-    cursor::move_cursor_audited(&mut store, through).unwrap();
+    cursor::move_cursor_audited(&mut store, through, false).unwrap();
     let audit = store.audit_log(10).unwrap();
     assert_eq!(audit[0].record.action, "move_booking_cursor");
     drop(store);
@@ -919,7 +919,7 @@ async fn a_deleted_booking_neither_lowers_the_suggested_cursor_nor_doubles_booki
         .filter(|(id, _)| *id > low && *id <= through && *id != probe);
     let again = again.count() as u64;
     let mut store = Store::open(&rig.store_dir).unwrap();
-    cursor::move_cursor_audited(&mut store, low).unwrap();
+    cursor::move_cursor_audited(&mut store, low, false).unwrap();
     drop(store);
     rig.quiescent(Duration::from_secs(30)).await;
     let in_pac: Vec<String> = rig

@@ -1480,6 +1480,9 @@ fn an_astrow_restore_is_shown_on_the_overview_and_the_bookings_pane() {
     h.press("X");
     assert_eq!(
         engine(&h.press("y")),
-        vec![Command::MoveAstrowCursor { to: 30 }]
+        vec![Command::MoveAstrowCursor {
+            to: 30,
+            force: false
+        }]
     );
 }

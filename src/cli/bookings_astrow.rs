@@ -38,7 +38,8 @@ pub fn run(global: &GlobalArgs, to: u64, yes: bool) -> u8 {
         eprintln!("declined: nothing changed");
         return exit::PROBLEMS;
     }
-    match move_cursor_audited(&mut store, to) {
+    // Asked (or `--yes`): without an open restore the move is forced.
+    match move_cursor_audited(&mut store, to, true) {
         Ok(done) => {
             println!("{}", describe(&done));
             exit::OK
@@ -106,7 +107,7 @@ fn by_service(settings: &crate::config::Settings, dir: &std::path::Path, to: u64
     }
     let done = rt.block_on(async {
         match super::attach::attach_running(settings, false, false).await {
-            Ok(Some(mut att)) => Some(super::remote::move_astrow_cursor(&mut att, to).await),
+            Ok(Some(mut att)) => Some(super::remote::move_astrow_cursor(&mut att, to, true).await),
             Ok(None) => Some(Err(
                 "the engine holding the store stopped: run this again".to_string()
             )),

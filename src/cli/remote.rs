@@ -362,15 +362,23 @@ pub async fn reset_cursor(att: &mut Attached, to: u64) -> Result<String, String>
 }
 
 /// `bookings astrow-cursor` through the service.
-pub async fn move_astrow_cursor(att: &mut Attached, to: u64) -> Result<String, String> {
+pub async fn move_astrow_cursor(
+    att: &mut Attached,
+    to: u64,
+    force: bool,
+) -> Result<String, String> {
     let mut events = att.handle.events.resubscribe();
-    att.caller.call(Command::MoveAstrowCursor { to }).await?;
+    att.caller
+        .call(Command::MoveAstrowCursor { to, force })
+        .await?;
     notice_answer(&mut events, |m| {
         if m.starts_with("Astrow booking cursor moved from") {
             Some(Ok(m.to_string()))
         } else if let Some(why) = m.strip_prefix("Astrow booking cursor not moved: ") {
             Some(Err(why.to_string()))
-        } else if m.starts_with("read-only: moving the Astrow booking cursor") {
+        } else if m.starts_with("read-only: moving the Astrow booking cursor")
+            || m.starts_with("moving the Astrow booking cursor refused: ")
+        {
             Some(Err(m.to_string()))
         } else {
             None

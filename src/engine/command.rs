@@ -59,8 +59,12 @@ pub enum Command {
     /// After Astrow was restored from a backup (its booking ids went back
     /// below the Astrow->PAC cursor): read Astrow's bookings after `to`
     /// from now on, in a new epoch (audited).
+    /// `force`: a person confirmed it while no restore is open (the CLI's
+    /// question or `--yes`); else it is refused without one.
     MoveAstrowCursor {
         to: u64,
+        #[serde(default)]
+        force: bool,
     },
     /// Stop cleanly: finish or safely abandon the item in flight.
     Shutdown,

@@ -83,6 +83,9 @@ pub enum AstrowLedgerError {
         "Astrow->PAC ledger: booking {booking_id} holds a value that cannot be read back: {detail}"
     )]
     Corrupt { booking_id: u64, detail: String },
+    /// A person's request refused (what and how to go on).
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Db(#[from] super::db::DbError),
 }
@@ -715,14 +718,18 @@ pub fn restart(tx: &rusqlite::Transaction<'_>, at: DateTime<Utc>) -> rusqlite::R
     tx.execute("DELETE FROM astrow_ledger", [])?;
     tx.execute(
         "UPDATE astrow_cursor SET after_booking_id = 0, from_pac = 0, floor = NULL, older = 0,
-         mark = NULL WHERE id = 1",
+         mark = NULL, epoch = 0 WHERE id = 1",
         [],
     )?;
-    // A restore of the old Astrow no longer holds reading back.
+    // A restore of the old Astrow no longer holds reading back, and its
+    // epochs are the old site's: the new site's ids are epoch 0 (they are
+    // sent as `astrow:<id>`, and the reconciliation's epoch starts leave
+    // the old restores out).
     tx.execute(
         "UPDATE astrow_restores SET resolved_at = ?1, resolved_to = 0 WHERE resolved_at IS NULL",
         params![ts(at)],
     )?;
+    tx.execute("UPDATE astrow_restores SET epoch = NULL", [])?;
     Ok(abandoned)
 }
 
@@ -890,6 +897,113 @@ mod tests {
     }
 
     /// An hour after the bookings' time.
+    fn read(
+        conn: &mut Connection,
+        from: u64,
+        bookings: &[AstrowOwnBooking],
+        marks: &[(u64, String)],
+    ) {
+        let to = bookings.iter().map(|b| b.booking_id).max().unwrap();
+        let page = Page {
+            from,
+            to,
+            bookings,
+            unreadable: &[],
+        };
+        assert!(append_page_marked(conn, &page, marks, &PacReaderSerials::new(), t0()).unwrap());
+    }
+
+    #[test]
+    fn a_booking_read_again_in_a_new_epoch_with_the_same_mark_is_not_sent_again() {
+        use super::super::astrow_restore::{self as restore, move_cursor};
+        let mut conn = db();
+        read(
+            &mut conn,
+            0,
+            &[
+                b(1, Some("web:1"), None),
+                b(2, Some("web:2"), None),
+                b(3, Some("web:3"), None),
+            ],
+            &[],
+        );
+        // Refused: no restore open (unless a person confirmed), or below the
+        // oldest row kept.
+        let e = move_cursor(&mut conn, 1, false, t0())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no restore of Astrow was detected"), "{e}");
+        restore::record_restore(&conn, 3, "test", None, t0()).unwrap();
+        let e = move_cursor(&mut conn, 0, false, t0())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("below booking 1, the oldest"), "{e}");
+        assert_eq!(cursor(&conn).unwrap().0, 3);
+        move_cursor(&mut conn, 1, false, t0()).unwrap();
+        // Booking 2 kept by the backup (its employee linked since: the mark
+        // leaves the employee out); 3 is another booking now; 4 is new.
+        let again = [
+            b(2, Some("web:2"), Some(1001)),
+            b(3, Some("web:9"), None),
+            b(4, Some("web:4"), None),
+        ];
+        read(&mut conn, 1, &again, &[]);
+        let pending: Vec<u64> = pending(&conn, 10, false)
+            .unwrap()
+            .iter()
+            .map(|r| r.booking.booking_id)
+            .collect();
+        let e1 = |id| restore::ledger_key(1, id);
+        assert_eq!(pending, vec![1, 2, 3, e1(3), e1(4)]);
+        let t = counts(&conn).unwrap();
+        assert_eq!((t.duplicate, t.pending), (1, 5), "{t:?}");
+        let kept = recent(&conn, 10).unwrap();
+        let row = kept.iter().find(|r| r.booking.booking_id == e1(2)).unwrap();
+        assert!(
+            matches!(&row.state, RowState::Answered(ExternalOutcome::Rejected { reason }) if reason.contains("astrow:2")),
+            "{row:?}"
+        );
+    }
+
+    #[test]
+    fn a_rebind_starts_the_new_site_in_epoch_0_without_the_old_sites_epochs() {
+        use super::super::astrow_restore::{self as restore, move_cursor};
+        let mut conn = db();
+        read(&mut conn, 0, &[b(5, Some("web:5"), None)], &[]);
+        restore::record_restore(&conn, 5, "test", None, t0()).unwrap();
+        move_cursor(&mut conn, 5, false, t0()).unwrap();
+        assert_eq!(restore::epoch_starts(&conn).unwrap(), vec![(1, 5)]);
+        let tx = conn.transaction().unwrap();
+        restart(&tx, t0()).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(restore::epoch(&conn).unwrap(), 0);
+        assert!(restore::epoch_starts(&conn).unwrap().is_empty());
+        read(&mut conn, 0, &[b(1, Some("web:1"), None)], &[]);
+        let keys: Vec<u64> = pending(&conn, 10, false)
+            .unwrap()
+            .iter()
+            .map(|r| r.booking.booking_id)
+            .collect();
+        assert_eq!(keys, vec![1]);
+    }
+
+    #[test]
+    fn an_unreadable_record_at_the_cursor_keeps_its_mark() {
+        let mut conn = db();
+        let page = Page {
+            from: 0,
+            to: 2,
+            bookings: &[b(1, Some("web:1"), None)],
+            unreadable: &[(2, "bad".into())],
+        };
+        let marks = [(2, "unreadable|ab".to_string())];
+        assert!(
+            append_page_marked(&mut conn, &page, &marks, &PacReaderSerials::new(), t0()).unwrap()
+        );
+        let mark = super::super::astrow_restore::cursor_mark(&conn).unwrap();
+        assert_eq!(mark.as_deref(), Some("unreadable|ab"));
+    }
+
     fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-28T08:01:07+01:00")
             .unwrap()

@@ -191,6 +191,21 @@ pub fn cursor_mark(conn: &Connection) -> Result<Option<String>, AstrowLedgerErro
     .map_err(sql("read the cursor's mark"))
 }
 
+/// `forget employee`: clear the cursor's mark when the booking at the
+/// cursor is the employee's (`pers_no`), or the mark names them (kept so
+/// before the employee was left out). The reader then checks the cursor
+/// by presence only (or by the ledger row, while it is kept).
+pub fn forget_cursor_mark(conn: &Connection, pers_no: u64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE astrow_cursor SET mark = NULL WHERE id = 1 AND mark IS NOT NULL AND (
+            mark LIKE '%|' || ?1
+            OR EXISTS (SELECT 1 FROM astrow_ledger l
+                       WHERE l.booking_id = ((astrow_cursor.epoch << ?2) | astrow_cursor.after_booking_id)
+                         AND l.pers_no = ?1))",
+        params![pers_no as i64, EPOCH_SHIFT],
+    )
+}
+
 /// The current epoch (0 until the first restore is resolved).
 pub fn epoch(conn: &Connection) -> Result<u32, AstrowLedgerError> {
     conn.query_row("SELECT epoch FROM astrow_cursor WHERE id = 1", [], |r| {
@@ -324,23 +339,61 @@ pub struct AstrowCursorMove {
     pub new_epoch: u32,
 }
 
+/// The oldest Astrow booking id the ledger still keeps a row for (any
+/// epoch): below it a booking read again cannot be told from a new one.
+pub fn oldest_kept(conn: &Connection) -> Result<Option<u64>, AstrowLedgerError> {
+    conn.query_row(
+        "SELECT min(booking_id & ?1) FROM astrow_ledger",
+        [ID_MASK as i64],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .map(|v| v.map(|v| v as u64))
+    .map_err(sql("read the oldest ledger row"))
+}
+
+/// Whether the cursor may move to `to`: a restore must be open unless a
+/// person confirmed the move without one (`force`), and `to` must not be
+/// below the oldest ledger row still kept (the bookings below it would be
+/// sent again unchecked). The same rule for the CLI, the console and the
+/// control socket.
+fn check_move(conn: &Connection, to: u64, force: bool) -> Result<(), AstrowLedgerError> {
+    if to > ID_MASK {
+        return Err(AstrowLedgerError::Refused(format!(
+            "a cursor above {ID_MASK} is not supported"
+        )));
+    }
+    if !force && open_restore(conn)?.is_none() {
+        return Err(AstrowLedgerError::Refused(
+            "no restore of Astrow was detected: moving the cursor sends bookings again under \
+             new source ids, or skips them; `astrow-pac bookings astrow-cursor --to N` asks \
+             before it moves it anyway"
+                .to_string(),
+        ));
+    }
+    match oldest_kept(conn)? {
+        Some(oldest) if to < oldest => Err(AstrowLedgerError::Refused(format!(
+            "{to} is below booking {oldest}, the oldest the ledger still keeps: Astrow's \
+             bookings in between could not be told from new ones and would be sent to PAC \
+             again; choose {oldest} or above"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Continue reading Astrow's bookings after `to` in a new epoch (one
 /// transaction): the cursor may go back, every open restore is resolved,
-/// and the ledger keeps the old epoch's rows under their keys.
+/// and the ledger keeps the old epoch's rows under their keys. Refused
+/// as [`check_move`] says.
 pub fn move_cursor(
     conn: &mut Connection,
     to: u64,
+    force: bool,
     at: DateTime<Utc>,
 ) -> Result<AstrowCursorMove, AstrowLedgerError> {
-    if to > ID_MASK {
-        return Err(AstrowLedgerError::Corrupt {
-            booking_id: to,
-            detail: format!("a cursor above {ID_MASK} is not supported"),
-        });
-    }
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql("begin an Astrow cursor move"))?;
+    check_move(&tx, to, force)?;
     let (old_cursor, _) = super::astrow_ledger::cursor(&tx)?;
     let new_epoch = epoch(&tx)? + 1;
     tx.execute(

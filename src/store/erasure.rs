@@ -296,6 +296,10 @@ fn forget_in(
     }
     // Their Astrow bookings on the way to PAC (bookings.astrow_to_pac):
     // delivered ones go, pending ones are kept so none is lost.
+    if let Some(p) = pers_no {
+        super::astrow_restore::forget_cursor_mark(&tx, p)
+            .ctx("clear the Astrow cursor's mark of the employee's booking")?;
+    }
     let (a2p_removed, a2p_pending) = match pers_no {
         Some(p) => (
             tx.execute(

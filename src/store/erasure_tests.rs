@@ -307,6 +307,12 @@ fn forget_removes_the_employees_delivered_astrow_bookings_and_keeps_pending_ones
     )?;
     let f = store.forget_employee(PacId(7), None)?;
     assert_eq!((f.swipes_removed, f.swipes_pending), (1, 1));
+    // The cursor (booking 3) is another's: its mark stays.
+    let mark = crate::store::astrow_restore::cursor_mark(store.connection())?;
+    assert!(
+        mark.is_some(),
+        "another's booking at the cursor keeps its mark"
+    );
     let left: Vec<u64> = astrow_ledger::recent(store.connection(), 10)?
         .iter()
         .map(|r| r.booking.booking_id)
@@ -316,6 +322,46 @@ fn forget_removes_the_employees_delivered_astrow_bookings_and_keeps_pending_ones
         vec![3, 2],
         "another's booking and the pending one stay"
     );
+    Ok(())
+}
+
+#[test]
+fn forget_clears_the_astrow_cursors_mark_of_the_employees_booking() -> TestResult {
+    use crate::model::AstrowOwnBooking;
+    use crate::store::{astrow_ledger, astrow_restore};
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    store.upsert_link(&Link {
+        pac_id: PacId(7),
+        pers_no: PersNo(1007),
+        origin: LinkOrigin::Created,
+        at: Utc::now(),
+    })?;
+    let b = |id: u64, pers_no: u64| AstrowOwnBooking {
+        booking_id: id,
+        source_id: Some(format!("web:{id}")),
+        pers_no: Some(PersNo(pers_no)),
+        badge_no: "1007".into(),
+        time: Utc::now().fixed_offset(),
+        terminal_kind: "web".into(),
+        terminal_serial: None,
+        direction: Some(Direction::In),
+    };
+    let page = [b(1, 1008), b(2, 1007)];
+    astrow_ledger::append_page(
+        store.connection(),
+        &astrow_ledger::Page {
+            from: 0,
+            to: 2,
+            bookings: &page,
+            unreadable: &[],
+        },
+        &astrow_ledger::PacReaderSerials::new(),
+        Utc::now(),
+    )?;
+    assert!(astrow_restore::cursor_mark(store.connection())?.is_some());
+    store.forget_employee(PacId(7), None)?;
+    assert_eq!(astrow_restore::cursor_mark(store.connection())?, None);
     Ok(())
 }
 

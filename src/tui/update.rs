@@ -267,7 +267,10 @@ fn confirmed(s: &mut AppState, kind: ConfirmKind) -> Vec<Effect> {
         }
         ConfirmKind::MoveAstrowCursor { to } => {
             s.info("asked the engine to move the Astrow booking cursor");
-            vec![Effect::Engine(Command::MoveAstrowCursor { to })]
+            vec![Effect::Engine(Command::MoveAstrowCursor {
+                to,
+                force: false,
+            })]
         }
         ConfirmKind::Quit => {
             s.quit = true;

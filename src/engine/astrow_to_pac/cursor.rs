@@ -10,15 +10,20 @@ use crate::store::{AuditRecord, Store, astrow_ledger};
 
 /// Move the cursor to `to` (reading goes on after it) in a new epoch and
 /// write the audit entry. The move is one transaction; the audit entry says
-/// what it did, or why it failed.
-pub fn move_cursor_audited(store: &mut Store, to: u64) -> Result<AstrowCursorMove, String> {
+/// what it did, or why it failed. Without an open restore only when a
+/// person confirmed it (`force`); never below the oldest ledger row kept.
+pub fn move_cursor_audited(
+    store: &mut Store,
+    to: u64,
+    force: bool,
+) -> Result<AstrowCursorMove, String> {
     let (before, open) = {
         let conn = store.connection();
         let cursor = astrow_ledger::cursor(conn).map_err(|e| e.to_string())?.0;
         let open = astrow_restore::open_restore(conn).map_err(|e| e.to_string())?;
         (cursor, open)
     };
-    let result = astrow_restore::move_cursor(store.connection(), to, Utc::now());
+    let result = astrow_restore::move_cursor(store.connection(), to, force, Utc::now());
     let record = AuditRecord {
         system: System::Astrow,
         action: "move_booking_cursor".into(),

@@ -305,7 +305,7 @@ impl Engine {
             Command::StartRollCall => self.roll_call(true).await,
             Command::StopRollCall => self.roll_call(false).await,
             Command::ResetCursor { to } => self.reset_cursor(to).await,
-            Command::MoveAstrowCursor { to } => self.move_astrow_cursor(to).await,
+            Command::MoveAstrowCursor { to, force } => self.move_astrow_cursor(to, force).await,
             Command::Shutdown => self.cancel.cancel(),
             Command::Query { id, query } => self.query(id, query),
         }

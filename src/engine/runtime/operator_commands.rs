@@ -163,15 +163,16 @@ impl Engine {
         }
     }
 
-    pub(super) async fn move_astrow_cursor(&mut self, to: u64) {
+    pub(super) async fn move_astrow_cursor(&mut self, to: u64, force: bool) {
         use crate::engine::astrow_to_pac::cursor;
-        if self.refuse_read_only("moving the Astrow booking cursor") {
+        const WHAT: &str = "moving the Astrow booking cursor";
+        if self.refuse_read_only(WHAT) || self.refuse_other_site(WHAT) {
             return;
         }
         let r = self
             .store
             .call("move the Astrow booking cursor", move |s| {
-                Ok(cursor::move_cursor_audited(s, to))
+                Ok(cursor::move_cursor_audited(s, to, force))
             })
             .await;
         match r.and_then(|r| r) {
