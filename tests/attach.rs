@@ -324,6 +324,16 @@ async fn consoles_and_commands_share_one_service() {
         s.site_refusal.is_some()
     })
     .await;
+    // Moving the Astrow cursor is refused too while the store is another
+    // site's (the engine's other-site refusal, as for the other writes).
+    let (code, out, err) = rig
+        .run(&["bookings", "astrow-cursor", "--to", "0", "--yes"], &[])
+        .await;
+    assert_ne!(code, Some(0), "astrow-cursor on another site: {out}\n{err}");
+    assert!(
+        err.contains("moving the Astrow booking cursor refused"),
+        "{out}\n{err}"
+    );
     let (code, out, err) = rig.run(&["store", "rebind", "--yes"], &[]).await;
     assert_eq!(code, Some(0), "rebind: {out}\n{err}");
     assert!(out.contains("was made for"), "{out}");

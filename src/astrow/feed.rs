@@ -70,31 +70,37 @@ impl AstrowClient {
                 .get("booking_id")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| bad(format!("booking {i} of the page has no booking_id")))?;
-            if id <= last {
-                return Err(bad(format!(
-                    "booking id {id} is not after {last}: the feed is out of order"
-                )));
-            }
-            if id > MAX_BOOKING_ID {
-                return Err(bad(format!(
-                    "booking id {id} is above {MAX_BOOKING_ID} (2^40 - 1), the highest this \
-                     integration can key (its epochs of Astrow restores use the bits above): \
-                     nothing of the page was stored; ask for Astrow's booking ids to be checked"
-                )));
-            }
+            check_id(id, last).map_err(bad)?;
             last = id;
-            let raw = item.to_string();
-            match read_booking(item) {
+            match read_booking(&item) {
                 Ok(b) => out.bookings.push(b),
                 Err(why) => {
                     out.unreadable.push((id, why));
-                    let mark = unreadable_mark(&raw);
+                    let mark = unreadable_mark(&item.to_string());
                     out.unreadable_marks.push((id, mark));
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// A page's next booking id: after the one before (`last`) and within what
+/// a ledger key holds ([`MAX_BOOKING_ID`]).
+fn check_id(id: u64, last: u64) -> Result<(), String> {
+    if id <= last {
+        return Err(format!(
+            "booking id {id} is not after {last}: the feed is out of order"
+        ));
+    }
+    if id > MAX_BOOKING_ID {
+        return Err(format!(
+            "booking id {id} is above {MAX_BOOKING_ID} (2^40 - 1), the highest this \
+             integration can key (the epochs of Astrow restores use the bits above): \
+             nothing of the page was stored; have Astrow's booking ids checked"
+        ));
+    }
+    Ok(())
 }
 
 /// The mark of a record Astrow's feed could not read (its raw text's
@@ -111,9 +117,9 @@ pub fn unreadable_mark(raw: &str) -> String {
 }
 
 /// One record of the feed, checked.
-pub fn read_booking(item: Value) -> Result<AstrowOwnBooking, String> {
-    let b: StoredBooking =
-        serde_json::from_value(item).map_err(|e| http::sanitize(&e.to_string()))?;
+pub fn read_booking(item: &Value) -> Result<AstrowOwnBooking, String> {
+    use serde::Deserialize;
+    let b = StoredBooking::deserialize(item).map_err(|e| http::sanitize(&e.to_string()))?;
     let text_ok = |name: &str, v: &str| -> Result<(), String> {
         if v.chars().count() > MAX_FEED_TEXT {
             return Err(format!("{name} is longer than {MAX_FEED_TEXT} characters"));
@@ -147,8 +153,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn booking_ids_past_the_epoch_keys_limit_are_refused_by_name() {
+        assert_eq!(check_id(MAX_BOOKING_ID, 7), Ok(()));
+        let e = check_id(1 << 40, 7).unwrap_err();
+        assert!(e.contains("2^40"), "{e}");
+        assert!(check_id(7, 7).unwrap_err().contains("out of order"));
+        // Two records, one name: different marks.
+        assert_ne!(unreadable_mark("{\"a\":1}"), unreadable_mark("{\"a\":2}"));
+    }
+
+    #[test]
     fn a_web_booking_reads_with_null_source_and_serial() {
-        let b = read_booking(json!({"booking_id": 7, "source_id": null, "pers_no": 1001,
+        let b = read_booking(&json!({"booking_id": 7, "source_id": null, "pers_no": 1001,
             "badge_no": "10231", "time": "2026-11-28T08:01:07+01:00", "terminal_serial": null,
             "terminal_kind": "web", "direction": "in", "status": "processed"}))
         .unwrap();
@@ -163,12 +179,12 @@ mod tests {
             "time": "2026-11-28T08:01:07+01:00", "terminal_kind": "web", "status": "processed"});
         let mut ctl = base.clone();
         ctl["badge_no"] = json!("12\u{1b}[31m");
-        assert!(read_booking(ctl).unwrap_err().contains("control"));
+        assert!(read_booking(&ctl).unwrap_err().contains("control"));
         let mut kind = base.clone();
         kind["terminal_kind"] = json!("fax");
-        assert!(read_booking(kind).is_err());
+        assert!(read_booking(&kind).is_err());
         let mut long = base;
         long["source_id"] = json!("x".repeat(201));
-        assert!(read_booking(long).unwrap_err().contains("longer"));
+        assert!(read_booking(&long).unwrap_err().contains("longer"));
     }
 }
