@@ -297,6 +297,54 @@ pub fn record_restore(
     Ok(true)
 }
 
+/// [`record_restore`], and in the same transaction the PAC->Astrow rows
+/// Astrow lost in its restore (answered with an Astrow booking id above
+/// `resume_after`) go back to pending, to be sent again under the same
+/// `pac:<org>:<seq>` (Astrow's memory of source ids was restored too); how
+/// many is said in the restore's reason (shown, and audited with the
+/// cursor's move). `None` when a restore was already open (nothing done).
+pub fn record_restore_requeuing(
+    conn: &mut Connection,
+    cursor: u64,
+    why: &str,
+    resume_after: Option<u64>,
+    at: DateTime<Utc>,
+) -> Result<Option<u64>, AstrowLedgerError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql("begin recording an Astrow restore"))?;
+    let requeued = match resume_after {
+        Some(n) => requeue_lost_in_astrow(&tx, n)?,
+        None => 0,
+    };
+    let why = match requeued {
+        0 => why.to_string(),
+        n => format!(
+            "{why}; {n} PAC->Astrow bookings Astrow lost with it (booking ids after {}) are sent again",
+            resume_after.unwrap_or_default()
+        ),
+    };
+    if !record_restore(&tx, cursor, &why, resume_after, at)? {
+        return Ok(None);
+    }
+    tx.commit().map_err(sql("commit an Astrow restore"))?;
+    // A rare write: the PAC->Astrow counts kept in memory are read again.
+    super::tally::forget(conn);
+    Ok(Some(requeued))
+}
+
+/// The PAC->Astrow ledger's rows Astrow answered with a booking id above
+/// `kept_through` (lost in its restore) back to pending; how many.
+fn requeue_lost_in_astrow(conn: &Connection, kept_through: u64) -> Result<u64, AstrowLedgerError> {
+    conn.execute(
+        "UPDATE ledger SET state = 'pending', booking_id = NULL, reason = NULL, answered_at = NULL
+         WHERE state IN ('processed', 'queued', 'duplicate') AND booking_id > ?1",
+        [kept_through as i64],
+    )
+    .map(|n| n as u64)
+    .map_err(sql("send again what Astrow lost"))
+}
+
 /// Where each epoch after the first starts: `(epoch, after booking id)`.
 pub fn epoch_starts(conn: &Connection) -> Result<Vec<(u32, u64)>, AstrowLedgerError> {
     let mut stmt = conn
@@ -420,6 +468,52 @@ pub fn move_cursor(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restore_of_astrow_sends_again_what_it_lost_of_pac_to_astrow() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(dir.path()).unwrap();
+        let conn = store.connection();
+        for (seq, state, booking) in [
+            (1, "processed", 10),
+            (2, "processed", 50),
+            (3, "queued", 51),
+            (4, "rejected", 0),
+        ] {
+            conn.execute(
+                "INSERT INTO ledger (seq, time, event_type, kind, state, booking_id, read_at, answered_at)
+                 VALUES (?1, '2026-11-28T08:00:00+01:00', 'access_granted', 'booking', ?2, ?3, 'x', 'y')",
+                params![seq, state, Some(booking).filter(|b| *b > 0)],
+            )
+            .unwrap();
+        }
+        let at = Utc::now();
+        let n = record_restore_requeuing(conn, 60, "gone", Some(30), at).unwrap();
+        assert_eq!(n, Some(2));
+        let pending: Vec<i64> = conn
+            .prepare("SELECT seq FROM ledger WHERE state = 'pending' AND booking_id IS NULL ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(pending, vec![2, 3]);
+        let open = open_restore(conn).unwrap().unwrap();
+        assert!(open.why.contains("2 PAC->Astrow bookings"), "{}", open.why);
+        // Already open: nothing more happens.
+        assert_eq!(
+            record_restore_requeuing(conn, 60, "gone", Some(0), at).unwrap(),
+            None
+        );
+        let left: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM ledger WHERE state = 'processed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 1);
+    }
 
     #[test]
     fn keys_of_the_first_epoch_are_astrows_ids_and_later_ones_do_not_collide() {

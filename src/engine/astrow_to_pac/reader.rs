@@ -123,10 +123,18 @@ impl FeedReader {
         let text = why.clone();
         let news = self
             .db
-            .call(move |c| astrow_restore::record_restore(c, cursor, &text, resume, Utc::now()))
+            .call(move |c| {
+                astrow_restore::record_restore_requeuing(c, cursor, &text, resume, Utc::now())
+            })
             .await
             .map_err(|e| e.to_string())?;
-        if news {
+        if let Some(n) = news.filter(|n| *n > 0) {
+            tracing::warn!(
+                requeued = n,
+                "Astrow lost PAC->Astrow bookings in its restore: sent again"
+            );
+        }
+        if news.is_some() {
             tracing::error!(
                 cursor,
                 "Astrow's bookings went back (restored from a backup?): {why}; reading Astrow's bookings stopped until `astrow-pac bookings astrow-cursor --to N`"
