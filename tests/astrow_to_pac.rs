@@ -945,6 +945,30 @@ async fn a_deleted_booking_neither_lowers_the_suggested_cursor_nor_doubles_booki
     assert!(again > 0);
     assert_eq!(counts.duplicate, again, "read again, counted: {counts:?}");
     job.stop().await;
+    // The reconciliation expects those under the source id PAC holds them
+    // by: none missing; unexpected only those Astrow lost in its restore.
+    let facts =
+        astrow_pac::engine::jobs::reconcile_a2p::ledger_facts(&open_connection(&rig.db()).unwrap())
+            .unwrap();
+    let now = chrono::Utc::now();
+    let (from, to) = (
+        now - chrono::Duration::hours(24),
+        now + chrono::Duration::minutes(1),
+    );
+    let r = astrow_pac::engine::jobs::reconcile_a2p::run(&rig.pac, &rig.astrow, &facts, from, to)
+        .await
+        .unwrap();
+    assert!(r.missing.is_empty() && r.doubled.is_empty(), "{r:?}");
+    let lost: BTreeSet<&String> = in_pac
+        .iter()
+        .filter(|s| {
+            marks
+                .iter()
+                .any(|(id, _)| *id > through && **s == format!("astrow:{id}"))
+        })
+        .collect();
+    assert!(!lost.is_empty());
+    assert_eq!(r.unexpected.iter().collect::<BTreeSet<_>>(), lost, "{r:?}");
 }
 
 /// The newest booking deleted in Astrow (a correction, or with its

@@ -40,6 +40,16 @@ pub struct LedgerFacts {
     pub waiting: HashSet<String>,
     /// Source ids PAC rejected (or Astrow's record was unreadable).
     pub rejected: HashSet<String>,
+    /// Bookings read again in a later epoch (the same as an older epoch's,
+    /// kept by Astrow's backup, not sent again): the source id they would
+    /// go under -> the one PAC holds them under.
+    pub sent_before: std::collections::HashMap<String, String>,
+}
+
+/// The source id PAC holds Astrow's booking `booking_id` under.
+pub fn source_id_in_pac(booking_id: u64, facts: &LedgerFacts) -> String {
+    let s = expected_source_id(booking_id, &facts.starts);
+    facts.sent_before.get(&s).cloned().unwrap_or(s)
 }
 
 /// Compare: `expected` the source ids of Astrow's own bookings of the
@@ -77,6 +87,7 @@ pub fn summary(r: &ReconcileReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn ids_above_an_epochs_start_belong_to_it() {
@@ -87,6 +98,17 @@ mod tests {
         assert_eq!(epoch_of(31, &[(1, 30)]), 1);
         assert_eq!(expected_source_id(31, &[(1, 30)]), "astrow:e1:31");
         assert_eq!(expected_source_id(30, &[(1, 30)]), "astrow:30");
+    }
+
+    #[test]
+    fn a_booking_read_again_is_expected_under_its_older_source_id() {
+        let facts = LedgerFacts {
+            starts: vec![(1, 30)],
+            sent_before: HashMap::from([("astrow:e1:31".to_string(), "astrow:31".to_string())]),
+            ..LedgerFacts::default()
+        };
+        assert_eq!(source_id_in_pac(31, &facts), "astrow:31");
+        assert_eq!(source_id_in_pac(32, &facts), "astrow:e1:32");
     }
 
     #[test]

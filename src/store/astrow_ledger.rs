@@ -320,10 +320,14 @@ fn insert_page(
 fn already_sent(epoch: u32, booking_id: u64) -> String {
     let key = super::astrow_restore::ledger_key(epoch, booking_id);
     format!(
-        "the same booking was read before Astrow's restore and sent as {}: not sent again",
+        "{READ_AGAIN} and sent as {}: not sent again",
         crate::model::external_source_id(key)
     )
 }
+
+/// How the reason of a row read again in a new epoch begins (see
+/// `astrow_restore::read_again`).
+pub const READ_AGAIN: &str = "the same booking was read before Astrow's restore";
 
 /// The history floor, set on the first page ([`START_HISTORY`] before it).
 fn history_floor(

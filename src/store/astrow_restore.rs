@@ -362,6 +362,37 @@ pub fn epoch_starts(conn: &Connection) -> Result<Vec<(u32, u64)>, AstrowLedgerEr
         .map_err(sql("read an epoch start"))
 }
 
+/// The rows read again in a later epoch (the same booking as an older
+/// epoch's row, not sent again): `(its key, the older row's key)`, so the
+/// reconciliation expects the source id PAC holds it under.
+pub fn read_again(conn: &Connection) -> Result<Vec<(u64, u64)>, AstrowLedgerError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT booking_id FROM astrow_ledger
+             WHERE booking_id > ?1 AND state = 'duplicate' AND substr(reason, 1, ?2) = ?3",
+        )
+        .map_err(sql("prepare the rows read again"))?;
+    let prefix = super::astrow_ledger::READ_AGAIN;
+    let keys = stmt
+        .query_map(params![ID_MASK as i64, prefix.len() as i64, prefix], |r| {
+            r.get::<_, i64>(0).map(|k| k as u64)
+        })
+        .map_err(sql("read the rows read again"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql("read a row read again"))?;
+    let mut out = Vec::new();
+    for key in keys {
+        let (epoch, id) = split_key(key);
+        for e in (0..epoch).rev() {
+            if ledger_mark(conn, e, id)?.is_some() {
+                out.push((key, ledger_key(e, id)));
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The ledger keys of the rows in one of `states` (`'pending'`, ...).
 pub fn keys_in(conn: &Connection, states: &[&str]) -> Result<Vec<u64>, AstrowLedgerError> {
     let marks = vec!["?"; states.len()].join(", ");

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::astrow::AstrowClient;
 use crate::engine::reconcile::ReconcileReport;
-use crate::engine::reconcile_a2p::{LedgerFacts, compare_a2p, expected_source_id};
+use crate::engine::reconcile_a2p::{LedgerFacts, compare_a2p, source_id_in_pac};
 use crate::model::{Seq, external_source_id};
 use crate::pac::{PacClient, PacError};
 use crate::store::astrow_ledger::{AstrowLedgerError, PacReaderSerials, came_from_pac};
@@ -30,6 +30,10 @@ pub fn ledger_facts(conn: &rusqlite::Connection) -> Result<LedgerFacts, AstrowLe
         starts: astrow_restore::epoch_starts(conn)?,
         waiting: ids(&["pending"])?,
         rejected: ids(&["rejected", "unreadable"])?,
+        sent_before: astrow_restore::read_again(conn)?
+            .into_iter()
+            .map(|(k, old)| (external_source_id(k), external_source_id(old)))
+            .collect(),
     })
 }
 
@@ -53,7 +57,7 @@ async fn expected_from_astrow(
         for b in &page.bookings {
             let t = b.time.with_timezone(&Utc);
             if t >= from && t < to && !came_from_pac(b, pac_readers) {
-                out.push(expected_source_id(b.booking_id, &facts.starts));
+                out.push(source_id_in_pac(b.booking_id, facts));
             }
         }
         read += page.bookings.len() + page.unreadable.len();
