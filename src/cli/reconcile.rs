@@ -24,7 +24,9 @@ last 24 hours every hour (Overview, Jobs).
 Astrow's own bookings of the window (not those from PAC), by the source id they go to PAC \
 under (astrow:<booking_id>), against PAC's external_attendance events: missing, doubled, \
 unexpected; those still waiting in the ledger (pending or held with a reason) and those \
-PAC rejected with a reason are counted apart, not as missing.
+PAC rejected with a reason are counted apart, not as missing; PAC's events of bookings \
+Astrow lost when it was restored from a backup (ids above where a later epoch starts) are \
+counted apart, not as unexpected.
 
 --from and --to are dates (YYYY-MM-DD, both included, local time); without them, the last \
 24 hours.
@@ -174,6 +176,7 @@ fn report_json(r: &ReconcileReport) -> serde_json::Value {
         "missing": r.missing,
         "doubled": r.doubled.iter().map(|(s, n)| json!({"source_id": s, "times": n})).collect::<Vec<_>>(),
         "unexpected": r.unexpected,
+        "lost_by_astrow_restore": r.lost_by_astrow_restore,
     })
 }
 

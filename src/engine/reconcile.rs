@@ -30,6 +30,12 @@ pub struct ReconcileReport {
     pub doubled: Vec<(String, usize)>,
     /// Held by Astrow with one of our source ids, but no such swipe expected.
     pub unexpected: Vec<String>,
+    /// Astrow -> PAC: PAC's events of Astrow bookings that Astrow itself
+    /// lost when it was restored from a backup (ids a later epoch starts
+    /// below). They were real bookings when sent; counted apart, not as
+    /// unexpected (the restore was raised when it was found).
+    #[serde(default)]
+    pub lost_by_astrow_restore: Vec<String>,
 }
 
 impl ReconcileReport {
@@ -96,6 +102,7 @@ pub fn compare<'a>(
         missing,
         doubled,
         unexpected,
+        lost_by_astrow_restore: Vec::new(),
     }
 }
 

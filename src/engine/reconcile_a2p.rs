@@ -67,20 +67,48 @@ pub fn compare_a2p<'a>(
     let before = r.missing.len();
     r.missing.retain(|s| !facts.rejected.contains(s));
     r.rejected = before - r.missing.len();
+    let (lost, unexpected) = std::mem::take(&mut r.unexpected)
+        .into_iter()
+        .partition(|s| lost_by_astrow_restore(s, &facts.starts));
+    (r.lost_by_astrow_restore, r.unexpected) = (lost, unexpected);
     r
+}
+
+/// `source_id` (ours) names a booking of an epoch that a later epoch
+/// starts below: Astrow was restored to that start, so it lost the booking
+/// (PAC keeps the event it was sent as).
+fn lost_by_astrow_restore(source_id: &str, starts: &[(u32, u64)]) -> bool {
+    let Some(rest) = source_id.strip_prefix("astrow:") else {
+        return false;
+    };
+    let parsed = match rest.strip_prefix('e') {
+        Some(tagged) => tagged
+            .split_once(':')
+            .and_then(|(e, id)| Some((e.parse::<u32>().ok()?, id.parse::<u64>().ok()?))),
+        None => rest.parse::<u64>().ok().map(|id| (0, id)),
+    };
+    parsed.is_some_and(|(epoch, id)| {
+        starts
+            .iter()
+            .any(|&(later, after)| later > epoch && after < id)
+    })
 }
 
 /// "120 Astrow bookings, 100 in PAC once, 0 missing, 0 doubled, 0 unexpected, 12 waiting, 8 rejected by PAC".
 pub fn summary(r: &ReconcileReport) -> String {
     format!(
-        "{} Astrow bookings, {} in PAC once, {} missing, {} doubled, {} unexpected, {} still waiting, {} rejected by PAC",
+        "{} Astrow bookings, {} in PAC once, {} missing, {} doubled, {} unexpected, {} still waiting, {} rejected by PAC{}",
         r.expected,
         r.booked_once,
         r.missing.len(),
         r.doubled.len(),
         r.unexpected.len(),
         r.waiting,
-        r.rejected
+        r.rejected,
+        match r.lost_by_astrow_restore.len() {
+            0 => String::new(),
+            n => format!(", {n} in PAC of bookings Astrow lost in its restore"),
+        }
     )
 }
 
@@ -109,6 +137,39 @@ mod tests {
         };
         assert_eq!(source_id_in_pac(31, &facts), "astrow:31");
         assert_eq!(source_id_in_pac(32, &facts), "astrow:e1:32");
+    }
+
+    /// Astrow restored to 20, then moved to epoch 1 after 20: PAC's events
+    /// of the old epoch's 21.. are of bookings Astrow lost, not unexpected;
+    /// a stranger or an id below the restore point still is.
+    #[test]
+    fn events_of_bookings_astrow_lost_in_its_restore_are_counted_apart() {
+        let facts = LedgerFacts {
+            starts: vec![(1, 20)],
+            ..LedgerFacts::default()
+        };
+        let r = compare_a2p(
+            ["astrow:19", "astrow:e1:21"],
+            [
+                "astrow:19",
+                "astrow:21",
+                "astrow:30",
+                "astrow:e1:21",
+                "astrow:e1:40",
+                "astrow:e9:x",
+            ],
+            &facts,
+        );
+        assert_eq!(r.lost_by_astrow_restore, vec!["astrow:21", "astrow:30"]);
+        assert_eq!(r.unexpected, vec!["astrow:e1:40", "astrow:e9:x"]);
+        assert!(summary(&r).ends_with(", 2 in PAC of bookings Astrow lost in its restore"));
+        let none = compare_a2p(
+            ["astrow:21"],
+            ["astrow:21", "astrow:22"],
+            &LedgerFacts::default(),
+        );
+        assert_eq!(none.unexpected, vec!["astrow:22"]);
+        assert!(none.lost_by_astrow_restore.is_empty());
     }
 
     #[test]
