@@ -13,7 +13,6 @@ mod binding;
 pub mod booking_waits;
 pub mod db;
 mod erasure;
-mod item_batch;
 mod jobs;
 pub mod ledger;
 pub mod ledger_export;
@@ -37,7 +36,6 @@ pub use audit::current_os_user;
 pub use audit::{AuditEntry, AuditRecord};
 pub use binding::{ABANDONED_REASON, BindingCheck, RebindPreview, Rebound, SiteIdentity};
 pub use erasure::{Forgotten, StoreAuditEntry, audit_cutoff};
-pub use item_batch::ItemResult;
 pub use jobs::{JobRun, JobRunId};
 pub use plan_save::PLAN_HISTORY;
 pub use plans::{
