@@ -12,12 +12,10 @@
 //! connection of the process; an in-memory database has none and is counted
 //! with SQL each time.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-
 use rusqlite::Connection;
 
 use super::astrow_ledger::{AstrowLedgerError, Tally, counts};
+use super::per_database::PerDatabase;
 
 /// How one write changed the ledger: rows per state added (positive) or
 /// taken away (negative), abandoned rows, the cursor's counts.
@@ -70,17 +68,7 @@ pub fn apply(t: &mut Tally, d: &Delta) {
     }
 }
 
-type Slot = Arc<Mutex<Option<Tally>>>;
-
-static TALLIES: LazyLock<Mutex<HashMap<String, Slot>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-/// The tally of the database `conn` is open on (`None`: in memory).
-fn slot(conn: &Connection) -> Option<Slot> {
-    let path = conn.path().filter(|p| !p.is_empty())?.to_string();
-    let mut all = TALLIES.lock().unwrap_or_else(|p| p.into_inner());
-    Some(all.entry(path).or_default().clone())
-}
+static TALLIES: PerDatabase<Tally> = PerDatabase::new();
 
 /// Run `f`, a write of the ledger that commits, holding the tally of its
 /// database; apply the delta it returns once it succeeded. `f` must commit
@@ -89,41 +77,20 @@ pub fn write<R, E>(
     conn: &mut Connection,
     f: impl FnOnce(&mut Connection) -> Result<(R, Delta), E>,
 ) -> Result<R, E> {
-    let Some(slot) = slot(conn) else {
-        return f(conn).map(|(r, _)| r);
-    };
-    let mut held = slot.lock().unwrap_or_else(|p| p.into_inner());
-    let (r, delta) = f(conn)?;
-    if let Some(t) = held.as_mut() {
-        apply(t, &delta);
-    }
-    Ok(r)
+    TALLIES.write(conn, f, apply)
 }
 
 /// The counts as they stand (`waiting` and `oldest_pending_read_at` not
 /// set); read from SQLite the first time in this process.
 pub fn current(conn: &Connection) -> Result<Tally, AstrowLedgerError> {
-    let Some(slot) = slot(conn) else {
-        return counts(conn);
-    };
-    let mut held = slot.lock().unwrap_or_else(|p| p.into_inner());
-    match held.as_ref() {
-        Some(t) => Ok(t.clone()),
-        None => {
-            let t = counts(conn)?;
-            *held = Some(t.clone());
-            Ok(t)
-        }
-    }
+    TALLIES.with(conn, counts, |t| t.clone())
 }
 
 /// Forget the tally of `conn`'s database, so that the next [`current`]
 /// reads it from SQLite again: after a write that does not go through
 /// [`write`] (it must have committed), and in tests that compare the two.
 pub fn forget(conn: &Connection) {
-    if let Some(slot) = slot(conn) {
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
+    TALLIES.forget(conn);
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod lock;
 mod migrations;
 mod mirror;
 pub mod os_user;
+pub mod per_database;
 mod plan_save;
 mod plans;
 pub mod private;

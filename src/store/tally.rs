@@ -10,13 +10,13 @@
 //! connection of the process; an in-memory database has none and is counted
 //! with SQL each time.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 
 use super::ledger::{self, Counts, LedgerError};
+use super::per_database::PerDatabase;
 
 /// Indexes for counting the ledger at start (by state) and the last
 /// minute's reads (by read time); the retention trim and the roll call's
@@ -109,17 +109,7 @@ impl Tally {
     }
 }
 
-type Slot = Arc<Mutex<Option<Tally>>>;
-
-static TALLIES: LazyLock<Mutex<HashMap<String, Slot>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-/// The tally of the database `conn` is open on (`None`: in memory).
-fn slot(conn: &Connection) -> Option<Slot> {
-    let path = conn.path().filter(|p| !p.is_empty())?.to_string();
-    let mut all = TALLIES.lock().unwrap_or_else(|p| p.into_inner());
-    Some(all.entry(path).or_default().clone())
-}
+static TALLIES: PerDatabase<Tally> = PerDatabase::new();
 
 /// Read the tally from SQLite: counts by state (the covering index on
 /// state), the newest answers' lags (walking the primary key down from the
@@ -147,46 +137,27 @@ pub fn write<R, E>(
     conn: &mut Connection,
     f: impl FnOnce(&mut Connection) -> Result<(R, Delta), E>,
 ) -> Result<R, E> {
-    let Some(slot) = slot(conn) else {
-        return f(conn).map(|(r, _)| r);
-    };
-    let mut held = slot.lock().unwrap_or_else(|p| p.into_inner());
-    let (r, delta) = f(conn)?;
-    if let Some(t) = held.as_mut() {
-        t.apply(&delta);
-    }
-    Ok(r)
+    TALLIES.write(conn, f, Tally::apply)
 }
 
 /// The tally as it stands, with the events read since `now - 60 s`; read
 /// from SQLite the first time in this process.
 pub fn current(conn: &Connection, now: DateTime<Utc>) -> Result<(Tally, u64), LedgerError> {
     let since = now - Duration::seconds(60);
-    let Some(slot) = slot(conn) else {
-        let mut t = from_sql(conn, now)?;
-        let n = t.read_since(since);
-        return Ok((t, n));
-    };
-    let mut held = slot.lock().unwrap_or_else(|p| p.into_inner());
-    if held.is_none() {
-        *held = Some(from_sql(conn, now)?);
-    }
-    let Some(t) = held.as_mut() else {
-        return Err(LedgerError::Corrupt {
-            seq: 0,
-            detail: "the ledger's tally was not set".into(),
-        });
-    };
-    let n = t.read_since(since);
-    Ok((t.clone(), n))
+    TALLIES.with(
+        conn,
+        |c| from_sql(c, now),
+        |t| {
+            let n = t.read_since(since);
+            (t.clone(), n)
+        },
+    )
 }
 
 /// Forget the tally of `conn`'s database, so that the next [`current`]
 /// reads it from SQLite again (for tests that compare the two).
 pub fn forget(conn: &Connection) {
-    if let Some(slot) = slot(conn) {
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
+    TALLIES.forget(conn);
 }
 
 #[cfg(test)]
