@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::engine::bookings::classify::classify;
 use crate::engine::reconcile::{ReconcileReport, compare};
 use crate::model::{Reader, Seq};
-use crate::pac::{PacClient, PacError};
+use crate::pac::{EventBatch, PacClient, PacError};
 use crate::store::ledger::EntryKind;
 use crate::store::seq_reset::{ledger_key, source_id};
 
@@ -66,14 +66,7 @@ async fn expected_from_pac(
     let mut oldest = None;
     let mut read = 0usize;
     loop {
-        let page = match pac.events(after, 1000, Duration::ZERO).await {
-            Ok(p) => p,
-            Err(PacError::EventsExpired { oldest_seq, .. }) if after.0 + 1 < oldest_seq.0 => {
-                after = Seq(oldest_seq.0 - 1);
-                continue;
-            }
-            Err(e) => return Err(format!("PAC events: {e}")),
-        };
+        let page = events_page(pac, &mut after).await?;
         oldest.get_or_insert(page.oldest_seq);
         let Some(last) = page.events.last().map(|e| e.seq) else {
             break;
@@ -97,6 +90,21 @@ async fn expected_from_pac(
         after = last;
     }
     Ok((out, oldest.unwrap_or(Seq(0))))
+}
+
+/// PAC's next page of events after `after` for a reconciliation (no long
+/// poll); when `after` fell out of PAC's history (410), from the oldest
+/// event PAC keeps, moving `after` there.
+pub(super) async fn events_page(pac: &PacClient, after: &mut Seq) -> Result<EventBatch, String> {
+    loop {
+        match pac.events(*after, 1000, Duration::ZERO).await {
+            Ok(p) => return Ok(p),
+            Err(PacError::EventsExpired { oldest_seq, .. }) if after.0 + 1 < oldest_seq.0 => {
+                *after = Seq(oldest_seq.0 - 1);
+            }
+            Err(e) => return Err(format!("PAC events: {e}")),
+        }
+    }
 }
 
 /// Whether a source id is one this reconciliation can judge: made by us

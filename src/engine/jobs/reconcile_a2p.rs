@@ -3,15 +3,15 @@
 //! It only reads. Run by `astrow-pac reconcile --direction astrow-to-pac`.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::reconcile::events_page;
 use crate::astrow::AstrowClient;
 use crate::engine::reconcile::ReconcileReport;
 use crate::engine::reconcile_a2p::{LedgerFacts, compare_a2p, source_id_in_pac};
 use crate::model::{Seq, external_source_id};
-use crate::pac::{PacClient, PacError};
+use crate::pac::PacClient;
 use crate::store::astrow_ledger::{AstrowLedgerError, PacReaderSerials, came_from_pac};
 use crate::store::astrow_restore;
 
@@ -77,14 +77,7 @@ async fn external_in_pac(
     let mut out = Vec::new();
     let (mut after, mut read) = (Seq(0), 0usize);
     loop {
-        let page = match pac.events(after, 1000, Duration::ZERO).await {
-            Ok(p) => p,
-            Err(PacError::EventsExpired { oldest_seq, .. }) if after.0 + 1 < oldest_seq.0 => {
-                after = Seq(oldest_seq.0 - 1);
-                continue;
-            }
-            Err(e) => return Err(format!("PAC events: {e}")),
-        };
+        let page = events_page(pac, &mut after).await?;
         let times: HashMap<Seq, DateTime<Utc>> = page
             .events
             .iter()
