@@ -245,7 +245,8 @@ impl SafeSnapshot {
             optional_section((&old.plan, &old_clean.plan, was.plan), &raw.plan);
         (c.apply, unshown.apply) =
             optional_section((&old.apply, &old_clean.apply, was.apply), &raw.apply);
-        if unshown != Unshown::default() {
+        // Logged when it changes, not with every snapshot while it lasts.
+        if unshown != *was && unshown != Unshown::default() {
             tracing::warn!("console: parts of the engine's snapshot are not shown: {unshown:?}");
         }
         SafeSnapshot {
