@@ -51,11 +51,18 @@ where
 {
     let mut paused = ctl.paused.clone();
     let mut first = true;
+    // A failed run is tried again sooner than the interval (5 s doubling,
+    // jittered, up to 2 min): one lost answer must not hold a job's result
+    // back for a whole interval (the definitions job's reader list gates
+    // the Astrow -> PAC bookings).
+    let mut backoff = crate::http::Backoff::new(Duration::from_secs(5), Duration::from_secs(120));
+    let mut retry: Option<Duration> = None;
     loop {
-        let wait = if first {
-            Duration::ZERO
-        } else {
-            *ctl.interval.borrow()
+        let interval = *ctl.interval.borrow();
+        let wait = match (first, retry) {
+            (true, _) => Duration::ZERO,
+            (false, Some(r)) => r.min(interval),
+            (false, None) => interval,
         };
         first = false;
         let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
@@ -96,8 +103,12 @@ where
             Ok(d) => (true, d.warning, d.summary),
             Err(e) => (false, false, e),
         };
-        if !ok {
+        if ok {
+            backoff.succeeded();
+            retry = None;
+        } else {
             tracing::warn!(job = ctl.kind.title(), error = %summary, "job failed");
+            retry = Some(backoff.failed(None));
         }
         let _ = ctl
             .report
