@@ -75,6 +75,36 @@ fn overview_keys() {
     assert!(has(&mut h, "Systems"));
 }
 
+/// The booking import runs as long as the engine does: its row of the jobs
+/// table says so and what it has done, not "never" and nothing.
+#[test]
+fn the_running_booking_import_shows_what_it_has_done() {
+    let mut snap = snapshot();
+    let b = Arc::make_mut(&mut snap.bookings);
+    b.delivered = 7;
+    b.pending = 3;
+    b.rejected = 1;
+    let mut h = Harness::new(snap.clone(), 120, 40);
+    let row = h
+        .screen()
+        .into_iter()
+        .find(|l| l.contains("Booking import"))
+        .unwrap_or_default();
+    assert!(row.contains("running"), "{row}");
+    assert!(row.contains("continuous"), "{row}");
+    assert!(row.contains("7 sent, 3 waiting, 1 rejected"), "{row}");
+    assert!(!row.contains("never"), "{row}");
+
+    Arc::make_mut(&mut snap.bookings).reading_paused = true;
+    h.set_snapshot(snap);
+    let row = h
+        .screen()
+        .into_iter()
+        .find(|l| l.contains("Booking import"))
+        .unwrap_or_default();
+    assert!(row.contains("reading paused"), "{row}");
+}
+
 #[test]
 fn employees_keys_filter_and_scroll() {
     let mut h = Harness::new(snapshot(), 160, 48);

@@ -404,7 +404,14 @@ pub fn snapshot_with(n: usize, feed_len: usize, held: bool) -> Snapshot {
         jobs: vec![
             job(JobKind::Employees, true, "6 changes planned", 210),
             job(JobKind::Definitions, true, "3 changes pending", 3510),
-            job(JobKind::Bookings, true, "41 bookings sent", 0),
+            // The import runs as long as the engine: running, never "last run".
+            JobStatus {
+                kind: JobKind::Bookings,
+                state: JobState::Running,
+                last_run: None,
+                next_run: None,
+                history: vec![],
+            },
             job(JobKind::Heartbeat, true, "alive", 30),
         ],
         paused: false,

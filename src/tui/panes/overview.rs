@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
-use crate::engine::snapshot::{HealthState, ItemState, JobState, SystemHealth};
+use crate::engine::snapshot::{HealthState, ItemState, JobKind, JobState, SystemHealth};
 
 use super::super::state::AppState;
 use super::super::widgets::fit;
@@ -334,19 +334,24 @@ fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
                 JobState::Warning => ("⚠ warning", t.warn),
                 JobState::Failed => ("✖ failed", t.bad),
             };
-            let last = j.last_run.as_ref().map_or(String::from("never"), |r| {
-                format!("{} {}", run_mark(r), s.ago(r.finished.unwrap_or(r.started)))
-            });
             let ok_style = match &j.last_run {
                 Some(r) if !r.ok => t.bad,
                 Some(r) if r.warning => t.warn,
                 _ => t.base,
             };
             let next = j.next_run.map_or(String::from("–"), |n| s.until(n));
-            let summary = j
-                .last_run
-                .as_ref()
-                .map_or(String::new(), |r| r.summary.to_string());
+            let (last, summary) = match &j.last_run {
+                Some(r) => (
+                    format!("{} {}", run_mark(r), s.ago(r.finished.unwrap_or(r.started))),
+                    r.summary.to_string(),
+                ),
+                // The import runs for as long as the engine does: it has no
+                // last run, only what it has done so far.
+                None if j.kind == JobKind::Bookings && j.state == JobState::Running => {
+                    (String::from("continuous"), import_summary(s))
+                }
+                None => (String::from("never"), String::new()),
+            };
             Row::new(vec![
                 ratatui::widgets::Cell::from(j.kind.title()),
                 ratatui::widgets::Cell::from(Span::styled(state, st)),
@@ -382,6 +387,23 @@ fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
     } else {
         f.render_widget(table, area);
     }
+}
+
+/// What the running booking import has done, for its row of the jobs table.
+fn import_summary(s: &AppState) -> String {
+    let b = &s.snap.bookings;
+    let mut text = format!(
+        "{} sent, {} waiting, {} rejected",
+        b.delivered, b.pending, b.rejected
+    );
+    if b.sequence_reset.is_some() {
+        text.push_str("; STOPPED: PAC's event numbers went back");
+    } else if b.reading_paused {
+        text.push_str("; reading paused");
+    } else if b.astrow_down {
+        text.push_str("; Astrow down, retrying");
+    }
+    text
 }
 
 /// The Astrow -> PAC job as a row of the jobs table (it runs continuously,
