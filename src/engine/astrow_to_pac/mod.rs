@@ -96,6 +96,8 @@ pub struct TaskHealth {
     pub last_error: Option<String>,
     /// Reader only: paused by back-pressure.
     pub paused: bool,
+    /// Reader only: since when it has waited for PAC's reader list.
+    pub waiting_for_readers_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The running job.
@@ -300,6 +302,7 @@ impl Monitor {
             astrow_failures: reader.failures,
             pac_failures: sender.failures,
             reading_paused: reader.paused,
+            waiting_for_readers_since: reader.waiting_for_readers_since,
             oldest_pending,
             astrow_restore,
         })

@@ -56,6 +56,7 @@ pub(super) const NO_READERS: &str = "waiting for PAC's reader list (the definiti
 impl FeedReader {
     pub(super) async fn run(mut self) {
         let mut backoff = Backoff::new(self.cfg.poll_every, self.cfg.max_backoff);
+        let mut waiting_for_readers_since = None;
         loop {
             if !gate_open(&mut self.gate, &self.cancel).await {
                 return;
@@ -66,6 +67,13 @@ impl FeedReader {
                 Ok(_) => backoff.succeeded(),
                 Err(e) => tracing::warn!("Astrow->PAC: reading Astrow's bookings: {e}"),
             }
+            waiting_for_readers_since = match &step {
+                Ok(Step::NoReaders) => {
+                    waiting_for_readers_since.or_else(|| Some(chrono::Utc::now()))
+                }
+                Err(_) => waiting_for_readers_since,
+                Ok(_) => None,
+            };
             let last_error = match &step {
                 Err(e) => Some(e.clone()),
                 Ok(Step::NoReaders) => Some(NO_READERS.to_string()),
@@ -75,6 +83,7 @@ impl FeedReader {
                 failures: backoff.failures() + u32::from(step.is_err()),
                 last_error,
                 paused,
+                waiting_for_readers_since,
             });
             let go_on = match step {
                 Ok(Step::More) => !self.cancel.is_cancelled(),

@@ -52,6 +52,7 @@ impl EventSender {
                 failures: backoff.failures() + u32::from(step.is_err()),
                 last_error: step.as_ref().err().cloned(),
                 paused: false,
+                waiting_for_readers_since: None,
             });
             let go_on = match step {
                 Ok(Sent::Batch) => {

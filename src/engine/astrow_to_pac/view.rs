@@ -30,6 +30,10 @@ pub struct AstrowToPacView {
     pub reading_paused: bool,
     /// When the oldest pending row was read (nothing sent since): stuck.
     pub oldest_pending: Option<DateTime<Utc>>,
+    /// Nothing is read until the definitions sync has published PAC's
+    /// reader list (the File-terminal loop rule): waiting for it since.
+    #[serde(default)]
+    pub waiting_for_readers_since: Option<DateTime<Utc>>,
     /// Astrow went back below the cursor (restored from a backup): reading
     /// stopped until a person moves the cursor.
     #[serde(default)]
@@ -61,6 +65,15 @@ impl AstrowToPacView {
                 "Astrow->PAC: sending to PAC failed {} times in a row ({} waiting)",
                 self.pac_failures, self.tally.pending
             ));
+        }
+        if let Some(since) = self.waiting_for_readers_since {
+            let waited = (now - since).num_seconds().max(0) as u64;
+            if waited > stuck_after_s {
+                return Some(format!(
+                    "Astrow->PAC: nothing read for {waited} s: waiting for PAC's reader list, \
+                     which the definitions sync has not read (see its job)"
+                ));
+            }
         }
         let since = self.oldest_pending?;
         let waited = (now - since).num_seconds().max(0) as u64;
@@ -156,6 +169,15 @@ mod tests {
         v.pac_failures = 0;
         v.oldest_pending = Some(now - chrono::TimeDelta::seconds(1000));
         assert!(v.stuck(now, 900).unwrap().contains("oldest"));
+        v.oldest_pending = None;
+        v.waiting_for_readers_since = Some(now - chrono::TimeDelta::seconds(100));
+        assert_eq!(
+            v.stuck(now, 900),
+            None,
+            "a short wait for the reader list is normal"
+        );
+        v.waiting_for_readers_since = Some(now - chrono::TimeDelta::seconds(1000));
+        assert!(v.stuck(now, 900).unwrap().contains("reader list"));
         v.enabled = false;
         assert_eq!(v.stuck(now, 900), None);
     }
