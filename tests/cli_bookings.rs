@@ -176,3 +176,190 @@ async fn status_exits_3_for_an_astrow_restore_that_astrow_cursor_resolves() {
     assert_eq!(audit[0].record.action, "move_booking_cursor");
     assert_eq!(audit[0].record.result, "ok");
 }
+
+/// A count from the store (`None` while it is not made or busy).
+fn store_count(store_dir: &Path, sql: &str) -> Option<i64> {
+    let path = store_dir.join(astrow_pac::store::DATABASE_FILE);
+    let c = astrow_pac::store::db::open_connection(&path).ok()?;
+    c.query_row(sql, [], |r| r.get(0)).ok()
+}
+
+/// Wait until every booking in the ledger is answered and at least `min`
+/// are stored in Astrow.
+async fn until_answered(store_dir: &Path, min: i64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let stored = store_count(
+            store_dir,
+            "SELECT count(*) FROM ledger WHERE kind = 'booking' AND state IN ('processed', 'queued')",
+        );
+        let pending = store_count(
+            store_dir,
+            "SELECT count(*) FROM ledger WHERE kind = 'booking' AND state = 'pending'",
+        );
+        if stored.is_some_and(|n| n >= min) && pending == Some(0) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bookings not answered: stored {stored:?}, pending {pending:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// `reconcile` over yesterday to tomorrow: the simulated controllers'
+/// clocks run up to 90 s ahead, out of a window that ends now.
+async fn reconcile(config: &Path, more: &[&str]) -> Output {
+    let today = chrono::Local::now().date_naive();
+    let (from, to) = (
+        (today - chrono::Days::new(1)).to_string(),
+        (today + chrono::Days::new(1)).to_string(),
+    );
+    let mut args = vec!["reconcile", "--from", &from, "--to", &to];
+    args.extend_from_slice(more);
+    run_async(config, &args).await
+}
+
+async fn run_async(config: &Path, args: &[&str]) -> Output {
+    let config = config.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&config, &args)
+    })
+    .await
+    .unwrap()
+}
+
+/// Astrow restored from a backup loses bookings it had answered as stored:
+/// `reconcile` reports them missing; `reconcile --resend-missing --yes`,
+/// beside the running service, has the service send them again (audited);
+/// afterwards `reconcile` is clean and Astrow holds each booking once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_resend_missing_sends_again_what_astrow_lost_in_a_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, config, store_dir) = setup(dir.path()).await;
+    let pac = site.pac.as_ref().unwrap().0.clone();
+    let astrow = site.astrow.as_ref().unwrap().0.clone();
+    pac.swipe(80).await;
+    let mut engine = tokio::process::Command::new(env!("CARGO_BIN_EXE_astrow-pac"))
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    until_answered(&store_dir, 20).await;
+
+    // Astrow goes back to a backup: our bookings after the middle are gone.
+    let ours: Vec<u64> = astrow
+        .stored_bookings()
+        .iter()
+        .filter(|b| b.source_id.starts_with("pac:"))
+        .map(|b| b.booking_id)
+        .collect();
+    let through = ours[ours.len() / 2];
+    let lost = ours.iter().filter(|id| **id > through).count();
+    assert!(lost >= 5, "{ours:?}");
+    astrow.restore_bookings(through);
+
+    let o = reconcile(&config, &[]).await;
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert_eq!(out.matches("MISSING").count(), lost, "{out}");
+
+    let o = reconcile(&config, &["--resend-missing", "--yes"]).await;
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("lost bookings: {lost} sent again")),
+        "{err}"
+    );
+    until_answered(&store_dir, 20).await;
+    let o = reconcile(&config, &[]).await;
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let mut seen = std::collections::HashSet::new();
+    for b in astrow.stored_bookings() {
+        assert!(seen.insert(b.source_id.clone()), "{} twice", b.source_id);
+    }
+    assert!(
+        store_count(
+            &store_dir,
+            "SELECT count(*) FROM audit WHERE action = 'resend_lost_bookings' AND result = 'ok'"
+        )
+        .is_some_and(|n| n == 1),
+        "the store's own audit entry"
+    );
+    let _ = engine.start_kill();
+    let _ = engine.wait().await;
+}
+
+/// Without a service the command writes the store itself; refused for the
+/// other direction; without --yes and no terminal it sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_resend_missing_without_a_service_and_its_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, config, store_dir) = setup(dir.path()).await;
+    let pac = site.pac.as_ref().unwrap().0.clone();
+    let astrow = site.astrow.as_ref().unwrap().0.clone();
+    pac.swipe(40).await;
+    let mut engine = tokio::process::Command::new(env!("CARGO_BIN_EXE_astrow-pac"))
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    until_answered(&store_dir, 5).await;
+    let _ = engine.start_kill();
+    let _ = engine.wait().await;
+
+    let gone = astrow
+        .stored_bookings()
+        .into_iter()
+        .find(|b| b.source_id.starts_with("pac:"))
+        .unwrap()
+        .source_id;
+    assert!(astrow.delete_booking(&gone));
+
+    let o = reconcile(&config, &["--resend-missing"]).await;
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "no terminal, no --yes: nothing sent"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Nothing sent again."));
+    let o = run_async(
+        &config,
+        &[
+            "reconcile",
+            "--direction",
+            "astrow-to-pac",
+            "--resend-missing",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is for --direction pac-to-astrow"));
+
+    let o = reconcile(&config, &["--resend-missing", "--yes"]).await;
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("lost bookings: 1 sent again"), "{err}");
+    let key = gone.rsplit(':').next().unwrap().parse::<i64>().unwrap();
+    assert_eq!(
+        store_count(
+            &store_dir,
+            &format!("SELECT count(*) FROM ledger WHERE seq = {key} AND state = 'pending'")
+        ),
+        Some(1),
+        "pending again, for the next engine to send"
+    );
+}

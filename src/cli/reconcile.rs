@@ -28,10 +28,19 @@ PAC rejected with a reason are counted apart, not as missing; PAC's events of bo
 Astrow lost when it was restored from a backup (ids above where a later epoch starts) are \
 counted apart, not as unexpected.
 
+--resend-missing (pac-to-astrow only) then sends again the missing bookings that Astrow \
+once answered as stored (processed, queued or duplicate in the ledger) and no longer holds: \
+Astrow restored from a backup, or a booking deleted there. They go back to pending in the \
+ledger (audited) and the import sends them under the same source id; Astrow keeps a source \
+id once, so one it holds after all is answered duplicate, never booked twice. Missing \
+bookings the ledger does not hold as stored (rejected, never read, trimmed) are listed and \
+left. It asks first unless --yes; beside a running engine the engine does it.
+
 --from and --to are dates (YYYY-MM-DD, both included, local time); without them, the last \
 24 hours.
 
-Exit codes: 0 nothing off, 1 could not reconcile, 2 something missing, doubled or unexpected.";
+Exit codes: 0 nothing off (or every missing booking sent again), 1 could not reconcile (or \
+send again), 2 something missing, doubled or unexpected.";
 
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
@@ -47,6 +56,12 @@ pub struct ReconcileArgs {
     /// Which direction of bookings to reconcile
     #[arg(long, value_enum, default_value_t = Direction::PacToAstrow)]
     pub direction: Direction,
+    /// Send again the missing bookings Astrow had answered as stored (pac-to-astrow)
+    #[arg(long)]
+    pub resend_missing: bool,
+    /// Do not ask before sending again (with --resend-missing)
+    #[arg(long, requires = "resend_missing")]
+    pub yes: bool,
 }
 
 /// The two directions bookings travel.
@@ -103,6 +118,13 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> u8 {
         }
     };
     if args.direction == Direction::AstrowToPac {
+        if args.resend_missing {
+            eprintln!(
+                "astrow-pac reconcile: --resend-missing is for --direction pac-to-astrow \
+                 (Astrow->PAC bookings PAC rejected are sent again by fixing what PAC refused)"
+            );
+            return exit::USAGE;
+        }
         return run_a2p(&shot, args, from, to);
     }
     // The epoch of the store and what still waits in its ledger, beside a
@@ -117,7 +139,65 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> u8 {
         let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
         reconcile::run(&pac, &astrow, settings, epoch, &waiting, from, to).await
     });
-    tell(args, result, ReconcileReport::summary)
+    let missing = match (&result, args.resend_missing) {
+        (Ok(r), true) => r.missing.clone(),
+        _ => Vec::new(),
+    };
+    let code = tell(args, result, ReconcileReport::summary);
+    if !args.resend_missing || code == exit::PROBLEMS {
+        return code;
+    }
+    if missing.is_empty() {
+        eprintln!("Nothing missing: nothing to send again.");
+        return code;
+    }
+    resend_missing(&shot, args, missing)
+}
+
+/// `--resend-missing`: ask, then send again (through the service when one
+/// holds the store); the exit code.
+fn resend_missing(shot: &super::common::OneShot, args: &ReconcileArgs, missing: Vec<String>) -> u8 {
+    let dir = store_dir(&shot.settings);
+    let question = format!(
+        "Send again the {} missing booking(s) Astrow had answered as stored (store {})? [y/N] ",
+        missing.len(),
+        dir.display()
+    );
+    if !args.yes && !super::apply::confirm(&question) {
+        eprintln!("Nothing sent again.");
+        return exit::USAGE;
+    }
+    let org = shot.settings.pac.organization_id;
+    let asked = missing.len();
+    let done = if Store::holder(&dir).is_some() {
+        shot.runtime.block_on(async {
+            match super::attach::attach_running(&shot.settings, false, false).await? {
+                Some(mut att) => super::remote::resend_lost(&mut att, missing).await,
+                None => Err("the engine holding the store stopped: run this again".to_string()),
+            }
+        })
+    } else {
+        use crate::engine::bookings::resend;
+        Store::open(&dir)
+            .map_err(|e| e.to_string())
+            .and_then(|mut s| resend::resend_lost_audited(&mut s, org, &missing))
+            .map(|o| resend::describe(&o))
+    };
+    match done {
+        Ok(text) => {
+            eprintln!("{}", crate::http::sanitize(&text));
+            // `describe` names the count sent again first, then what was not.
+            if text.starts_with(&format!("lost bookings: {asked} sent again")) {
+                exit::OK
+            } else {
+                exit::USAGE
+            }
+        }
+        Err(e) => {
+            eprintln!("astrow-pac reconcile: {e}");
+            exit::PROBLEMS
+        }
+    }
 }
 
 /// `--direction astrow-to-pac`.

@@ -387,6 +387,29 @@ pub async fn move_astrow_cursor(
     .await
 }
 
+/// `reconcile --resend-missing` through the service.
+pub async fn resend_lost(att: &mut Attached, source_ids: Vec<String>) -> Result<String, String> {
+    use crate::engine::bookings::resend::FAILED;
+    let mut events = att.handle.events.resubscribe();
+    att.caller
+        .call(Command::ResendLostBookings { source_ids })
+        .await?;
+    notice_answer(&mut events, |m| {
+        if m.starts_with("lost bookings: ") {
+            Some(Ok(m.to_string()))
+        } else if let Some(why) = m.strip_prefix(FAILED) {
+            Some(Err(why.to_string()))
+        } else if m.starts_with("read-only: sending lost bookings again")
+            || m.starts_with("sending lost bookings again refused: ")
+        {
+            Some(Err(m.to_string()))
+        } else {
+            None
+        }
+    })
+    .await
+}
+
 /// What `apply` was asked.
 pub struct ApplyAsk<'a> {
     pub plan: Option<&'a str>,

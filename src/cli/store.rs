@@ -1,7 +1,5 @@
 //! `astrow-pac store rebind`: bind the store to the site the settings name.
 
-use std::io::{BufRead, Write};
-
 use clap::{Args, Subcommand};
 
 use super::common::load_settings;
@@ -109,12 +107,4 @@ fn run_rebind(global: &GlobalArgs, args: &RebindArgs) -> Result<u8, String> {
 }
 
 /// Ask on the terminal; anything but y/yes is No.
-fn confirm(question: &str) -> bool {
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(_) => matches!(line.trim().to_lowercase().as_str(), "y" | "yes"),
-        Err(_) => false,
-    }
-}
+use super::apply::confirm;

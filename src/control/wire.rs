@@ -26,8 +26,9 @@ use crate::engine::snapshot::EmployeeRow;
 /// `{"either": 12}`) where protocol 2 sent a bare number. 4: a plan item's
 /// master and target ids are numbers, not text. 5: `Command::MoveAstrowCursor`
 /// (after Astrow was restored from a backup), which a service of protocol 4
-/// could not read.
-pub const PROTOCOL: u32 = 5;
+/// could not read. 6: `Command::ResendLostBookings` (`reconcile
+/// --resend-missing`), likewise.
+pub const PROTOCOL: u32 = 6;
 /// The product version, told in the hello (a console newer than the service says so).
 pub const PRODUCT: &str = env!("CARGO_PKG_VERSION");
 /// The largest frame a client may send (commands are small).

@@ -66,6 +66,13 @@ pub enum Command {
         #[serde(default)]
         force: bool,
     },
+    /// Bookings a reconciliation found missing from Astrow (by source id,
+    /// `pac:<org>:<seq>`): those Astrow once answered as stored go back to
+    /// pending and are sent again (audited); Astrow keeps each source id
+    /// once, so one it holds after all is answered `duplicate`.
+    ResendLostBookings {
+        source_ids: Vec<String>,
+    },
     /// Stop cleanly: finish or safely abandon the item in flight.
     Shutdown,
     /// Ask about the store (a page of the audit log, a trace): the answer

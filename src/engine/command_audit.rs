@@ -65,6 +65,14 @@ pub fn command_audit(req: &Request, snap: &Snapshot) -> Option<AuditRecord> {
             "forget_employee".into(),
             "an employee (see the store's own audit)".into(),
         ),
+        Command::ResendLostBookings { source_ids } => (
+            System::Astrow,
+            "resend_lost_bookings".into(),
+            format!(
+                "{} booking(s) (see the store's own audit)",
+                source_ids.len()
+            ),
+        ),
         other => (synced_to, command_name(other), String::new()),
     };
     Some(AuditRecord {

@@ -16,6 +16,7 @@ mod erasure;
 mod jobs;
 pub mod ledger;
 pub mod ledger_export;
+pub mod ledger_resend;
 mod links;
 mod lock;
 mod migrations;

@@ -61,6 +61,26 @@ pub fn source_id(org: u32, key: Seq) -> String {
     }
 }
 
+/// The ledger key a `source_id` of this site names ([`source_id`]'s
+/// inverse); `None` for anything else (another organisation, another
+/// source, a malformed id).
+pub fn key_of_source_id(org: u32, id: &str) -> Option<Seq> {
+    let rest = id.strip_prefix("pac:")?.strip_prefix(&format!("{org}:"))?;
+    let number = |t: &str| -> Option<u64> {
+        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let (epoch, seq) = match rest.strip_prefix('e') {
+        Some(tail) => {
+            let (e, seq) = tail.split_once(':')?;
+            (u32::try_from(number(e)?).ok()?, number(seq)?)
+        }
+        None => (0, number(rest)?),
+    };
+    (seq <= SEQ_MASK).then(|| ledger_key(epoch, Seq(seq)))
+}
+
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LedgerError {
     move |source| LedgerError::Sql { context, source }
 }
@@ -279,6 +299,31 @@ pub fn reset_cursor_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_id_names_its_ledger_key_and_nothing_else_does() {
+        for key in [
+            ledger_key(0, Seq(1)),
+            ledger_key(0, Seq(881_233)),
+            ledger_key(3, Seq(17)),
+        ] {
+            assert_eq!(key_of_source_id(7, &source_id(7, key)), Some(key));
+        }
+        for other in [
+            "pac:8:17",
+            "pac:7:",
+            "pac:7:e:17",
+            "pac:7:e1:",
+            "pac:7:17x",
+            "pac:7:+17",
+            "pac:7:e99999999999:1",
+            "pac:7:1099511627776",
+            "web:4411",
+            "astrow:5",
+        ] {
+            assert_eq!(key_of_source_id(7, other), None, "{other}");
+        }
+    }
 
     #[test]
     fn keys_of_the_first_epoch_are_pacs_seq_and_later_ones_do_not_collide() {

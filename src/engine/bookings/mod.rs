@@ -11,6 +11,7 @@ pub mod monitor;
 pub mod ports;
 pub mod reader;
 pub mod readiness;
+pub mod resend;
 pub mod reset;
 pub mod resume;
 pub mod rollcall;

@@ -15,7 +15,7 @@ use crate::engine::reconcile::{ReconcileReport, compare};
 use crate::model::{Reader, Seq};
 use crate::pac::{EventBatch, PacClient, PacError};
 use crate::store::ledger::EntryKind;
-use crate::store::seq_reset::{ledger_key, source_id};
+use crate::store::seq_reset::{key_of_source_id, ledger_key, source_id, split_key};
 
 /// The engine's reconciliation: every hour, over the last 24 hours.
 pub const EVERY: Duration = Duration::from_secs(3600);
@@ -110,17 +110,10 @@ pub(super) async fn events_page(pac: &PacClient, after: &mut Seq) -> Result<Even
 /// Whether a source id is one this reconciliation can judge: made by us
 /// from a PAC event PAC still keeps, in the epoch that event belongs to.
 fn judged(id: &str, org: u32, epoch: Epoch, oldest: Seq) -> bool {
-    let Some(rest) = id.strip_prefix(&format!("pac:{org}:")) else {
-        return false;
-    };
-    let (e, seq) = match rest.strip_prefix('e').and_then(|r| r.split_once(':')) {
-        Some((e, s)) => (e.parse::<u32>().ok(), s.parse::<u64>().ok()),
-        None => (Some(0), rest.parse::<u64>().ok()),
-    };
-    match (e, seq) {
-        (Some(e), Some(s)) => s >= oldest.0 && e == epoch.of(Seq(s)),
-        _ => false,
-    }
+    key_of_source_id(org, id).is_some_and(|key| {
+        let (e, seq) = split_key(key);
+        seq >= oldest && e == epoch.of(seq)
+    })
 }
 
 /// Reconcile `from..to`. `epoch` is the store's event epoch; `waiting`

@@ -306,6 +306,7 @@ impl Engine {
             Command::StopRollCall => self.roll_call(false).await,
             Command::ResetCursor { to } => self.reset_cursor(to).await,
             Command::MoveAstrowCursor { to, force } => self.move_astrow_cursor(to, force).await,
+            Command::ResendLostBookings { source_ids } => self.resend_lost(source_ids).await,
             Command::Shutdown => self.cancel.cancel(),
             Command::Query { id, query } => self.query(id, query),
         }

@@ -184,6 +184,25 @@ impl Engine {
         }
     }
 
+    pub(super) async fn resend_lost(&mut self, source_ids: Vec<String>) {
+        use crate::engine::bookings::resend;
+        const WHAT: &str = "sending lost bookings again";
+        if self.refuse_read_only(WHAT) || self.refuse_other_site(WHAT) {
+            return;
+        }
+        let org = self.settings.borrow().pac.organization_id;
+        let r = self
+            .store
+            .call("send lost bookings again", move |s| {
+                Ok(resend::resend_lost_audited(s, org, &source_ids))
+            })
+            .await;
+        match r.and_then(|r| r) {
+            Ok(done) => self.notice(EventLevel::Warning, resend::describe(&done)),
+            Err(e) => self.notice(EventLevel::Error, format!("{}{e}", resend::FAILED)),
+        }
+    }
+
     pub(super) async fn roll_call(&mut self, start: bool) {
         if self.refuse_read_only("a roll call") {
             return;
