@@ -201,8 +201,13 @@ pub async fn scheduled(
         });
     };
     tracing::error!("reconciliation: {line} (e.g. {first})");
+    let resend = if r.missing.is_empty() {
+        ""
+    } else {
+        "; `astrow-pac reconcile --resend-missing` sends again those Astrow had stored"
+    };
     Err(format!(
-        "{line} (e.g. {first}); `astrow-pac reconcile` lists them"
+        "{line} (e.g. {first}); `astrow-pac reconcile` lists them{resend}"
     ))
 }
 
