@@ -232,6 +232,19 @@ async fn run_async(config: &Path, args: &[&str]) -> Output {
     .unwrap()
 }
 
+/// The engine as a service (`run --headless`), killed when dropped.
+fn headless(config: &Path) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_astrow-pac"))
+        .args(["run", "--headless", "--config"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
 /// Astrow restored from a backup loses bookings it had answered as stored:
 /// `reconcile` reports them missing; `reconcile --resend-missing --yes`,
 /// beside the running service, has the service send them again (audited);
@@ -243,15 +256,7 @@ async fn reconcile_resend_missing_sends_again_what_astrow_lost_in_a_restore() {
     let pac = site.pac.as_ref().unwrap().0.clone();
     let astrow = site.astrow.as_ref().unwrap().0.clone();
     pac.swipe(80).await;
-    let mut engine = tokio::process::Command::new(env!("CARGO_BIN_EXE_astrow-pac"))
-        .args(["run", "--headless", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut engine = headless(&config);
     until_answered(&store_dir, 20).await;
 
     // Astrow goes back to a backup: our bookings after the middle are gone.
@@ -307,15 +312,7 @@ async fn reconcile_resend_missing_without_a_service_and_its_refusals() {
     let pac = site.pac.as_ref().unwrap().0.clone();
     let astrow = site.astrow.as_ref().unwrap().0.clone();
     pac.swipe(40).await;
-    let mut engine = tokio::process::Command::new(env!("CARGO_BIN_EXE_astrow-pac"))
-        .args(["run", "--headless", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut engine = headless(&config);
     until_answered(&store_dir, 5).await;
     let _ = engine.start_kill();
     let _ = engine.wait().await;
