@@ -200,10 +200,20 @@ fn restrict_acl(_dir: &Path) -> io::Result<()> {
 /// Replace the directory's ACL: no inherited entries; full control for the
 /// account running the program (the service account), SYSTEM (S-1-5-18)
 /// and Administrators (S-1-5-32-544), inherited by files and folders.
+/// The account is named by its SID (`whoami /user`): `USERNAME` is
+/// `HOST$` for a service running as LocalSystem, which `icacls` cannot
+/// resolve, and lacks the domain of a domain account. `USERNAME` only
+/// when `whoami` gives no SID.
 #[cfg(windows)]
 fn restrict_acl(dir: &Path) -> io::Result<()> {
-    let user = std::env::var("USERNAME")
-        .map_err(|_| io::Error::other("cannot restrict the directory: USERNAME is not set"))?;
+    let user = match current_user_sid() {
+        Some(sid) => format!("*{sid}"),
+        None => std::env::var("USERNAME").map_err(|_| {
+            io::Error::other(
+                "cannot restrict the directory: neither whoami nor USERNAME names the account",
+            )
+        })?,
+    };
     let grant = |who: &str| format!("{who}:(OI)(CI)F");
     let status = std::process::Command::new("icacls")
         .arg(dir)
@@ -223,6 +233,55 @@ fn restrict_acl(dir: &Path) -> io::Result<()> {
             "icacls could not restrict {} ({status})",
             dir.display()
         )))
+    }
+}
+
+/// The SID of the account running the program, from `whoami`.
+#[cfg(windows)]
+fn current_user_sid() -> Option<String> {
+    let out = std::process::Command::new("whoami")
+        .args(["/user", "/fo", "csv", "/nh"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| sid_of_whoami(&String::from_utf8_lossy(&out.stdout)))
+        .flatten()
+}
+
+/// The SID in `whoami /user /fo csv /nh`'s line (`"host\\user","S-1-5-21-..."`),
+/// when it is one: `S-1-` and digits and dashes only.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn sid_of_whoami(csv: &str) -> Option<String> {
+    let last = csv.trim().rsplit(',').next()?.trim().trim_matches('"');
+    let tail = last.strip_prefix("S-1-")?;
+    (!tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        .then(|| last.to_string())
+}
+
+#[cfg(test)]
+mod sid_tests {
+    use super::sid_of_whoami;
+
+    #[test]
+    fn the_sid_is_read_from_whoami_and_nothing_else_passes() {
+        assert_eq!(
+            sid_of_whoami("\"pc-7\\astrow\",\"S-1-5-21-1004336348-1177238915-682003330-1001\"\r\n"),
+            Some("S-1-5-21-1004336348-1177238915-682003330-1001".into())
+        );
+        assert_eq!(
+            sid_of_whoami("\"nt authority\\system\",\"S-1-5-18\""),
+            Some("S-1-5-18".into())
+        );
+        for bad in [
+            "",
+            "\"x\",\"S-1-\"",
+            "\"x\",\"S-1-5 & del\"",
+            "\"x\",\"Access denied\"",
+        ] {
+            assert_eq!(sid_of_whoami(bad), None, "{bad}");
+        }
     }
 }
 
