@@ -3,12 +3,17 @@
 //! and its ratio to a bound measured in the same run: a `HashMap<u64, u64>`
 //! of 100,000 keys built and probed 100,000 times (a fast multiplicative
 //! hasher), the least any plan that matches two sides by key must do.
+//! Each master is planned twice in the same run: without record prints (the
+//! slow path, field by field) and with them (the fast path), and the cost of
+//! fingerprinting both listings is printed apart.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::hint::black_box;
 
-use astrow_pac::engine::plan::{Listing, MatchKey, PlanInput, PlanSettings, plan_employees};
+use astrow_pac::engine::plan::{
+    Listing, MatchKey, PlanInput, PlanSettings, listing_prints, plan_employees,
+};
 use astrow_pac::model::{
     AstrowEmployee, Badge, BadgeType, Link, LinkOrigin, PacEmployee, PacId, PersNo, System,
 };
@@ -168,27 +173,59 @@ fn bench_plan(c: &mut Criterion) {
         b.iter(|| hashmap_bound(black_box(&keys), black_box(&probes)))
     });
     for master in [System::Pac, System::Astrow] {
-        let input = site(master);
+        // `slow`: listings without prints, every linked pair compared field
+        // by field (the planner before the fast path); `fast`: the same
+        // listings fingerprinted once, as the engine reads them.
+        let slow = site(master);
+        let mut fast = slow.clone();
+        fast.pac = Listing::complete(slow.pac.items.clone()).with_prints();
+        fast.astrow = Listing::complete(slow.astrow.items.clone()).with_prints();
         // What the plan holds, so a broken fixture shows up as such.
-        if let Ok(plan) = plan_employees(&input) {
+        if let (Ok(plan), Ok(same)) = (plan_employees(&slow), plan_employees(&fast)) {
             eprintln!(
-                "master {master}: {} items, {} destructive, held: {}",
+                "master {master}: {} items, {} destructive, held: {}, fast path plans the same: {}",
                 plan.items.len(),
                 plan.destructive_count(),
-                plan.held.is_some()
+                plan.held.is_some(),
+                plan == same
             );
         }
-        if let Some(cpu) = cpu_time_per_run(100, || plan_employees(black_box(&input))) {
-            eprintln!("master {master}: CPU time per plan {cpu:.1} ms (load-independent)");
-            if let Some(b) = bound.filter(|b| *b > 0.0) {
-                eprintln!(
-                    "master {master}: plan / bound = {:.1}x (goal <= 3x)",
-                    cpu / b
-                );
-            }
+        let prints = cpu_time_per_run(100, || {
+            (
+                listing_prints(black_box(&slow.pac.items)),
+                listing_prints(black_box(&slow.astrow.items)),
+            )
+        });
+        let old = cpu_time_per_run(100, || plan_employees(black_box(&slow)));
+        let new = cpu_time_per_run(100, || plan_employees(black_box(&fast)));
+        if let (Some(prints), Some(old), Some(new), Some(b)) =
+            (prints, old, new, bound.filter(|b| *b > 0.0))
+        {
+            eprintln!(
+                "master {master}: CPU time per plan (load-independent): slow path {old:.1} ms = {:.1}x the bound; \
+                 fast path {new:.1} ms = {:.1}x (goal <= 3x); fingerprinting both listings {prints:.1} ms; \
+                 fast path + fingerprinting {:.1} ms = {:.1}x; fast / slow {:.2}x, with fingerprinting {:.2}x",
+                old / b,
+                new / b,
+                new + prints,
+                (new + prints) / b,
+                new / old,
+                (new + prints) / old
+            );
         }
-        group.bench_function(format!("master_{}", master.as_str()), |b| {
-            b.iter(|| plan_employees(black_box(&input)))
+        group.bench_function(format!("master_{}_slow", master.as_str()), |b| {
+            b.iter(|| plan_employees(black_box(&slow)))
+        });
+        group.bench_function(format!("master_{}_fast", master.as_str()), |b| {
+            b.iter(|| plan_employees(black_box(&fast)))
+        });
+        group.bench_function(format!("master_{}_fingerprinting", master.as_str()), |b| {
+            b.iter(|| {
+                (
+                    listing_prints(black_box(&slow.pac.items)),
+                    listing_prints(black_box(&slow.astrow.items)),
+                )
+            })
         });
     }
     group.finish();

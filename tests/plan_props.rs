@@ -277,6 +277,25 @@ proptest! {
     }
 
     #[test]
+    fn the_fast_path_plans_what_the_slow_path_plans(
+        mut model in model_strategy(),
+        settings in settings_strategy(),
+    ) {
+        // As drawn, then applied once (most pairs linked and in step).
+        for round in 0..2 {
+            let slow = input(&model, &settings);
+            let mut fast = slow.clone();
+            fast.pac = Listing::complete(model.pac.clone()).with_prints();
+            fast.astrow = Listing::complete(model.astrow.clone()).with_prints();
+            let planned = plan_employees(&slow);
+            prop_assert_eq!(&plan_employees(&fast), &planned, "round {}", round);
+            if let Ok(first) = planned {
+                apply_to_model(&first, &mut model, at());
+            }
+        }
+    }
+
+    #[test]
     fn no_plan_deletes_or_strips_an_unlinked_slave_employee(
         model in model_strategy(),
         settings in settings_strategy(),

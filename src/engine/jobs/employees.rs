@@ -11,12 +11,13 @@ use crate::config::{self, Settings};
 use crate::engine::people::People;
 use crate::engine::plan::Fingerprint;
 use crate::engine::plan::{
-    EmployeePairing, Listing, MatchKey, Plan, PlanInput, PlanSettings, Suppression,
-    plan_and_pair_employees, window_guard,
+    EmployeePairing, Listing, MatchKey, Plan, PlanInput, PlanSettings, Printable, RecordPrint,
+    Suppression, listing_prints, plan_and_pair_employees, window_guard,
 };
 use crate::engine::state::Internal;
 use crate::engine::store_handle::StoreHandle;
 use crate::engine::views::{Names, awaiting_link, employee_rows, people, plan_view};
+use crate::http::tolerant::SetAside;
 use crate::model::System;
 use crate::pac::PacClient;
 use crate::store::{NewPlan, NewPlanItem, SaveOutcome};
@@ -113,6 +114,24 @@ pub struct EmployeeJob {
     pub writing: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// A listing as read, with its records' prints (the planner's fast path)
+/// computed on a blocking thread. A read error passes through.
+async fn printed<T, E>(
+    read: Result<(Vec<T>, Vec<SetAside>), E>,
+) -> Result<(Vec<T>, Vec<SetAside>, Vec<RecordPrint>), String>
+where
+    T: Printable + Send + 'static,
+    E: std::fmt::Display,
+{
+    let (list, aside) = read.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || {
+        let prints = listing_prints(&list);
+        (list, aside, prints)
+    })
+    .await
+    .map_err(|e| format!("printing the listing for the planner failed: {e}"))
+}
+
 /// Compute the plan from fresh listings (no write to either system), with
 /// both listings and the pairing the plan was made from.
 pub async fn compute_plan(
@@ -131,14 +150,16 @@ pub async fn compute_plan(
 > {
     // Links made against one site never drive changes on another.
     crate::engine::site::require_same_site(store, settings).await?;
+    // Each listing is printed for the planner's fast path as soon as it is
+    // read, on a blocking thread, while the other one may still be reading.
     let (pac_list, astrow_list, groups) = tokio::join!(
-        pac.list_employees_tolerant(),
-        astrow.list_employees_tolerant(true),
+        async { printed(pac.list_employees_tolerant().await).await },
+        async { printed(astrow.list_employees_tolerant(true).await).await },
         pac.access_groups()
     );
-    let (mut pac_list, pac_aside) =
+    let (mut pac_list, pac_aside, mut pac_prints) =
         pac_list.map_err(|e| format!("no plan: the PAC employee listing failed: {e}"))?;
-    let (mut astrow_list, astrow_aside) =
+    let (mut astrow_list, astrow_aside, mut astrow_prints) =
         astrow_list.map_err(|e| format!("no plan: the Astrow employee listing failed: {e}"))?;
     let groups = groups.map_err(|e| format!("no plan: PAC's access groups: {e}"))?;
     let default_group = groups.iter().find(|g| g.is_default).map(|g| g.id);
@@ -162,10 +183,13 @@ pub async fn compute_plan(
             records = left_out,
             "employee records set aside as unreadable: their pairs are left out of the plan"
         );
+        // Records left out: the prints follow the listings as they are now.
+        pac_prints = listing_prints(&pac_list);
+        astrow_prints = listing_prints(&astrow_list);
     }
     let input = PlanInput {
-        pac: Listing::complete(pac_list),
-        astrow: Listing::complete(astrow_list),
+        pac: Listing::complete(pac_list).with_read_prints(pac_prints),
+        astrow: Listing::complete(astrow_list).with_read_prints(astrow_prints),
         links,
         suppressions: suppressions
             .into_iter()

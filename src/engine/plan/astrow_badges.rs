@@ -111,14 +111,19 @@ impl InStepBadges {
     }
 
     pub(crate) fn push(&mut self, badge: &str, slave: usize) {
+        self.push_hash(badge_hash(badge), slave);
+    }
+
+    /// `push` with the badge's hash computed beforehand (a record print).
+    pub(crate) fn push_hash(&mut self, hash: u64, slave: usize) {
         if let Ok(slave) = u32::try_from(slave) {
-            self.hashes.push(badge_hash(badge));
+            self.hashes.push(hash);
             self.slaves.push(slave);
         }
     }
 }
 
-fn badge_hash(badge: &str) -> u64 {
+pub(crate) fn badge_hash(badge: &str) -> u64 {
     Fnv::default().str(badge).finish().0
 }
 
@@ -291,7 +296,7 @@ fn normalised(number: &str) -> Cow<'_, str> {
 
 /// The PAC badge number of an Astrow badge_no: `Ok(None)` when it has none,
 /// `Err` when it is not hex.
-fn wanted_badge(raw: Option<&str>) -> Result<Option<Cow<'_, str>>, String> {
+pub(crate) fn wanted_badge(raw: Option<&str>) -> Result<Option<Cow<'_, str>>, String> {
     let normalised = |t: &str| {
         !t.is_empty()
             && t.len() <= 32

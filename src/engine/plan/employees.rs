@@ -7,6 +7,7 @@ use super::employee_pairing::EmployeePairing;
 use super::fingerprint::Fnv;
 use super::guard::guard;
 use super::id_map::FastSet;
+use super::owned_print::{RecordPrint, listing_prints};
 use super::{
     Fingerprint, Plan, PlanInput, PlanItem, PlanRefused, PlanSettings, UnmanagedEmployee,
     master_astrow, master_pac,
@@ -31,6 +32,10 @@ pub fn plan_and_pair_employees(input: &PlanInput) -> Result<(Plan, EmployeePairi
             return Err(PlanRefused::IncompleteListing { system });
         }
     }
+    debug_assert!(
+        prints_are_fresh(input),
+        "a listing changed after with_prints"
+    );
     let ctx = Ctx::new(input);
     let mut draft = Draft::default();
     match master {
@@ -65,6 +70,18 @@ pub fn plan_and_pair_employees(input: &PlanInput) -> Result<(Plan, EmployeePairi
     Ok((plan, draft.pairing))
 }
 
+/// The prints a listing carries are those of its items as they are now.
+fn prints_are_fresh(input: &PlanInput) -> bool {
+    input
+        .pac
+        .prints()
+        .is_none_or(|p| p == listing_prints(&input.pac.items).as_slice())
+        && input
+            .astrow
+            .prints()
+            .is_none_or(|p| p == listing_prints(&input.astrow.items).as_slice())
+}
+
 /// A hash of the work found: the same items (the same changes to the same
 /// records as read) give the same id.
 fn plan_id(master: System, items: &[PlanItem]) -> String {
@@ -88,10 +105,12 @@ pub(crate) struct Ctx<'a> {
     /// The master listing came back empty: nothing destructive is planned.
     pub master_empty: bool,
     suppressed: FastSet<(&'a str, u64)>,
+    /// The fast path's record prints, when both listings carry them.
+    prints: Option<(&'a [RecordPrint], &'a [RecordPrint])>,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(input: &'a PlanInput) -> Self {
+    pub(crate) fn new(input: &'a PlanInput) -> Self {
         let master_empty = match input.settings.master {
             System::Pac => input.pac.items.is_empty(),
             System::Astrow => input.astrow.items.is_empty(),
@@ -105,7 +124,18 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .map(|s| (s.item_key.as_str(), s.source_fingerprint.0))
                 .collect(),
+            prints: input.pac.prints().zip(input.astrow.prints()),
         }
+    }
+
+    /// The prints of a (PAC, Astrow) pair of records, by index.
+    pub(crate) fn pair_prints(
+        &self,
+        pac: usize,
+        astrow: usize,
+    ) -> Option<(RecordPrint, RecordPrint)> {
+        let (p, a) = self.prints?;
+        Some((*p.get(pac)?, *a.get(astrow)?))
     }
 
     pub(crate) fn has_suppressions(&self) -> bool {

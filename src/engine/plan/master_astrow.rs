@@ -45,8 +45,23 @@ pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
     let mut in_step_badges = InStepBadges::with_capacity(pairing.pairs.len());
     for p in &pairing.pairs {
         let (a, current) = (&astrow[p.master], &pac[p.slave]);
-        let target = Target::new(p.master, Some(p.slave), Some(p.by), a);
         let linked = p.by.stored_origin().is_some();
+        // The fast path: a linked pair whose PAC-owned fields are in step.
+        if linked
+            && let Some((pp, ap)) = ctx.pair_prints(p.slave, p.master)
+            && ap.pac_owned.is_some()
+            && ap.pac_owned == pp.pac_owned
+        {
+            fates[p.slave] = Fate::InStep;
+            if let Some(h) = ap.badge_hash {
+                in_step_badges.push_hash(h, p.slave);
+            }
+            if ap.other_ref != Some(current.id.0) {
+                plan_master_ref(a, current, draft);
+            }
+            continue;
+        }
+        let target = Target::new(p.master, Some(p.slave), Some(p.by), a);
         if target.blocked.is_none() && linked && in_step(ctx, a, target.badge.as_deref(), current) {
             fates[p.slave] = Fate::InStep;
             if let Some(b) = target.badge.as_deref() {

@@ -134,8 +134,18 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usiz
 fn plan_pair(ctx: &Ctx, pair: &Pair, draft: &mut Draft) {
     let p = &ctx.input.pac.items[pair.master];
     let a = &ctx.input.astrow.items[pair.slave];
-    let changes = owned_changes(p, a);
     let linked = pair.by.stored_origin().is_some();
+    // The fast path: a linked pair whose owned fields are in step.
+    if linked
+        && let Some((pp, ap)) = ctx.pair_prints(pair.master, pair.slave)
+        && pp.owned == ap.owned
+    {
+        if pp.other_ref != Some(a.pers_no.0) {
+            plan_master_ref(p, a, draft);
+        }
+        return;
+    }
+    let changes = owned_changes(p, a);
     if changes.is_empty() && linked {
         plan_master_ref(p, a, draft);
         return;

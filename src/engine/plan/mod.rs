@@ -16,6 +16,7 @@ mod id_map;
 mod master_astrow;
 mod master_pac;
 mod mirror_guard;
+mod owned_print;
 mod pac_record;
 mod pairing;
 mod text;
@@ -35,6 +36,7 @@ pub use guard::{GuardLimit, destructive_limit, guard, passed_limit, window_guard
 pub use mirror_guard::{
     HeldRemoval, MirrorInput, MirrorWrite, RemovalDecision, RemovalKey, RemovalState, mirror_write,
 };
+pub use owned_print::{Printable, RecordPrint, listing_prints};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -47,6 +49,9 @@ use crate::model::{AstrowEmployee, Link, PacEmployee, System};
 pub struct Listing<T> {
     pub items: Vec<T>,
     pub complete: bool,
+    /// The planner's fast path (see [`Listing::with_prints`]); never saved.
+    #[serde(skip)]
+    prints: PrintCache,
 }
 
 impl<T> Listing<T> {
@@ -54,6 +59,7 @@ impl<T> Listing<T> {
         Listing {
             items,
             complete: true,
+            prints: PrintCache::default(),
         }
     }
 
@@ -61,9 +67,51 @@ impl<T> Listing<T> {
         Listing {
             items,
             complete: false,
+            prints: PrintCache::default(),
         }
     }
+
+    /// The records' prints, when they were computed for exactly these items.
+    pub(crate) fn prints(&self) -> Option<&[RecordPrint]> {
+        self.prints
+            .0
+            .as_deref()
+            .filter(|p| p.len() == self.items.len())
+    }
 }
+
+impl<T: Printable> Listing<T> {
+    /// Fingerprint every record once, so that the plan skips linked pairs
+    /// already in step on a compare of two integers. Call it when the
+    /// listing is read; `items` must not change afterwards (a debug build's
+    /// plan checks that they did not).
+    pub fn with_prints(mut self) -> Self {
+        self.prints = PrintCache(Some(listing_prints(&self.items).into()));
+        self
+    }
+
+    /// The same with the prints computed where the listing was read
+    /// ([`listing_prints`] of exactly these items, in their order): the
+    /// plan then pays nothing for them. Prints of another length are
+    /// ignored (the slow path plans); a debug build's plan checks the rest.
+    pub fn with_read_prints(mut self, prints: Vec<RecordPrint>) -> Self {
+        self.prints = PrintCache(Some(prints.into()));
+        self
+    }
+}
+
+/// Derived from the items: two listings with the same items are equal
+/// whether or not their prints were computed.
+#[derive(Debug, Clone, Default)]
+struct PrintCache(Option<std::sync::Arc<[RecordPrint]>>);
+
+impl PartialEq for PrintCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for PrintCache {}
 
 /// How an unlinked master employee is matched to an existing slave employee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
