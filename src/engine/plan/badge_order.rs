@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::id_map::{FastMap, FastSet};
+use super::id_map::{FastMap, IdIndex};
 use super::{Action, DesiredRecord, FieldChange, PlanItem, record_fingerprint};
 use crate::model::{AstrowEmployee, PacEmployee, System};
 
@@ -33,8 +33,8 @@ struct Move {
 /// from: the records as read.
 pub(crate) fn order_badge_moves(
     items: &mut Vec<PlanItem>,
-    pac: &[PacEmployee],
-    astrow: &[AstrowEmployee],
+    pac: (&[PacEmployee], &IdIndex),
+    astrow: (&[AstrowEmployee], &IdIndex),
 ) {
     if !items.iter().any(|i| !badges(i.desired.as_ref()).is_empty()) {
         return;
@@ -102,32 +102,28 @@ fn target_id(item: &PlanItem) -> Option<(&'static str, u64)> {
     }
 }
 
-/// The records the items target, as read: one pass over each listing.
+/// The records the items target, as read: looked up by id in the listings'
+/// indexes (the pairing's), not a pass over every listed record.
 fn current_records(
     items: &[PlanItem],
-    pac: &[PacEmployee],
-    astrow: &[AstrowEmployee],
+    (pac, pac_at): (&[PacEmployee], &IdIndex),
+    (astrow, astrow_at): (&[AstrowEmployee], &IdIndex),
 ) -> FastMap<(&'static str, u64), DesiredRecord> {
-    // One hash probe per listed record (a set per system: an ordered set of
-    // (system name, id) compared the names' bytes at every step).
-    let (pac_key, astrow_key) = (sys(System::Pac), sys(System::Astrow));
-    let (mut want_pac, mut want_astrow) = (FastSet::default(), FastSet::default());
-    for (system, id) in items.iter().filter_map(target_id) {
-        if system == pac_key {
-            want_pac.insert(id);
-        } else {
-            want_astrow.insert(id);
-        }
-    }
+    let pac_key = sys(System::Pac);
     let mut out = FastMap::default();
-    if !want_pac.is_empty() {
-        for p in pac.iter().filter(|p| want_pac.contains(&p.id.0)) {
-            out.insert((pac_key, p.id.0), DesiredRecord::Pac(p.clone()));
+    for (system, id) in items.iter().filter_map(target_id) {
+        if out.contains_key(&(system, id)) {
+            continue;
         }
-    }
-    if !want_astrow.is_empty() {
-        for a in astrow.iter().filter(|a| want_astrow.contains(&a.pers_no.0)) {
-            out.insert((astrow_key, a.pers_no.0), DesiredRecord::Astrow(a.clone()));
+        let record = if system == pac_key {
+            pac_at.get(id).map(|i| DesiredRecord::Pac(pac[i].clone()))
+        } else {
+            astrow_at
+                .get(id)
+                .map(|i| DesiredRecord::Astrow(astrow[i].clone()))
+        };
+        if let Some(r) = record {
+            out.insert((system, id), r);
         }
     }
     out

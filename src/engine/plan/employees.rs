@@ -6,7 +6,7 @@ use super::badge_order;
 use super::employee_pairing::EmployeePairing;
 use super::fingerprint::Fnv;
 use super::guard::guard;
-use super::id_map::FastSet;
+use super::id_map::{FastSet, IdIndex};
 use super::owned_print::{RecordPrint, listing_prints};
 use super::{
     Fingerprint, Plan, PlanInput, PlanItem, PlanRefused, PlanSettings, UnmanagedEmployee,
@@ -45,7 +45,19 @@ pub fn plan_and_pair_employees(input: &PlanInput) -> Result<(Plan, EmployeePairi
     draft
         .items
         .sort_by(|a, b| (a.action, &a.id).cmp(&(b.action, &b.id)));
-    badge_order::order_badge_moves(&mut draft.items, &input.pac.items, &input.astrow.items);
+    let pac_at = draft
+        .pac_at
+        .take()
+        .unwrap_or_else(|| IdIndex::new(&input.pac.items, |p| p.id.0));
+    let astrow_at = draft
+        .astrow_at
+        .take()
+        .unwrap_or_else(|| IdIndex::new(&input.astrow.items, |a| a.pers_no.0));
+    badge_order::order_badge_moves(
+        &mut draft.items,
+        (&input.pac.items, &pac_at),
+        (&input.astrow.items, &astrow_at),
+    );
     // The id names the work found, rejected items included: a re-plan after
     // a person rejected an item is still the same plan.
     let plan_id = plan_id(master, &draft.items);
@@ -155,6 +167,9 @@ pub(crate) struct Draft {
     pub unmanaged: Vec<UnmanagedEmployee>,
     pub managed: usize,
     pub pairing: EmployeePairing,
+    /// The PAC and Astrow listings indexed by id (from the pairing).
+    pub pac_at: Option<IdIndex>,
+    pub astrow_at: Option<IdIndex>,
 }
 
 /// Item keys: action, target system, and the record it is about.

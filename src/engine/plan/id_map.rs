@@ -52,6 +52,7 @@ pub(crate) fn map_with_capacity<K, V>(n: usize) -> FastMap<K, V> {
 /// numbers its employees, Astrow its pers_nos), so a table indexed by
 /// `id - min` is the usual case; a hash map otherwise. The first of equal
 /// ids wins.
+#[derive(Debug)]
 pub(crate) enum IdIndex {
     Dense { min: u64, slots: Vec<u32> },
     Sparse(FastMap<u64, usize>),

@@ -22,7 +22,7 @@ pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
     let pac = &ctx.input.pac.items;
     let sync_inactive = ctx.settings.sync_inactive_employees;
     let eligible = |a: &AstrowEmployee| a.active || sync_inactive;
-    let pairing = pair(
+    let mut pairing = pair(
         astrow,
         pac,
         &ctx.input.links,
@@ -30,6 +30,8 @@ pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
         &eligible,
         ctx.settings.match_key,
     );
+    draft.astrow_at = pairing.master_at.take();
+    draft.pac_at = pairing.slave_at.take();
     draft.managed = pairing.pairs.len() + pairing.leavers.len();
     draft.pairing = employee_pairing(&pairing, astrow, pac, MASTER);
 

@@ -20,7 +20,7 @@ const SLAVE: System = System::Astrow;
 pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
     let pac = &ctx.input.pac.items;
     let astrow = &ctx.input.astrow.items;
-    let pairing = pair(
+    let mut pairing = pair(
         pac,
         astrow,
         &ctx.input.links,
@@ -28,6 +28,8 @@ pub(crate) fn plan(ctx: &Ctx, draft: &mut Draft) {
         &|_| true,
         ctx.settings.match_key,
     );
+    draft.pac_at = pairing.master_at.take();
+    draft.astrow_at = pairing.slave_at.take();
     draft.managed = pairing.pairs.len() + pairing.leavers.len();
     draft.pairing = employee_pairing(&pairing, pac, astrow, MASTER);
 

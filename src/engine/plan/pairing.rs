@@ -134,6 +134,10 @@ pub(crate) struct Pairing {
     /// Slave employees that keep their record as it is (unmanaged or in
     /// conflict): their badges stay in use.
     pub untouched_slaves: Vec<usize>,
+    /// Both listings indexed by id, built once: the rest of the plan looks
+    /// records up in them instead of indexing again.
+    pub master_at: Option<IdIndex>,
+    pub slave_at: Option<IdIndex>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,6 +310,8 @@ pub(crate) fn pair<M: Side, S: Side>(
             SlaveState::Paired | SlaveState::Leaver => {}
         }
     }
+    out.master_at = Some(master_at);
+    out.slave_at = Some(slave_at);
     out
 }
 
