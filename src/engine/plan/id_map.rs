@@ -44,78 +44,66 @@ impl Hasher for FastHasher {
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
-pub(crate) fn map_with_capacity<K, V>(n: usize) -> FastMap<K, V> {
-    FastMap::with_capacity_and_hasher(n, BuildHasherDefault::default())
-}
-
 /// Position of each id in a listing. Ids on a site are mostly dense (PAC
 /// numbers its employees, Astrow its pers_nos), so a table indexed by
-/// `id - min` is the usual case; a hash map otherwise. The first of equal
-/// ids wins.
+/// `id - start` holds them, `start` the first listed id; the few ids outside
+/// that window (new hires numbered elsewhere, an unordered listing) go to a
+/// hash map beside it. One pass either way. The first of equal ids wins.
 #[derive(Debug)]
-pub(crate) enum IdIndex {
-    Dense { min: u64, slots: Vec<u32> },
-    Sparse(FastMap<u64, usize>),
+pub(crate) struct IdIndex {
+    start: u64,
+    slots: Vec<u32>,
+    rest: FastMap<u64, usize>,
 }
 
 const EMPTY: u32 = u32::MAX;
 
 impl IdIndex {
-    /// Index `records` by `id`. Listings come ordered by id (both APIs page
-    /// by id): then one pass fills a table spanning first to last id. Any
-    /// other order costs a second pass.
+    /// Index `records` by `id`. The window spans `4 * n + 1024` ids from the
+    /// first record's: a table of 16 bytes a record at most.
     pub(crate) fn new<T>(records: &[T], id: impl Fn(&T) -> u64) -> IdIndex {
         let n = records.len();
-        if let (Some(first), Some(last)) = (records.first(), records.last()) {
-            let (lo, hi) = (id(first), id(last));
-            if lo <= hi
-                && n < EMPTY as usize
-                && hi - lo <= 4 * n as u64 + 1024
-                && let Some(index) = Self::dense(records, &id, lo, hi)
-            {
-                return index;
+        let start = records.first().map_or(0, &id);
+        let window = if n < EMPTY as usize { 4 * n + 1024 } else { 0 };
+        let span = records
+            .last()
+            .map_or(0, |last| id(last).saturating_sub(start).saturating_add(1));
+        let mut index = IdIndex {
+            start,
+            slots: vec![EMPTY; usize::try_from(span).map_or(window, |s| s.min(window))],
+            rest: FastMap::default(),
+        };
+        for (i, r) in records.iter().enumerate() {
+            let key = id(r);
+            match index.slot(key) {
+                Some(at) => {
+                    let slot = &mut index.slots[at];
+                    if *slot == EMPTY {
+                        *slot = i as u32;
+                    }
+                }
+                None => {
+                    index.rest.entry(key).or_insert(i);
+                }
             }
         }
-        let (min, max) = records
-            .iter()
-            .fold((u64::MAX, 0), |(lo, hi), r| (lo.min(id(r)), hi.max(id(r))));
-        if n > 0
-            && n < EMPTY as usize
-            && max - min <= 4 * n as u64 + 1024
-            && let Some(index) = Self::dense(records, &id, min, max)
-        {
-            return index;
-        }
-        let mut map = map_with_capacity(n);
-        for (i, r) in records.iter().enumerate() {
-            map.entry(id(r)).or_insert(i);
-        }
-        IdIndex::Sparse(map)
+        index
     }
 
-    /// A table for ids in `min..=max`; `None` when an id falls outside.
-    fn dense<T>(records: &[T], id: &impl Fn(&T) -> u64, min: u64, max: u64) -> Option<IdIndex> {
-        let mut slots = vec![EMPTY; usize::try_from(max - min + 1).ok()?];
-        for (i, r) in records.iter().enumerate() {
-            let at = id(r).checked_sub(min).filter(|&at| at <= max - min)?;
-            let slot = &mut slots[at as usize];
-            if *slot == EMPTY {
-                *slot = i as u32;
-            }
-        }
-        Some(IdIndex::Dense { min, slots })
+    /// Where `id` sits in the table; `None` when outside the window.
+    fn slot(&self, id: u64) -> Option<usize> {
+        let at = usize::try_from(id.checked_sub(self.start)?).ok()?;
+        (at < self.slots.len()).then_some(at)
     }
 
     pub(crate) fn get(&self, id: u64) -> Option<usize> {
-        match self {
-            IdIndex::Dense { min, slots } => {
-                let at = usize::try_from(id.checked_sub(*min)?).ok()?;
-                match slots.get(at) {
-                    Some(&s) if s != EMPTY => Some(s as usize),
-                    _ => None,
-                }
-            }
-            IdIndex::Sparse(map) => map.get(&id).copied(),
+        match self.slot(id) {
+            Some(at) => match self.slots[at] {
+                EMPTY => None,
+                s => Some(s as usize),
+            },
+            None if self.rest.is_empty() => None,
+            None => self.rest.get(&id).copied(),
         }
     }
 }
@@ -139,5 +127,28 @@ mod tests {
             assert_eq!(index.get(1_000_000), None);
         }
         assert_eq!(IdIndex::new(&[] as &[u64], |&id| id).get(0), None);
+    }
+
+    /// Ids inside the window, beyond it, below the first, repeated, at the
+    /// ends of u64: each found at its first position, and nothing else.
+    #[test]
+    fn id_index_agrees_with_a_scan_inside_and_outside_its_window() {
+        let mut sorted_with_hires: Vec<u64> = (100..1100).collect();
+        sorted_with_hires.extend([900_000, 900_001, 1 << 50]);
+        for ids in [
+            sorted_with_hires,
+            vec![1_000_000, 3, 1 << 40, 5, 2_000_000, 3, 1_000_001],
+            vec![u64::MAX, 4, 7, u64::MAX - 1, u64::MAX, 0],
+            vec![0, 1, 2, 2, 10_000],
+        ] {
+            let index = IdIndex::new(&ids, |&id| id);
+            let probes = ids
+                .iter()
+                .flat_map(|&id| [id, id.wrapping_add(1), id.wrapping_sub(1)]);
+            for probe in probes.chain([0, 1, 99, 5000, u64::MAX]) {
+                let first = ids.iter().position(|&id| id == probe);
+                assert_eq!(index.get(probe), first, "id {probe} in {ids:?}");
+            }
+        }
     }
 }
