@@ -4,8 +4,10 @@
 //! of 100,000 keys built and probed 100,000 times (a fast multiplicative
 //! hasher), the least any plan that matches two sides by key must do.
 //! Each master is planned twice in the same run: without record prints (the
-//! slow path, field by field) and with them (the fast path), and the cost of
-//! fingerprinting both listings is printed apart.
+//! slow path, field by field) and with them (the fast path: the plan the
+//! engine makes, which prints each listing once where it is read, in
+//! `engine/jobs/employees.rs`), and the cost of fingerprinting both listings
+//! (paid once per sync at read, outside the plan) is printed apart.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
