@@ -425,3 +425,97 @@ async fn the_engine_killed_mid_auto_apply_converges_without_duplicates() {
     let (code, out, _) = rig.run(&["plan"], Duration::from_secs(60)).await;
     assert_eq!(code, Some(0), "after the restarts:\n{out}");
 }
+
+/// Killed while creates run, that is between a group's writes and the
+/// commit of their results (results are committed in batches): after the
+/// resume nothing was created twice, nothing is missing, and every write
+/// to either system is in the audit log (the create in Astrow and the
+/// external_ref it sets in PAC), including those whose result the kill lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_killed_before_its_results_commit_loses_no_audit_entry() {
+    let rig = rig(1500).await;
+    let (code, out, err) = rig.run(&["plan", "--json"], Duration::from_secs(60)).await;
+    assert_eq!(code, Some(2), "{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let plan_id = plan["plan_id"].as_str().unwrap().to_string();
+    let created_for: Vec<u64> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] == "create")
+        .map(|i| i["master_id"].as_u64().unwrap())
+        .collect();
+    assert!(
+        created_for.len() > 100,
+        "enough creates: {}",
+        created_for.len()
+    );
+    let mut kills = 0u64;
+    for round in 0..3 {
+        let name = format!("apply-{round}");
+        let mut child = rig.spawn(&name, &["apply", "--yes", "--plan", &plan_id]);
+        // Wait for a few creates past the last kill, then die inside the
+        // batch window (results wait up to 64 items or 100 ms).
+        let seen = posts(&rig);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while posts(&rig) < seen + 10 && Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(random_ms(0, 60)).await;
+        if kill9(&mut child).await {
+            break;
+        }
+        kills += 1;
+    }
+    assert!(kills > 0, "the apply was never killed mid-way");
+    let (code, out, err) = rig
+        .run(
+            &["apply", "--yes", "--plan", &plan_id],
+            Duration::from_secs(120),
+        )
+        .await;
+    assert_eq!(code, Some(0), "resume:\n{out}\n{err}");
+
+    // Nothing twice, nothing lost.
+    let astrow = rig.astrow.list_employees(true).await.unwrap();
+    let mut twin_of: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for a in &astrow {
+        if let Some(id) = parse_pac_ref(a.external_ref.as_deref()) {
+            twin_of.entry(id.0).or_default().push(a.pers_no.0);
+        }
+    }
+    for id in &created_for {
+        assert_eq!(
+            twin_of.get(id).map(Vec::len),
+            Some(1),
+            "PAC {id} created once"
+        );
+    }
+    assert!(posts(&rig) <= created_for.len() as u64 + 4 * kills);
+
+    // Every write audited.
+    let store = astrow_pac::store::Store::open_read_only(&rig.store_dir).unwrap();
+    let audit = store.audit_log(1_000_000).unwrap();
+    let audited = |system: &str, action: &str, id: u64| {
+        audit.iter().any(|e| {
+            e.record.system.as_str() == system
+                && e.record.action == action
+                && e.record.record == format!("employee {id}")
+                && e.record.result.starts_with("ok")
+        })
+    };
+    for id in &created_for {
+        let pers_no = twin_of[id][0];
+        assert!(
+            audited("astrow", "create", pers_no),
+            "the create of Astrow {pers_no} (for PAC {id}) is not audited"
+        );
+        assert!(
+            audited("pac", "update", *id),
+            "PAC {id}'s external_ref write is not audited"
+        );
+    }
+}

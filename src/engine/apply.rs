@@ -4,6 +4,8 @@
 //! crash mid-apply resumes without repeating an item.
 
 use chrono::Utc;
+use std::time::{Duration, Instant};
+
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
@@ -16,7 +18,7 @@ use crate::model::{
     AstrowEmployee, Link, LinkOrigin, PacEmployee, PacId, PersNo, System, astrow_ref, pac_ref,
 };
 use crate::pac::PacClient;
-use crate::store::{AuditRecord, ItemFailure, ItemProgress, PlanState, StoredItem};
+use crate::store::{AuditRecord, ItemProgress, ItemResult, PlanState, StoredItem};
 
 /// What apply needs.
 #[derive(Clone)]
@@ -153,38 +155,13 @@ pub async fn apply_plan_items(
             .iter()
             .position(|(_, p)| group_of(p) != group)
             .map_or(todo.len(), |n| start + n);
-        let group: Vec<(StoredItem, PlanItem)> = todo[start..end].to_vec();
-        let futures: Vec<_> = group
-            .into_iter()
-            .map(|(stored, item)| {
-                let ctx = ctx.clone();
-                let plan_id = plan_id.to_string();
-                let cancel = cancel.clone();
-                async move {
-                    // Stopping: items not begun stay approved for the resume.
-                    if cancel.is_cancelled() {
-                        return Ok(None);
-                    }
-                    run_item(&ctx, &plan_id, &stored, item).await.map(Some)
-                }
-            })
-            .collect();
-        let mut results = futures::stream::iter(futures).buffer_unordered(ctx.concurrency.max(1));
-        while let Some(outcome) = results.next().await {
-            match outcome {
-                Ok(None) => continue,
-                Ok(Some(ItemOutcome::Applied(_))) => state.applied += 1,
-                Ok(Some(ItemOutcome::Stale(_))) => state.stale += 1,
-                Ok(Some(ItemOutcome::Failed(_))) => state.failed += 1,
-                Err(e) => {
-                    // The store failed: stop; what is recorded stays true.
-                    state.running = false;
-                    state.finished = Some(Utc::now());
-                    progress(state.clone());
-                    return Err(e);
-                }
-            }
+        let group = &todo[start..end];
+        if let Err(e) = run_group(ctx, plan_id, group, &mut state, progress, cancel).await {
+            // The store failed: stop; what is recorded stays true.
+            state.running = false;
+            state.finished = Some(Utc::now());
             progress(state.clone());
+            return Err(e);
         }
         start = end;
     }
@@ -216,63 +193,172 @@ pub async fn apply_plan_items(
     Ok(state)
 }
 
-/// One item: started, the write, done (or failed, to be retried) and audited.
+/// Items marked started in one store transaction: the next chunk the
+/// concurrent workers take (marked while the previous chunk's items run).
+const START_CHUNK: usize = 64;
+/// Results committed together once this many wait...
+const RESULT_BATCH: usize = 64;
+/// ...or once the oldest waiting result is this old.
+const RESULT_WAIT: Duration = Duration::from_millis(100);
+
+/// Run one group (the items of one action in one wave) `concurrency` at a
+/// time: chunks of items are marked started in one transaction each, and
+/// results (state, audit entries, links) are committed in batches. Every
+/// result is committed before this returns, so a later group (or a
+/// re-plan) sees the links this one stored.
+async fn run_group(
+    ctx: &ApplyCtx,
+    plan_id: &str,
+    group: &[(StoredItem, PlanItem)],
+    state: &mut ApplyProgress,
+    progress: &(dyn Fn(ApplyProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    // Owned chunks: the engine's task must not hold borrows across items.
+    let chunks: Vec<Vec<(StoredItem, PlanItem)>> =
+        group.chunks(START_CHUNK).map(<[_]>::to_vec).collect();
+    let items = futures::stream::iter(chunks)
+        .then(|chunk| {
+            // Owned futures: borrowed ones trip the spawned task's `Send`.
+            let (ctx, plan_id, cancel) = (ctx.clone(), plan_id.to_string(), cancel.clone());
+            async move { mark_started(&ctx, &plan_id, chunk, &cancel).await }
+        })
+        .flat_map(futures::stream::iter)
+        .map(|next| {
+            let (ctx, plan_id, cancel) = (ctx.clone(), plan_id.to_string(), cancel.clone());
+            async move {
+                let (stored, item) = next?;
+                // Stopping: items not begun stay approved for the resume.
+                if cancel.is_cancelled() {
+                    return Ok(None);
+                }
+                Ok(Some(run_item(&ctx, &plan_id, &stored, item).await))
+            }
+        });
+    let mut results = std::pin::pin!(items.buffer_unordered(ctx.concurrency.max(1)));
+    let mut batch = ResultBatch::default();
+    while let Some(outcome) = results.next().await {
+        let (outcome, result) = match outcome {
+            Ok(None) => continue,
+            Ok(Some(done)) => done,
+            Err(e) => {
+                // What finished before the failure is still recorded.
+                let _ = batch.flush(ctx, plan_id).await;
+                return Err(e);
+            }
+        };
+        match outcome {
+            ItemOutcome::Applied(_) => state.applied += 1,
+            ItemOutcome::Stale(_) => state.stale += 1,
+            ItemOutcome::Failed(_) => state.failed += 1,
+        }
+        batch.push(result);
+        if batch.due() {
+            batch.flush(ctx, plan_id).await?;
+        }
+        progress(state.clone());
+    }
+    batch.flush(ctx, plan_id).await
+}
+
+/// Mark the items of `chunk` that write out as started, in one
+/// transaction; a store failure is handed to every item of the chunk.
+async fn mark_started(
+    ctx: &ApplyCtx,
+    plan_id: &str,
+    chunk: Vec<(StoredItem, PlanItem)>,
+    cancel: &CancellationToken,
+) -> Vec<Result<(StoredItem, PlanItem), String>> {
+    // An item that writes to neither system (a link of records already
+    // alike: only the store's link) is not marked started: repeated after
+    // a crash it stores the same link again.
+    let ids: Vec<String> = chunk
+        .iter()
+        .filter(|(_, p)| writes_out(p))
+        .map(|(_, p)| p.id.clone())
+        .collect();
+    if !ids.is_empty() && !cancel.is_cancelled() {
+        let p = plan_id.to_string();
+        if let Err(e) = ctx
+            .store
+            .call("mark items started", move |s| {
+                s.mark_items_started(&p, &ids)
+            })
+            .await
+        {
+            return chunk.iter().map(|_| Err(e.clone())).collect();
+        }
+    }
+    chunk.into_iter().map(Ok).collect()
+}
+
+/// Results waiting to be committed together.
+#[derive(Default)]
+struct ResultBatch {
+    waiting: Vec<ItemResult>,
+    oldest: Option<Instant>,
+}
+
+impl ResultBatch {
+    fn push(&mut self, result: ItemResult) {
+        self.oldest.get_or_insert_with(Instant::now);
+        self.waiting.push(result);
+    }
+
+    fn due(&self) -> bool {
+        self.waiting.len() >= RESULT_BATCH
+            || self.oldest.is_some_and(|t| t.elapsed() >= RESULT_WAIT)
+    }
+
+    async fn flush(&mut self, ctx: &ApplyCtx, plan_id: &str) -> Result<(), String> {
+        if self.waiting.is_empty() {
+            return Ok(());
+        }
+        let results = std::mem::take(&mut self.waiting);
+        self.oldest = None;
+        let (p, by) = (plan_id.to_string(), ctx.actor.clone());
+        ctx.store
+            .call("record item results", move |s| {
+                s.record_item_results(&p, &results, &by)
+            })
+            .await
+    }
+}
+
+/// One item: the write and how it ended (its state, audit entries and
+/// link, recorded by the caller with other items' in one transaction).
 async fn run_item(
     ctx: &ApplyCtx,
     plan_id: &str,
     stored: &StoredItem,
     item: PlanItem,
-) -> Result<ItemOutcome, String> {
-    // An item that writes to neither system (a link of records already
-    // alike: only the store's link) is not marked started: repeated after
-    // a crash it stores the same link again. One store write fewer each.
-    if writes_out(&item) {
-        let (p, i) = (plan_id.to_string(), item.id.clone());
-        ctx.store
-            .call("mark an item started", move |s| s.mark_item_started(&p, &i))
-            .await?;
-    }
+) -> (ItemOutcome, ItemResult) {
     // A create's idempotency key comes from the plan it was first planned
     // in: a retry carried into a later plan never creates twice.
     let key_plan = stored.origin_plan.as_deref().unwrap_or(plan_id);
-    let (outcome, audit) = execute(ctx, key_plan, &item).await;
-    let by = ctx.actor.clone();
-    let (p, i, state, detail) = (
-        plan_id.to_string(),
-        item.id.clone(),
-        outcome.state(),
-        outcome.detail(),
-    );
+    // Begun before (a crash or stop came before its result was recorded):
+    // a write found already made is audited now, as its audit was lost.
+    let resumed = stored.progress() == ItemProgress::Started;
+    let (outcome, audits, link) = execute(ctx, key_plan, &item, resumed).await;
     let failure = match &outcome {
         ItemOutcome::Failed(e) => {
             let attempts = stored.attempts.saturating_add(1);
             Some((
-                e.kind(),
+                e.kind().as_str().to_string(),
                 super::retry::retry_at(Utc::now(), attempts, e.kind()),
             ))
         }
         _ => None,
     };
-    ctx.store
-        .call("record an item", move |s| {
-            match (failure, &detail) {
-                (Some((kind, retry_at)), Some(error)) => {
-                    let failure = ItemFailure {
-                        error,
-                        kind: kind.as_str(),
-                        retry_at,
-                    };
-                    s.mark_item_failed(&p, &i, &failure)?
-                }
-                _ => s.mark_item_done(&p, &i, state, detail.as_deref())?,
-            }
-            for record in &audit {
-                s.append_audit_as(record, &by)?;
-            }
-            Ok(())
-        })
-        .await?;
-    Ok(outcome)
+    let result = ItemResult {
+        item_id: item.id.clone(),
+        state: outcome.state(),
+        detail: outcome.detail(),
+        failure,
+        audits,
+        link,
+    };
+    (outcome, result)
 }
 
 /// Whether applying `item` writes to PAC or Astrow (every action but a
@@ -327,24 +413,44 @@ fn audit(
 }
 
 /// Do the item; say how it ended and what to audit.
+/// `resumed`: the item was begun before and its result not recorded.
 async fn execute(
     ctx: &ApplyCtx,
     plan_id: &str,
     item: &PlanItem,
-) -> (ItemOutcome, Vec<AuditRecord>) {
-    match item.action {
+    resumed: bool,
+) -> (ItemOutcome, Vec<AuditRecord>, Option<Link>) {
+    let (outcome, audits) = match item.action {
         Action::Conflict => (
             ItemOutcome::failed("a conflict is resolved by a person, not applied"),
             vec![],
         ),
         Action::Update | Action::RemoveBadges => match &item.desired {
-            Some(d) => update_item(ctx, item, d).await,
+            Some(d) => update_item(ctx, item, d, resumed).await,
             None => (ItemOutcome::failed("the item carries no record"), vec![]),
         },
-        Action::Link => link_item(ctx, item).await,
-        Action::Delete => delete_item(ctx, item).await,
-        Action::Create => create_item(ctx, plan_id, item).await,
-    }
+        Action::Link => return link_item(ctx, item, resumed).await,
+        Action::Delete => delete_item(ctx, item, resumed).await,
+        Action::Create => create_item(ctx, plan_id, item, resumed).await,
+    };
+    (outcome, audits, None)
+}
+
+/// The audit entry of a write found already made when an item begun
+/// before is run again: the interrupted apply made it (its audit entry was
+/// to commit with the item's result) or someone made the same change.
+fn found_on_resume(action: &str, system: System, id: u64, after: Option<String>) -> AuditRecord {
+    audit(
+        action,
+        system,
+        id,
+        None,
+        after,
+        &ItemOutcome::Applied(Some(
+            "found so when resuming an interrupted apply (its write, or the same change by someone)"
+                .into(),
+        )),
+    )
 }
 
 async fn read(ctx: &ApplyCtx, system: System, id: u64) -> Result<Option<DesiredRecord>, ItemError> {
@@ -386,10 +492,18 @@ fn version(record: &DesiredRecord) -> u64 {
 }
 
 /// Re-read, compare, write `desired` with `If-Match`.
+///
+/// The re-read stays: `If-Match` with the planned version would refuse a
+/// record changed since planning, but it cannot tell "changed by a person"
+/// (stale) from "already written by an interrupted apply" (done), and the
+/// audit entry needs the record as it was before the write. The re-read's
+/// version is then sent as `If-Match`, so a change between the re-read and
+/// the write is refused (412) and the item ends stale, never overwriting.
 async fn update_item(
     ctx: &ApplyCtx,
     item: &PlanItem,
     desired: &DesiredRecord,
+    resumed: bool,
 ) -> (ItemOutcome, Vec<AuditRecord>) {
     let (system, id) = record_id(desired);
     let action = item.action.as_str();
@@ -405,7 +519,12 @@ async fn update_item(
     };
     if item.already_applied(Some(&current)) {
         // Written before a crash, or someone made the same change.
-        return (ItemOutcome::Applied(Some("already so".into())), vec![]);
+        let audits = if resumed {
+            vec![found_on_resume(action, system, id, record_json(&current))]
+        } else {
+            vec![]
+        };
+        return (ItemOutcome::Applied(Some("already so".into())), audits);
     }
     if item.is_stale(Some(&current)) {
         return (
@@ -457,28 +576,42 @@ async fn store_link(
         .await
 }
 
-async fn link_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<AuditRecord>) {
+/// A link: the field writes it needs, then the link, which is stored with
+/// the item's result (the group's results commit before a later group
+/// runs, and nothing in the same group depends on it).
+async fn link_item(
+    ctx: &ApplyCtx,
+    item: &PlanItem,
+    resumed: bool,
+) -> (ItemOutcome, Vec<AuditRecord>, Option<Link>) {
     let (Some(master), Some(slave)) = (item.master_id, item.slave_id) else {
-        return (ItemOutcome::failed("a link needs both ids"), vec![]);
+        return (ItemOutcome::failed("a link needs both ids"), vec![], None);
     };
     let mut audits = vec![];
     if !item.changes.is_empty()
         && let Some(d) = &item.desired
     {
-        let (outcome, a) = update_item(ctx, item, d).await;
+        let (outcome, a) = update_item(ctx, item, d, resumed).await;
         audits = a;
         if !matches!(outcome, ItemOutcome::Applied(_)) {
-            return (outcome, audits);
+            return (outcome, audits, None);
         }
     }
     let (pac_id, pers_no) = pair(item, master, slave);
-    match store_link(ctx, pac_id, pers_no, LinkOrigin::Matched).await {
-        Ok(()) => (ItemOutcome::Applied(None), audits),
-        Err(e) => (ItemOutcome::failed(e), audits),
-    }
+    let link = Link {
+        pac_id,
+        pers_no,
+        origin: LinkOrigin::Matched,
+        at: Utc::now(),
+    };
+    (ItemOutcome::Applied(None), audits, Some(link))
 }
 
-async fn delete_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<AuditRecord>) {
+async fn delete_item(
+    ctx: &ApplyCtx,
+    item: &PlanItem,
+    resumed: bool,
+) -> (ItemOutcome, Vec<AuditRecord>) {
     let Some(id) = item.slave_id else {
         return (
             ItemOutcome::failed("a delete needs the record's id"),
@@ -490,7 +623,12 @@ async fn delete_item(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<Audit
         Ok(Some(c)) => c,
         Ok(None) => {
             forget_link(ctx, system, id).await;
-            return (ItemOutcome::Applied(Some("already gone".into())), vec![]);
+            let audits = if resumed {
+                vec![found_on_resume("delete", system, id, None)]
+            } else {
+                vec![]
+            };
+            return (ItemOutcome::Applied(Some("already gone".into())), audits);
         }
         Err(e) => return (e.into(), vec![]),
     };
@@ -548,10 +686,13 @@ pub fn idempotency_key(plan_id: &str, item_id: &str) -> String {
     format!("astrow-pac-{}-{}", clean(plan_id), clean(item_id))
 }
 
+/// A create. Its link is stored at once (not with the result): a resume
+/// finds it and never asks for the create again.
 async fn create_item(
     ctx: &ApplyCtx,
     plan_id: &str,
     item: &PlanItem,
+    resumed: bool,
 ) -> (ItemOutcome, Vec<AuditRecord>) {
     let Some(desired) = &item.desired else {
         return (ItemOutcome::failed("the item carries no record"), vec![]);
@@ -573,6 +714,13 @@ async fn create_item(
                 // create, or another plan made it). Only the master's
                 // external_ref may still be missing.
                 let mut audits = vec![];
+                if resumed {
+                    let made = match item.target {
+                        System::Astrow => link.pers_no.0,
+                        System::Pac => link.pac_id.0,
+                    };
+                    audits.push(found_on_resume("create", item.target, made, None));
+                }
                 let note =
                     match remember_in_master(ctx, item.target.other(), link.pac_id, link.pers_no)
                         .await
@@ -581,7 +729,18 @@ async fn create_item(
                             audits.push(a);
                             String::new()
                         }
-                        Ok(None) => String::new(),
+                        Ok(None) => {
+                            // Set by the interrupted attempt, whose audit
+                            // entry was to commit with the item's result.
+                            if resumed {
+                                let (system, id) = match item.target.other() {
+                                    System::Pac => (System::Pac, link.pac_id.0),
+                                    System::Astrow => (System::Astrow, link.pers_no.0),
+                                };
+                                audits.push(found_on_resume("update", system, id, None));
+                            }
+                            String::new()
+                        }
                         Err(e) => format!("; the master's external_ref was not updated: {e}"),
                     };
                 return (

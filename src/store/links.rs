@@ -13,21 +13,7 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx("begin a link upsert")?;
-        tx.execute(
-            "DELETE FROM links WHERE pac_id = ?1 OR pers_no = ?2",
-            params![link.pac_id.0 as i64, link.pers_no.0 as i64],
-        )
-        .ctx("replace the links of an employee pair")?;
-        tx.execute(
-            "INSERT INTO links (pac_id, pers_no, origin, at) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                link.pac_id.0 as i64,
-                link.pers_no.0 as i64,
-                link.origin.as_str(),
-                time_text(link.at)
-            ],
-        )
-        .ctx("insert a link")?;
+        upsert_link_in(&tx, link)?;
         tx.commit().ctx("commit a link upsert")
     }
 
@@ -110,4 +96,25 @@ fn link_from_raw((pac_id, pers_no, origin, at): RawLink) -> Result<Link, StoreEr
         })?,
         at: parse_time("a link's time", &at)?,
     })
+}
+
+/// Record a link on `conn`, which may be inside a transaction (any other
+/// link of either employee is replaced with it).
+pub(crate) fn upsert_link_in(conn: &rusqlite::Connection, link: &Link) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM links WHERE pac_id = ?1 OR pers_no = ?2",
+        params![link.pac_id.0 as i64, link.pers_no.0 as i64],
+    )
+    .ctx("replace the links of an employee pair")?;
+    conn.execute(
+        "INSERT INTO links (pac_id, pers_no, origin, at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            link.pac_id.0 as i64,
+            link.pers_no.0 as i64,
+            link.origin.as_str(),
+            time_text(link.at)
+        ],
+    )
+    .ctx("insert a link")?;
+    Ok(())
 }

@@ -13,6 +13,7 @@ mod binding;
 pub mod booking_waits;
 pub mod db;
 mod erasure;
+mod item_batch;
 mod jobs;
 pub mod ledger;
 pub mod ledger_export;
@@ -38,6 +39,7 @@ pub use audit::current_os_user;
 pub use audit::{AuditEntry, AuditRecord};
 pub use binding::{ABANDONED_REASON, BindingCheck, RebindPreview, Rebound, SiteIdentity};
 pub use erasure::{Forgotten, StoreAuditEntry, audit_cutoff};
+pub use item_batch::ItemResult;
 pub use jobs::{JobRun, JobRunId};
 pub use plan_save::PLAN_HISTORY;
 pub use plans::{

@@ -362,27 +362,11 @@ impl Store {
             };
             return self.mark_item_failed(plan_id, item_id, &failure);
         }
-        let now = time_text(Utc::now());
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx("begin recording an item")?;
-        let n = tx
-            .execute(
-                "UPDATE plan_items SET state = ?1, done_at = ?2, detail = ?3, retry_at = NULL
-                 WHERE plan_id = ?4 AND item_id = ?5",
-                params![state.as_str(), now, detail, plan_id, item_id],
-            )
-            .ctx("mark an item done")?;
-        if state == PlanState::Applied {
-            tx.execute(
-                "INSERT INTO destructive_applied (at, plan_id, item_id)
-                 SELECT ?1, plan_id, item_id FROM plan_items
-                 WHERE plan_id = ?2 AND item_id = ?3 AND destructive = 1",
-                params![now, plan_id, item_id],
-            )
-            .ctx("remember an applied destructive item")?;
-        }
+        let n = item_done_in(&tx, plan_id, item_id, state, detail)?;
         tx.commit().ctx("commit an item's outcome")?;
         self.require_item(n, plan_id, item_id)
     }
@@ -396,21 +380,7 @@ impl Store {
         item_id: &str,
         failure: &ItemFailure<'_>,
     ) -> Result<(), StoreError> {
-        let n = self
-            .conn
-            .execute(
-                "UPDATE plan_items SET state = 'failed', started_at = NULL, done_at = NULL,
-                        detail = ?1, failure_kind = ?2, attempts = attempts + 1, retry_at = ?3
-                 WHERE plan_id = ?4 AND item_id = ?5",
-                params![
-                    failure.error,
-                    failure.kind,
-                    time_text(failure.retry_at),
-                    plan_id,
-                    item_id
-                ],
-            )
-            .ctx("mark an item failed")?;
+        let n = item_failed_in(&self.conn, plan_id, item_id, failure)?;
         self.require_item(n, plan_id, item_id)
     }
 
@@ -612,4 +582,56 @@ fn item_from_raw(raw: RawItem) -> Result<StoredItem, StoreError> {
         origin_plan: raw.origin_plan,
         failure_kind: raw.failure_kind,
     })
+}
+
+/// Record `item_id` as done (`Applied` or `Stale`) on `conn`, which may be
+/// inside a transaction; an applied destructive item is remembered for the
+/// deletion guard. Returns how many items changed (0: unknown item).
+pub(crate) fn item_done_in(
+    conn: &rusqlite::Connection,
+    plan_id: &str,
+    item_id: &str,
+    state: PlanState,
+    detail: Option<&str>,
+) -> Result<usize, StoreError> {
+    let now = time_text(Utc::now());
+    let n = conn
+        .execute(
+            "UPDATE plan_items SET state = ?1, done_at = ?2, detail = ?3, retry_at = NULL
+                 WHERE plan_id = ?4 AND item_id = ?5",
+            params![state.as_str(), now, detail, plan_id, item_id],
+        )
+        .ctx("mark an item done")?;
+    if state == PlanState::Applied {
+        conn.execute(
+            "INSERT INTO destructive_applied (at, plan_id, item_id)
+                 SELECT ?1, plan_id, item_id FROM plan_items
+                 WHERE plan_id = ?2 AND item_id = ?3 AND destructive = 1",
+            params![now, plan_id, item_id],
+        )
+        .ctx("remember an applied destructive item")?;
+    }
+    Ok(n)
+}
+
+/// Record `item_id` as failed on `conn` (see [`Store::mark_item_failed`]).
+pub(crate) fn item_failed_in(
+    conn: &rusqlite::Connection,
+    plan_id: &str,
+    item_id: &str,
+    failure: &ItemFailure<'_>,
+) -> Result<usize, StoreError> {
+    conn.execute(
+        "UPDATE plan_items SET state = 'failed', started_at = NULL, done_at = NULL,
+                detail = ?1, failure_kind = ?2, attempts = attempts + 1, retry_at = ?3
+         WHERE plan_id = ?4 AND item_id = ?5",
+        params![
+            failure.error,
+            failure.kind,
+            time_text(failure.retry_at),
+            plan_id,
+            item_id
+        ],
+    )
+    .ctx("mark an item failed")
 }

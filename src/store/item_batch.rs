@@ -1,0 +1,129 @@
+//! Apply's progress written for many items at once: a group of items marked
+//! started in one transaction, and the results of several items (state,
+//! audit entries, links) committed together. Each result's parts commit or
+//! roll back as one, so a crash leaves an item either done with its audit
+//! and link, or not done (apply re-reads and compares it on resume).
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::audit::append_audit_in_as;
+use super::links::upsert_link_in;
+use super::plans::{ItemFailure, PlanState, item_done_in, item_failed_in};
+use super::{SqlContext, Store, StoreError, time_text};
+use crate::model::Link;
+use crate::store::AuditRecord;
+
+/// How one item of an apply ended, ready to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemResult {
+    pub item_id: String,
+    /// `Applied` or `Stale` (done), or `Failed` (open, retried).
+    pub state: PlanState,
+    pub detail: Option<String>,
+    /// A failed item: the kind of failure and when it is retried.
+    pub failure: Option<(String, DateTime<Utc>)>,
+    /// The writes it made to either system.
+    pub audits: Vec<AuditRecord>,
+    /// A link to store with the result (an item whose link nothing in the
+    /// same group depends on).
+    pub link: Option<Link>,
+}
+
+impl Store {
+    /// Apply is about to write these items: one transaction for all.
+    pub fn mark_items_started(&mut self, plan_id: &str, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let now = time_text(Utc::now());
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin marking items started")?;
+        for id in ids {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE plan_items SET started_at = ?1
+                     WHERE plan_id = ?2 AND item_id = ?3 AND done_at IS NULL",
+                )
+                .ctx("prepare marking an item started")?
+                .execute(params![now, plan_id, id])
+                .ctx("mark an item started")?;
+            require_item_in(&tx, n, plan_id, id)?;
+        }
+        tx.commit().ctx("commit items started")
+    }
+
+    /// Record the results of several items in one transaction: each item's
+    /// link, state and audit entries (as `os_user`).
+    pub fn record_item_results(
+        &mut self,
+        plan_id: &str,
+        results: &[ItemResult],
+        os_user: &str,
+    ) -> Result<(), StoreError> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin recording item results")?;
+        for r in results {
+            if let Some(link) = &r.link {
+                upsert_link_in(&tx, link)?;
+            }
+            let n = match (&r.failure, r.state) {
+                (Some((kind, retry_at)), PlanState::Failed) => {
+                    let failure = ItemFailure {
+                        error: r.detail.as_deref().unwrap_or("failed"),
+                        kind,
+                        retry_at: *retry_at,
+                    };
+                    item_failed_in(&tx, plan_id, &r.item_id, &failure)?
+                }
+                (_, PlanState::Failed) => {
+                    let failure = ItemFailure {
+                        error: r.detail.as_deref().unwrap_or("failed"),
+                        kind: "other",
+                        retry_at: Utc::now(),
+                    };
+                    item_failed_in(&tx, plan_id, &r.item_id, &failure)?
+                }
+                (_, state) => item_done_in(&tx, plan_id, &r.item_id, state, r.detail.as_deref())?,
+            };
+            require_item_in(&tx, n, plan_id, &r.item_id)?;
+            for a in &r.audits {
+                append_audit_in_as(&tx, a, os_user)?;
+            }
+        }
+        tx.commit().ctx("commit item results")
+    }
+}
+
+fn require_item_in(
+    conn: &rusqlite::Connection,
+    changed: usize,
+    plan_id: &str,
+    item_id: &str,
+) -> Result<(), StoreError> {
+    if changed > 0 {
+        return Ok(());
+    }
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM plan_items WHERE plan_id = ?1 AND item_id = ?2)",
+            [plan_id, item_id],
+            |r| r.get(0),
+        )
+        .ctx("look up an item")?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownItem {
+            plan_id: plan_id.to_string(),
+            item_id: item_id.to_string(),
+        })
+    }
+}
