@@ -277,19 +277,27 @@ async fn mark_started(
         .filter(|(_, p)| writes_out(p))
         .map(|(_, p)| p.id.clone())
         .collect();
-    if !ids.is_empty() && !cancel.is_cancelled() {
-        let p = plan_id.to_string();
-        if let Err(e) = ctx
-            .store
-            .call("mark items started", move |s| {
-                s.mark_items_started(&p, &ids)
-            })
-            .await
-        {
-            return chunk.iter().map(|_| Err(e.clone())).collect();
-        }
+    if ids.is_empty() || cancel.is_cancelled() {
+        return chunk.into_iter().map(Ok).collect();
     }
-    chunk.into_iter().map(Ok).collect()
+    let p = plan_id.to_string();
+    let marked = match ctx
+        .store
+        .call("mark items started", move |s| {
+            s.mark_items_started(&p, &ids)
+        })
+        .await
+    {
+        Ok(marked) => marked,
+        Err(e) => return chunk.iter().map(|_| Err(e.clone())).collect(),
+    };
+    // An item no longer approved (a person rejected it since the plan was
+    // read) was not marked and is not written.
+    chunk
+        .into_iter()
+        .filter(|(_, p)| !writes_out(p) || marked.contains(&p.id))
+        .map(Ok)
+        .collect()
 }
 
 /// Results waiting to be committed together.

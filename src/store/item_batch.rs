@@ -5,7 +5,7 @@
 //! and link, or not done (apply re-reads and compares it on resume).
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::audit::append_audit_in_as;
 use super::links::upsert_link_in;
@@ -31,28 +31,43 @@ pub struct ItemResult {
 }
 
 impl Store {
-    /// Apply is about to write these items: one transaction for all.
-    pub fn mark_items_started(&mut self, plan_id: &str, ids: &[String]) -> Result<(), StoreError> {
+    /// Apply is about to write these items: one transaction for all. Only
+    /// an item still approved and not done is marked (a person may have
+    /// rejected it since the apply read the plan); returns the ids marked,
+    /// the only ones apply may write.
+    pub fn mark_items_started(
+        &mut self,
+        plan_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         if ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let now = time_text(Utc::now());
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx("begin marking items started")?;
+        let mut marked = Vec::with_capacity(ids.len());
         for id in ids {
-            let n = tx
+            let row: Option<String> = tx
                 .prepare_cached(
                     "UPDATE plan_items SET started_at = ?1
-                     WHERE plan_id = ?2 AND item_id = ?3 AND done_at IS NULL",
+                     WHERE plan_id = ?2 AND item_id = ?3
+                       AND state = 'approved' AND done_at IS NULL
+                     RETURNING item_id",
                 )
                 .ctx("prepare marking an item started")?
-                .execute(params![now, plan_id, id])
+                .query_row(params![now, plan_id, id], |r| r.get(0))
+                .optional()
                 .ctx("mark an item started")?;
-            require_item_in(&tx, n, plan_id, id)?;
+            match row {
+                Some(id) => marked.push(id),
+                None => require_item_in(&tx, 0, plan_id, id)?,
+            }
         }
-        tx.commit().ctx("commit items started")
+        tx.commit().ctx("commit items started")?;
+        Ok(marked)
     }
 
     /// Record the results of several items in one transaction: each item's
@@ -71,9 +86,6 @@ impl Store {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx("begin recording item results")?;
         for r in results {
-            if let Some(link) = &r.link {
-                upsert_link_in(&tx, link)?;
-            }
             let n = match (&r.failure, r.state) {
                 (Some((kind, retry_at)), PlanState::Failed) => {
                     let failure = ItemFailure {
@@ -94,6 +106,10 @@ impl Store {
                 (_, state) => item_done_in(&tx, plan_id, &r.item_id, state, r.detail.as_deref())?,
             };
             require_item_in(&tx, n, plan_id, &r.item_id)?;
+            // A link item a person rejected meanwhile (0 changed) keeps no link.
+            if let Some(link) = r.link.as_ref().filter(|_| n > 0) {
+                upsert_link_in(&tx, link)?;
+            }
             for a in &r.audits {
                 append_audit_in_as(&tx, a, os_user)?;
             }

@@ -116,6 +116,10 @@ pub enum StoreError {
     UnknownPlan(String),
     #[error("store: plan {plan_id} has no item {item_id}")]
     UnknownItem { plan_id: String, item_id: String },
+    #[error(
+        "item {item_id} of plan {plan_id} is being applied: its state cannot change now; wait for the apply to end (or its resume) and change it then"
+    )]
+    ItemBeingApplied { plan_id: String, item_id: String },
 }
 
 /// Adds what was being done to a SQLite error.

@@ -263,3 +263,77 @@ fn plan_save_gives_back_the_plan_as_a_load_reads_it() -> TestResult {
     assert_eq!(kept.items, store.load_plan("w2")?.items);
     Ok(())
 }
+
+fn result(id: &str, state: PlanState) -> ItemResult {
+    ItemResult {
+        item_id: id.to_string(),
+        state,
+        detail: None,
+        failure: None,
+        audits: Vec::new(),
+        link: None,
+    }
+}
+
+#[test]
+fn plan_a_reject_during_apply_is_refused_or_kept_never_overwritten() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    store.save_plan(&plan("w1", &["a", "b", "c"]))?;
+    store.set_item_states("w1", Selection::All, PlanState::Approved)?;
+    // Rejected after apply read the plan, before its chunk was marked.
+    store.set_item_states("w1", Selection::Items(&["c".into()]), PlanState::Rejected)?;
+    let marked = store.mark_items_started("w1", &["a".into(), "b".into(), "c".into()])?;
+    assert_eq!(marked, ["a", "b"], "a rejected item is not marked");
+    // Being applied: a person's reject is refused, not overwritten later.
+    for id in ["a", "b"] {
+        assert!(matches!(
+            store.set_item_states("w1", Selection::Items(&[id.into()]), PlanState::Rejected),
+            Err(StoreError::ItemBeingApplied { .. })
+        ));
+    }
+    assert_eq!(
+        store.set_item_states("w1", Selection::Items(&["a".into()]), PlanState::Approved)?,
+        0,
+        "approving it again (a resume) changes nothing and is no error"
+    );
+    assert_eq!(
+        store.set_item_states("w1", Selection::All, PlanState::Rejected)?,
+        1,
+        "reject all passes over items being applied (only c, already rejected)"
+    );
+    // A result for a rejected row leaves it rejected.
+    store.record_item_results(
+        "w1",
+        &[
+            result("a", PlanState::Failed),
+            result("b", PlanState::Applied),
+            result("c", PlanState::Applied),
+        ],
+        "tester",
+    )?;
+    assert_eq!(
+        states(&store, "w1")?,
+        [
+            one("a", PlanState::Failed),
+            one("b", PlanState::Applied),
+            one("c", PlanState::Rejected)
+        ]
+    );
+    // Failed and no longer being applied: a person may reject it now.
+    assert_eq!(
+        store.set_item_states("w1", Selection::Items(&["a".into()]), PlanState::Rejected)?,
+        1
+    );
+    store.mark_item_failed(
+        "w1",
+        "a",
+        &ItemFailure {
+            error: "late",
+            kind: "other",
+            retry_at: Utc::now(),
+        },
+    )?;
+    assert_eq!(states(&store, "w1")?[0], one("a", PlanState::Rejected));
+    Ok(())
+}

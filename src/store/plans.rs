@@ -312,7 +312,8 @@ impl Store {
             Selection::All => {
                 let mut stmt = tx
                     .prepare(
-                        "SELECT item_id FROM plan_items WHERE plan_id = ?1 AND done_at IS NULL",
+                        "SELECT item_id FROM plan_items
+                         WHERE plan_id = ?1 AND done_at IS NULL AND started_at IS NULL",
                     )
                     .ctx("prepare the item selection")?;
                 stmt.query_map([plan_id], |r| r.get(0))
@@ -471,15 +472,16 @@ fn set_one_state(
     item_id: &str,
     state: PlanState,
 ) -> Result<usize, StoreError> {
-    let found: Option<(String, Option<String>)> = tx
+    let found: Option<(String, Option<String>, Option<String>, String)> = tx
         .query_row(
-            "SELECT source_fingerprint, done_at FROM plan_items WHERE plan_id = ?1 AND item_id = ?2",
+            "SELECT source_fingerprint, done_at, started_at, state FROM plan_items
+             WHERE plan_id = ?1 AND item_id = ?2",
             [plan_id, item_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()
         .ctx("look up an item")?;
-    let Some((fingerprint, done_at)) = found else {
+    let Some((fingerprint, done_at, started_at, current)) = found else {
         return Err(StoreError::UnknownItem {
             plan_id: plan_id.to_string(),
             item_id: item_id.to_string(),
@@ -487,6 +489,18 @@ fn set_one_state(
     };
     if done_at.is_some() {
         return Ok(0);
+    }
+    // Apply is writing it (or a crash came mid-write and the resume has
+    // not checked it yet): its result would overwrite this state. Asking
+    // for the state it has (a resume approving it again) changes nothing.
+    if started_at.is_some() {
+        if current == state.as_str() {
+            return Ok(0);
+        }
+        return Err(StoreError::ItemBeingApplied {
+            plan_id: plan_id.to_string(),
+            item_id: item_id.to_string(),
+        });
     }
     tx.execute(
         "UPDATE plan_items SET state = ?1 WHERE plan_id = ?2 AND item_id = ?3",
@@ -598,11 +612,11 @@ pub(crate) fn item_done_in(
     let n = conn
         .execute(
             "UPDATE plan_items SET state = ?1, done_at = ?2, detail = ?3, retry_at = NULL
-                 WHERE plan_id = ?4 AND item_id = ?5",
+                 WHERE plan_id = ?4 AND item_id = ?5 AND state <> 'rejected'",
             params![state.as_str(), now, detail, plan_id, item_id],
         )
         .ctx("mark an item done")?;
-    if state == PlanState::Applied {
+    if state == PlanState::Applied && n > 0 {
         conn.execute(
             "INSERT INTO destructive_applied (at, plan_id, item_id)
                  SELECT ?1, plan_id, item_id FROM plan_items
@@ -624,7 +638,7 @@ pub(crate) fn item_failed_in(
     conn.execute(
         "UPDATE plan_items SET state = 'failed', started_at = NULL, done_at = NULL,
                 detail = ?1, failure_kind = ?2, attempts = attempts + 1, retry_at = ?3
-         WHERE plan_id = ?4 AND item_id = ?5",
+         WHERE plan_id = ?4 AND item_id = ?5 AND state <> 'rejected'",
         params![
             failure.error,
             failure.kind,
