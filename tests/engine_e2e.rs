@@ -1060,3 +1060,89 @@ async fn new_work_after_an_upgrade_keeps_the_approvals_of_unchanged_items() {
     }
     assert!(kept > 0, "some items are the same change: {stored:#?}");
 }
+
+/// Items of `plan_id` with a result recorded (applied, stale or failed).
+async fn recorded(store: &StoreHandle, plan_id: &str) -> Vec<astrow_pac::store::StoredItem> {
+    let id = plan_id.to_string();
+    let plan = store.call("load", move |s| s.load_plan(&id)).await.unwrap();
+    plan.items
+        .into_iter()
+        .filter(|i| {
+            matches!(
+                i.state,
+                PlanState::Applied | PlanState::Stale | PlanState::Failed
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_apply_commits_each_result_within_its_wait_and_counts_only_committed_ones() {
+    let rig = rig(30).await;
+    let store = rig.store();
+    let plan = rig.plan(&store).await;
+    let plan_id = rig.save_and_approve(&store, &plan).await;
+    // Each Astrow request takes 150 ms (an item makes two or more): one item finishes long after the
+    // one before (concurrency 1), never within the 100 ms result wait.
+    let (_, _, faults) = rig.site.astrow.as_ref().unwrap();
+    faults
+        .update(astrow_pac::sim::faults::FaultUpdate {
+            latency_ms: Some(150),
+            ..Default::default()
+        })
+        .unwrap();
+    let ctx = ApplyCtx {
+        pac: rig.pac.clone(),
+        astrow: rig.astrow.clone(),
+        store: store.clone(),
+        concurrency: 1,
+        actor: "e2e".into(),
+    };
+    // Every count published is checked against the store at once: it may
+    // not run ahead of the results committed.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
+    let (checker_store, checker_plan) = (store.clone(), plan_id.clone());
+    let checker = tokio::spawn(async move {
+        let mut ahead = Vec::new();
+        while let Some(counted) = rx.recv().await {
+            let committed = recorded(&checker_store, &checker_plan).await.len();
+            if committed < counted {
+                ahead.push((counted, committed));
+            }
+        }
+        ahead
+    });
+    let publish = move |p: ApplyProgress| {
+        let _ = tx.send(p.applied + p.stale + p.failed);
+    };
+    let p = apply_plan(&ctx, &plan_id, &publish, &CancellationToken::new())
+        .await
+        .unwrap();
+    drop(publish);
+    assert_eq!(p.failed, 0, "{p:?}");
+    assert_eq!(p.applied + p.stale, p.total, "{p:?}");
+    let ahead = checker.await.unwrap();
+    assert!(
+        ahead.is_empty(),
+        "counts published before their commit (counted, committed): {ahead:?}"
+    );
+    // Each slow write was committed alone, by RESULT_WAIT after it
+    // finished, not held until the next result arrived (then both commit in
+    // one transaction, under a millisecond apart).
+    let mut writes: Vec<_> = recorded(&store, &plan_id)
+        .await
+        .into_iter()
+        .filter(|i| i.target == astrow_pac::model::System::Astrow)
+        .filter(|i| matches!(i.action.as_str(), "create" | "update"))
+        .filter_map(|i| i.done_at)
+        .collect();
+    writes.sort();
+    assert!(writes.len() >= 2, "the seeded site has writes: {writes:?}");
+    for pair in writes.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= chrono::Duration::milliseconds(20),
+            "two slow writes committed together ({gap}): {writes:?}"
+        );
+    }
+}

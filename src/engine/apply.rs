@@ -4,7 +4,7 @@
 //! crash mid-apply resumes without repeating an item.
 
 use chrono::Utc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -73,7 +73,7 @@ impl From<ItemError> for ItemOutcome {
 /// Apply the approved items of `plan_id` that are not done yet. Items of one
 /// action run `concurrency` at a time; actions run in plan order (deletes and
 /// badge removals free badges before creates take them). `progress` is
-/// called after every item. Between items `cancel` stops the apply; the
+/// called after every commit of results (counts include only committed ones). Between items `cancel` stops the apply; the
 /// items in flight finish first.
 pub async fn apply_plan(
     ctx: &ApplyCtx,
@@ -237,28 +237,41 @@ async fn run_group(
         });
     let mut results = std::pin::pin!(items.buffer_unordered(ctx.concurrency.max(1)));
     let mut batch = ResultBatch::default();
-    while let Some(outcome) = results.next().await {
+    loop {
+        // The oldest waiting result is committed by RESULT_WAIT even while
+        // the items in flight hang (up to their request timeout).
+        let next = match batch.deadline() {
+            Some(at) => tokio::select! {
+                next = results.next() => next,
+                () = tokio::time::sleep_until(at) => {
+                    batch.flush(ctx, plan_id, state).await?;
+                    progress(state.clone());
+                    continue;
+                }
+            },
+            None => results.next().await,
+        };
+        let Some(outcome) = next else { break };
         let (outcome, result) = match outcome {
             Ok(None) => continue,
             Ok(Some(done)) => done,
             Err(e) => {
                 // What finished before the failure is still recorded.
-                let _ = batch.flush(ctx, plan_id).await;
+                if batch.flush(ctx, plan_id, state).await.is_ok() {
+                    progress(state.clone());
+                }
                 return Err(e);
             }
         };
-        match outcome {
-            ItemOutcome::Applied(_) => state.applied += 1,
-            ItemOutcome::Stale(_) => state.stale += 1,
-            ItemOutcome::Failed(_) => state.failed += 1,
+        batch.push(&outcome, result);
+        if batch.full() {
+            batch.flush(ctx, plan_id, state).await?;
+            progress(state.clone());
         }
-        batch.push(result);
-        if batch.due() {
-            batch.flush(ctx, plan_id).await?;
-        }
-        progress(state.clone());
     }
-    batch.flush(ctx, plan_id).await
+    batch.flush(ctx, plan_id, state).await?;
+    progress(state.clone());
+    Ok(())
 }
 
 /// Mark the items of `chunk` that write out as started, in one
@@ -300,36 +313,61 @@ async fn mark_started(
         .collect()
 }
 
-/// Results waiting to be committed together.
+/// Results waiting to be committed together, with their counts (published
+/// only once the results are committed).
 #[derive(Default)]
 struct ResultBatch {
     waiting: Vec<ItemResult>,
-    oldest: Option<Instant>,
+    oldest: Option<tokio::time::Instant>,
+    applied: usize,
+    stale: usize,
+    failed: usize,
 }
 
 impl ResultBatch {
-    fn push(&mut self, result: ItemResult) {
-        self.oldest.get_or_insert_with(Instant::now);
+    fn push(&mut self, outcome: &ItemOutcome, result: ItemResult) {
+        self.oldest.get_or_insert_with(tokio::time::Instant::now);
+        match outcome {
+            ItemOutcome::Applied(_) => self.applied += 1,
+            ItemOutcome::Stale(_) => self.stale += 1,
+            ItemOutcome::Failed(_) => self.failed += 1,
+        }
         self.waiting.push(result);
     }
 
-    fn due(&self) -> bool {
+    fn full(&self) -> bool {
         self.waiting.len() >= RESULT_BATCH
-            || self.oldest.is_some_and(|t| t.elapsed() >= RESULT_WAIT)
     }
 
-    async fn flush(&mut self, ctx: &ApplyCtx, plan_id: &str) -> Result<(), String> {
-        if self.waiting.is_empty() {
+    /// When the waiting results must be committed, if any wait.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.oldest.map(|t| t + RESULT_WAIT)
+    }
+
+    /// Commit the waiting results; their counts go into `state` only once
+    /// committed (a failed commit leaves them out: not recorded, not done).
+    async fn flush(
+        &mut self,
+        ctx: &ApplyCtx,
+        plan_id: &str,
+        state: &mut ApplyProgress,
+    ) -> Result<(), String> {
+        let (applied, stale, failed) = (self.applied, self.stale, self.failed);
+        let results = std::mem::take(&mut self.waiting);
+        *self = ResultBatch::default();
+        if results.is_empty() {
             return Ok(());
         }
-        let results = std::mem::take(&mut self.waiting);
-        self.oldest = None;
         let (p, by) = (plan_id.to_string(), ctx.actor.clone());
         ctx.store
             .call("record item results", move |s| {
                 s.record_item_results(&p, &results, &by)
             })
-            .await
+            .await?;
+        state.applied += applied;
+        state.stale += stale;
+        state.failed += failed;
+        Ok(())
     }
 }
 
