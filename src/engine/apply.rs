@@ -73,8 +73,9 @@ impl From<ItemError> for ItemOutcome {
 /// Apply the approved items of `plan_id` that are not done yet. Items of one
 /// action run `concurrency` at a time; actions run in plan order (deletes and
 /// badge removals free badges before creates take them). `progress` is
-/// called after every commit of results (counts include only committed ones). Between items `cancel` stops the apply; the
-/// items in flight finish first.
+/// called after every commit of results (its counts include only committed
+/// results). Between items `cancel` stops the apply; the items in flight
+/// finish first.
 pub async fn apply_plan(
     ctx: &ApplyCtx,
     plan_id: &str,
