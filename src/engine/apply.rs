@@ -253,18 +253,17 @@ async fn run_group(
             None => results.next().await,
         };
         let Some(outcome) = next else { break };
-        let (outcome, result) = match outcome {
+        let (_, result) = match outcome {
             Ok(None) => continue,
             Ok(Some(done)) => done,
             Err(e) => {
                 // What finished before the failure is still recorded.
-                if batch.flush(ctx, plan_id, state).await.is_ok() {
-                    progress(state.clone());
-                }
+                let _ = batch.flush(ctx, plan_id, state).await;
+                progress(state.clone());
                 return Err(e);
             }
         };
-        batch.push(&outcome, result);
+        batch.push(result);
         if batch.full() {
             batch.flush(ctx, plan_id, state).await?;
             progress(state.clone());
@@ -314,25 +313,17 @@ async fn mark_started(
         .collect()
 }
 
-/// Results waiting to be committed together, with their counts (published
-/// only once the results are committed).
+/// Results waiting to be committed together. Their counts are published
+/// only once they are committed.
 #[derive(Default)]
 struct ResultBatch {
     waiting: Vec<ItemResult>,
     oldest: Option<tokio::time::Instant>,
-    applied: usize,
-    stale: usize,
-    failed: usize,
 }
 
 impl ResultBatch {
-    fn push(&mut self, outcome: &ItemOutcome, result: ItemResult) {
+    fn push(&mut self, result: ItemResult) {
         self.oldest.get_or_insert_with(tokio::time::Instant::now);
-        match outcome {
-            ItemOutcome::Applied(_) => self.applied += 1,
-            ItemOutcome::Stale(_) => self.stale += 1,
-            ItemOutcome::Failed(_) => self.failed += 1,
-        }
         self.waiting.push(result);
     }
 
@@ -345,30 +336,43 @@ impl ResultBatch {
         self.oldest.map(|t| t + RESULT_WAIT)
     }
 
-    /// Commit the waiting results; their counts go into `state` only once
-    /// committed (a failed commit leaves them out: not recorded, not done).
+    /// Commit the waiting results (one transaction, or one per result if
+    /// that fails); each committed one is counted into `state`. A result
+    /// that could not be committed is not counted and ends the apply.
     async fn flush(
         &mut self,
         ctx: &ApplyCtx,
         plan_id: &str,
         state: &mut ApplyProgress,
     ) -> Result<(), String> {
-        let (applied, stale, failed) = (self.applied, self.stale, self.failed);
         let results = std::mem::take(&mut self.waiting);
-        *self = ResultBatch::default();
+        self.oldest = None;
         if results.is_empty() {
             return Ok(());
         }
+        let states: Vec<(String, PlanState)> = results
+            .iter()
+            .map(|r| (r.item_id.clone(), r.state))
+            .collect();
         let (p, by) = (plan_id.to_string(), ctx.actor.clone());
-        ctx.store
+        let recorded = ctx
+            .store
             .call("record item results", move |s| {
-                s.record_item_results(&p, &results, &by)
+                Ok(s.record_item_results_each(&p, &results, &by))
             })
             .await?;
-        state.applied += applied;
-        state.stale += stale;
-        state.failed += failed;
-        Ok(())
+        let mut first_error = None;
+        for ((item_id, item_state), r) in states.into_iter().zip(recorded) {
+            match (r, item_state) {
+                (Ok(()), PlanState::Applied) => state.applied += 1,
+                (Ok(()), PlanState::Stale) => state.stale += 1,
+                (Ok(()), _) => state.failed += 1,
+                (Err(e), _) => {
+                    first_error.get_or_insert(format!("record the result of item {item_id}: {e}"));
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -70,6 +70,24 @@ impl Store {
         Ok(marked)
     }
 
+    /// [`Store::record_item_results`]; if that transaction fails, each
+    /// result in a transaction of its own, so that one bad row does not
+    /// lose the others (their writes were made). One answer per result.
+    pub fn record_item_results_each(
+        &mut self,
+        plan_id: &str,
+        results: &[ItemResult],
+        os_user: &str,
+    ) -> Vec<Result<(), StoreError>> {
+        if self.record_item_results(plan_id, results, os_user).is_ok() {
+            return results.iter().map(|_| Ok(())).collect();
+        }
+        results
+            .iter()
+            .map(|r| self.record_item_results(plan_id, std::slice::from_ref(r), os_user))
+            .collect()
+    }
+
     /// Record the results of several items in one transaction: each item's
     /// link, state and audit entries (as `os_user`).
     pub fn record_item_results(

@@ -337,3 +337,28 @@ fn plan_a_reject_during_apply_is_refused_or_kept_never_overwritten() -> TestResu
     assert_eq!(states(&store, "w1")?[0], one("a", PlanState::Rejected));
     Ok(())
 }
+
+#[test]
+fn plan_one_bad_result_does_not_roll_back_the_others_of_its_batch() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    store.save_plan(&plan("w1", &["a", "b"]))?;
+    store.set_item_states("w1", Selection::All, PlanState::Approved)?;
+    store.mark_items_started("w1", &["a".into(), "b".into()])?;
+    let answers = store.record_item_results_each(
+        "w1",
+        &[
+            result("a", PlanState::Applied),
+            result("zz", PlanState::Applied),
+            result("b", PlanState::Stale),
+        ],
+        "tester",
+    );
+    assert!(answers[0].is_ok() && answers[2].is_ok(), "{answers:?}");
+    assert!(matches!(answers[1], Err(StoreError::UnknownItem { .. })));
+    assert_eq!(
+        states(&store, "w1")?,
+        [one("a", PlanState::Applied), one("b", PlanState::Stale)]
+    );
+    Ok(())
+}
