@@ -1146,3 +1146,62 @@ async fn a_slow_apply_commits_each_result_within_its_wait_and_counts_only_commit
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_update_whose_record_changed_meanwhile_is_audited_as_a_possible_write() {
+    let rig = rig(30).await;
+    let store = rig.store();
+    rig.sync(&store).await;
+    let twins = rig.twins().await;
+    let chosen: Vec<(u64, AstrowEmployee)> =
+        twins.iter().take(2).map(|(k, v)| (*k, v.clone())).collect();
+    for (id, _) in &chosen {
+        let mut e = rig.pac.get_employee(PacId(*id)).await.unwrap().unwrap();
+        e.last_name = format!("{}-Renamed", e.last_name);
+        rig.pac.update_employee(&e).await.unwrap();
+    }
+    let plan = rig.plan(&store).await;
+    assert_eq!(count(&plan, Action::Update), 2, "{plan:#?}");
+    let id = rig.save_and_approve(&store, &plan).await;
+    // An apply was killed with both begun (started, no result); then
+    // someone edited one target before the resume.
+    let ids: Vec<String> = plan.actionable().map(|i| i.id.clone()).collect();
+    let pid = id.clone();
+    store
+        .call("mark started", move |s| s.mark_items_started(&pid, &ids))
+        .await
+        .unwrap();
+    let (_, victim) = &chosen[1];
+    let mut e = rig
+        .astrow
+        .get_employee(victim.pers_no)
+        .await
+        .unwrap()
+        .unwrap();
+    e.middle_name = "Meanwhile".into();
+    rig.astrow.update_employee(&e).await.unwrap();
+
+    let p = rig.apply(&store, &id).await;
+    assert_eq!((p.applied, p.stale, p.failed), (1, 1, 0), "{p:?}");
+    let log = store.call("audit log", |s| s.audit_log(100)).await.unwrap();
+    let possible: Vec<_> = log
+        .iter()
+        .filter(|a| {
+            a.record
+                .result
+                .contains("an interrupted apply may have written this")
+        })
+        .collect();
+    assert_eq!(possible.len(), 1, "{log:#?}");
+    let a = &possible[0].record;
+    assert_eq!(a.record, format!("employee {}", victim.pers_no.0));
+    assert!(a.result.starts_with("stale"), "{a:?}");
+    assert!(
+        a.before.as_deref().is_some_and(|b| b.contains("Meanwhile")),
+        "before: the record as read now: {a:?}"
+    );
+    assert!(
+        a.after.as_deref().is_some_and(|b| b.contains("-Renamed")),
+        "after: the desired record: {a:?}"
+    );
+}

@@ -504,6 +504,38 @@ fn found_on_resume(action: &str, system: System, id: u64, after: Option<String>)
     )
 }
 
+/// An item begun before (killed after its write, before its result and
+/// audit committed) whose record is now changed or gone: the interrupted
+/// apply may have written `desired` before someone changed the record, and
+/// that write's audit entry was lost. Audited now: after = `desired`,
+/// before = the record as read now (none: gone). Not resumed: nothing.
+fn interrupted_write(
+    resumed: bool,
+    action: &str,
+    desired: &DesiredRecord,
+    now: Option<&DesiredRecord>,
+    outcome: &ItemOutcome,
+) -> Vec<AuditRecord> {
+    if !resumed {
+        return vec![];
+    }
+    let (system, id) = record_id(desired);
+    let mut a = audit(
+        action,
+        system,
+        id,
+        now.and_then(record_json),
+        record_json(desired),
+        outcome,
+    );
+    a.result = format!(
+        "{}; an interrupted apply may have written this (after = desired) before the \
+         record changed (before = the record as read now)",
+        a.result
+    );
+    vec![a]
+}
+
 async fn read(ctx: &ApplyCtx, system: System, id: u64) -> Result<Option<DesiredRecord>, ItemError> {
     Ok(match system {
         System::Pac => ctx
@@ -561,10 +593,9 @@ async fn update_item(
     let current = match read(ctx, system, id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
-            return (
-                ItemOutcome::Stale(format!("{system} employee {id} is gone")),
-                vec![],
-            );
+            let outcome = ItemOutcome::Stale(format!("{system} employee {id} is gone"));
+            let audits = interrupted_write(resumed, action, desired, None, &outcome);
+            return (outcome, audits);
         }
         Err(e) => return (e.into(), vec![]),
     };
@@ -578,12 +609,11 @@ async fn update_item(
         return (ItemOutcome::Applied(Some("already so".into())), audits);
     }
     if item.is_stale(Some(&current)) {
-        return (
-            ItemOutcome::Stale(format!(
-                "{system} employee {id} changed since planning: planned again next run"
-            )),
-            vec![],
-        );
+        let outcome = ItemOutcome::Stale(format!(
+            "{system} employee {id} changed since planning: planned again next run"
+        ));
+        let audits = interrupted_write(resumed, action, desired, Some(&current), &outcome);
+        return (outcome, audits);
     }
     let to_write = with_version(desired, version(&current));
     let outcome = match write(ctx, &to_write).await {
