@@ -716,6 +716,57 @@ async fn cli_plan_exits_2_apply_writes_then_plan_exits_0() {
     );
 }
 
+/// Killed after its last result committed and before the plan was marked
+/// finished (a window of a few milliseconds at the end of every apply): the
+/// plan still says "being applied" with nothing left to do. `apply --plan`
+/// finishes it, instead of answering "nothing left" and leaving it so, with
+/// every later `apply` refused as "interrupted, finish it first".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_apply_finishes_a_plan_killed_after_its_last_result() {
+    let rig = rig(30).await;
+    let config = write_config(&rig);
+    let out = run_cli(&["plan", "--json"], &config).await;
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan_id = v["plan_id"].as_str().unwrap().to_string();
+    let out = run_cli(&["apply", "--yes", "--plan", &plan_id], &config).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let store = rig.store();
+    let state = async |store: &StoreHandle| {
+        let pid = plan_id.clone();
+        store
+            .call("load", move |s| s.load_plan(&pid))
+            .await
+            .unwrap()
+            .state
+    };
+    assert_eq!(state(&store).await, PlanState::Applied);
+    // Every item done; the kill came before the plan's own mark.
+    let pid = plan_id.clone();
+    store
+        .call("as killed", move |s| {
+            s.set_plan_state(&pid, PlanState::Approved)
+        })
+        .await
+        .unwrap();
+    drop(store);
+
+    let out = run_cli(&["apply", "--yes", "--plan", &plan_id], &config).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        state(&rig.store()).await,
+        PlanState::Applied,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run_cli(&["apply", "--yes"], &config).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no apply left interrupted: {out:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_cut_short_is_resumed_when_the_engine_starts() {
     let rig = rig(60).await;

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::common::{files_checked, one_shot_routed};
 use super::stop_signal::wait_for_stop;
 use super::{GlobalArgs, exit};
-use crate::engine::apply::{ApplyCtx, apply_plan_items};
+use crate::engine::apply::{ApplyCtx, apply_plan_items, finish_plan};
 use crate::engine::connect::{astrow_client, pac_client};
 use crate::engine::jobs::employees::{compute_plan, new_plan};
 use crate::engine::plan::{Action, PlanItem};
@@ -164,6 +164,13 @@ async fn apply(
         return Ok(exit::PROBLEMS);
     }
     let ids = actionable_ids(&stored)?;
+    if ids.is_empty() && stored.state == PlanState::Approved {
+        // Killed after its last result committed, before the plan was
+        // marked finished: only that mark is left to make.
+        finish_plan(&store, &plan_id).await?;
+        println!("Plan {plan_id}: every item was done before that apply stopped; marked finished.");
+        return Ok(exit::OK);
+    }
     if ids.is_empty() {
         println!("Plan {plan_id} has nothing left to apply.");
         return Ok(exit::OK);

@@ -168,30 +168,38 @@ pub async fn apply_plan_items(
     }
     let finished_all = state.applied + state.stale + state.failed == state.total;
     if finished_all {
-        let id = plan_id.to_string();
-        ctx.store
-            .call("finish the plan", move |s| {
-                let plan = s.load_plan(&id)?;
-                // A failed item keeps the plan live: it is retried.
-                let open = plan.items.iter().any(|i| {
-                    matches!(
-                        i.state,
-                        PlanState::Pending | PlanState::Approved | PlanState::Failed
-                    )
-                });
-                if !open {
-                    s.set_plan_state(&id, PlanState::Applied)?;
-                } else {
-                    s.set_plan_state(&id, PlanState::Pending)?;
-                }
-                Ok(())
-            })
-            .await?;
+        finish_plan(&ctx.store, plan_id).await?;
     }
     state.running = false;
     state.finished = Some(Utc::now());
     progress(state.clone());
     Ok(state)
+}
+
+/// An apply that went through every item ends: the plan is applied, or
+/// pending again while an item is open (a failed item is retried). Also
+/// for an apply killed after its last result committed and before this
+/// ran: the plan still says "being applied" though nothing is left to do.
+pub async fn finish_plan(store: &StoreHandle, plan_id: &str) -> Result<(), String> {
+    let id = plan_id.to_string();
+    store
+        .call("finish the plan", move |s| {
+            let plan = s.load_plan(&id)?;
+            // A failed item keeps the plan live: it is retried.
+            let open = plan.items.iter().any(|i| {
+                matches!(
+                    i.state,
+                    PlanState::Pending | PlanState::Approved | PlanState::Failed
+                )
+            });
+            if !open {
+                s.set_plan_state(&id, PlanState::Applied)?;
+            } else {
+                s.set_plan_state(&id, PlanState::Pending)?;
+            }
+            Ok(())
+        })
+        .await
 }
 
 /// Items marked started in one store transaction: the next chunk the
