@@ -17,6 +17,7 @@ use astrow_pac::config;
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::model::parse_pac_ref;
 use astrow_pac::pac::PacClient;
+use astrow_pac::sim::faults::FaultUpdate;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
 use astrow_pac::store::db::open_connection;
 use astrow_pac::store::{DATABASE_FILE, ledger};
@@ -121,6 +122,45 @@ async fn kill9(child: &mut Child) -> bool {
     false
 }
 
+/// How far the apply of a plan got, as its store says.
+#[derive(Debug, Clone, Copy)]
+struct Applied {
+    /// Items whose result is committed.
+    done: usize,
+    /// Items marked started whose result is not (in flight, or lost by a kill).
+    begun: usize,
+}
+
+fn applied_so_far(rig: &Rig, plan_id: &str) -> Applied {
+    let conn = open_connection(&rig.store_dir.join(DATABASE_FILE)).unwrap();
+    conn.query_row(
+        "SELECT COUNT(done_at),
+                COALESCE(SUM(started_at IS NOT NULL AND done_at IS NULL), 0)
+         FROM plan_items WHERE plan_id = ?1",
+        [plan_id],
+        |r| {
+            Ok(Applied {
+                done: r.get(0)?,
+                begun: r.get(1)?,
+            })
+        },
+    )
+    .unwrap()
+}
+
+/// Poll `cond` every 5 ms until it holds; panics if the child ends or
+/// 30 s pass first.
+async fn wait_until(child: &mut Child, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the apply ended ({status}) before the moment to kill it");
+        }
+        assert!(Instant::now() < deadline, "no progress in 30 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Employee creates Astrow was asked for (repeats included).
 fn posts(rig: &Rig) -> u64 {
     let stats = rig.site.astrow.as_ref().unwrap().2.stats();
@@ -155,40 +195,57 @@ async fn an_apply_killed_mid_way_resumes_and_applies_each_item_once() {
     );
     let before = rig.astrow.list_employees(true).await.unwrap().len();
 
-    // Kill it at random moments while it applies.
+    // Kill it at random moments while it applies, every time mid-way: the
+    // Astrow simulator answers 2 ms late (about 1,000 items/s at most with
+    // 4 in flight), so the apply runs for seconds, and each kill is checked
+    // against the store (this round committed results, not every item is
+    // done). An apply too fast for the test fails it here, not vacuously.
     // Rounds 0-2 die anywhere (updates and links come first); rounds 3-4
     // once creates are under way, so that some die between a POST and its
     // record in the store.
+    let astrow_faults = rig.site.astrow.as_ref().unwrap().2.clone();
+    astrow_faults
+        .update(FaultUpdate {
+            latency_ms: Some(2),
+            ..FaultUpdate::default()
+        })
+        .unwrap();
     let mut killed_mid_way = 0;
     for round in 0..5 {
         let name = format!("apply-{round}");
+        let at_start = applied_so_far(&rig, &plan_id);
         let mut child = rig.spawn(&name, &["apply", "--yes", "--plan", &plan_id]);
         if round < 3 {
-            tokio::time::sleep(random_ms(300, 1500)).await;
+            // Once this round's first results are committed, a random moment.
+            wait_until(&mut child, || {
+                applied_so_far(&rig, &plan_id).done > at_start.done
+            })
+            .await;
+            tokio::time::sleep(random_ms(0, 200)).await;
         } else {
             let seen = posts(&rig);
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while posts(&rig) <= seen && Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            tokio::time::sleep(random_ms(0, 100)).await;
+            wait_until(&mut child, || posts(&rig) > seen).await;
+            tokio::time::sleep(random_ms(0, 40)).await;
         }
-        if kill9(&mut child).await {
-            let status = child.wait().await.unwrap();
-            eprintln!("round {round}: apply ended by itself ({status})");
-            assert!(status.success(), "{}", rig.log(&name));
-            break;
-        }
+        assert!(
+            !kill9(&mut child).await,
+            "round {round}: the apply ended before it was killed (too fast for this test?)\n{}",
+            rig.log(&name)
+        );
+        let at_kill = applied_so_far(&rig, &plan_id);
+        // Mid-apply: items begun (rounds 0-2 also saw results of their
+        // own committed; rounds 3-4 saw creates asked), not all done.
+        assert!(
+            at_kill.begun + at_kill.done > 0 && at_kill.done < actionable,
+            "round {round}: not killed mid-apply: {at_start:?} before, {at_kill:?} at the kill, {actionable} items"
+        );
         killed_mid_way += 1;
         eprintln!(
-            "round {round}: killed; {} creates asked so far",
+            "round {round}: killed; {at_kill:?}; {} creates asked so far",
             posts(&rig)
         );
     }
-    assert!(killed_mid_way > 0, "the apply was never killed mid-way");
+    astrow_faults.clear();
     let posts_killed = posts(&rig);
 
     // The same plan, resumed, finishes.
