@@ -22,6 +22,7 @@ use astrow_pac::engine::snapshot::{ItemState, JobKind, PlanView, Snapshot};
 use astrow_pac::engine::store_handle::StoreHandle;
 use astrow_pac::model::{AstrowEmployee, PacId, PersNo, parse_astrow_ref, parse_pac_ref};
 use astrow_pac::pac::PacClient;
+use astrow_pac::sim::faults::FaultUpdate;
 use astrow_pac::sim::site::{RunningSite, SiteOptions, Which};
 use astrow_pac::store::{PlanState, Selection, Store};
 use serde_json::json;
@@ -972,4 +973,106 @@ async fn a_held_plan_is_refused_by_the_apply_itself() {
         leavers.iter().all(|id| twins.contains_key(id)),
         "nothing deleted"
     );
+}
+
+/// Review finding 8: the master or the delete setting changing while an
+/// apply runs stops it between items (its plan was made with the old
+/// settings): the items in flight finish and are recorded, the items not
+/// begun are not written and go back to not started, the plan is void
+/// (stale, never resumed as interrupted), and the engine plans again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_change_stops_the_apply_in_progress_and_voids_its_plan() {
+    let rig = rig(150).await;
+    // Astrow answers late: the first sync's apply runs for seconds.
+    rig.site
+        .astrow
+        .as_ref()
+        .unwrap()
+        .2
+        .update(FaultUpdate {
+            latency_ms: Some(50),
+            ..FaultUpdate::default()
+        })
+        .unwrap();
+    let config = rig.dir.path().join("astrow-pac.toml");
+    astrow_pac::config::save(&config, &rig.settings).unwrap();
+    let (handle, engine) = rig.engine(rig.settings.clone()).await;
+    sync_now(&handle).await;
+    let plan_id = plan_of(&handle).expect("the first plan").plan_id.clone();
+    let items = {
+        let store = Store::open_read_only(&rig.store_dir()).unwrap();
+        store.load_plan(&plan_id).unwrap().items
+    };
+    let ids: Vec<String> = items
+        .iter()
+        .filter(|i| i.action != "conflict")
+        .map(|i| i.item_id.clone())
+        .collect();
+    assert!(ids.len() > 100, "enough to stop mid-way: {}", ids.len());
+    for command in [
+        Command::Approve(ids.clone()),
+        Command::Apply {
+            plan_id: plan_id.clone(),
+            allow_held: false,
+        },
+    ] {
+        handle.commands.send(command).await.unwrap();
+    }
+    wait_for("the first results", Duration::from_secs(30), async || {
+        snapshot(&handle)
+            .apply
+            .clone()
+            .filter(|a| a.plan_id == plan_id && a.applied > 0)
+    })
+    .await;
+
+    let mut changed = rig.settings.clone();
+    changed.sync.delete_employees_on_sync = !changed.sync.delete_employees_on_sync;
+    astrow_pac::config::save(&config, &changed).unwrap();
+    handle.commands.send(Command::ReloadSettings).await.unwrap();
+    let done = wait_for("the apply to stop", Duration::from_secs(60), async || {
+        snapshot(&handle)
+            .apply
+            .clone()
+            .filter(|a| a.plan_id == plan_id && !a.running && a.finished.is_some())
+    })
+    .await;
+    let ended = done.applied + done.stale + done.failed;
+    assert!(ended > 0 && ended < done.total, "stopped mid-way: {done:?}");
+    let next = wait_for(
+        "a plan with the new settings",
+        Duration::from_secs(60),
+        async || plan_of(&handle).filter(|p| p.plan_id != plan_id),
+    )
+    .await;
+    stop(handle, engine).await;
+
+    let store = Store::open_read_only(&rig.store_dir()).unwrap();
+    let stored = store.load_plan(&plan_id).unwrap();
+    assert_eq!(stored.state, PlanState::Stale, "{:?}", stored.note);
+    assert!(
+        stored
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("setting")),
+        "{:?}",
+        stored.note
+    );
+    let recorded = stored.items.iter().filter(|i| i.done_at.is_some()).count();
+    assert_eq!(recorded, done.applied + done.stale, "{done:?}");
+    let begun_unrecorded: Vec<_> = stored
+        .items
+        .iter()
+        .filter(|i| i.started_at.is_some() && i.done_at.is_none())
+        .map(|i| i.item_id.as_str())
+        .collect();
+    assert!(
+        begun_unrecorded.is_empty(),
+        "items left marked started: {begun_unrecorded:?}"
+    );
+    assert!(
+        store.interrupted_plans().unwrap().is_empty(),
+        "the void plan is not resumed"
+    );
+    assert!(!next.items.is_empty(), "the rest is planned again");
 }

@@ -70,6 +70,41 @@ impl Store {
         Ok(marked)
     }
 
+    /// An apply stopped because the settings its plan was made with
+    /// changed: the plan becomes stale with `why` (void, never resumed),
+    /// unless it was applied meanwhile. With `not_begun`, its items marked
+    /// started and not done go back to not started: call it so only once
+    /// every item begun has its result recorded (those marked were stopped
+    /// before they wrote anything). Whether the plan was voided.
+    pub fn void_stopped_apply(
+        &mut self,
+        plan_id: &str,
+        why: &str,
+        not_begun: bool,
+    ) -> Result<bool, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx("begin voiding a stopped apply")?;
+        let n = tx
+            .execute(
+                "UPDATE plans SET state = 'stale', updated_at = ?1, note = ?2
+                 WHERE plan_id = ?3 AND state IN ('approved', 'pending')",
+                params![time_text(Utc::now()), why, plan_id],
+            )
+            .ctx("void a stopped apply's plan")?;
+        if n > 0 && not_begun {
+            tx.execute(
+                "UPDATE plan_items SET started_at = NULL
+                 WHERE plan_id = ?1 AND done_at IS NULL AND started_at IS NOT NULL",
+                [plan_id],
+            )
+            .ctx("unmark the items a stopped apply did not begin")?;
+        }
+        tx.commit().ctx("commit voiding a stopped apply")?;
+        Ok(n > 0)
+    }
+
     /// [`Store::record_item_results`]; if that transaction fails, each
     /// result in a transaction of its own, so that one bad row does not
     /// lose the others (their writes were made). One answer per result.

@@ -3,7 +3,7 @@
 //! its outcome is reported and the employee sync plans again.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -86,8 +86,35 @@ impl Engine {
         }
     }
 
+    /// Settings its plan was made with changed (`why`): the apply in
+    /// progress stops between items, the items in flight finish and are
+    /// recorded, and its plan is void (see [`ApplyRun::run`]).
+    pub(super) fn void_running_apply(&mut self, why: &str) {
+        let running = self
+            .apply_running
+            .as_ref()
+            .is_some_and(|h| !h.is_finished());
+        if let Some(stop) = self.apply_stop.as_ref().filter(|_| running) {
+            stop.void(why);
+            self.notice(
+                EventLevel::Warning,
+                format!(
+                    "{why}: the apply in progress stops after the changes in flight \
+                     (its plan was made with the old settings)"
+                ),
+            );
+        }
+    }
+
     /// An apply of `only` these items (else all approved), audited as `actor`.
-    fn apply_run(&self, only: Option<Vec<String>>, actor: String, allow_held: bool) -> ApplyRun {
+    fn apply_run(
+        &mut self,
+        only: Option<Vec<String>>,
+        actor: String,
+        allow_held: bool,
+    ) -> ApplyRun {
+        let stop = ApplyStop::new(&self.cancel);
+        self.apply_stop = Some(stop.clone());
         ApplyRun {
             ctx: ApplyCtx {
                 pac: self.pac.clone(),
@@ -97,7 +124,7 @@ impl Engine {
                 actor,
             },
             report: self.report.clone(),
-            cancel: self.cancel.clone(),
+            stop,
             rerun: self.triggers.get(&JobKind::Employees).cloned(),
             writing: self.writing.clone(),
             only,
@@ -207,11 +234,36 @@ impl Engine {
     }
 }
 
+/// How the command loop stops the apply it started before its end: the
+/// engine stopping (the plan is resumed at the next start), or the settings
+/// its plan was made with changing (the plan is void).
+#[derive(Clone)]
+pub(super) struct ApplyStop {
+    /// Stops the apply between items; the engine's cancel stops it too.
+    cancel: CancellationToken,
+    /// Why its plan is void, set before `cancel`.
+    void: Arc<OnceLock<String>>,
+}
+
+impl ApplyStop {
+    fn new(engine: &CancellationToken) -> Self {
+        ApplyStop {
+            cancel: engine.child_token(),
+            void: Arc::default(),
+        }
+    }
+
+    fn void(&self, why: &str) {
+        let _ = self.void.set(why.to_string());
+        self.cancel.cancel();
+    }
+}
+
 /// One apply as a task of its own.
 struct ApplyRun {
     ctx: ApplyCtx,
     report: mpsc::Sender<Internal>,
-    cancel: CancellationToken,
+    stop: ApplyStop,
     /// The employee sync's trigger: plan again after the apply.
     rerun: Option<Arc<Notify>>,
     writing: Arc<Mutex<()>>,
@@ -237,9 +289,10 @@ impl ApplyRun {
             self.only.as_deref(),
             self.allow_held,
             &progress,
-            &self.cancel,
+            &self.stop.cancel,
         )
         .await;
+        let voided = self.void_if_stopped(&plan_id, result.is_ok()).await;
         // Plan again when the apply changed something or left stale items
         // to re-plan. Not when every item failed: in auto mode the new plan
         // would carry the same failing items, be applied at once and fail
@@ -247,6 +300,18 @@ impl ApplyRun {
         // next scheduled sync.
         let replan = matches!(&result, Ok(p) if p.applied + p.stale > 0);
         let (level, message) = match result {
+            Ok(p) if voided => (
+                EventLevel::Warning,
+                format!(
+                    "apply of plan {plan_id} stopped: {}; {} applied, {} stale, {} failed \
+                     before the stop, {} not begun (planning again with the new settings)",
+                    self.stop.void.get().map_or("", String::as_str),
+                    p.applied,
+                    p.stale,
+                    p.failed,
+                    p.total - (p.applied + p.stale + p.failed)
+                ),
+            ),
             Ok(p) => (
                 if p.failed > 0 {
                     EventLevel::Warning
@@ -264,6 +329,34 @@ impl ApplyRun {
         // Plan again: stale items are re-planned, applied ones vanish.
         if replan && let Some(t) = &self.rerun {
             t.notify_one();
+        }
+    }
+
+    /// Stopped because its plan's settings changed: the plan is void (not
+    /// resumed at the next start), and when every item begun is recorded
+    /// (`recorded`: the apply ended without a store failure) the items it
+    /// did not begin go back to not started. Whether it was voided.
+    async fn void_if_stopped(&self, plan_id: &str, recorded: bool) -> bool {
+        let Some(why) = self.stop.void.get().cloned() else {
+            return false;
+        };
+        let pid = plan_id.to_string();
+        let r = self
+            .ctx
+            .store
+            .call("void the stopped apply's plan", move |s| {
+                s.void_stopped_apply(&pid, &why, recorded)
+            })
+            .await;
+        match r {
+            Ok(voided) => voided,
+            Err(e) => {
+                let _ = self
+                    .report
+                    .send(Internal::Notice(EventLevel::Error, e))
+                    .await;
+                false
+            }
         }
     }
 

@@ -43,6 +43,8 @@ pub(super) struct Engine {
     /// Why nothing may be written (the store is bound to another site).
     pub site: watch::Sender<Option<String>>,
     pub apply_running: Option<JoinHandle<()>>,
+    /// Stops the apply last started (a settings change voids its plan).
+    pub apply_stop: Option<super::apply_task::ApplyStop>,
     /// Held while an apply writes; the employee job waits for it.
     pub writing: Arc<Mutex<()>>,
     /// A roll call started by command (apart from `bookings.roll_call_active`).

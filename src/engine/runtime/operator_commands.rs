@@ -68,6 +68,7 @@ impl Engine {
                 EventLevel::Warning,
                 "the master or the delete setting changed: pending plans are void, planning again",
             );
+            self.void_running_apply("the master or the delete setting changed");
             if let Some(t) = self.triggers.get(&JobKind::Employees) {
                 t.notify_one();
             }
