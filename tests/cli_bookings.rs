@@ -360,3 +360,30 @@ async fn reconcile_resend_missing_without_a_service_and_its_refusals() {
         "pending again, for the next engine to send"
     );
 }
+
+/// With --resend-missing the exit code is 0 only when nothing else is off:
+/// a booking Astrow holds twice keeps it at 2 (review finding).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resend_missing_keeps_exit_2_for_a_doubled_booking() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, config, store_dir) = setup(dir.path()).await;
+    let pac = site.pac.as_ref().unwrap().0.clone();
+    let astrow = site.astrow.as_ref().unwrap().0.clone();
+    pac.swipe(40).await;
+    let mut engine = headless(&config);
+    until_answered(&store_dir, 5).await;
+    let _ = engine.start_kill();
+    let _ = engine.wait().await;
+    let ours: Vec<String> = astrow
+        .stored_bookings()
+        .into_iter()
+        .filter(|b| b.source_id.starts_with("pac:"))
+        .map(|b| b.source_id)
+        .collect();
+    assert!(astrow.delete_booking(&ours[0]));
+    assert!(astrow.double_booking(&ours[1]));
+    let o = reconcile(&config, &["--resend-missing", "--yes"]).await;
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains("lost bookings: 1 sent again"), "{err}");
+    assert_eq!(o.status.code(), Some(2), "a doubled booking is still off");
+}

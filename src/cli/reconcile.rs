@@ -34,13 +34,15 @@ Astrow restored from a backup, or a booking deleted there. They go back to pendi
 ledger (audited) and the import sends them under the same source id; Astrow keeps a source \
 id once, so one it holds after all is answered duplicate, never booked twice. Missing \
 bookings the ledger does not hold as stored (rejected, never read, trimmed) are listed and \
-left. It asks first unless --yes; beside a running engine the engine does it.
+left. A booking deleted in Astrow on purpose is missing too: read the list before you \
+confirm. It asks first unless --yes; beside a running engine the engine does it.
 
 --from and --to are dates (YYYY-MM-DD, both included, local time); without them, the last \
 24 hours.
 
-Exit codes: 0 nothing off (or every missing booking sent again), 1 could not reconcile (or \
-send again), 2 something missing, doubled or unexpected.";
+Exit codes: 0 nothing off (with --resend-missing: every missing booking sent again and \
+nothing else off), 1 could not reconcile (or send again), 2 something missing, doubled or \
+unexpected.";
 
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
@@ -139,65 +141,94 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> u8 {
         let astrow = astrow_client(settings).map_err(|e| e.to_string())?;
         reconcile::run(&pac, &astrow, settings, epoch, &waiting, from, to).await
     });
-    let missing = match (&result, args.resend_missing) {
-        (Ok(r), true) => r.missing.clone(),
-        _ => Vec::new(),
+    let report = match (&result, args.resend_missing) {
+        (Ok(r), true) => Some(r.clone()),
+        _ => None,
     };
     let code = tell(args, result, ReconcileReport::summary);
-    if !args.resend_missing || code == exit::PROBLEMS {
-        return code;
+    match report {
+        Some(r) if !r.missing.is_empty() => resend_missing(&shot, args, &r),
+        Some(_) => {
+            eprintln!("Nothing missing: nothing to send again.");
+            code
+        }
+        None => code,
     }
-    if missing.is_empty() {
-        eprintln!("Nothing missing: nothing to send again.");
-        return code;
-    }
-    resend_missing(&shot, args, missing)
 }
 
+/// Most source ids one command to the service carries (its frames are
+/// bounded; an id is at most about 40 bytes).
+const RESEND_CHUNK: usize = 10_000;
+
 /// `--resend-missing`: ask, then send again (through the service when one
-/// holds the store); the exit code.
-fn resend_missing(shot: &super::common::OneShot, args: &ReconcileArgs, missing: Vec<String>) -> u8 {
+/// holds the store); the exit code: 0 only when every missing booking was
+/// sent again and nothing else was off.
+fn resend_missing(shot: &super::common::OneShot, args: &ReconcileArgs, r: &ReconcileReport) -> u8 {
     let dir = store_dir(&shot.settings);
     let question = format!(
-        "Send again the {} missing booking(s) Astrow had answered as stored (store {})? [y/N] ",
-        missing.len(),
+        "Send again the {} missing booking(s) Astrow had answered as stored (store {})? \
+         A booking deleted in Astrow on purpose is among them. [y/N] ",
+        r.missing.len(),
         dir.display()
     );
     if !args.yes && !super::apply::confirm(&question) {
         eprintln!("Nothing sent again.");
         return exit::USAGE;
     }
-    let org = shot.settings.pac.organization_id;
-    let asked = missing.len();
     let done = if Store::holder(&dir).is_some() {
-        shot.runtime.block_on(async {
-            match super::attach::attach_running(&shot.settings, false, false).await? {
-                Some(mut att) => super::remote::resend_lost(&mut att, missing).await,
-                None => Err("the engine holding the store stopped: run this again".to_string()),
-            }
-        })
+        shot.runtime
+            .block_on(resend_through_service(&shot.settings, &r.missing))
     } else {
-        use crate::engine::bookings::resend;
-        Store::open(&dir)
-            .map_err(|e| e.to_string())
-            .and_then(|mut s| resend::resend_lost_audited(&mut s, org, &missing))
-            .map(|o| resend::describe(&o))
+        resend_in_store(&shot.settings, &dir, &r.missing)
     };
     match done {
-        Ok(text) => {
-            eprintln!("{}", crate::http::sanitize(&text));
-            // `describe` names the count sent again first, then what was not.
-            if text.starts_with(&format!("lost bookings: {asked} sent again")) {
-                exit::OK
-            } else {
-                exit::USAGE
-            }
+        Ok(sent) if sent == r.missing.len() && r.doubled.is_empty() && r.unexpected.is_empty() => {
+            exit::OK
         }
+        Ok(_) => exit::USAGE,
         Err(e) => {
             eprintln!("astrow-pac reconcile: {e}");
             exit::PROBLEMS
         }
     }
+}
+
+/// The service sends them again, a chunk per command; how many it took.
+async fn resend_through_service(
+    settings: &crate::config::Settings,
+    missing: &[String],
+) -> Result<usize, String> {
+    use crate::engine::bookings::resend::sent_again;
+    let Some(mut att) = super::attach::attach_running(settings, false, false).await? else {
+        return Err("the engine holding the store stopped: run this again".to_string());
+    };
+    let mut sent = 0;
+    for chunk in missing.chunks(RESEND_CHUNK) {
+        let text = super::remote::resend_lost(&mut att, chunk.to_vec()).await?;
+        eprintln!("{}", crate::http::sanitize(&text));
+        sent += sent_again(&text).unwrap_or(0);
+    }
+    Ok(sent)
+}
+
+/// No service: this command writes the store, if it is this site's.
+fn resend_in_store(
+    settings: &crate::config::Settings,
+    dir: &std::path::Path,
+    missing: &[String],
+) -> Result<usize, String> {
+    use crate::engine::bookings::resend;
+    use crate::store::BindingCheck;
+    let site = crate::engine::site::site_identity(settings)?;
+    let mut store = Store::open(dir).map_err(|e| e.to_string())?;
+    if let BindingCheck::Other { bound } = store.check_site(&site).map_err(|e| e.to_string())? {
+        return Err(format!(
+            "nothing sent again: this store was made for {bound}, but the settings point at {site}"
+        ));
+    }
+    let o = resend::resend_lost_audited(&mut store, settings.pac.organization_id, missing)?;
+    eprintln!("{}", resend::describe(&o));
+    Ok(o.requeued)
 }
 
 /// `--direction astrow-to-pac`.
@@ -285,6 +316,28 @@ fn report_text(r: &ReconcileReport, summary: fn(&ReconcileReport) -> String) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_of_the_longest_source_ids_fits_one_client_frame() {
+        use crate::control::wire::{ClientFrame, MAX_CLIENT_FRAME, encode};
+        use crate::engine::command::Command;
+        use crate::model::Seq;
+        use crate::store::seq_reset::{EPOCH_SHIFT, ledger_key, source_id};
+        let last_epoch = (1u32 << (64 - EPOCH_SHIFT)) - 1;
+        let longest = source_id(
+            u32::MAX,
+            ledger_key(last_epoch, Seq((1 << EPOCH_SHIFT) - 1)),
+        );
+        assert_eq!(longest, "pac:4294967295:e16777215:1099511627775");
+        let frame = ClientFrame::Command {
+            id: u64::MAX,
+            command: Command::ResendLostBookings {
+                source_ids: vec![longest; RESEND_CHUNK],
+            },
+        };
+        let bytes = encode(&frame).unwrap();
+        assert!(bytes.len() <= MAX_CLIENT_FRAME, "{} bytes", bytes.len());
+    }
 
     #[test]
     fn the_window_is_the_last_24_hours_or_whole_days_included() {

@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 
+use super::apply::confirm;
 use super::common::load_settings;
 use super::{GlobalArgs, exit};
 use crate::engine::runtime::store_dir;
@@ -105,6 +106,3 @@ fn run_rebind(global: &GlobalArgs, args: &RebindArgs) -> Result<u8, String> {
     println!("Bound to {site}: {} (audited).", done.describe());
     Ok(exit::OK)
 }
-
-/// Ask on the terminal; anything but y/yes is No.
-use super::apply::confirm;

@@ -74,7 +74,13 @@ pub fn key_of_source_id(org: u32, id: &str) -> Option<Seq> {
     let (epoch, seq) = match rest.strip_prefix('e') {
         Some(tail) => {
             let (e, seq) = tail.split_once(':')?;
-            (u32::try_from(number(e)?).ok()?, number(seq)?)
+            let epoch = u32::try_from(number(e)?).ok()?;
+            // Only the epochs a ledger key has room for (ledger_key would
+            // drop the higher bits and name another row).
+            if u64::from(epoch) >= 1 << (64 - EPOCH_SHIFT) {
+                return None;
+            }
+            (epoch, number(seq)?)
         }
         None => (0, number(rest)?),
     };
@@ -317,6 +323,7 @@ mod tests {
             "pac:7:17x",
             "pac:7:+17",
             "pac:7:e99999999999:1",
+            "pac:7:e16777216:5",
             "pac:7:1099511627776",
             "web:4411",
             "astrow:5",

@@ -58,6 +58,10 @@ impl FeedReader {
         let mut backoff = Backoff::new(self.cfg.poll_every, self.cfg.max_backoff);
         let mut waiting_for_readers_since = None;
         loop {
+            if !*self.gate.borrow() {
+                // Turned off: a wait for PAC's reader list starts afresh.
+                waiting_for_readers_since = None;
+            }
             if !gate_open(&mut self.gate, &self.cancel).await {
                 return;
             }

@@ -111,6 +111,15 @@ pub fn describe(o: &ResendOutcome) -> String {
     text
 }
 
+/// How many [`describe`]'s sentence says were sent again.
+pub fn sent_again(text: &str) -> Option<usize> {
+    text.strip_prefix("lost bookings: ")?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The prefix of the engine's notice when it could not do it.
 pub const FAILED: &str = "lost bookings not sent again: ";
 
@@ -141,6 +150,8 @@ mod tests {
         );
         let text = describe(&o);
         assert!(text.starts_with("lost bookings: 2 sent again"), "{text}");
+        assert_eq!(sent_again(&text), Some(2));
+        assert_eq!(sent_again("event cursor moved"), None);
         assert!(text.contains("2 not: rejected in the ledger"), "{text}");
         let many: Vec<String> = (0..8).map(|i| format!("pac:1:{i}")).collect();
         assert_eq!(

@@ -80,7 +80,10 @@ impl Engine {
             tasks,
         } = inputs;
         let mut bookings_view = self.bookings.as_ref().map(|b| b.view.clone());
-        self.state.apply(Internal::JobStarted(JobKind::Bookings));
+        // Read-only, or held back until a re-bind: the import does not run.
+        if self.bookings.is_some() {
+            self.state.apply(Internal::JobStarted(JobKind::Bookings));
+        }
         self.state.publish();
         self.resume_interrupted_apply().await;
         loop {
@@ -385,7 +388,10 @@ impl Engine {
             return;
         };
         match starter.start(settings, self.roll_call) {
-            Ok(import) => self.bookings = Some(import),
+            Ok(import) => {
+                self.bookings = Some(import);
+                self.state.apply(Internal::JobStarted(JobKind::Bookings));
+            }
             Err(e) => self.notice(
                 EventLevel::Error,
                 format!(

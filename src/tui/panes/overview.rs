@@ -350,6 +350,7 @@ fn jobs_table(f: &mut Frame, area: Rect, s: &AppState) {
                 None if j.kind == JobKind::Bookings && j.state == JobState::Running => {
                     (String::from("continuous"), import_summary(s))
                 }
+                None if j.kind == JobKind::Bookings => (String::from("never"), import_held(s)),
                 None => (String::from("never"), String::new()),
             };
             Row::new(vec![
@@ -404,6 +405,17 @@ fn import_summary(s: &AppState) -> String {
         text.push_str("; Astrow down, retrying");
     }
     text
+}
+
+/// Why the booking import is not running, for its row of the jobs table.
+fn import_held(s: &AppState) -> String {
+    if s.snap.settings.read_only {
+        "not running: started with --read-only".into()
+    } else if s.snap.site_refusal.is_some() {
+        "not running until the store is re-bound (astrow-pac store rebind)".into()
+    } else {
+        String::new()
+    }
 }
 
 /// The Astrow -> PAC job as a row of the jobs table (it runs continuously,
