@@ -563,9 +563,11 @@ async fn master_astrow_an_astrow_edit_reaches_pac_within_seconds() {
     // conflict for a person, not a write PAC refuses on every sync.
     assert_eq!(settled.failed, 0, "{settled:?}");
     let plan = snapshot(&handle).plan.clone();
-    let conflicts = plan.iter().flat_map(|p| p.items.iter()).filter(|i| {
-        i.action == astrow_pac::engine::snapshot::ActionKind::Conflict
-            && i.reason.contains("does not have")
+    let conflicts = plan.iter().flat_map(|p| {
+        p.items.iter().filter(|i| {
+            i.action == astrow_pac::engine::snapshot::ActionKind::Conflict
+                && p.reason_text(i).contains("does not have")
+        })
     });
     assert!(conflicts.count() > 0, "the seeded site has such employees");
     // Let the notifications of the engine's own writes pass.

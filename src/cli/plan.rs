@@ -52,7 +52,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> u8 {
         match compute(settings).await {
             Ok((plan, names, stored)) => {
                 if args.json {
-                    println!("{}", plan_json(&plan, stored.as_ref()));
+                    println!("{}", plan_json(&plan, stored.as_ref(), &names));
                 } else {
                     print!("{}", plan_text(&plan, &names));
                     if let Some(failing) = stored
@@ -105,7 +105,7 @@ pub async fn compute(
 
 /// The JSON `plan --json` prints: each item with its state in the store,
 /// and for an item that failed before, its attempts and last error.
-pub fn plan_json(plan: &Plan, stored: Option<&StoredPlan>) -> serde_json::Value {
+pub fn plan_json(plan: &Plan, stored: Option<&StoredPlan>, names: &Names) -> serde_json::Value {
     let kept = |id: &str| stored.and_then(|s| s.items.iter().find(|i| i.item_id == id));
     json!({
         // An empty plan is never stored and has no id: null, not "".
@@ -123,7 +123,7 @@ pub fn plan_json(plan: &Plan, stored: Option<&StoredPlan>) -> serde_json::Value 
                 "changes": i.changes.iter().map(|c| json!({
                     "field": c.field, "before": c.before, "after": c.after,
                 })).collect::<Vec<_>>(),
-                "reason": i.reason,
+                "reason": names.reason_text(i),
                 "state": k.map_or("pending", |k| k.state.as_str()),
                 "attempts": k.map_or(0, |k| k.attempts),
                 "failure_kind": k.and_then(crate::engine::retry::failure_kind),
@@ -184,7 +184,7 @@ pub fn plan_text(plan: &Plan, names: &Names) -> String {
                 symbol(action),
                 sanitize(&names.label(i, plan.master)),
                 i.target,
-                sanitize(&i.reason)
+                sanitize(&names.reason_text(i))
             ));
             for c in &i.changes {
                 out.push_str(&format!(
@@ -235,12 +235,15 @@ mod tests {
             notes: vec![],
             managed_slave_employees: 0,
         };
-        let v = plan_json(&plan, None);
+        let v = plan_json(&plan, None, &Names::default());
         assert!(v["plan_id"].is_null(), "{v}");
         let stored = Plan {
             plan_id: "p-1".into(),
             ..plan
         };
-        assert_eq!(plan_json(&stored, None)["plan_id"], "p-1");
+        assert_eq!(
+            plan_json(&stored, None, &Names::default())["plan_id"],
+            "p-1"
+        );
     }
 }

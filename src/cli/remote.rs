@@ -158,7 +158,7 @@ pub fn view_text(plan: &PlanView, unmanaged: usize) -> String {
                 "    {sym} {} ({ids}) in {}: {}\n",
                 sanitize(&i.label),
                 i.target,
-                sanitize(&i.reason)
+                sanitize(&plan.reason_text(i))
             ));
             for c in &i.changes {
                 out.push_str(&format!(
@@ -209,7 +209,7 @@ pub fn view_json(plan: &PlanView) -> serde_json::Value {
                 "before": c.before.clone().unwrap_or_default(),
                 "after": c.after.clone().unwrap_or_default(),
             })).collect::<Vec<_>>(),
-            "reason": i.reason,
+            "reason": plan.reason_text(i),
         })).collect::<Vec<_>>(),
     })
 }

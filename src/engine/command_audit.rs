@@ -134,6 +134,7 @@ mod tests {
             held: None,
             items: vec![],
             notes: vec![],
+            names: Default::default(),
         }));
         s
     }

@@ -282,7 +282,8 @@ pub struct PlanItemView {
     /// The person's name, for lists.
     pub label: String,
     pub changes: Vec<FieldChange>,
-    pub reason: String,
+    /// Why, as data: [`PlanView::reason_text`] puts it in words.
+    pub reason: crate::engine::plan::Reason,
     pub state: ItemState,
     /// Why it failed (its last error) or went stale.
     pub message: Option<String>,
@@ -307,6 +308,50 @@ pub struct PlanView {
     pub items: Vec<PlanItemView>,
     /// Notes on the plan as a whole ("PAC listed no employee: nothing is deleted").
     pub notes: Vec<String>,
+    /// The names its items' reasons show that their labels do not give.
+    #[serde(default)]
+    pub names: ReasonNames,
+}
+
+impl PlanView {
+    /// An item's reason in words, its persons named.
+    pub fn reason_text(&self, item: &PlanItemView) -> String {
+        let master = self.master;
+        let name = |system: System, id: u64| {
+            self.names.get(system, id).map(str::to_string).or_else(|| {
+                (system == master && item.master_id == Some(id)).then(|| item.label.clone())
+            })
+        };
+        let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_ref()).collect();
+        item.reason.render(&crate::engine::plan::ReasonContext {
+            master_id: item.master_id,
+            slave_id: item.slave_id,
+            fields: &fields,
+            name: &name,
+        })
+    }
+}
+
+/// Persons' names as reasons show them ("first last"), each once, by id:
+/// those an item's label does not give already (the other side of a link).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonNames {
+    /// Sorted by id.
+    pub pac: Vec<(u64, Box<str>)>,
+    /// Sorted by id.
+    pub astrow: Vec<(u64, Box<str>)>,
+}
+
+impl ReasonNames {
+    pub fn get(&self, system: System, id: u64) -> Option<&str> {
+        let list = match system {
+            System::Pac => &self.pac,
+            System::Astrow => &self.astrow,
+        };
+        list.binary_search_by_key(&id, |(i, _)| *i)
+            .ok()
+            .map(|k| &*list[k].1)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

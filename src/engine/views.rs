@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::people::People;
 use super::plan::{Action, EmployeePairing, Plan, PlanItem};
 use super::snapshot::{
-    ActionKind, EmployeeRow, FieldChange, ItemState, PlanItemView, PlanView, RowKind,
+    ActionKind, EmployeeRow, FieldChange, ItemState, PlanItemView, PlanView, ReasonNames, RowKind,
 };
 use crate::model::{AstrowEmployee, PacEmployee, PacId, PersNo, System};
 use crate::store::{PlanState, StoredItem, StoredPlan};
@@ -50,11 +50,14 @@ fn join_name(parts: &[&str]) -> String {
     if s.is_empty() { "(no name)".into() } else { s }
 }
 
-/// Names by id on both sides, for labels.
+/// Names by id on both sides, for labels and reasons.
 #[derive(Debug, Default)]
 pub struct Names {
     pub pac: HashMap<u64, String>,
     pub astrow: HashMap<u64, String>,
+    /// Astrow employees with a middle name: their name as reasons show it
+    /// (first and last only).
+    pub astrow_short: HashMap<u64, String>,
 }
 
 impl Names {
@@ -65,7 +68,29 @@ impl Names {
                 .iter()
                 .map(|e| (e.pers_no.0, astrow_name(e)))
                 .collect(),
+            astrow_short: astrow
+                .iter()
+                .filter(|e| !e.middle_name.trim().is_empty())
+                .map(|e| (e.pers_no.0, join_name(&[&e.first_name, &e.last_name])))
+                .collect(),
         }
+    }
+
+    /// A person's name as a reason shows it.
+    pub fn reason_name(&self, system: System, id: u64) -> Option<String> {
+        match system {
+            System::Pac => self.pac.get(&id).cloned(),
+            System::Astrow => self
+                .astrow_short
+                .get(&id)
+                .or_else(|| self.astrow.get(&id))
+                .cloned(),
+        }
+    }
+
+    /// An item's reason in words, its persons named.
+    pub fn reason_text(&self, item: &PlanItem) -> String {
+        item.reason_text(&|system, id| self.reason_name(system, id))
     }
 
     pub fn label(&self, item: &PlanItem, master: System) -> String {
@@ -107,6 +132,7 @@ pub fn plan_view(plan: &Plan, stored: &StoredPlan, names: &Names) -> Result<Plan
         plan.items.iter().map(|i| (i.id.as_str(), i)).collect()
     };
     let mut items = Vec::with_capacity(stored.items.len());
+    let mut reason_names = NamesOfReasons::default();
     for (k, si) in stored.items.iter().enumerate() {
         let item = if in_order {
             plan.items.get(k)
@@ -119,7 +145,9 @@ pub fn plan_view(plan: &Plan, stored: &StoredPlan, names: &Names) -> Result<Plan
                 si.item_id, stored.plan_id
             )
         })?;
-        items.push(item_view(item, si, names, stored.master));
+        let view = item_view(item, si, names, stored.master);
+        reason_names.add(item, &view.label, names, stored.master);
+        items.push(view);
     }
     Ok(PlanView {
         plan_id: stored.plan_id.clone(),
@@ -128,7 +156,51 @@ pub fn plan_view(plan: &Plan, stored: &StoredPlan, names: &Names) -> Result<Plan
         held: stored.held_reason.clone(),
         items,
         notes: plan.notes.clone(),
+        names: reason_names.done(),
     })
+}
+
+/// The names a view's reasons show that their items' labels do not give,
+/// gathered item by item.
+#[derive(Default)]
+struct NamesOfReasons {
+    pac: Vec<(u64, Box<str>)>,
+    astrow: Vec<(u64, Box<str>)>,
+}
+
+impl NamesOfReasons {
+    fn add(&mut self, item: &PlanItem, label: &str, names: &Names, master: System) {
+        for (system, id) in item
+            .reason
+            .named(item.master_id, item.slave_id)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = names.reason_name(system, id) else {
+                continue;
+            };
+            if system == master && item.master_id == Some(id) && name == label {
+                continue;
+            }
+            match system {
+                System::Pac => self.pac.push((id, name.into())),
+                System::Astrow => self.astrow.push((id, name.into())),
+            }
+        }
+    }
+
+    fn done(self) -> ReasonNames {
+        let sorted = |mut v: Vec<(u64, Box<str>)>| {
+            v.sort_unstable_by_key(|(id, _)| *id);
+            v.dedup_by_key(|(id, _)| *id);
+            v.shrink_to_fit();
+            v
+        };
+        ReasonNames {
+            pac: sorted(self.pac),
+            astrow: sorted(self.astrow),
+        }
+    }
 }
 
 /// One item as shown: what it does (the plan's) and where it is (the store's).

@@ -231,6 +231,7 @@ pub fn plan(held: bool) -> PlanView {
             ),
         ],
         notes: vec![],
+        names: Default::default(),
     }
 }
 

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::id_map::{FastMap, IdIndex};
-use super::{Action, DesiredRecord, FieldChange, PlanItem, record_fingerprint};
+use super::{Action, DesiredRecord, FieldChange, PlanItem, Reason, record_fingerprint};
 use crate::model::{AstrowEmployee, PacEmployee, System};
 
 /// A badge number in one system (by the system's name).
@@ -260,11 +260,11 @@ fn free_step(item: &PlanItem, current: &DesiredRecord, frees: &BTreeSet<BadgeKey
         master_id: item.master_id,
         slave_id: item.slave_id,
         changes: vec![change],
-        reason: format!(
+        reason: Reason::Text(format!(
             "badges change hands in a cycle: badge {} is freed first so that another employee can take it; \
              this employee's own badge follows in the same apply",
             numbers.join(", ")
-        ),
+        )),
         destructive: false,
         target_fingerprint: item.target_fingerprint,
         source_fingerprint: item.source_fingerprint,

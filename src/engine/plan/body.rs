@@ -1,15 +1,21 @@
 //! A plan item as the store keeps it: a compact binary body (a format byte,
 //! then the item in postcard: no field names, numbers as varints), about a
 //! third of its JSON and several times faster to write and read. Bodies
-//! stored as JSON by earlier versions still read.
+//! stored as JSON by earlier versions still read, and so do binary bodies
+//! of the first format (its reason as text; since format 2 the reason is
+//! data, [`Reason`]).
 
 use serde::{Deserialize, Serialize};
 
+use super::reason::{Reason, ReasonContext, no_names};
 use super::{Action, DesiredRecord, FieldChange, Fingerprint, PlanItem};
 use crate::model::{AstrowEmployee, PacEmployee, System};
 
-/// The first byte of a binary body. A JSON body starts with `{`.
+/// The first byte of a binary body of the first format (reason as text).
+/// A JSON body starts with `{`.
 const BINARY_V1: u8 = 1;
+/// The first byte of a binary body whose reason is data.
+const BINARY_V2: u8 = 2;
 
 /// Why a stored body cannot be read as a plan item.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +43,7 @@ struct Out<'a> {
     master_id: Option<u64>,
     slave_id: Option<u64>,
     changes: &'a [FieldChange],
-    reason: &'a str,
+    reason: &'a Reason,
     destructive: bool,
     target_fingerprint: Option<u64>,
     source_fingerprint: u64,
@@ -51,15 +57,16 @@ enum OutRecord<'a> {
     Astrow(&'a AstrowEmployee),
 }
 
+/// As [`Out`]; `R` is the reason: text in format 1, [`Reason`] since 2.
 #[derive(Deserialize)]
-struct In {
+struct In<R> {
     id: String,
     action: Action,
     target: System,
     master_id: Option<u64>,
     slave_id: Option<u64>,
     changes: Vec<FieldChange>,
-    reason: String,
+    reason: R,
     destructive: bool,
     target_fingerprint: Option<u64>,
     source_fingerprint: u64,
@@ -93,10 +100,10 @@ pub fn encode_item(item: &PlanItem) -> Vec<u8> {
         wave: item.wave,
     };
     // Serialising plain data into a Vec cannot fail.
-    postcard::to_extend(&out, vec![BINARY_V1]).unwrap_or_default()
+    postcard::to_extend(&out, vec![BINARY_V2]).unwrap_or_default()
 }
 
-fn from_binary(i: In) -> PlanItem {
+fn from_binary<R>(i: In<R>, reason: impl FnOnce(R) -> Reason) -> PlanItem {
     PlanItem {
         id: i.id,
         action: i.action,
@@ -104,7 +111,7 @@ fn from_binary(i: In) -> PlanItem {
         master_id: i.master_id,
         slave_id: i.slave_id,
         changes: i.changes,
-        reason: i.reason,
+        reason: reason(i.reason),
         destructive: i.destructive,
         target_fingerprint: i.target_fingerprint.map(Fingerprint),
         source_fingerprint: Fingerprint(i.source_fingerprint),
@@ -120,25 +127,59 @@ fn from_binary(i: In) -> PlanItem {
 pub fn decode_item(body: &[u8]) -> Result<PlanItem, BodyError> {
     match body.split_first() {
         None => Err(BodyError::Empty),
-        Some((&BINARY_V1, rest)) => Ok(from_binary(postcard::from_bytes(rest)?)),
-        Some((b'{', _)) => Ok(serde_json::from_slice(body)?),
+        Some((&BINARY_V2, rest)) => Ok(from_binary(postcard::from_bytes(rest)?, |r| r)),
+        Some((&BINARY_V1, rest)) => {
+            let mut text = String::new();
+            let item = from_binary(postcard::from_bytes(rest)?, |t| {
+                text = t;
+                Reason::Text(String::new())
+            });
+            Ok(reason_as_data(item, text))
+        }
+        Some((b'{', _)) => {
+            let item: PlanItem = serde_json::from_slice(body)?;
+            Ok(match item.reason {
+                Reason::Text(ref t) => {
+                    let text = t.clone();
+                    reason_as_data(item, text)
+                }
+                _ => item,
+            })
+        }
         Some((&other, _)) => Err(BodyError::UnknownFormat(other)),
     }
 }
 
-/// A body stored by an earlier version (JSON) in today's binary format, so
-/// that a re-plan can tell the same change by its bytes; `None` for a body
-/// that is already binary or does not read.
+/// An item read with its reason as `text` (an earlier version's): the
+/// reason as data where the data renders to that very text.
+fn reason_as_data(mut item: PlanItem, text: String) -> PlanItem {
+    let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_ref()).collect();
+    let cx = ReasonContext {
+        master_id: item.master_id,
+        slave_id: item.slave_id,
+        fields: &fields,
+        name: &no_names,
+    };
+    let reason = Reason::from_text(text, item.target, &cx);
+    item.reason = reason;
+    item
+}
+
+/// A body stored by an earlier version (JSON, or binary with its reason as
+/// text) in today's binary format, so that a re-plan can tell the same
+/// change by its bytes; `None` for a body that is already in today's
+/// format or does not read.
 pub fn upgrade_body(body: &[u8]) -> Option<Vec<u8>> {
     match body.first() {
-        Some(b'{') => decode_item(body).ok().map(|i| encode_item(&i)),
+        Some(b'{' | &BINARY_V1) => decode_item(body).ok().map(|i| encode_item(&i)),
         _ => None,
     }
 }
 
-/// The reason of a stored item, for traces (`None` when it does not read).
+/// The reason of a stored item in words, for traces (`None` when it does
+/// not read). Names are not known here: persons are named by id.
 pub fn item_reason(body: &[u8]) -> Option<String> {
-    decode_item(body).ok().map(|i| i.reason)
+    decode_item(body).ok().map(|i| i.reason_text(&no_names))
 }
 
 #[cfg(test)]
@@ -199,7 +240,9 @@ mod tests {
                 before: "Popa".into(),
                 after: "Pop".into(),
             }],
-            reason: "changed in PAC: last_name".into(),
+            reason: Reason::Changed {
+                master: System::Pac,
+            },
             destructive: false,
             target_fingerprint: Some(Fingerprint(u64::MAX)),
             source_fingerprint: Fingerprint(42),
@@ -236,8 +279,12 @@ mod tests {
     #[test]
     fn a_json_body_of_an_earlier_version_still_reads() {
         let i = item(Some(DesiredRecord::Pac(pac())));
-        let json = serde_json::to_vec(&i).unwrap();
+        // Earlier versions wrote the reason as text.
+        let mut old = serde_json::to_value(&i).unwrap();
+        old["reason"] = "changed in PAC: last_name".into();
+        let json = serde_json::to_vec(&old).unwrap();
         assert_eq!(decode_item(&json).unwrap(), i);
+        assert_eq!(decode_item(&serde_json::to_vec(&i).unwrap()).unwrap(), i);
         assert_eq!(
             item_reason(&json).as_deref(),
             Some("changed in PAC: last_name")
@@ -254,5 +301,66 @@ mod tests {
         let e = decode_item(b"\x07abc").unwrap_err();
         assert!(e.to_string().contains("0x07"), "{e}");
         assert_eq!(item_reason(cut), None);
+    }
+
+    /// A body as the first binary format wrote it: the reason as text.
+    fn v1_body(i: &PlanItem, reason: &str) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct V1<'a> {
+            id: &'a str,
+            action: Action,
+            target: System,
+            master_id: Option<u64>,
+            slave_id: Option<u64>,
+            changes: &'a [FieldChange],
+            reason: &'a str,
+            destructive: bool,
+            target_fingerprint: Option<u64>,
+            source_fingerprint: u64,
+            desired: Option<OutRecord<'a>>,
+            wave: u32,
+        }
+        let v1 = V1 {
+            id: &i.id,
+            action: i.action,
+            target: i.target,
+            master_id: i.master_id,
+            slave_id: i.slave_id,
+            changes: &i.changes,
+            reason,
+            destructive: i.destructive,
+            target_fingerprint: i.target_fingerprint.map(|f| f.0),
+            source_fingerprint: i.source_fingerprint.0,
+            desired: i.desired.as_ref().map(|d| match d {
+                DesiredRecord::Pac(p) => OutRecord::Pac(p),
+                DesiredRecord::Astrow(a) => OutRecord::Astrow(a),
+            }),
+            wave: i.wave,
+        };
+        postcard::to_extend(&v1, vec![BINARY_V1]).unwrap()
+    }
+
+    #[test]
+    fn a_body_of_the_first_binary_format_still_reads_and_upgrades() {
+        let i = item(Some(DesiredRecord::Astrow(astrow())));
+        let body = encode_item(&i);
+        assert_eq!(body[0], BINARY_V2);
+        assert_eq!(upgrade_body(&body), None);
+        // The reason the planner now makes as data reads back as that data,
+        // so a re-plan knows the item by its bytes.
+        let old = v1_body(&i, "changed in PAC: last_name");
+        assert_eq!(decode_item(&old).unwrap(), i);
+        assert_eq!(upgrade_body(&old), Some(body));
+        // Any other text stays as it was written.
+        let odd = v1_body(&i, "PAC is master: last name changed in PAC");
+        let read = decode_item(&odd).unwrap();
+        assert_eq!(
+            read.reason,
+            Reason::Text("PAC is master: last name changed in PAC".into())
+        );
+        assert_eq!(
+            item_reason(&odd).as_deref(),
+            Some("PAC is master: last name changed in PAC")
+        );
     }
 }

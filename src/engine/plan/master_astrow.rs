@@ -9,7 +9,7 @@ use super::fingerprint::{astrow_fingerprint, astrow_source_fingerprint, pac_fing
 use super::pac_record::{changes, desired_pac, empty_pac, in_step};
 use super::pairing::{PairedBy, Pairing, pair};
 use super::text::{self, Changes};
-use super::{Action, DesiredRecord, PlanItem, UnmanagedEmployee};
+use super::{Action, DesiredRecord, LinkedBy, PlanItem, Reason, UnmanagedEmployee};
 use crate::model::{
     AstrowEmployee, LinkOrigin, PacEmployee, PacId, System, pac_ref, parse_pac_ref,
 };
@@ -158,10 +158,10 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, fates: &mut [Fate], draft: &mut Dr
                 master_id: Some(master_id),
                 slave_id: Some(p.id.0),
                 changes: Vec::new(),
-                reason: format!(
+                reason: Reason::Text(format!(
                     "{why} and delete employees on sync is on: delete {} (created by astrow-pac)",
                     describe_pac(p)
-                ),
+                )),
                 destructive: true,
                 target_fingerprint: Some(pac_fingerprint(p)),
                 source_fingerprint,
@@ -191,11 +191,11 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, fates: &mut [Fate], draft: &mut Dr
                 master_id: Some(master_id),
                 slave_id: Some(p.id.0),
                 changes: changes.0,
-                reason: format!(
+                reason: Reason::Text(format!(
                     "{why}; {how}: remove {} of {} so it opens no door, keep active",
                     text::count(p.badges.len(), "badge"),
                     describe_pac(p)
-                ),
+                )),
                 destructive: true,
                 target_fingerprint: Some(pac_fingerprint(p)),
                 source_fingerprint,
@@ -270,7 +270,7 @@ fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
             };
             (
                 Action::Create,
-                format!(
+                Reason::Text(format!(
                     "new in Astrow: create {} in PAC with {}, access groups {groups}, valid from {}",
                     describe(a),
                     match desired.badges.first() {
@@ -278,7 +278,7 @@ fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
                         None => "no badge".to_string(),
                     },
                     text::date(desired.valid_from)
-                ),
+                )),
                 c,
             )
         }
@@ -289,29 +289,16 @@ fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
                 return;
             }
             if linked {
-                (
-                    Action::Update,
-                    format!("changed in Astrow: {}", c.field_names()),
-                    c,
-                )
+                (Action::Update, Reason::Changed { master: MASTER }, c)
             } else {
-                let how = match t.by {
+                let by = match t.by {
                     Some(PairedBy::EmployeeNumber) => {
-                        format!("matched by employee number {}", a.employee_no.trim())
+                        LinkedBy::EmployeeNumber(a.employee_no.trim().into())
                     }
-                    Some(PairedBy::BadgeNumber) => "matched by badge number".to_string(),
-                    _ => "linked by external_ref (the store had no link)".to_string(),
+                    Some(PairedBy::BadgeNumber) => LinkedBy::BadgeNumber,
+                    _ => LinkedBy::ExternalRef,
                 };
-                let tail = if c.is_empty() {
-                    String::new()
-                } else {
-                    format!("; update {}", c.field_names())
-                };
-                (
-                    Action::Link,
-                    format!("{} {how} with {}: link{tail}", describe(a), describe_pac(p)),
-                    c,
-                )
+                (Action::Link, Reason::Link { master: MASTER, by }, c)
             }
         }
     };
@@ -352,10 +339,10 @@ fn plan_master_ref(a: &AstrowEmployee, p: &PacEmployee, draft: &mut Draft) {
         master_id: Some(a.pers_no.0),
         slave_id: Some(p.id.0),
         changes: changes.0,
-        reason: format!(
-            "record the link to PAC employee {} in Astrow's external_ref, so it survives a lost store",
-            p.id
-        ),
+        reason: Reason::RecordLink {
+            master: MASTER,
+            other: p.id.0,
+        },
         destructive: false,
         target_fingerprint: Some(astrow_fingerprint(a)),
         source_fingerprint: astrow_source_fingerprint(a),
@@ -372,7 +359,7 @@ fn conflict(a: &AstrowEmployee, slave: Option<PacId>, reason: String) -> PlanIte
         master_id: Some(a.pers_no.0),
         slave_id: slave.map(|s| s.0),
         changes: Vec::new(),
-        reason,
+        reason: Reason::Text(reason),
         destructive: false,
         target_fingerprint: None,
         source_fingerprint: astrow_source_fingerprint(a),
@@ -400,11 +387,11 @@ fn plan_conflicts(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) {
             master_id: Some(a.pers_no.0),
             slave_id: Some(p.id.0),
             changes: Vec::new(),
-            reason: format!(
+            reason: Reason::Text(format!(
                 "{} names {} in external_ref, but that one is linked to another PAC employee: left as it is",
                 describe_pac(p),
                 describe(a)
-            ),
+            )),
             destructive: false,
             target_fingerprint: None,
             source_fingerprint: pac_fingerprint(p),

@@ -9,7 +9,7 @@ use super::fingerprint::{astrow_fingerprint, pac_fingerprint, pac_source_fingerp
 use super::id_map::{FastMap, FastSet};
 use super::pairing::{Pair, PairedBy, Pairing, pair};
 use super::text::{self, Changes, sorted_ids};
-use super::{Action, DesiredRecord, PlanItem, UnmanagedEmployee};
+use super::{Action, DesiredRecord, LinkedBy, PlanItem, Reason, UnmanagedEmployee};
 use crate::model::{
     AstrowEmployee, PacEmployee, PersNo, System, astrow_ref, pac_ref, parse_astrow_ref,
 };
@@ -89,10 +89,10 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usiz
                 master_id: Some(l.master_id),
                 slave_id: Some(a.pers_no.0),
                 changes: Vec::new(),
-                reason: format!(
+                reason: Reason::Text(format!(
                     "{gone} and delete employees on sync is on: delete {}",
                     describe(a)
-                ),
+                )),
                 destructive: true,
                 target_fingerprint: Some(astrow_fingerprint(a)),
                 source_fingerprint,
@@ -114,10 +114,10 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usiz
                 master_id: Some(l.master_id),
                 slave_id: Some(a.pers_no.0),
                 changes: changes.0,
-                reason: format!(
+                reason: Reason::Text(format!(
                     "{gone} and delete employees on sync is off: remove badge {badge} of {}, keep active",
                     describe(a)
-                ),
+                )),
                 destructive: true,
                 target_fingerprint: Some(astrow_fingerprint(a)),
                 source_fingerprint,
@@ -168,25 +168,18 @@ fn plan_pair(ctx: &Ctx, pair: &Pair, draft: &mut Draft) {
         (
             Action::Update,
             item_key("update", SLAVE, a.pers_no.0),
-            format!("changed in PAC: {}", changes.field_names()),
+            Reason::Changed { master: MASTER },
         )
     } else {
-        let how = match pair.by {
-            PairedBy::EmployeeNumber => {
-                format!("matched by employee number {}", p.employee_number.trim())
-            }
-            PairedBy::BadgeNumber => "matched by badge number".to_string(),
-            _ => "linked by external_ref (the store had no link)".to_string(),
-        };
-        let tail = if changes.is_empty() {
-            String::new()
-        } else {
-            format!("; update {}", changes.field_names())
+        let by = match pair.by {
+            PairedBy::EmployeeNumber => LinkedBy::EmployeeNumber(p.employee_number.trim().into()),
+            PairedBy::BadgeNumber => LinkedBy::BadgeNumber,
+            _ => LinkedBy::ExternalRef,
         };
         (
             Action::Link,
             format!("link:pac:{}:astrow:{}", p.id, a.pers_no),
-            format!("{} {how} with {}: link{tail}", describe_pac(p), describe(a)),
+            Reason::Link { master: MASTER, by },
         )
     };
     let destructive = changes.deactivates();
@@ -224,10 +217,10 @@ fn plan_master_ref(p: &PacEmployee, a: &AstrowEmployee, draft: &mut Draft) {
         master_id: Some(p.id.0),
         slave_id: Some(a.pers_no.0),
         changes: changes.0,
-        reason: format!(
-            "record the link to Astrow employee {} in PAC's external_ref, so it survives a lost store",
-            a.pers_no
-        ),
+        reason: Reason::RecordLink {
+            master: MASTER,
+            other: a.pers_no.0,
+        },
         destructive: false,
         target_fingerprint: Some(pac_fingerprint(p)),
         source_fingerprint: pac_source_fingerprint(p),
@@ -244,7 +237,7 @@ fn conflict(p: &PacEmployee, slave: Option<PersNo>, reason: String) -> PlanItem 
         master_id: Some(p.id.0),
         slave_id: slave.map(|s| s.0),
         changes: Vec::new(),
-        reason,
+        reason: Reason::Text(reason),
         destructive: false,
         target_fingerprint: None,
         source_fingerprint: pac_source_fingerprint(p),
@@ -272,11 +265,11 @@ fn plan_conflicts(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) {
             master_id: Some(p.id.0),
             slave_id: Some(a.pers_no.0),
             changes: Vec::new(),
-            reason: format!(
+            reason: Reason::Text(format!(
                 "{} names {} in external_ref, but that one is linked to another Astrow employee: left as it is",
                 describe(a),
                 describe_pac(p)
-            ),
+            )),
             destructive: false,
             target_fingerprint: None,
             source_fingerprint: astrow_fingerprint(a),
@@ -373,13 +366,13 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
             master_id: Some(p.id.0),
             slave_id: None,
             changes: creation_changes(&desired),
-            reason: format!(
+            reason: Reason::Text(format!(
                 "new in PAC: create {} in Astrow with contract start {}, badge number {badge}, cycle {}, pay group {}",
                 describe_pac(p),
                 ctx.input.today,
                 desired.cycle_code,
                 desired.paygroup_code
-            ),
+            )),
             destructive: false,
             target_fingerprint: None,
             source_fingerprint: pac_source_fingerprint(p),

@@ -19,6 +19,7 @@ mod mirror_guard;
 mod owned_print;
 mod pac_record;
 mod pairing;
+mod reason;
 mod text;
 
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use mirror_guard::{
     HeldRemoval, MirrorInput, MirrorWrite, RemovalDecision, RemovalKey, RemovalState, mirror_write,
 };
 pub use owned_print::{Printable, RecordPrint, listing_prints};
+pub use reason::{LinkedBy, Reason, ReasonContext, no_names};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -236,7 +238,10 @@ pub struct PlanItem {
     pub master_id: Option<u64>,
     pub slave_id: Option<u64>,
     pub changes: Vec<FieldChange>,
-    pub reason: String,
+    /// Why, as data ([`Reason::render`] puts it in words). JSON of earlier
+    /// versions has it as text.
+    #[serde(deserialize_with = "reason::text_or_data")]
+    pub reason: Reason,
     /// Deletes, badge removals and deactivations: what the deletion guard counts.
     pub destructive: bool,
     /// The target record as read; `None` when it does not exist yet.
@@ -252,6 +257,18 @@ pub struct PlanItem {
 }
 
 impl PlanItem {
+    /// The item's reason in words; `name` gives a person's name by system
+    /// and id where names are known ([`no_names`] where not).
+    pub fn reason_text(&self, name: &dyn Fn(System, u64) -> Option<String>) -> String {
+        let fields: Vec<&str> = self.changes.iter().map(|c| c.field.as_ref()).collect();
+        self.reason.render(&ReasonContext {
+            master_id: self.master_id,
+            slave_id: self.slave_id,
+            fields: &fields,
+            name,
+        })
+    }
+
     /// Apply's precondition: the target as read now (`None`: it does not
     /// exist) differs from the target as planned, so the item must be
     /// skipped as stale and re-planned.

@@ -157,15 +157,6 @@ impl Changes {
         self.0.is_empty()
     }
 
-    /// "first_name, active"
-    pub(crate) fn field_names(&self) -> String {
-        self.0
-            .iter()
-            .map(|c| c.field.as_ref())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
     /// An `active` change from true to false.
     pub(crate) fn deactivates(&self) -> bool {
         self.0

@@ -291,7 +291,13 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, item: Option<&PlanItemView>) 
     }
     lines.push(Line::from(vec![
         Span::styled("why: ", t.dim),
-        Span::raw(it.reason.to_string()),
+        Span::raw(
+            s.snap
+                .plan
+                .as_ref()
+                .map(|p| p.reason_text(it))
+                .unwrap_or_default(),
+        ),
     ]));
     if let Some(msg) = &it.message {
         let st = if it.state == ItemState::Failed {
