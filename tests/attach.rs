@@ -434,7 +434,7 @@ async fn a_second_apply_is_refused_naming_who_started_the_first() {
             })
             .unwrap();
     }
-    let ids: Vec<String> = plan.items.iter().map(|i| i.id.clone()).collect();
+    let ids: Vec<String> = plan.items.iter().map(|i| i.id.to_string()).collect();
     a.caller.call(EngineCommand::Approve(ids)).await.unwrap();
     let apply = EngineCommand::Apply {
         plan_id: plan.plan_id.clone(),

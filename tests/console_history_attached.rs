@@ -102,7 +102,7 @@ async fn an_attached_read_only_console_reads_the_history_and_a_trace_after_an_ap
         .items
         .iter()
         .filter(|i| i.state == ItemState::Pending)
-        .map(|i| i.id.clone())
+        .map(|i| i.id.to_string())
         .collect();
     handle.commands.send(Command::Approve(ids)).await.unwrap();
     handle

@@ -206,7 +206,10 @@ fn a_failed_item_is_shown_with_its_attempts_and_approved_again() {
         screen.contains("licence missing: failed 3 times"),
         "{screen}"
     );
-    assert_eq!(engine(&h.press("a")), vec![Command::Approve(vec![id])]);
+    assert_eq!(
+        engine(&h.press("a")),
+        vec![Command::Approve(vec![id.to_string()])]
+    );
 }
 
 /// Pane 4: the removals from the mirror the guard holds are listed and

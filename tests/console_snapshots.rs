@@ -168,7 +168,7 @@ fn overview_at_80_columns_keeps_large_plan_counts_whole() {
     plan.items = (0..568)
         .map(|i| {
             let mut it = item.clone();
-            it.id = format!("item-{i}");
+            it.id = format!("item-{i}").into();
             it.state = ItemState::Pending;
             it
         })

@@ -258,7 +258,7 @@ fn plan_of(handle: &EngineHandle) -> Option<Arc<PlanView>> {
 }
 
 fn state_of(plan: &PlanView, id: &str) -> Option<ItemState> {
-    plan.items.iter().find(|i| i.id == id).map(|i| i.state)
+    plan.items.iter().find(|i| *i.id == *id).map(|i| i.state)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,8 +274,8 @@ async fn approvals_survive_replans_and_the_store_keeps_one_live_plan() {
         plan_of(&handle).filter(|p| p.items.len() == 3)
     })
     .await;
-    let approved = first.items[0].id.clone();
-    let rejected = first.items[1].id.clone();
+    let approved = first.items[0].id.to_string();
+    let rejected = first.items[1].id.to_string();
     handle
         .commands
         .send(Command::Approve(vec![approved.clone()]))
@@ -878,7 +878,7 @@ async fn manual_mode_retries_a_failed_item_and_leaves_the_rest_to_the_person() {
         plan_of(&handle).filter(|p| p.items.len() == 2)
     })
     .await;
-    let (chosen, other) = (plan.items[0].id.clone(), plan.items[1].id.clone());
+    let (chosen, other) = (plan.items[0].id.to_string(), plan.items[1].id.to_string());
     handle
         .commands
         .send(Command::Approve(vec![chosen.clone()]))

@@ -458,7 +458,7 @@ pub async fn apply(att: &mut Attached, ask: &ApplyAsk<'_>) -> Result<u8, String>
         .iter()
         .filter(|i| matches!(i.state, ItemState::Pending | ItemState::Approved))
         .filter(|i| i.action != ActionKind::Conflict)
-        .map(|i| i.id.clone())
+        .map(|i| i.id.to_string())
         .collect();
     if ids.is_empty() {
         println!("Plan {plan_id} has nothing left to apply.");

@@ -268,25 +268,25 @@ pub enum ItemState {
 pub struct FieldChange {
     /// A field name (the planner's own words: shared, not copied per item).
     pub field: std::borrow::Cow<'static, str>,
-    pub before: Option<String>,
-    pub after: Option<String>,
+    pub before: Option<Box<str>>,
+    pub after: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanItemView {
-    pub id: String,
+    pub id: Box<str>,
     pub action: ActionKind,
     pub target: System,
     pub master_id: Option<u64>,
     pub slave_id: Option<u64>,
     /// The person's name, for lists.
-    pub label: String,
-    pub changes: Vec<FieldChange>,
+    pub label: Box<str>,
+    pub changes: Box<[FieldChange]>,
     /// Why, as data: [`PlanView::reason_text`] puts it in words.
     pub reason: crate::engine::plan::Reason,
     pub state: ItemState,
     /// Why it failed (its last error) or went stale.
-    pub message: Option<String>,
+    pub message: Option<Box<str>>,
     /// How many times its apply failed.
     #[serde(default)]
     pub attempts: u32,
@@ -319,7 +319,7 @@ impl PlanView {
         let master = self.master;
         let name = |system: System, id: u64| {
             self.names.get(system, id).map(str::to_string).or_else(|| {
-                (system == master && item.master_id == Some(id)).then(|| item.label.clone())
+                (system == master && item.master_id == Some(id)).then(|| item.label.to_string())
             })
         };
         let fields: Vec<&str> = item.changes.iter().map(|c| c.field.as_ref()).collect();

@@ -180,9 +180,9 @@ impl EngineState {
                     let by_id: std::collections::HashMap<_, _> =
                         items.into_iter().map(|o| (o.id.clone(), o)).collect();
                     for item in &mut view.items {
-                        if let Some(o) = by_id.get(&item.id) {
+                        if let Some(o) = by_id.get(&*item.id) {
                             item.state = o.state;
-                            item.message.clone_from(&o.message);
+                            item.message = o.message.as_deref().map(Box::from);
                             item.attempts = o.attempts;
                             item.retry_at = o.retry_at;
                             item.failure_kind = o.failure_kind;

@@ -112,8 +112,8 @@ impl Names {
     }
 }
 
-fn opt(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_string())
+fn opt(s: &str) -> Option<Box<str>> {
+    (!s.is_empty()).then(|| s.into())
 }
 
 /// The snapshot's view of a stored plan: each stored item (its state) with
@@ -206,8 +206,8 @@ impl NamesOfReasons {
 /// One item as shown: what it does (the plan's) and where it is (the store's).
 fn item_view(item: &PlanItem, si: &StoredItem, names: &Names, master: System) -> PlanItemView {
     PlanItemView {
-        label: names.label(item, master),
-        id: item.id.clone(),
+        label: names.label(item, master).into(),
+        id: item.id.as_str().into(),
         action: action_kind(item.action),
         target: item.target,
         master_id: item.master_id,
@@ -223,7 +223,7 @@ fn item_view(item: &PlanItem, si: &StoredItem, names: &Names, master: System) ->
             .collect(),
         reason: item.reason.clone(),
         state: item_state(si.state),
-        message: si.detail.clone(),
+        message: si.detail.as_deref().map(Box::from),
         attempts: si.attempts,
         retry_at: si.retry_at,
         failure_kind: super::retry::failure_kind(si),

@@ -87,7 +87,7 @@ pub fn set_snapshot(s: &mut AppState, new: Arc<Snapshot>) {
         s.changes.rows = group_plan(s.snap.plan.as_deref());
         let find = |id: &str, rows: &[ChangeRow], plan: Option<&PlanView>| {
             rows.iter().position(|r| match (r, plan) {
-                (ChangeRow::Item(i), Some(p)) => p.items.get(*i).is_some_and(|it| it.id == id),
+                (ChangeRow::Item(i), Some(p)) => p.items.get(*i).is_some_and(|it| *it.id == *id),
                 _ => false,
             })
         };
@@ -262,7 +262,7 @@ pub fn group_plan(plan: Option<&PlanView>) -> Vec<ChangeRow> {
 
 fn selected_item_id(plan: Option<&PlanView>, rows: &[ChangeRow], sel: usize) -> Option<String> {
     match (rows.get(sel), plan) {
-        (Some(ChangeRow::Item(i)), Some(p)) => p.items.get(*i).map(|it| it.id.clone()),
+        (Some(ChangeRow::Item(i)), Some(p)) => p.items.get(*i).map(|it| it.id.to_string()),
         _ => None,
     }
 }

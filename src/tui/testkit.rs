@@ -152,7 +152,7 @@ fn item(
         master_id: Some(1003),
         slave_id: Some(5003),
         label: label.into(),
-        changes,
+        changes: changes.into(),
         reason: reason.into(),
         state,
         message: None,

@@ -317,7 +317,7 @@ pub fn item_ids(s: &AppState, from: usize, to: usize, target: ItemState) -> Vec<
                         | ItemState::Failed
                 )
         })
-        .map(|it| it.id.clone())
+        .map(|it| it.id.to_string())
         .collect()
 }
 

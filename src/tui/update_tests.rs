@@ -43,7 +43,7 @@ fn selected_item(s: &AppState) -> String {
             .snap
             .plan
             .as_ref()
-            .map(|p| p.items[*i].id.clone())
+            .map(|p| p.items[*i].id.to_string())
             .unwrap_or_default(),
         _ => String::new(),
     }

@@ -260,7 +260,7 @@ fn free_step(item: &PlanItem, current: &DesiredRecord, frees: &BTreeSet<BadgeKey
         master_id: item.master_id,
         slave_id: item.slave_id,
         changes: vec![change],
-        reason: Reason::Text(format!(
+        reason: Reason::text(format!(
             "badges change hands in a cycle: badge {} is freed first so that another employee can take it; \
              this employee's own badge follows in the same apply",
             numbers.join(", ")

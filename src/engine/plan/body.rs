@@ -132,7 +132,7 @@ pub fn decode_item(body: &[u8]) -> Result<PlanItem, BodyError> {
             let mut text = String::new();
             let item = from_binary(postcard::from_bytes(rest)?, |t| {
                 text = t;
-                Reason::Text(String::new())
+                Reason::Text("".into())
             });
             Ok(reason_as_data(item, text))
         }
@@ -140,7 +140,7 @@ pub fn decode_item(body: &[u8]) -> Result<PlanItem, BodyError> {
             let item: PlanItem = serde_json::from_slice(body)?;
             Ok(match item.reason {
                 Reason::Text(ref t) => {
-                    let text = t.clone();
+                    let text = t.to_string();
                     reason_as_data(item, text)
                 }
                 _ => item,

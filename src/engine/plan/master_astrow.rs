@@ -158,7 +158,7 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, fates: &mut [Fate], draft: &mut Dr
                 master_id: Some(master_id),
                 slave_id: Some(p.id.0),
                 changes: Vec::new(),
-                reason: Reason::Text(format!(
+                reason: Reason::text(format!(
                     "{why} and delete employees on sync is on: delete {} (created by astrow-pac)",
                     describe_pac(p)
                 )),
@@ -191,7 +191,7 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, fates: &mut [Fate], draft: &mut Dr
                 master_id: Some(master_id),
                 slave_id: Some(p.id.0),
                 changes: changes.0,
-                reason: Reason::Text(format!(
+                reason: Reason::text(format!(
                     "{why}; {how}: remove {} of {} so it opens no door, keep active",
                     text::count(p.badges.len(), "badge"),
                     describe_pac(p)
@@ -270,7 +270,7 @@ fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
             };
             (
                 Action::Create,
-                Reason::Text(format!(
+                Reason::text(format!(
                     "new in Astrow: create {} in PAC with {}, access groups {groups}, valid from {}",
                     describe(a),
                     match desired.badges.first() {
@@ -291,14 +291,19 @@ fn emit(ctx: &Ctx, t: &Target, draft: &mut Draft) {
             if linked {
                 (Action::Update, Reason::Changed { master: MASTER }, c)
             } else {
-                let by = match t.by {
+                let (by, number) = match t.by {
                     Some(PairedBy::EmployeeNumber) => {
-                        LinkedBy::EmployeeNumber(a.employee_no.trim().into())
+                        (LinkedBy::EmployeeNumber, Some(a.employee_no.trim().into()))
                     }
-                    Some(PairedBy::BadgeNumber) => LinkedBy::BadgeNumber,
-                    _ => LinkedBy::ExternalRef,
+                    Some(PairedBy::BadgeNumber) => (LinkedBy::BadgeNumber, None),
+                    _ => (LinkedBy::ExternalRef, None),
                 };
-                (Action::Link, Reason::Link { master: MASTER, by }, c)
+                let reason = Reason::Link {
+                    master: MASTER,
+                    by,
+                    number,
+                };
+                (Action::Link, reason, c)
             }
         }
     };
@@ -359,7 +364,7 @@ fn conflict(a: &AstrowEmployee, slave: Option<PacId>, reason: String) -> PlanIte
         master_id: Some(a.pers_no.0),
         slave_id: slave.map(|s| s.0),
         changes: Vec::new(),
-        reason: Reason::Text(reason),
+        reason: Reason::text(reason),
         destructive: false,
         target_fingerprint: None,
         source_fingerprint: astrow_source_fingerprint(a),
@@ -387,7 +392,7 @@ fn plan_conflicts(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) {
             master_id: Some(a.pers_no.0),
             slave_id: Some(p.id.0),
             changes: Vec::new(),
-            reason: Reason::Text(format!(
+            reason: Reason::text(format!(
                 "{} names {} in external_ref, but that one is linked to another PAC employee: left as it is",
                 describe_pac(p),
                 describe(a)

@@ -89,7 +89,7 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usiz
                 master_id: Some(l.master_id),
                 slave_id: Some(a.pers_no.0),
                 changes: Vec::new(),
-                reason: Reason::Text(format!(
+                reason: Reason::text(format!(
                     "{gone} and delete employees on sync is on: delete {}",
                     describe(a)
                 )),
@@ -114,7 +114,7 @@ fn plan_leavers(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) -> FastSet<usiz
                 master_id: Some(l.master_id),
                 slave_id: Some(a.pers_no.0),
                 changes: changes.0,
-                reason: Reason::Text(format!(
+                reason: Reason::text(format!(
                     "{gone} and delete employees on sync is off: remove badge {badge} of {}, keep active",
                     describe(a)
                 )),
@@ -171,15 +171,22 @@ fn plan_pair(ctx: &Ctx, pair: &Pair, draft: &mut Draft) {
             Reason::Changed { master: MASTER },
         )
     } else {
-        let by = match pair.by {
-            PairedBy::EmployeeNumber => LinkedBy::EmployeeNumber(p.employee_number.trim().into()),
-            PairedBy::BadgeNumber => LinkedBy::BadgeNumber,
-            _ => LinkedBy::ExternalRef,
+        let (by, number) = match pair.by {
+            PairedBy::EmployeeNumber => (
+                LinkedBy::EmployeeNumber,
+                Some(p.employee_number.trim().into()),
+            ),
+            PairedBy::BadgeNumber => (LinkedBy::BadgeNumber, None),
+            _ => (LinkedBy::ExternalRef, None),
         };
         (
             Action::Link,
             format!("link:pac:{}:astrow:{}", p.id, a.pers_no),
-            Reason::Link { master: MASTER, by },
+            Reason::Link {
+                master: MASTER,
+                by,
+                number,
+            },
         )
     };
     let destructive = changes.deactivates();
@@ -237,7 +244,7 @@ fn conflict(p: &PacEmployee, slave: Option<PersNo>, reason: String) -> PlanItem 
         master_id: Some(p.id.0),
         slave_id: slave.map(|s| s.0),
         changes: Vec::new(),
-        reason: Reason::Text(reason),
+        reason: Reason::text(reason),
         destructive: false,
         target_fingerprint: None,
         source_fingerprint: pac_source_fingerprint(p),
@@ -265,7 +272,7 @@ fn plan_conflicts(ctx: &Ctx, pairing: &Pairing, draft: &mut Draft) {
             master_id: Some(p.id.0),
             slave_id: Some(a.pers_no.0),
             changes: Vec::new(),
-            reason: Reason::Text(format!(
+            reason: Reason::text(format!(
                 "{} names {} in external_ref, but that one is linked to another Astrow employee: left as it is",
                 describe(a),
                 describe_pac(p)
@@ -366,7 +373,7 @@ fn plan_creates(ctx: &Ctx, pairing: &Pairing, freed: &FastSet<usize>, draft: &mu
             master_id: Some(p.id.0),
             slave_id: None,
             changes: creation_changes(&desired),
-            reason: Reason::Text(format!(
+            reason: Reason::text(format!(
                 "new in PAC: create {} in Astrow with contract start {}, badge number {badge}, cycle {}, pay group {}",
                 describe_pac(p),
                 ctx.input.today,

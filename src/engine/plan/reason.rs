@@ -21,24 +21,28 @@ pub enum Reason {
     /// "PAC employee 7 (Ana Pop) matched by ... with Astrow employee 12
     /// (Ana Pop): link; update first_name" (ids: the item's master and
     /// slave ids; names looked up where it is shown).
-    Link { master: System, by: LinkedBy },
+    Link {
+        master: System,
+        by: LinkedBy,
+        /// By employee number: the master's, as matched (trimmed).
+        number: Option<Box<str>>,
+    },
     /// Anything else, in words (also every reason stored before reasons
     /// were data).
-    Text(String),
+    Text(Box<str>),
 }
 
 impl From<&str> for Reason {
     fn from(text: &str) -> Reason {
-        Reason::Text(text.to_string())
+        Reason::Text(text.into())
     }
 }
 
 /// How an unlinked pair was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkedBy {
-    /// The master's employee number, as matched (trimmed).
-    EmployeeNumber(Box<str>),
+    EmployeeNumber,
     BadgeNumber,
     /// `external_ref` named the other side, and the store had no link.
     ExternalRef,
@@ -60,6 +64,11 @@ pub fn no_names(_: System, _: u64) -> Option<String> {
 }
 
 impl Reason {
+    /// A reason in words only.
+    pub fn text(text: String) -> Reason {
+        Reason::Text(text.into_boxed_str())
+    }
+
     /// The reason in words, as the console, the CLI and traces show it.
     pub fn render(&self, cx: &ReasonContext<'_>) -> String {
         match self {
@@ -68,9 +77,13 @@ impl Reason {
                 "record the link to {} employee {other} in {master}'s external_ref, so it survives a lost store",
                 master.other()
             ),
-            Reason::Link { master, by } => {
+            Reason::Link { master, by, number } => {
                 let how: Cow<'_, str> = match by {
-                    LinkedBy::EmployeeNumber(n) => format!("matched by employee number {n}").into(),
+                    LinkedBy::EmployeeNumber => format!(
+                        "matched by employee number {}",
+                        number.as_deref().unwrap_or_default()
+                    )
+                    .into(),
                     LinkedBy::BadgeNumber => "matched by badge number".into(),
                     LinkedBy::ExternalRef => {
                         "linked by external_ref (the store had no link)".into()
@@ -87,7 +100,7 @@ impl Reason {
                     describe(master.other(), cx.slave_id, cx)
                 )
             }
-            Reason::Text(text) => text.clone(),
+            Reason::Text(text) => text.to_string(),
         }
     }
 
@@ -124,7 +137,7 @@ impl Reason {
         candidates
             .into_iter()
             .find(|r| r.render(cx) == text)
-            .unwrap_or(Reason::Text(text))
+            .unwrap_or(Reason::Text(text.into()))
     }
 }
 
@@ -146,7 +159,7 @@ pub(crate) fn text_or_data<'de, D: Deserializer<'de>>(d: D) -> Result<Reason, D:
         Data(Reason),
     }
     Ok(match Either::deserialize(d)? {
-        Either::Text(t) => Reason::Text(t),
+        Either::Text(t) => Reason::Text(t.into()),
         Either::Data(r) => r,
     })
 }
@@ -196,7 +209,8 @@ mod tests {
         );
         let link = Reason::Link {
             master: System::Pac,
-            by: LinkedBy::EmployeeNumber("E-7".into()),
+            by: LinkedBy::EmployeeNumber,
+            number: Some("E-7".into()),
         };
         assert_eq!(
             link.render(&c),

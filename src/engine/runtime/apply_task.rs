@@ -224,7 +224,7 @@ impl Engine {
         {
             let mut view = (*plan).clone();
             for item in &mut view.items {
-                if ids.contains(&item.id) {
+                if ids.iter().any(|id| **id == *item.id) {
                     item.state = ItemState::Approved;
                 }
             }

@@ -474,7 +474,7 @@ impl Engine {
                 let mut view = (*plan).clone();
                 let to = crate::engine::views::item_state(state);
                 for item in &mut view.items {
-                    if ids.contains(&item.id)
+                    if ids.iter().any(|id| **id == *item.id)
                         && matches!(
                             item.state,
                             ItemState::Pending
