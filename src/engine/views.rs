@@ -465,6 +465,96 @@ mod tests {
         assert!(rows.iter().any(|r| r.kind == RowKind::Unmanaged));
     }
 
+    /// The plan of `input` as the view shows it, every item pending.
+    fn view_of(input: &PlanInput) -> PlanView {
+        let (plan, _) = plan_and_pair_employees(input).unwrap();
+        let stored = StoredPlan {
+            plan_id: "p-1".into(),
+            master: input.settings.master,
+            state: PlanState::Pending,
+            held_reason: None,
+            body_json: String::new(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            note: None,
+            items: plan
+                .items
+                .iter()
+                .enumerate()
+                .map(|(k, i)| StoredItem {
+                    item_id: i.id.clone(),
+                    position: k as u32,
+                    action: i.action.as_str().into(),
+                    target: i.target,
+                    state: PlanState::Pending,
+                    source_fingerprint: i.source_fingerprint.0,
+                    body: Vec::new(),
+                    started_at: None,
+                    done_at: None,
+                    detail: None,
+                    attempts: 0,
+                    retry_at: None,
+                    failure_kind: None,
+                    destructive: i.destructive,
+                    origin_plan: None,
+                })
+                .collect(),
+        };
+        let names = Names::new(&input.pac.items, &input.astrow.items);
+        plan_view(&plan, &stored, &names).unwrap()
+    }
+
+    fn reason_of(view: &PlanView, action: ActionKind, target: System) -> String {
+        let item = view
+            .items
+            .iter()
+            .find(|i| i.action == action && i.target == target)
+            .unwrap_or_else(|| panic!("no {action:?} in {target}: {:#?}", view.items));
+        view.reason_text(item)
+    }
+
+    #[test]
+    fn link_reasons_are_rendered_with_the_names_the_planner_used_to_write() {
+        let mut a = astrow(1001, "E-1", "Anna");
+        a.middle_name = "Maria".into();
+        let input = |master| PlanInput {
+            pac: Listing::complete(vec![pac(10, "E-1")]),
+            astrow: Listing::complete(vec![a.clone()]),
+            links: vec![],
+            suppressions: vec![],
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            settings: settings(master),
+        };
+        let view = view_of(&input(System::Pac));
+        assert_eq!(
+            reason_of(&view, ActionKind::Link, System::Astrow),
+            "PAC employee 10 (Ana Pop) matched by employee number E-1 with Astrow employee 1001 (Anna Pop): link; update first_name, external_ref"
+        );
+        assert_eq!(
+            reason_of(&view, ActionKind::Update, System::Pac),
+            "record the link to Astrow employee 1001 in PAC's external_ref, so it survives a lost store"
+        );
+        // The label names the PAC employee: only the Astrow name is kept.
+        assert!(view.names.pac.is_empty(), "{:?}", view.names);
+        assert_eq!(view.names.astrow, vec![(1001, "Anna Pop".into())]);
+
+        // Master Astrow: the label has the middle name, the reason never had.
+        let view = view_of(&input(System::Astrow));
+        let link = view
+            .items
+            .iter()
+            .find(|i| i.action == ActionKind::Link)
+            .unwrap();
+        assert_eq!(&*link.label, "Anna Maria Pop");
+        assert!(
+            view.reason_text(link).starts_with(
+                "Astrow employee 1001 (Anna Pop) matched by employee number E-1 with PAC employee 10 (Ana Pop): link; update "
+            ),
+            "{}",
+            view.reason_text(link)
+        );
+    }
+
     fn settings(master: System) -> PlanSettings {
         PlanSettings {
             master,
