@@ -137,8 +137,47 @@ impl Reason {
         candidates
             .into_iter()
             .find(|r| r.render(cx) == text)
+            .or_else(|| link_from_text(&text, target.other(), cx))
             .unwrap_or(Reason::Text(text.into()))
     }
+}
+
+/// An earlier version's words for a linked pair ("PAC employee 7 (Ana Pop)
+/// matched by ... with Astrow employee 12 (Ana Pop): link; update ..."), as
+/// data when the data, given the names the text shows, renders to exactly it.
+fn link_from_text(text: &str, master: System, cx: &ReasonContext<'_>) -> Option<Reason> {
+    let (master_id, slave_id) = (cx.master_id?, cx.slave_id?);
+    let rest = text.strip_prefix(&format!("{master} employee {master_id} ("))?;
+    let marker = format!(" with {} employee {slave_id} (", master.other());
+    let (head, slave_part) = rest.rsplit_once(&marker)?;
+    let tail = if cx.fields.is_empty() {
+        String::new()
+    } else {
+        format!("; update {}", cx.fields.join(", "))
+    };
+    let slave_name = slave_part.strip_suffix(&format!("): link{tail}"))?;
+    let (master_name, by, number) = if let Some(n) = head.strip_suffix(") matched by badge number")
+    {
+        (n, LinkedBy::BadgeNumber, None)
+    } else if let Some(n) = head.strip_suffix(") linked by external_ref (the store had no link)") {
+        (n, LinkedBy::ExternalRef, None)
+    } else {
+        let (n, number) = head.rsplit_once(") matched by employee number ")?;
+        (n, LinkedBy::EmployeeNumber, Some(number.into()))
+    };
+    let reason = Reason::Link { master, by, number };
+    let name = |system: System, id: u64| match (system == master, id) {
+        (true, i) if i == master_id => Some(master_name.to_string()),
+        (false, i) if i == slave_id => Some(slave_name.to_string()),
+        _ => None,
+    };
+    let named = ReasonContext {
+        master_id: cx.master_id,
+        slave_id: cx.slave_id,
+        fields: cx.fields,
+        name: &name,
+    };
+    (reason.render(&named) == text).then_some(reason)
 }
 
 /// "PAC employee 7 (Ana Pop)", or "PAC employee 7" where names are not known.
@@ -249,6 +288,39 @@ mod tests {
         );
         let other = Reason::from_text("changed in PAC: first_name".into(), System::Astrow, &c);
         assert_eq!(other, Reason::Text("changed in PAC: first_name".into()));
+        let linked = Reason::from_text(
+            "PAC employee 7 (Ana (Mia) Pop) matched by employee number E 7 with Astrow employee 12 (Ana Pop): link; update last_name".into(),
+            System::Astrow,
+            &c,
+        );
+        assert_eq!(
+            linked,
+            Reason::Link {
+                master: System::Pac,
+                by: LinkedBy::EmployeeNumber,
+                number: Some("E 7".into()),
+            }
+        );
+        let by_ref = Reason::from_text(
+            "PAC employee 7 (Ana Pop) linked by external_ref (the store had no link) with Astrow employee 12 (Ana Pop): link; update last_name".into(),
+            System::Astrow,
+            &c,
+        );
+        assert!(matches!(
+            by_ref,
+            Reason::Link {
+                by: LinkedBy::ExternalRef,
+                ..
+            }
+        ));
+        // Other fields than the item's changes, or other ids: kept as text.
+        for text in [
+            "PAC employee 7 (Ana Pop) matched by badge number with Astrow employee 12 (Ana Pop): link",
+            "PAC employee 8 (Ana Pop) matched by badge number with Astrow employee 12 (Ana Pop): link; update last_name",
+        ] {
+            let kept = Reason::from_text(text.into(), System::Astrow, &c);
+            assert_eq!(kept, Reason::Text(text.into()));
+        }
     }
 
     #[test]
