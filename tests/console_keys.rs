@@ -639,7 +639,9 @@ fn escape_sequences_from_a_simulator_are_drawn_as_plain_text() {
     let mut snap = snapshot();
     let mut rows = (*snap.employees).clone();
     if let Some(p) = rows[0].pac.as_mut() {
-        p.first_name = evil.into();
+        let mut e = p.to_employee();
+        e.first_name = evil.into();
+        *p = astrow_pac::engine::snapshot::PacRecord::from(&e);
     }
     snap.employees = Arc::new(rows);
     let b = Arc::make_mut(&mut snap.bookings);

@@ -108,8 +108,10 @@ fn special_states() {
     let mut long = snapshot();
     let mut rows = (*long.employees).clone();
     if let Some(p) = rows[0].pac.as_mut() {
-        p.first_name = "Maximiliaan-Alexander Gerardus".into();
-        p.last_name = "Van den Bossche-Vandersteenhoven".into();
+        let mut e = p.to_employee();
+        e.first_name = "Maximiliaan-Alexander Gerardus".into();
+        e.last_name = "Van den Bossche-Vandersteenhoven".into();
+        *p = astrow_pac::engine::snapshot::PacRecord::from(&e);
     }
     long.employees = std::sync::Arc::new(rows);
     let mut h = harness(long, 80, 24, true);

@@ -7,7 +7,7 @@
 
 use astrow_pac::engine::command::Command;
 use astrow_pac::engine::query::{self, Answer, Query};
-use astrow_pac::engine::snapshot::Snapshot;
+use astrow_pac::engine::snapshot::{AstrowRecord, Snapshot};
 use astrow_pac::model::{PersNo, System};
 use astrow_pac::store::{AuditRecord, Store};
 use astrow_pac::tui::action::Effect;
@@ -22,11 +22,13 @@ fn picture() -> (Snapshot, usize) {
     let row = &mut employees[7];
     assert!(row.pac.is_none(), "row 7 is Astrow-only");
     let a = row.astrow.as_mut().unwrap();
-    a.pers_no = PersNo(1000);
-    a.first_name = "Jonas".into();
-    a.last_name = "Mueller".into();
+    let mut mueller = a.to_employee();
+    mueller.pers_no = PersNo(1000);
+    mueller.first_name = "Jonas".into();
+    mueller.last_name = "Mueller".into();
+    *a = AstrowRecord::from(&mueller);
     let anna = employees[0].pac.as_ref().unwrap();
-    assert_eq!((anna.id.0, anna.last_name.as_str()), (1000, "Peeters"));
+    assert_eq!((anna.id.0, anna.last_name()), (1000, "Peeters"));
     snap.employees = employees.into();
     (snap, 7)
 }

@@ -19,6 +19,7 @@ pub mod reconcile;
 pub mod reconcile_a2p;
 pub mod request;
 pub mod retry;
+pub mod row_records;
 pub mod runtime;
 pub mod set_aside;
 pub mod site;

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{
-    AccessGroup, AstrowEmployee, BookingStatus, Direction, EventType, PacEmployee, Reader, Seq,
-    System,
-};
+pub use super::row_records::{AstrowRecord, FieldSet, PacRecord};
+use crate::model::{AccessGroup, BookingStatus, Direction, EventType, Reader, Seq, System};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -212,10 +210,13 @@ pub enum RowKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmployeeRow {
     pub kind: RowKind,
-    pub pac: Option<PacEmployee>,
-    pub astrow: Option<AstrowEmployee>,
-    /// Owned fields that differ between the two sides (`first_name`, `badge`, ...).
-    pub differences: Vec<String>,
+    /// Compact copies of the records (one allocation of text each); on the
+    /// wire they are the model's records.
+    pub pac: Option<PacRecord>,
+    pub astrow: Option<AstrowRecord>,
+    /// Owned fields that differ between the two sides (`first_name`,
+    /// `badge_no`, ...); on the wire the list of their names.
+    pub differences: FieldSet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -124,12 +124,15 @@ pub fn employee_text(t: &trace::EmployeeTrace) -> String {
 /// The employee as the engine last read it on both sides.
 pub fn current_text(row: Option<&crate::engine::snapshot::EmployeeRow>) -> String {
     match row {
-        Some(r) => sides_text(
-            "Now (as last read)",
-            Ok(r.pac.as_ref()),
-            Ok(r.astrow.as_ref()),
-            &r.differences,
-        ),
+        Some(r) => {
+            let differences: Vec<String> = r.differences.names().map(String::from).collect();
+            sides_text(
+                "Now (as last read)",
+                Ok(r.pac.as_ref().map(|p| p.to_employee()).as_ref()),
+                Ok(r.astrow.as_ref().map(|a| a.to_employee()).as_ref()),
+                &differences,
+            )
+        }
         None => "Now     not listed by PAC or Astrow (or not read yet)\n".to_string(),
     }
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::people::People;
 use super::plan::{Action, EmployeePairing, Plan, PlanItem};
 use super::snapshot::{
-    ActionKind, EmployeeRow, FieldChange, ItemState, PlanItemView, PlanView, ReasonNames, RowKind,
+    ActionKind, AstrowRecord, EmployeeRow, FieldChange, FieldSet, ItemState, PacRecord,
+    PlanItemView, PlanView, ReasonNames, RowKind,
 };
 use crate::model::{AstrowEmployee, PacEmployee, PacId, PersNo, System};
 use crate::store::{PlanState, StoredItem, StoredPlan};
@@ -244,9 +245,10 @@ pub fn employee_rows(
     let pairs: Vec<(PacId, PersNo)> = pairing.pairs.iter().map(|p| (p.pac, p.astrow)).collect();
     let by_pac: HashMap<PacId, &PacEmployee> = pac.iter().map(|e| (e.id, e)).collect();
     let by_pers: HashMap<PersNo, &AstrowEmployee> = astrow.iter().map(|e| (e.pers_no, e)).collect();
-    let mut differences: HashMap<(Option<u64>, Option<u64>), Vec<String>> = HashMap::new();
+    let mut differences: HashMap<(Option<u64>, Option<u64>), FieldSet> = HashMap::new();
     let mut conflicted_pac: BTreeSet<u64> = pairing.conflicts.keys().map(|p| p.0).collect();
     let mut conflicted_astrow = BTreeSet::new();
+    let mut unknown = BTreeSet::new();
     if let Some(plan) = plan {
         for item in &plan.items {
             let (pac_id, pers_no) = match master {
@@ -259,14 +261,17 @@ pub fn employee_rows(
             } else if !item.changes.is_empty() {
                 // external_ref is bookkeeping of the link, not a difference
                 // a person needs to see.
-                differences.entry((pac_id, pers_no)).or_default().extend(
-                    item.changes
-                        .iter()
-                        .filter(|c| c.field != "external_ref")
-                        .map(|c| c.field.to_string()),
-                );
+                let fields = differences.entry((pac_id, pers_no)).or_default();
+                for c in item.changes.iter().filter(|c| c.field != "external_ref") {
+                    if !fields.insert(&c.field) {
+                        unknown.insert(&*c.field);
+                    }
+                }
             }
         }
+    }
+    if !unknown.is_empty() {
+        tracing::warn!(fields = ?unknown, "changed fields an employee row cannot show as differences");
     }
     let mut rows = Vec::with_capacity(pac.len().max(astrow.len()));
     let mut seen_pac = BTreeSet::new();
@@ -284,11 +289,11 @@ pub fn employee_rows(
             } else {
                 RowKind::Linked
             },
-            pac: Some((*p).clone()),
-            astrow: Some((*a).clone()),
+            pac: Some(PacRecord::from(*p)),
+            astrow: Some(AstrowRecord::from(*a)),
             differences: differences
                 .get(&(Some(pac_id.0), Some(pers_no.0)))
-                .cloned()
+                .copied()
                 .unwrap_or_default(),
         });
     }
@@ -302,9 +307,9 @@ pub fn employee_rows(
         };
         rows.push(EmployeeRow {
             kind,
-            pac: Some(p.clone()),
+            pac: Some(PacRecord::from(p)),
             astrow: None,
-            differences: Vec::new(),
+            differences: FieldSet::default(),
         });
     }
     for a in astrow.iter().filter(|a| !seen_astrow.contains(&a.pers_no)) {
@@ -318,18 +323,18 @@ pub fn employee_rows(
         rows.push(EmployeeRow {
             kind,
             pac: None,
-            astrow: Some(a.clone()),
-            differences: Vec::new(),
+            astrow: Some(AstrowRecord::from(a)),
+            differences: FieldSet::default(),
         });
     }
     rows.sort_by_cached_key(|r| {
         r.pac
             .as_ref()
-            .map(|p| (p.last_name.to_lowercase(), p.first_name.to_lowercase()))
+            .map(|p| (p.last_name().to_lowercase(), p.first_name().to_lowercase()))
             .or_else(|| {
                 r.astrow
                     .as_ref()
-                    .map(|a| (a.last_name.to_lowercase(), a.first_name.to_lowercase()))
+                    .map(|a| (a.last_name().to_lowercase(), a.first_name().to_lowercase()))
             })
             .unwrap_or_default()
     });
@@ -455,8 +460,8 @@ mod tests {
             matched.astrow.as_ref().map(|x| x.pers_no),
             Some(PersNo(1001))
         );
-        assert!(matched.differences.contains(&"first_name".to_string()));
-        assert!(!matched.differences.iter().any(|d| d == "external_ref"));
+        assert!(matched.differences.contains("first_name"));
+        assert!(!matched.differences.contains("external_ref"));
         let new = rows
             .iter()
             .find(|r| r.pac.as_ref().is_some_and(|x| x.id == PacId(11)))
@@ -595,6 +600,31 @@ mod tests {
             e.badge_no = Some(badge.into());
         }
         a
+    }
+
+    #[test]
+    fn every_field_a_seeded_site_plans_to_change_is_one_a_row_can_show() {
+        let site = crate::sim::seed::pac_site(7, 2000);
+        let astrow = crate::sim::seed_astrow::astrow_site(7, &site);
+        for master in [System::Pac, System::Astrow] {
+            let (plan, pairing) = pairing_of(master, &site.employees, &astrow.employees, vec![]);
+            let unknown: BTreeSet<&str> = plan
+                .items
+                .iter()
+                .flat_map(|i| &i.changes)
+                .map(|c| &*c.field)
+                .filter(|f| !FieldSet::default().insert(f))
+                .collect();
+            assert!(unknown.is_empty(), "{master}: {unknown:?}");
+            let rows = employee_rows(
+                &site.employees,
+                &astrow.employees,
+                &pairing,
+                Some(&plan),
+                master,
+            );
+            assert!(rows.iter().any(|r| !r.differences.is_empty()), "{master}");
+        }
     }
 
     #[test]

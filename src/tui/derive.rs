@@ -152,24 +152,22 @@ pub fn contains_ci(hay: &str, needle: &str) -> bool {
 
 pub fn employee_matches(r: &EmployeeRow, needle: &str) -> bool {
     if let Some(p) = &r.pac
-        && (contains_ci(&p.employee_number, needle)
-            || contains_ci(&format!("{} {}", p.first_name, p.last_name), needle)
-            || p.badges.iter().any(|b| contains_ci(&b.number, needle))
+        && (contains_ci(p.employee_number(), needle)
+            || contains_ci(&format!("{} {}", p.first_name(), p.last_name()), needle)
+            || p.badges().any(|b| contains_ci(b.number, needle))
             || contains_ci(&p.id.0.to_string(), needle))
     {
         return true;
     }
     if let Some(a) = &r.astrow {
-        let full = if a.middle_name.is_empty() {
-            format!("{} {}", a.first_name, a.last_name)
+        let full = if a.middle_name().is_empty() {
+            format!("{} {}", a.first_name(), a.last_name())
         } else {
-            format!("{} {} {}", a.first_name, a.middle_name, a.last_name)
+            format!("{} {} {}", a.first_name(), a.middle_name(), a.last_name())
         };
-        if contains_ci(&a.employee_no, needle)
+        if contains_ci(a.employee_no(), needle)
             || contains_ci(&full, needle)
-            || a.badge_no
-                .as_deref()
-                .is_some_and(|b| contains_ci(b, needle))
+            || a.badge_no().is_some_and(|b| contains_ci(b, needle))
             || contains_ci(&a.pers_no.0.to_string(), needle)
         {
             return true;

@@ -409,7 +409,9 @@ mod tests {
         });
         let mut rows = testkit::employees(3);
         if let Some(p) = rows[1].pac.as_mut() {
-            p.first_name = "Eve\x1b]0;pwned\x07".into();
+            let mut e = p.to_employee();
+            e.first_name = "Eve\x1b]0;pwned\x07".into();
+            *p = crate::engine::snapshot::PacRecord::from(&e);
         }
         snap.employees = Arc::new(rows);
         let mut plan = testkit::plan(false);
@@ -426,10 +428,7 @@ mod tests {
         assert_eq!(safe.health.pac.detail.as_deref(), Some("down"));
         assert_eq!(safe.bookings.feed[0].reader, "R-1");
         assert_eq!(
-            safe.employees[1]
-                .pac
-                .as_ref()
-                .map(|p| p.first_name.as_str()),
+            safe.employees[1].pac.as_ref().map(|p| p.first_name()),
             Some("Eve")
         );
         assert_eq!(safe.employees.len(), 3);

@@ -79,6 +79,15 @@ pub fn astrow_employee(i: u64) -> AstrowEmployee {
     }
 }
 
+/// The set of the fields named.
+pub fn fields(names: &[&str]) -> FieldSet {
+    let mut set = FieldSet::default();
+    for name in names {
+        assert!(set.insert(name), "{name} is not a row field");
+    }
+    set
+}
+
 /// `n` aligned rows: mostly linked, some drifting, master-only, unmanaged and conflicting.
 pub fn employees(n: usize) -> Vec<EmployeeRow> {
     (0..n as u64)
@@ -90,24 +99,24 @@ pub fn employees(n: usize) -> Vec<EmployeeRow> {
                     a.last_name = format!("{}-Old", a.last_name);
                     EmployeeRow {
                         kind: RowKind::Linked,
-                        pac: Some(p),
-                        astrow: Some(a),
-                        differences: vec!["last_name".into()],
+                        pac: Some(PacRecord::from(&p)),
+                        astrow: Some(AstrowRecord::from(&a)),
+                        differences: fields(&["last_name"]),
                     }
                 }
                 5 => EmployeeRow {
                     kind: RowKind::MasterOnly,
-                    pac: Some(p),
+                    pac: Some(PacRecord::from(&p)),
                     astrow: None,
-                    differences: vec![],
+                    differences: FieldSet::default(),
                 },
                 7 => {
                     a.external_ref = None;
                     EmployeeRow {
                         kind: RowKind::Unmanaged,
                         pac: None,
-                        astrow: Some(a),
-                        differences: vec![],
+                        astrow: Some(AstrowRecord::from(&a)),
+                        differences: FieldSet::default(),
                     }
                 }
                 9 => {
@@ -115,22 +124,22 @@ pub fn employees(n: usize) -> Vec<EmployeeRow> {
                     a.active = !p.active;
                     EmployeeRow {
                         kind: RowKind::Linked,
-                        pac: Some(p),
-                        astrow: Some(a),
-                        differences: vec!["badge".into(), "active".into()],
+                        pac: Some(PacRecord::from(&p)),
+                        astrow: Some(AstrowRecord::from(&a)),
+                        differences: fields(&["badge_no", "active"]),
                     }
                 }
                 10 if i % 4 == 0 => EmployeeRow {
                     kind: RowKind::Conflict,
-                    pac: Some(p),
-                    astrow: Some(a),
-                    differences: vec![],
+                    pac: Some(PacRecord::from(&p)),
+                    astrow: Some(AstrowRecord::from(&a)),
+                    differences: FieldSet::default(),
                 },
                 _ => EmployeeRow {
                     kind: RowKind::Linked,
-                    pac: Some(p),
-                    astrow: Some(a),
-                    differences: vec![],
+                    pac: Some(PacRecord::from(&p)),
+                    astrow: Some(AstrowRecord::from(&a)),
+                    differences: FieldSet::default(),
                 },
             }
         })

@@ -247,11 +247,11 @@ fn trace_employee(s: &mut AppState) -> Vec<Effect> {
     let found = row.and_then(|r| match (&r.pac, &r.astrow) {
         (Some(p), _) => Some((
             EmployeeKey::Pac(p.id.0),
-            format!("{} {}", p.first_name, p.last_name),
+            format!("{} {}", p.first_name(), p.last_name()),
         )),
         (None, Some(a)) => Some((
             EmployeeKey::Astrow(a.pers_no.0),
-            format!("{} {}", a.first_name, a.last_name),
+            format!("{} {}", a.first_name(), a.last_name()),
         )),
         (None, None) => None,
     });

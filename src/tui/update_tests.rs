@@ -611,7 +611,7 @@ fn selection_follows_a_person_whose_row_gets_linked() {
     rows.remove(5);
     let mut linked = linked;
     linked.kind = crate::engine::snapshot::RowKind::Linked;
-    linked.astrow = Some(super::testkit::astrow_employee(5));
+    linked.astrow = Some((&super::testkit::astrow_employee(5)).into());
     rows.insert(0, linked);
     snap.employees = Arc::new(rows);
     derive::set_snapshot(&mut s, Arc::new(snap));

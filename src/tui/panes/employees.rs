@@ -8,8 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Row};
 
-use crate::engine::snapshot::{EmployeeRow, RowKind};
-use crate::model::{AstrowEmployee, PacEmployee};
+use crate::engine::snapshot::{AstrowRecord, EmployeeRow, PacRecord, RowKind};
 
 use super::super::state::AppState;
 use super::super::theme::Theme;
@@ -120,14 +119,13 @@ fn groups_detail(ids: &[u32], names: &GroupNames<'_>) -> String {
         .join(", ")
 }
 
-fn pac_cells(p: &PacEmployee, names: &GroupNames<'_>, groups_w: usize) -> SideCells {
+fn pac_cells(p: &PacRecord, names: &GroupNames<'_>, groups_w: usize) -> SideCells {
     SideCells {
         id: p.id.to_string(),
-        name: format!("{} {}", p.first_name, p.last_name),
-        number: p.employee_number.to_string(),
+        name: format!("{} {}", p.first_name(), p.last_name()),
+        number: p.employee_number().to_string(),
         badge: p
-            .badges
-            .iter()
+            .badges()
             .map(|b| b.number.to_string())
             .collect::<Vec<_>>()
             .join(","),
@@ -136,19 +134,18 @@ fn pac_cells(p: &PacEmployee, names: &GroupNames<'_>, groups_w: usize) -> SideCe
     }
 }
 
-fn astrow_cells(a: &AstrowEmployee, names: &GroupNames<'_>, groups_w: usize) -> SideCells {
-    let name = if a.middle_name.is_empty() {
-        format!("{} {}", a.first_name, a.last_name)
+fn astrow_cells(a: &AstrowRecord, names: &GroupNames<'_>, groups_w: usize) -> SideCells {
+    let name = if a.middle_name().is_empty() {
+        format!("{} {}", a.first_name(), a.last_name())
     } else {
-        format!("{} {} {}", a.first_name, a.middle_name, a.last_name)
+        format!("{} {} {}", a.first_name(), a.middle_name(), a.last_name())
     };
     SideCells {
         id: a.pers_no.to_string(),
         name,
-        number: a.employee_no.to_string(),
+        number: a.employee_no().to_string(),
         badge: a
-            .badge_no
-            .as_deref()
+            .badge_no()
             .map(|b| b.to_string())
             .unwrap_or_else(|| "–".into()),
         active: if a.active { "yes" } else { "no" },
@@ -192,7 +189,7 @@ fn side_spans(c: Option<SideCells>, diffs: &[Col], t: &Theme, name_w: usize) -> 
 }
 
 fn diff_cols(r: &EmployeeRow) -> Vec<Col> {
-    r.differences.iter().filter_map(|d| col_of(d)).collect()
+    r.differences.names().filter_map(col_of).collect()
 }
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
@@ -450,11 +447,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
         }
         RowKind::Linked => format!(
             "linked and managed; differs in {}",
-            r.differences
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            r.differences.names().collect::<Vec<_>>().join(", ")
         ),
         RowKind::MasterOnly => {
             "on the master only: the next plan creates or matches it".to_string()
@@ -469,8 +462,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
     match &r.pac {
         Some(p) => {
             let badges = p
-                .badges
-                .iter()
+                .badges()
                 .map(|b| {
                     format!(
                         "{} ({}{})",
@@ -486,9 +478,9 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
                 Span::raw(format!(
                     "{} {} {} · no {} · {} · valid {} · groups {} · badges {} · ref {}",
                     p.id,
-                    p.first_name,
-                    p.last_name,
-                    p.employee_number,
+                    p.first_name(),
+                    p.last_name(),
+                    p.employee_number(),
                     if p.active { "active" } else { "inactive" },
                     date_range(p.valid_from, p.valid_until),
                     groups_detail(&p.access_group_ids, &names),
@@ -497,9 +489,7 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
                     } else {
                         badges
                     },
-                    p.external_ref
-                        .as_deref()
-                        .map_or("–".into(), |r| r.to_string()),
+                    p.external_ref().map_or("–".into(), |r| r.to_string()),
                 )),
             ]));
         }
@@ -516,15 +506,15 @@ fn detail(f: &mut Frame, area: Rect, s: &AppState, row: Option<&EmployeeRow>) {
                     "{} {} · no {} · {} · contract {} · cycle {} · pay group {} · PAC groups {} · badge {}{} · ref {}",
                     a.pers_no,
                     astrow_cells(a, &names, 0).name,
-                    a.employee_no,
+                    a.employee_no(),
                     if a.active { "active" } else { "inactive" },
                     date_range(a.contract_start, a.contract_end),
-                    a.cycle_code,
-                    a.paygroup_code,
+                    a.cycle_code(),
+                    a.paygroup_code(),
                     groups_detail(&a.pac_access_group_ids, &names),
-                    a.badge_no.as_deref().map_or("none".into(), |b| b.to_string()),
+                    a.badge_no().map_or("none".into(), |b| b.to_string()),
                     a.pac_badge_type.map_or(String::new(), |b| format!(" ({b})")),
-                    a.external_ref.as_deref().map_or("–".into(), |r| r.to_string()),
+                    a.external_ref().map_or("–".into(), |r| r.to_string()),
                 )),
             ]));
         }
