@@ -338,6 +338,8 @@ pub fn employee_rows(
             })
             .unwrap_or_default()
     });
+    // Kept as long as the snapshot shows them: no spare room.
+    rows.shrink_to_fit();
     rows
 }
 
