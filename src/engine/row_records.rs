@@ -25,16 +25,11 @@ struct Packed {
 }
 
 impl Packed {
-    fn new<'a>(parts: impl IntoIterator<Item = &'a str>, ends: &mut [u32]) -> Packed {
-        let mut text = String::new();
-        let mut parts = parts.into_iter();
-        for end in ends.iter_mut() {
-            text.push_str(parts.next().unwrap_or_default());
-            *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
-        }
-        Packed {
-            text: text.into_boxed_str(),
-        }
+    /// `parts` end to end, and where each ends.
+    fn new<const N: usize>(parts: [&str; N]) -> (Packed, [u32; N]) {
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let ends = parts.map(|p| end_after(&mut text, p));
+        (Packed::from(text), ends)
     }
 
     fn get(&self, ends: &[u32], i: usize) -> &str {
@@ -44,6 +39,21 @@ impl Packed {
             .get(start.unwrap_or(0) as usize..end as usize)
             .unwrap_or_default()
     }
+}
+
+impl From<String> for Packed {
+    /// Sized to its text already, the boxing copies nothing.
+    fn from(text: String) -> Packed {
+        Packed {
+            text: text.into_boxed_str(),
+        }
+    }
+}
+
+/// `part` added to `text`; where it ends.
+fn end_after(text: &mut String, part: &str) -> u32 {
+    text.push_str(part);
+    u32::try_from(text.len()).unwrap_or(u32::MAX)
 }
 
 /// A badge of a [`PacRecord`]: its number lives in the record's text and
@@ -142,19 +152,22 @@ impl PacRecord {
         fixed: PacWire<'a>,
         badges: impl ExactSizeIterator<Item = (&'a str, BadgeMark)> + Clone,
     ) -> PacRecord {
-        let mut all_ends = vec![0; PAC_FIXED + badges.len()];
         let strings = [
             fixed.first_name,
             fixed.last_name,
             fixed.employee_number,
             fixed.external_ref.unwrap_or_default(),
         ];
-        let text = Packed::new(
-            strings.into_iter().chain(badges.clone().map(|(n, _)| n)),
-            &mut all_ends,
-        );
-        let mut ends = [0; PAC_FIXED];
-        ends.copy_from_slice(&all_ends[..PAC_FIXED]);
+        let numbers: usize = badges.clone().map(|(n, _)| n.len()).sum();
+        let mut text =
+            String::with_capacity(strings.iter().map(|s| s.len()).sum::<usize>() + numbers);
+        let ends = strings.map(|s| end_after(&mut text, s));
+        let badges = badges
+            .map(|(n, m)| BadgeMark {
+                end: end_after(&mut text, n),
+                ..m
+            })
+            .collect();
         PacRecord {
             id: fixed.id,
             active: fixed.active,
@@ -162,13 +175,10 @@ impl PacRecord {
             valid_from: fixed.valid_from,
             valid_until: fixed.valid_until,
             version: fixed.version,
-            access_group_ids: fixed.access_group_ids.into(),
-            text,
+            access_group_ids: fixed.access_group_ids.into_owned().into_boxed_slice(),
+            text: Packed::from(text),
             ends,
-            badges: badges
-                .zip(&all_ends[PAC_FIXED..])
-                .map(|((_, m), end)| BadgeMark { end: *end, ..m })
-                .collect(),
+            badges,
         }
     }
 }
@@ -182,7 +192,7 @@ struct PacWire<'a> {
     active: bool,
     valid_from: Option<NaiveDate>,
     valid_until: Option<NaiveDate>,
-    access_group_ids: &'a [u32],
+    access_group_ids: Cow<'a, [u32]>,
     external_ref: Option<&'a str>,
     version: u64,
 }
@@ -197,7 +207,7 @@ impl From<&PacEmployee> for PacRecord {
             active: e.active,
             valid_from: e.valid_from,
             valid_until: e.valid_until,
-            access_group_ids: &e.access_group_ids,
+            access_group_ids: Cow::Borrowed(&e.access_group_ids),
             external_ref: e.external_ref.as_deref(),
             version: e.version,
         };
@@ -298,7 +308,7 @@ impl<'de> Deserialize<'de> for PacRecord {
             active: e.active,
             valid_from: e.valid_from,
             valid_until: e.valid_until,
-            access_group_ids: &e.access_group_ids,
+            access_group_ids: Cow::Owned(e.access_group_ids),
             external_ref: e.external_ref.as_deref(),
             version: e.version,
         };
@@ -420,8 +430,7 @@ struct AstrowWire<'a> {
 
 impl From<AstrowWire<'_>> for AstrowRecord {
     fn from(w: AstrowWire<'_>) -> AstrowRecord {
-        let mut ends = [0; A_FIXED];
-        let strings = [
+        let (text, ends) = Packed::new([
             &*w.employee_no,
             &*w.first_name,
             &*w.middle_name,
@@ -430,8 +439,7 @@ impl From<AstrowWire<'_>> for AstrowRecord {
             &*w.cycle_code,
             &*w.paygroup_code,
             w.external_ref.as_deref().unwrap_or_default(),
-        ];
-        let text = Packed::new(strings, &mut ends);
+        ]);
         AstrowRecord {
             pers_no: w.pers_no,
             active: w.active,
