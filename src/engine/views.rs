@@ -245,34 +245,11 @@ pub fn employee_rows(
     let pairs: Vec<(PacId, PersNo)> = pairing.pairs.iter().map(|p| (p.pac, p.astrow)).collect();
     let by_pac: HashMap<PacId, &PacEmployee> = pac.iter().map(|e| (e.id, e)).collect();
     let by_pers: HashMap<PersNo, &AstrowEmployee> = astrow.iter().map(|e| (e.pers_no, e)).collect();
-    let mut differences: HashMap<(Option<u64>, Option<u64>), FieldSet> = HashMap::new();
-    let mut conflicted_pac: BTreeSet<u64> = pairing.conflicts.keys().map(|p| p.0).collect();
-    let mut conflicted_astrow = BTreeSet::new();
-    let mut unknown = BTreeSet::new();
-    if let Some(plan) = plan {
-        for item in &plan.items {
-            let (pac_id, pers_no) = match master {
-                System::Pac => (item.master_id, item.slave_id),
-                System::Astrow => (item.slave_id, item.master_id),
-            };
-            if item.action == Action::Conflict {
-                conflicted_pac.extend(pac_id);
-                conflicted_astrow.extend(pers_no);
-            } else if !item.changes.is_empty() {
-                // external_ref is bookkeeping of the link, not a difference
-                // a person needs to see.
-                let fields = differences.entry((pac_id, pers_no)).or_default();
-                for c in item.changes.iter().filter(|c| c.field != "external_ref") {
-                    if !fields.insert(&c.field) {
-                        unknown.insert(&*c.field);
-                    }
-                }
-            }
-        }
-    }
-    if !unknown.is_empty() {
-        tracing::warn!(fields = ?unknown, "changed fields an employee row cannot show as differences");
-    }
+    let PlanMarks {
+        differences,
+        conflicted_pac,
+        conflicted_astrow,
+    } = plan_marks(pairing, plan, master);
     let mut rows = Vec::with_capacity(pac.len().max(astrow.len()));
     let mut seen_pac = BTreeSet::new();
     let mut seen_astrow = BTreeSet::new();
@@ -341,6 +318,48 @@ pub fn employee_rows(
     // Kept as long as the snapshot shows them: no spare room.
     rows.shrink_to_fit();
     rows
+}
+
+/// What the plan says of the rows: the fields each pair differs in (by
+/// PAC id and personnel number), and who is in a conflict.
+struct PlanMarks {
+    differences: HashMap<(Option<u64>, Option<u64>), FieldSet>,
+    conflicted_pac: BTreeSet<u64>,
+    conflicted_astrow: BTreeSet<u64>,
+}
+
+fn plan_marks(pairing: &EmployeePairing, plan: Option<&Plan>, master: System) -> PlanMarks {
+    let mut differences: HashMap<(Option<u64>, Option<u64>), FieldSet> = HashMap::new();
+    let mut conflicted_pac: BTreeSet<u64> = pairing.conflicts.keys().map(|p| p.0).collect();
+    let mut conflicted_astrow = BTreeSet::new();
+    let mut unknown = BTreeSet::new();
+    for item in plan.iter().flat_map(|p| &p.items) {
+        let (pac_id, pers_no) = match master {
+            System::Pac => (item.master_id, item.slave_id),
+            System::Astrow => (item.slave_id, item.master_id),
+        };
+        if item.action == Action::Conflict {
+            conflicted_pac.extend(pac_id);
+            conflicted_astrow.extend(pers_no);
+        } else if !item.changes.is_empty() {
+            // external_ref is bookkeeping of the link, not a difference
+            // a person needs to see.
+            let fields = differences.entry((pac_id, pers_no)).or_default();
+            for c in item.changes.iter().filter(|c| c.field != "external_ref") {
+                if !fields.insert(&c.field) {
+                    unknown.insert(&*c.field);
+                }
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        tracing::warn!(fields = ?unknown, "changed fields an employee row cannot show as differences");
+    }
+    PlanMarks {
+        differences,
+        conflicted_pac,
+        conflicted_astrow,
+    }
 }
 
 /// The active PAC employees with no linked Astrow badge: when PAC is
