@@ -303,19 +303,24 @@ async fn reconcile_resend_missing_sends_again_what_astrow_lost_in_a_restore() {
     let _ = engine.wait().await;
 }
 
+/// A site whose 40 swipes an engine booked, then stopped.
+async fn booked_then_stopped(dir: &Path) -> (RunningSite, PathBuf, PathBuf) {
+    let (site, config, store_dir) = setup(dir).await;
+    site.pac.as_ref().unwrap().0.swipe(40).await;
+    let mut engine = headless(&config);
+    until_answered(&store_dir, 5).await;
+    let _ = engine.start_kill();
+    let _ = engine.wait().await;
+    (site, config, store_dir)
+}
+
 /// Without a service the command writes the store itself; refused for the
 /// other direction; without --yes and no terminal it sends nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_resend_missing_without_a_service_and_its_refusals() {
     let dir = tempfile::tempdir().unwrap();
-    let (site, config, store_dir) = setup(dir.path()).await;
-    let pac = site.pac.as_ref().unwrap().0.clone();
+    let (site, config, store_dir) = booked_then_stopped(dir.path()).await;
     let astrow = site.astrow.as_ref().unwrap().0.clone();
-    pac.swipe(40).await;
-    let mut engine = headless(&config);
-    until_answered(&store_dir, 5).await;
-    let _ = engine.start_kill();
-    let _ = engine.wait().await;
 
     let gone = astrow
         .stored_bookings()
@@ -366,14 +371,8 @@ async fn reconcile_resend_missing_without_a_service_and_its_refusals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resend_missing_keeps_exit_2_for_a_doubled_booking() {
     let dir = tempfile::tempdir().unwrap();
-    let (site, config, store_dir) = setup(dir.path()).await;
-    let pac = site.pac.as_ref().unwrap().0.clone();
+    let (site, config, _store_dir) = booked_then_stopped(dir.path()).await;
     let astrow = site.astrow.as_ref().unwrap().0.clone();
-    pac.swipe(40).await;
-    let mut engine = headless(&config);
-    until_answered(&store_dir, 5).await;
-    let _ = engine.start_kill();
-    let _ = engine.wait().await;
     let ours: Vec<String> = astrow
         .stored_bookings()
         .into_iter()
