@@ -27,8 +27,10 @@ use crate::engine::snapshot::EmployeeRow;
 /// master and target ids are numbers, not text. 5: `Command::MoveAstrowCursor`
 /// (after Astrow was restored from a backup), which a service of protocol 4
 /// could not read. 6: `Command::ResendLostBookings` (`reconcile
-/// --resend-missing`), likewise.
-pub const PROTOCOL: u32 = 6;
+/// --resend-missing`), likewise. 7: a plan item's reason is data
+/// (`engine::plan::Reason`, rendered when shown) and the plan view carries
+/// the names its reasons use; a console of protocol 6 could not read it.
+pub const PROTOCOL: u32 = 7;
 /// The product version, told in the hello (a console newer than the service says so).
 pub const PRODUCT: &str = env!("CARGO_PKG_VERSION");
 /// The largest frame a client may send (commands are small).

@@ -125,25 +125,34 @@ fn from_binary<R>(i: In<R>, reason: impl FnOnce(R) -> Reason) -> PlanItem {
 
 /// A stored body read back: binary, or JSON from before the binary format.
 pub fn decode_item(body: &[u8]) -> Result<PlanItem, BodyError> {
+    Ok(match decode_stored(body)? {
+        (item, Some(text)) => reason_as_data(item, text),
+        (item, None) => item,
+    })
+}
+
+/// A stored body read back as it is: the item, and the reason's text when
+/// an earlier version stored it as text (the item's reason is then empty).
+fn decode_stored(body: &[u8]) -> Result<(PlanItem, Option<String>), BodyError> {
     match body.split_first() {
         None => Err(BodyError::Empty),
-        Some((&BINARY_V2, rest)) => Ok(from_binary(postcard::from_bytes(rest)?, |r| r)),
+        Some((&BINARY_V2, rest)) => Ok((from_binary(postcard::from_bytes(rest)?, |r| r), None)),
         Some((&BINARY_V1, rest)) => {
             let mut text = String::new();
             let item = from_binary(postcard::from_bytes(rest)?, |t| {
                 text = t;
                 Reason::Text("".into())
             });
-            Ok(reason_as_data(item, text))
+            Ok((item, Some(text)))
         }
         Some((b'{', _)) => {
             let item: PlanItem = serde_json::from_slice(body)?;
-            Ok(match item.reason {
-                Reason::Text(ref t) => {
+            Ok(match &item.reason {
+                Reason::Text(t) => {
                     let text = t.to_string();
-                    reason_as_data(item, text)
+                    (item, Some(text))
                 }
-                _ => item,
+                _ => (item, None),
             })
         }
         Some((&other, _)) => Err(BodyError::UnknownFormat(other)),
@@ -177,9 +186,14 @@ pub fn upgrade_body(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The reason of a stored item in words, for traces (`None` when it does
-/// not read). Names are not known here: persons are named by id.
+/// not read): an earlier version's text as it was stored (with the names
+/// it gave); today's reasons rendered, persons named by id (names are not
+/// known here).
 pub fn item_reason(body: &[u8]) -> Option<String> {
-    decode_item(body).ok().map(|i| i.reason_text(&no_names))
+    match decode_stored(body).ok()? {
+        (_, Some(text)) => Some(text),
+        (item, None) => Some(item.reason_text(&no_names)),
+    }
 }
 
 #[cfg(test)]
@@ -362,5 +376,22 @@ mod tests {
             item_reason(&odd).as_deref(),
             Some("PAC is master: last name changed in PAC")
         );
+    }
+
+    /// Traces of items an earlier version stored show its words, names
+    /// included (review finding): the names are not rebuilt from ids.
+    #[test]
+    fn a_stored_reason_text_is_shown_as_it_was_stored() {
+        let mut i = item(Some(DesiredRecord::Astrow(astrow())));
+        i.id = "link:pac:100:astrow:7".into();
+        i.action = Action::Link;
+        let text = "PAC employee 100 (Ana Pop) matched by employee number E-7 with Astrow employee 7 (Ana Pop): link; update last_name";
+        let old = v1_body(&i, text);
+        assert_eq!(item_reason(&old).as_deref(), Some(text));
+        // Read for a re-plan or an apply, the same text is data.
+        assert!(!matches!(
+            decode_item(&old).unwrap().reason,
+            Reason::Text(_)
+        ));
     }
 }
