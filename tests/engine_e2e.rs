@@ -1258,3 +1258,150 @@ async fn a_resumed_update_whose_record_changed_meanwhile_is_audited_as_a_possibl
         "after: the desired record: {a:?}"
     );
 }
+
+/// Review 5b, finding 1: a resumed apply stopped by a settings change
+/// before it re-checks an item the killed apply had begun. The killed run
+/// wrote the item (its result and audit entry were lost with it); the
+/// resume is stopped before reaching it (the void stops "between items");
+/// `void_stopped_apply(.., true)` un-marks it as "not begun" and marks the
+/// plan stale, so no resume ever re-checks it: the write stays unaudited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review5b_a_voided_resume_leaves_the_killed_runs_write_unaudited() {
+    let rig = rig(30).await;
+    let store = rig.store();
+    rig.sync(&store).await;
+    let twins = rig.twins().await;
+    let (&pac_id, _) = twins.iter().next().unwrap();
+    let mut e = rig.pac.get_employee(PacId(pac_id)).await.unwrap().unwrap();
+    e.last_name = format!("{}-Renamed", e.last_name);
+    rig.pac.update_employee(&e).await.unwrap();
+    let plan = rig.plan(&store).await;
+    assert_eq!(count(&plan, Action::Update), 1, "{plan:#?}");
+    let plan_id = rig.save_and_approve(&store, &plan).await;
+    let item = plan
+        .items
+        .iter()
+        .find(|i| i.action == Action::Update)
+        .unwrap()
+        .clone();
+    // The first apply: plan applying, item marked started, its write made,
+    // then killed before the batch with its result and audit committed.
+    let (pid, ids) = (plan_id.clone(), vec![item.id.clone()]);
+    store
+        .call("as killed", move |s| {
+            s.set_plan_state(&pid, PlanState::Approved)?;
+            s.mark_items_started(&pid, &ids)
+        })
+        .await
+        .unwrap();
+    let Some(astrow_pac::engine::plan::DesiredRecord::Astrow(want)) = item.desired.clone() else {
+        panic!("an Astrow update: {item:?}")
+    };
+    rig.astrow.update_employee(&want).await.unwrap();
+
+    // Restart: the plan is resumed; the master/delete setting changes
+    // before the resume reaches the item. ApplyRun::run does exactly this:
+    // apply_plan_items with the stopped token, then void_if_stopped with
+    // recorded = result.is_ok().
+    let ctx = ApplyCtx {
+        pac: rig.pac.clone(),
+        astrow: rig.astrow.clone(),
+        store: store.clone(),
+        concurrency: 4,
+        actor: "e2e".into(),
+    };
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    let result = apply_plan(&ctx, &plan_id, &|_| {}, &stopped).await;
+    let pid = plan_id.clone();
+    let recorded = result.is_ok();
+    let voided = store
+        .call("void", move |s| {
+            s.void_stopped_apply(&pid, "the master or the delete setting changed", recorded)
+        })
+        .await
+        .unwrap();
+    assert!(voided);
+
+    let now = rig
+        .astrow
+        .get_employee(want.pers_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(now.last_name.ends_with("-Renamed"), "the write was made");
+    let log = store.call("audit", |s| s.audit_log(10_000)).await.unwrap();
+    let audited = log.iter().any(|a| {
+        a.record.record == format!("employee {}", want.pers_no.0)
+            && a.record
+                .after
+                .as_deref()
+                .is_some_and(|x| x.contains("-Renamed"))
+    });
+    let pid = plan_id.clone();
+    let stored = store
+        .call("load", move |s| s.load_plan(&pid))
+        .await
+        .unwrap();
+    assert!(
+        audited,
+        "the write to Astrow {} has no audit entry, and nothing will ever make one: plan {:?}, item started_at {:?}",
+        want.pers_no.0,
+        stored.state,
+        stored
+            .items
+            .iter()
+            .find(|i| i.item_id == item.id)
+            .map(|i| i.started_at)
+    );
+}
+
+/// Review 5b, finding 2: the master changes while the engine is down
+/// (stopped mid-apply, or killed in the window between a reload's stop and
+/// the void's commit): the plan made under the old master is resumed at
+/// start and written under the new one. Here PAC was master and a PAC
+/// rename was planned into Astrow; Astrow is master now, yet the resume
+/// writes PAC's name over the master's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review5b_a_plan_of_the_old_master_is_resumed_under_the_new_one() {
+    let rig = rig(30).await;
+    let store = rig.store();
+    rig.sync(&store).await;
+    let twins = rig.twins().await;
+    let (&pac_id, twin) = twins.iter().next().unwrap();
+    let mut e = rig.pac.get_employee(PacId(pac_id)).await.unwrap().unwrap();
+    e.last_name = format!("{}-Renamed", e.last_name);
+    rig.pac.update_employee(&e).await.unwrap();
+    let plan = rig.plan(&store).await;
+    assert_eq!(count(&plan, Action::Update), 1, "{plan:#?}");
+    let plan_id = rig.save_and_approve(&store, &plan).await;
+    let pid = plan_id.clone();
+    store
+        .call("apply began, process stopped", move |s| {
+            s.set_plan_state(&pid, PlanState::Approved)
+        })
+        .await
+        .unwrap();
+    drop(store);
+    let mut changed = rig.settings.clone();
+    changed.sync.master = Master::Astrow;
+    let (handle, engine) = start(rig.engine_options(changed)).await.unwrap();
+    let done = wait_for("the resumed apply", Duration::from_secs(30), async || {
+        snapshot(&handle)
+            .apply
+            .clone()
+            .filter(|a| a.plan_id == plan_id && !a.running && a.finished.is_some())
+    })
+    .await;
+    stop(handle, engine).await;
+    let now = rig
+        .astrow
+        .get_employee(twin.pers_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !now.last_name.ends_with("-Renamed"),
+        "Astrow (the master now) was overwritten by the old master's plan: {done:?}"
+    );
+}
