@@ -20,6 +20,8 @@ use crate::model::{
 use crate::pac::PacClient;
 use crate::store::{AuditRecord, ItemProgress, ItemResult, PlanState, StoredItem};
 
+mod unreached;
+
 /// What apply needs.
 #[derive(Clone)]
 pub struct ApplyCtx {
@@ -75,7 +77,10 @@ impl From<ItemError> for ItemOutcome {
 /// badge removals free badges before creates take them). `progress` is
 /// called after every commit of results (its counts include only committed
 /// results). Between items `cancel` stops the apply; the items in flight
-/// finish first.
+/// finish first, and items an earlier apply began (killed before their
+/// results were recorded) that this one did not reach are checked without
+/// writing. `Ok` after a stop: every item left marked started and not done
+/// is one this run marked and did not begin.
 pub async fn apply_plan(
     ctx: &ApplyCtx,
     plan_id: &str,
@@ -166,8 +171,20 @@ pub async fn apply_plan_items(
         }
         start = end;
     }
+    // Stopped: the items an earlier, killed apply began and this one did
+    // not reach are checked (not written), so their writes are audited.
+    if cancel.is_cancelled()
+        && let Err(e) = unreached::check_unreached(ctx, plan_id, &todo, &mut state).await
+    {
+        state.running = false;
+        state.finished = Some(Utc::now());
+        progress(state.clone());
+        return Err(e);
+    }
     let finished_all = state.applied + state.stale + state.failed == state.total;
-    if finished_all {
+    // A stopped apply leaves its plan to the void or to the resume (which
+    // finishes it when nothing is left).
+    if finished_all && !cancel.is_cancelled() {
         finish_plan(&ctx.store, plan_id).await?;
     }
     state.running = false;

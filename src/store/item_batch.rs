@@ -72,16 +72,22 @@ impl Store {
 
     /// An apply stopped because the settings its plan was made with
     /// changed: the plan becomes stale with `why` (void, never resumed),
-    /// unless it was applied meanwhile. With `not_begun`, its items marked
-    /// started and not done go back to not started: call it so only once
-    /// every item begun has its result recorded (those marked were stopped
-    /// before they wrote anything). Whether the plan was voided.
+    /// unless it was applied meanwhile, and its items marked started and
+    /// not done go back to not started. Only with `recorded`: the apply
+    /// ended `Ok`, so every item begun has its result recorded and those
+    /// still marked are the ones it marked and stopped before (an earlier
+    /// apply's are checked first, see `engine::apply`). Without it (a store
+    /// or check failure) nothing changes: the plan stays interrupted and a
+    /// resume checks what was begun. Whether the plan was voided.
     pub fn void_stopped_apply(
         &mut self,
         plan_id: &str,
         why: &str,
-        not_begun: bool,
+        recorded: bool,
     ) -> Result<bool, StoreError> {
+        if !recorded {
+            return Ok(false);
+        }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -93,7 +99,7 @@ impl Store {
                 params![time_text(Utc::now()), why, plan_id],
             )
             .ctx("void a stopped apply's plan")?;
-        if n > 0 && not_begun {
+        if n > 0 {
             tx.execute(
                 "UPDATE plan_items SET started_at = NULL
                  WHERE plan_id = ?1 AND done_at IS NULL AND started_at IS NOT NULL",

@@ -362,3 +362,27 @@ fn plan_one_bad_result_does_not_roll_back_the_others_of_its_batch() -> TestResul
     );
     Ok(())
 }
+
+#[test]
+fn plan_a_stopped_apply_not_all_recorded_stays_interrupted_its_marks_kept() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path())?;
+    store.save_plan(&plan("w1", &["a", "b"]))?;
+    store.set_item_states("w1", Selection::All, PlanState::Approved)?;
+    store.set_plan_state("w1", PlanState::Approved)?;
+    store.mark_items_started("w1", &["a".into(), "b".into()])?;
+    // A result not recorded: its write may be unaudited, so nothing is
+    // voided or unmarked; the resume checks both items.
+    assert!(!store.void_stopped_apply("w1", "sync.master changed", false)?);
+    let kept = store.load_plan("w1")?;
+    assert_eq!(kept.state, PlanState::Approved);
+    assert!(kept.items.iter().all(|i| i.started_at.is_some()));
+    assert_eq!(store.interrupted_plans()?, ["w1"]);
+    // All recorded: void, and the marks it made are cleared.
+    assert!(store.void_stopped_apply("w1", "sync.master changed", true)?);
+    let void = store.load_plan("w1")?;
+    assert_eq!(void.state, PlanState::Stale);
+    assert_eq!(void.note.as_deref(), Some("sync.master changed"));
+    assert!(void.items.iter().all(|i| i.started_at.is_none()));
+    Ok(())
+}

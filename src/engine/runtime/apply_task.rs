@@ -332,10 +332,12 @@ impl ApplyRun {
         }
     }
 
-    /// Stopped because its plan's settings changed: the plan is void (not
-    /// resumed at the next start), and when every item begun is recorded
-    /// (`recorded`: the apply ended without a store failure) the items it
-    /// did not begin go back to not started. Whether it was voided.
+    /// Stopped because its plan's settings changed: when every item begun
+    /// is recorded (`recorded`: the apply ended `Ok`, an earlier apply's
+    /// begun items checked) the plan is void (not resumed at the next
+    /// start) and the items it did not begin go back to not started; else
+    /// the plan stays interrupted, for a resume to check. Whether it was
+    /// voided.
     async fn void_if_stopped(&self, plan_id: &str, recorded: bool) -> bool {
         let Some(why) = self.stop.void.get().cloned() else {
             return false;
