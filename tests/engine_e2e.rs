@@ -15,8 +15,9 @@ use astrow_pac::engine::apply::{ApplyCtx, apply_plan};
 use astrow_pac::engine::command::Command;
 use astrow_pac::engine::connect::{astrow_client, pac_client};
 use astrow_pac::engine::handle::EngineHandle;
-use astrow_pac::engine::jobs::employees::{compute_plan, new_plan};
+use astrow_pac::engine::jobs::employees::{compute_plan, new_plan, new_plan_under};
 use astrow_pac::engine::plan::{Action, Plan};
+use astrow_pac::engine::plan_meaning::PlanMeaning;
 use astrow_pac::engine::runtime::{EngineOptions, RunningEngine, start};
 use astrow_pac::engine::snapshot::{ApplyProgress, JobKind, JobState, Snapshot};
 use astrow_pac::engine::store_handle::StoreHandle;
@@ -1403,5 +1404,85 @@ async fn review5b_a_plan_of_the_old_master_is_resumed_under_the_new_one() {
     assert!(
         !now.last_name.ends_with("-Renamed"),
         "Astrow (the master now) was overwritten by the old master's plan: {done:?}"
+    );
+}
+
+/// A plan stored with the settings it was made under, interrupted, and a
+/// setting other than the master changed while the service was down
+/// (`sync.match_key`): the resume voids it (stale, naming the setting)
+/// instead of applying it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_plan_made_under_another_match_key_is_void_at_the_resume() {
+    let rig = rig(30).await;
+    let store = rig.store();
+    rig.sync(&store).await;
+    let twins = rig.twins().await;
+    let (&pac_id, twin) = twins.iter().next().unwrap();
+    let mut e = rig.pac.get_employee(PacId(pac_id)).await.unwrap().unwrap();
+    e.last_name = format!("{}-Renamed", e.last_name);
+    rig.pac.update_employee(&e).await.unwrap();
+    let plan = rig.plan(&store).await;
+    assert_eq!(count(&plan, Action::Update), 1, "{plan:#?}");
+    let new = new_plan_under(&plan, &rig.settings);
+    let plan_id = store
+        .call("save", move |s| s.save_plan(&new))
+        .await
+        .unwrap()
+        .plan_id;
+    let (pid, ids): (String, Vec<String>) = (
+        plan_id.clone(),
+        plan.actionable().map(|i| i.id.clone()).collect(),
+    );
+    store
+        .call("approved, apply began, process stopped", move |s| {
+            s.set_item_states(&pid, Selection::Items(&ids), PlanState::Approved)?;
+            s.set_plan_state(&pid, PlanState::Approved)
+        })
+        .await
+        .unwrap();
+    drop(store);
+    let mut changed = rig.settings.clone();
+    changed.sync.match_key = config::MatchKey::BadgeNumber;
+    let (handle, engine) = start(rig.engine_options(changed)).await.unwrap();
+    let done = wait_for("the resumed apply", Duration::from_secs(30), async || {
+        snapshot(&handle)
+            .apply
+            .clone()
+            .filter(|a| a.plan_id == plan_id && !a.running && a.finished.is_some())
+    })
+    .await;
+    stop(handle, engine).await;
+    let now = rig
+        .astrow
+        .get_employee(twin.pers_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!now.last_name.ends_with("-Renamed"), "applied: {now:?}");
+    assert_eq!(done.applied, 0, "{done:?}");
+    let store = rig.store();
+    let pid = plan_id.clone();
+    let stored = store
+        .call("load", move |s| s.load_plan(&pid))
+        .await
+        .unwrap();
+    // Void (stale, naming the setting), or already planned again under the
+    // new settings with the same work (a plan's id names its work).
+    let made_under = stored
+        .settings
+        .as_deref()
+        .and_then(PlanMeaning::from_text)
+        .map(|m| m.match_key);
+    assert!(
+        (stored.state == PlanState::Stale
+            && stored
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("sync.match_key")))
+            || (stored.state == PlanState::Pending
+                && made_under == Some(config::MatchKey::BadgeNumber)),
+        "{:?} {:?} {made_under:?}",
+        stored.state,
+        stored.note
     );
 }

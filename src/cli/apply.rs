@@ -10,8 +10,9 @@ use super::stop_signal::wait_for_stop;
 use super::{GlobalArgs, exit};
 use crate::engine::apply::{ApplyCtx, apply_plan_items, finish_plan};
 use crate::engine::connect::{astrow_client, pac_client};
-use crate::engine::jobs::employees::{compute_plan, new_plan};
+use crate::engine::jobs::employees::{compute_plan, new_plan_under};
 use crate::engine::plan::{Action, PlanItem};
+use crate::engine::plan_meaning::{PlanMeaning, stored_plan_void_reason};
 use crate::engine::runtime::store_dir;
 use crate::engine::snapshot::ApplyProgress;
 use crate::engine::store_handle::StoreHandle;
@@ -117,7 +118,7 @@ async fn apply(
                 println!("Nothing to apply: both systems are in step.");
                 return Ok(exit::OK);
             }
-            let new = new_plan(&plan);
+            let new = new_plan_under(&plan, settings);
             let saved = store
                 .call("store the plan", move |s| s.save_plan(&new))
                 .await?;
@@ -153,6 +154,17 @@ async fn apply(
             stored.state.as_str(),
             stored.note.as_deref().unwrap_or("not pending")
         ));
+    }
+    let now = PlanMeaning::of(settings);
+    if let Some(why) = stored_plan_void_reason(stored.master, stored.settings.as_deref(), &now) {
+        let ctx = ApplyCtx {
+            pac: pac.clone(),
+            astrow: astrow.clone(),
+            store: store.clone(),
+            concurrency: 4,
+            actor: crate::engine::request::Actor::local().to_string(),
+        };
+        return void_plan(&ctx, &plan_id, &why).await;
     }
     if let Some(reason) = &stored.held_reason
         && !args.allow_held
@@ -276,4 +288,29 @@ pub(crate) fn confirm(question: &str) -> bool {
         Ok(_) => matches!(line.trim().to_lowercase().as_str(), "y" | "yes"),
         Err(_) => false,
     }
+}
+
+/// A plan made under other settings is void, not applied. The items an
+/// interrupted apply of it began are checked first (never written), so a
+/// write it made is audited; when they cannot be, it stays interrupted.
+async fn void_plan(ctx: &ApplyCtx, plan_id: &str, why: &str) -> Result<u8, String> {
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    let checked = apply_plan_items(ctx, plan_id, None, true, &|_| {}, &stopped).await;
+    let (pid, w, recorded) = (plan_id.to_string(), why.to_string(), checked.is_ok());
+    ctx.store
+        .call("void the plan", move |s| {
+            s.void_stopped_apply(&pid, &w, recorded)
+        })
+        .await?;
+    match checked {
+        Ok(_) => eprintln!(
+            "Plan {plan_id} is void: {why}. Nothing applied; run `astrow-pac plan` for a current one."
+        ),
+        Err(e) => eprintln!(
+            "Plan {plan_id} was made under other settings ({why}) and is not applied; \
+             it stays interrupted: {e}"
+        ),
+    }
+    Ok(exit::PROBLEMS)
 }

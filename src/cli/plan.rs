@@ -8,7 +8,7 @@ use serde_json::json;
 use super::common::{files_checked, one_shot_routed};
 use super::{GlobalArgs, exit};
 use crate::engine::connect::{astrow_client, pac_client};
-use crate::engine::jobs::employees::{compute_plan, new_plan};
+use crate::engine::jobs::employees::{compute_plan, new_plan_under};
 use crate::engine::plan::{Action, Plan};
 use crate::engine::runtime::store_dir;
 use crate::engine::store_handle::StoreHandle;
@@ -89,7 +89,7 @@ pub async fn compute(
         compute_plan(&pac, &astrow, &store, settings).await?;
     let mut stored = None;
     if !plan.items.is_empty() {
-        let new = new_plan(&plan);
+        let new = new_plan_under(&plan, settings);
         let saved = store
             .call("store the plan", move |s| {
                 let saved = s.save_plan(&new)?;

@@ -14,6 +14,7 @@ pub mod memory;
 pub mod online;
 pub mod people;
 pub mod plan;
+pub mod plan_meaning;
 pub mod query;
 pub mod reconcile;
 pub mod reconcile_a2p;

@@ -503,6 +503,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
             note: None,
+            settings: None,
             items: plan
                 .items
                 .iter()

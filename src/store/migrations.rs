@@ -75,6 +75,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "booking ledger: pending rows found by the state index alone",
         sql: super::tally::MIGRATION_ONE_PENDING_INDEX,
     },
+    Migration {
+        version: 13,
+        name: "plans: the settings each plan was made under",
+        sql: super::plans::MIGRATION_SETTINGS,
+    },
 ];
 
 const V1: &str = "

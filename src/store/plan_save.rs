@@ -160,12 +160,15 @@ fn supersede(tx: &Transaction<'_>, plan_id: &str) -> Result<(), StoreError> {
 /// The same work again: new texts (reasons, the guard's hold), same states.
 fn refresh(tx: &Transaction<'_>, plan: &NewPlan) -> Result<(), StoreError> {
     tx.execute(
-        "UPDATE plans SET held_reason = ?1, body = ?2, updated_at = ?3 WHERE plan_id = ?4",
+        "UPDATE plans SET held_reason = ?1, body = ?2, updated_at = ?3,
+                          settings = COALESCE(?5, settings)
+         WHERE plan_id = ?4",
         params![
             plan.held_reason,
             plan.body_json,
             time_text(Utc::now()),
-            plan.plan_id
+            plan.plan_id,
+            plan.settings
         ],
     )
     .ctx("refresh the live plan")?;
@@ -244,14 +247,16 @@ fn insert(
         items: Vec::with_capacity(plan.items.len()),
     };
     tx.execute(
-        "INSERT INTO plans (plan_id, master, state, held_reason, body, created_at, updated_at)
-         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5)",
+        "INSERT INTO plans
+         (plan_id, master, state, held_reason, body, created_at, updated_at, settings)
+         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5, ?6)",
         params![
             plan.plan_id,
             plan.master.as_str(),
             plan.held_reason,
             plan.body_json,
-            now
+            now,
+            plan.settings
         ],
     )
     .ctx("insert a plan")?;
@@ -353,6 +358,7 @@ fn stored_from(plan: NewPlan, inserted: InsertedPlan) -> StoredPlan {
         created_at: inserted.at,
         updated_at: inserted.at,
         note: None,
+        settings: plan.settings,
         items,
     }
 }

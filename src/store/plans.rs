@@ -72,6 +72,9 @@ pub struct NewPlan {
     /// person's approvals over; an old body is upgraded first, so an
     /// upgrade of the program does not silently drop approvals.
     pub upgrade_body: fn(&[u8]) -> Option<Vec<u8>>,
+    /// The settings it was made under (`engine::plan_meaning`, as text):
+    /// a plan made under others is void, never applied.
+    pub settings: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,8 +145,13 @@ pub struct StoredPlan {
     pub updated_at: DateTime<Utc>,
     /// Why it went stale, when it did.
     pub note: Option<String>,
+    /// The settings it was made under (`None`: stored before they were kept).
+    pub settings: Option<String>,
     pub items: Vec<StoredItem>,
 }
+
+/// Each plan keeps the settings it was made under.
+pub(super) const MIGRATION_SETTINGS: &str = "ALTER TABLE plans ADD COLUMN settings TEXT;";
 
 /// How an item's apply failed, as [`Store::mark_item_failed`] records it.
 #[derive(Debug, Clone, Copy)]
@@ -197,6 +205,22 @@ impl Store {
         id.map(|id| self.load_plan(&id)).transpose()
     }
 
+    /// A plan's master and the settings it was made under (as stored),
+    /// without its items.
+    pub fn plan_made_under(&self, plan_id: &str) -> Result<(System, Option<String>), StoreError> {
+        let (master, settings) = self
+            .conn
+            .query_row(
+                "SELECT master, settings FROM plans WHERE plan_id = ?1",
+                [plan_id],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+            )
+            .optional()
+            .ctx("read what a plan was made under")?
+            .ok_or_else(|| StoreError::UnknownPlan(plan_id.to_string()))?;
+        Ok((parse_system(&master)?, settings))
+    }
+
     /// Plans whose apply began and did not end (the process stopped or was
     /// killed): their state is still `approved`. Oldest first.
     pub fn interrupted_plans(&self) -> Result<Vec<String>, StoreError> {
@@ -217,7 +241,8 @@ impl Store {
         let raw = self
             .conn
             .query_row(
-                "SELECT plan_id, master, state, held_reason, body, created_at, updated_at, note
+                "SELECT plan_id, master, state, held_reason, body, created_at, updated_at, note,
+                        settings
                  FROM plans WHERE plan_id = ?1",
                 [plan_id],
                 |r| {
@@ -230,13 +255,15 @@ impl Store {
                         r.get::<_, String>(5)?,
                         r.get::<_, String>(6)?,
                         r.get::<_, Option<String>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
                     ))
                 },
             )
             .optional()
             .ctx("load a plan")?
             .ok_or_else(|| StoreError::UnknownPlan(plan_id.to_string()))?;
-        let (plan_id, master, state, held_reason, body_json, created, updated, note) = raw;
+        let (plan_id, master, state, held_reason, body_json, created, updated, note, settings) =
+            raw;
         Ok(StoredPlan {
             items: self.items(&plan_id, false)?,
             master: parse_system(&master)?,
@@ -246,6 +273,7 @@ impl Store {
             created_at: parse_time("a plan's creation time", &created)?,
             updated_at: parse_time("a plan's update time", &updated)?,
             note,
+            settings,
             plan_id,
         })
     }

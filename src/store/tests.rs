@@ -18,6 +18,7 @@ pub(super) fn plan(id: &str, items: &[&str]) -> NewPlan {
         held_reason: None,
         body_json: format!("{{\"plan_id\":\"{id}\"}}"),
         upgrade_body: |_| None,
+        settings: None,
         items: items
             .iter()
             .enumerate()

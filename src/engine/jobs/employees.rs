@@ -71,6 +71,7 @@ pub fn new_plan(plan: &Plan) -> NewPlan {
         held_reason: plan.held.as_ref().map(|h| h.reason.clone()),
         body_json: serde_json::to_string(&body).unwrap_or_default(),
         upgrade_body: crate::engine::plan::upgrade_body,
+        settings: None,
         items: plan
             .items
             .iter()
@@ -83,6 +84,15 @@ pub fn new_plan(plan: &Plan) -> NewPlan {
                 body: crate::engine::plan::encode_item(i),
             })
             .collect(),
+    }
+}
+
+/// [`new_plan`], with the settings it was made under: applied under
+/// others, it is void (`engine::plan_meaning`).
+pub fn new_plan_under(plan: &Plan, settings: &Settings) -> NewPlan {
+    NewPlan {
+        settings: Some(crate::engine::plan_meaning::PlanMeaning::of(settings).to_text()),
+        ..new_plan(plan)
     }
 }
 
@@ -281,7 +291,10 @@ impl EmployeeJob {
         }
         let held = plan.held.clone();
         let destructive = plan.destructive_count();
-        let Some((outcome, stored)) = self.save_live(new_plan(&plan), &settings).await? else {
+        let Some((outcome, stored)) = self
+            .save_live(new_plan_under(&plan, &settings), &settings)
+            .await?
+        else {
             return Err(
                 "the master or the delete setting changed while planning: this plan is dropped, the next one uses the new settings"
                     .into(),

@@ -12,6 +12,7 @@ use super::command_loop::Engine;
 use super::employees_job::ApplyRequest;
 use crate::engine::apply::{ApplyCtx, apply_plan_items};
 use crate::engine::command::EventLevel;
+use crate::engine::plan_meaning::{PlanMeaning, stored_plan_void_reason};
 use crate::engine::request::Actor;
 use crate::engine::snapshot::{ApplyProgress, ItemState, JobKind};
 use crate::engine::state::Internal;
@@ -115,7 +116,9 @@ impl Engine {
     ) -> ApplyRun {
         let stop = ApplyStop::new(&self.cancel);
         self.apply_stop = Some(stop.clone());
+        let settings_now = PlanMeaning::of(&self.settings.borrow());
         ApplyRun {
+            settings_now,
             ctx: ApplyCtx {
                 pac: self.pac.clone(),
                 astrow: self.astrow.clone(),
@@ -271,6 +274,9 @@ struct ApplyRun {
     only: Option<Vec<String>>,
     /// A person confirmed a plan the deletion guard held.
     allow_held: bool,
+    /// The settings in force when it was started: a plan made under
+    /// others is void, not applied.
+    settings_now: PlanMeaning,
 }
 
 impl ApplyRun {
@@ -279,6 +285,13 @@ impl ApplyRun {
             Some(g) => g,
             None => self.writing.clone().lock_owned().await,
         };
+        // Made under other settings (edited while the service was down, or
+        // before a pending plan was applied): void, not applied. The run
+        // goes on stopped: it writes nothing and checks what an earlier,
+        // killed apply began.
+        if let Some(why) = self.made_under_other_settings(&plan_id).await {
+            self.stop.void(&why);
+        }
         let r2 = self.report.clone();
         let progress = move |p: ApplyProgress| {
             let _ = r2.try_send(Internal::Apply(Arc::new(p)));
@@ -298,7 +311,7 @@ impl ApplyRun {
         // would carry the same failing items, be applied at once and fail
         // again, in a tight loop against both systems. Those wait for the
         // next scheduled sync.
-        let replan = matches!(&result, Ok(p) if p.applied + p.stale > 0);
+        let replan = voided || matches!(&result, Ok(p) if p.applied + p.stale > 0);
         let (level, message) = match result {
             Ok(p) if voided => (
                 EventLevel::Warning,
@@ -330,6 +343,21 @@ impl ApplyRun {
         if replan && let Some(t) = &self.rerun {
             t.notify_one();
         }
+    }
+
+    /// Why its plan is void under the settings in force, if it is.
+    async fn made_under_other_settings(&self, plan_id: &str) -> Option<String> {
+        let pid = plan_id.to_string();
+        let made = self
+            .ctx
+            .store
+            .call("read what the plan was made under", move |s| {
+                s.plan_made_under(&pid)
+            })
+            .await;
+        // Unreadable: the apply's own load reports the store's failure.
+        let (master, settings) = made.ok()?;
+        stored_plan_void_reason(master, settings.as_deref(), &self.settings_now)
     }
 
     /// Stopped because its plan's settings changed: when every item begun
