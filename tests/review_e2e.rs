@@ -982,6 +982,28 @@ async fn a_held_plan_is_refused_by_the_apply_itself() {
 /// (stale, never resumed as interrupted), and the engine plans again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_settings_change_stops_the_apply_in_progress_and_voids_its_plan() {
+    a_change_stops_the_apply_and_voids_its_plan(
+        |s| s.sync.delete_employees_on_sync = !s.sync.delete_employees_on_sync,
+        "sync.delete_employees_on_sync",
+    )
+    .await;
+}
+
+/// The same for every setting that changes what a plan means, not only
+/// the master and the delete setting: here `sync.match_key`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_match_key_change_stops_the_apply_in_progress_and_voids_its_plan() {
+    a_change_stops_the_apply_and_voids_its_plan(
+        |s| s.sync.match_key = astrow_pac::config::MatchKey::BadgeNumber,
+        "sync.match_key",
+    )
+    .await;
+}
+
+async fn a_change_stops_the_apply_and_voids_its_plan(
+    change: fn(&mut astrow_pac::config::Settings),
+    setting: &str,
+) {
     let rig = rig(150).await;
     // Astrow answers late: the first sync's apply runs for seconds.
     rig.site
@@ -1027,7 +1049,7 @@ async fn a_settings_change_stops_the_apply_in_progress_and_voids_its_plan() {
     .await;
 
     let mut changed = rig.settings.clone();
-    changed.sync.delete_employees_on_sync = !changed.sync.delete_employees_on_sync;
+    change(&mut changed);
     astrow_pac::config::save(&config, &changed).unwrap();
     handle.commands.send(Command::ReloadSettings).await.unwrap();
     let done = wait_for("the apply to stop", Duration::from_secs(60), async || {
@@ -1051,10 +1073,7 @@ async fn a_settings_change_stops_the_apply_in_progress_and_voids_its_plan() {
     let stored = store.load_plan(&plan_id).unwrap();
     assert_eq!(stored.state, PlanState::Stale, "{:?}", stored.note);
     assert!(
-        stored
-            .note
-            .as_deref()
-            .is_some_and(|n| n.contains("setting")),
+        stored.note.as_deref().is_some_and(|n| n.contains(setting)),
         "{:?}",
         stored.note
     );

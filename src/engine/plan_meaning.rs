@@ -99,6 +99,15 @@ pub fn stored_plan_void_reason(
     }
 }
 
+/// Does this settings change (a reload: `old` to `new`) void the plans
+/// made under `old`? Why, naming the settings, when it does. One answer
+/// for the reload's voiding of pending plans and of the apply in
+/// progress, and for the employee sync's refusal to save a plan made
+/// under settings no longer in force.
+pub fn settings_change_voids_plans(old: &Settings, new: &Settings) -> Option<String> {
+    void_reason(&PlanMeaning::of(old), &PlanMeaning::of(new))
+}
+
 fn words(changed: &[&str]) -> Option<String> {
     (!changed.is_empty()).then(|| {
         format!(
@@ -170,6 +179,29 @@ mod tests {
             changed_settings(&then, &now),
             ["sync.master", "sync.match_key"]
         );
+    }
+
+    #[test]
+    fn a_reload_voids_plans_only_for_the_settings_that_change_a_plan() {
+        let old = Settings::default();
+        let mut new = old.clone();
+        new.sync.employee_interval_s += 60;
+        new.sync.deletion_guard.window_h += 1;
+        assert_eq!(settings_change_voids_plans(&old, &new), None);
+        let mut new = old.clone();
+        new.sync.match_key = config::MatchKey::BadgeNumber;
+        new.sync.sync_inactive_employees = !old.sync.sync_inactive_employees;
+        let why = settings_change_voids_plans(&old, &new).unwrap_or_default();
+        assert!(
+            why.contains("sync.match_key") && why.contains("sync.sync_inactive_employees"),
+            "{why}"
+        );
+        let mut new = old.clone();
+        new.sync.master = match old.sync.master {
+            config::Master::Pac => config::Master::Astrow,
+            config::Master::Astrow => config::Master::Pac,
+        };
+        assert!(settings_change_voids_plans(&old, &new).is_some_and(|w| w.contains("sync.master")));
     }
 
     #[test]

@@ -460,7 +460,7 @@ impl Store {
         tx.commit().ctx("commit mirror removals")
     }
 
-    /// Every pending plan becomes stale (the master or the delete setting
+    /// Every pending plan becomes stale (a setting that changes what a plan means
     /// changed). Returns how many.
     pub fn invalidate_pending_plans(&mut self, why: &str) -> Result<usize, StoreError> {
         self.conn

@@ -296,7 +296,7 @@ impl EmployeeJob {
             .await?
         else {
             return Err(
-                "the master or the delete setting changed while planning: this plan is dropped, the next one uses the new settings"
+                "a setting that changes what a plan means (sync.master, sync.match_key, ...) changed while planning: this plan is dropped, the next one uses the new settings"
                     .into(),
             );
         };
@@ -357,14 +357,11 @@ impl EmployeeJob {
         settings: &Settings,
     ) -> Result<Option<(SaveOutcome, crate::store::StoredPlan)>, String> {
         let current = self.settings.clone();
-        let (master_then, delete_then) =
-            (settings.sync.master, settings.sync.delete_employees_on_sync);
+        let then = settings.clone();
         self.store
             .call("store the plan", move |s| {
                 let now = current.borrow().clone();
-                if now.sync.master != master_then
-                    || now.sync.delete_employees_on_sync != delete_then
-                {
+                if crate::engine::plan_meaning::settings_change_voids_plans(&then, &now).is_some() {
                     return Ok(None);
                 }
                 s.save_plan_stored(new).map(Some)

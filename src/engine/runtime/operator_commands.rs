@@ -51,13 +51,12 @@ impl Engine {
         // when it is saved (and is dropped), or is saved before the pending
         // plans are voided below.
         self.settings.send_replace(Arc::new(new.clone()));
-        if new.sync.master != old.sync.master
-            || new.sync.delete_employees_on_sync != old.sync.delete_employees_on_sync
-        {
+        if let Some(why) = crate::engine::plan_meaning::settings_change_voids_plans(&old, &new) {
+            let w = why.clone();
             let r = self
                 .store
-                .call("invalidate pending plans", |s| {
-                    s.invalidate_pending_plans("the master or the delete setting changed")
+                .call("invalidate pending plans", move |s| {
+                    s.invalidate_pending_plans(&w)
                 })
                 .await;
             if let Err(e) = r {
@@ -66,9 +65,9 @@ impl Engine {
             self.state.apply(Internal::Plan(None));
             self.notice(
                 EventLevel::Warning,
-                "the master or the delete setting changed: pending plans are void, planning again",
+                format!("{why}: pending plans are void, planning again"),
             );
-            self.void_running_apply("the master or the delete setting changed");
+            self.void_running_apply(&why);
             if let Some(t) = self.triggers.get(&JobKind::Employees) {
                 t.notify_one();
             }
