@@ -1095,3 +1095,39 @@ async fn a_change_stops_the_apply_and_voids_its_plan(
     );
     assert!(!next.items.is_empty(), "the rest is planned again");
 }
+
+/// A pending plan the deletion guard let pass is judged again when the
+/// guard's limits are lowered (a reload): planned again, it is held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lowered_guard_holds_the_pending_plan_it_let_pass() {
+    let rig = rig(30).await;
+    rig.first_sync().await;
+    let leavers: Vec<u64> = rig.twins().await.keys().copied().take(4).collect();
+    for id in &leavers {
+        rig.delete_in_pac(*id).await;
+    }
+    let mut settings = rig.settings.clone();
+    settings.sync.delete_employees_on_sync = true;
+    settings.sync.deletion_guard.count = 100;
+    settings.sync.deletion_guard.percent = 100;
+    let config = rig.dir.path().join("astrow-pac.toml");
+    astrow_pac::config::save(&config, &settings).unwrap();
+    let (handle, engine) = rig.engine(settings.clone()).await;
+    sync_now(&handle).await;
+    let plan = plan_of(&handle).expect("a plan");
+    assert!(plan.held.is_none(), "passed: {:?}", plan.held);
+    let mut lowered = settings.clone();
+    lowered.sync.deletion_guard.count = 2;
+    astrow_pac::config::save(&config, &lowered).unwrap();
+    handle.commands.send(Command::ReloadSettings).await.unwrap();
+    let held = wait_for("the plan held", Duration::from_secs(30), async || {
+        plan_of(&handle).and_then(|p| p.held.clone())
+    })
+    .await;
+    stop(handle, engine).await;
+    assert!(
+        format!("{held:?}").contains("sync.deletion_guard.count"),
+        "{held:?}"
+    );
+    assert_eq!(rig.astrow_employee_writes("DELETE "), 0, "nothing deleted");
+}

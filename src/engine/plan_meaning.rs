@@ -108,6 +108,13 @@ pub fn settings_change_voids_plans(old: &Settings, new: &Settings) -> Option<Str
     void_reason(&PlanMeaning::of(old), &PlanMeaning::of(new))
 }
 
+/// Does this settings change call for the deletion guard to judge the
+/// pending plan again (its count, percentage or window changed)? The plan
+/// is not void: planned again, it is held or released by the new limits.
+pub fn guard_changed(old: &Settings, new: &Settings) -> bool {
+    old.sync.deletion_guard != new.sync.deletion_guard
+}
+
 fn words(changed: &[&str]) -> Option<String> {
     (!changed.is_empty()).then(|| {
         format!(
@@ -202,6 +209,21 @@ mod tests {
             config::Master::Astrow => config::Master::Pac,
         };
         assert!(settings_change_voids_plans(&old, &new).is_some_and(|w| w.contains("sync.master")));
+    }
+
+    #[test]
+    fn a_guard_change_is_judged_again_not_voided() {
+        let old = Settings::default();
+        assert!(!guard_changed(&old, &old.clone()));
+        for change in [
+            |s: &mut Settings| s.sync.deletion_guard.count += 1,
+            |s: &mut Settings| s.sync.deletion_guard.percent /= 2,
+        ] {
+            let mut new = old.clone();
+            change(&mut new);
+            assert!(guard_changed(&old, &new));
+            assert_eq!(settings_change_voids_plans(&old, &new), None);
+        }
     }
 
     #[test]

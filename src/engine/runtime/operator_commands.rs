@@ -71,6 +71,16 @@ impl Engine {
             if let Some(t) = self.triggers.get(&JobKind::Employees) {
                 t.notify_one();
             }
+        } else if crate::engine::plan_meaning::guard_changed(&old, &new) {
+            // The pending plan was judged by the old limits: planned again,
+            // the guard holds it (or lets it go) by the new ones.
+            self.notice(
+                EventLevel::Info,
+                "the deletion guard changed: planning again, so the pending plan is judged by it",
+            );
+            if let Some(t) = self.triggers.get(&JobKind::Employees) {
+                t.notify_one();
+            }
         }
         for (kind, every) in [
             (JobKind::Employees, new.sync.employee_interval_s),
