@@ -149,14 +149,15 @@ fn applied_so_far(rig: &Rig, plan_id: &str) -> Applied {
 }
 
 /// Poll `cond` every 5 ms until it holds; panics if the child ends or
-/// 30 s pass first.
+/// 120 s pass first (a generous bound: the machine may be loaded, and the
+/// child's exit, not the clock, is what tells an apply too fast).
 async fn wait_until(child: &mut Child, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while !cond() {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the apply ended ({status}) before the moment to kill it");
         }
-        assert!(Instant::now() < deadline, "no progress in 30 s");
+        assert!(Instant::now() < deadline, "no progress in 120 s");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -215,6 +216,7 @@ async fn an_apply_killed_mid_way_resumes_and_applies_each_item_once() {
         let name = format!("apply-{round}");
         let at_start = applied_so_far(&rig, &plan_id);
         let mut child = rig.spawn(&name, &["apply", "--yes", "--plan", &plan_id]);
+        let posts_at_start = posts(&rig);
         if round < 3 {
             // Once this round's first results are committed, a random moment.
             wait_until(&mut child, || {
@@ -233,15 +235,23 @@ async fn an_apply_killed_mid_way_resumes_and_applies_each_item_once() {
             rig.log(&name)
         );
         let at_kill = applied_so_far(&rig, &plan_id);
-        // Mid-apply: items begun (rounds 0-2 also saw results of their
-        // own committed; rounds 3-4 saw creates asked), not all done.
+        // Mid-apply, by what this round did (the store's totals include the
+        // rounds before): rounds 0-2 committed results of their own, rounds
+        // 3-4 asked for creates; and not every item is done.
+        let progressed = if round < 3 {
+            at_kill.done > at_start.done
+        } else {
+            posts(&rig) > posts_at_start
+        };
         assert!(
-            at_kill.begun + at_kill.done > 0 && at_kill.done < actionable,
+            progressed && at_kill.done < actionable,
             "round {round}: not killed mid-apply: {at_start:?} before, {at_kill:?} at the kill, {actionable} items"
         );
         killed_mid_way += 1;
         eprintln!(
-            "round {round}: killed; {at_kill:?}; {} creates asked so far",
+            "round {round}: killed; {} done, {} begun and not recorded; {} creates asked so far",
+            at_kill.done,
+            at_kill.begun,
             posts(&rig)
         );
     }
@@ -495,9 +505,8 @@ async fn an_apply_killed_before_its_results_commit_loses_no_audit_entry() {
     assert_eq!(code, Some(2), "{err}");
     let plan: Value = serde_json::from_str(&out).unwrap();
     let plan_id = plan["plan_id"].as_str().unwrap().to_string();
-    let created_for: Vec<u64> = plan["items"]
-        .as_array()
-        .unwrap()
+    let items = plan["items"].as_array().unwrap();
+    let created_for: Vec<u64> = items
         .iter()
         .filter(|i| i["action"] == "create")
         .map(|i| i["master_id"].as_u64().unwrap())
@@ -507,7 +516,43 @@ async fn an_apply_killed_before_its_results_commit_loses_no_audit_entry() {
         "enough creates: {}",
         created_for.len()
     );
+    // The field writes (updates, links that change a field): each to the
+    // target's record.
+    let field_writes: Vec<(String, String, u64)> = items
+        .iter()
+        .filter(|i| {
+            matches!(
+                i["action"].as_str(),
+                Some("update" | "link" | "remove_badges")
+            ) && i["changes"].as_array().is_some_and(|c| !c.is_empty())
+        })
+        .map(|i| {
+            // A write to the master (its external_ref) names the master's
+            // record; any other, the slave's.
+            let id = if i["target"] == plan["master"] {
+                &i["master_id"]
+            } else {
+                &i["slave_id"]
+            };
+            (
+                i["action"].as_str().unwrap().to_string(),
+                i["target"].as_str().unwrap().to_string(),
+                id.as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(!field_writes.is_empty(), "field writes to check");
     let mut kills = 0u64;
+    // First killed among the field writes (they come before the creates),
+    // once a result is committed, at a random moment inside the batch window.
+    {
+        let mut child = rig.spawn("apply-early", &["apply", "--yes", "--plan", &plan_id]);
+        wait_until(&mut child, || applied_so_far(&rig, &plan_id).done > 0).await;
+        tokio::time::sleep(random_ms(0, 60)).await;
+        if !kill9(&mut child).await {
+            kills += 1;
+        }
+    }
     for round in 0..3 {
         let name = format!("apply-{round}");
         let mut child = rig.spawn(&name, &["apply", "--yes", "--plan", &plan_id]);
@@ -573,6 +618,12 @@ async fn an_apply_killed_before_its_results_commit_loses_no_audit_entry() {
         assert!(
             audited("pac", "update", *id),
             "PAC {id}'s external_ref write is not audited"
+        );
+    }
+    for (action, system, id) in &field_writes {
+        assert!(
+            audited(system, action, *id),
+            "the {action} of {system} {id} is not audited"
         );
     }
 }
