@@ -125,6 +125,14 @@ pub async fn apply_plan_items(
              confirm the held plan to apply it"
         ));
     }
+    // Begun by an earlier apply (killed before their results were
+    // recorded), whether or not this run is to do them (`only`).
+    let begun_before: Vec<String> = stored
+        .items
+        .iter()
+        .filter(|i| i.state == PlanState::Approved && i.progress() == ItemProgress::Started)
+        .map(|i| i.item_id.clone())
+        .collect();
     let todo: Vec<(StoredItem, PlanItem)> = stored
         .items
         .iter()
@@ -174,7 +182,7 @@ pub async fn apply_plan_items(
     // Stopped: the items an earlier, killed apply began and this one did
     // not reach are checked (not written), so their writes are audited.
     if cancel.is_cancelled()
-        && let Err(e) = unreached::check_unreached(ctx, plan_id, &todo, &mut state).await
+        && let Err(e) = unreached::check_unreached(ctx, plan_id, &begun_before, &mut state).await
     {
         state.running = false;
         state.finished = Some(Utc::now());

@@ -14,25 +14,20 @@ use super::{
 use crate::engine::plan::{Action, DesiredRecord, PlanItem};
 use crate::engine::snapshot::ApplyProgress;
 use crate::model::{Link, LinkOrigin, PacId, PersNo, System};
-use crate::store::{AuditRecord, ItemProgress, ItemResult, PlanState, StoredItem};
+use crate::store::{AuditRecord, ItemProgress, ItemResult, PlanState};
 
-/// Check the items of `todo` that were marked started before this run
-/// (`todo` as read when it began) and are still started and not done: this
-/// run did not reach them. Their results are recorded (counted into
+/// Check the items `begun_before` (marked started when this run read its
+/// plan) that are still started and not done: this run did not reach them
+/// (stopped first, or they were not among the items it was to do). Their results are recorded (counted into
 /// `state`). An item that cannot be checked (its system unreachable) ends
 /// the check with an error: it stays marked started, so its plan must
 /// stay interrupted and a resume checks it.
 pub(super) async fn check_unreached(
     ctx: &ApplyCtx,
     plan_id: &str,
-    todo: &[(StoredItem, PlanItem)],
+    begun_before: &[String],
     state: &mut ApplyProgress,
 ) -> Result<(), String> {
-    let begun_before: Vec<&PlanItem> = todo
-        .iter()
-        .filter(|(s, _)| s.progress() == ItemProgress::Started)
-        .map(|(_, p)| p)
-        .collect();
     if begun_before.is_empty() {
         return Ok(());
     }
@@ -41,14 +36,19 @@ pub(super) async fn check_unreached(
         .store
         .call("load the plan", move |s| s.load_plan(&id))
         .await?;
-    let still: HashSet<String> = stored
+    let earlier: HashSet<&str> = begun_before.iter().map(String::as_str).collect();
+    let still: Vec<PlanItem> = stored
         .items
-        .into_iter()
+        .iter()
         .filter(|i| i.state == PlanState::Approved && i.progress() == ItemProgress::Started)
-        .map(|i| i.item_id)
-        .collect();
+        .filter(|i| earlier.contains(i.item_id.as_str()))
+        .map(|i| {
+            crate::engine::plan::decode_item(&i.body)
+                .map_err(|e| format!("item {} cannot be read: {e}", i.item_id))
+        })
+        .collect::<Result<_, _>>()?;
     let mut batch = ResultBatch::default();
-    for item in begun_before.into_iter().filter(|p| still.contains(&p.id)) {
+    for item in &still {
         let (outcome, audits, link) = check_item(ctx, item).await;
         if let ItemOutcome::Failed(e) = &outcome {
             batch.flush(ctx, plan_id, state).await?;
