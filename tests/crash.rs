@@ -627,3 +627,71 @@ async fn an_apply_killed_before_its_results_commit_loses_no_audit_entry() {
         );
     }
 }
+
+/// Astrow's answered writes to employees (creates and updates).
+fn astrow_writes(rig: &Rig) -> u64 {
+    let stats = rig.site.astrow.as_ref().unwrap().2.stats();
+    stats
+        .by_route
+        .iter()
+        .filter(|(r, _)| r.starts_with("PUT ") || r.starts_with("POST "))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Killed mid-apply, then `sync.match_key` edited: `apply --plan` does not
+/// resume the plan made under the old setting. It checks what the killed
+/// apply began (no write), voids the plan naming the setting, and leaves
+/// nothing marked started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_killed_then_resumed_under_another_match_key_is_void() {
+    let rig = rig(2000).await;
+    let (code, out, err) = rig.run(&["plan", "--json"], Duration::from_secs(60)).await;
+    assert_eq!(code, Some(2), "{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let plan_id = plan["plan_id"].as_str().unwrap().to_string();
+    let faults = rig.site.astrow.as_ref().unwrap().2.clone();
+    faults
+        .update(FaultUpdate {
+            latency_ms: Some(2),
+            ..FaultUpdate::default()
+        })
+        .unwrap();
+    let mut child = rig.spawn("apply", &["apply", "--yes", "--plan", &plan_id]);
+    wait_until(&mut child, || applied_so_far(&rig, &plan_id).done > 0).await;
+    tokio::time::sleep(random_ms(0, 60)).await;
+    assert!(
+        !kill9(&mut child).await,
+        "killed mid-apply\n{}",
+        rig.log("apply")
+    );
+    faults.clear();
+    let mut settings = config::load(&rig.config).unwrap().settings;
+    settings.sync.match_key = config::MatchKey::BadgeNumber;
+    config::save(&rig.config, &settings).unwrap();
+
+    let writes = astrow_writes(&rig);
+    let (code, out, err) = rig
+        .run(
+            &["apply", "--yes", "--plan", &plan_id],
+            Duration::from_secs(120),
+        )
+        .await;
+    assert_eq!(code, Some(1), "void, not applied:\n{out}\n{err}");
+    assert!(
+        err.contains("void") && err.contains("sync.match_key"),
+        "{err}"
+    );
+    assert_eq!(astrow_writes(&rig), writes, "nothing written");
+    let store = astrow_pac::store::Store::open_read_only(&rig.store_dir).unwrap();
+    let stored = store.load_plan(&plan_id).unwrap();
+    assert_eq!(stored.state, astrow_pac::store::PlanState::Stale);
+    let marked: Vec<_> = stored
+        .items
+        .iter()
+        .filter(|i| i.started_at.is_some() && i.done_at.is_none())
+        .map(|i| i.item_id.as_str())
+        .collect();
+    assert!(marked.is_empty(), "left marked started: {marked:?}");
+    assert!(store.interrupted_plans().unwrap().is_empty());
+}
