@@ -1486,3 +1486,94 @@ async fn an_interrupted_plan_made_under_another_match_key_is_void_at_the_resume(
         stored.note
     );
 }
+
+/// Two interrupted plans at start: the newest is resumed and the older
+/// retired (stale), but only once what its killed apply began is checked:
+/// the write that apply made (its audit entry lost with it) is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_interrupted_plan_is_retired_with_its_begun_write_audited() {
+    let rig = rig(30).await;
+    let store = rig.store();
+    rig.sync(&store).await;
+    let twins = rig.twins().await;
+    let mut pacs = twins.keys().copied();
+    let (first, second) = (pacs.next().unwrap(), pacs.next().unwrap());
+    let rename = async |id: u64| {
+        let mut e = rig.pac.get_employee(PacId(id)).await.unwrap().unwrap();
+        e.last_name = format!("{}-Renamed", e.last_name);
+        rig.pac.update_employee(&e).await.unwrap();
+    };
+    // The older plan: its item marked started and written, then killed.
+    rename(first).await;
+    let older = rig.plan(&store).await;
+    assert_eq!(count(&older, Action::Update), 1, "{older:#?}");
+    let older_id = rig.save_and_approve(&store, &older).await;
+    let item = older
+        .items
+        .iter()
+        .find(|i| i.action == Action::Update)
+        .unwrap();
+    let (pid, ids) = (older_id.clone(), vec![item.id.clone()]);
+    store
+        .call("as killed", move |s| {
+            s.set_plan_state(&pid, PlanState::Approved)?;
+            s.mark_items_started(&pid, &ids)
+        })
+        .await
+        .unwrap();
+    let Some(astrow_pac::engine::plan::DesiredRecord::Astrow(want)) = item.desired.clone() else {
+        panic!("an Astrow update: {item:?}")
+    };
+    rig.astrow.update_employee(&want).await.unwrap();
+    // The newer plan, interrupted before it wrote anything.
+    rename(second).await;
+    let newer = rig.plan(&store).await;
+    let newer_id = rig.save_and_approve(&store, &newer).await;
+    assert_ne!(newer_id, older_id);
+    let pid = newer_id.clone();
+    store
+        .call("apply began", move |s| {
+            s.set_plan_state(&pid, PlanState::Approved)
+        })
+        .await
+        .unwrap();
+    drop(store);
+
+    let (handle, engine) = start(rig.engine_options(rig.settings.clone()))
+        .await
+        .unwrap();
+    wait_for("the resumed apply", Duration::from_secs(30), async || {
+        snapshot(&handle)
+            .apply
+            .clone()
+            .filter(|a| a.plan_id == newer_id && !a.running && a.finished.is_some())
+    })
+    .await;
+    stop(handle, engine).await;
+    let store = rig.store();
+    let pid = older_id.clone();
+    let retired = store
+        .call("load", move |s| s.load_plan(&pid))
+        .await
+        .unwrap();
+    assert_eq!(retired.state, PlanState::Stale, "{:?}", retired.note);
+    assert!(
+        retired
+            .items
+            .iter()
+            .all(|i| i.started_at.is_none() || i.done_at.is_some()),
+        "left marked started"
+    );
+    let log = store.call("audit", |s| s.audit_log(10_000)).await.unwrap();
+    assert!(
+        log.iter().any(|a| {
+            a.record.record == format!("employee {}", want.pers_no.0)
+                && a.record
+                    .after
+                    .as_deref()
+                    .is_some_and(|x| x.contains("-Renamed"))
+        }),
+        "the older plan's write to Astrow {} is not audited",
+        want.pers_no.0
+    );
+}

@@ -24,11 +24,14 @@ impl Engine {
     /// approved items that are not done run now (each re-checks its target,
     /// so nothing is written twice). Older interrupted plans are retired.
     pub(super) async fn resume_interrupted_apply(&mut self) {
-        if let Some((plan_id, held)) = self.resume.take() {
+        if let Some((mut ids, held)) = self.resume.take()
+            && let Some(plan_id) = ids.pop()
+        {
             self.notice(
                 EventLevel::Warning,
                 format!("resuming the apply of plan {plan_id}, which was interrupted"),
             );
+            self.retire = ids;
             // Resumed as it was started: the guard was passed then.
             self.start_apply_holding(plan_id, false, true, Some(held))
                 .await;
@@ -119,6 +122,7 @@ impl Engine {
         let settings_now = PlanMeaning::of(&self.settings.borrow());
         ApplyRun {
             settings_now,
+            retire: std::mem::take(&mut self.retire),
             ctx: ApplyCtx {
                 pac: self.pac.clone(),
                 astrow: self.astrow.clone(),
@@ -277,6 +281,8 @@ struct ApplyRun {
     /// The settings in force when it was started: a plan made under
     /// others is void, not applied.
     settings_now: PlanMeaning,
+    /// Older interrupted plans the resume retires before it runs.
+    retire: Vec<String>,
 }
 
 impl ApplyRun {
@@ -285,6 +291,9 @@ impl ApplyRun {
             Some(g) => g,
             None => self.writing.clone().lock_owned().await,
         };
+        for old in &self.retire {
+            self.retire_checked(old, &plan_id).await;
+        }
         // Made under other settings (edited while the service was down, or
         // before a pending plan was applied): void, not applied. The run
         // goes on stopped: it writes nothing and checks what an earlier,
@@ -342,6 +351,33 @@ impl ApplyRun {
         // Plan again: stale items are re-planned, applied ones vanish.
         if replan && let Some(t) = &self.rerun {
             t.notify_one();
+        }
+    }
+
+    /// An older interrupted plan is retired (stale), not resumed: what its
+    /// killed apply began is checked first (no write), so a write it made
+    /// is audited. It stays interrupted when that check fails.
+    async fn retire_checked(&self, old: &str, newest: &str) {
+        let stopped = CancellationToken::new();
+        stopped.cancel();
+        let checked = apply_plan_items(&self.ctx, old, None, true, &|_| {}, &stopped).await;
+        let why = format!("an older interrupted apply, retired: plan {newest} is resumed");
+        let (pid, recorded) = (old.to_string(), checked.is_ok());
+        let voided = self
+            .ctx
+            .store
+            .call("retire an older interrupted plan", move |s| {
+                s.void_stopped_apply(&pid, &why, recorded)
+            })
+            .await;
+        if let Err(e) = checked.and(voided) {
+            let _ = self
+                .report
+                .send(Internal::Notice(
+                    EventLevel::Error,
+                    format!("older interrupted plan {old} not retired: {e}"),
+                ))
+                .await;
         }
     }
 

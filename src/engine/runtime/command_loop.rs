@@ -49,8 +49,11 @@ pub(super) struct Engine {
     pub writing: Arc<Mutex<()>>,
     /// A roll call started by command (apart from `bookings.roll_call_active`).
     pub roll_call: bool,
-    /// The interrupted apply to finish first, with the write lock already held.
-    pub resume: Option<(String, OwnedMutexGuard<()>)>,
+    /// The interrupted applies (oldest first): the newest is finished
+    /// first, the older retired; the write lock already held.
+    pub resume: Option<(Vec<String>, OwnedMutexGuard<()>)>,
+    /// Older interrupted plans the resume's apply retires.
+    pub retire: Vec<String>,
     /// An auto apply came while another ran: plan again when it ends.
     pub apply_missed: bool,
     /// A person's decisions on the mirror removals the guard holds.

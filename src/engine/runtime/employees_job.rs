@@ -15,7 +15,6 @@ use crate::engine::jobs::scheduler::run_scheduled;
 use crate::engine::people::People;
 use crate::engine::snapshot::JobKind;
 use crate::engine::store_handle::StoreHandle;
-use crate::store::PlanState;
 
 /// What the employee job hands on: the linked people (for the booking
 /// import) and the plans auto mode applies.
@@ -89,28 +88,24 @@ fn apply_request(r: &SyncResult, auto: bool, read_only: bool) -> Option<ApplyReq
 
 /// An apply cut short is resumed first, and nothing is planned before it
 /// ends (a plan made now would repeat its unfinished creates): its lock is
-/// taken before the employee job starts. Older interrupted plans are retired.
+/// taken before the employee job starts. The interrupted plans, oldest
+/// first: the older are retired by the resume, after a check of what their
+/// applies began (see `ApplyRun`).
 pub(super) async fn find_interrupted_apply(
     store: &StoreHandle,
     writing: &Arc<Mutex<()>>,
     read_only: bool,
-) -> Result<Option<(String, OwnedMutexGuard<()>)>, EngineError> {
+) -> Result<Option<(Vec<String>, OwnedMutexGuard<()>)>, EngineError> {
     if read_only {
         return Ok(None);
     }
     let found = store
-        .call("find an interrupted apply", |s| {
-            let mut ids = s.interrupted_plans()?;
-            let newest = ids.pop();
-            for old in &ids {
-                s.set_plan_state(old, PlanState::Stale)?;
-            }
-            Ok(newest)
-        })
+        .call("find an interrupted apply", |s| s.interrupted_plans())
         .await
         .map_err(EngineError::StoreCall)?;
-    Ok(match found {
-        Some(id) => Some((id, writing.clone().lock_owned().await)),
-        None => None,
+    Ok(if found.is_empty() {
+        None
+    } else {
+        Some((found, writing.clone().lock_owned().await))
     })
 }

@@ -222,6 +222,7 @@ pub async fn start(opts: EngineOptions) -> Result<(EngineHandle, RunningEngine),
         detached: tokio::task::JoinSet::new(),
         roll_call,
         resume,
+        retire: Vec::new(),
         cancel: cancel.clone(),
     };
     let main = tokio::spawn(engine.run(Inputs {
