@@ -177,7 +177,9 @@ impl Store {
     }
 }
 
-fn require_item_in(
+/// Nothing changed for this item: fine if it exists (the write was a
+/// no-op), an error naming it if the plan has no such item.
+pub(super) fn require_item_in(
     conn: &rusqlite::Connection,
     changed: usize,
     plan_id: &str,

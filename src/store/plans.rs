@@ -472,25 +472,7 @@ impl Store {
     }
 
     fn require_item(&self, changed: usize, plan_id: &str, item_id: &str) -> Result<(), StoreError> {
-        if changed > 0 {
-            return Ok(());
-        }
-        let exists: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM plan_items WHERE plan_id = ?1 AND item_id = ?2)",
-                [plan_id, item_id],
-                |r| r.get(0),
-            )
-            .ctx("look up an item")?;
-        if exists {
-            Ok(())
-        } else {
-            Err(StoreError::UnknownItem {
-                plan_id: plan_id.to_string(),
-                item_id: item_id.to_string(),
-            })
-        }
+        super::item_batch::require_item_in(&self.conn, changed, plan_id, item_id)
     }
 }
 
