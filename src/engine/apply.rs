@@ -664,12 +664,19 @@ async fn update_item(
     (outcome, vec![a])
 }
 
-fn pair(item: &PlanItem, master: u64, slave: u64) -> (PacId, PersNo) {
+/// The link a link item stores, matched now.
+fn matched_link(item: &PlanItem, master: u64, slave: u64) -> Link {
     // The target is the slave, unless the item only writes the master's
     // external_ref; either way one id is PAC's and the other Astrow's.
-    match item.target {
+    let (pac_id, pers_no) = match item.target {
         System::Astrow => (PacId(master), PersNo(slave)),
         System::Pac => (PacId(slave), PersNo(master)),
+    };
+    Link {
+        pac_id,
+        pers_no,
+        origin: LinkOrigin::Matched,
+        at: Utc::now(),
     }
 }
 
@@ -711,13 +718,7 @@ async fn link_item(
             return (outcome, audits, None);
         }
     }
-    let (pac_id, pers_no) = pair(item, master, slave);
-    let link = Link {
-        pac_id,
-        pers_no,
-        origin: LinkOrigin::Matched,
-        at: Utc::now(),
-    };
+    let link = matched_link(item, master, slave);
     (ItemOutcome::Applied(None), audits, Some(link))
 }
 

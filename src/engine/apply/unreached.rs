@@ -8,12 +8,12 @@
 use std::collections::HashSet;
 
 use super::{
-    ApplyCtx, ItemOutcome, ResultBatch, forget_link, found_on_resume, interrupted_write, pair,
-    read, record_id, record_json,
+    ApplyCtx, ItemOutcome, ResultBatch, forget_link, found_on_resume, interrupted_write,
+    matched_link, read, record_id, record_json,
 };
 use crate::engine::plan::{Action, DesiredRecord, PlanItem};
 use crate::engine::snapshot::ApplyProgress;
-use crate::model::{Link, LinkOrigin, PacId, PersNo, System};
+use crate::model::{Link, PacId, PersNo, System};
 use crate::store::{AuditRecord, ItemProgress, ItemResult, PlanState};
 
 /// Check the items `begun_before` (marked started when this run read its
@@ -152,14 +152,7 @@ async fn check_link(
     if !matches!(outcome, ItemOutcome::Applied(_)) {
         return (outcome, audits, None);
     }
-    let (pac_id, pers_no) = pair(item, master, slave);
-    let link = Link {
-        pac_id,
-        pers_no,
-        origin: LinkOrigin::Matched,
-        at: chrono::Utc::now(),
-    };
-    (outcome, audits, Some(link))
+    (outcome, audits, Some(matched_link(item, master, slave)))
 }
 
 async fn check_delete(ctx: &ApplyCtx, item: &PlanItem) -> (ItemOutcome, Vec<AuditRecord>) {
